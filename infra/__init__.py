@@ -1,0 +1,1 @@
+"""Provisioning: local PostgreSQL and Kafka, databases and roles, topics."""

@@ -1,0 +1,353 @@
+"""The local runner: `make run`, `make stop`, `make test` all come through here.
+
+    python -m infra.local up      # provision PostgreSQL + Kafka, databases, topics, migrate
+    python -m infra.local run     # up, seed demo tenants, start services and workers; Ctrl-C stops
+    python -m infra.local stop    # stop, by pid, every process the runner started
+    python -m infra.local test -- [pytest args]   # a throw-away stack for one pytest run
+
+Anything already given in the environment is used instead of being provisioned:
+`DATABASE_URL` (an admin URL of a server we create databases on), the per-service
+`*_DATABASE_URL`s (used as they are), `KAFKA_BOOTSTRAP_SERVERS`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from infra import kafka, postgres, topics
+from shared.settings import SERVICES, env_prefix, project_root
+
+ROOT = project_root()
+LOCAL = ROOT / ".local"
+CACHE = LOCAL / "cache"
+VENV_BIN = Path(sys.executable).parent
+
+DEFAULT_PG_PORT = 54329
+DEFAULT_KAFKA_PORT = 29092
+WEB_SERVICES = {"whistleblowing": ("WHISTLEBLOWING", 8001), "hibah_bansos": ("HIBAH_BANSOS", 8002)}
+# Long-running workers started by `run` next to the web services: (name, argv).
+WORKERS: list[tuple[str, list[str]]] = []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_port_pair() -> int:
+    """A port p such that p and p+1 are free (Kafka's broker and controller listeners)."""
+    for _ in range(50):
+        p = free_port()
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", p + 1))
+            return p
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
+
+
+def write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def load_secrets(state: Path) -> dict[str, str]:
+    path = state / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {"db_owner": secrets.token_urlsafe(24), "db_app": secrets.token_urlsafe(24),
+              "secret_key": secrets.token_urlsafe(48)}
+    write_private(path, json.dumps(values, indent=2))
+    return values
+
+
+class Pids:
+    """Every process the runner started, by pid, so that `stop` ends exactly those."""
+
+    def __init__(self, state: Path) -> None:
+        self.path = state / "pids.json"
+
+    def load(self) -> dict[str, int]:
+        return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def add(self, name: str, pid: int) -> None:
+        data = self.load()
+        data[name] = pid
+        self.path.write_text(json.dumps(data, indent=2))
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child still answers kill(0); treat it as gone
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def up(state: Path, *, pg_port: int = DEFAULT_PG_PORT, kafka_port: int = DEFAULT_KAFKA_PORT,
+       quiet: bool = False) -> dict[str, str]:
+    """Provision (or reuse) PostgreSQL, Kafka, databases, roles and topics; migrate.
+
+    Returns the effective settings, also written to `state/run.env`.
+    """
+    state.mkdir(parents=True, exist_ok=True)
+    pids = Pids(state)
+    sec = load_secrets(state)
+    env: dict[str, str] = {}
+    say = (lambda *a: None) if quiet else (lambda *a: print("replika:", *a, flush=True))
+
+    # PostgreSQL
+    given = {f"{env_prefix(s)}_DATABASE_URL": os.environ.get(f"{env_prefix(s)}_DATABASE_URL")
+             for s in SERVICES}
+    if all(given.values()):
+        say("using the database URLs from the environment")
+        for s in SERVICES:
+            for var in (f"{env_prefix(s)}_DATABASE_URL", f"{env_prefix(s)}_MIGRATION_DATABASE_URL"):
+                if os.environ.get(var):
+                    env[var] = os.environ[var]
+    else:
+        admin = os.environ.get("DATABASE_URL")
+        if admin:
+            say("creating Replika's databases on DATABASE_URL's server")
+        else:
+            pid = postgres.start(state / "pgdata", pg_port, state / "postgres.log")
+            pids.add("postgres", pid)
+            admin = postgres.admin_url(pg_port)
+            say(f"PostgreSQL (embedded) on 127.0.0.1:{pg_port}, pid {pid}, data {state/'pgdata'}")
+        env.update(provision_databases(admin, sec))
+
+    # Kafka
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        say(f"using Kafka at {env['KAFKA_BOOTSTRAP_SERVERS']}")
+    else:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{kafka_port}"
+        existing = pids.load().get("kafka")
+        if existing and alive(existing):
+            kafka.wait_ready(env["KAFKA_BOOTSTRAP_SERVERS"])
+            say(f"Kafka already running, pid {existing}")
+        elif kafka.java_available():
+            pid = kafka.start(CACHE / "kafka", state / "kafka", kafka_port, state / "kafka.log")
+            pids.add("kafka", pid)
+            say(f"Apache Kafka (KRaft) on {env['KAFKA_BOOTSTRAP_SERVERS']}, pid {pid}")
+        else:
+            pid = kafka.start_tansu(kafka_port, state / "kafka.log")
+            pids.add("kafka", pid)
+    created = topics.ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"])
+    if created:
+        say("created topics:", ", ".join(created))
+
+    env["REPLIKA_SECRET_KEY"] = os.environ.get("REPLIKA_SECRET_KEY", sec["secret_key"])
+    env["REPLIKA_MASTER_KEY_FILE"] = os.environ.get("REPLIKA_MASTER_KEY_FILE",
+                                                    str(state / "master-keys.json"))
+    env["REPLIKA_TENANTS_DIR"] = os.environ.get("REPLIKA_TENANTS_DIR", str(ROOT / "tenants"))
+    env["REPLIKA_INSECURE_COOKIES"] = os.environ.get("REPLIKA_INSECURE_COOKIES", "1")
+    os.environ.update(env)
+
+    from shared.migrations import upgrade_all
+    upgrade_all()
+    say("migrated all databases")
+    write_env(state / "run.env", env)
+    return env
+
+
+def provision_databases(admin_url: str, sec: dict[str, str]) -> dict[str, str]:
+    from infra.databases import provision
+    return provision(admin_url, {"owner": sec["db_owner"], "app": sec["db_app"]})
+
+
+def write_env(path: Path, env: dict[str, str]) -> None:
+    lines = [f"{k}={v}" for k, v in sorted(env.items())]
+    write_private(path, "\n".join(lines) + "\n")
+
+
+def stop(state: Path, quiet: bool = False) -> None:
+    """Stop every process recorded in `state/pids.json` (and only those)."""
+    pids = Pids(state)
+    recorded = pids.load()
+    others = {n: p for n, p in recorded.items() if n not in ("postgres", "kafka")}
+    for name, pid in others.items():
+        _terminate(pid)
+    _wait_gone(list(others.values()))
+    if "kafka" in recorded:
+        _terminate(recorded["kafka"])
+        _wait_gone([recorded["kafka"]], timeout=30)
+    if "postgres" in recorded:
+        postgres.stop(state / "pgdata")
+        _wait_gone([recorded["postgres"]], timeout=30)
+    pids.clear()
+    if not quiet and recorded:
+        print("replika: stopped", ", ".join(f"{n} ({p})" for n, p in recorded.items()))
+
+
+def _terminate(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGTERM), lambda: os.kill(pid, signal.SIGTERM)):
+        try:
+            target()
+            return
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def _wait_gone(pids: list[int], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for p in pids:
+        if alive(p):
+            for kill in (lambda: os.killpg(p, signal.SIGKILL), lambda: os.kill(p, signal.SIGKILL)):
+                try:
+                    kill()
+                    break
+                except (ProcessLookupError, PermissionError):
+                    continue
+
+
+def seed_demo(state: Path) -> None:
+    """Demo tenants and their officials (never on the production path)."""
+    from shared import demo
+    demo.seed(state)
+
+
+def start_process(name: str, argv: list[str], state: Path, env: dict[str, str]) -> subprocess.Popen:
+    log = (state / "logs" / f"{name}.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    Pids(state).add(name, proc.pid)
+    return proc
+
+
+def web_argv(service: str, host: str, port: int) -> list[str]:
+    return [str(VENV_BIN / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2",
+            "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+            f"services.{service}.app:create_app()"]
+
+
+def wait_http(url: str, timeout: float = 60) -> bool:
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def run(state: Path) -> int:
+    started = time.monotonic()
+    recorded = Pids(state).load()
+    if any(alive(p) for n, p in recorded.items() if n not in ("postgres", "kafka")):
+        print("replika: already running (see .local/pids.json); `make stop` first", file=sys.stderr)
+        return 1
+    env = up(state)
+    seed_demo(state)
+    host = os.environ.get("REPLIKA_HOST", "127.0.0.1")
+    procs: dict[str, subprocess.Popen] = {}
+    urls = {}
+    for service, (prefix, default_port) in WEB_SERVICES.items():
+        port = int(os.environ.get(f"{prefix}_PORT", default_port))
+        procs[service] = start_process(service, web_argv(service, host, port), state, env)
+        urls[service] = f"http://{host}:{port}"
+        env[f"{prefix}_URL"] = urls[service]
+    for name, argv in WORKERS:
+        procs[name] = start_process(name, argv, state, env)
+    write_env(state / "run.env", env)
+    for service, url in urls.items():
+        if not wait_http(url + "/healthz"):
+            print(f"replika: {service} did not start; see {state/'logs'/(service + '.log')}",
+                  file=sys.stderr)
+            stop(state)
+            return 1
+    print(f"replika: up in {time.monotonic() - started:.1f}s")
+    for service, url in urls.items():
+        print(f"replika: {service:15s} {url}/t/bandung/   {url}/t/cimahi/")
+    for name in procs:
+        print(f"replika: started {name} (pid {procs[name].pid}, log .local/logs/{name}.log)")
+    print(f"replika: settings in {state/'run.env'}, demo accounts in "
+          f"{state/'demo-credentials.json'}; Ctrl-C or `make stop` stops everything")
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stopping:
+        dead = [n for n, p in procs.items() if p.poll() is not None]
+        if dead:
+            print(f"replika: {', '.join(dead)} exited; stopping (see .local/logs/)",
+                  file=sys.stderr)
+            break
+        time.sleep(0.5)
+    stop(state)
+    return 0
+
+
+def test(pytest_args: list[str]) -> int:
+    """A fresh, throw-away stack on free ports for one pytest run (parallel runs don't clash)."""
+    state = LOCAL / "test-runs" / f"{os.getpid()}"
+    if state.exists():
+        shutil.rmtree(state)
+    keep = os.environ.get("REPLIKA_KEEP_TEST_STATE") == "1"
+    started = time.monotonic()
+    try:
+        env = up(state, pg_port=free_port(), kafka_port=free_port_pair())
+        print(f"replika: test stack ready in {time.monotonic() - started:.1f}s", flush=True)
+        env["REPLIKA_TEST_STATE"] = str(state)
+        rc = subprocess.call([sys.executable, "-m", "pytest", *pytest_args],
+                             env={**os.environ, **env}, cwd=ROOT)
+    finally:
+        stop(state, quiet=True)
+        if not keep:
+            shutil.rmtree(state, ignore_errors=True)
+    return rc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local")
+    parser.add_argument("command", choices=["up", "run", "stop", "test"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    state = LOCAL
+    if args.command == "up":
+        up(state)
+        return 0
+    if args.command == "run":
+        return run(state)
+    if args.command == "stop":
+        stop(state)
+        return 0
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    return test(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The hibah_bansos service."""

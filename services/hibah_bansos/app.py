@@ -1,0 +1,15 @@
+"""Flask application factory of the hibah_bansos service. Production: `gunicorn 'services.hibah_bansos.app:create_app()'`."""
+from __future__ import annotations
+
+from flask import Flask
+
+from services.hibah_bansos.models import TenantRow
+from shared.db import service_engine
+from shared.web import create_service_app
+
+SERVICE = "hibah_bansos"
+
+
+def create_app() -> Flask:
+    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
+    return app

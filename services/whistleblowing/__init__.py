@@ -1,0 +1,1 @@
+"""The whistleblowing service."""

@@ -1,0 +1,1 @@
+"""Replika shared library: settings, tenancy, data layer, crypto, auth, events, web plumbing."""

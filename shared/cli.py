@@ -1,0 +1,51 @@
+"""`replika`: the operator's command line (migrate, tenants, relay, audit)."""
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def main() -> None:
+    """Replika operator commands. Settings come from the environment (see README)."""
+
+
+@main.command()
+def migrate() -> None:
+    """Upgrade every service database to the newest schema."""
+    from shared.migrations import upgrade_all
+    upgrade_all()
+    click.echo("migrated: all services")
+
+
+@main.group()
+def tenant() -> None:
+    """Tenants (cities) as configuration files."""
+
+
+@tenant.command("apply")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def tenant_apply_cmd(files: tuple[str, ...]) -> None:
+    """Validate FILES and create or update each tenant in every service."""
+    from pathlib import Path
+    from shared import tenant_apply
+    from shared.tenant_config import TenantConfigError, load_file
+    try:
+        configs = [load_file(Path(f)) for f in files]  # validate all before applying any
+    except TenantConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    for config in configs:
+        changed = tenant_apply.apply(config)
+        state = "updated" if any(changed.values()) else "unchanged"
+        click.echo(f"{config.slug}: {state}")
+
+
+@tenant.command("list")
+def tenant_list_cmd() -> None:
+    """List the tenants of this deployment."""
+    from shared import tenant_apply
+    for slug, name, enabled, services in tenant_apply.list_tenants():
+        click.echo(f"{slug}\t{'enabled' if enabled else 'disabled'}\t{','.join(services)}\t{name}")
+
+
+if __name__ == "__main__":
+    main()

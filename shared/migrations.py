@@ -1,0 +1,41 @@
+"""Alembic, one environment per service, driven from code (`replika migrate`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, pool, create_engine
+
+from shared import settings
+
+ROOT = settings.project_root()
+
+
+def alembic_config(service: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
+    cfg.set_main_option("service", service)
+    return cfg
+
+
+def upgrade(service: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(service), revision)
+
+
+def upgrade_all() -> None:
+    for service in settings.SERVICES:
+        upgrade(service)
+
+
+def run_env(metadata: MetaData) -> None:
+    """Body of each service's `migrations/env.py`."""
+    service = context.config.get_main_option("service")
+    url = settings.database_url(service, migration=True)
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata,
+                          version_table=f"alembic_version")
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

@@ -1,0 +1,36 @@
+"""Apply a tenant configuration to every service database, idempotently."""
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import select
+
+from shared import settings
+from shared.db import service_engine, session_factory
+from shared.tenancy import upsert_tenant
+from shared.tenant_config import TenantConfig
+
+
+def _tenant_model(service: str) -> type:
+    return importlib.import_module(f"services.{service}.models").TenantRow
+
+
+def apply(config: TenantConfig) -> dict[str, bool]:
+    """Write the tenant row in each service database; returns {service: changed}."""
+    changed = {}
+    enabled = config.data.get("enabled", True)
+    for service in settings.SERVICES:
+        factory = session_factory(service_engine(service, migration=True))
+        with factory() as session, session.begin():
+            changed[service] = upsert_tenant(session, _tenant_model(service), config.id,
+                                             config.slug, config.data, enabled)
+    return changed
+
+
+def list_tenants() -> list[tuple[str, str, bool, list[str]]]:
+    model = _tenant_model("whistleblowing")
+    factory = session_factory(service_engine("whistleblowing", migration=True))
+    with factory() as session:
+        rows = session.execute(select(model).order_by(model.slug)).scalars().all()
+        return [(r.slug, r.config.get("name", ""), r.enabled, sorted(r.config.get("services", {})))
+                for r in rows]

@@ -1,0 +1,145 @@
+"""Web plumbing shared by every Flask service: problems, health, tenant resolution, headers."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from shared import health, settings
+from shared.db import session_factory, tenant_session
+from shared.problem import Problem, problem_response
+from shared.tenancy import Tenant, load_tenant
+
+log = logging.getLogger(__name__)
+
+TENANT_CACHE_SECONDS = 5.0
+
+
+class TenantCache:
+    """Tenant rows change rarely (config applies); a short cache saves a query per request."""
+
+    def __init__(self, factory: sessionmaker[Session], model: type, service: str) -> None:
+        self.factory, self.model, self.service = factory, model, service
+        self._entries: dict[str, tuple[float, Tenant | None]] = {}
+
+    def get(self, slug: str) -> Tenant | None:
+        now = time.monotonic()
+        hit = self._entries.get(slug)
+        if hit and now - hit[0] < TENANT_CACHE_SECONDS:
+            return hit[1]
+        with self.factory() as session:
+            tenant = load_tenant(session, self.model, slug, self.service)
+        self._entries[slug] = (now, tenant)
+        return tenant
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def create_service_app(service: str, import_name: str, engine: Engine, tenant_model: type,
+                       extra_ready_checks: dict[str, Callable[[], str | None]] | None = None
+                       ) -> Flask:
+    app = Flask(import_name)
+    web = settings.WebSettings.from_env()
+    app.config.update(SECRET_KEY=web.secret_key, SESSION_COOKIE_SECURE=web.secure_cookies,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      MAX_CONTENT_LENGTH=32 * 1024 * 1024, JSON_SORT_KEYS=False)
+    factory = session_factory(engine)
+    app.extensions["replika"] = {"service": service, "engine": engine, "sessions": factory,
+                                 "tenants": TenantCache(factory, tenant_model, service)}
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", service=service)
+
+    @app.get("/readyz")
+    def readyz():
+        checks = {"database": lambda: health.check_database(engine),
+                  "kafka": lambda: health.check_kafka(settings.kafka_bootstrap())}
+        checks.update(extra_ready_checks or {})
+        failed = {name: reason for name, check in checks.items()
+                  if (reason := check()) is not None}
+        if failed:
+            names = ", ".join(sorted(failed))
+            return problem_response(Problem(503, "Service Unavailable", f"Not ready: {names}",
+                                            failed=sorted(failed), reasons=failed))
+        return jsonify(status="ready", service=service, checks=sorted(checks))
+
+    @app.get("/t/<tenant>/api/v1/tenant")
+    def tenant_info():
+        t: Tenant = g.tenant
+        return jsonify(slug=t.slug, name=t.config.get("name"), display_name=t.display_name,
+                       locale=t.locale, timezone=t.timezone,
+                       branding=t.config.get("branding", {}),
+                       services=sorted(t.config.get("services", {})))
+
+    @app.url_value_preprocessor
+    def resolve_tenant(endpoint, values):
+        if values and "tenant" in values:
+            slug = values.pop("tenant")
+            tenant = app.extensions["replika"]["tenants"].get(slug)
+            if tenant is None:
+                raise Problem(404, "Not Found", "No such tenant.")
+            g.tenant = tenant
+
+    @app.url_defaults
+    def keep_tenant(endpoint, values):
+        if "tenant" not in values and getattr(g, "tenant", None) is not None \
+                and app.url_map.is_endpoint_expecting(endpoint, "tenant"):
+            values["tenant"] = g.tenant.slug
+
+    @app.teardown_request
+    def close_db(exc):
+        db = g.pop("db_cm", None)
+        if db is not None:
+            db.__exit__(None, None, None)
+
+    @app.errorhandler(Problem)
+    def on_problem(p: Problem):
+        return problem_response(p)
+
+    @app.errorhandler(HTTPException)
+    def on_http(exc: HTTPException):
+        resp = problem_response(Problem(exc.code or 500, exc.name, exc.description))
+        if exc.code == 405 and exc.get_response().headers.get("Allow"):
+            resp.headers["Allow"] = exc.get_response().headers["Allow"]
+        return resp
+
+    @app.errorhandler(Exception)
+    def on_error(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url_rule)
+        return problem_response(Problem(500, "Internal Server Error"))
+
+    @app.after_request
+    def security_headers(resp: Response) -> Response:
+        h = resp.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("Content-Security-Policy",
+                     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+        h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        h.setdefault("X-Frame-Options", "DENY")
+        return resp
+
+    return app
+
+
+def db() -> Session:
+    """The request's tenant-scoped session (opened on first use, closed at teardown)."""
+    if "db" not in g:
+        factory = _ext()["sessions"]
+        cm = tenant_session(factory, g.tenant.id)
+        g.db = cm.__enter__()
+        g.db_cm = cm
+    return g.db
+
+
+def _ext() -> dict:
+    from flask import current_app
+    return current_app.extensions["replika"]

@@ -1,0 +1,92 @@
+"""Foundation: health, readiness, the real broker round trip, the database through a service."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+
+@pytest.mark.parametrize("client_name", ["wb", "hb"])
+def test_healthz_says_the_process_is_alive(request, client_name):
+    client = request.getfixturevalue(client_name)
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.json["status"] == "ok"
+
+
+@pytest.mark.parametrize("client_name", ["wb", "hb"])
+def test_readyz_is_200_when_database_and_kafka_answer(request, client_name):
+    client = request.getfixturevalue(client_name)
+    resp = client.get("/readyz")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert set(resp.json["checks"]) >= {"database", "kafka"}
+
+
+def test_readyz_is_503_naming_kafka_when_the_broker_does_not_answer(wb, monkeypatch):
+    import socket
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", dead)
+    resp = wb.get("/readyz")
+    assert resp.status_code == 503
+    assert resp.mimetype == "application/problem+json"
+    assert resp.json["failed"] == ["kafka"]
+    assert "kafka" in resp.json["detail"]
+
+
+def test_a_record_produced_to_the_real_broker_is_consumed_back(kafka_bootstrap):
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
+    topic = f"test.roundtrip.{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    admin.close()
+    marker = uuid.uuid4().hex.encode()
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    producer.send(topic, key=b"k", value=marker).get(timeout=30)
+    producer.close()
+    consumer = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=f"g-{topic}",
+                             auto_offset_reset="earliest", consumer_timeout_ms=20000)
+    values = [m.value for m in consumer]
+    consumer.close()
+    assert marker in values
+
+
+def test_declared_topics_exist_on_the_broker(kafka_bootstrap):
+    from kafka.admin import KafkaAdminClient
+    from infra.topics import declared_topics
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    names = set(admin.list_topics())
+    admin.close()
+    assert {t["name"] for t in declared_topics()} <= names
+
+
+@pytest.mark.parametrize("client_name", ["wb", "hb"])
+def test_service_reads_its_tenant_from_postgres(request, client_name):
+    client = request.getfixturevalue(client_name)
+    resp = client.get("/t/cimahi/api/v1/tenant")
+    assert resp.status_code == 200
+    assert resp.json["slug"] == "cimahi"
+    assert resp.json["display_name"] == "Kota Cimahi"
+
+
+def test_unknown_tenant_is_a_404_problem(wb):
+    resp = wb.get("/t/atlantis/api/v1/tenant")
+    assert resp.status_code == 404
+    assert resp.mimetype == "application/problem+json"
+
+
+def test_service_role_owns_no_tables_and_is_no_superuser(stack):
+    from shared.settings import SERVICES, env_prefix
+    for svc in SERVICES:
+        engine = create_engine(stack[f"{env_prefix(svc)}_DATABASE_URL"])
+        with engine.connect() as conn:
+            role = conn.execute(text(
+                "select rolsuper, rolbypassrls from pg_roles where rolname = current_user")).one()
+            owned = conn.execute(text(
+                "select count(*) from pg_tables where tableowner = current_user")).scalar()
+        engine.dispose()
+        assert role == (False, False), svc
+        assert owned == 0, svc
