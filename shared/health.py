@@ -16,7 +16,19 @@ def check_database(engine: Engine) -> str | None:
 
 
 def check_kafka(bootstrap: str, timeout_ms: int = 2000) -> str | None:
+    import socket
     from kafka import KafkaAdminClient
+    reachable = False
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:  # fail fast on a refused connection instead of waiting out client retries
+            socket.create_connection((host, int(port)), timeout=timeout_ms / 1000).close()
+            reachable = True
+            break
+        except OSError:
+            continue
+    if not reachable:
+        return "ConnectionRefused"
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms,
                                  reconnect_backoff_max_ms=500)

@@ -19,7 +19,7 @@ def alembic_config(service: str) -> Config:
     return cfg
 
 
-def upgrade(service: str, revision: str = "head") -> None:
+def upgrade(service: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(service), revision)
 
 

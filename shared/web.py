@@ -44,7 +44,14 @@ class TenantCache:
 def create_service_app(service: str, import_name: str, engine: Engine, tenant_model: type,
                        extra_ready_checks: dict[str, Callable[[], str | None]] | None = None
                        ) -> Flask:
-    app = Flask(import_name)
+    from pathlib import Path
+    from flask import Blueprint
+    from shared import i18n
+    app = Flask(import_name, static_folder=None)
+    service_dir = Path(__file__).resolve().parent.parent / "services" / service
+    i18n.init_app(app, service_dir)
+    app.register_blueprint(Blueprint("replika_static", __name__, static_folder="static",
+                                     static_url_path="/static/replika"))
     web = settings.WebSettings.from_env()
     app.config.update(SECRET_KEY=web.secret_key, SESSION_COOKIE_SECURE=web.secure_cookies,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
@@ -59,7 +66,7 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
 
     @app.get("/readyz")
     def readyz():
-        checks = {"database": lambda: health.check_database(engine),
+        checks: dict[str, Callable[[], str | None]] = {"database": lambda: health.check_database(engine),
                   "kafka": lambda: health.check_kafka(settings.kafka_bootstrap())}
         checks.update(extra_ready_checks or {})
         failed = {name: reason for name, check in checks.items()
@@ -143,3 +150,9 @@ def db() -> Session:
 def _ext() -> dict:
     from flask import current_app
     return current_app.extensions["replika"]
+
+
+def uow(outbox_model: type):
+    """A unit of work on the request's tenant session (see shared/uow.py)."""
+    from shared.uow import UnitOfWork
+    return UnitOfWork(db(), g.tenant, _ext()["service"], outbox_model)

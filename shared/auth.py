@@ -1,0 +1,97 @@
+"""Who is calling: officials (bearer tokens for the API, sessions for pages) and their roles.
+
+Roles are per tenant. A token is signed with REPLIKA_SECRET_KEY and names its tenant, so a
+token of one city is useless on another's URLs (answered 404, like any other tenant's id).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import current_app, g, request, session
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from shared.problem import Problem
+
+ROLES = (
+    "wbs_intake", "wbs_investigator", "wbs_supervisor", "identity_custodian",
+    "bansos_evaluator",   # OPD (regional work unit) evaluator
+    "bansos_verifier",    # TAPD (regional government budget team)
+    "bansos_approver", "bansos_finance", "auditor", "tenant_admin",
+)
+TOKEN_TTL_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Principal:
+    official_id: uuid.UUID
+    tenant_id: uuid.UUID
+    username: str
+    roles: frozenset[str]
+
+    @property
+    def pseudonym(self) -> str:
+        """Stable pseudonymous id for events and the ledger (no name, no username)."""
+        key = current_app.config["SECRET_KEY"].encode()
+        digest = hmac.new(key, self.official_id.bytes, hashlib.sha256).hexdigest()[:16]
+        return f"official:{digest}"
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="replika.api-token")
+
+
+def issue_token(principal: Principal) -> str:
+    return _serializer().dumps({"o": str(principal.official_id), "t": str(principal.tenant_id),
+                                "u": principal.username, "r": sorted(principal.roles)})
+
+
+def _principal_from_token(token: str) -> Principal | None:
+    try:
+        data = _serializer().loads(token, max_age=TOKEN_TTL_SECONDS)
+    except (SignatureExpired, BadSignature):
+        return None
+    return Principal(uuid.UUID(data["o"]), uuid.UUID(data["t"]), data["u"], frozenset(data["r"]))
+
+
+def current_principal() -> Principal | None:
+    """The authenticated official of this request, if any, for the request's tenant only."""
+    if "principal" in g:
+        return g.principal
+    principal = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        principal = _principal_from_token(header[7:].strip())
+    elif "official" in session:
+        principal = _principal_from_token(session["official"])
+    tenant = getattr(g, "tenant", None)
+    if principal is not None and (tenant is None or principal.tenant_id != tenant.id):
+        principal = None  # another tenant's credentials mean nothing here
+    g.principal = principal
+    return principal
+
+
+def require_roles(*roles: str) -> Callable:
+    """Decorator: the caller is an official of this tenant holding one of `roles`."""
+    unknown = set(roles) - set(ROLES)
+    assert not unknown, f"unknown roles {unknown}"
+
+    def wrap(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            principal = current_principal()
+            if principal is None:
+                raise Problem(401, "Unauthorized", "Sign in as an official of this tenant.")
+            if roles and not principal.has(*roles):
+                raise Problem(403, "Forbidden", "Your role does not allow this action.",
+                              required_roles=list(roles))
+            return view(*args, **kwargs)
+        return inner
+    return wrap

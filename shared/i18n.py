@@ -1,0 +1,65 @@
+"""Internationalisation with Flask-Babel: Bahasa Indonesia first, English second.
+
+Message ids in code and templates are English; each service keeps its catalogue in
+`services/<svc>/translations/<lang>/LC_MESSAGES/messages.po` and shared texts live in
+`shared/translations`. Catalogues are compiled to `.mo` at start-up when stale, so the
+repository holds only the reviewable `.po` text.
+Language: `?lang=` (remembered in a cookie), else the cookie, else the tenant's locale.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, g, request
+from flask_babel import Babel
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+LANGUAGES = ("id", "en")
+SHARED = Path(__file__).parent
+
+
+def compile_catalogues(directory: Path) -> None:
+    for po in directory.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as f:
+                catalog = read_po(f)
+            tmp = mo.with_suffix(".mo.tmp")
+            with tmp.open("wb") as f:
+                write_mo(f, catalog)
+            tmp.replace(mo)
+
+
+def select_locale() -> str:
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    if lang in LANGUAGES:
+        return lang
+    tenant = getattr(g, "tenant", None)
+    return tenant.locale if tenant is not None else "id"
+
+
+def select_timezone() -> str:
+    tenant = getattr(g, "tenant", None)
+    return tenant.timezone if tenant is not None else "Asia/Jakarta"
+
+
+def init_app(app: Flask, service_dir: Path) -> None:
+    dirs = [service_dir / "translations", SHARED / "translations"]
+    for d in dirs:
+        d.mkdir(parents=True, exist_ok=True)
+        compile_catalogues(d)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in dirs)
+    app.config["BABEL_DEFAULT_LOCALE"] = "id"
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(service_dir / "templates")),
+                                     FileSystemLoader(str(SHARED / "templates"))])
+
+    @app.after_request
+    def remember_language(resp):
+        lang = request.args.get("lang")
+        if lang in LANGUAGES:
+            resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=app.config.get("SESSION_COOKIE_SECURE", True), httponly=True)
+        return resp
