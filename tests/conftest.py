@@ -71,3 +71,19 @@ def wb(wb_app):
 @pytest.fixture
 def hb(hb_app):
     return hb_app.test_client()
+
+
+@pytest.fixture
+def official_token():
+    """Mint a bearer token for an official of `tenant` with `roles`:
+    official_token(app, demo_tenants["cimahi"], "wbs_investigator") -> "Bearer ..." header value.
+    (Login through the API is tested in the auth tests; this keeps service tests focused.)"""
+    import uuid as _uuid
+    from shared.auth import Principal, issue_token
+
+    def make(app, tenant_config, *roles, official_id=None, username=None):
+        principal = Principal(official_id or _uuid.uuid4(), tenant_config.id,
+                              username or f"test-{_uuid.uuid4().hex[:6]}", frozenset(roles))
+        with app.app_context():
+            return "Bearer " + issue_token(principal)
+    return make
