@@ -15,14 +15,9 @@ from typing import Callable
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from shared.problem import Problem
+from shared.problem import Problem, not_found
+from shared.roles import ROLES  # defined without Flask, so domain code can import it
 
-ROLES = (
-    "wbs_intake", "wbs_investigator", "wbs_supervisor", "identity_custodian",
-    "bansos_evaluator",   # OPD (regional work unit) evaluator
-    "bansos_verifier",    # TAPD (regional government budget team)
-    "bansos_approver", "bansos_finance", "auditor", "tenant_admin",
-)
 TOKEN_TTL_SECONDS = 3600
 
 
@@ -61,25 +56,45 @@ def _principal_from_token(token: str) -> Principal | None:
     return Principal(uuid.UUID(data["o"]), uuid.UUID(data["t"]), data["u"], frozenset(data["r"]))
 
 
+def is_api_request() -> bool:
+    """JSON API routes live under /t/<tenant>/api/; they take bearer tokens only."""
+    parts = request.path.split("/")
+    return len(parts) > 3 and parts[1] == "t" and parts[3] == "api"
+
+
+def _presented_principal() -> Principal | None:
+    """Whoever the request's credentials name, whatever their tenant.
+
+    A bearer header is used anywhere (browsers never attach it by themselves, so it needs no
+    CSRF token); the session cookie only on pages, whose forms are CSRF-protected.
+    """
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return _principal_from_token(header[7:].strip())
+    if "official" in session and not is_api_request():
+        return _principal_from_token(session["official"])
+    return None
+
+
 def current_principal() -> Principal | None:
     """The authenticated official of this request, if any, for the request's tenant only."""
     if "principal" in g:
         return g.principal
-    principal = None
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        principal = _principal_from_token(header[7:].strip())
-    elif "official" in session:
-        principal = _principal_from_token(session["official"])
+    principal = _presented_principal()
     tenant = getattr(g, "tenant", None)
-    if principal is not None and (tenant is None or principal.tenant_id != tenant.id):
+    g.foreign_principal = principal is not None and (tenant is None or principal.tenant_id != tenant.id)
+    if g.foreign_principal:
         principal = None  # another tenant's credentials mean nothing here
     g.principal = principal
     return principal
 
 
 def require_roles(*roles: str) -> Callable:
-    """Decorator: the caller is an official of this tenant holding one of `roles`."""
+    """Decorator: the caller is an official of this tenant holding one of `roles`.
+
+    No credentials: 401. Another tenant's valid credentials: 404, exactly as for another
+    tenant's ids, so a token reveals nothing about other cities. Wrong role: 403.
+    """
     unknown = set(roles) - set(ROLES)
     assert not unknown, f"unknown roles {unknown}"
 
@@ -87,11 +102,14 @@ def require_roles(*roles: str) -> Callable:
         @functools.wraps(view)
         def inner(*args, **kwargs):
             principal = current_principal()
+            if principal is None and g.get("foreign_principal"):
+                raise not_found()
             if principal is None:
                 raise Problem(401, "Unauthorized", "Sign in as an official of this tenant.")
             if roles and not principal.has(*roles):
                 raise Problem(403, "Forbidden", "Your role does not allow this action.",
                               required_roles=list(roles))
             return view(*args, **kwargs)
+        inner.required_roles = frozenset(roles)  # lets tests find every protected route
         return inner
     return wrap

@@ -1,7 +1,10 @@
 """Demo data for `make run`: the tenants under `tenants/` and one official per role.
 
-Credentials are random each time they are created and written to
-`.local/demo-credentials.json` (mode 0600). The production path never calls this.
+Credentials are random when first created and written to `.local/demo-credentials.json`
+(mode 0600) as {tenant: {role: {"username", "password", "totp_secret", ...}}}. Re-runs keep
+them: an account whose credentials are already in the file is left as it is (or re-created
+with them if the database was wiped); other keys in an entry (the identity custodian's
+`passphrase`) are kept. The production path never calls this.
 """
 from __future__ import annotations
 
@@ -9,20 +12,40 @@ import json
 import os
 from pathlib import Path
 
-from shared import tenant_apply
+from shared import official_admin, tenant_apply
+from shared.officials import new_password, new_totp_secret
+from shared.roles import ROLES
 from shared.tenant_config import load_file
 
 DEMO_TENANTS = ("bandung", "cimahi")
+
+
+def demo_username(role: str) -> str:
+    return role.replace("_", "-")
+
+
+def seed_officials(slug: str, accounts: dict) -> None:
+    """One official per role of tenant `slug`; `accounts` (the file's entry) is updated in place."""
+    for role in ROLES:
+        entry = accounts.setdefault(role, {})
+        reset = not (entry.get("username") and entry.get("password") and entry.get("totp_secret"))
+        if reset:  # new credentials: the database gets them too
+            entry.update(username=entry.get("username") or demo_username(role),
+                         password=new_password(), totp_secret=new_totp_secret())
+        official_admin.ensure(slug, entry["username"], [role], entry["password"],
+                              entry["totp_secret"], reset=reset)
 
 
 def seed(state: Path) -> dict:
     tenants_dir = Path(os.environ.get("REPLIKA_TENANTS_DIR", "tenants"))
     creds_path = state / "demo-credentials.json"
     creds: dict = json.loads(creds_path.read_text()) if creds_path.exists() else {}
+    from infra.local import write_private
     for slug in DEMO_TENANTS:
         config = load_file(tenants_dir / f"{slug}.yaml")
         tenant_apply.apply(config)
-        creds.setdefault(slug, {})
-    from infra.local import write_private
-    write_private(creds_path, json.dumps(creds, indent=2))
+        seed_officials(slug, creds.setdefault(slug, {}))
+        # Written after the database has them: if seeding fails midway, the next run finds
+        # the file without those credentials and resets them in the database.
+        write_private(creds_path, json.dumps(creds, indent=2))
     return creds

@@ -59,6 +59,8 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
     factory = session_factory(engine)
     app.extensions["replika"] = {"service": service, "engine": engine, "sessions": factory,
                                  "tenants": TenantCache(factory, tenant_model, service)}
+    from shared import auth_routes
+    auth_routes.init_app(app)  # officials' sign-in routes, CSRF on every form, 409 on SoD
 
     @app.get("/healthz")
     def healthz():

@@ -87,3 +87,48 @@ def official_token():
         with app.app_context():
             return "Bearer " + issue_token(principal)
     return make
+
+
+@pytest.fixture
+def make_official(stack, demo_tenants):
+    """Create a real official in every service database with fresh random credentials:
+    make_official("cimahi", "wbs_intake") -> NewCredentials(official_id, username, password,
+    totp_secret). Use `api_login` to get a token the way a client would."""
+    import uuid as _uuid
+    from shared import official_admin
+
+    def make(slug, *roles, username=None):
+        return official_admin.add(slug, username or f"t-{_uuid.uuid4().hex[:12]}", roles)
+    return make
+
+
+@pytest.fixture
+def api_login():
+    """POST /t/<slug>/api/v1/auth/token with a current TOTP code -> "Bearer ..." header value:
+    api_login(client, "cimahi", creds). Each call comes from its own client address, so the
+    per-address login throttle of one test never affects another."""
+    import uuid as _uuid
+    import pyotp
+
+    def login(client, slug, creds, *, otp=None):
+        resp = client.post(f"/t/{slug}/api/v1/auth/token",
+                           json={"username": creds.username, "password": creds.password,
+                                 "otp": otp or pyotp.TOTP(creds.totp_secret).now()},
+                           environ_base={"REMOTE_ADDR": f"10.{_uuid.uuid4().int % 250}.0.1"})
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return "Bearer " + resp.json["access_token"]
+    return login
+
+
+@pytest.fixture
+def csrf_token():
+    """The CSRF token of a page's form: csrf_token(client, "/t/cimahi/login"). Every HTML form
+    POST needs it (field `csrf_token`); the JSON API and bearer-token requests do not."""
+    import re
+
+    def token(client, path, **kwargs):
+        html = client.get(path, **kwargs).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert match, f"no csrf_token field in the page at {path}"
+        return match.group(1)
+    return token

@@ -18,3 +18,16 @@ class TenantRow(TenantRecord, Base):
 
 class OutboxRow(OutboxRecord, Base):
     pass
+
+
+# Officials sign in to each service against its own database (shared/officials.py).
+from shared.login_throttle import LoginThrottleRecord  # noqa: E402
+from shared.officials import OfficialRecord  # noqa: E402
+
+
+class OfficialRow(OfficialRecord, Base):
+    pass
+
+
+class LoginThrottleRow(LoginThrottleRecord, Base):
+    pass

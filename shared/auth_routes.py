@@ -1,0 +1,167 @@
+"""Sign-in for officials, shared by every service: API tokens, login/logout pages, CSRF.
+
+`init_app(app)` (called by shared/web.create_service_app) wires, once for every service:
+- `POST /t/<tenant>/api/v1/auth/token`  {"username","password","otp"} -> bearer token
+- `GET  /t/<tenant>/api/v1/auth/me`     who the token belongs to
+- `GET|POST /t/<tenant>/login`, `POST /t/<tenant>/logout`  pages (session cookie)
+- CSRF protection (Flask-WTF) on every form of the service; `csrf_token()` in templates
+- separation-of-duties violations answered as 409 problems
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template,
+                   request, session, url_for)
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFProtect
+
+from shared import login_throttle
+from shared.auth import (TOKEN_TTL_SECONDS, Principal, current_principal, is_api_request,
+                         issue_token, require_roles)
+from shared.officials import check_credentials
+from shared.problem import Problem, problem_response, validation_error
+from shared.separation import SeparationOfDutiesViolation
+from shared.web import db
+
+bp = Blueprint("auth", __name__)
+csrf = CSRFProtect()
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class InvalidCredentials(Exception):
+    """Unknown user, wrong password or wrong code: one answer for all."""
+
+
+@dataclass
+class LoginThrottled(Exception):
+    retry_after: int
+
+
+def _models():
+    module = importlib.import_module(f"services.{current_app.extensions['replika']['service']}.models")
+    return module.OfficialRow, module.LoginThrottleRow
+
+
+def authenticate(username: str, password: str, otp: str) -> Principal:
+    """Check a sign-in for the request's tenant, counting failures per account and address."""
+    official_model, throttle_model = _models()
+    session_ = db()
+    keys = login_throttle.Keys.of(current_app.config["SECRET_KEY"], g.tenant.id, username,
+                                  request.remote_addr or "unknown")
+    wait = login_throttle.retry_after(session_, throttle_model, keys)
+    if wait:
+        session_.rollback()
+        raise LoginThrottled(wait)
+    official = check_credentials(session_, official_model, username, password, otp)
+    if official is None:
+        login_throttle.record_failure(session_, throttle_model, g.tenant.id, keys)
+        session_.commit()
+        raise InvalidCredentials()
+    login_throttle.record_success(session_, throttle_model, keys)
+    principal = Principal(official.id, g.tenant.id, official.username, frozenset(official.roles))
+    session_.commit()
+    return principal
+
+
+# --- JSON API (bearer tokens; no cookies, so no CSRF) -------------------------------------
+
+@bp.post("/t/<tenant>/api/v1/auth/token")
+def token():
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    missing = [f for f in ("username", "password", "otp") if not isinstance(body.get(f), str)]
+    if missing:
+        raise validation_error([{"field": f, "reason": "required string"} for f in missing])
+    try:
+        principal = authenticate(body["username"], body["password"], body["otp"])
+    except LoginThrottled as exc:
+        return problem_response(Problem(429, "Too Many Requests",
+                                        "Too many failed sign-ins; try again later.",
+                                        retry_after=exc.retry_after),
+                                headers={"Retry-After": str(exc.retry_after)})
+    except InvalidCredentials:
+        return problem_response(Problem(401, "Unauthorized",
+                                        "Username, password or code is not right."),
+                                headers={"WWW-Authenticate": 'Bearer realm="replika"'})
+    resp = jsonify(access_token=issue_token(principal), token_type="Bearer",
+                   expires_in=TOKEN_TTL_SECONDS)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/t/<tenant>/api/v1/auth/me")
+@require_roles()
+def me():
+    p = current_principal()
+    return jsonify(official_id=str(p.official_id), username=p.username, roles=sorted(p.roles),
+                   tenant=g.tenant.slug)
+
+
+# --- Pages (session cookie; every form carries a CSRF token) ------------------------------
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path inside this tenant: never an open redirect to another site."""
+    prefix = f"/t/{g.tenant.slug}/"
+    if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/t/<tenant>/login", methods=["GET", "POST"])
+def login():
+    status, headers, error = 200, {}, None
+    if request.method == "POST":
+        form = request.form
+        try:
+            principal = authenticate(form.get("username", ""), form.get("password", ""),
+                                     form.get("otp", ""))
+        except LoginThrottled as exc:
+            status, headers["Retry-After"] = 429, str(exc.retry_after)
+            error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.",
+                      seconds=exc.retry_after)
+        except InvalidCredentials:
+            status, error = 401, _("Username, password or code is not right.")
+        else:
+            session.clear()  # a fresh session for the signed-in official
+            session["official"] = issue_token(principal)
+            flash(_("You are signed in."), "success")
+            return redirect(_safe_next(request.args.get("next")) or url_for("auth.login"))
+    html = render_template("auth/login.html", principal=current_principal(), error=error,
+                           next=_safe_next(request.args.get("next")))
+    headers["Cache-Control"] = "no-store"
+    return html, status, headers
+
+
+@bp.post("/t/<tenant>/logout")
+def logout():
+    session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+# --- Wiring ---------------------------------------------------------------------------------
+
+def _check_csrf() -> None:
+    """CSRF on every state-changing page request. Exempt: the JSON API and any request
+    carrying a bearer header: browsers never add either by themselves, and neither is
+    authenticated by the session cookie (see shared/auth._presented_principal)."""
+    if request.method not in UNSAFE_METHODS or is_api_request():
+        return
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return
+    csrf.protect()
+
+
+def _on_separation(exc: SeparationOfDutiesViolation):
+    return problem_response(Problem(409, "Conflict", str(exc), step=exc.step,
+                                    conflicting_step=exc.earlier_step))
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # _check_csrf decides, for all
+    csrf.init_app(app)  # also provides csrf_token() to every template
+    app.before_request(_check_csrf)
+    app.register_error_handler(SeparationOfDutiesViolation, _on_separation)
+    app.register_blueprint(bp)

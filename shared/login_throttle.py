@@ -1,0 +1,110 @@
+"""Login throttling per account and per client address, kept in the database.
+
+Counters live in PostgreSQL (not in a worker's memory), so every gunicorn worker and every
+replica sees the same failures. A key is locked for an exponentially growing time once it has
+failed more than its free allowance; a success clears the account's counter only (an attacker
+with one valid account must not be able to reset the counter of its address).
+
+Keys are HMACs of "account:<username>" / "address:<ip>", so the table holds neither
+usernames nor addresses, and an unknown username is throttled exactly like a known one
+(lockouts reveal nothing about which accounts exist).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, String, case, delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shared.db import TenantOwned, utcnow
+
+
+class LoginThrottleRecord(TenantOwned):
+    """Columns of the per-service `login_throttle` table."""
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+@dataclass(frozen=True)
+class Policy:
+    free_failures: int          # failures allowed before the first lock
+    base_lock: timedelta        # first lock; doubles with each further failure
+    max_lock: timedelta
+    forget_after: timedelta     # a key quiet this long starts again from zero
+
+    def lock_for(self, failures: int) -> timedelta | None:
+        if failures < self.free_failures:
+            return None
+        exponent = min(failures - self.free_failures, 20)
+        return min(self.base_lock * (2 ** exponent), self.max_lock)
+
+
+ACCOUNT = Policy(5, timedelta(seconds=30), timedelta(minutes=15), timedelta(hours=1))
+ADDRESS = Policy(20, timedelta(minutes=1), timedelta(hours=1), timedelta(hours=1))
+
+
+def throttle_key(secret: str, kind: str, value: str) -> str:
+    return hmac.new(secret.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Keys:
+    account: str
+    address: str
+
+    @classmethod
+    def of(cls, secret: str, tenant_id, username: str, address: str) -> "Keys":
+        # The tenant is part of the key: keys never collide across tenants' (hidden) rows.
+        return cls(throttle_key(secret, f"{tenant_id}:account", username.strip().lower()),
+                   throttle_key(secret, f"{tenant_id}:address", address))
+
+    def with_policies(self) -> list[tuple[str, Policy]]:
+        return [(self.account, ACCOUNT), (self.address, ADDRESS)]
+
+
+def retry_after(session: Session, model: type, keys: Keys, now: datetime | None = None) -> int:
+    """Seconds until a login with these keys may be tried again (0: now)."""
+    now = now or utcnow()
+    rows = session.execute(select(model.locked_until).where(
+        model.key.in_([keys.account, keys.address]))).scalars().all()
+    waits = [(until - now).total_seconds() for until in rows if until is not None]
+    return max([0, *(int(w) + 1 for w in waits if w > 0)])
+
+
+def record_failure(session: Session, model: type, tenant_id, keys: Keys,
+                   now: datetime | None = None) -> None:
+    """Count one failed login against both keys (atomic upsert: safe across workers)."""
+    now = now or utcnow()
+    table = model.__table__
+    for key, policy in keys.with_policies():
+        stale = now - policy.forget_after
+        stmt = insert(table).values(tenant_id=tenant_id, key=key, failures=1,
+                                    last_failure_at=now, locked_until=None)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={"failures": _restart_if_stale(table, stale), "last_failure_at": now},
+        ).returning(table.c.failures)
+        failures = session.execute(stmt).scalar_one()
+        lock = policy.lock_for(failures)
+        if lock is not None:
+            session.execute(table.update().where(table.c.key == key)
+                            .values(locked_until=now + lock))
+
+
+def _restart_if_stale(table, stale: datetime):
+    return case((table.c.last_failure_at < stale, 1), else_=table.c.failures + 1)
+
+
+def record_success(session: Session, model: type, keys: Keys, now: datetime | None = None) -> None:
+    """Clear the account's counter and forget this tenant's long-quiet keys."""
+    now = now or utcnow()
+    oldest = now - max(ACCOUNT.forget_after, ADDRESS.forget_after) - ADDRESS.max_lock
+    session.execute(delete(model).where(
+        (model.key == keys.account) | (model.last_failure_at < oldest)))

@@ -1,0 +1,173 @@
+"""Officials: per-tenant accounts with Argon2id passwords and a mandatory TOTP second factor.
+
+Every official's account exists in each service database that officials sign in to (the
+services share no database), with the same id; `replika official add` writes all of them.
+TOTP is mandatory for every role: every role except `auditor` can see personal data, and an
+auditor's view of the ledger is sensitive too, so one rule for all is simpler and safer.
+
+Domain code only: no Flask. Callers pass the session (scoped to the tenant) and the clock.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import JSON, BigInteger, Boolean, String, UniqueConstraint, Uuid, select
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+
+from shared.db import TenantOwned, utcnow
+from shared.roles import ROLES
+
+# Services whose databases hold officials (the audit ledger has no sign-in of its own).
+OFFICIAL_SERVICES = ("whistleblowing", "hibah_bansos")
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,62}$")
+TOTP_STEP_SECONDS = 30
+_hasher = PasswordHasher()  # argon2-cffi defaults: Argon2id, RFC 9106 low-memory profile
+# Verified when the username is unknown, so both answers take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class OfficialRecord(TenantOwned):
+    """Columns of the per-service `officials` table (mixed into each service's own Base)."""
+    __tablename__ = "officials"
+
+    @declared_attr.directive
+    def __table_args__(cls):
+        return (UniqueConstraint("tenant_id", "username", name="officials_tenant_username"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(63))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Base32 TOTP seed. TODO: seal it with the tenant's data key once shared crypto lands.
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    # The last accepted TOTP time step: a code is accepted once (RFC 6238 section 5.2).
+    last_totp_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OfficialError(ValueError):
+    """Invalid input for creating an official (message names the field, never its value)."""
+
+
+@dataclass(frozen=True)
+class NewCredentials:
+    official_id: uuid.UUID
+    username: str
+    password: str
+    totp_secret: str
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def validate_roles(roles: Iterable[str]) -> list[str]:
+    roles = sorted(set(roles))
+    if not roles:
+        raise OfficialError("roles: at least one role is required")
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise OfficialError(f"roles: unknown role(s) {', '.join(sorted(unknown))}; "
+                            f"known: {', '.join(ROLES)}")
+    return roles
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(18)  # 144 bits
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32(32)  # 160 bits, as RFC 4226 recommends
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def provisioning_uri(totp_secret: str, username: str, tenant_slug: str) -> str:
+    """otpauth:// URI for authenticator apps (shown once, with the secret)."""
+    return pyotp.TOTP(totp_secret).provisioning_uri(name=f"{username}@{tenant_slug}",
+                                                    issuer_name="Replika")
+
+
+def find_official(session: Session, model: type, username: str):
+    """The official `username` of the session's tenant (the session scopes the query)."""
+    return session.execute(select(model).where(
+        model.username == normalise_username(username))).scalar_one_or_none()
+
+
+def add_official(session: Session, model: type, username: str, roles: Iterable[str], *,
+                 official_id: uuid.UUID | None = None, password_hash: str,
+                 totp_secret: str) -> object:
+    """Add an official to the session's tenant; the caller commits."""
+    username = normalise_username(username)
+    if not USERNAME_RE.match(username):
+        raise OfficialError("username: 3-63 characters: a-z, 0-9, '.', '_', '-'")
+    if find_official(session, model, username) is not None:
+        raise OfficialError("username: already taken in this tenant")
+    row = model(id=official_id or uuid.uuid4(), username=username, password_hash=password_hash,
+                totp_secret=totp_secret, roles=validate_roles(roles), active=True)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def set_credentials(official, *, password_hash: str, totp_secret: str) -> None:
+    official.password_hash, official.totp_secret = password_hash, totp_secret
+    official.last_totp_step = None
+
+
+def _password_ok(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _totp_step(totp_secret: str, otp: str, last_step: int | None, now: datetime) -> int | None:
+    """The time step whose code is `otp` (allowing one step of clock drift), if not yet used."""
+    otp = (otp or "").strip().replace(" ", "")
+    if not otp.isdigit():
+        return None
+    totp = pyotp.TOTP(totp_secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if last_step is not None and step <= last_step:
+            continue
+        if hmac.compare_digest(totp.generate_otp(step), otp):
+            return step
+    return None
+
+
+def check_credentials(session: Session, model: type, username: str, password: str, otp: str,
+                      now: datetime | None = None):
+    """The active official when username, password and TOTP code all match, else None.
+
+    Unknown user, wrong password, wrong or replayed code: all None, after the same work.
+    Marks the code as used and upgrades an outdated hash; the caller commits.
+    """
+    now = now or utcnow()
+    official = find_official(session, model, username) if username else None
+    stored = official.password_hash if official is not None else _DUMMY_HASH
+    password_ok = _password_ok(stored, password or "")
+    if official is None or not official.active or not password_ok:
+        return None
+    step = _totp_step(official.totp_secret, otp, official.last_totp_step, now)
+    if step is None:
+        return None
+    official.last_totp_step = step
+    if _hasher.check_needs_rehash(official.password_hash):
+        official.password_hash = hash_password(password)
+    return official
