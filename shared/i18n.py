@@ -13,7 +13,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 LANGUAGES = ("id", "en")
@@ -53,6 +53,7 @@ def init_app(app: Flask, service_dir: Path) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in dirs)
     app.config["BABEL_DEFAULT_LOCALE"] = "id"
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.globals["get_locale"] = get_locale  # base.html's <html lang>
     app.jinja_loader = ChoiceLoader([FileSystemLoader(str(service_dir / "templates")),
                                      FileSystemLoader(str(SHARED / "templates"))])
 
