@@ -82,7 +82,8 @@ def current_principal() -> Principal | None:
         return g.principal
     principal = _presented_principal()
     tenant = getattr(g, "tenant", None)
-    g.foreign_principal = principal is not None and (tenant is None or principal.tenant_id != tenant.id)
+    g.foreign_principal = principal is not None and (tenant is None
+                                                     or principal.tenant_id != tenant.id)
     if g.foreign_principal:
         principal = None  # another tenant's credentials mean nothing here
     g.principal = principal

@@ -40,7 +40,8 @@ class LoginThrottled(Exception):
 
 
 def _models():
-    module = importlib.import_module(f"services.{current_app.extensions['replika']['service']}.models")
+    service = current_app.extensions["replika"]["service"]
+    module = importlib.import_module(f"services.{service}.models")
     return module.OfficialRow, module.LoginThrottleRow
 
 
