@@ -162,6 +162,9 @@ def _on_separation(exc: SeparationOfDutiesViolation):
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # _check_csrf decides, for all
+    # Our pages send `Referrer-Policy: no-referrer`, so browsers send no Referer (and a
+    # null Origin) with form posts; the token plus SameSite cookies and HSTS do the work.
+    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     csrf.init_app(app)  # also provides csrf_token() to every template
     app.before_request(_check_csrf)
     app.register_error_handler(SeparationOfDutiesViolation, _on_separation)

@@ -275,6 +275,22 @@ def test_session_cookies_are_secure_httponly_and_samesite(stack, demo_tenants, m
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_over_https_a_form_works_without_a_referer(stack, demo_tenants, monkeypatch,
+                                                   make_official):
+    # production: Secure cookies, HTTPS, and `Referrer-Policy: no-referrer` on every page
+    monkeypatch.delenv("REPLIKA_INSECURE_COOKIES", raising=False)
+    from services.whistleblowing.app import create_app
+    client = create_app().test_client()
+    creds = make_official("cimahi", "wbs_intake")
+    page = client.get("/t/cimahi/login", base_url="https://localhost")
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    resp = client.post("/t/cimahi/login", base_url="https://localhost", environ_base=_addr(),
+                       data={"csrf_token": token, "username": creds.username,
+                             "password": creds.password, "otp": _code(creds)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+
+
 def test_bearer_requests_need_no_csrf_token(wb, make_official, api_login):
     # a browser never attaches a bearer header by itself, so it cannot be forged cross-site
     creds = make_official("cimahi", "wbs_intake")
