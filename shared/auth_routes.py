@@ -51,6 +51,7 @@ def authenticate(username: str, password: str, otp: str) -> Principal:
     session_ = db()
     keys = login_throttle.Keys.of(current_app.config["SECRET_KEY"], g.tenant.id, username,
                                   request.remote_addr or "unknown")
+    login_throttle.serialise_attempts(session_, keys)
     wait = login_throttle.retry_after(session_, throttle_model, keys)
     if wait:
         session_.rollback()

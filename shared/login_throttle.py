@@ -16,7 +16,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, case, delete, select
+from sqlalchemy import Integer, String, case, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -67,6 +67,14 @@ class Keys:
 
     def with_policies(self) -> list[tuple[str, Policy]]:
         return [(self.account, ACCOUNT), (self.address, ADDRESS)]
+
+
+def serialise_attempts(session: Session, keys: Keys) -> None:
+    """Hold this account's lock until the transaction ends, so concurrent guesses at one
+    account (from any worker or replica) are checked one after another and none slips past
+    the count."""
+    session.execute(text("select pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                    {"k": keys.account})
 
 
 def retry_after(session: Session, model: type, keys: Keys, now: datetime | None = None) -> int:

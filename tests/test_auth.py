@@ -168,6 +168,18 @@ def test_failures_are_counted_in_the_database_so_every_worker_sees_them(stack, d
     assert resp.status_code == 429
 
 
+def test_concurrent_guesses_at_one_account_cannot_outrun_the_count(wb_app, make_official):
+    from concurrent.futures import ThreadPoolExecutor
+    creds = make_official("cimahi", "wbs_intake")
+
+    def guess(_):
+        return _post_token(wb_app.test_client(), "cimahi", creds.username, "wrong", "000000")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(r.status_code for r in pool.map(guess, range(12)))
+    assert statuses.count(401) == login_throttle.ACCOUNT.free_failures
+    assert statuses.count(429) == 12 - login_throttle.ACCOUNT.free_failures
+
+
 def test_a_success_resets_the_account_counter(wb, make_official):
     creds = make_official("cimahi", "wbs_intake")
     now = datetime.now(timezone.utc)
