@@ -33,9 +33,17 @@ VENV_BIN = Path(sys.executable).parent
 
 DEFAULT_PG_PORT = 54329
 DEFAULT_KAFKA_PORT = 29092
-WEB_SERVICES = {"whistleblowing": ("WHISTLEBLOWING", 8001), "hibah_bansos": ("HIBAH_BANSOS", 8002)}
+WEB_SERVICES = {"whistleblowing": ("WHISTLEBLOWING", 8001), "hibah_bansos": ("HIBAH_BANSOS", 8002),
+                "audit": ("AUDIT", 8003)}
 # Long-running workers started by `run` next to the web services: (name, argv).
-WORKERS: list[tuple[str, list[str]]] = []
+WORKERS: list[tuple[str, list[str]]] = [
+    # Prometheus metrics (outbox backlog, oldest unpublished age) on 9101 and 9102
+    ("relay-whistleblowing", [str(VENV_BIN / "replika"), "relay", "whistleblowing",
+                              "--metrics-port", "9101"]),
+    ("relay-hibah_bansos", [str(VENV_BIN / "replika"), "relay", "hibah_bansos",
+                            "--metrics-port", "9102"]),
+    ("audit-consumer", [str(VENV_BIN / "replika"), "audit", "consume"]),
+]
 
 
 def free_port() -> int:

@@ -86,5 +86,102 @@ def official_list_cmd(slug: str) -> None:
         click.echo(f"{username}\t{','.join(roles)}\t{'active' if active else 'inactive'}")
 
 
+def _logging() -> None:
+    import logging
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # its reconnect noise hides our lines
+
+
+def _until_signalled():
+    """A stop event set by SIGTERM/SIGINT, so workers finish their round and exit cleanly."""
+    import signal
+    import threading
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@main.command()
+@click.argument("service", type=click.Choice(["whistleblowing", "hibah_bansos"]))
+@click.option("--metrics-port", type=int, envvar="RELAY_METRICS_PORT", default=None,
+              help="serve Prometheus metrics (outbox backlog and lag) on this port")
+@click.option("--batch-size", type=int, default=200, show_default=True)
+@click.option("--poll-seconds", type=float, default=5.0, show_default=True,
+              help="poll this often when no NOTIFY arrives")
+def relay(service: str, metrics_port: int | None, batch_size: int, poll_seconds: float) -> None:
+    """Publish SERVICE's outbox to Kafka (several relays may run)."""
+    from shared import relay as relay_mod, settings
+    from shared.db import service_engine
+    _logging()
+    if metrics_port:
+        relay_mod.serve_metrics(metrics_port)
+    r = relay_mod.Relay(service, service_engine(service, migration=True),
+                        settings.kafka_bootstrap(), batch_size=batch_size,
+                        poll_seconds=poll_seconds)
+    click.echo(f"relay {service}: publishing to {r.topic}", err=True)
+    r.run(_until_signalled())
+
+
+@main.group()
+def audit() -> None:
+    """The audit ledger: consume events, verify chains."""
+
+
+@audit.command("consume")
+@click.option("--checkpoint-every", type=int, default=100, show_default=True,
+              envvar="AUDIT_CHECKPOINT_EVERY", help="sign a checkpoint every N entries")
+@click.option("--checkpoint-seconds", type=float, default=60.0, show_default=True,
+              envvar="AUDIT_CHECKPOINT_SECONDS", help="and at least this often")
+def audit_consume(checkpoint_every: int, checkpoint_seconds: float) -> None:
+    """Append every service's events to the tenants' hash chains (consumer group "audit")."""
+    from services.audit.consumer import AuditConsumer
+    from shared import settings
+    from shared.db import service_engine
+    _logging()
+    consumer = AuditConsumer(service_engine("audit"), settings.kafka_bootstrap(),
+                             checkpoint_every=checkpoint_every,
+                             checkpoint_seconds=checkpoint_seconds)
+    click.echo(f"audit: consuming {', '.join(consumer.topics)}", err=True)
+    consumer.run(_until_signalled())
+
+
+@audit.command("verify")
+@click.option("--tenant", "slug", required=True)
+def audit_verify(slug: str) -> None:
+    """Exit 0 when TENANT's chain and signed checkpoints are intact; else name the first
+    broken seq and exit 1."""
+    from services.audit.ledger import UnknownTenant
+    from services.audit.verify import verify_tenant
+    from shared.db import service_engine, session_factory
+    with session_factory(service_engine("audit"))() as session:
+        try:
+            report = verify_tenant(session, slug)
+        except UnknownTenant:
+            raise click.ClickException(f"unknown tenant {slug}") from None
+    if report.ok:
+        click.echo(f"{slug}: OK, {report.entries} entries, {report.checkpoints} checkpoints")
+        return
+    click.echo(f"{slug}: BROKEN at seq {report.problem.seq}: {report.problem.reason}", err=True)
+    raise SystemExit(1)
+
+
+@audit.command("checkpoint")
+@click.option("--tenant", "slug", required=True)
+def audit_checkpoint(slug: str) -> None:
+    """Sign TENANT's current head now (the consumer also does this on its own)."""
+    from sqlalchemy import select
+    from services.audit import ledger
+    from services.audit.models import TenantRow
+    from shared.db import service_engine, session_factory
+    with session_factory(service_engine("audit"))() as session, session.begin():
+        tenant_id = session.execute(select(TenantRow.id).where(TenantRow.slug == slug)).scalar()
+        if tenant_id is None:
+            raise click.ClickException(f"unknown tenant {slug}")
+        cp = ledger.write_checkpoint(session, tenant_id)
+    click.echo(f"{slug}: signed seq {cp.seq}" if cp else f"{slug}: nothing new to sign")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,137 @@
+"""`replika audit consume`: the consumer group "audit" of every service's events topic.
+
+At least once in, exactly once in the ledger: a poll's records are appended in one database
+transaction (duplicates skipped by event id), and Kafka offsets are committed only after that
+transaction commits. If the process dies between the two, the records come again and are
+skipped as duplicates. One consumer per partition set (Kafka's group assignment); several
+consumers may run, the per-tenant advisory lock orders their appends.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from infra.topics import topic_for
+from services.audit import ledger
+from shared.db import session_factory
+
+log = logging.getLogger(__name__)
+
+GROUP = "audit"
+SOURCE_SERVICES = ("whistleblowing", "hibah_bansos")
+BACKOFF_MAX = 30.0
+
+
+def parse(value: bytes | None) -> dict[str, Any] | None:
+    """The CloudEvent in a record, or None when the record is not one of ours."""
+    try:
+        event = json.loads(value) if value else None
+    except ValueError:
+        return None
+    required = ("id", "type", "subject", "time", "tenant")
+    if not isinstance(event, dict) or not all(isinstance(event.get(k), str) for k in required):
+        return None
+    return event
+
+
+class AuditConsumer:
+    def __init__(self, engine: Engine, bootstrap: str, *, group: str = GROUP,
+                 topics: tuple[str, ...] | None = None, checkpoint_every: int = 100,
+                 checkpoint_seconds: float = 60.0) -> None:
+        self.sessions = session_factory(engine)
+        self.bootstrap, self.group = bootstrap, group
+        self.topics = topics or tuple(topic_for(s) for s in SOURCE_SERVICES)
+        self.checkpoint_every, self.checkpoint_seconds = checkpoint_every, checkpoint_seconds
+        self.appended = self.duplicates = self.skipped = 0
+
+    def _consumer(self):
+        from kafka import KafkaConsumer
+        return KafkaConsumer(
+            *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group,
+            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
+            session_timeout_ms=6000, heartbeat_interval_ms=1000, request_timeout_ms=15000)
+
+    def store(self, events: list[dict[str, Any]]) -> ledger.AppendResult:
+        """Append one poll's events in one transaction."""
+        with self.sessions() as session, session.begin():
+            return ledger.append_events(session, events)
+
+    def checkpoint_due(self) -> int:
+        written = 0
+        with self.sessions() as session:
+            with session.begin():
+                due = ledger.checkpoints_due(session, self.checkpoint_every,
+                                             self.checkpoint_seconds)
+            for tenant_id in due:
+                with session.begin():
+                    if ledger.write_checkpoint(session, tenant_id):
+                        written += 1
+        return written
+
+    def handle(self, batch: dict) -> None:
+        events = []
+        for records in batch.values():
+            for record in records:
+                event = parse(record.value)
+                if event is None:
+                    # not a Replika event (nothing we could chain); say where it is and go on
+                    log.error("audit: skipping a record that is not a CloudEvent: %s[%d]@%d",
+                              record.topic, record.partition, record.offset)
+                    self.skipped += 1
+                    continue
+                events.append(event)
+        result = self.store(events)
+        self.appended += result.appended
+        self.duplicates += result.duplicates
+        if result.appended or result.duplicates:
+            log.info("audit: appended %d, skipped %d duplicates", result.appended,
+                     result.duplicates)
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.5
+        consumer = None
+        last_checkpoint_check = 0.0
+        while not stop.is_set():
+            try:
+                if consumer is None:
+                    consumer = self._consumer()
+                batch = consumer.poll(timeout_ms=500)
+                if batch:
+                    try:
+                        self.handle(batch)
+                    except Exception:
+                        # not stored: rewind so the same records come again after the backoff
+                        for tp, records in batch.items():
+                            consumer.seek(tp, records[0].offset)
+                        raise
+                    consumer.commit()  # only after the ledger transaction committed
+                if time.monotonic() - last_checkpoint_check >= min(5.0, self.checkpoint_seconds):
+                    last_checkpoint_check = time.monotonic()
+                    self.checkpoint_due()
+                backoff = 0.5
+            except Exception as exc:  # database or broker trouble: wait and carry on
+                log.warning("audit: %s: %s; retrying in %.1fs", type(exc).__name__, exc, backoff)
+                if consumer is not None and not _is_db_error(exc):
+                    _close(consumer)
+                    consumer = None
+                stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+        if consumer is not None:
+            _close(consumer)
+
+
+def _is_db_error(exc: Exception) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+    return isinstance(exc, (SQLAlchemyError, ledger.UnknownTenant))
+
+
+def _close(consumer) -> None:
+    try:
+        consumer.close(autocommit=False)
+    except Exception:  # closing a consumer of a dead broker may fail too
+        pass

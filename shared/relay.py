@@ -1,0 +1,290 @@
+"""The outbox relay (`replika relay SERVICE`): from a service's outbox table to Kafka.
+
+- Claims unpublished rows with `SELECT ... FOR UPDATE SKIP LOCKED`, so several relays share
+  the work without publishing the same row at the same moment.
+- Publishes with acks=all (idempotent producer, in order per partition) to `<service>.events`,
+  key `tenant:subject`, and marks rows published only after the broker acknowledged them.
+  A relay that dies in between leaves the rows unpublished: they are sent again (at least
+  once); consumers drop duplicates by event id.
+- Keeps one case's order across relays: a row is held back while an earlier unpublished row
+  with the same key is claimed by another relay.
+- While Kafka is down it backs off and keeps going; events wait in the outbox.
+- Sleeps until the service's NOTIFY (sent at commit by shared/uow.py), with a poll fallback.
+- Exposes its lag (backlog size, oldest unpublished age) as Prometheus gauges and in its log.
+
+It connects as the service's owner role: it reads every tenant's rows (the outbox holds no
+personal data) and RLS on the owner's own tables does not apply.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import psycopg
+from prometheus_client import Counter, Gauge
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from infra.topics import topic_for
+from shared import events
+
+log = logging.getLogger(__name__)
+
+BACKLOG = Gauge("replika_outbox_backlog", "Outbox rows not yet published", ["service"])
+OLDEST_AGE = Gauge("replika_outbox_oldest_unpublished_age_seconds",
+                   "Age of the oldest unpublished outbox row (0 when none)", ["service"])
+PUBLISHED = Counter("replika_outbox_published_total", "Outbox rows published", ["service"])
+FAILURES = Counter("replika_relay_failures_total", "Relay rounds that failed", ["service"])
+
+BACKOFF_MAX = 30.0
+METRICS_REFRESH_SECONDS = 5.0
+
+CLAIM_SQL = text("""
+    select seq, key, payload from outbox
+    where published_at is null
+    order by seq
+    limit :n
+    for update skip locked
+""")
+
+# unpublished rows of some keys, whoever has claimed them (a plain read is never blocked)
+UNPUBLISHED_OF_KEYS_SQL = text("""
+    select key, seq from outbox
+    where published_at is null and key = any(:keys) and seq < :below
+""")
+
+MARK_SQL = text("update outbox set published_at = now() where seq = any(:seqs)")
+
+LAG_SQL = text("""
+    select count(*), coalesce(extract(epoch from now() - min(created_at)), 0)
+    from outbox where published_at is null
+""")
+
+
+@dataclass(frozen=True)
+class Lag:
+    backlog: int
+    oldest_age_seconds: float
+
+
+@dataclass(frozen=True)
+class Claimed:
+    seq: int
+    key: str
+    payload: dict
+
+
+class Relay:
+    def __init__(self, service: str, engine: Engine, bootstrap: str, *, batch_size: int = 200,
+                 poll_seconds: float = 5.0, send_timeout_seconds: float = 30.0,
+                 lag_log_seconds: float = 30.0) -> None:
+        self.service, self.engine, self.bootstrap = service, engine, bootstrap
+        self.topic = topic_for(service)
+        self.batch_size, self.poll_seconds = batch_size, poll_seconds
+        self.send_timeout = send_timeout_seconds
+        self.lag_log_seconds = lag_log_seconds
+        self._producer = None
+
+    # --- Kafka --------------------------------------------------------------------------
+
+    def producer(self):
+        if self._producer is None:
+            from kafka import KafkaProducer
+            timeout_ms = int(self.send_timeout * 1000)
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
+                linger_ms=5, delivery_timeout_ms=timeout_ms,
+                request_timeout_ms=min(timeout_ms - 1000, 15000), max_block_ms=10000,
+                bootstrap_timeout_ms=10000, reconnect_backoff_max_ms=2000,
+                key_serializer=str.encode,
+                value_serializer=lambda v: json.dumps(v, separators=(",", ":")).encode())
+        return self._producer
+
+    def close(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=2)
+            except Exception:  # a producer of a dead broker may not close cleanly
+                pass
+            self._producer = None
+
+    def publish(self, rows: list[Claimed]) -> list[int]:
+        """Send `rows` in order; returns the seqs the broker acknowledged (acks=all)."""
+        producer = self.producer()
+        futures = [(r.seq, producer.send(self.topic, key=r.key, value=r.payload)) for r in rows]
+        producer.flush(timeout=self.send_timeout)
+        acked, failed = [], None
+        for seq, future in futures:
+            try:
+                future.get(timeout=0.1 if future.is_done else self.send_timeout)
+                acked.append(seq)
+            except Exception as exc:
+                failed = failed or exc
+        if failed is not None:
+            # the rest go again next round; raising makes us back off and reconnect
+            raise PublishFailed(acked, failed)
+        return acked
+
+    # --- the outbox ---------------------------------------------------------------------
+
+    def claim(self, conn) -> list[Claimed]:
+        rows = [Claimed(s, k, p) for s, k, p in
+                conn.execute(CLAIM_SQL, {"n": self.batch_size}).all()]
+        if not rows:
+            return []
+        mine = {r.seq for r in rows}
+        earlier: dict[str, list[int]] = {}
+        for key, seq in conn.execute(UNPUBLISHED_OF_KEYS_SQL, {
+                "keys": sorted({r.key for r in rows}), "below": max(mine)}).all():
+            earlier.setdefault(key, []).append(seq)
+        # hold back a row (and every later row of its key) while an earlier unpublished row
+        # of the same key is claimed by another relay: that relay must publish it first
+        held: set[str] = set()
+        keep = []
+        for r in rows:
+            if r.key in held or any(s < r.seq and s not in mine for s in earlier.get(r.key, ())):
+                held.add(r.key)
+                continue
+            keep.append(r)
+        return keep
+
+    def mark(self, conn, seqs: list[int]) -> None:
+        conn.execute(MARK_SQL, {"seqs": seqs})
+
+    def run_once(self) -> int:
+        """One round: claim a batch, publish it, mark what was acknowledged. Returns the count
+        marked. Raises when publishing failed (the acknowledged part is still marked)."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                rows = self.claim(conn)
+                if not rows:
+                    return 0
+                try:
+                    acked = self.publish(rows)
+                except PublishFailed as exc:
+                    if exc.acked:
+                        self.mark(conn, exc.acked)
+                        PUBLISHED.labels(self.service).inc(len(exc.acked))
+                    raise
+                self.mark(conn, acked)
+        PUBLISHED.labels(self.service).inc(len(acked))
+        return len(acked)
+
+    def lag(self) -> Lag:
+        with self.engine.connect() as conn:
+            backlog, age = conn.execute(LAG_SQL).one()
+        lag = Lag(int(backlog), float(age))
+        BACKLOG.labels(self.service).set(lag.backlog)
+        OLDEST_AGE.labels(self.service).set(lag.oldest_age_seconds)
+        return lag
+
+    def drain(self, timeout: float = 60.0) -> int:
+        """Publish until the outbox is empty (tests, and one-shot runs); returns rows marked."""
+        total, deadline = 0, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            n = self.run_once()
+            total += n
+            if n == 0 and self.lag().backlog == 0:
+                return total
+        raise TimeoutError(f"outbox of {self.service} not drained in {timeout}s")
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        listener = Listener(self.engine, events.notify_channel(self.service))
+        backoff, last_lag, last_lag_log = 0.5, 0.0, 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now - last_lag >= METRICS_REFRESH_SECONDS:  # keep the gauges fresh
+                    last_lag = now
+                    log_it = now - last_lag_log >= self.lag_log_seconds
+                    last_lag_log = now if log_it else last_lag_log
+                    self._refresh_lag(log_it)
+                try:
+                    n = self.run_once()
+                except Exception as exc:
+                    FAILURES.labels(self.service).inc()
+                    log.warning("relay %s: %s: %s; retrying in %.1fs", self.service,
+                                type(exc).__name__, exc, backoff)
+                    self.close()  # reconnect from scratch once the broker is back
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, BACKOFF_MAX)
+                    continue
+                backoff = 0.5
+                if n < self.batch_size:
+                    # a full batch means more is waiting; otherwise sleep until NOTIFY or poll
+                    listener.wait(self.poll_seconds, stop)
+        finally:
+            listener.close()
+            self.close()
+
+    def _refresh_lag(self, log_it: bool) -> None:
+        try:
+            lag = self.lag()
+        except Exception as exc:
+            log.warning("relay %s: lag query failed: %s", self.service, exc)
+            return
+        if log_it:
+            log.info("relay %s: backlog %d, oldest unpublished %.1fs", self.service,
+                     lag.backlog, lag.oldest_age_seconds)
+
+
+class PublishFailed(Exception):
+    def __init__(self, acked: list[int], cause: Exception) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.acked = acked
+
+
+class Listener:
+    """LISTEN on the outbox channel over its own autocommit connection; reconnects lazily."""
+
+    def __init__(self, engine: Engine, channel: str) -> None:
+        self.url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.channel = channel
+        self.conn: psycopg.Connection | None = None
+
+    def _connect(self) -> psycopg.Connection:
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(self.url, autocommit=True)
+            self.conn.execute(f'listen "{self.channel}"')
+        return self.conn
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        """Return at the first notification, after `timeout`, or soon after `stop` is set."""
+        deadline = time.monotonic() + timeout
+        try:
+            conn = self._connect()
+            while not stop.is_set() and time.monotonic() < deadline:
+                slice_ = min(0.5, max(0.0, deadline - time.monotonic()))
+                for _ in conn.notifies(timeout=slice_, stop_after=1):
+                    # drain whatever else arrived together, then go publish
+                    for _ in conn.notifies(timeout=0, stop_after=1000):
+                        pass
+                    return
+        except psycopg.Error as exc:
+            log.warning("relay: LISTEN connection lost (%s); polling", exc)
+            self.close()
+            stop.wait(max(0.0, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+
+
+def serve_metrics(port: int) -> bool:
+    """Serve /metrics on `port`; a busy port is logged, not fatal (publishing matters more)."""
+    from prometheus_client import start_http_server
+    try:
+        start_http_server(port)
+        return True
+    except OSError as exc:
+        log.error("relay: cannot serve metrics on port %d: %s", port, exc)
+        return False
