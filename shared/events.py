@@ -53,6 +53,31 @@ def validator(type_: str) -> Draft202012Validator:
     return Draft202012Validator(json.loads(path.read_text()))
 
 
+@lru_cache(maxsize=None)
+def envelope_validator() -> Draft202012Validator:
+    schema = json.loads((SCHEMA_DIR.parent / "cloudevent.schema.json").read_text())
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def problems(event: Any) -> list[str]:
+    """Why a stored or received event is not a valid Replika event (empty when it is)."""
+    found = [f"envelope: {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+             for e in envelope_validator().iter_errors(event)]
+    if isinstance(event, dict) and isinstance(event.get("time"), str):
+        try:  # jsonschema checks "date-time" only with an optional package: check it here
+            if datetime.fromisoformat(event["time"]).tzinfo is None:
+                found.append("envelope: time: no UTC offset")
+        except ValueError:
+            found.append("envelope: time: not an ISO 8601 date-time")
+    if isinstance(event, dict) and isinstance(event.get("type"), str):
+        try:
+            found += [f"data: {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+                      for e in validator(event["type"]).iter_errors(event.get("data"))]
+        except UnknownEventType:
+            found.append(f"type: no schema for {event['type']}")
+    return found
+
+
 def known_types() -> list[str]:
     return sorted(p.stem for p in SCHEMA_DIR.glob("*.json"))
 
