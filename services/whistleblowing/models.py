@@ -31,3 +31,136 @@ class OfficialRow(OfficialRecord, Base):
 
 class LoginThrottleRow(LoginThrottleRecord, Base):
     pass
+
+
+# --- Reports (issue 6). Every free-text or personal value is a ciphertext (`bytes`) from
+# shared.crypto.encrypt_field, bound to its tenant, table, row and field; the reporter's identity
+# is sealed to the identity custodian (shared.identity). Receipts exist only as keyed hashes.
+import uuid as _uuid  # noqa: E402
+from datetime import date as _date, datetime as _datetime  # noqa: E402
+
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String,  # noqa: E402
+                        UniqueConstraint, Uuid)
+from sqlalchemy.orm import Mapped, mapped_column  # noqa: E402
+
+from shared.db import TenantOwned, utcnow  # noqa: E402
+
+
+class Report(TenantOwned, Base):
+    __tablename__ = "wb_reports"
+    __table_args__ = (UniqueConstraint("tenant_id", "case_number", name="wb_reports_case_number"),
+                      UniqueConstraint("tenant_id", "receipt_hash", name="wb_reports_receipt"))
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    case_number: Mapped[str] = mapped_column(String(32))
+    receipt_hash: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(63), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(40), default=None)
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # what, who, where, when, how known
+    content_digest: Mapped[str] = mapped_column(String(128))
+    sealed_identity: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    assignee_id: Mapped[_uuid.UUID | None] = mapped_column(Uuid, default=None, index=True)
+    received_at: Mapped[_datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[_datetime | None] = mapped_column(default=None)
+    triaged_at: Mapped[_datetime | None] = mapped_column(default=None)
+    concluded_at: Mapped[_datetime | None] = mapped_column(default=None)
+    archived_at: Mapped[_datetime | None] = mapped_column(default=None)
+    acknowledge_by: Mapped[_date] = mapped_column(Date)
+    feedback_by: Mapped[_date] = mapped_column(Date)
+    last_reporter_input_at: Mapped[_datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ReportHistory(TenantOwned, Base):
+    """The status timeline (the reporter sees it with handlers named only by role)."""
+    __tablename__ = "wb_report_history"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"), index=True)
+    at: Mapped[_datetime] = mapped_column(default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str | None] = mapped_column(String(40), default=None)
+    actor_role: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[_uuid.UUID | None] = mapped_column(Uuid, default=None)
+    reason: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    referral: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+class Message(TenantOwned, Base):
+    __tablename__ = "wb_messages"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"), index=True)
+    at: Mapped[_datetime] = mapped_column(default=utcnow)
+    author_role: Mapped[str] = mapped_column(String(40))  # "reporter", a role, or "system"
+    author_id: Mapped[_uuid.UUID | None] = mapped_column(Uuid, default=None)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Attachment(TenantOwned, Base):
+    __tablename__ = "wb_attachments"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"), index=True)
+    at: Mapped[_datetime] = mapped_column(default=utcnow)
+    uploaded_by: Mapped[str] = mapped_column(String(40))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(128))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Assignment(TenantOwned, Base):
+    __tablename__ = "wb_assignments"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"), index=True)
+    official_id: Mapped[_uuid.UUID] = mapped_column(Uuid)
+    assigned_by: Mapped[_uuid.UUID] = mapped_column(Uuid)
+    at: Mapped[_datetime] = mapped_column(default=utcnow)
+
+
+class Recusal(TenantOwned, Base):
+    """An official excluded from a case (reported, or in a reported unit); recorded for audit."""
+    __tablename__ = "wb_recusals"
+    __table_args__ = (UniqueConstraint("report_id", "official_id", name="wb_recusals_once"),)
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"), index=True)
+    official_id: Mapped[_uuid.UUID] = mapped_column(Uuid)
+    recorded_by: Mapped[_uuid.UUID] = mapped_column(Uuid)
+    reason: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[_datetime] = mapped_column(default=utcnow)
+
+
+class IdentityRequest(TenantOwned, Base):
+    __tablename__ = "wb_identity_requests"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"), index=True)
+    requested_by: Mapped[_uuid.UUID] = mapped_column(Uuid)
+    reason: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    approvals: Mapped[list[str]] = mapped_column(JSON, default=list)  # approvers' official ids
+    created_at: Mapped[_datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[_datetime | None] = mapped_column(default=None)
+    # The opened identity, re-encrypted for the requester, kept until they read it once.
+    disclosure: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    viewed_at: Mapped[_datetime | None] = mapped_column(default=None)
+
+
+class IdempotentSubmission(TenantOwned, Base):
+    """`Idempotency-Key` of a filed report: a replay within the window gets the same answer.
+
+    The receipt is kept encrypted here (and only here) for that window, then wiped, so a client
+    whose first response was lost can still learn it; see services/whistleblowing/README.md.
+    """
+    __tablename__ = "wb_idempotency"
+    key_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_digest: Mapped[str] = mapped_column(String(128))
+    report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"))
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created_at: Mapped[_datetime] = mapped_column(default=utcnow)
+
+
+class ReceiptThrottle(TenantOwned, Base):
+    """Failed receipt checks per client address (keyed hash), in a fixed window."""
+    __tablename__ = "wb_receipt_throttle"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[_datetime] = mapped_column(default=utcnow)

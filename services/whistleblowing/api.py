@@ -1,0 +1,329 @@
+"""JSON API of the whistleblowing service (problem+json errors; every route under /t/<tenant>/).
+
+Reporters authenticate with `Authorization: Receipt <receipt>`; officials with bearer tokens.
+Handlers are thin: parse, call one use case in services/whistleblowing/cases.py, commit.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from services.whistleblowing import cases, repository, schemas
+from services.whistleblowing.cases import Actor, Refused
+from services.whistleblowing.domain import lifecycle, stats as stats_rules
+from services.whistleblowing.models import OutboxRow
+from shared.auth import current_principal, require_roles
+from shared.problem import Problem, problem_response
+from shared.web import db, uow
+
+bp = Blueprint("wb_api", __name__)
+API = "/t/<tenant>/api/v1"
+HANDLERS = ("wbs_intake", "wbs_investigator", "wbs_supervisor")
+IDEMPOTENCY_KEY_MAX = 200
+
+
+# --- Errors -------------------------------------------------------------------------------
+
+@bp.errorhandler(Refused)
+def _refused(exc: Refused):
+    errors = [{"field": exc.field, "reason": str(exc)}] if exc.field else None
+    title = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+             410: "Gone", 413: "Content Too Large", 415: "Unsupported Media Type",
+             422: "Unprocessable Content", 429: "Too Many Requests"}.get(exc.status, "Error")
+    headers = {}
+    if isinstance(exc, cases.ReceiptRejected):
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Receipt realm="whistleblowing"'
+        if exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
+    return problem_response(Problem(exc.status, title, str(exc), errors=errors), headers)
+
+
+@bp.errorhandler(lifecycle.LifecycleError)
+def _lifecycle(exc: lifecycle.LifecycleError):
+    if isinstance(exc, lifecycle.IllegalTransition):
+        return problem_response(Problem(409, "Conflict", str(exc), source=exc.source,
+                                        target=exc.target))
+    if isinstance(exc, lifecycle.TransitionNotPermitted):
+        return problem_response(Problem(403, "Forbidden", str(exc),
+                                        required_roles=exc.required_roles))
+    return problem_response(Problem(422, "Unprocessable Content", str(exc),
+                                    errors=[{"field": exc.field, "reason": str(exc)}]))
+
+
+@bp.after_request
+def _no_store(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"  # receipts, case contents: never cached
+    return resp
+
+
+# --- Helpers ------------------------------------------------------------------------------
+
+def _body(model):
+    return schemas.parse(model, request.get_json(silent=True))
+
+
+def _official() -> Actor:
+    p = current_principal()
+    return Actor("official", p.pseudonym, p.official_id, p.roles)
+
+
+def _receipt_header() -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[8:].strip() if header.startswith("Receipt ") else None
+
+
+def _reporter_case(*, for_update: bool = False):
+    if _receipt_header() is None:
+        raise cases.ReceiptRejected(401, "Send your receipt: Authorization: Receipt <receipt>.")
+    return cases.open_with_receipt(db(), g.tenant, _receipt_header(),
+                                   request.remote_addr or "unknown", for_update=for_update)
+
+
+def _upload() -> bytes:
+    file = request.files.get("file")
+    if file is None:
+        raise Refused(422, "Send the file as multipart/form-data field 'file'.", "file")
+    return file.read()  # the client's file name is ignored on purpose
+
+
+def _uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError):
+        raise Refused(422, "Not a valid id.", field) from None
+
+
+# --- Reporters ----------------------------------------------------------------------------
+
+@bp.post(f"{API}/reports")
+def submit_report():
+    """File a report. The receipt is in this answer only (and in a replay of the same
+    Idempotency-Key within 24 hours, which returns the same body with Idempotent-Replayed)."""
+    form = _body(schemas.ReportIn)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise Refused(422, f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters.",
+                      "Idempotency-Key")
+    for attempt in (1, 2):
+        uw = uow(OutboxRow)
+        try:
+            filed = cases.submit(uw, form, [], idempotency_key=key,
+                                 request_digest_source=form.model_dump())
+            uw.commit()
+            break
+        except IntegrityError:  # the same key filed concurrently: answer as its replay
+            uw.rollback()
+            if attempt == 2 or not key:
+                raise
+    resp = jsonify(case_number=filed.report.case_number, receipt=filed.receipt,
+                   status=filed.report.status)
+    resp.status_code = 201
+    if filed.replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+@bp.get(f"{API}/inbox")
+def reporter_inbox():
+    report = _reporter_case()
+    return jsonify(cases.inbox(db(), g.tenant, report))
+
+
+@bp.post(f"{API}/inbox/messages")
+def reporter_message():
+    report = _reporter_case(for_update=True)
+    form = _body(schemas.MessageIn)
+    uw = uow(OutboxRow)
+    msg = cases.post_message(uw, cases.REPORTER, report, form.body)
+    uw.commit()
+    return jsonify(id=str(msg.id), at=msg.at.isoformat()), 201
+
+
+@bp.post(f"{API}/inbox/attachments")
+def reporter_attachment():
+    report = _reporter_case(for_update=True)
+    uw = uow(OutboxRow)
+    att = cases.add_attachment(uw, cases.REPORTER, report, _upload())
+    uw.commit()
+    return jsonify(id=str(att.id), media_type=att.media_type, size=att.size), 201
+
+
+@bp.get(f"{API}/public/stats")
+def public_stats():
+    """Aggregates anyone may read: cells below 5 are hidden (null)."""
+    s = repository.stats(db(), today=cases.today(g.tenant), tz=g.tenant.timezone)
+    enough = lambda n, v: v if n >= stats_rules.SMALL_CELL else None  # noqa: E731
+    return jsonify(total=stats_rules.suppress_total(s["total"]),
+                   by_category=stats_rules.suppress(s["by_category"]),
+                   by_status=stats_rules.suppress(s["by_status"]),
+                   by_month=stats_rules.suppress(s["by_month"]),
+                   median_days_to_acknowledge=enough(s["acknowledged_count"],
+                                                     s["median_days_to_acknowledge"]),
+                   median_days_to_conclude=enough(s["concluded_count"],
+                                                  s["median_days_to_conclude"]),
+                   small_cell_threshold=stats_rules.SMALL_CELL)
+
+
+# --- Officials ----------------------------------------------------------------------------
+
+@bp.get(f"{API}/reports")
+@require_roles(*HANDLERS)
+def list_reports():
+    actor, args = _official(), request.args
+    errors = []
+    status = args.get("status") or None
+    if status and status not in {s.value for s in lifecycle.Status}:
+        errors.append({"field": "status", "reason": "unknown status"})
+    overdue = {"true": True, "false": False, None: None, "": None}.get(args.get("overdue"), "x")
+    if overdue == "x":
+        errors.append({"field": "overdue", "reason": "true or false"})
+    assignee, unassigned = None, False
+    if args.get("assignee") == "me":
+        assignee = actor.official_id
+    elif args.get("assignee") == "none":
+        unassigned = True
+    elif args.get("assignee"):
+        try:
+            assignee = uuid.UUID(args["assignee"])
+        except ValueError:
+            errors.append({"field": "assignee", "reason": "an official id, 'me' or 'none'"})
+    page, per_page = args.get("page", "1"), args.get("per_page", "20")
+    if not page.isdigit() or int(page) < 1:
+        errors.append({"field": "page", "reason": "a whole number from 1"})
+    if not per_page.isdigit() or not 1 <= int(per_page) <= 100:
+        errors.append({"field": "per_page", "reason": "a whole number from 1 to 100"})
+    if errors:
+        from shared.problem import validation_error
+        raise validation_error(errors)
+    rows, total = repository.list_reports(
+        db(), today=cases.today(g.tenant), status=status, category=args.get("category") or None,
+        overdue=overdue, assignee=assignee, unassigned=unassigned, hide_from=actor.official_id,
+        only_assigned_to=None if actor.roles & cases.SEE_ALL else actor.official_id,
+        page=int(page), per_page=int(per_page))
+    return jsonify(items=[cases.summary(g.tenant, r) for r in rows], total=total,
+                   page=int(page), per_page=int(per_page))
+
+
+@bp.get(f"{API}/reports/<case_number>")
+@require_roles(*HANDLERS)
+def get_report(case_number: str):
+    report = cases.official_case(db(), _official(), case_number)
+    return jsonify(cases.detail(db(), g.tenant, report))
+
+
+@bp.get(f"{API}/reports/<case_number>/attachments/<uuid:attachment_id>")
+@require_roles(*HANDLERS)
+def get_attachment(case_number: str, attachment_id: uuid.UUID):
+    report = cases.official_case(db(), _official(), case_number)
+    att, data = cases.attachment_content(db(), g.tenant, report, attachment_id)
+    name = f"{report.case_number}-{att.id}.{cases.files.EXTENSIONS.get(att.media_type, 'bin')}"
+    return Response(data, mimetype=att.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Security-Policy": "default-src 'none'; sandbox"})
+
+
+@bp.post(f"{API}/reports/<case_number>/transitions")
+@require_roles(*HANDLERS)
+def transition(case_number: str):
+    actor = _official()
+    form = _body(schemas.TransitionIn)
+    uw = uow(OutboxRow)
+    report = cases.official_case(uw.session, actor, case_number, for_update=True)
+    cases.transition(uw, actor, report, form.to, outcome=form.outcome, reason=form.reason,
+                     referral=form.referral)
+    uw.commit()
+    return jsonify(cases.summary(g.tenant, report) | {"version": report.version})
+
+
+@bp.post(f"{API}/reports/<case_number>/assignments")
+@require_roles("wbs_intake", "wbs_supervisor")
+def assign(case_number: str):
+    actor = _official()
+    form = _body(schemas.AssignmentIn)
+    uw = uow(OutboxRow)
+    report = cases.official_case(uw.session, actor, case_number, for_update=True)
+    cases.assign(uw, actor, report, _uuid(form.official_id, "official_id"))
+    uw.commit()
+    return jsonify(cases.summary(g.tenant, report)), 201
+
+
+@bp.post(f"{API}/reports/<case_number>/recusals")
+@require_roles(*HANDLERS)
+def recuse(case_number: str):
+    actor = _official()
+    form = _body(schemas.RecusalIn)
+    uw = uow(OutboxRow)
+    report = cases.official_case(uw.session, actor, case_number, for_update=True)
+    rec = cases.recuse(uw, actor, report, _uuid(form.official_id, "official_id"), form.reason)
+    uw.commit()
+    return jsonify(id=str(rec.id), official_id=str(rec.official_id)), 201
+
+
+@bp.post(f"{API}/reports/<case_number>/messages")
+@require_roles(*HANDLERS)
+def official_message(case_number: str):
+    actor = _official()
+    form = _body(schemas.MessageIn)
+    uw = uow(OutboxRow)
+    report = cases.official_case(uw.session, actor, case_number, for_update=True)
+    msg = cases.post_message(uw, actor, report, form.body)
+    uw.commit()
+    return jsonify(id=str(msg.id), at=msg.at.isoformat(), author_role=msg.author_role), 201
+
+
+@bp.post(f"{API}/reports/<case_number>/identity-requests")
+@require_roles("wbs_investigator", "wbs_supervisor")
+def request_identity(case_number: str):
+    actor = _official()
+    form = _body(schemas.IdentityRequestIn)
+    uw = uow(OutboxRow)
+    report = cases.official_case(uw.session, actor, case_number, for_update=True)
+    req = cases.request_identity(uw, actor, report, form.reason)
+    uw.commit()
+    return jsonify(id=str(req.id), status=req.status), 201
+
+
+@bp.get(f"{API}/identity-requests")
+@require_roles("identity_custodian")
+def pending_identity_requests():
+    from sqlalchemy import select
+    from services.whistleblowing.models import IdentityRequest, Report
+    rows = db().execute(select(IdentityRequest, Report.case_number)
+                        .join(Report, Report.id == IdentityRequest.report_id)
+                        .where(IdentityRequest.status == "pending")
+                        .order_by(IdentityRequest.created_at)).all()
+    return jsonify(items=[{"id": str(r.id), "case_number": cn, "status": r.status,
+                           "created_at": r.created_at.isoformat(), "approvals": len(r.approvals),
+                           "reason": cases.protect.decrypt_text(db(), g.tenant.id,
+                                                                "wb_identity_requests", r.id,
+                                                                "reason", r.reason)}
+                          for r, cn in rows])
+
+
+@bp.post(f"{API}/identity-requests/<uuid:request_id>/decisions")
+@require_roles("identity_custodian")
+def decide_identity(request_id: uuid.UUID):
+    actor = _official()
+    form = _body(schemas.DecisionIn)
+    uw = uow(OutboxRow)
+    req = cases.decide_identity(uw, actor, request_id, form.decision, form.passphrase)
+    uw.commit()
+    return jsonify(id=str(req.id), status=req.status, approvals=len(req.approvals))
+
+
+@bp.get(f"{API}/identity-requests/<uuid:request_id>")
+@require_roles("wbs_investigator", "wbs_supervisor")
+def view_identity(request_id: uuid.UUID):
+    uw = uow(OutboxRow)
+    identity = cases.view_identity(uw, _official(), request_id)
+    uw.commit()
+    return jsonify(id=str(request_id), identity=identity)
+
+
+@bp.get(f"{API}/stats")
+@require_roles(*HANDLERS, "auditor")
+def official_stats():
+    return jsonify(repository.stats(db(), today=cases.today(g.tenant), tz=g.tenant.timezone))

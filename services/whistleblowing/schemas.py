@@ -1,0 +1,90 @@
+"""Request bodies of the API, validated at the boundary (pydantic v2).
+
+Errors become 422 problems naming each wrong field (`errors: [{"field", "reason"}]`).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from shared.problem import validation_error
+
+
+def _text(max_length: int, min_length: int = 1):
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
+                                            max_length=max_length)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReportedPerson(Strict):
+    name: _text(200, 0) = ""
+    position: _text(200, 0) = ""
+    work_unit: _text(200, 0) = ""
+
+
+class Identity(Strict):
+    name: _text(200)
+    nik: Annotated[str, StringConstraints(pattern=r"^\d{16}$")] | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 \-]{6,20}$")] | None = None
+    email: Annotated[str, StringConstraints(
+        pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254)] | None = None
+
+
+class ReportIn(Strict):
+    """The 4W+1H of a report: what, who, where, when, how the reporter knows."""
+    category: _text(63)
+    what: _text(10000, 10)
+    reported_persons: list[ReportedPerson] = Field(default_factory=list, max_length=20)
+    where: _text(500, 0) = ""
+    when: _text(200, 0) = ""
+    how_known: _text(2000, 0) = ""
+    identity: Identity | None = None
+
+    def content(self) -> dict:
+        """What is encrypted as the report's content (everything but category and identity)."""
+        return self.model_dump(exclude={"category", "identity"})
+
+
+class MessageIn(Strict):
+    body: _text(5000)
+
+
+class TransitionIn(Strict):
+    to: _text(20)
+    outcome: _text(40) | None = None
+    reason: str | None = Field(default=None, max_length=4000)
+    referral: str | None = Field(default=None, max_length=200)
+
+
+class AssignmentIn(Strict):
+    official_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+
+
+class RecusalIn(Strict):
+    official_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    reason: _text(2000)
+
+
+class IdentityRequestIn(Strict):
+    reason: _text(2000, 10)
+
+
+class DecisionIn(Strict):
+    decision: Literal["approve", "reject"]
+    passphrase: str | None = Field(default=None, max_length=1024)
+
+
+def parse(model: type[Strict], body) -> Strict:
+    """The validated body, or a 422 problem naming each wrong field (values never echoed)."""
+    if not isinstance(body, dict):
+        raise validation_error([{"field": "(body)", "reason": "a JSON object is required"}])
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error([
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "reason": e["msg"]}
+            for e in exc.errors(include_input=False)]) from None
