@@ -1,0 +1,435 @@
+"""Whistleblowing service, end to end through the API on the real stack (PostgreSQL + Kafka).
+
+Covers issue 6's "done when" as far as built: an anonymous report with evidence followed with
+its receipt, messages both ways, every state to `concluded`; wrong receipts, illegal
+transitions, bad files and other tenants' requests refused with a clear 4xx and no change;
+no plaintext of the report or identity in the database or the outbox.
+"""
+from __future__ import annotations
+
+import io
+import re
+import threading
+import uuid
+
+import pytest
+from PIL import Image
+from sqlalchemy import create_engine, text
+
+T = "/t/cimahi/api/v1"
+RECEIPT_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){4}$")
+HANDLER_ROLES = ("wbs_intake", "wbs_investigator", "wbs_supervisor")
+
+
+def marker(label: str) -> str:
+    """A unique plaintext to search the database and the outbox for."""
+    return f"{label}-{uuid.uuid4().hex[:12]}"
+
+
+def new_report(**over) -> dict:
+    body = {"category": "pungutan_liar",
+            "what": f"Petugas meminta uang tambahan untuk KTP. {marker('WHAT')}",
+            "reported_persons": [{"name": marker("NAMA"), "position": "Staf",
+                                  "work_unit": "Kecamatan Cimahi Tengah"}],
+            "where": marker("WHERE"), "when": "Maret 2026", "how_known": "Saya mengalaminya"}
+    body.update(over)
+    return body
+
+
+def addr() -> dict:
+    """A fresh client address, so receipt-guess throttling of one test never leaks into another."""
+    n = uuid.uuid4().int
+    return {"REMOTE_ADDR": f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}"}
+
+
+def jpeg_with_gps() -> bytes:
+    img = Image.new("RGB", (32, 24), (10, 120, 10))
+    exif = Image.Exif()
+    exif[271] = "SecretCam"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "S", (6.0, 53.0, 0.0)
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def owner_db(stack):
+    """The migration owner's connection: sees every row (RLS does not apply to the owner)."""
+    engine = create_engine(stack["WHISTLEBLOWING_MIGRATION_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tokens(wb_app, demo_tenants, official_token, make_official):
+    """Bearer headers of real cimahi officials (so they can be assigned), one per role."""
+    made = {}
+
+    def token(role: str, tenant: str = "cimahi"):
+        if (role, tenant) not in made:
+            creds = make_official(tenant, role)
+            made[(role, tenant)] = (creds, {"Authorization": official_token(
+                wb_app, demo_tenants[tenant], role, official_id=creds.official_id,
+                username=creds.username)})
+        return made[(role, tenant)]
+    return token
+
+
+def file_report(wb, body=None, **kw):
+    resp = wb.post(f"{T}/reports", json=body or new_report(), **kw)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    return resp.json
+
+
+def receipt_header(receipt: str) -> dict:
+    return {"Authorization": f"Receipt {receipt}"}
+
+
+def outbox_events(owner_db, case_number: str) -> list[dict]:
+    with owner_db.connect() as conn:
+        return [p for (p,) in conn.execute(text(
+            "select payload from outbox where key = :k order by seq"),
+            {"k": f"cimahi:{case_number}"})]
+
+
+def report_row(owner_db, case_number: str):
+    with owner_db.connect() as conn:
+        return conn.execute(text("select * from wb_reports where case_number = :c"),
+                            {"c": case_number}).mappings().one()
+
+
+def move(wb, headers, case_number, to, **extra):
+    return wb.post(f"{T}/reports/{case_number}/transitions", json={"to": to, **extra},
+                   headers=headers)
+
+
+# --- the whole journey ---------------------------------------------------------------------
+
+def test_anonymous_report_with_evidence_followed_by_receipt_to_concluded(wb, tokens, owner_db):
+    body = new_report()
+    filed = file_report(wb, body)
+    case, receipt = filed["case_number"], filed["receipt"]
+    assert filed["status"] == "received" and RECEIPT_RE.match(receipt)
+    assert re.match(r"^WBS-\d{4}-[0-9A-HJKMNP-TV-Z]{8}$", case)
+    me = receipt_header(receipt)
+
+    # evidence with GPS in its EXIF, added with the receipt; stored without it
+    up = wb.post(f"{T}/inbox/attachments", headers=me, environ_base=addr(),
+                 data={"file": (io.BytesIO(jpeg_with_gps()), "../../etc/IMG_0001.jpg")},
+                 content_type="multipart/form-data")
+    assert up.status_code == 201, up.get_data(as_text=True)
+    assert up.json["media_type"] == "image/jpeg"
+
+    # the receipt opens the inbox (typed in lower case, without dashes, still works)
+    sloppy = receipt_header(receipt.lower().replace("-", " "))
+    inbox = wb.get(f"{T}/inbox", headers=sloppy, environ_base=addr())
+    assert inbox.status_code == 200 and inbox.headers["Cache-Control"] == "no-store"
+    assert inbox.json["case_number"] == case and inbox.json["status"] == "received"
+    assert inbox.json["report"]["what"] == body["what"]
+    assert [a["media_type"] for a in inbox.json["attachments"]] == ["image/jpeg"]
+    assert "receipt" not in inbox.json
+
+    assert wb.post(f"{T}/inbox/messages", json={"body": "Saya punya bukti tambahan."},
+                   headers=me, environ_base=addr()).status_code == 201
+
+    intake = tokens("wbs_intake")[1]
+    supervisor = tokens("wbs_supervisor")[1]
+    inv_creds, investigator = tokens("wbs_investigator")
+    listed = wb.get(f"{T}/reports?status=received&per_page=100", headers=intake).json
+    assert case in [r["case_number"] for r in listed["items"]]
+    # an investigator sees only cases assigned to them
+    assert wb.get(f"{T}/reports/{case}", headers=investigator).status_code == 404
+
+    assert move(wb, intake, case, "acknowledged").status_code == 200
+    assert move(wb, intake, case, "triaged", outcome="accepted").status_code == 200
+    assigned = wb.post(f"{T}/reports/{case}/assignments", headers=supervisor,
+                       json={"official_id": str(inv_creds.official_id)})
+    assert assigned.status_code == 201, assigned.get_data(as_text=True)
+    assert assigned.json["assignee"] == str(inv_creds.official_id)
+    mine = wb.get(f"{T}/reports?assignee=me", headers=investigator).json
+    assert [r["case_number"] for r in mine["items"]] == [case]
+
+    assert move(wb, investigator, case, "investigating").status_code == 200
+    reply = wb.post(f"{T}/reports/{case}/messages", headers=investigator,
+                    json={"body": "Terima kasih, mohon kirim bukti tersebut."})
+    assert reply.status_code == 201
+    detail = wb.get(f"{T}/reports/{case}", headers=investigator).json
+    assert detail["report"]["where"] == body["where"]
+    assert detail["allowed_transitions"] == ["concluded"]
+    assert [m["from"] for m in detail["messages"]] == ["reporter", "wbs_investigator"]
+
+    # the stored image has no EXIF (read back through the officials' download)
+    att_id = detail["attachments"][0]["id"]
+    download = wb.get(f"{T}/reports/{case}/attachments/{att_id}", headers=investigator)
+    assert download.status_code == 200 and download.mimetype == "image/jpeg"
+    assert b"SecretCam" not in download.data
+    assert dict(Image.open(io.BytesIO(download.data)).getexif()) == {}
+    assert "IMG_0001" not in download.headers["Content-Disposition"]
+
+    concluded = move(wb, investigator, case, "concluded", outcome="substantiated",
+                     reason="Terbukti; diteruskan ke pejabat pembina kepegawaian.")
+    assert concluded.status_code == 200 and concluded.json["status"] == "concluded"
+
+    seen = wb.get(f"{T}/inbox", headers=me, environ_base=addr()).json
+    assert seen["status"] == "concluded" and seen["outcome"] == "substantiated"
+    assert [s["status"] for s in seen["timeline"]] == [
+        "received", "acknowledged", "triaged", "investigating", "concluded"]
+    assert {s["by"] for s in seen["timeline"]} == {"reporter", "wbs_intake", "wbs_investigator"}
+    assert seen["messages"][1] == {**seen["messages"][1], "from": "wbs_investigator"}
+    assert "official_id" not in str(seen) and inv_creds.username not in str(seen)
+
+    # every step is an event, in order, carrying no text, names or the receipt
+    events = outbox_events(owner_db, case)
+    assert [e["type"].split(".", 1)[1] for e in events] == [
+        "report.submitted.v1", "attachment.added.v1", "message.posted.v1",
+        "report.transitioned.v1", "report.transitioned.v1", "report.assigned.v1",
+        "report.transitioned.v1", "message.posted.v1", "report.transitioned.v1"]
+    assert {e["actor"] for e in events} >= {"reporter"}
+    dumped = str(events)
+    for secret in (receipt, receipt.replace("-", ""), body["what"], body["where"],
+                   body["reported_persons"][0]["name"], "Terbukti", "bukti tambahan",
+                   inv_creds.username):
+        assert secret not in dumped
+
+
+def test_the_database_holds_no_plaintext_of_the_report(wb, owner_db):
+    body = new_report(identity={"name": marker("REPORTER"), "nik": "3277011203870004",
+                                "phone": "+62 812 3456 7890", "email": "pelapor@example.org"})
+    filed = file_report(wb, body)
+    wb.post(f"{T}/inbox/messages", json={"body": marker("MSG")},
+            headers=receipt_header(filed["receipt"]), environ_base=addr())
+    secrets = [body["what"], body["where"], body["reported_persons"][0]["name"],
+               body["identity"]["name"], "3277011203870004", "812 3456 7890",
+               "pelapor@example.org", filed["receipt"], filed["receipt"].replace("-", "")]
+    with owner_db.connect() as conn:
+        tables = conn.execute(text("select table_name from information_schema.tables "
+                                   "where table_schema = 'public'")).scalars().all()
+        for table in tables:
+            dump = " ".join(str(r) for r in conn.execute(text(f'select * from "{table}"')))
+            for s in secrets:
+                assert s not in dump, f"{table} holds plaintext"
+                assert s.encode() not in dump.encode()
+    row = report_row(owner_db, filed["case_number"])
+    assert row["sealed_identity"] and row["receipt_hash"] != filed["receipt"]
+
+
+# --- refusals that change nothing ----------------------------------------------------------
+
+def test_a_wrong_receipt_is_401_and_guessing_is_throttled(wb, owner_db):
+    filed = file_report(wb)
+    client = addr()
+    wrong = "ABCDE-ABCDE-ABCDE-ABCDE-ABCDE"
+    for attempt, header in enumerate([wrong, "nonsense", "", filed["receipt"][:-1] + "0"]):
+        resp = wb.get(f"{T}/inbox", headers=receipt_header(header), environ_base=client)
+        assert resp.status_code == 401, attempt
+        assert resp.mimetype == "application/problem+json"
+        assert resp.headers["WWW-Authenticate"].startswith("Receipt")
+    assert wb.get(f"{T}/inbox", environ_base=client).status_code == 401  # no header at all
+    posted = wb.post(f"{T}/inbox/messages", json={"body": "halo"},
+                     headers=receipt_header(wrong), environ_base=client)
+    assert posted.status_code == 401
+    assert [e["type"] for e in outbox_events(owner_db, filed["case_number"])] == [
+        "whistleblowing.report.submitted.v1"]
+    for _ in range(10):
+        last = wb.get(f"{T}/inbox", headers=receipt_header(wrong), environ_base=client)
+    assert last.status_code == 429 and int(last.headers["Retry-After"]) > 0
+    # locked out, even the right receipt waits; another address is unaffected
+    assert wb.get(f"{T}/inbox", headers=receipt_header(filed["receipt"]),
+                  environ_base=client).status_code == 429
+    assert wb.get(f"{T}/inbox", headers=receipt_header(filed["receipt"]),
+                  environ_base=addr()).status_code == 200
+
+
+def test_a_receipt_of_one_city_opens_nothing_in_another(wb):
+    filed = file_report(wb)
+    resp = wb.get("/t/bandung/api/v1/inbox", headers=receipt_header(filed["receipt"]),
+                  environ_base=addr())
+    assert resp.status_code == 401
+
+
+def test_an_illegal_transition_is_409_and_changes_nothing(wb, tokens, owner_db):
+    case = file_report(wb)["case_number"]
+    supervisor = tokens("wbs_supervisor")[1]
+    before = report_row(owner_db, case)
+    for to in ("concluded", "investigating", "archived", "received", "nonsense"):
+        resp = move(wb, supervisor, case, to, outcome="substantiated", reason="x")
+        assert resp.status_code == 409, (to, resp.get_data(as_text=True))
+        assert resp.mimetype == "application/problem+json"
+        assert "'received'" in resp.json["detail"] and "acknowledged" in resp.json["detail"]
+    assert report_row(owner_db, case) == before
+    assert len(outbox_events(owner_db, case)) == 1
+    # a decision without its outcome or reason is named field by field
+    assert move(wb, supervisor, case, "acknowledged").status_code == 200
+    bad = move(wb, supervisor, case, "triaged", outcome="not_wbs_matter")
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "reason"
+    assert move(wb, tokens("wbs_investigator")[1], case, "triaged",
+                outcome="accepted").status_code == 404  # not assigned: not visible
+
+
+def test_not_a_wbs_matter_is_referred_and_archived(wb, tokens):
+    filed = file_report(wb)
+    case, intake, supervisor = filed["case_number"], tokens("wbs_intake")[1], tokens(
+        "wbs_supervisor")[1]
+    assert move(wb, intake, case, "acknowledged").status_code == 200
+    resp = move(wb, intake, case, "triaged", outcome="not_wbs_matter",
+                reason="Keluhan layanan, bukan pelanggaran.", referral="SP4N-LAPOR!")
+    assert resp.status_code == 200
+    assert move(wb, intake, case, "archived").status_code == 403  # supervisors archive
+    assert move(wb, supervisor, case, "archived").status_code == 200
+    inbox = wb.get(f"{T}/inbox", headers=receipt_header(filed["receipt"]),
+                   environ_base=addr()).json
+    assert inbox["timeline"][2]["referral"] == "SP4N-LAPOR!"
+    closed = wb.post(f"{T}/inbox/messages", json={"body": "masih ada?"},
+                     headers=receipt_header(filed["receipt"]), environ_base=addr())
+    assert closed.status_code == 409
+
+
+def test_concurrent_transitions_one_wins_the_other_gets_409(wb_app, tokens):
+    case = file_report(wb_app.test_client())["case_number"]
+    headers = tokens("wbs_intake")[1]
+    barrier, results = threading.Barrier(4), []
+
+    def go():
+        client = wb_app.test_client()
+        barrier.wait()
+        results.append(move(client, headers, case, "acknowledged").status_code)
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 409, 409, 409]
+
+
+def test_oversized_and_disguised_attachments_are_refused(wb, owner_db):
+    filed = file_report(wb)
+    me = receipt_header(filed["receipt"])
+
+    def upload(data: bytes, name: str):
+        return wb.post(f"{T}/inbox/attachments", headers=me, environ_base=addr(),
+                       data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+    too_big = upload(b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024), "bukti.pdf")
+    assert too_big.status_code == 413 and too_big.mimetype == "application/problem+json"
+    disguised = upload(b"MZ\x90\x00\x03" + b"\x00" * 200, "bukti.pdf")
+    assert disguised.status_code == 415
+    assert "application/x-msdownload" in disguised.json["detail"]
+    assert upload(b"<script>alert(1)</script>", "foto.jpg").status_code == 415
+    missing = wb.post(f"{T}/inbox/attachments", headers=me, environ_base=addr(), data={},
+                      content_type="multipart/form-data")
+    assert missing.status_code == 422
+    inbox = wb.get(f"{T}/inbox", headers=me, environ_base=addr()).json
+    assert inbox["attachments"] == []
+    assert len(outbox_events(owner_db, filed["case_number"])) == 1
+
+
+def test_another_tenants_case_is_404(wb, tokens, owner_db):
+    case = file_report(wb)["case_number"]
+    bandung = tokens("wbs_supervisor", "bandung")[1]
+    cimahi = tokens("wbs_supervisor")[1]
+    before = report_row(owner_db, case)
+    # bandung's official on bandung's URL with cimahi's case number: no such case there
+    for method, path, body in (("GET", "", None), ("POST", "/transitions", {"to": "acknowledged"}),
+                               ("POST", "/messages", {"body": "x"})):
+        resp = wb.open(f"/t/bandung/api/v1/reports/{case}{path}", method=method, json=body,
+                       headers=bandung)
+        assert resp.status_code == 404, (method, path)
+        # cimahi's token on bandung's URL: 404 too, never 403
+        resp = wb.open(f"/t/bandung/api/v1/reports/{case}{path}", method=method, json=body,
+                       headers=cimahi)
+        assert resp.status_code == 404
+    assert report_row(owner_db, case) == before
+
+
+def test_validation_names_each_wrong_field(wb):
+    resp = wb.post(f"{T}/reports", json={"category": "parkir", "what": "pendek",
+                                          "reported_persons": [{"nama": "x"}],
+                                          "identity": {"name": "A", "nik": "123"}})
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+    fields = {e["field"] for e in resp.json["errors"]}
+    assert {"what", "reported_persons.0.nama", "identity.nik"} <= fields
+    assert "123" not in resp.get_data(as_text=True)  # values are never echoed
+    unknown = wb.post(f"{T}/reports", json=new_report(category="parkir"))
+    assert unknown.status_code == 422 and unknown.json["errors"][0]["field"] == "category"
+    assert wb.post(f"{T}/reports", data="not json").status_code == 422
+
+
+def test_idempotency_key_replays_the_same_case(wb, owner_db):
+    key, body = str(uuid.uuid4()), new_report()
+    first = wb.post(f"{T}/reports", json=body, headers={"Idempotency-Key": key})
+    again = wb.post(f"{T}/reports", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    assert len(outbox_events(owner_db, first.json["case_number"])) == 1
+    other = wb.post(f"{T}/reports", json=new_report(), headers={"Idempotency-Key": key})
+    assert other.status_code == 422 and other.json["errors"][0]["field"] == "Idempotency-Key"
+    # the same key in another city is another city's business
+    elsewhere = wb.post("/t/bandung/api/v1/reports", json={**body, "category": "korupsi"},
+                        headers={"Idempotency-Key": key})
+    assert elsewhere.status_code == 201
+    assert elsewhere.json["case_number"] != first.json["case_number"]
+
+
+def test_list_filters_and_paging(wb, tokens):
+    intake = tokens("wbs_intake")[1]
+    cases = {file_report(wb, new_report(category="gratifikasi"))["case_number"] for _ in range(3)}
+    page = wb.get(f"{T}/reports?category=gratifikasi&per_page=2&page=1", headers=intake).json
+    assert page["total"] >= 3 and len(page["items"]) == 2
+    item = page["items"][0]
+    assert {"clocks", "overdue", "due_soon", "acknowledge_by"} <= set(item)
+    assert item["clocks"]["acknowledge"] in ("ok", "due_soon")
+    every = wb.get(f"{T}/reports?category=gratifikasi&per_page=100", headers=intake).json
+    assert cases <= {r["case_number"] for r in every["items"]}
+    fresh = wb.get(f"{T}/reports?overdue=true&category=gratifikasi&per_page=100",
+                   headers=intake).json
+    assert not cases & {r["case_number"] for r in fresh["items"]}
+    bad = wb.get(f"{T}/reports?status=lost&page=0&overdue=maybe", headers=intake)
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json["errors"]} == {"status", "page", "overdue"}
+    assert wb.get(f"{T}/reports").status_code == 401
+    assert wb.get(f"{T}/reports", headers=tokens("identity_custodian")[1]).status_code == 403
+
+
+def test_overdue_cases_are_flagged(wb, tokens, owner_db):
+    case = file_report(wb)["case_number"]
+    with owner_db.begin() as conn:  # as if received long ago
+        conn.execute(text("update wb_reports set acknowledge_by = date '2026-01-05', "
+                          "received_at = timestamptz '2026-01-01 03:00+00' "
+                          "where case_number = :c"), {"c": case})
+    intake = tokens("wbs_intake")[1]
+    overdue = wb.get(f"{T}/reports?overdue=true&per_page=100", headers=intake).json
+    flagged = {r["case_number"]: r for r in overdue["items"]}
+    assert case in flagged and flagged[case]["clocks"]["acknowledge"] == "overdue"
+    stats = wb.get(f"{T}/stats", headers=intake).json
+    assert stats["overdue"] >= 1 and stats["by_month"].get("2026-01", 0) >= 1
+
+
+def test_stats_and_public_stats_hide_small_cells(wb, tokens):
+    file_report(wb, new_report(category="benturan_kepentingan"))
+    stats = wb.get(f"{T}/stats", headers=tokens("wbs_supervisor")[1]).json
+    assert stats["total"] >= 1 and stats["by_category"]["benturan_kepentingan"] >= 1
+    assert set(stats) >= {"by_status", "by_month", "median_days_to_acknowledge",
+                          "median_days_to_conclude", "overdue"}
+    public = wb.get(f"{T}/public/stats").json
+    for cell in public["by_category"].values():
+        assert cell is None or cell == 0 or cell >= 5
+    assert public["small_cell_threshold"] == 5
+
+
+def test_recused_official_cannot_be_assigned_and_sees_nothing(wb, tokens, owner_db):
+    case = file_report(wb)["case_number"]
+    supervisor = tokens("wbs_supervisor")[1]
+    inv, inv_headers = tokens("wbs_investigator")
+    recused = wb.post(f"{T}/reports/{case}/recusals", headers=supervisor,
+                      json={"official_id": str(inv.official_id),
+                            "reason": "Bekerja di unit yang dilaporkan."})
+    assert recused.status_code == 201
+    again = wb.post(f"{T}/reports/{case}/assignments", headers=supervisor,
+                    json={"official_id": str(inv.official_id)})
+    assert again.status_code == 409
+    assert wb.get(f"{T}/reports/{case}", headers=inv_headers).status_code == 404
+    detail = wb.get(f"{T}/reports/{case}", headers=supervisor).json
+    assert detail["recusals"][0]["official_id"] == str(inv.official_id)
+    types = [e["type"] for e in outbox_events(owner_db, case)]
+    assert "whistleblowing.report.recused.v1" in types
