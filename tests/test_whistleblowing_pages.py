@@ -1,0 +1,93 @@
+"""Citizen pages of the whistleblowing service, in Bahasa Indonesia (default) and English."""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+
+from PIL import Image
+
+P = "/t/cimahi/whistleblowing"
+RECEIPT_RE = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}(?:-[0-9A-HJKMNP-TV-Z]{5}){4}")
+
+
+def addr() -> dict:
+    n = uuid.uuid4().int
+    return {"REMOTE_ADDR": f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}"}
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def file_by_page(wb, csrf_token, **extra):
+    token = csrf_token(wb, f"{P}/report")
+    what = f"Ada pungutan liar di loket pelayanan. {uuid.uuid4().hex}"
+    data = {"csrf_token": token, "category": "pungutan_liar", "what": what,
+            "person_0_name": "Pak X", "person_0_position": "Staf",
+            "person_0_work_unit": "Disdukcapil", "where": "Loket 3", "when": "Mei 2026",
+            "how_known": "Saya mengalaminya", "files": (io.BytesIO(jpeg()), "foto.jpg"), **extra}
+    resp = wb.post(f"{P}/report", data=data, content_type="multipart/form-data")
+    return resp, what
+
+
+def test_pages_speak_indonesian_by_default_and_english_on_request(wb):
+    page = wb.get(f"{P}/report")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert '<html lang="id">' in html and "Buat pengaduan" in html and "Pungutan liar" in html
+    assert 'name="csrf_token"' in html
+    english = wb.get(f"{P}/report?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in english and "File a report" in english
+    assert "Extortion (illegal levies)" in english
+    assert "Follow my report" in wb.get(f"{P}/inbox").get_data(as_text=True)  # cookie kept
+
+
+def test_file_by_page_see_receipt_once_then_follow_and_write(wb, csrf_token):
+    resp, what = file_by_page(wb, csrf_token)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 201, html
+    assert resp.headers["Cache-Control"] == "no-store"
+    receipt = RECEIPT_RE.search(html).group(0)
+    assert "Kode tanda terima" in html and re.search(r"WBS-\d{4}-", html)
+
+    client = addr()
+    token = csrf_token(wb, f"{P}/inbox")
+    inbox = wb.post(f"{P}/inbox", data={"csrf_token": token, "receipt": receipt},
+                    environ_base=client)
+    page = inbox.get_data(as_text=True)
+    assert inbox.status_code == 200 and "Diterima" in page and what in page
+    assert "image/jpeg" in page
+    assert receipt not in inbox.request.url
+    sent = wb.post(f"{P}/inbox/messages", environ_base=client,
+                   data={"csrf_token": token, "receipt": receipt, "body": "Bukti tambahan ada."})
+    assert sent.status_code == 200 and "Bukti tambahan ada." in sent.get_data(as_text=True)
+    assert "Pesan Anda telah terkirim." in sent.get_data(as_text=True)
+
+    english = wb.post(f"{P}/inbox?lang=en", data={"csrf_token": token, "receipt": receipt},
+                      environ_base=client).get_data(as_text=True)
+    assert "Timeline" in english and "Received" in english and "You" in english
+
+
+def test_a_wrong_receipt_or_a_missing_csrf_token_is_refused(wb, csrf_token):
+    token = csrf_token(wb, f"{P}/inbox")
+    wrong = wb.post(f"{P}/inbox", data={"csrf_token": token, "receipt": "AAAAA-BBBBB"},
+                    environ_base=addr())
+    assert wrong.status_code == 401
+    assert "tidak dikenali" in wrong.get_data(as_text=True)
+    assert wb.post(f"{P}/inbox", data={"receipt": "x"}).status_code == 400
+
+
+def test_a_form_with_errors_is_shown_again_with_the_fields_named(wb, csrf_token):
+    resp, _ = file_by_page(wb, csrf_token, what="pendek", identity_nik="123")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Mohon periksa" in html and "Apa yang terjadi" in html and "Identitas Anda" in html
+
+
+def test_a_disguised_file_on_the_page_is_refused(wb, csrf_token):
+    resp, _ = file_by_page(wb, csrf_token, files=(io.BytesIO(b"MZ" + b"\0" * 64), "foto.jpg"))
+    assert resp.status_code == 415
+    assert "Berkas bukti" in resp.get_data(as_text=True)
