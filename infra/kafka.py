@@ -63,7 +63,9 @@ def start(cache: Path, datadir: Path, port: int, log: Path) -> int:
                                               logdir=datadir / "logs"))
     classpath = f"{libs}/*"
     if not (datadir / "logs" / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # a leading "-" would be read as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(["java", "-cp", classpath, "kafka.tools.StorageTool", "format",
                         "--standalone", "-t", cluster_id, "-c", str(props)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
