@@ -433,3 +433,47 @@ def test_recused_official_cannot_be_assigned_and_sees_nothing(wb, tokens, owner_
     assert detail["recusals"][0]["official_id"] == str(inv.official_id)
     types = [e["type"] for e in outbox_events(owner_db, case)]
     assert "whistleblowing.report.recused.v1" in types
+
+
+# --- tenant settings change behaviour, not code ----------------------------------------------
+
+def new_city(demo_tenants, **wb_settings):
+    """A fresh city: a copy of cimahi's configuration with whistleblowing settings changed."""
+    import copy
+    from shared import tenant_apply
+    from shared.tenant_config import parse
+    data = copy.deepcopy(demo_tenants["cimahi"].data)
+    data.pop("id")
+    data["slug"] = f"wb-{uuid.uuid4().hex[:10]}"
+    data["services"]["whistleblowing"].update(wb_settings)
+    config = parse(data, "test")
+    tenant_apply.apply(config)
+    return config
+
+
+def test_auto_acknowledge_is_a_tenant_setting(wb, demo_tenants):
+    city = new_city(demo_tenants, sla={"acknowledge_working_days": 3, "feedback_days": 30,
+                                       "auto_acknowledge": True})
+    filed = wb.post(f"/t/{city.slug}/api/v1/reports", json=new_report())
+    assert filed.status_code == 201 and filed.json["status"] == "acknowledged"
+    inbox = wb.get(f"/t/{city.slug}/api/v1/inbox", headers=receipt_header(filed.json["receipt"]),
+                   environ_base=addr()).json
+    assert [(s["status"], s["by"]) for s in inbox["timeline"]] == [
+        ("received", "reporter"), ("acknowledged", "system")]
+
+
+def test_public_stats_hide_small_cells_and_their_giveaway(wb, demo_tenants, official_token):
+    city = new_city(demo_tenants)
+    for category, n in (("korupsi", 6), ("gratifikasi", 5), ("pungutan_liar", 2)):
+        for _ in range(n):
+            assert wb.post(f"/t/{city.slug}/api/v1/reports",
+                           json=new_report(category=category)).status_code == 201
+    public = wb.get(f"/t/{city.slug}/api/v1/public/stats").json
+    assert public["by_category"] == {"korupsi": 6, "gratifikasi": None, "pungutan_liar": None}
+    assert public["total"] == 13 and public["by_status"] == {"received": 13}
+    assert public["median_days_to_acknowledge"] is None  # fewer than 5 acknowledged
+    full = wb.get(f"/t/{city.slug}/api/v1/stats",
+                  headers={"Authorization": official_token(wb.application, city,
+                                                           "wbs_supervisor")}).json
+    assert full["by_category"] == {"gratifikasi": 5, "korupsi": 6, "pungutan_liar": 2}
+    assert full["overdue"] == 0 and full["median_days_to_conclude"] is None
