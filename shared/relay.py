@@ -41,6 +41,7 @@ FAILURES = Counter("replika_relay_failures_total", "Relay rounds that failed", [
 
 BACKOFF_MAX = 30.0
 METRICS_REFRESH_SECONDS = 5.0
+HELD_BACK_RETRY_SECONDS = 0.1
 
 CLAIM_SQL = text("""
     select seq, key, payload from outbox
@@ -87,6 +88,7 @@ class Relay:
         self.send_timeout = send_timeout_seconds
         self.lag_log_seconds = lag_log_seconds
         self._producer = None
+        self.held_back = 0  # rows of the last claim left for another relay to publish first
 
     # --- Kafka --------------------------------------------------------------------------
 
@@ -98,9 +100,7 @@ class Relay:
                 bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
                 linger_ms=5, delivery_timeout_ms=timeout_ms,
                 request_timeout_ms=min(timeout_ms - 1000, 15000), max_block_ms=10000,
-                bootstrap_timeout_ms=10000, reconnect_backoff_max_ms=2000,
-                key_serializer=str.encode,
-                value_serializer=lambda v: json.dumps(v, separators=(",", ":")).encode())
+                bootstrap_timeout_ms=10000, reconnect_backoff_max_ms=2000)
         return self._producer
 
     def close(self) -> None:
@@ -114,7 +114,8 @@ class Relay:
     def publish(self, rows: list[Claimed]) -> list[int]:
         """Send `rows` in order; returns the seqs the broker acknowledged (acks=all)."""
         producer = self.producer()
-        futures = [(r.seq, producer.send(self.topic, key=r.key, value=r.payload)) for r in rows]
+        futures = [(r.seq, producer.send(self.topic, key=r.key.encode(), value=encode(r.payload)))
+                   for r in rows]
         producer.flush(timeout=self.send_timeout)
         acked, failed = [], None
         for seq, future in futures:
@@ -133,6 +134,7 @@ class Relay:
     def claim(self, conn) -> list[Claimed]:
         rows = [Claimed(s, k, p) for s, k, p in
                 conn.execute(CLAIM_SQL, {"n": self.batch_size}).all()]
+        self.held_back = 0
         if not rows:
             return []
         mine = {r.seq for r in rows}
@@ -149,6 +151,7 @@ class Relay:
                 held.add(r.key)
                 continue
             keep.append(r)
+        self.held_back = len(rows) - len(keep)
         return keep
 
     def mark(self, conn, seqs: list[int]) -> None:
@@ -215,7 +218,9 @@ class Relay:
                     backoff = min(backoff * 2, BACKOFF_MAX)
                     continue
                 backoff = 0.5
-                if n < self.batch_size:
+                if self.held_back:
+                    stop.wait(HELD_BACK_RETRY_SECONDS)  # another relay is about to free them
+                elif n < self.batch_size:
                     # a full batch means more is waiting; otherwise sleep until NOTIFY or poll
                     listener.wait(self.poll_seconds, stop)
         finally:
@@ -231,6 +236,10 @@ class Relay:
         if log_it:
             log.info("relay %s: backlog %d, oldest unpublished %.1fs", self.service,
                      lag.backlog, lag.oldest_age_seconds)
+
+
+def encode(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class PublishFailed(Exception):
@@ -259,12 +268,10 @@ class Listener:
         try:
             conn = self._connect()
             while not stop.is_set() and time.monotonic() < deadline:
-                slice_ = min(0.5, max(0.0, deadline - time.monotonic()))
+                # short slices so that `stop` is noticed; never 0 (psycopg: wait forever)
+                slice_ = min(0.5, max(0.01, deadline - time.monotonic()))
                 for _ in conn.notifies(timeout=slice_, stop_after=1):
-                    # drain whatever else arrived together, then go publish
-                    for _ in conn.notifies(timeout=0, stop_after=1000):
-                        pass
-                    return
+                    return  # more notifications may be queued: they only cause a cheap round
         except psycopg.Error as exc:
             log.warning("relay: LISTEN connection lost (%s); polling", exc)
             self.close()
