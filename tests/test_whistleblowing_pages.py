@@ -91,3 +91,66 @@ def test_a_disguised_file_on_the_page_is_refused(wb, csrf_token):
     resp, _ = file_by_page(wb, csrf_token, files=(io.BytesIO(b"MZ" + b"\0" * 64), "foto.jpg"))
     assert resp.status_code == 415
     assert "Berkas bukti" in resp.get_data(as_text=True)
+
+
+# --- officials' pages ------------------------------------------------------------------------
+
+def sign_in(client, make_official, csrf_token, role):
+    import pyotp
+    creds = make_official("cimahi", role)
+    resp = client.post("/t/cimahi/login", environ_base=addr(), data={
+        "csrf_token": csrf_token(client, "/t/cimahi/login"), "username": creds.username,
+        "password": creds.password, "otp": pyotp.TOTP(creds.totp_secret).now()})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return creds
+
+
+def test_an_official_takes_a_case_to_concluded_through_the_pages(wb_app, make_official,
+                                                                   csrf_token):
+    citizen = wb_app.test_client()
+    resp, what = file_by_page(citizen, csrf_token)
+    case = re.search(r"WBS-\d{4}-[0-9A-HJKMNP-TV-Z]{8}", resp.get_data(as_text=True)).group(0)
+    receipt = RECEIPT_RE.search(resp.get_data(as_text=True)).group(0)
+
+    office = wb_app.test_client()
+    sign_in(office, make_official, csrf_token, "wbs_supervisor")
+    listing = office.get(f"{P}/cases?status=received")
+    assert listing.status_code == 200 and case in listing.get_data(as_text=True)
+    assert "Pengaduan" in listing.get_data(as_text=True)
+    detail = office.get(f"{P}/cases/{case}")
+    html = detail.get_data(as_text=True)
+    assert detail.status_code == 200 and what in html and "Langkah berikutnya" in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    def step(**form):
+        r = office.post(f"{P}/cases/{case}/transitions", data={"csrf_token": token, **form})
+        assert r.status_code == 303
+        return office.get(f"{P}/cases/{case}").get_data(as_text=True)
+
+    assert "Dikonfirmasi" in step(to="acknowledged")
+    refused = step(to="concluded", outcome="substantiated", reason="x")
+    assert "Langkah ini tidak diizinkan" in refused
+    step(to="triaged", outcome="accepted")
+    step(to="investigating")
+    assert office.post(f"{P}/cases/{case}/messages",
+                       data={"csrf_token": token, "body": "Mohon kirim foto kuitansi."}
+                       ).status_code == 303
+    done = step(to="concluded", outcome="unsubstantiated", reason="Tidak cukup bukti.")
+    assert "Selesai diperiksa" in done and "Tidak terbukti" in done
+
+    english = office.get(f"{P}/cases/{case}?lang=en").get_data(as_text=True)
+    assert "Concluded" in english and "Not substantiated" in english
+
+    inbox = citizen.post(f"{P}/inbox", environ_base=addr(), data={
+        "csrf_token": csrf_token(citizen, f"{P}/inbox"), "receipt": receipt})
+    page = inbox.get_data(as_text=True)
+    assert "Mohon kirim foto kuitansi." in page and "Tidak cukup bukti." in page
+    assert "Penyelia" in page  # the handler appears only as a role
+
+
+def test_officials_pages_need_a_signed_in_handler(wb_app, make_official, csrf_token):
+    anonymous = wb_app.test_client()
+    assert anonymous.get(f"{P}/cases").status_code == 401
+    custodian = wb_app.test_client()
+    sign_in(custodian, make_official, csrf_token, "identity_custodian")
+    assert custodian.get(f"{P}/cases").status_code == 403

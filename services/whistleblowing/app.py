@@ -12,7 +12,8 @@ SERVICE = "whistleblowing"
 
 def create_app() -> Flask:
     app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
-    from services.whistleblowing import api, pages
+    from services.whistleblowing import api, official_pages, pages
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(official_pages.bp)
     return app
