@@ -39,7 +39,7 @@ OLDEST_AGE = Gauge("replika_outbox_oldest_unpublished_age_seconds",
 PUBLISHED = Counter("replika_outbox_published_total", "Outbox rows published", ["service"])
 FAILURES = Counter("replika_relay_failures_total", "Relay rounds that failed", ["service"])
 
-BACKOFF_MAX = 30.0
+BACKOFF_MAX = 10.0  # short enough that a restarted broker is seen soon
 METRICS_REFRESH_SECONDS = 5.0
 HELD_BACK_RETRY_SECONDS = 0.1
 

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "audit"
 SOURCE_SERVICES = ("whistleblowing", "hibah_bansos")
-BACKOFF_MAX = 30.0
+BACKOFF_MAX = 10.0  # short enough that a restarted broker is seen soon
 
 
 def parse(value: bytes | None) -> dict[str, Any] | None:

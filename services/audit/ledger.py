@@ -114,8 +114,8 @@ def write_checkpoint(session: Session, tenant_id: uuid.UUID) -> chain.Checkpoint
     inserted = session.execute(insert(CheckpointRow).values(
         tenant_id=tenant_id, seq=cp.seq, head_hash=cp.head_hash,
         time=datetime.fromisoformat(cp.time), signature=cp.signature, key_id=signing.key_id
-    ).on_conflict_do_nothing()).rowcount
-    return cp if inserted else None
+    ).on_conflict_do_nothing().returning(CheckpointRow.seq)).scalar()
+    return cp if inserted is not None else None
 
 
 def checkpoints_due(session: Session, every: int, max_age_seconds: float) -> list[uuid.UUID]:
