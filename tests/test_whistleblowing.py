@@ -86,11 +86,11 @@ def receipt_header(receipt: str) -> dict:
     return {"Authorization": f"Receipt {receipt}"}
 
 
-def outbox_events(owner_db, case_number: str) -> list[dict]:
+def outbox_events(owner_db, case_number: str, slug: str = "cimahi") -> list[dict]:
     with owner_db.connect() as conn:
         return [p for (p,) in conn.execute(text(
             "select payload from outbox where key = :k order by seq"),
-            {"k": f"cimahi:{case_number}"})]
+            {"k": f"{slug}:{case_number}"})]
 
 
 def report_row(owner_db, case_number: str):
@@ -477,3 +477,41 @@ def test_public_stats_hide_small_cells_and_their_giveaway(wb, demo_tenants, offi
                                                            "wbs_supervisor")}).json
     assert full["by_category"] == {"gratifikasi": 5, "korupsi": 6, "pungutan_liar": 2}
     assert full["overdue"] == 0 and full["median_days_to_conclude"] is None
+
+
+def test_retention_deletes_expired_archived_cases_and_warns_first(wb, demo_tenants, official_token,
+                                                                  owner_db):
+    from services.whistleblowing import retention
+    city = new_city(demo_tenants, retention_days=30)
+    boss = {"Authorization": official_token(wb.application, city, "wbs_supervisor")}
+    base = f"/t/{city.slug}/api/v1"
+
+    def archived_case(days_ago: int) -> str:
+        case = wb.post(f"{base}/reports", json=new_report()).json["case_number"]
+        for to, extra in (("acknowledged", {}), ("triaged", {"outcome": "not_wbs_matter",
+                                                             "reason": "Bukan WBS."}),
+                          ("archived", {})):
+            resp = wb.post(f"{base}/reports/{case}/transitions", json={"to": to, **extra},
+                           headers=boss)
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+        with owner_db.begin() as conn:
+            conn.execute(text("update wb_reports set archived_at = now() - make_interval("
+                              "days => :d), last_reporter_input_at = now() - make_interval("
+                              "days => :d) where case_number = :c"), {"d": days_ago, "c": case})
+        return case
+    old, soon, fresh = archived_case(40), archived_case(10), archived_case(0)
+    assert wb.get(f"{base}/reports/{soon}", headers=boss).json["retention"] == "expiring"
+    assert wb.get(f"{base}/reports/{old}", headers=boss).json["retention"] == "expired"
+
+    done = retention.run_once()
+    assert done[city.slug] == [old]
+    assert wb.get(f"{base}/reports/{old}", headers=boss).status_code == 404
+    with owner_db.connect() as conn:
+        left = conn.execute(text("select count(*) from wb_report_history h join wb_reports r "
+                                 "on r.id = h.report_id where r.case_number = :c"),
+                            {"c": old}).scalar_one()
+        assert left == 0
+    assert [e["type"] for e in outbox_events(owner_db, old, city.slug)][-1] == \
+        "whistleblowing.report.expired.v1"
+    for case in (soon, fresh):
+        assert wb.get(f"{base}/reports/{case}", headers=boss).status_code == 200

@@ -162,3 +162,19 @@ def test_median():
     assert stats.median_or_none([]) is None
     assert stats.median_or_none([1, 2, 10]) == 2.0
     assert stats.median_or_none([1, 2]) == 1.5
+
+
+# --- retention -------------------------------------------------------------------------------
+
+def test_only_archived_cases_expire_after_retention_and_never_right_after_reporter_input():
+    from services.whistleblowing.domain import retention as r
+    archived, last_input = date(2026, 1, 10), date(2026, 1, 5)
+    assert r.expires_on("concluded", None, last_input, 365) is None
+    assert r.expires_on("archived", archived, last_input, 365) == date(2027, 1, 10)
+    # the reporter wrote after archiving: at least 30 days more, whatever the policy
+    assert r.expires_on("archived", archived, date(2027, 1, 1), 365) == date(2027, 1, 31)
+    expiry = date(2027, 1, 10)
+    assert r.state(date(2026, 6, 1), expiry) == "kept"
+    assert r.state(date(2026, 12, 20), expiry) == "expiring"
+    assert r.state(expiry, expiry) == "expired"
+    assert r.state(date(2030, 1, 1), None) == "kept"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.whistleblowing import attachments as files
 from services.whistleblowing import protect, repository
-from services.whistleblowing.domain import clocks, codes, lifecycle
+from services.whistleblowing.domain import clocks, codes, lifecycle, retention
 from services.whistleblowing.models import (Assignment, Attachment, IdempotentSubmission,
                                             IdentityRequest, Message, OfficialRow,
                                             ReceiptThrottle, Recusal, Report, ReportHistory)
@@ -287,8 +287,17 @@ def inbox(session: Session, tenant: Tenant, report: Report) -> dict:
             "attachments": attachments_view(session, report)}
 
 
+def expires_on(tenant: Tenant, report: Report) -> date | None:
+    local = lambda t: clocks.local_date(t, tenant.timezone) if t else None  # noqa: E731
+    return retention.expires_on(report.status, local(report.archived_at),
+                                local(report.last_reporter_input_at),
+                                int(_config(tenant).get("retention_days",
+                                                        retention.DEFAULT_RETENTION_DAYS)))
+
+
 def summary(tenant: Tenant, report: Report) -> dict:
     f = report_flags(tenant, report)
+    expiry = expires_on(tenant, report)
     return {"case_number": report.case_number, "category": report.category,
             "status": report.status, "outcome": report.outcome,
             "received_at": report.received_at.isoformat(),
@@ -296,7 +305,9 @@ def summary(tenant: Tenant, report: Report) -> dict:
             "feedback_by": report.feedback_by.isoformat(),
             "clocks": {"acknowledge": f.acknowledge, "feedback": f.feedback},
             "overdue": f.overdue, "due_soon": f.due_soon,
-            "assignee": str(report.assignee_id) if report.assignee_id else None}
+            "assignee": str(report.assignee_id) if report.assignee_id else None,
+            "expires_on": expiry.isoformat() if expiry else None,
+            "retention": retention.state(today(tenant), expiry)}
 
 
 def detail(session: Session, tenant: Tenant, report: Report) -> dict:
@@ -587,3 +598,31 @@ def view_identity(uw, actor: Actor, request_id: uuid.UUID) -> dict:
     return identity
 
 
+
+
+# --- Retention ------------------------------------------------------------------------------
+
+def expire_due(uw, *, now: datetime | None = None) -> list[str]:
+    """Delete the tenant's archived cases whose retention has run out; one event each.
+
+    Deleting the rows deletes their ciphertexts (and the sealed identity); the events in the
+    ledger keep only ids and states. Rows locked by a request are skipped until the next run.
+    """
+    from sqlalchemy import delete, select
+    session, tenant = uw.session, uw.tenant
+    day = today(tenant, now)
+    expired = []
+    for report in session.execute(select(Report).where(Report.status == "archived")
+                                  .with_for_update(skip_locked=True)).scalars():
+        if retention.state(day, expires_on(tenant, report)) != "expired":
+            continue
+        for model in (ReportHistory, Message, Attachment, Assignment, Recusal, IdentityRequest,
+                      IdempotentSubmission):
+            session.execute(delete(model).where(model.report_id == report.id))
+        session.delete(report)
+        uw.emit("whistleblowing.report.expired.v1", subject=report.case_number, actor="system",
+                data={"report_id": str(report.id), "case_number": report.case_number,
+                      "archived_on": clocks.local_date(report.archived_at,
+                                                       tenant.timezone).isoformat()})
+        expired.append(report.case_number)
+    return expired
