@@ -324,3 +324,41 @@ def test_auditors_read_a_case_its_checkpoints_and_the_public_key(tenant, audit_a
     assert client.get(base, headers=auditor).status_code == 422  # subject is required
     foreign = {"Authorization": official_token(audit_app, fresh_tenant("fx"), "auditor")}
     assert client.get(f"{base}?subject=WBS-API", headers=foreign).status_code == 404
+
+
+# --- the workers as `make run` starts them ----------------------------------------------
+
+def test_the_relay_and_consumer_commands_run_publish_serve_metrics_and_stop_on_sigterm(tenant):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+    replika = str(Path(sys.executable).parent / "replika")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "AUDIT_CHECKPOINT_SECONDS": "1"}
+    procs = [subprocess.Popen([replika, "relay", "hibah_bansos", "--metrics-port", str(port)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
+             subprocess.Popen([replika, "audit", "consume"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)]
+    try:
+        ids = emit("hibah_bansos", tenant, [("HB-P", "applied"), ("HB-P", "verified")])
+        wait_until(lambda: [r.event_id for r in ledger_rows(tenant)] == ids, 90, "the ledger")
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        assert b'replika_outbox_backlog{service="hibah_bansos"}' in body
+        from shared.db import service_engine
+        with service_engine("audit", migration=True).connect() as conn:
+            signed = lambda: conn.execute(text(  # noqa: E731
+                "select max(seq) from audit_checkpoints where tenant_id = :t"),
+                {"t": tenant.id}).scalar() == 2
+            wait_until(signed, 30, "the timer's checkpoint")
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        outputs = [p.communicate(timeout=60)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert all("Traceback" not in o for o in outputs), outputs
