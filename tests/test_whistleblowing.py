@@ -515,3 +515,17 @@ def test_retention_deletes_expired_archived_cases_and_warns_first(wb, demo_tenan
         "whistleblowing.report.expired.v1"
     for case in (soon, fresh):
         assert wb.get(f"{base}/reports/{case}", headers=boss).status_code == 200
+
+
+def test_csv_exports_for_officials_hold_no_content(wb, tokens):
+    body = new_report(category="korupsi")
+    case = file_report(wb, body)["case_number"]
+    intake = tokens("wbs_intake")[1]
+    export = wb.get(f"{T}/reports.csv?category=korupsi", headers=intake)
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    text_ = export.get_data(as_text=True)
+    assert text_.startswith("case_number,category,status") and case in text_
+    assert body["what"] not in text_ and body["reported_persons"][0]["name"] not in text_
+    stats = wb.get(f"{T}/stats.csv", headers=intake).get_data(as_text=True)
+    assert stats.startswith("dimension,key,value") and "category,korupsi," in stats
+    assert wb.get(f"{T}/reports.csv").status_code == 401

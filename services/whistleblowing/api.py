@@ -15,7 +15,7 @@ from services.whistleblowing.cases import Actor, Refused
 from services.whistleblowing.domain import lifecycle, stats as stats_rules
 from services.whistleblowing.models import OutboxRow
 from shared.auth import current_principal, require_roles
-from shared.problem import Problem, problem_response
+from shared.problem import Problem, problem_response, validation_error
 from shared.web import db, uow
 
 bp = Blueprint("wb_api", __name__)
@@ -169,11 +169,9 @@ def public_stats():
 
 # --- Officials ----------------------------------------------------------------------------
 
-@bp.get(f"{API}/reports")
-@require_roles(*HANDLERS)
-def list_reports():
-    actor, args = _official(), request.args
-    errors = []
+def _list_query(actor: Actor, *, paged: bool = True) -> tuple[list, int, int, int]:
+    """The case list the filters in the query string ask for (422 naming bad filters)."""
+    args, errors = request.args, []
     status = args.get("status") or None
     if status and status not in {s.value for s in lifecycle.Status}:
         errors.append({"field": "status", "reason": "unknown status"})
@@ -190,21 +188,64 @@ def list_reports():
             assignee = uuid.UUID(args["assignee"])
         except ValueError:
             errors.append({"field": "assignee", "reason": "an official id, 'me' or 'none'"})
-    page, per_page = args.get("page", "1"), args.get("per_page", "20")
+    page, per_page = args.get("page", "1"), args.get("per_page", "20" if paged else "10000")
     if not page.isdigit() or int(page) < 1:
         errors.append({"field": "page", "reason": "a whole number from 1"})
-    if not per_page.isdigit() or not 1 <= int(per_page) <= 100:
+    if paged and (not per_page.isdigit() or not 1 <= int(per_page) <= 100):
         errors.append({"field": "per_page", "reason": "a whole number from 1 to 100"})
     if errors:
-        from shared.problem import validation_error
         raise validation_error(errors)
     rows, total = repository.list_reports(
         db(), today=cases.today(g.tenant), status=status, category=args.get("category") or None,
         overdue=overdue, assignee=assignee, unassigned=unassigned, hide_from=actor.official_id,
         only_assigned_to=None if actor.roles & cases.SEE_ALL else actor.official_id,
         page=int(page), per_page=int(per_page))
-    return jsonify(items=[cases.summary(g.tenant, r) for r in rows], total=total,
-                   page=int(page), per_page=int(per_page))
+    return rows, total, int(page), int(per_page)
+
+
+@bp.get(f"{API}/reports")
+@require_roles(*HANDLERS)
+def list_reports():
+    rows, total, page, per_page = _list_query(_official())
+    return jsonify(items=[cases.summary(g.tenant, r) for r in rows], total=total, page=page,
+                   per_page=per_page)
+
+
+def _csv(name: str, header: list[str], rows) -> Response:
+    """CSV for spreadsheets; a cell starting with = + - @ is quoted as text (no formulas)."""
+    import csv
+    import io
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["'" + str(c) if str(c)[:1] in ("=", "+", "-", "@") else c
+                         for c in row])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{g.tenant.slug}-{name}.csv"'})
+
+
+@bp.get(f"{API}/reports.csv")
+@require_roles(*HANDLERS)
+def export_reports():
+    """The case list (same filters, no paging) without any content or identity."""
+    rows, _, _, _ = _list_query(_official(), paged=False)
+    fields = ["case_number", "category", "status", "outcome", "received_at", "acknowledge_by",
+              "feedback_by", "overdue", "assignee"]
+    return _csv("reports", fields, ([cases.summary(g.tenant, r)[f] for f in fields]
+                                    for r in rows))
+
+
+@bp.get(f"{API}/stats.csv")
+@require_roles(*HANDLERS, "auditor")
+def export_stats():
+    s = repository.stats(db(), today=cases.today(g.tenant), tz=g.tenant.timezone)
+    rows = [(dim, key, n) for dim in ("category", "status", "month")
+            for key, n in s[f"by_{dim}"].items()]
+    rows += [("total", "", s["total"]), ("overdue", "", s["overdue"]),
+             ("median_days_to_acknowledge", "", s["median_days_to_acknowledge"] or ""),
+             ("median_days_to_conclude", "", s["median_days_to_conclude"] or "")]
+    return _csv("stats", ["dimension", "key", "value"], rows)
 
 
 @bp.get(f"{API}/reports/<case_number>")
