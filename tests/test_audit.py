@@ -322,6 +322,7 @@ def test_auditors_read_a_case_its_checkpoints_and_the_public_key(tenant, audit_a
     assert client.get(f"{base}?subject=WBS-API", headers=other).status_code == 403
     assert client.get(f"{base}/checkpoints", headers=other).status_code == 403
     assert client.get(base, headers=auditor).status_code == 422  # subject is required
+    assert client.post(f"/t/{tenant.slug}/api/v1/auth/token", json={}).status_code == 404
     foreign = {"Authorization": official_token(audit_app, fresh_tenant("fx"), "auditor")}
     assert client.get(f"{base}?subject=WBS-API", headers=foreign).status_code == 404
 

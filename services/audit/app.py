@@ -16,7 +16,7 @@ from services.audit import chain, keys, ledger
 from services.audit.models import TenantRow
 from shared.auth import require_roles
 from shared.db import service_engine
-from shared.problem import not_found, validation_error
+from shared.problem import Problem, not_found, validation_error
 from shared.tenancy import Tenant
 from shared.web import TenantCache, create_service_app, db
 
@@ -45,6 +45,12 @@ def create_app() -> Flask:
     app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
     ext = app.extensions["replika"]
     ext["tenants"] = AuditTenantCache(ext["sessions"], TenantRow, SERVICE)
+
+    @app.before_request
+    def no_sign_in_here():
+        # the audit database holds no officials: sign in at a service, bring the token here
+        if request.endpoint in ("auth.token", "auth.login"):
+            raise Problem(404, "Not Found", "Sign in at a service; its token is valid here.")
 
     @app.get("/t/<tenant>/api/v1/audit")
     @require_roles("auditor")
