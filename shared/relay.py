@@ -125,7 +125,9 @@ class Relay:
             except Exception as exc:
                 failed = failed or exc
         if failed is not None:
-            # the rest go again next round; raising makes us back off and reconnect
+            # the rest go again next round; raising makes us back off and reconnect. (The
+            # idempotent producer keeps a partition in order, so a failed record normally
+            # fails every later record of its partition too: a case is not reordered.)
             raise PublishFailed(acked, failed)
         return acked
 
