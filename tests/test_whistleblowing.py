@@ -529,3 +529,16 @@ def test_csv_exports_for_officials_hold_no_content(wb, tokens):
     stats = wb.get(f"{T}/stats.csv", headers=intake).get_data(as_text=True)
     assert stats.startswith("dimension,key,value") and "category,korupsi," in stats
     assert wb.get(f"{T}/reports.csv").status_code == 401
+
+
+def test_openapi_documents_every_api_route(wb, wb_app):
+    doc = wb.get("/openapi.json").json
+    assert doc["openapi"].startswith("3.1")
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    for rule in wb_app.url_map.iter_rules():
+        if not rule.endpoint.startswith("wb_api.") or "/api/v1/" not in rule.rule:
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented, f"{method} {path}"
+    assert "ReportIn" in doc["components"]["schemas"]

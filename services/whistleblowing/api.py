@@ -96,6 +96,12 @@ def _uuid(value: str, field: str) -> uuid.UUID:
         raise Refused(422, "Not a valid id.", field) from None
 
 
+@bp.get("/openapi.json")
+def openapi():
+    from services.whistleblowing.openapi import document
+    return jsonify(document())
+
+
 # --- Reporters ----------------------------------------------------------------------------
 
 @bp.post(f"{API}/reports")
