@@ -336,12 +336,7 @@ def request_identity(case_number: str):
 @bp.get(f"{API}/identity-requests")
 @require_roles("identity_custodian")
 def pending_identity_requests():
-    from sqlalchemy import select
-    from services.whistleblowing.models import IdentityRequest, Report
-    rows = db().execute(select(IdentityRequest, Report.case_number)
-                        .join(Report, Report.id == IdentityRequest.report_id)
-                        .where(IdentityRequest.status == "pending")
-                        .order_by(IdentityRequest.created_at)).all()
+    rows = repository.pending_identity_requests(db())
     return jsonify(items=[{"id": str(r.id), "case_number": cn, "status": r.status,
                            "created_at": r.created_at.isoformat(), "approvals": len(r.approvals),
                            "reason": cases.protect.decrypt_text(db(), g.tenant.id,

@@ -6,13 +6,14 @@ events carrying ids, states and keyed digests, never text, names or receipts.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -227,7 +228,7 @@ def _count_failure(session: Session, tenant: Tenant, key: str, now: datetime) ->
         "failures": case((window_open, ReceiptThrottle.failures + 1), else_=1),
         "window_started_at": case((window_open, ReceiptThrottle.window_started_at), else_=now)})
     session.execute(stmt)
-    session.commit()  # the count survives the refused request
+    session.commit()  # on purpose: the count must survive the refused request
 
 
 # --- Reading a case -------------------------------------------------------------------------
@@ -423,7 +424,6 @@ def add_attachment(uw, actor: Actor, report: Report, data: bytes) -> Attachment:
 
 def _store_attachment(uw, report: Report, clean: files.CleanFile, actor: Actor) -> Attachment:
     session, tenant = uw.session, uw.tenant
-    import hashlib
     att = Attachment(id=uuid.uuid4(), tenant_id=tenant.id, report_id=report.id, at=utcnow(),
                      uploaded_by=actor.role, media_type=clean.media_type, size=len(clean.data),
                      digest=protect.digest(session, tenant.id,
@@ -608,7 +608,6 @@ def expire_due(uw, *, now: datetime | None = None) -> list[str]:
     Deleting the rows deletes their ciphertexts (and the sealed identity); the events in the
     ledger keep only ids and states. Rows locked by a request are skipped until the next run.
     """
-    from sqlalchemy import delete, select
     session, tenant = uw.session, uw.tenant
     day = today(tenant, now)
     expired = []

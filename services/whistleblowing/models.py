@@ -39,7 +39,7 @@ class LoginThrottleRow(LoginThrottleRecord, Base):
 import uuid as _uuid  # noqa: E402
 from datetime import date as _date, datetime as _datetime  # noqa: E402
 
-from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String,  # noqa: E402
+from sqlalchemy import (JSON, Date, ForeignKey, Integer, LargeBinary, String,  # noqa: E402
                         UniqueConstraint, Uuid)
 from sqlalchemy.orm import Mapped, mapped_column  # noqa: E402
 

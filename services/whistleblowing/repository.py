@@ -136,3 +136,10 @@ def stats(session: Session, *, today: date, tz: str) -> dict[str, Any]:
             "acknowledged_count": ack[1],
             "median_days_to_conclude": None if con[0] is None else round(float(con[0]), 1),
             "concluded_count": con[1], "overdue": overdue}
+
+
+def pending_identity_requests(session: Session) -> list[tuple[IdentityRequest, str]]:
+    return list(session.execute(select(IdentityRequest, Report.case_number)
+                                .join(Report, Report.id == IdentityRequest.report_id)
+                                .where(IdentityRequest.status == "pending")
+                                .order_by(IdentityRequest.created_at)).all())
