@@ -106,7 +106,10 @@ def move(wb, headers, case_number, to, **extra):
 
 # --- the whole journey ---------------------------------------------------------------------
 
-def test_anonymous_report_with_evidence_followed_by_receipt_to_concluded(wb, tokens, owner_db):
+def test_anonymous_report_with_evidence_followed_by_receipt_to_concluded(wb, tokens, owner_db,
+                                                                         caplog):
+    import logging
+    caplog.set_level(logging.DEBUG)
     body = new_report()
     filed = file_report(wb, body)
     case, receipt = filed["case_number"], filed["receipt"]
@@ -191,6 +194,7 @@ def test_anonymous_report_with_evidence_followed_by_receipt_to_concluded(wb, tok
                    body["reported_persons"][0]["name"], "Terbukti", "bukti tambahan",
                    inv_creds.username):
         assert secret not in dumped
+        assert secret not in caplog.text  # nor in any log line of the whole journey
 
 
 def test_the_database_holds_no_plaintext_of_the_report(wb, owner_db):
