@@ -84,7 +84,8 @@ def case_detail(case_number: str):
     report = _case(case_number)
     view = cases.detail(db(), g.tenant, report)
     names = {str(o.id): o.username for o in _assignable()}
-    return render_template("whistleblowing/office/case.html", case=view,
+    mine = repository.identity_requests_by(db(), report.id, actor.official_id)
+    return render_template("whistleblowing/office/case.html", case=view, my_requests=mine,
                            categories=_category_labels(), actor=actor,
                            assignable=names if actor.roles & {"wbs_intake", "wbs_supervisor"}
                            else {},
@@ -189,3 +190,69 @@ def case_attachment(case_number: str, attachment_id: uuid.UUID):
     return Response(data, mimetype=att.media_type, headers={
         "Content-Disposition": f'attachment; filename="{name}"',
         "Content-Security-Policy": "default-src 'none'; sandbox"})
+
+
+# --- Identity disclosure (requester, custodian) -----------------------------------------------
+
+@bp.post(f"{BASE}/<case_number>/identity-requests")
+@require_roles("wbs_investigator", "wbs_supervisor")
+def case_identity_request(case_number: str):
+    def go(uw, report):
+        form = _form(schemas.IdentityRequestIn, ("reason",))
+        cases.request_identity(uw, _actor(), report, form.reason)
+    return _act(case_number, go)
+
+
+IDENTITY_BASE = "/t/<tenant>/whistleblowing/identity-requests"
+
+
+@bp.get(IDENTITY_BASE)
+@require_roles("identity_custodian")
+def identity_requests():
+    rows = repository.pending_identity_requests(db())
+    items = [{"id": str(r.id), "case_number": cn, "created_at": r.created_at.isoformat(),
+              "approvals": len(r.approvals),
+              "reason": cases.protect.decrypt_text(db(), g.tenant.id, "wb_identity_requests",
+                                                   r.id, "reason", r.reason)}
+             for r, cn in rows]
+    return render_template("whistleblowing/office/identity_requests.html", items=items)
+
+
+@bp.post(f"{IDENTITY_BASE}/<uuid:request_id>/decisions")
+@require_roles("identity_custodian")
+def identity_decision(request_id: uuid.UUID):
+    from shared.separation import SeparationOfDutiesViolation
+    uw = uow(OutboxRow)
+    try:
+        form = schemas.parse(schemas.DecisionIn, {
+            "decision": request.form.get("decision", ""),
+            **({"passphrase": p} if (p := request.form.get("passphrase")) else {})})
+        req = cases.decide_identity(uw, _actor(), request_id, form.decision, form.passphrase)
+        uw.commit()
+    except (Refused, Problem, SeparationOfDutiesViolation) as exc:
+        uw.rollback()
+        wrong = isinstance(exc, Refused) and exc.field == "passphrase"
+        flash(_("The passphrase is not right.") if wrong else _refusal_text(exc), "error")
+    else:
+        flash({"approved": _("Approved: the reporter has been told."),
+               "rejected": _("Rejected."),
+               "pending": _("Approval recorded; another custodian must approve too.")}
+              .get(req.status, _("Saved.")), "success")
+    return redirect(url_for("wb_office.identity_requests"), code=303)
+
+
+@bp.post(f"{IDENTITY_BASE}/<uuid:request_id>/view")
+@require_roles("wbs_investigator", "wbs_supervisor")
+def identity_view(request_id: uuid.UUID):
+    """The requester sees the identity once (a POST: it spends the disclosure)."""
+    uw = uow(OutboxRow)
+    try:
+        identity = cases.view_identity(uw, _actor(), request_id)
+        uw.commit()
+    except Refused as exc:
+        uw.rollback()
+        if exc.status == 404:
+            raise not_found("identity request") from None
+        return render_template("whistleblowing/office/identity.html", identity=None,
+                               gone=exc.status == 410), exc.status
+    return render_template("whistleblowing/office/identity.html", identity=identity, gone=False)

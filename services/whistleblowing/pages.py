@@ -21,11 +21,12 @@ PERSON_ROWS = 3
 
 
 @bp.app_template_filter("datetime_local")
-def datetime_local(iso: str) -> str:
-    """A stored UTC time, shown in the tenant's zone and the page's language."""
+def datetime_local(value) -> str:
+    """A stored UTC time (or its ISO text), shown in the tenant's zone and the page's language."""
     from datetime import datetime
     from flask_babel import format_datetime
-    return format_datetime(datetime.fromisoformat(iso), "medium")
+    return format_datetime(value if isinstance(value, datetime)
+                           else datetime.fromisoformat(value), "medium")
 
 
 @bp.after_request

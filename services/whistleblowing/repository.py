@@ -143,3 +143,10 @@ def pending_identity_requests(session: Session) -> list[tuple[IdentityRequest, s
                                 .join(Report, Report.id == IdentityRequest.report_id)
                                 .where(IdentityRequest.status == "pending")
                                 .order_by(IdentityRequest.created_at)).all())
+
+
+def identity_requests_by(session: Session, report_id: uuid.UUID, official_id: uuid.UUID
+                         ) -> list[IdentityRequest]:
+    return list(session.execute(select(IdentityRequest).where(
+        IdentityRequest.report_id == report_id, IdentityRequest.requested_by == official_id)
+        .order_by(IdentityRequest.created_at)).scalars())
