@@ -154,3 +154,16 @@ def test_officials_pages_need_a_signed_in_handler(wb_app, make_official, csrf_to
     custodian = wb_app.test_client()
     sign_in(custodian, make_official, csrf_token, "identity_custodian")
     assert custodian.get(f"{P}/cases").status_code == 403
+
+
+def test_the_signed_acknowledgement_downloads_from_the_inbox_page(wb, csrf_token):
+    resp, _ = file_by_page(wb, csrf_token)
+    receipt = RECEIPT_RE.search(resp.get_data(as_text=True)).group(0)
+    token = csrf_token(wb, f"{P}/inbox")
+    page = wb.post(f"{P}/inbox", data={"csrf_token": token, "receipt": receipt},
+                   environ_base=addr()).get_data(as_text=True)
+    assert "Unduh tanda terima bertanda tangan" in page
+    doc = wb.post(f"{P}/inbox/acknowledgement", data={"csrf_token": token, "receipt": receipt},
+                  environ_base=addr())
+    assert doc.status_code == 200 and "attachment" in doc.headers["Content-Disposition"]
+    assert doc.json["signature"] and doc.json["format"].endswith("acknowledgement.v1")

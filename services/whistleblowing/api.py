@@ -138,6 +138,28 @@ def reporter_inbox():
     return jsonify(cases.inbox(db(), g.tenant, report))
 
 
+@bp.get(f"{API}/inbox/acknowledgement")
+def reporter_acknowledgement():
+    """A signed proof of filing (case number, time, SHA-256 of what was submitted)."""
+    from services.whistleblowing import acknowledgement
+    report = _reporter_case()
+    doc = acknowledgement.issue(db(), g.tenant, case_number=report.case_number,
+                                received_at=report.received_at.isoformat(),
+                                category=report.category,
+                                content=cases.content_of(db(), g.tenant, report))
+    db().commit()  # the tenant's signing key, if this was its first use
+    return jsonify(doc)
+
+
+@bp.get(f"{API}/acknowledgement-key")
+def acknowledgement_key():
+    """The public key that verifies this tenant's acknowledgements."""
+    from services.whistleblowing import acknowledgement
+    key = acknowledgement.public_key(db(), g.tenant)
+    db().commit()
+    return jsonify(key)
+
+
 @bp.post(f"{API}/inbox/messages")
 def reporter_message():
     report = _reporter_case(for_update=True)

@@ -164,3 +164,14 @@ class ReceiptThrottle(TenantOwned, Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[_datetime] = mapped_column(default=utcnow)
+
+
+class SigningKey(TenantOwned, Base):
+    """The tenant's Ed25519 key for reporters' acknowledgements; the private half is a
+    ciphertext under the tenant's data key (shared.crypto), the public half is published."""
+    __tablename__ = "wb_signing_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", name="wb_signing_keys_one_per_tenant"),)
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[_datetime] = mapped_column(default=utcnow)

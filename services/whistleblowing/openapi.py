@@ -74,6 +74,11 @@ def document() -> dict:
                                      "per_page")])},
         f"{p}/inbox": {"get": _op("The reporter's view of their case", security=RECEIPT,
                                   errors=(401, 429))},
+        f"{p}/inbox/acknowledgement": {"get": _op(
+            "A signed acknowledgement of filing (no identity, no receipt)", security=RECEIPT,
+            errors=(401, 429))},
+        f"{p}/acknowledgement-key": {"get": _op("The public key of this city's "
+                                                "acknowledgements", errors=(404,))},
         f"{p}/inbox/messages": {"post": _op("Reporter writes to the handlers", security=RECEIPT,
                                             body=schemas.MessageIn, ok="201",
                                             errors=(401, 409, 422, 429))},

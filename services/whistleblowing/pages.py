@@ -129,6 +129,25 @@ def inbox():
     return _inbox_page(report)
 
 
+@bp.post(f"{BASE}/inbox/acknowledgement")
+def inbox_acknowledgement():
+    """The signed acknowledgement as a file to keep (JSON; verifiable with the public key)."""
+    import json
+    from services.whistleblowing import acknowledgement
+    try:
+        report = _open()
+    except cases.ReceiptRejected as exc:
+        return _receipt_refused(exc)
+    doc = acknowledgement.issue(db(), g.tenant, case_number=report.case_number,
+                                received_at=report.received_at.isoformat(),
+                                category=report.category,
+                                content=cases.content_of(db(), g.tenant, report))
+    db().commit()
+    return Response(json.dumps(doc, indent=2, ensure_ascii=False), mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="'
+                             f'{report.case_number}-acknowledgement.json"'})
+
+
 @bp.post(f"{BASE}/inbox/messages")
 def inbox_message():
     try:
