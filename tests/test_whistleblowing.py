@@ -522,6 +522,21 @@ def test_retention_deletes_expired_archived_cases_and_warns_first(wb, demo_tenan
         assert wb.get(f"{base}/reports/{case}", headers=boss).status_code == 200
 
 
+def test_the_retention_run_forgets_closed_receipt_guess_windows(wb, owner_db):
+    from services.whistleblowing import retention
+    client = addr()
+    wb.get(f"{T}/inbox", headers=receipt_header("AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"),
+           environ_base=client)
+    with owner_db.begin() as conn:
+        before = conn.execute(text("select count(*) from wb_receipt_throttle")).scalar_one()
+        conn.execute(text("update wb_receipt_throttle set window_started_at = now() - "
+                          "interval '1 hour'"))
+    assert before >= 1
+    retention.run_once()
+    with owner_db.connect() as conn:
+        assert conn.execute(text("select count(*) from wb_receipt_throttle")).scalar_one() == 0
+
+
 def test_csv_exports_for_officials_hold_no_content(wb, tokens):
     body = new_report(category="korupsi")
     case = file_report(wb, body)["case_number"]

@@ -625,3 +625,10 @@ def expire_due(uw, *, now: datetime | None = None) -> list[str]:
                                                        tenant.timezone).isoformat()})
         expired.append(report.case_number)
     return expired
+
+
+def purge_stale_throttles(uw, *, now: datetime | None = None) -> int:
+    """Forget failed-receipt counts whose window has closed (they only slow guessing)."""
+    result = uw.session.execute(delete(ReceiptThrottle).where(
+        ReceiptThrottle.window_started_at < (now or utcnow()) - RECEIPT_WINDOW))
+    return result.rowcount or 0

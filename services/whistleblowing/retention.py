@@ -1,7 +1,8 @@
 """Retention run: `python -m services.whistleblowing.retention` (daily, e.g. from cron).
 
-Walks every tenant that runs the service and deletes its expired archived cases, each
-tenant in its own tenant-scoped transaction with its events in the outbox.
+Walks every tenant that runs the service and deletes its expired archived cases (and
+failed-receipt counters whose window has closed), each tenant in its own tenant-scoped
+transaction with its events in the outbox.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def run_once(now: datetime | None = None) -> dict[str, list[str]]:
         with tenant_session(factory, tenant.id) as session:
             uw = UnitOfWork(session, tenant, cases.SERVICE, OutboxRow)
             done[tenant.slug] = cases.expire_due(uw, now=now)
+            cases.purge_stale_throttles(uw, now=now)
             uw.commit()
         log.info("retention: %s expired %d case(s)", tenant.slug, len(done[tenant.slug]))
     return done
