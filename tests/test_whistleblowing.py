@@ -585,3 +585,27 @@ def test_a_signed_acknowledgement_proves_filing_without_identity(wb):
     other = wb.get("/t/bandung/api/v1/acknowledgement-key").json
     assert other["key_id"] != key["key_id"] and not verify(ack, other["public_key_pem"])
     assert wb.get(f"{T}/inbox/acknowledgement", environ_base=addr()).status_code == 401
+
+
+def test_the_same_idempotency_key_sent_concurrently_files_one_report(wb_app, owner_db):
+    key, body = str(uuid.uuid4()), new_report()
+    barrier, answers = threading.Barrier(3), []
+
+    def submitted() -> int:
+        with owner_db.connect() as conn:
+            return conn.execute(text("select count(*) from wb_reports")).scalar_one()
+
+    def go():
+        client = wb_app.test_client()
+        barrier.wait()
+        resp = client.post(f"{T}/reports", json=body, headers={"Idempotency-Key": key})
+        answers.append((resp.status_code, resp.json.get("case_number"),
+                        resp.json.get("receipt")))
+    before = submitted()
+    threads = [threading.Thread(target=go) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {a[0] for a in answers} == {201} and len({a[1:] for a in answers}) == 1
+    assert submitted() == before + 1

@@ -167,3 +167,14 @@ def test_the_signed_acknowledgement_downloads_from_the_inbox_page(wb, csrf_token
                   environ_base=addr())
     assert doc.status_code == 200 and "attachment" in doc.headers["Content-Disposition"]
     assert doc.json["signature"] and doc.json["format"].endswith("acknowledgement.v1")
+
+
+def test_a_form_sent_twice_files_one_report(wb, csrf_token):
+    html = wb.get(f"{P}/report").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    submission = re.search(r'name="submission" value="([^"]+)"', html).group(1)
+    data = {"csrf_token": token, "submission": submission, "category": "korupsi",
+            "what": f"Laporan yang terkirim dua kali {uuid.uuid4().hex}"}
+    first = wb.post(f"{P}/report", data=data).get_data(as_text=True)
+    again = wb.post(f"{P}/report", data=data).get_data(as_text=True)
+    assert RECEIPT_RE.search(first).group(0) == RECEIPT_RE.search(again).group(0)

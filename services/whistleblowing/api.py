@@ -102,6 +102,22 @@ def openapi():
     return jsonify(document())
 
 
+def file_report(form: schemas.ReportIn, uploads: list[bytes], key: str | None) -> cases.Filed:
+    """File in one unit of work; the same key filed concurrently is answered as its replay."""
+    for attempt in (1, 2):
+        uw = uow(OutboxRow)
+        try:
+            filed = cases.submit(uw, form, uploads, idempotency_key=key,
+                                 request_digest_source=form.model_dump())
+            uw.commit()
+            return filed
+        except IntegrityError:
+            uw.rollback()
+            if attempt == 2 or not key:
+                raise
+    raise AssertionError("unreachable")
+
+
 # --- Reporters ----------------------------------------------------------------------------
 
 @bp.post(f"{API}/reports")
@@ -113,17 +129,7 @@ def submit_report():
     if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
         raise Refused(422, f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters.",
                       "Idempotency-Key")
-    for attempt in (1, 2):
-        uw = uow(OutboxRow)
-        try:
-            filed = cases.submit(uw, form, [], idempotency_key=key,
-                                 request_digest_source=form.model_dump())
-            uw.commit()
-            break
-        except IntegrityError:  # the same key filed concurrently: answer as its replay
-            uw.rollback()
-            if attempt == 2 or not key:
-                raise
+    filed = file_report(form, [], key)
     resp = jsonify(case_number=filed.report.case_number, receipt=filed.receipt,
                    status=filed.report.status)
     resp.status_code = 201

@@ -5,6 +5,8 @@ POST bodies (never a URL), and every page answers `Cache-Control: no-store`.
 """
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, Response, g, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -71,13 +73,16 @@ def index():
 def report():
     if request.method == "GET":
         return render_template("whistleblowing/report_form.html", categories=_categories(),
-                               form={}, errors=[], rows=PERSON_ROWS)
+                               form={}, errors=[], rows=PERSON_ROWS,
+                               submission=secrets.token_urlsafe(24))
     form = request.form
+    # A random token per rendered form is the Idempotency-Key: a double click or a re-sent
+    # form files one report and shows the same receipt page again.
+    submission = form.get("submission", "")[:200] or None
     try:
         parsed = schemas.parse(schemas.ReportIn, _form_body(form))
-        uw = uow(OutboxRow)
-        filed = cases.submit(uw, parsed, _uploads())
-        uw.commit()
+        from services.whistleblowing.api import file_report
+        filed = file_report(parsed, _uploads(), submission)
     except (Problem, Refused) as exc:
         fields = [e["field"] for e in exc.errors] if isinstance(exc, Problem) else \
             [exc.field or ""]
@@ -85,7 +90,7 @@ def report():
         return render_template("whistleblowing/report_form.html", categories=_categories(),
                                form=form, errors=[_field_label(f) for f in fields],
                                file_problem=isinstance(exc, Refused) and exc.field == "file",
-                               rows=PERSON_ROWS), status
+                               rows=PERSON_ROWS, submission=submission), status
     return render_template("whistleblowing/receipt.html", case_number=filed.report.case_number,
                            receipt=filed.receipt), 201
 
