@@ -203,7 +203,12 @@ def test_the_database_holds_no_plaintext_of_the_report(wb, owner_db):
     filed = file_report(wb, body)
     wb.post(f"{T}/inbox/messages", json={"body": marker("MSG")},
             headers=receipt_header(filed["receipt"]), environ_base=addr())
-    secrets = [body["what"], body["where"], body["reported_persons"][0]["name"],
+    pdf_secret = marker("PDFTEXT")
+    assert wb.post(f"{T}/inbox/attachments", headers=receipt_header(filed["receipt"]),
+                   environ_base=addr(), content_type="multipart/form-data",
+                   data={"file": (io.BytesIO(b"%PDF-1.4\n" + pdf_secret.encode() + b"\n%%EOF"),
+                                  "bukti.pdf")}).status_code == 201
+    secrets = [pdf_secret, body["what"], body["where"], body["reported_persons"][0]["name"],
                body["identity"]["name"], "3277011203870004", "812 3456 7890",
                "pelapor@example.org", filed["receipt"], filed["receipt"].replace("-", "")]
     with owner_db.connect() as conn:
