@@ -183,5 +183,43 @@ def audit_checkpoint(slug: str) -> None:
     click.echo(f"{slug}: signed seq {cp.seq}" if cp else f"{slug}: nothing new to sign")
 
 
+@main.group()
+def keys() -> None:
+    """Master keys, tenant keys and the identity custodian."""
+
+
+@keys.command("rotate-master")
+def keys_rotate_master() -> None:
+    """Add a master key, re-wrap every tenant key under it, start new data keys."""
+    from shared import key_admin
+    counts = key_admin.rotate_master()
+    click.echo("re-wrapped tenant keys: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
+
+
+@keys.command("shred-tenant")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="confirm: this cannot be undone")
+def keys_shred_tenant(slug: str, yes: bool) -> None:
+    """Destroy a tenant's keys: all its encrypted data becomes unreadable, for ever."""
+    if not yes:
+        raise click.ClickException("add --yes to confirm crypto-shredding " + slug)
+    from shared import key_admin
+    key_admin.shred_tenant(key_admin.tenant_id_of(slug))
+    click.echo(f"{slug}: keys destroyed")
+
+
+@keys.command("init-custodian")
+@click.argument("slug")
+def keys_init_custodian(slug: str) -> None:
+    """Create the tenant's identity custodian key; prints the passphrase and the offline
+    recovery secret once (give them to the custodian; Replika keeps neither)."""
+    from shared import key_admin
+    created = key_admin.ensure_custodian(key_admin.tenant_id_of(slug))
+    if created is None:
+        raise click.ClickException(f"{slug} already has a custodian key")
+    click.echo(f"passphrase: {created['passphrase']}")
+    click.echo(f"recovery secret (store offline): {created['recovery_secret']}")
+
+
 if __name__ == "__main__":
     main()

@@ -36,6 +36,15 @@ def seed_officials(slug: str, accounts: dict) -> None:
                               entry["totp_secret"], reset=reset)
 
 
+def seed_custodian(tenant_id, entry: dict) -> None:
+    """The tenant's identity custodian key; its passphrase (and the offline recovery secret,
+    which a real city would keep on paper) go into the custodian's entry of the file."""
+    from shared import key_admin
+    created = key_admin.ensure_custodian(tenant_id, entry.get("passphrase"))
+    if created is not None:
+        entry.update(created)
+
+
 def seed(state: Path) -> dict:
     tenants_dir = Path(os.environ.get("REPLIKA_TENANTS_DIR", "tenants"))
     creds_path = state / "demo-credentials.json"
@@ -45,6 +54,7 @@ def seed(state: Path) -> dict:
         config = load_file(tenants_dir / f"{slug}.yaml")
         tenant_apply.apply(config)
         seed_officials(slug, creds.setdefault(slug, {}))
+        seed_custodian(config.id, creds[slug].setdefault("identity_custodian", {}))
         # Written after the database has them: if seeding fails midway, the next run finds
         # the file without those credentials and resets them in the database.
         write_private(creds_path, json.dumps(creds, indent=2))

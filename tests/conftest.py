@@ -156,3 +156,16 @@ def every_emitted_event_is_valid():
     if os.environ.get("WHISTLEBLOWING_DATABASE_URL"):  # unit-only runs have no outbox
         problems = emitted_event_problems()
         assert not problems, "invalid events emitted:\n" + "\n".join(problems[:50])
+
+
+@pytest.fixture(scope="session")
+def custodian_passphrase(stack, demo_tenants):
+    """custodian_passphrase(tenant_config) -> the passphrase of that tenant's identity custodian
+    (created on first use with a test passphrase; real tenants get a random one)."""
+    from shared import key_admin
+
+    def get(config) -> str:
+        passphrase = f"test-custodian-{config.slug}"
+        key_admin.ensure_custodian(config.id, passphrase)
+        return passphrase
+    return get

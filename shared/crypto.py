@@ -1,0 +1,223 @@
+"""Envelope encryption of personal fields, blind indexes and keyed hashes, per tenant.
+
+    master key (keyring, outside the database)
+      └─ wraps tenant keys (table `tenant_keys`): purpose "data" (AES-256-GCM),
+         "index" (HMAC for blind indexes), "hash" (HMAC for receipts and digests)
+           └─ the data key wraps one random key per record (table `record_keys`)
+                └─ which encrypts that record's fields, with associated data
+                   "tenant|table|row|field" so a ciphertext copied elsewhere fails.
+
+Shredding a record deletes its record key; shredding a tenant destroys its tenant keys.
+Every ciphertext starts with the id of the data key that wraps its record key.
+Keys live in each service's own database, in the caller's tenant-scoped session (RLS applies).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import time
+import uuid
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from shared.keyring import keyring
+
+BLOB_VERSION = b"\x01"
+PURPOSES = ("data", "index", "hash")
+
+
+class DecryptionError(Exception):
+    """A ciphertext could not be opened (wrong place, tampered, or its key was shredded)."""
+
+
+def _aad(*parts: Any) -> bytes:
+    return "|".join(str(p) for p in parts).encode()
+
+
+# -- tenant keys ------------------------------------------------------------------------------
+
+_tenant_key_cache: dict[tuple[uuid.UUID, str], tuple[float, str, bytes]] = {}
+CACHE_SECONDS = 30.0
+
+
+def forget_cached_keys() -> None:
+    _tenant_key_cache.clear()
+
+
+def _unwrap_tenant_key(tenant_id: uuid.UUID, row) -> bytes:
+    return keyring().unwrap(row.master_key_id, row.wrapped,
+                            _aad("tenant-key", tenant_id, row.purpose, row.key_id))
+
+
+def _active_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str) -> tuple[str, bytes]:
+    """(key id, key) of the tenant's active key for `purpose`, created on first use."""
+    hit = _tenant_key_cache.get((tenant_id, purpose))
+    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1], hit[2]
+    row = session.execute(text(
+        "select key_id, purpose, master_key_id, wrapped from tenant_keys "
+        "where tenant_id = :t and purpose = :p and active"), {"t": tenant_id, "p": purpose}).first()
+    if row is None:
+        create_tenant_key(session, tenant_id, purpose)
+        row = session.execute(text(
+            "select key_id, purpose, master_key_id, wrapped from tenant_keys "
+            "where tenant_id = :t and purpose = :p and active"),
+            {"t": tenant_id, "p": purpose}).one()
+    key = _unwrap_tenant_key(tenant_id, row)
+    _tenant_key_cache[(tenant_id, purpose)] = (time.monotonic(), row.key_id, key)
+    return row.key_id, key
+
+
+def create_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str,
+                      replace: bool = False) -> str:
+    """A new tenant key for `purpose`; race-safe (one active key per tenant and purpose)."""
+    assert purpose in PURPOSES
+    ring = keyring()
+    master_id = ring.current_key_id()
+    key_id = f"{purpose[0]}k-{uuid.uuid4().hex[:16]}"
+    wrapped = ring.wrap(master_id, AESGCM.generate_key(256),
+                        _aad("tenant-key", tenant_id, purpose, key_id))
+    if replace:
+        session.execute(text("update tenant_keys set active = false "
+                             "where tenant_id = :t and purpose = :p and active"),
+                        {"t": tenant_id, "p": purpose})
+        _tenant_key_cache.pop((tenant_id, purpose), None)
+    session.execute(text(
+        "insert into tenant_keys (tenant_id, key_id, purpose, master_key_id, wrapped, active) "
+        "values (:t, :k, :p, :m, :w, true) "
+        "on conflict (tenant_id, purpose) where active do nothing"),
+        {"t": tenant_id, "k": key_id, "p": purpose, "m": master_id, "w": wrapped})
+    return key_id
+
+
+def _tenant_key_by_id(session: Session, tenant_id: uuid.UUID, key_id: str) -> bytes:
+    row = session.execute(text(
+        "select key_id, purpose, master_key_id, wrapped from tenant_keys "
+        "where tenant_id = :t and key_id = :k"), {"t": tenant_id, "k": key_id}).first()
+    if row is None or row.wrapped is None:
+        raise DecryptionError("key not available")
+    return _unwrap_tenant_key(tenant_id, row)
+
+
+# -- record keys and fields -------------------------------------------------------------------
+
+def _record_key(session: Session, tenant_id: uuid.UUID, table: str, row_id: str,
+                create: bool) -> tuple[str, bytes]:
+    cache = session.info.setdefault("replika_record_keys", {})
+    ck = (tenant_id, table, row_id)
+    if ck in cache:
+        return cache[ck]
+    row = session.execute(text(
+        "select data_key_id, wrapped from record_keys "
+        "where tenant_id = :t and table_name = :tb and row_id = :r"),
+        {"t": tenant_id, "tb": table, "r": row_id}).first()
+    if row is None:
+        if not create:
+            raise DecryptionError("record key not available")
+        data_key_id, data_key = _active_tenant_key(session, tenant_id, "data")
+        record_key = AESGCM.generate_key(256)
+        nonce = os.urandom(12)
+        wrapped = nonce + AESGCM(data_key).encrypt(nonce, record_key,
+                                                   _aad("record-key", tenant_id, table, row_id))
+        inserted = session.execute(text(
+            "insert into record_keys (tenant_id, table_name, row_id, data_key_id, wrapped) "
+            "values (:t, :tb, :r, :k, :w) on conflict do nothing returning row_id"),
+            {"t": tenant_id, "tb": table, "r": row_id, "k": data_key_id, "w": wrapped}).first()
+        if inserted is None:  # another transaction created it first: use theirs
+            return _record_key(session, tenant_id, table, row_id, create=False)
+        cache[ck] = (data_key_id, record_key)
+        return cache[ck]
+    try:
+        data_key = _tenant_key_by_id(session, tenant_id, row.data_key_id)
+        record_key = AESGCM(data_key).decrypt(row.wrapped[:12], row.wrapped[12:],
+                                              _aad("record-key", tenant_id, table, row_id))
+    except InvalidTag:
+        raise DecryptionError("record key does not open") from None
+    cache[ck] = (row.data_key_id, record_key)
+    return cache[ck]
+
+
+def encrypt_field(session: Session, tenant_id: uuid.UUID, table: str, row_id: Any, field: str,
+                  value: bytes | str) -> bytes:
+    """AES-256-GCM of one field of one record, bound to (tenant, table, row id, field)."""
+    plaintext = value.encode() if isinstance(value, str) else value
+    row_id = str(row_id)
+    key_id, key = _record_key(session, tenant_id, table, row_id, create=True)
+    nonce = os.urandom(12)
+    kid = key_id.encode()
+    return (BLOB_VERSION + bytes([len(kid)]) + kid + nonce +
+            AESGCM(key).encrypt(nonce, plaintext, _aad(tenant_id, table, row_id, field)))
+
+
+def decrypt_field(session: Session, tenant_id: uuid.UUID, table: str, row_id: Any, field: str,
+                  blob: bytes) -> bytes:
+    row_id = str(row_id)
+    try:
+        if blob[:1] != BLOB_VERSION:
+            raise DecryptionError("unknown ciphertext format")
+        n = blob[1]
+        body = blob[2 + n:]
+        _, key = _record_key(session, tenant_id, table, row_id, create=False)
+        return AESGCM(key).decrypt(body[:12], body[12:], _aad(tenant_id, table, row_id, field))
+    except (InvalidTag, IndexError, ValueError):
+        raise DecryptionError("ciphertext does not open here") from None
+
+
+def ciphertext_key_id(blob: bytes) -> str:
+    """The id of the data key behind a ciphertext (for rotation checks and audits)."""
+    return blob[2:2 + blob[1]].decode()
+
+
+def shred_record(session: Session, tenant_id: uuid.UUID, table: str, row_id: Any) -> None:
+    """Crypto-shredding: the record's fields can never be decrypted again."""
+    row_id = str(row_id)
+    session.execute(text("delete from record_keys where tenant_id = :t and table_name = :tb "
+                         "and row_id = :r"), {"t": tenant_id, "tb": table, "r": row_id})
+    session.info.get("replika_record_keys", {}).pop((tenant_id, table, row_id), None)
+
+
+# -- blind indexes and keyed hashes -------------------------------------------------------------
+
+def normalise(kind: str, value: str) -> str:
+    value = value.strip()
+    if kind in ("nik", "kk", "bank_account", "npwp"):
+        return re.sub(r"\D", "", value)
+    if kind == "phone":
+        digits = re.sub(r"\D", "", value)
+        if digits.startswith("0"):
+            digits = "62" + digits[1:]
+        elif digits.startswith("8"):
+            digits = "62" + digits
+        return "+" + digits
+    if kind == "email":
+        return value.lower()
+    return value
+
+
+def blind_index(session: Session, tenant_id: uuid.UUID, kind: str, value: str) -> str:
+    """HMAC-SHA256 of the normalised value under the tenant's index key: equality look-ups
+    and duplicate checks without decrypting."""
+    _, key = _active_tenant_key(session, tenant_id, "index")
+    msg = f"{kind}:{normalise(kind, value)}".encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def keyed_hash(session: Session, tenant_id: uuid.UUID, purpose: str, value: bytes | str) -> str:
+    _, key = _active_tenant_key(session, tenant_id, "hash")
+    data = value.encode() if isinstance(value, str) else value
+    return hmac.new(key, purpose.encode() + b"\x00" + data, hashlib.sha256).hexdigest()
+
+
+def hashes_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def random_token(nbytes: int = 16) -> str:
+    return secrets.token_urlsafe(nbytes)

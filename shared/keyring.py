@@ -1,0 +1,112 @@
+"""Master keys: the root of envelope encryption.
+
+A `KeyringProvider` wraps and unwraps tenant data keys; nothing else ever sees a master key.
+The embedded default, `FileKeyring`, reads a 0600 JSON file (`REPLIKA_MASTER_KEY_FILE`):
+
+    {"current": "mk-20261122-1a2b", "keys": {"mk-20261122-1a2b": "<base64 32 bytes>"}}
+
+A KMS or Vault backend implements the same three methods. The file is re-read when it changes,
+so `replika keys rotate-master` takes effect in running services without a restart.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import stat
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+
+class KeyringError(RuntimeError):
+    pass
+
+
+class KeyringProvider(Protocol):
+    def current_key_id(self) -> str: ...
+    def wrap(self, key_id: str, plaintext: bytes, aad: bytes) -> bytes: ...
+    def unwrap(self, key_id: str, blob: bytes, aad: bytes) -> bytes: ...
+
+
+def new_key_id() -> str:
+    return f"mk-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+
+
+def write_keyring_file(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def new_keyring_data() -> dict:
+    key_id = new_key_id()
+    return {"current": key_id,
+            "keys": {key_id: base64.b64encode(AESGCM.generate_key(256)).decode()}}
+
+
+class FileKeyring:
+    def __init__(self, path: Path, create: bool = True) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._mtime: float | None = None
+        self._data: dict = {}
+        if not path.exists():
+            if not create:
+                raise KeyringError(f"keyring file {path} does not exist")
+            write_keyring_file(path, new_keyring_data())
+
+    def _load(self) -> dict:
+        with self._lock:
+            st = self.path.stat()
+            if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise KeyringError(f"keyring file {self.path} is readable by others; chmod 600")
+            if self._mtime != st.st_mtime:
+                self._data = json.loads(self.path.read_text())
+                self._mtime = st.st_mtime
+            return self._data
+
+    def _key(self, key_id: str) -> bytes:
+        keys = self._load()["keys"]
+        if key_id not in keys:
+            raise KeyringError(f"master key {key_id} is not in the keyring")
+        return base64.b64decode(keys[key_id])
+
+    def current_key_id(self) -> str:
+        return self._load()["current"]
+
+    def wrap(self, key_id: str, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self._key(key_id)).encrypt(nonce, plaintext, aad)
+
+    def unwrap(self, key_id: str, blob: bytes, aad: bytes) -> bytes:
+        return AESGCM(self._key(key_id)).decrypt(blob[:12], blob[12:], aad)
+
+    def add_key(self) -> str:
+        """Add a fresh master key and make it current (old keys stay for unwrapping)."""
+        data = json.loads(json.dumps(self._load()))
+        key_id = new_key_id()
+        data["keys"][key_id] = base64.b64encode(AESGCM.generate_key(256)).decode()
+        data["current"] = key_id
+        write_keyring_file(self.path, data)
+        return key_id
+
+
+_keyrings: dict[str, FileKeyring] = {}
+
+
+def keyring() -> FileKeyring:
+    path = os.environ.get("REPLIKA_MASTER_KEY_FILE")
+    if not path:
+        raise KeyringError("REPLIKA_MASTER_KEY_FILE is not set")
+    if path not in _keyrings:
+        _keyrings[path] = FileKeyring(Path(path))
+    return _keyrings[path]
