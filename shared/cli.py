@@ -87,10 +87,8 @@ def official_list_cmd(slug: str) -> None:
 
 
 def _logging() -> None:
-    import logging
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.ERROR)  # its reconnect noise hides our lines
+    from shared import logging_setup
+    logging_setup.install()
 
 
 def _until_signalled():

@@ -46,7 +46,8 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
                        ) -> Flask:
     from pathlib import Path
     from flask import Blueprint
-    from shared import i18n
+    from shared import i18n, logging_setup
+    logging_setup.install()
     app = Flask(import_name, static_folder=None)
     service_dir = Path(__file__).resolve().parent.parent / "services" / service
     i18n.init_app(app, service_dir)
