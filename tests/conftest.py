@@ -42,8 +42,10 @@ def demo_tenants(stack):
     from shared import tenant_apply
     from shared.tenant_config import load_file
     configs = {slug: load_file(ROOT / "tenants" / f"{slug}.yaml") for slug in ("bandung", "cimahi")}
+    from shared import key_admin
     for config in configs.values():
         tenant_apply.apply(config)
+        key_admin.ensure_custodian(config.id, f"test-custodian-{config.slug}")
     return configs
 
 
