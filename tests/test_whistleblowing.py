@@ -513,8 +513,16 @@ def test_retention_deletes_expired_archived_cases_and_warns_first(wb, demo_tenan
     assert wb.get(f"{base}/reports/{soon}", headers=boss).json["retention"] == "expiring"
     assert wb.get(f"{base}/reports/{old}", headers=boss).json["retention"] == "expired"
 
+    old_id = str(report_row(owner_db, old)["id"])
+
+    def record_keys() -> int:
+        with owner_db.connect() as conn:
+            return conn.execute(text("select count(*) from record_keys where table_name = "
+                                     "'wb_reports' and row_id = :r"), {"r": old_id}).scalar_one()
+    assert record_keys() == 1
     done = retention.run_once()
     assert done[city.slug] == [old]
+    assert record_keys() == 0  # crypto-shredded, not only deleted
     assert wb.get(f"{base}/reports/{old}", headers=boss).status_code == 404
     with owner_db.connect() as conn:
         left = conn.execute(text("select count(*) from wb_report_history h join wb_reports r "

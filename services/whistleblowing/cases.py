@@ -132,9 +132,7 @@ def submit(uw, form, uploads: list[bytes], *, idempotency_key: str | None = None
         content=protect.encrypt_json(session, tenant.id, "wb_reports", report_id, "content",
                                      content),
         content_digest=protect.digest(session, tenant.id, {"category": form.category, **content}),
-        sealed_identity=(protect.seal_identity(session, tenant.id, report_id,
-                                               form.identity.model_dump(exclude_none=True))
-                         if form.identity else None),
+        sealed_identity=_seal(session, tenant, report_id, form.identity),
         acknowledge_by=due.acknowledge_by, feedback_by=due.feedback_by,
         last_reporter_input_at=now, version=1)
     session.add(report)
@@ -160,6 +158,18 @@ def submit(uw, form, uploads: list[bytes], *, idempotency_key: str | None = None
             receipt=protect.encrypt_text(session, tenant.id, "wb_idempotency", report_id,
                                          "receipt", receipt)))
     return Filed(report, receipt)
+
+
+def _seal(session: Session, tenant: Tenant, report_id: uuid.UUID, identity) -> bytes | None:
+    if identity is None:
+        return None
+    try:
+        return protect.seal_identity(session, tenant.id, report_id,
+                                     identity.model_dump(exclude_none=True))
+    except protect.identity_errors()["no_custodian"]:
+        raise Refused(422, "This city has no identity custodian yet, so it cannot keep an "
+                           "identity safely: leave the identity out to report anonymously.",
+                      "identity") from None
 
 
 def _replay(session: Session, tenant: Tenant, key_hash: str, request_digest: str
@@ -521,10 +531,6 @@ def request_identity(uw, actor: Actor, report: Report, reason: str) -> IdentityR
     return req
 
 
-class WrongPassphrase(Exception):
-    pass
-
-
 def decide_identity(uw, actor: Actor, request_id: uuid.UUID, decision: str,
                     passphrase: str | None) -> IdentityRequest:
     """A custodian approves or rejects. With enough approvals (tenant setting, 1 or 2) the
@@ -553,12 +559,17 @@ def decide_identity(uw, actor: Actor, request_id: uuid.UUID, decision: str,
             if not passphrase:
                 raise Refused(422, "The custodian's passphrase is needed to open the identity.",
                               "passphrase")
+            errors = protect.identity_errors()
             try:
                 identity = protect.open_identity(session, tenant.id, report.id,
                                                  report.sealed_identity, passphrase)
-            except Exception:  # noqa: BLE001 - any failure to open is the same answer
+            except errors["wrong_passphrase"]:
                 session.rollback()
                 raise Refused(403, "The passphrase is not right.", "passphrase") from None
+            except errors["does_not_open"]:
+                session.rollback()
+                raise Refused(409, "The sealed identity does not open; it may have been "
+                                   "altered. Nothing was disclosed.") from None
             req.disclosure = protect.encrypt_json(session, tenant.id, "wb_identity_requests",
                                                   req.id, "disclosure", identity)
             req.status, req.decided_at = "approved", now
@@ -605,8 +616,9 @@ def view_identity(uw, actor: Actor, request_id: uuid.UUID) -> dict:
 def expire_due(uw, *, now: datetime | None = None) -> list[str]:
     """Delete the tenant's archived cases whose retention has run out; one event each.
 
-    Deleting the rows deletes their ciphertexts (and the sealed identity); the events in the
-    ledger keep only ids and states. Rows locked by a request are skipped until the next run.
+    Every record key of the case is shredded first, then the rows (with the sealed identity)
+    are deleted; the events in the ledger keep only ids and states. Rows locked by a request
+    are skipped until the next run.
     """
     session, tenant = uw.session, uw.tenant
     day = today(tenant, now)
@@ -615,6 +627,7 @@ def expire_due(uw, *, now: datetime | None = None) -> list[str]:
                                   .with_for_update(skip_locked=True)).scalars():
         if retention.state(day, expires_on(tenant, report)) != "expired":
             continue
+        _shred_case(session, tenant, report)
         for model in (ReportHistory, Message, Attachment, Assignment, Recusal, IdentityRequest,
                       IdempotentSubmission):
             session.execute(delete(model).where(model.report_id == report.id))
@@ -625,6 +638,19 @@ def expire_due(uw, *, now: datetime | None = None) -> list[str]:
                                                        tenant.timezone).isoformat()})
         expired.append(report.case_number)
     return expired
+
+
+def _shred_case(session: Session, tenant: Tenant, report: Report) -> None:
+    """Destroy the record key of every encrypted row of the case (and of its idempotency
+    copy): the ciphertexts can no longer be opened anywhere, backups included."""
+    owned = [("wb_reports", report.id), ("wb_idempotency", report.id)]
+    for model, table in ((ReportHistory, "wb_report_history"), (Message, "wb_messages"),
+                         (Attachment, "wb_attachments"), (Recusal, "wb_recusals"),
+                         (IdentityRequest, "wb_identity_requests")):
+        owned += [(table, row_id) for row_id in session.execute(
+            select(model.id).where(model.report_id == report.id)).scalars()]
+    for table, row_id in owned:
+        protect.shred(session, tenant.id, table, row_id)
 
 
 def purge_stale_throttles(uw, *, now: datetime | None = None) -> int:

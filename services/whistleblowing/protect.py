@@ -66,3 +66,18 @@ def open_identity(session: Session, tenant_id: uuid.UUID, report_id: uuid.UUID, 
                   passphrase: str) -> dict:
     from shared.identity import open_identity as _open
     return _open(session, tenant_id, report_id, sealed, passphrase)
+
+
+def shred(session: Session, tenant_id: uuid.UUID, table: str, row_id: uuid.UUID) -> None:
+    """Crypto-shredding: the record's key is destroyed, so its ciphertexts (also in backups)
+    can never be opened again."""
+    from shared.crypto import shred_record
+    shred_record(session, tenant_id, table, row_id)
+
+
+def identity_errors() -> dict[str, tuple[type[Exception], ...]]:
+    """The shared.identity exceptions, by what the caller should answer."""
+    from shared import identity
+    return {"no_custodian": (identity.NoCustodian,),
+            "wrong_passphrase": (identity.WrongPassphrase,),
+            "does_not_open": (identity.IdentityDoesNotOpen,)}
