@@ -312,6 +312,22 @@ def test_concurrent_transitions_one_wins_the_other_gets_409(wb_app, tokens):
     assert sorted(results) == [200, 409, 409, 409]
 
 
+def test_if_match_guards_against_acting_on_a_stale_read(wb, tokens):
+    case = file_report(wb)["case_number"]
+    intake = tokens("wbs_intake")[1]
+    etag = wb.get(f"{T}/reports/{case}", headers=intake).headers["ETag"]
+    assert move(wb, intake, case, "acknowledged").status_code == 200  # someone else acts
+    stale = wb.post(f"{T}/reports/{case}/transitions", headers={**intake, "If-Match": etag},
+                    json={"to": "triaged", "outcome": "accepted"})
+    assert stale.status_code == 412
+    fresh = wb.get(f"{T}/reports/{case}", headers=intake)
+    assert fresh.json["status"] == "acknowledged"
+    ok = wb.post(f"{T}/reports/{case}/transitions",
+                 headers={**intake, "If-Match": fresh.headers["ETag"]},
+                 json={"to": "triaged", "outcome": "accepted"})
+    assert ok.status_code == 200 and ok.headers["ETag"] != fresh.headers["ETag"]
+
+
 def test_oversized_and_disguised_attachments_are_refused(wb, owner_db):
     filed = file_report(wb)
     me = receipt_header(filed["receipt"])

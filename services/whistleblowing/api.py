@@ -30,7 +30,7 @@ IDEMPOTENCY_KEY_MAX = 200
 def _refused(exc: Refused):
     errors = [{"field": exc.field, "reason": str(exc)}] if exc.field else None
     title = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-             410: "Gone", 413: "Content Too Large", 415: "Unsupported Media Type",
+             410: "Gone", 412: "Precondition Failed", 413: "Content Too Large", 415: "Unsupported Media Type",
              422: "Unprocessable Content", 429: "Too Many Requests"}.get(exc.status, "Error")
     headers = {}
     if isinstance(exc, cases.ReceiptRejected):
@@ -87,6 +87,13 @@ def _upload() -> bytes:
     if file is None:
         raise Refused(422, "Send the file as multipart/form-data field 'file'.", "file")
     return file.read()  # the client's file name is ignored on purpose
+
+
+def _check_version(report) -> None:
+    """Optional optimistic concurrency: `If-Match: "<version>"` from a case's ETag."""
+    wanted = request.headers.get("If-Match")
+    if wanted and wanted.strip().strip('"') != str(report.version):
+        raise Refused(412, "The report changed since you read it; read it again.")
 
 
 def _uuid(value: str, field: str) -> uuid.UUID:
@@ -286,7 +293,9 @@ def export_stats():
 @require_roles(*HANDLERS)
 def get_report(case_number: str):
     report = cases.official_case(db(), _official(), case_number)
-    return jsonify(cases.detail(db(), g.tenant, report))
+    resp = jsonify(cases.detail(db(), g.tenant, report))
+    resp.headers["ETag"] = f'"{report.version}"'
+    return resp
 
 
 @bp.get(f"{API}/reports/<case_number>/attachments/<uuid:attachment_id>")
@@ -307,10 +316,13 @@ def transition(case_number: str):
     form = _body(schemas.TransitionIn)
     uw = uow(OutboxRow)
     report = cases.official_case(uw.session, actor, case_number, for_update=True)
+    _check_version(report)
     cases.transition(uw, actor, report, form.to, outcome=form.outcome, reason=form.reason,
                      referral=form.referral)
     uw.commit()
-    return jsonify(cases.summary(g.tenant, report) | {"version": report.version})
+    resp = jsonify(cases.summary(g.tenant, report) | {"version": report.version})
+    resp.headers["ETag"] = f'"{report.version}"'
+    return resp
 
 
 @bp.post(f"{API}/reports/<case_number>/assignments")
@@ -320,6 +332,7 @@ def assign(case_number: str):
     form = _body(schemas.AssignmentIn)
     uw = uow(OutboxRow)
     report = cases.official_case(uw.session, actor, case_number, for_update=True)
+    _check_version(report)
     cases.assign(uw, actor, report, _uuid(form.official_id, "official_id"))
     uw.commit()
     return jsonify(cases.summary(g.tenant, report)), 201
