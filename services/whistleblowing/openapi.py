@@ -95,10 +95,10 @@ def document() -> dict:
             ok_schema={"type": "string", "format": "binary"})},
         f"{p}/reports/{{case_number}}/transitions": {"post": _op(
             "Move a case along its lifecycle", security=OFFICIAL, params=[CASE],
-            body=schemas.TransitionIn, errors=(401, 403, 404, 409, 422))},
+            body=schemas.TransitionIn, errors=(401, 403, 404, 409, 412, 422))},
         f"{p}/reports/{{case_number}}/assignments": {"post": _op(
             "Assign a handler", security=OFFICIAL, params=[CASE], body=schemas.AssignmentIn,
-            ok="201", errors=(401, 403, 404, 409, 422))},
+            ok="201", errors=(401, 403, 404, 409, 412, 422))},
         f"{p}/reports/{{case_number}}/recusals": {"post": _op(
             "Record that an official is excluded from the case", security=OFFICIAL,
             params=[CASE], body=schemas.RecusalIn, ok="201", errors=(401, 403, 404, 409, 422))},
