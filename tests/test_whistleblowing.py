@@ -638,3 +638,36 @@ def test_the_same_idempotency_key_sent_concurrently_files_one_report(wb_app, own
         t.join()
     assert {a[0] for a in answers} == {201} and len({a[1:] for a in answers}) == 1
     assert submitted() == before + 1
+
+
+def test_handlers_of_a_reported_unit_are_recused_automatically(wb, tokens, owner_db):
+    supervisor = tokens("wbs_supervisor")[1]
+    inv, inv_headers = tokens("wbs_investigator")
+    unit = f"Dinas Uji {uuid.uuid4().hex[:6]}"
+    older = file_report(wb, new_report(reported_persons=[{"name": "X", "work_unit": unit}]))
+    set_profile = wb.put(f"{T}/handlers/{inv.official_id}/profile", headers=supervisor,
+                         json={"work_unit": unit.upper() + "."})
+    assert set_profile.status_code == 200, set_profile.get_data(as_text=True)
+    assert set_profile.json["recused_from"] == [older["case_number"]]
+    newer = file_report(wb, new_report(reported_persons=[{"name": "Y",
+                                                          "work_unit": f"  {unit.lower()} "}]))
+    for case in (older["case_number"], newer["case_number"]):
+        refused = wb.post(f"{T}/reports/{case}/assignments", headers=supervisor,
+                          json={"official_id": str(inv.official_id)})
+        assert refused.status_code == 409
+        detail = wb.get(f"{T}/reports/{case}", headers=supervisor).json
+        assert [(r["official_id"], r["kind"]) for r in detail["recusals"]] == [
+            (str(inv.official_id), "reported_unit")]
+        recused = [e for e in outbox_events(owner_db, case)
+                   if e["type"] == "whistleblowing.report.recused.v1"]
+        assert recused[0]["actor"] == "system" and recused[0]["data"]["kind"] == "reported_unit"
+    unrelated = file_report(wb)["case_number"]
+    assert wb.post(f"{T}/reports/{unrelated}/assignments", headers=supervisor,
+                   json={"official_id": str(inv.official_id)}).status_code == 201
+    with owner_db.connect() as conn:
+        stored = str(conn.execute(text("select * from wb_handler_profiles")).all())
+    assert unit.lower() not in stored.lower()
+    assert wb.put(f"{T}/handlers/{uuid.uuid4()}/profile", headers=supervisor,
+                  json={"work_unit": unit}).status_code == 422
+    assert wb.put(f"{T}/handlers/{inv.official_id}/profile", headers=inv_headers,
+                  json={"work_unit": "x"}).status_code == 403

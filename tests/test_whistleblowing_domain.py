@@ -178,3 +178,16 @@ def test_only_archived_cases_expire_after_retention_and_never_right_after_report
     assert r.state(date(2026, 12, 20), expiry) == "expiring"
     assert r.state(expiry, expiry) == "expired"
     assert r.state(date(2030, 1, 1), None) == "kept"
+
+
+# --- recusal -------------------------------------------------------------------------------
+
+def test_conflicts_match_units_and_people_after_normalisation():
+    from services.whistleblowing.domain import recusal as r
+    report = r.report_marks([{"name": "Budi  Santoso", "work_unit": "Dinas PUPR"},
+                             {"name": "", "work_unit": ""}])
+    assert report == {"unit:dinas pupr", "person:budi santoso"}
+    assert r.conflict(r.marks(["dinas pupr."]), report) == "reported_unit"
+    assert r.conflict(r.marks(["Dinas PUPR"], ["BUDI SANTOSO"]), report) == "reported_person"
+    assert r.conflict(r.marks(["Dinas Pekerjaan Umum"]), report) is None
+    assert r.conflict(set(), report) is None

@@ -350,6 +350,18 @@ def recuse(case_number: str):
     return jsonify(id=str(rec.id), official_id=str(rec.official_id)), 201
 
 
+@bp.put(f"{API}/handlers/<uuid:official_id>/profile")
+@require_roles("wbs_supervisor")
+def set_handler_profile(official_id: uuid.UUID):
+    """A handler's work unit (and name): kept only as keyed hashes, matched against reports."""
+    form = _body(schemas.HandlerProfileIn)
+    uw = uow(OutboxRow)
+    recused = cases.set_handler_profile(uw, _official(), official_id, work_unit=form.work_unit,
+                                        name=form.name)
+    uw.commit()
+    return jsonify(official_id=str(official_id), recused_from=recused)
+
+
 @bp.post(f"{API}/reports/<case_number>/messages")
 @require_roles(*HANDLERS)
 def official_message(case_number: str):

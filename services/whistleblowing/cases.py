@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from services.whistleblowing import attachments as files
 from services.whistleblowing import protect, repository
-from services.whistleblowing.domain import clocks, codes, lifecycle, retention
-from services.whistleblowing.models import (Assignment, Attachment, IdempotentSubmission,
+from services.whistleblowing.domain import clocks, codes, lifecycle, recusal, retention
+from services.whistleblowing.models import (Assignment, Attachment, HandlerProfile,
+                                            IdempotentSubmission,
                                             IdentityRequest, Message, OfficialRow,
                                             ReceiptThrottle, Recusal, Report, ReportHistory)
 from shared.db import utcnow
@@ -134,7 +135,9 @@ def submit(uw, form, uploads: list[bytes], *, idempotency_key: str | None = None
         content_digest=protect.digest(session, tenant.id, {"category": form.category, **content}),
         sealed_identity=_seal(session, tenant, report_id, form.identity),
         acknowledge_by=due.acknowledge_by, feedback_by=due.feedback_by,
-        last_reporter_input_at=now, version=1)
+        last_reporter_input_at=now, version=1,
+        reported_marks=_hashed_marks(session, tenant,
+                                     recusal.report_marks(content["reported_persons"])))
     session.add(report)
     session.add(ReportHistory(tenant_id=tenant.id, report_id=report_id, at=now, from_status=None,
                               to_status=report.status, actor_role="reporter"))
@@ -148,6 +151,8 @@ def submit(uw, form, uploads: list[bytes], *, idempotency_key: str | None = None
         "feedback_by": due.feedback_by.isoformat()})
     for att in added:
         _emit_attachment(uw, report, att, REPORTER)
+    for profile in session.execute(select(HandlerProfile)).scalars():
+        _recuse_if_conflicted(uw, report, profile)
     if sla.auto_acknowledge:
         _apply(uw, report, lifecycle.decide(report.status, None, "acknowledged",
                                             roles=lifecycle.INTAKE), SYSTEM)
@@ -331,6 +336,7 @@ def detail(session: Session, tenant: Tenant, report: Report) -> dict:
             "messages": messages_view(session, tenant, report, for_official=True),
             "attachments": attachments_view(session, report),
             "recusals": [{"official_id": str(r.official_id), "at": r.at.isoformat(),
+                          "kind": r.kind,
                           "reason": _text(session, tenant, "wb_recusals", r.id, "reason",
                                           r.reason)}
                          for r in repository.recusals(session, report.id)]}
@@ -490,13 +496,18 @@ def assign(uw, actor: Actor, report: Report, official_id: uuid.UUID) -> Report:
 
 def recuse(uw, actor: Actor, report: Report, official_id: uuid.UUID, reason: str) -> Recusal:
     """Exclude an official (reported, or in a reported unit) from the case; recorded."""
-    session, tenant = uw.session, uw.tenant
     if official_id != actor.official_id and "wbs_supervisor" not in actor.roles:
         raise Refused(403, "Only a supervisor can recuse another official.")
-    if official_id in repository.recused_officials(session, report.id):
+    if official_id in repository.recused_officials(uw.session, report.id):
         raise Refused(409, "This official is already recused from the report.", "official_id")
+    return _record_recusal(uw, report, official_id, reason, kind="declared", actor=actor)
+
+
+def _record_recusal(uw, report: Report, official_id: uuid.UUID, reason: str, *, kind: str,
+                    actor: Actor) -> Recusal:
+    session, tenant = uw.session, uw.tenant
     rec = Recusal(id=uuid.uuid4(), tenant_id=tenant.id, report_id=report.id,
-                  official_id=official_id, recorded_by=actor.official_id, at=utcnow())
+                  official_id=official_id, recorded_by=actor.official_id, kind=kind, at=utcnow())
     rec.reason = protect.encrypt_text(session, tenant.id, "wb_recusals", rec.id, "reason", reason)
     session.add(rec)
     if report.assignee_id == official_id:
@@ -505,10 +516,54 @@ def recuse(uw, actor: Actor, report: Report, official_id: uuid.UUID, reason: str
     uw.emit("whistleblowing.report.recused.v1", subject=report.case_number,
             actor=actor.pseudonym, data={"report_id": str(report.id),
                                          "case_number": report.case_number,
-                                         "official_id": str(official_id),
+                                         "official_id": str(official_id), "kind": kind,
                                          "reason_digest": protect.digest(session, tenant.id,
                                                                          reason)})
     return rec
+
+
+# --- Conflicts of interest -----------------------------------------------------------------
+
+CONFLICT_REASONS = {"reported_unit": "Automatic: the handler works in a reported unit.",
+                    "reported_person": "Automatic: the handler is reported in this case."}
+
+
+def _hashed_marks(session: Session, tenant: Tenant, marks: set[str]) -> list[str]:
+    return sorted(protect.keyed_hash(session, tenant.id, "wb-conflict", m) for m in marks)
+
+
+def _recuse_if_conflicted(uw, report: Report, profile: HandlerProfile) -> str | None:
+    kind = recusal.conflict(set(profile.marks), set(report.reported_marks or []))
+    if kind is None or profile.official_id in repository.recused_officials(uw.session,
+                                                                            report.id):
+        return None
+    _record_recusal(uw, report, profile.official_id, CONFLICT_REASONS[kind], kind=kind,
+                    actor=SYSTEM)
+    return kind
+
+
+def set_handler_profile(uw, actor: Actor, official_id: uuid.UUID, *, work_unit: str,
+                        name: str = "") -> list[str]:
+    """Record what a handler could be in conflict with (as keyed hashes only) and recuse them
+    at once from every open case that reports their unit or them; returns those cases."""
+    session, tenant = uw.session, uw.tenant
+    if _official(session, official_id) is None:
+        raise Refused(422, "No such official in this city.", "official_id")
+    marks = _hashed_marks(session, tenant, recusal.marks([work_unit], [name] if name else []))
+    profile = session.get(HandlerProfile, official_id)
+    if profile is None:
+        profile = HandlerProfile(official_id=official_id, tenant_id=tenant.id)
+        session.add(profile)
+    profile.marks, profile.updated_at = marks, utcnow()
+    uw.emit("whistleblowing.handler.profile_set.v1", subject=f"official:{official_id}",
+            actor=actor.pseudonym, data={"official_id": str(official_id),
+                                         "marks": len(marks)})
+    recused = []
+    for report in session.execute(select(Report).where(Report.status != "archived")
+                                  .with_for_update()).scalars():
+        if _recuse_if_conflicted(uw, report, profile):
+            recused.append(report.case_number)
+    return recused
 
 
 # --- Identity disclosure --------------------------------------------------------------------

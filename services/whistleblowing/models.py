@@ -69,6 +69,8 @@ class Report(TenantOwned, Base):
     feedback_by: Mapped[_date] = mapped_column(Date)
     last_reporter_input_at: Mapped[_datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # keyed hashes of the reported units and people (domain/recusal.py), for conflict checks
+    reported_marks: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class ReportHistory(TenantOwned, Base):
@@ -124,7 +126,8 @@ class Recusal(TenantOwned, Base):
     id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
     report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"), index=True)
     official_id: Mapped[_uuid.UUID] = mapped_column(Uuid)
-    recorded_by: Mapped[_uuid.UUID] = mapped_column(Uuid)
+    recorded_by: Mapped[_uuid.UUID | None] = mapped_column(Uuid)  # None: found automatically
+    kind: Mapped[str] = mapped_column(String(20), default="declared")  # or reported_unit/_person
     reason: Mapped[bytes] = mapped_column(LargeBinary)
     at: Mapped[_datetime] = mapped_column(default=utcnow)
 
@@ -175,3 +178,12 @@ class SigningKey(TenantOwned, Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     private_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[_datetime] = mapped_column(default=utcnow)
+
+
+class HandlerProfile(TenantOwned, Base):
+    """What a handler could be in conflict with: keyed hashes of their work unit and name
+    (never the text), set by a supervisor; reports are matched against it."""
+    __tablename__ = "wb_handler_profiles"
+    official_id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    marks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[_datetime] = mapped_column(default=utcnow, onupdate=utcnow)

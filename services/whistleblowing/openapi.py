@@ -43,7 +43,8 @@ def _op(summary, *, body=None, security=None, params=(), ok="200", ok_schema=Non
 def document() -> dict:
     p = "/t/{tenant}/api/v1"
     models = (schemas.ReportIn, schemas.MessageIn, schemas.TransitionIn, schemas.AssignmentIn,
-              schemas.RecusalIn, schemas.IdentityRequestIn, schemas.DecisionIn)
+              schemas.RecusalIn, schemas.IdentityRequestIn, schemas.DecisionIn,
+              schemas.HandlerProfileIn)
     components = {}
     for m in models:
         s = m.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -102,6 +103,11 @@ def document() -> dict:
         f"{p}/reports/{{case_number}}/recusals": {"post": _op(
             "Record that an official is excluded from the case", security=OFFICIAL,
             params=[CASE], body=schemas.RecusalIn, ok="201", errors=(401, 403, 404, 409, 422))},
+        f"{p}/handlers/{{official_id}}/profile": {"put": _op(
+            "A handler's work unit and name, for automatic recusal (stored as keyed hashes)",
+            security=OFFICIAL, params=[{"name": "official_id", "in": "path", "required": True,
+                                        "schema": {"type": "string", "format": "uuid"}}],
+            body=schemas.HandlerProfileIn, errors=(401, 403, 404, 422))},
         f"{p}/reports/{{case_number}}/messages": {"post": _op(
             "Handler writes to the reporter", security=OFFICIAL, params=[CASE],
             body=schemas.MessageIn, ok="201", errors=(401, 403, 404, 409, 422))},

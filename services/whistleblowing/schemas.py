@@ -69,6 +69,11 @@ class RecusalIn(Strict):
     reason: _text(2000)
 
 
+class HandlerProfileIn(Strict):
+    work_unit: _text(200)
+    name: _text(200, 0) = ""
+
+
 class IdentityRequestIn(Strict):
     reason: _text(2000, 10)
 
