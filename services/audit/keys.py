@@ -4,9 +4,9 @@ The public key is published (auditor API); the private key is stored only wrappe
 AES-256-GCM under a key the database does not hold, so whoever can edit the ledger's tables
 still cannot sign a checkpoint for a rewritten chain.
 
-Wrapping key: derived with HKDF-SHA256 from REPLIKA_SECRET_KEY (the crypto keyring,
-`shared/keyring.py`, did not exist when this was written; `WRAPPING` names the method on
-each row so that keys can be re-wrapped under the keyring later without ambiguity).
+Wrapping key: the current master key of the deployment's keyring (`shared/keyring.py`,
+`REPLIKA_MASTER_KEY_FILE`); each row's `wrapping` names the method and master key id.
+Rows written before the keyring existed ("hkdf-sha256(REPLIKA_SECRET_KEY)...") still unwrap.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from services.audit.models import AuditKeyRow
 
-WRAPPING = "hkdf-sha256(REPLIKA_SECRET_KEY)+aes-256-gcm.v1"
+LEGACY_WRAPPING = "hkdf-sha256(REPLIKA_SECRET_KEY)+aes-256-gcm.v1"
+KEYRING_PREFIX = "keyring:"
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,24 @@ def _aad(tenant_id: uuid.UUID, key_id: uuid.UUID) -> bytes:
     return b"replika.audit.key|" + tenant_id.bytes + key_id.bytes
 
 
-def wrap(private: Ed25519PrivateKey, tenant_id: uuid.UUID, key_id: uuid.UUID) -> bytes:
+def wrap(private: Ed25519PrivateKey, tenant_id: uuid.UUID,
+         key_id: uuid.UUID) -> tuple[bytes, str]:
+    """(wrapped key, wrapping method) under the keyring's current master key."""
+    from shared.keyring import keyring
     raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                 serialization.NoEncryption())
-    nonce = os.urandom(12)
-    return nonce + AESGCM(_wrapping_key()).encrypt(nonce, raw, _aad(tenant_id, key_id))
+    master_id = keyring().current_key_id()
+    return (keyring().wrap(master_id, raw, _aad(tenant_id, key_id)),
+            KEYRING_PREFIX + master_id)
 
 
-def unwrap(blob: bytes, tenant_id: uuid.UUID, key_id: uuid.UUID) -> Ed25519PrivateKey:
-    raw = AESGCM(_wrapping_key()).decrypt(blob[:12], blob[12:], _aad(tenant_id, key_id))
+def unwrap(blob: bytes, tenant_id: uuid.UUID, key_id: uuid.UUID,
+           wrapping: str) -> Ed25519PrivateKey:
+    if wrapping.startswith(KEYRING_PREFIX):
+        from shared.keyring import keyring
+        raw = keyring().unwrap(wrapping[len(KEYRING_PREFIX):], blob, _aad(tenant_id, key_id))
+    else:
+        raw = AESGCM(_wrapping_key()).decrypt(blob[:12], blob[12:], _aad(tenant_id, key_id))
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
@@ -74,13 +84,14 @@ def signing_key(session: Session, tenant_id: uuid.UUID) -> SigningKey:
     if row is None:
         key_id, private = uuid.uuid4(), Ed25519PrivateKey.generate()
         # two consumers may race here: the unique tenant_id keeps the first key, both use it
+        wrapped, wrapping = wrap(private, tenant_id, key_id)
         session.execute(insert(AuditKeyRow).values(
             id=key_id, tenant_id=tenant_id, public_key=raw_public(private.public_key()),
-            wrapped_private_key=wrap(private, tenant_id, key_id), wrapping=WRAPPING
+            wrapped_private_key=wrapped, wrapping=wrapping
         ).on_conflict_do_nothing(index_elements=["tenant_id"]))
         row = session.execute(select(AuditKeyRow).where(AuditKeyRow.tenant_id == tenant_id)
                               ).scalar_one()
-    return SigningKey(row.id, unwrap(row.wrapped_private_key, tenant_id, row.id))
+    return SigningKey(row.id, unwrap(row.wrapped_private_key, tenant_id, row.id, row.wrapping))
 
 
 def public_key(session: Session, tenant_id: uuid.UUID) -> tuple[uuid.UUID, bytes] | None:
