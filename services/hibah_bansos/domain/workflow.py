@@ -1,0 +1,127 @@
+"""The application workflow as an explicit state machine.
+
+    draft -> submitted -> evaluated (OPD: recommendation, recommended amount)
+          -> verified (TAPD) -> approved (mayor's decree: number, approved amount)
+          -> agreement_signed (NPHD: grant agreement number; bansos: receipt)
+          -> disbursed (transfer reference; further tranches stay in disbursed)
+          -> reported (LPJ: accountability report) -> closed (LPJ verified)
+    submitted | evaluated -> returned (for revision) -> submitted
+    submitted | evaluated | verified -> rejected (with a reason)
+
+OPD: the responsible regional work unit; TAPD: the regional government budget team;
+NPHD: the grant agreement (Naskah Perjanjian Hibah Daerah); LPJ: Laporan Pertanggungjawaban.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from services.hibah_bansos.domain.money import InvalidAmount, rupiah
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    EVALUATED = "evaluated"
+    VERIFIED = "verified"
+    APPROVED = "approved"
+    AGREEMENT_SIGNED = "agreement_signed"
+    DISBURSED = "disbursed"
+    REPORTED = "reported"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+
+
+APPLICANT = "applicant"
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: Status
+    target: Status
+    role: str                     # an official role, or APPLICANT
+    step: str                     # the named step, for separation of duties
+    needs: tuple[str, ...] = ()   # fields the request must carry
+
+
+S = Status
+EDGES: tuple[Edge, ...] = (
+    Edge(S.DRAFT, S.SUBMITTED, APPLICANT, "submit"),
+    Edge(S.RETURNED, S.SUBMITTED, APPLICANT, "submit"),
+    Edge(S.SUBMITTED, S.EVALUATED, "bansos_evaluator", "evaluate", ("amount", "reason")),
+    Edge(S.SUBMITTED, S.RETURNED, "bansos_evaluator", "return", ("reason",)),
+    Edge(S.SUBMITTED, S.REJECTED, "bansos_evaluator", "reject", ("reason",)),
+    Edge(S.EVALUATED, S.VERIFIED, "bansos_verifier", "verify", ("reason",)),
+    Edge(S.EVALUATED, S.RETURNED, "bansos_verifier", "return", ("reason",)),
+    Edge(S.EVALUATED, S.REJECTED, "bansos_verifier", "reject", ("reason",)),
+    Edge(S.VERIFIED, S.APPROVED, "bansos_approver", "approve", ("amount", "reference", "date")),
+    Edge(S.VERIFIED, S.REJECTED, "bansos_approver", "reject", ("reason",)),
+    Edge(S.APPROVED, S.AGREEMENT_SIGNED, "bansos_approver", "sign_agreement",
+         ("reference", "date")),
+    Edge(S.AGREEMENT_SIGNED, S.DISBURSED, "bansos_finance", "disburse", ("amount", "reference")),
+    Edge(S.DISBURSED, S.DISBURSED, "bansos_finance", "disburse", ("amount", "reference")),
+    Edge(S.DISBURSED, S.REPORTED, APPLICANT, "report"),
+    Edge(S.REPORTED, S.CLOSED, "bansos_evaluator", "close", ("reason",)),
+)
+
+# One official may not do two of these steps on the same application.
+SEPARATED_STEPS = (frozenset({"evaluate", "verify", "approve"}),)
+
+
+class WorkflowError(Exception):
+    """A refused step; `field` names the request field at fault, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class IllegalTransition(WorkflowError):
+    pass
+
+
+class NotYourStep(WorkflowError):
+    pass
+
+
+def allowed_targets(status: str) -> list[str]:
+    return sorted({e.target.value for e in EDGES if e.source == status})
+
+
+def edge_for(status: str, target: str, roles: frozenset[str]) -> Edge:
+    """The edge taking an application from `status` to `target` for someone with `roles`."""
+    candidates = [e for e in EDGES if e.source == status and e.target == target]
+    if not candidates:
+        allowed = ", ".join(allowed_targets(status)) or "none"
+        raise IllegalTransition(f"An application that is '{status}' cannot move to "
+                                f"'{target}' (allowed next: {allowed}).", "to")
+    for edge in candidates:
+        if edge.role in roles:
+            return edge
+    raise NotYourStep(f"Moving an application to '{target}' needs the role "
+                      f"{candidates[0].role}.")
+
+
+def check_fields(edge: Edge, fields: dict) -> None:
+    for name in edge.needs:
+        value = fields.get(name)
+        if value in (None, ""):
+            raise WorkflowError(f"Moving to '{edge.target}' needs '{name}'.", name)
+        if name == "amount":
+            try:
+                rupiah(value)
+            except InvalidAmount as exc:
+                raise WorkflowError(f"amount {exc}", "amount") from None
+
+
+def check_amount(edge: Edge, amount: int | None, *, requested: int, approved: int,
+                 disbursed: int) -> None:
+    """Amount rules of the money steps (the ceiling is enforced by the database)."""
+    if edge.step == "evaluate" and amount > requested:
+        raise WorkflowError("The recommended amount is more than was requested.", "amount")
+    if edge.step == "approve" and amount > requested:
+        raise WorkflowError("The approved amount is more than was requested.", "amount")
+    if edge.step == "disburse" and disbursed + amount > approved:
+        raise WorkflowError(f"Disbursing {amount} would pay {disbursed + amount}, more than "
+                            f"the approved {approved}.", "amount")
