@@ -31,3 +31,103 @@ class OfficialRow(OfficialRecord, Base):
 
 class LoginThrottleRow(LoginThrottleRecord, Base):
     pass
+
+
+# --- hibah-bansos --------------------------------------------------------------------------
+import uuid as _uuid  # noqa: E402
+from datetime import date as _date, datetime as _datetime  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Uuid  # noqa: E402
+from sqlalchemy.orm import Mapped, mapped_column  # noqa: E402
+
+from shared.db import TenantOwned, utcnow  # noqa: E402
+
+
+class Programme(TenantOwned, Base):
+    """A hibah or bansos programme of one fiscal year, synced from the tenant configuration.
+    `allocated` and `disbursed` are kept by guarded UPDATEs so they can never pass the
+    ceiling (pagu), whatever runs concurrently."""
+    __tablename__ = "programmes"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    ceiling: Mapped[int] = mapped_column(BigInteger)
+    allocated: Mapped[int] = mapped_column(BigInteger, default=0)
+    disbursed: Mapped[int] = mapped_column(BigInteger, default=0)
+    opens: Mapped[_date | None] = mapped_column(Date, nullable=True)
+    closes: Mapped[_date | None] = mapped_column(Date, nullable=True)
+    config: Mapped[dict[str, _Any]] = mapped_column(JSON)
+
+
+class Applicant(TenantOwned, Base):
+    """An organisation or a person. Personal fields are encrypted per record; NIK, bank
+    account and e-mail are blind-indexed for log-in, look-ups and duplicate checks."""
+    __tablename__ = "applicants"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(20))
+    organisation_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # public
+    email_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    nik_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bank_account_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    nik_region: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    legal_entity_since: Mapped[_date | None] = mapped_column(Date, nullable=True)
+    in_social_registry: Mapped[bool] = mapped_column(Boolean, default=False)
+    personal: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON of personal fields
+    created_at: Mapped[_datetime] = mapped_column(default=utcnow)
+
+
+class Application(TenantOwned, Base):
+    __tablename__ = "applications"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(32))
+    programme_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("programmes.id"))
+    applicant_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("applicants.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    requested: Mapped[int] = mapped_column(BigInteger)
+    recommended: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    approved: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    disbursed: Mapped[int] = mapped_column(BigInteger, default=0)
+    nik_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    rab: Mapped[list[dict[str, _Any]]] = mapped_column(JSON)
+    proposal: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted
+    decree_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decree_date: Mapped[_date | None] = mapped_column(Date, nullable=True)
+    nphd_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    nphd_date: Mapped[_date | None] = mapped_column(Date, nullable=True)
+    lpj_due: Mapped[_date | None] = mapped_column(Date, nullable=True)
+    lpj: Mapped[dict[str, _Any] | None] = mapped_column(JSON, nullable=True)
+    actors: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[_datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[_datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ApplicationStep(TenantOwned, Base):
+    """The history of an application: every transition, who (pseudonym), why, how much."""
+    __tablename__ = "application_steps"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    application_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("applications.id"))
+    at: Mapped[_datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class Document(TenantOwned, Base):
+    __tablename__ = "application_documents"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    application_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("applications.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    media_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted
+    at: Mapped[_datetime] = mapped_column(default=utcnow)
