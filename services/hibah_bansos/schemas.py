@@ -1,0 +1,111 @@
+"""Request bodies of the API, validated at the boundary (pydantic v2, strict: no coercion of
+"1000" or 1000.0 into money). Errors become 422 problems naming each wrong field."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, \
+    ValidationError
+
+from shared.problem import validation_error
+
+
+def _text(max_length: int, min_length: int = 1):
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
+                                            max_length=max_length)]
+
+
+Rupiah = Annotated[StrictInt, Field(gt=0, le=10**15, description="integer rupiah")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$",
+                                         max_length=254)]
+Digits16 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 \-]{6,20}$")]
+BankAccount = Annotated[str, StringConstraints(pattern=r"^[0-9 \-]{6,30}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OrganisationIn(Strict):
+    type: Literal["organisation"]
+    email: Email
+    password: Annotated[str, StringConstraints(min_length=12, max_length=200)]
+    name: _text(200)
+    registration_number: _text(100)   # legal-entity approval (AHU) number
+    legal_entity_since: dt.date
+    npwp: Annotated[str, StringConstraints(pattern=r"^[0-9.\-]{15,20}$")]
+    address: _text(500)
+    chairperson: _text(200)
+    phone: Phone
+    bank_account: BankAccount
+
+
+class IndividualIn(Strict):
+    type: Literal["individual"]
+    email: Email | None = None
+    password: Annotated[str, StringConstraints(min_length=12, max_length=200)] | None = None
+    nik: Digits16
+    kk: Digits16
+    name: _text(200)
+    address: _text(500)
+    phone: Phone
+    bank_account: BankAccount
+    in_social_registry: StrictBool = False  # honoured only when an official registers
+
+
+def parse_applicant(data) -> OrganisationIn | IndividualIn:
+    """The applicant's `type` chooses the form."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind not in ("organisation", "individual"):
+        raise validation_error([{"field": "type", "reason": "one of: organisation, individual"}])
+    return parse(OrganisationIn if kind == "organisation" else IndividualIn, data)
+
+
+class TokenIn(Strict):
+    email: Email
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class RabLineIn(Strict):
+    item: _text(300)
+    amount: Rupiah
+
+
+class ApplicationIn(Strict):
+    programme: _text(40)
+    proposal: _text(20000, 10)
+    requested: Rupiah
+    rab: list[RabLineIn] = Field(min_length=1, max_length=200)
+    applicant_id: str | None = None  # officials entering an application on someone's behalf
+
+
+class TransitionIn(Strict):
+    to: _text(20)
+    reason: _text(2000, 0) | None = None
+    amount: Rupiah | None = None
+    reference: _text(100, 0) | None = None   # decree, NPHD, receipt or transfer number
+    date: dt.date | None = None
+    checklist: dict[Annotated[str, StringConstraints(max_length=40)], StrictBool] | None = None
+
+
+class LpjLineIn(Strict):
+    item: _text(300)
+    amount: Rupiah
+
+
+class LpjIn(Strict):
+    summary: _text(5000, 0) = ""
+    lines: list[LpjLineIn] = Field(min_length=1, max_length=500)
+
+
+def parse(model: type[Strict], data) -> Strict:
+    if not isinstance(data, dict):
+        raise validation_error([{"field": "(body)", "reason": "send a JSON object"}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error([
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "reason": e["msg"]}
+            for e in exc.errors()]) from None
