@@ -202,8 +202,8 @@ def keys_shred_tenant(slug: str, yes: bool) -> None:
     if not yes:
         raise click.ClickException("add --yes to confirm crypto-shredding " + slug)
     from shared import key_admin
-    key_admin.shred_tenant(key_admin.tenant_id_of(slug))
-    click.echo(f"{slug}: keys destroyed")
+    counts = key_admin.shred_tenant(key_admin.tenant_id_of(slug))
+    click.echo(f"{slug}: keys destroyed: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
 
 
 @keys.command("init-custodian")

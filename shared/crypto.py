@@ -24,10 +24,10 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from shared.keyring import keyring
+from shared.keyring import KeyringError, keyring
 
 BLOB_VERSION = b"\x01"
 PURPOSES = ("data", "index", "hash")
@@ -43,12 +43,25 @@ def _aad(*parts: Any) -> bytes:
 
 # -- tenant keys ------------------------------------------------------------------------------
 
-_tenant_key_cache: dict[tuple[uuid.UUID, str], tuple[float, str, bytes]] = {}
+# Unwrapped tenant keys, per database (each service database has its own tenant keys), for a
+# short while: rotation and shredding reach running services within CACHE_SECONDS.
+_tenant_key_cache: dict[tuple[str, uuid.UUID, str], tuple[float, str, bytes]] = {}
 CACHE_SECONDS = 30.0
+_ACTIVE_KEY_SQL = text("select key_id, purpose, master_key_id, wrapped from tenant_keys "
+                       "where tenant_id = :t and purpose = :p and active")
+
+
+class TenantShredded(DecryptionError):
+    """The tenant's keys were destroyed (`replika keys shred-tenant`): nothing opens, and no
+    new key is made for it."""
 
 
 def forget_cached_keys() -> None:
     _tenant_key_cache.clear()
+
+
+def _database_of(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
 
 
 def _unwrap_tenant_key(tenant_id: uuid.UUID, row) -> bytes:
@@ -58,38 +71,41 @@ def _unwrap_tenant_key(tenant_id: uuid.UUID, row) -> bytes:
 
 def _active_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str) -> tuple[str, bytes]:
     """(key id, key) of the tenant's active key for `purpose`, created on first use."""
-    hit = _tenant_key_cache.get((tenant_id, purpose))
+    cache_key = (_database_of(session), tenant_id, purpose)
+    hit = _tenant_key_cache.get(cache_key)
     if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1], hit[2]
-    row = session.execute(text(
-        "select key_id, purpose, master_key_id, wrapped from tenant_keys "
-        "where tenant_id = :t and purpose = :p and active"), {"t": tenant_id, "p": purpose}).first()
+    row = session.execute(_ACTIVE_KEY_SQL, {"t": tenant_id, "p": purpose}).first()
     if row is None:
-        create_tenant_key(session, tenant_id, purpose)
-        row = session.execute(text(
-            "select key_id, purpose, master_key_id, wrapped from tenant_keys "
-            "where tenant_id = :t and purpose = :p and active"),
-            {"t": tenant_id, "p": purpose}).one()
+        # Created and committed on a connection of its own: a key that lived only in the
+        # caller's transaction could be rolled back after data was encrypted or hashed under it.
+        with session.get_bind().engine.begin() as conn:
+            conn.execute(text("select set_config('app.tenant_id', :t, true)"),
+                         {"t": str(tenant_id)})
+            create_tenant_key(conn, tenant_id, purpose)
+        row = session.execute(_ACTIVE_KEY_SQL, {"t": tenant_id, "p": purpose}).one()
     key = _unwrap_tenant_key(tenant_id, row)
-    _tenant_key_cache[(tenant_id, purpose)] = (time.monotonic(), row.key_id, key)
+    _tenant_key_cache[cache_key] = (time.monotonic(), row.key_id, key)
     return row.key_id, key
 
 
-def create_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str,
-                      replace: bool = False) -> str:
-    """A new tenant key for `purpose`; race-safe (one active key per tenant and purpose)."""
+def create_tenant_key(conn, tenant_id: uuid.UUID, purpose: str, replace: bool = False) -> str:
+    """A new tenant key for `purpose` on `conn` (a session or connection scoped to the tenant);
+    race-safe: one active key per tenant and purpose, a concurrent insert wins quietly."""
     assert purpose in PURPOSES
+    if conn.execute(text("select 1 from tenant_keys where tenant_id = :t and wrapped is null "
+                         "limit 1"), {"t": tenant_id}).first():
+        raise TenantShredded("the tenant's keys were destroyed")
     ring = keyring()
     master_id = ring.current_key_id()
     key_id = f"{purpose[0]}k-{uuid.uuid4().hex[:16]}"
     wrapped = ring.wrap(master_id, AESGCM.generate_key(256),
                         _aad("tenant-key", tenant_id, purpose, key_id))
     if replace:
-        session.execute(text("update tenant_keys set active = false "
-                             "where tenant_id = :t and purpose = :p and active"),
-                        {"t": tenant_id, "p": purpose})
-        _tenant_key_cache.pop((tenant_id, purpose), None)
-    session.execute(text(
+        conn.execute(text("update tenant_keys set active = false "
+                          "where tenant_id = :t and purpose = :p and active"),
+                     {"t": tenant_id, "p": purpose})
+    conn.execute(text(
         "insert into tenant_keys (tenant_id, key_id, purpose, master_key_id, wrapped, active) "
         "values (:t, :k, :p, :m, :w, true) "
         "on conflict (tenant_id, purpose) where active do nothing"),
@@ -107,6 +123,12 @@ def _tenant_key_by_id(session: Session, tenant_id: uuid.UUID, key_id: str) -> by
 
 
 # -- record keys and fields -------------------------------------------------------------------
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_record_keys(session: Session, previous_transaction) -> None:
+    # a record key created in a rolled-back transaction is gone: never encrypt under it again
+    session.info.pop("replika_record_keys", None)
+
 
 def _record_key(session: Session, tenant_id: uuid.UUID, table: str, row_id: str,
                 create: bool) -> tuple[str, bytes]:
@@ -168,6 +190,8 @@ def decrypt_field(session: Session, tenant_id: uuid.UUID, table: str, row_id: An
         return AESGCM(key).decrypt(body[:12], body[12:], _aad(tenant_id, table, row_id, field))
     except (InvalidTag, IndexError, ValueError):
         raise DecryptionError("ciphertext does not open here") from None
+    except KeyringError as exc:  # its master key is gone from the keyring
+        raise DecryptionError("master key not available") from exc
 
 
 def ciphertext_key_id(blob: bytes) -> str:

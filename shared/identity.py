@@ -173,3 +173,22 @@ def _store_passphrase_wrap(session, tenant_id, private_raw: bytes, passphrase: s
     session.execute(text("update custodian_keys set passphrase_salt = :s, "
                          "wrapped_by_passphrase = :w where tenant_id = :t"),
                     {"s": salt, "w": wrapped, "t": tenant_id})
+
+
+def ensure_demo_custodian(session_factory_or_engine, tenant_id: uuid.UUID,
+                          passphrase: str | None = None) -> dict | None:
+    """Create the tenant's custodian key if it has none (whistleblowing database), with a random
+    passphrase unless one is given. Returns {"passphrase", "recovery_secret"} (show once), or
+    None when the tenant already has a custodian key."""
+    import secrets
+    from sqlalchemy.engine import Engine
+    from shared.db import session_factory, tenant_session
+    factory = session_factory_or_engine
+    if isinstance(factory, Engine):
+        factory = session_factory(factory)
+    with tenant_session(factory, tenant_id) as session, session.begin():
+        if has_custodian(session, tenant_id):
+            return None
+        passphrase = passphrase or secrets.token_urlsafe(18)
+        recovery = create_custodian_keys(session, tenant_id, passphrase)
+    return {"passphrase": passphrase, "recovery_secret": recovery}

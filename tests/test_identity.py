@@ -64,3 +64,47 @@ def test_sealing_without_a_custodian_is_a_clear_error(new_tenant):
     with session_for(new_tenant.id) as s:
         with pytest.raises(identity.NoCustodian):
             identity.seal_identity(s, new_tenant.id, uuid.uuid4(), PERSON)
+
+
+def test_changing_the_passphrase_needs_the_old_one(new_tenant):
+    from shared import key_admin
+    key_admin.ensure_custodian(new_tenant.id, "old passphrase 1")
+    report = uuid.uuid4()
+    with session_for(new_tenant.id) as s, s.begin():
+        sealed = identity.seal_identity(s, new_tenant.id, report, PERSON)
+        with pytest.raises(identity.WrongPassphrase):
+            identity.change_custodian_passphrase(s, new_tenant.id, "not the old one",
+                                                 "new passphrase 2")
+        identity.change_custodian_passphrase(s, new_tenant.id, "old passphrase 1",
+                                             "new passphrase 2")
+    with session_for(new_tenant.id) as s:
+        with pytest.raises(identity.WrongPassphrase):
+            identity.open_identity(s, new_tenant.id, report, sealed, "old passphrase 1")
+        assert identity.open_identity(s, new_tenant.id, report, sealed,
+                                      "new passphrase 2") == PERSON
+
+
+def test_a_sealed_identity_is_bound_to_its_tenant(new_tenant, demo_tenants, custodian_passphrase):
+    """Sealed for one tenant, it does not open as another tenant's, even with that tenant's
+    own custodian passphrase."""
+    from shared import key_admin
+    key_admin.ensure_custodian(new_tenant.id, "passphrase of new")
+    report = uuid.uuid4()
+    with session_for(new_tenant.id) as s:
+        sealed = identity.seal_identity(s, new_tenant.id, report, PERSON)
+    other = demo_tenants["cimahi"]
+    with session_for(other.id) as s:
+        with pytest.raises(identity.IdentityDoesNotOpen):
+            identity.open_identity(s, other.id, report, sealed, custodian_passphrase(other))
+
+
+def test_demo_custodian_is_created_once_with_a_random_passphrase(new_tenant):
+    engine = service_engine("whistleblowing", migration=True)
+    created = identity.ensure_demo_custodian(engine, new_tenant.id)
+    assert len(created["passphrase"]) >= 20 and created["recovery_secret"].startswith("RK-")
+    assert identity.ensure_demo_custodian(session_factory(engine), new_tenant.id) is None
+    report = uuid.uuid4()
+    with session_for(new_tenant.id) as s:
+        sealed = identity.seal_identity(s, new_tenant.id, report, PERSON)
+        assert identity.open_identity(s, new_tenant.id, report, sealed,
+                                      created["passphrase"]) == PERSON

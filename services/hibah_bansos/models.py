@@ -131,3 +131,15 @@ class Document(TenantOwned, Base):
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted
     at: Mapped[_datetime] = mapped_column(default=utcnow)
+
+
+# Envelope-encryption keys (shared/crypto.py; migration k001).
+from shared.key_tables import RecordKeyRecord, TenantKeyRecord  # noqa: E402
+
+
+class TenantKeyRow(TenantKeyRecord, Base):
+    pass
+
+
+class RecordKeyRow(RecordKeyRecord, Base):
+    pass

@@ -187,3 +187,20 @@ class HandlerProfile(TenantOwned, Base):
     official_id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True)
     marks: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[_datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# Envelope-encryption keys and the identity custodian key (shared/crypto.py, shared/identity.py;
+# migration k001).
+from shared.key_tables import CustodianKeyRecord, RecordKeyRecord, TenantKeyRecord  # noqa: E402
+
+
+class TenantKeyRow(TenantKeyRecord, Base):
+    pass
+
+
+class RecordKeyRow(RecordKeyRecord, Base):
+    pass
+
+
+class CustodianKeyRow(CustodianKeyRecord, Base):
+    pass
