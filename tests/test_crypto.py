@@ -264,3 +264,35 @@ def test_keyring_rotation_keeps_old_keys_and_a_fresh_keyring_is_private(tmp_path
         ring.unwrap(old_id, blob, b"other aad")
     with pytest.raises(KeyringError):
         ring.unwrap("mk-unknown", blob, b"aad")
+
+
+def test_first_use_of_a_tenant_key_is_race_safe(stack, demo_tenants):
+    """Many workers asking at once for a new tenant's first keys all end up with the same key."""
+    import threading
+    from shared import tenant_apply
+    from shared.tenant_config import parse
+    data = dict(demo_tenants["cimahi"].data)
+    data.pop("id")
+    data["slug"] = f"race-{uuid.uuid4().hex[:8]}"
+    tenant = parse(data, "test")
+    tenant_apply.apply(tenant)
+    factory = session_factory(service_engine("hibah_bansos"))
+    results, errors, start = [], [], threading.Barrier(6)
+
+    def worker():
+        try:
+            start.wait()
+            with tenant_session(factory, tenant.id) as s, s.begin():
+                results.append(crypto.blind_index(s, tenant.id, "nik", "3277011203870004"))
+        except Exception as exc:
+            errors.append(repr(exc))
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 6 and len(set(results)) == 1
+    with service_engine("hibah_bansos", migration=True).connect() as conn:
+        assert conn.execute(text("select count(*) from tenant_keys where tenant_id = :t"),
+                            {"t": tenant.id}).scalar() == 1
