@@ -12,4 +12,6 @@ SERVICE = "hibah_bansos"
 
 def create_app() -> Flask:
     app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
+    from services.hibah_bansos import api
+    app.register_blueprint(api.bp)
     return app
