@@ -108,3 +108,22 @@ def test_demo_custodian_is_created_once_with_a_random_passphrase(new_tenant):
         sealed = identity.seal_identity(s, new_tenant.id, report, PERSON)
         assert identity.open_identity(s, new_tenant.id, report, sealed,
                                       created["passphrase"]) == PERSON
+
+
+def test_make_run_demo_seeding_stores_a_working_custodian_passphrase(new_tenant):
+    """shared/demo.py: the passphrase (and recovery secret) land in the tenant's
+    "identity_custodian" entry, other keys of the entry are kept, re-runs change nothing."""
+    from shared import demo
+    entry = {"username": "identity-custodian", "password": "kept"}
+    demo.seed_custodian(new_tenant.id, entry)
+    assert entry["username"] == "identity-custodian" and entry["password"] == "kept"
+    first = dict(entry)
+    demo.seed_custodian(new_tenant.id, entry)
+    assert entry == first
+    report = uuid.uuid4()
+    with session_for(new_tenant.id) as s:
+        sealed = identity.seal_identity(s, new_tenant.id, report, PERSON)
+        assert identity.open_identity(s, new_tenant.id, report, sealed,
+                                      entry["passphrase"]) == PERSON
+    with session_for(new_tenant.id) as s, s.begin():
+        identity.recover_custodian(s, new_tenant.id, entry["recovery_secret"], "after recovery")
