@@ -83,7 +83,7 @@ def _active_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str) -> 
             conn.execute(text("select set_config('app.tenant_id', :t, true)"),
                          {"t": str(tenant_id)})
             create_tenant_key(conn, tenant_id, purpose)
-        row = session.execute(_ACTIVE_KEY_SQL, {"t": tenant_id, "p": purpose}).one()
+            row = conn.execute(_ACTIVE_KEY_SQL, {"t": tenant_id, "p": purpose}).one()
     key = _unwrap_tenant_key(tenant_id, row)
     _tenant_key_cache[cache_key] = (time.monotonic(), row.key_id, key)
     return row.key_id, key
