@@ -219,5 +219,9 @@ def keys_init_custodian(slug: str) -> None:
     click.echo(f"recovery secret (store offline): {created['recovery_secret']}")
 
 
+from shared.replication.cli import register as _register_replication  # noqa: E402
+_register_replication(main, tenant)  # tenant new|suspend|resume, instance init (issue 8)
+
+
 if __name__ == "__main__":
     main()

@@ -60,6 +60,8 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
     factory = session_factory(engine)
     app.extensions["replika"] = {"service": service, "engine": engine, "sessions": factory,
                                  "tenants": TenantCache(factory, tenant_model, service)}
+    from shared.replication import suspension
+    suspension.init_app(app)  # a suspended tenant is read-only (checked here, for every service)
     from shared import auth_routes
     auth_routes.init_app(app)  # officials' sign-in routes, CSRF on every form, 409 on SoD
 
