@@ -112,9 +112,11 @@ def list_programmes():
 @bp.post(f"{API}/applicants")
 def register_applicant():
     form = schemas.parse_applicant(request.get_json(silent=True))
-    by_official = current_principal() is not None
-    applicant = _committed(lambda uw: cases.register_applicant(uw, form,
-                                                               by_official=by_official))
+    principal = current_principal()
+    by_official = principal is not None
+    actor = principal.pseudonym if principal else "applicant"
+    applicant = _committed(lambda uw: cases.register_applicant(
+        uw, form, by_official=by_official, actor=actor))
     body = {"applicant_id": str(applicant.id), "type": applicant.kind}
     if applicant.email_index and not by_official:
         body["access_token"] = applicant_auth.issue(g.tenant.id, applicant.id)

@@ -64,7 +64,7 @@ def new_number(year: int) -> str:
 
 # --- applicants -------------------------------------------------------------------------------
 
-def register_applicant(uw, form, *, by_official: bool) -> Applicant:
+def register_applicant(uw, form, *, by_official: bool, actor: str) -> Applicant:
     s, tenant = uw.session, uw.tenant
     today = today_utc()
     applicant = Applicant(id=uuid.uuid4(), kind=form.type, tenant_id=tenant.id,
@@ -112,7 +112,7 @@ def register_applicant(uw, form, *, by_official: bool) -> Applicant:
     s.add(applicant)
     s.flush()
     uw.emit("hibah_bansos.applicant.registered.v1", subject=str(applicant.id),
-            actor="official" if by_official else "applicant",
+            actor=actor,
             data={"applicant_id": str(applicant.id), "kind": applicant.kind,
                   "registered_by": "official" if by_official else "self"})
     return applicant
