@@ -270,17 +270,8 @@ def test_rab_must_add_up_and_eligibility_lists_every_rule(hb):
 
 
 def test_fifty_concurrent_approvals_room_for_ten(hb_app, hb, officials, owner_db, demo_tenants):
-    code = f"TEST-CONC-{uuid.uuid4().hex[:8].upper()}"
     amount = 7_000_000
-    config = {"code": code, "kind": "hibah", "fiscal_year": 2026, "name": {"id": "Uji"},
-              "ceiling": 10 * amount, "opd": "BKAD", "required_documents": [],
-              "eligibility": {"applicant_types": ["organisation"]}}
-    with owner_db.begin() as c:
-        c.execute(text("insert into programmes (id, tenant_id, code, kind, fiscal_year, ceiling,"
-                       " allocated, disbursed, config) values (:id, :t, :code, 'hibah', 2026,"
-                       " :ceiling, 0, 0, cast(:config as json))"),
-                  {"id": uuid.uuid4(), "t": demo_tenants["cimahi"].id, "code": code,
-                   "ceiling": 10 * amount, "config": json.dumps(config)})
+    code = add_programme(owner_db, demo_tenants["cimahi"].id, "TEST-CONC", ceiling=10 * amount)
     me = as_applicant(register(hb, organisation())["access_token"])
     numbers = []
     for _ in range(50):
@@ -368,15 +359,8 @@ def test_official_sees_the_persons_other_active_applications(hb, officials, owne
         "email": body["email"], "password": body["password"]}).json["access_token"])
     first = hb.post(f"{T}/applications", json=application(BANSOS, 2_000_000), headers=me).json
     # a second bansos programme for the same person (another programme, allowed)
-    code = f"TEST-BANSOS-{uuid.uuid4().hex[:6].upper()}"
-    config = {"code": code, "kind": "bansos", "fiscal_year": 2026, "name": {"id": "Uji"},
-              "ceiling": 10**9, "opd": "Dinsos", "eligibility": {"applicant_types": ["individual"]}}
-    with owner_db.begin() as c:
-        c.execute(text("insert into programmes (id, tenant_id, code, kind, fiscal_year, ceiling,"
-                       " allocated, disbursed, config) values (:id, :t, :code, 'bansos', 2026,"
-                       " 1000000000, 0, 0, cast(:config as json))"),
-                  {"id": uuid.uuid4(), "t": demo_tenants["cimahi"].id, "code": code,
-                   "config": json.dumps(config)})
+    code = add_programme(owner_db, demo_tenants["cimahi"].id, "TEST-BANSOS", kind="bansos",
+                         eligibility={"applicant_types": ["individual"]})
     second = hb.post(f"{T}/applications", json=application(code, 1_000_000), headers=me).json
     detail = hb.get(f"{T}/applications/{second['application_number']}",
                     headers=officials["bansos_evaluator"]).json
@@ -471,3 +455,64 @@ def test_openapi_lists_the_api(hb):
     for path in ("/t/{tenant}/api/v1/applications", "/t/{tenant}/api/v1/programmes/{code}/imports",
                  "/t/{tenant}/api/v1/applications/{number}/transitions"):
         assert path in doc["paths"]
+
+
+def add_programme(owner_db, tenant_id, prefix, *, kind="hibah", fiscal_year=2026,
+                  ceiling=10**10, eligibility=None) -> str:
+    """A programme of the test's own (as if configured for the tenant), so tests never share
+    a ceiling."""
+    code = f"{prefix}-{uuid.uuid4().hex[:6].upper()}"
+    config = {"code": code, "kind": kind, "fiscal_year": fiscal_year, "name": {"id": code},
+              "ceiling": ceiling, "opd": "BKAD", "required_documents": [],
+              "eligibility": eligibility or {"applicant_types": ["organisation"]}}
+    with owner_db.begin() as c:
+        c.execute(text("insert into programmes (id, tenant_id, code, kind, fiscal_year, ceiling,"
+                       " allocated, disbursed, config) values (:id, :t, :code, :kind, :fy,"
+                       " :ceiling, 0, 0, cast(:config as json))"),
+                  {"id": uuid.uuid4(), "t": tenant_id, "code": code, "kind": kind,
+                   "fy": fiscal_year, "ceiling": ceiling, "config": json.dumps(config)})
+    return code
+
+
+def test_organisation_funded_last_year_is_blocked_unless_exempt(hb, officials, owner_db,
+                                                                demo_tenants):
+    cimahi = demo_tenants["cimahi"].id
+    last_year = add_programme(owner_db, cimahi, "TEST-2025", fiscal_year=2025)
+    exempt = add_programme(owner_db, cimahi, "TEST-KONI", eligibility={
+        "applicant_types": ["organisation"], "no_hibah_previous_year": True,
+        "exempt_from_annual_rule": True})
+    org = organisation()
+    me = as_applicant(register(hb, org)["access_token"])
+    number = hb.post(f"{T}/applications", json=application(last_year, 20_000_000),
+                     headers=me).json["application_number"]
+    assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200
+    move(hb, officials["bansos_evaluator"], number, "evaluated", amount=20_000_000, reason="ok")
+    move(hb, officials["bansos_verifier"], number, "verified", reason="ok")
+    move(hb, officials["bansos_approver"], number, "approved", amount=20_000_000,
+         reference="K-2025", date="2025-03-01")
+
+    resp = hb.post(f"{T}/applications", json=application(), headers=me)
+    assert resp.status_code == 422
+    assert [e["field"] for e in resp.json["errors"]] == ["eligibility.no_hibah_previous_year"]
+    assert hb.post(f"{T}/applications", json=application(exempt), headers=me).status_code == 201
+    # a second account for the same legal entity (spaced or lower-cased) is refused
+    again = organisation(registration_number=" " + org["registration_number"].lower())
+    resp = hb.post(f"{T}/applicants", json=again)
+    assert resp.status_code == 409 and resp.json["errors"][0]["field"] == "registration_number"
+
+
+def test_returned_for_revision_then_resubmitted(hb, officials):
+    me = as_applicant(register(hb, organisation())["access_token"])
+    number = hb.post(f"{T}/applications", json=application(), headers=me).json[
+        "application_number"]
+    for code in ORG_DOCUMENTS:
+        upload(hb, me, number, code)
+    assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200
+    move(hb, officials["bansos_evaluator"], number, "returned", 422)  # a reason is required
+    move(hb, officials["bansos_evaluator"], number, "returned", reason="RAB belum rinci")
+    upload(hb, me, number, "rab")  # documents may be added again while returned
+    assert hb.post(f"{T}/applications/{number}/submit", headers=me).json["status"] == \
+        "submitted"
+    move(hb, officials["bansos_evaluator"], number, "rejected", reason="Tidak sesuai prioritas")
+    move(hb, officials["bansos_evaluator"], number, "evaluated", 409, amount=1, reason="x")
+    upload(hb, me, number, "rab", expect=409)

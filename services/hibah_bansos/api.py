@@ -79,6 +79,9 @@ def _committed(work):
         return result
     except IntegrityError as exc:
         uw.rollback()
+        if "applicants_registration" in str(exc.orig):
+            raise Refused(409, "This legal entity already has an account in this city.",
+                          "registration_number") from None
         if "applications_one_per_person" in str(exc.orig):
             raise Refused(409, "This person (NIK) already has an application in this "
                                "programme this fiscal year.", "nik") from None

@@ -88,6 +88,13 @@ def register_applicant(uw, form, *, by_official: bool, actor: str) -> Applicant:
             raise Refused(422, "The legal entity cannot be registered in the future.",
                           "legal_entity_since")
         applicant.organisation_name = form.name  # public: published if funded
+        applicant.registration_index = protect.blind_index(
+            s, tenant.id, "registration_number",
+            "".join(form.registration_number.upper().split()))
+        if s.execute(select(Applicant.id).where(
+                Applicant.registration_index == applicant.registration_index)).first():
+            raise Refused(409, "This legal entity already has an account in this city; sign "
+                               "in with it.", "registration_number")
         applicant.legal_entity_since = form.legal_entity_since
         personal.update(chairperson=form.chairperson, npwp=form.npwp,
                         registration_number=form.registration_number)

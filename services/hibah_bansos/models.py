@@ -72,6 +72,9 @@ class Applicant(TenantOwned, Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     nik_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
     bank_account_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # blind index of the legal-entity registration number: one account per organisation, so
+    # "no hibah two years running" cannot be dodged with a second account (migration h002)
+    registration_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
     nik_region: Mapped[str | None] = mapped_column(String(4), nullable=True)
     legal_entity_since: Mapped[_date | None] = mapped_column(Date, nullable=True)
     in_social_registry: Mapped[bool] = mapped_column(Boolean, default=False)
