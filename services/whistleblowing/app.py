@@ -16,4 +16,6 @@ def create_app() -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(official_pages.bp)
+    from shared.replication.web import bp as replication_bp  # hosts the replication portal
+    app.register_blueprint(replication_bp)
     return app

@@ -28,7 +28,7 @@ def _models(service: str):
     return importlib.import_module(f"services.{service}.models")
 
 
-def set_suspended(slug: str, suspended: bool, actor: str = "operator:cli") -> bool:
+def set_suspended(slug: str, suspended: bool, actor: str = "system") -> bool:
     """Suspend or resume `slug` in every service database; returns True when it changed."""
     changed = False
     for service in settings.SERVICES:

@@ -48,8 +48,10 @@ def domicile_prefix(region_code: str) -> str | None:
 
 
 def new_tenant_data(template: dict[str, Any], *, slug: str, name: str, region_code: str,
-                    display_name: str | None = None) -> dict[str, Any]:
-    """The configuration of a new city copied from `template` (validated by the tenant schema)."""
+                    display_name: str | None = None,
+                    applications: list[str] | None = None) -> dict[str, Any]:
+    """The configuration of a new city copied from `template` (validated by the tenant schema);
+    `applications`, when given, keeps only those services."""
     problems = []
     if not SLUG_RE.match(slug or ""):
         problems.append(("slug", "lower-case letters, digits and '-', 2-63 characters"))
@@ -63,6 +65,9 @@ def new_tenant_data(template: dict[str, Any], *, slug: str, name: str, region_co
     for key in DROPPED_KEYS:
         data.pop(key, None)
     data["slug"], data["name"], data["region_code"] = slug, name.strip(), region_code
+    if applications is not None:
+        data["services"] = {k: v for k, v in data.get("services", {}).items()
+                            if k in applications}
     branding = dict(data.get("branding") or {})
     branding["display_name"] = display_name or display_name_from(name)
     branding.pop("logo", None)  # the template city's logo is not the new city's
@@ -84,11 +89,12 @@ def to_yaml(data: dict[str, Any], template_slug: str) -> str:
 
 def write_new_tenant(tenants_dir: Path, template: TenantConfig | dict[str, Any],
                      template_slug: str, *, slug: str, name: str, region_code: str,
-                     display_name: str | None = None) -> Path:
+                     display_name: str | None = None,
+                     applications: list[str] | None = None) -> Path:
     """Write `<tenants_dir>/<slug>.yaml`; refuses to overwrite an existing tenant file."""
     source = template.data if isinstance(template, TenantConfig) else template
     data = new_tenant_data(source, slug=slug, name=name, region_code=region_code,
-                           display_name=display_name)
+                           display_name=display_name, applications=applications)
     path = tenants_dir / f"{slug}.yaml"
     tenants_dir.mkdir(parents=True, exist_ok=True)
     try:
