@@ -282,6 +282,8 @@ def test_suspended_tenant_refuses_writes_and_serves_reads(wb, hb, wb_app, hb_app
     assert hb.get(f"/t/{slug}/api/v1/tenant").status_code == 200
     page = wb.get(f"/t/{slug}/whistleblowing?lang=en")
     assert page.status_code == 200 and "temporarily suspended" in page.get_data(as_text=True)
+    assert "sedang ditangguhkan" in wb.get(f"/t/{slug}/whistleblowing?lang=id").get_data(
+        as_text=True)  # Bahasa Indonesia first
     assert wb.post("/t/cimahi/api/v1/reports", json=report).status_code == 201  # others write
     assert [e["type"] for e in outbox("platform.tenant.s") if e["tenant"] == slug] == \
         ["platform.tenant.suspended.v1"]
