@@ -123,3 +123,71 @@ def test_instance_init_refuses_to_replace_and_never_replaces_the_keyring(tmp_pat
     instance.init_instance(tmp_path, force=True)
     assert (tmp_path / ".env").read_text() != old_env
     assert (tmp_path / "secrets" / "master-keys.json").read_text() == keys
+
+
+# --- request validation (shared/replication/portal.py) --------------------------------------
+
+from datetime import date  # noqa: E402
+
+from shared.replication import portal  # noqa: E402
+
+TEMPLATES = {"cimahi": {"name": "Pemerintah Kota Cimahi",
+                        "services": {"whistleblowing": {}, "hibah_bansos": {}}},
+             "kecil": {"name": "Kota Kecil", "services": {"whistleblowing": {}}}}
+
+
+def good(**overrides) -> dict:
+    return {"region_name": "Pemerintah Kabupaten Garut", "region_code": "32.05",
+            "contact_name": "Dewi", "contact_email": "dewi@garutkab.go.id",
+            "applications": ["hibah_bansos", "whistleblowing"],
+            "agreement_number": "PKS/1/2026", "agreement_date": "2026-01-15",
+            "template": "cimahi", **overrides}
+
+
+def test_a_good_request_parses_and_derives_the_slug():
+    form = portal.parse_request(good(), TEMPLATES, date(2026, 2, 1))
+    assert form.slug == "garut" and form.applications == ("hibah_bansos", "whistleblowing")
+    assert form.agreement_date == date(2026, 1, 15)
+
+
+@pytest.mark.parametrize("overrides,field", [
+    ({"region_code": "32-05"}, "region_code"),
+    ({"region_code": "32.05.01.0001.9"}, "region_code"),
+    ({"contact_email": "dewi at garut"}, "contact_email"),
+    ({"contact_name": ""}, "contact_name"),
+    ({"applications": []}, "applications"),
+    ({"applications": ["whistleblowing", "whistleblowing"]}, "applications"),
+    ({"applications": "whistleblowing"}, "applications"),
+    ({"agreement_date": "15/01/2026"}, "agreement_date"),
+    ({"agreement_date": "2026-03-01"}, "agreement_date"),  # after "today"
+    ({"agreement_number": " "}, "agreement_number"),
+    ({"template": "atlantis"}, "template"),
+    ({"template": "kecil"}, "template"),  # it does not run hibah_bansos
+    ({"slug": "Garut Kab"}, "slug"),
+])
+def test_each_wrong_field_is_named(overrides, field):
+    with pytest.raises(portal.PortalError) as exc:
+        portal.parse_request(good(**overrides), TEMPLATES, date(2026, 2, 1))
+    assert exc.value.status == 422 and [e["field"] for e in exc.value.errors] == [field]
+
+
+def test_a_non_object_body_names_every_required_field():
+    with pytest.raises(portal.PortalError) as exc:
+        portal.parse_request(["x"], TEMPLATES, date(2026, 2, 1))
+    assert {"region_name", "region_code", "contact_email", "applications", "template"} <= \
+        {e["field"] for e in exc.value.errors}
+
+
+def test_catalogue_offers_both_applications_in_both_languages():
+    cat = portal.catalogue(TEMPLATES)
+    assert [a["code"] for a in cat["applications"]] == ["whistleblowing", "hibah_bansos"]
+    for app in cat["applications"]:
+        assert app["name"]["id"] and app["name"]["en"] and app["description"]["id"]
+    assert cat["templates"][1] == {"slug": "kecil", "name": "Kota Kecil",
+                                   "applications": ["whistleblowing"]}
+
+
+def test_new_tenant_keeps_only_the_applications_asked_for():
+    data = template.new_tenant_data(cimahi(), slug="garut", name="Kab Garut",
+                                    region_code="32.05", applications=["whistleblowing"])
+    assert list(data["services"]) == ["whistleblowing"]
