@@ -22,6 +22,7 @@ from flask import (Blueprint, Response, current_app, g, jsonify, render_template
                    session as web_session, url_for)
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from shared.auth import Principal, current_principal, require_roles
 from shared.officials import new_totp_secret, provisioning_uri
@@ -105,7 +106,11 @@ def submit():
     existing = set(db().execute(select(TenantRow.slug)).scalars()) | set(templates)
     uw = uow(_outbox())
     req = portal.submit(uw, form, existing)
-    uw.commit()
+    try:
+        uw.commit()
+    except IntegrityError:  # the same slug asked for at the same moment (unique index)
+        uw.rollback()
+        raise PortalError(409, "a request for this slug is already under way", "slug") from None
     log.info("replication: request %s received", req.id)  # ids only: no contact data
     return jsonify(request_id=str(req.id), status=req.status, slug=req.new_slug), 201
 
