@@ -516,3 +516,39 @@ def test_returned_for_revision_then_resubmitted(hb, officials):
     move(hb, officials["bansos_evaluator"], number, "rejected", reason="Tidak sesuai prioritas")
     move(hb, officials["bansos_evaluator"], number, "evaluated", 409, amount=1, reason="x")
     upload(hb, me, number, "rab", expect=409)
+
+
+def test_transparency_page_lists_grants_not_people(hb, officials, owner_db, demo_tenants):
+    """Approved hibah are public by organisation; bansos only as totals."""
+    code = add_programme(owner_db, demo_tenants["cimahi"].id, "TEST-PUBLIK")
+    org = organisation()
+    me = as_applicant(register(hb, org)["access_token"])
+    number = hb.post(f"{T}/applications", json=application(code, 12_500_000),
+                     headers=me).json["application_number"]
+    assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200
+    move(hb, officials["bansos_evaluator"], number, "evaluated", amount=12_500_000, reason="ok")
+    move(hb, officials["bansos_verifier"], number, "verified", reason="ok")
+    move(hb, officials["bansos_approver"], number, "approved", amount=12_500_000,
+         reference="KEP-PUBLIK-1", date="2026-04-01")
+    bansos_person = person()
+    register(hb, bansos_person, officials["bansos_evaluator"])
+
+    resp = hb.get(f"{T}/transparency")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    data = resp.json
+    mine = next(p for p in data["programmes"] if p["code"] == code)
+    assert {"organisation": org["name"], "approved": 12_500_000, "decree_number":
+            "KEP-PUBLIK-1"}.items() <= mine["grants"][0].items()
+    bansos = next(p for p in data["programmes"] if p["code"] == BANSOS)
+    assert set(bansos) >= {"aggregate"} and "grants" not in bansos
+
+    page = hb.get("/t/cimahi/hibah-bansos/transparansi")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert org["name"] in html and "Rp12.500.000" in html
+    assert "Pagu anggaran" in html  # Bahasa Indonesia by default
+    assert "Budget ceiling" in hb.get("/t/cimahi/hibah-bansos/transparansi?lang=en"
+                                      ).get_data(as_text=True)
+    for secret in (org["chairperson"], org["phone"], org["bank_account"], bansos_person["name"],
+                   bansos_person["nik"]):
+        assert secret not in html

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from services.hibah_bansos import applicant_auth, applications as cases, imports, \
-    programmes, schemas
+    programmes, schemas, transparency
 from services.hibah_bansos.applications import Actor, Refused
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.models import Applicant, Application, OutboxRow, Programme
@@ -106,6 +106,16 @@ def list_programmes():
     items = [programmes.public_view(p, g.tenant.locale)
              for p in programmes.open_programmes(s, cases.today_utc())]
     resp = jsonify(items=items)
+    resp.headers["Cache-Control"] = "public, max-age=60"
+    return resp
+
+
+@bp.get(f"{API}/transparency")
+def public_report():
+    """Funded hibah by organisation; bansos only as totals (people are never listed)."""
+    s = db()
+    programmes.ensure_synced(s, g.tenant)
+    resp = jsonify(transparency.public_report(s, g.tenant.locale))
     resp.headers["Cache-Control"] = "public, max-age=60"
     return resp
 

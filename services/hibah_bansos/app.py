@@ -12,6 +12,7 @@ SERVICE = "hibah_bansos"
 
 def create_app() -> Flask:
     app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
-    from services.hibah_bansos import api
+    from services.hibah_bansos import api, pages
     app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
     return app
