@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run stop test test-unit migrate up lock clean
+.PHONY: install run stop test test-unit migrate up lock clean bench bench-quick
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,16 @@ test: $(STAMP)
 ## Pure domain tests only: no database or broker needed.
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+
+## Benchmarks on a throw-away stack: results in bench/results/, docs/benchmarks.md, charts.
+bench: $(STAMP)
+	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m bench
+
+## The same in under 5 minutes (shorter steps, 10x smaller city-scale data).
+bench-quick: $(STAMP)
+	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m bench --quick
 
 ## Re-pin every dependency after editing pyproject.toml.
 lock:
