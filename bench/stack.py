@@ -34,9 +34,16 @@ def throwaway_stack(keep: bool = False) -> Iterator[tuple[Path, dict[str, str]]]
 
 
 def seed_tenants() -> None:
-    """The demo tenants in every database, each with an identity custodian (as the tests do)."""
+    """The demo tenants in every database, each with an identity custodian (as the tests do).
+
+    The keyring file is created here, before any server starts: shared/keyring.py creates a
+    missing file with check-then-write, so gunicorn workers racing on their first request can
+    each write a different master key, and tenant keys wrapped under the losing one never open
+    again (seen on the first bench run: every intake request then failed with 500)."""
     from shared import key_admin, tenant_apply
+    from shared.keyring import keyring
     from shared.tenant_config import load_file
+    keyring().current_key_id()
     for slug in ("bandung", "cimahi"):
         config = load_file(local.ROOT / "tenants" / f"{slug}.yaml")
         tenant_apply.apply(config)
