@@ -1,0 +1,171 @@
+"""Fixtures for end-to-end tests in a real headless Chromium (issue 10, point 5).
+
+Chromium is Debian's package (`infra.browser.ensure_chromium()` installs it when missing, as
+root), driven by the Python `playwright` package pointed at that binary: Playwright's own browser
+download is never used. axe-core's `axe.min.js` comes from the `axe-playwright-python` wheel
+(pinned in constraints.txt). If either cannot be had the tests fail, never skip.
+
+Both Flask apps are served for real on 127.0.0.1 (werkzeug, one thread per request). Every page
+visited is kept as a screenshot under .local/test-artifacts/browser/, with axe's findings next to
+it as JSON.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / ".local" / "test-artifacts" / "browser"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+# --- Chromium, Playwright, axe-core ---------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    from infra.browser import ChromiumUnavailable, ensure_chromium
+    try:
+        return ensure_chromium()
+    except ChromiumUnavailable as exc:
+        pytest.fail(f"no Chromium for the browser tests: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    try:
+        source = resources.files("axe_playwright_python").joinpath("axe.min.js").read_text()
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        pytest.fail(f"axe-core is missing ({exc}): install the dev extra with `make install`",
+                    pytrace=False)
+    assert source.startswith("/*! axe v4."), "unexpected axe.min.js in axe-playwright-python"
+    return source
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from infra.browser import LAUNCH_FLAGS
+    from playwright.sync_api import sync_playwright
+    if ARTIFACTS.exists():  # only this run's pictures, so none of them is stale
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+    pw = sync_playwright().start()
+    try:
+        # Playwright gives every launch a fresh, empty user-data-dir.
+        chromium = pw.chromium.launch(executable_path=chromium_path, headless=True,
+                                      args=list(LAUNCH_FLAGS))
+    except Exception as exc:
+        pw.stop()
+        pytest.fail(f"Chromium at {chromium_path} did not start: {exc}", pytrace=False)
+    yield chromium
+    chromium.close()
+    pw.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if ARTIFACTS.is_dir() and any(ARTIFACTS.iterdir()):
+        shots = len(list(ARTIFACTS.glob("*.png")))
+        terminalreporter.write_line(f"browser screenshots ({shots}) and axe results: {ARTIFACTS}")
+
+
+# --- the real apps on localhost -------------------------------------------------------------
+
+class LiveServer:
+    """A Flask app behind werkzeug's threaded server on a free port of 127.0.0.1."""
+
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                       name=f"live-{app.name}")
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_wb(wb_app):
+    server = LiveServer(wb_app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_hb(hb_app):
+    server = LiveServer(hb_app)
+    yield server
+    server.stop()
+
+
+# --- one visitor = one browser context ------------------------------------------------------
+
+class Visitor:
+    """A person in their own browser context. `seen(label)` keeps a screenshot of the page and,
+    for citizen pages, asserts axe-core finds nothing serious or critical."""
+
+    def __init__(self, context, prefix: str, axe_source: str):
+        self.context = context
+        self.page = context.new_page()
+        self.prefix = prefix
+        self.axe_source = axe_source
+        self.count = 0
+
+    def goto(self, url: str):
+        resp = self.page.goto(url)
+        assert resp is not None and resp.ok, f"GET {url}: {resp.status if resp else 'no response'}"
+        return resp
+
+    def seen(self, label: str, *, citizen: bool = True) -> list[dict]:
+        self.count += 1
+        stem = ARTIFACTS / f"{self.prefix}-{self.count:02d}-{label}"
+        self.page.screenshot(path=f"{stem}.png", full_page=True)
+        violations = self.axe()
+        stem.with_suffix(".axe.json").write_text(json.dumps(
+            {"url": self.page.url, "citizen_page": citizen, "violations": violations},
+            indent=2, ensure_ascii=False))
+        if citizen:
+            blocking = [v for v in violations if v.get("impact") in BLOCKING_IMPACTS]
+            assert not blocking, f"axe-core on {label} ({self.page.url}):\n" + "\n".join(
+                f"- {v['impact']} {v['id']}: {v['help']} at "
+                f"{[n['target'] for n in v['nodes']][:5]}" for v in blocking)
+        return violations
+
+    def axe(self) -> list[dict]:
+        # Evaluated through the DevTools protocol, so the pages' CSP (script-src 'self') stays
+        # on and untouched: the browser sees exactly what a citizen's browser sees.
+        self.page.evaluate(self.axe_source)
+        result = self.page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        assert result["passes"], "axe-core ran no check at all"  # an empty run proves nothing
+        return [{"id": v["id"], "impact": v.get("impact"), "help": v["help"],
+                 "nodes": [{"target": n["target"], "html": n["html"][:300]} for n in v["nodes"]]}
+                for v in result["violations"]]
+
+
+@pytest.fixture
+def visitor(browser, axe_source, request):
+    """visitor("citizen") -> a Visitor with its own cookies; closed after the test."""
+    contexts = []
+    test = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name).removeprefix("test_")[:60]
+
+    def make(who: str) -> Visitor:
+        # Indonesian, in Cimahi's zone: the city's residents are the audience.
+        context = browser.new_context(locale="id-ID", timezone_id="Asia/Jakarta",
+                                      viewport={"width": 1024, "height": 768})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return Visitor(context, f"{test}-{who}", axe_source)
+
+    started = time.monotonic()
+    yield make
+    for context in contexts:
+        context.close()
+    request.node.user_properties.append(("browser_seconds", round(time.monotonic() - started, 1)))
