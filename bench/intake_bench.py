@@ -191,6 +191,14 @@ def load_curve(name: str, url: str, path: str, work: Path, quick: bool,
           f"(p99 {probe['p99_ms']:.0f} ms, errors {probe['errors'] + probe['non_2xx']})",
           flush=True)
     rates = ladder or rate_ladder(probe["achieved_rps"], fractions)
+    # open the steps' connections before measuring (the first paced step otherwise pays for
+    # 64 fresh connections and the probe's tail at once), then let the server go idle
+    time.sleep(2)
+    bodies, tokens = requests_for(200)
+    bf = _write_lines(work / f"{name}-warm-bodies.txt", bodies)
+    tf = _write_lines(work / f"{name}-warm-tokens.txt", tokens) if tokens else None
+    run_wrk(full_url, bf, tf, max(5, rates[0] // 2), 2, STEP_CONNECTIONS)
+    time.sleep(2)
     steps = []
     failures = 0
     for rate in rates:

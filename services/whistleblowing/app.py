@@ -18,4 +18,6 @@ def create_app() -> Flask:
     app.register_blueprint(official_pages.bp)
     from shared.replication.web import bp as replication_bp  # hosts the replication portal
     app.register_blueprint(replication_bp)
+    from shared.replication.config_web import bp as tenant_config_bp  # tenant admins' settings
+    app.register_blueprint(tenant_config_bp)
     return app

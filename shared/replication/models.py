@@ -48,3 +48,16 @@ class OnboardingLink(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TenantConfigVersion(TenantOwned, Base):
+    """One saved version of a tenant's configuration (migration r002). Version 1 is the first
+    edit through the admin page; before that the tenant file is the only version."""
+    __tablename__ = "tenant_config_versions"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    config: Mapped[dict] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical JSON
+    changed: Mapped[list[str]] = mapped_column(JSON)  # top-level keys that differ
+    created_by: Mapped[str] = mapped_column(String(64))  # pseudonym of the tenant admin
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
