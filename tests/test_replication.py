@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from shared.db import service_engine
+from shared.tenant_config import tenant_id_for
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "/t/bandung/api/v1/replication"
@@ -139,6 +140,9 @@ def test_request_to_working_tenant_with_one_time_onboarding(wb, hb, wb_app, tena
     assert approved.status_code == 200, approved.get_data(as_text=True)
     assert approved.json["status"] == "provisioned"
     assert approved.json["steps"] == ["tenant_file", "applied", "keys", "admin", "onboarding"]
+    with service_engine("audit", migration=True).connect() as conn:  # ledger key ready
+        assert conn.execute(text("select count(*) from audit_keys where tenant_id = :t"),
+                            {"t": str(tenant_id_for(slug))}).scalar() == 1
     link = approved.json["onboarding_url"]
     assert re.fullmatch(rf"/t/{slug}/onboarding/[A-Za-z0-9_-]{{40,}}", link)
 

@@ -102,6 +102,12 @@ def _step_keys(tenant_id: uuid.UUID) -> None:
                          {"t": str(tenant_id)})
             for purpose in crypto.PURPOSES:  # a concurrent or earlier key wins quietly
                 crypto.create_tenant_key(conn, tenant_id, purpose)
+    # the ledger's signing key now, not on the first event: the city can publish its public
+    # key (to verify checkpoints) from day one
+    from services.audit import keys as audit_keys
+    with session_factory(service_engine("audit", migration=True))() as session:
+        audit_keys.signing_key(session, tenant_id)  # created if missing, else kept
+        session.commit()
 
 
 def _step_admin(tenant_id: uuid.UUID) -> uuid.UUID:
