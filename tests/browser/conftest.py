@@ -24,6 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".local" / "test-artifacts" / "browser"
 BLOCKING_IMPACTS = ("serious", "critical")
+_launched = False  # the directory is printed only by a run that used the browser
 
 
 # --- Chromium, Playwright, axe-core ---------------------------------------------------------
@@ -63,13 +64,15 @@ def browser(chromium_path):
     except Exception as exc:
         pw.stop()
         pytest.fail(f"Chromium at {chromium_path} did not start: {exc}", pytrace=False)
+    global _launched
+    _launched = True
     yield chromium
     chromium.close()
     pw.stop()
 
 
 def pytest_terminal_summary(terminalreporter):
-    if ARTIFACTS.is_dir() and any(ARTIFACTS.iterdir()):
+    if _launched and ARTIFACTS.is_dir():
         shots = len(list(ARTIFACTS.glob("*.png")))
         terminalreporter.write_line(f"browser screenshots ({shots}) and axe results: {ARTIFACTS}")
 
@@ -77,11 +80,22 @@ def pytest_terminal_summary(terminalreporter):
 # --- the real apps on localhost -------------------------------------------------------------
 
 class LiveServer:
-    """A Flask app behind werkzeug's threaded server on a free port of 127.0.0.1."""
+    """A Flask app behind werkzeug's threaded server on a free port of 127.0.0.1.
+
+    Requests are seen as coming from a loopback address of this server's own: the receipt and
+    sign-in throttles count failures per client address in the shared test database, and other
+    tests' deliberate failures from 127.0.0.1 must not lock the browser out."""
 
     def __init__(self, app):
+        import secrets
         from werkzeug.serving import make_server
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        client = "127." + ".".join(str(secrets.randbelow(250) + 1) for _ in range(3))
+
+        def as_own_client(environ, start_response):
+            environ["REMOTE_ADDR"] = client
+            return app(environ, start_response)
+
+        self.server = make_server("127.0.0.1", 0, as_own_client, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
                                        name=f"live-{app.name}")
