@@ -6,17 +6,14 @@ applications.py or imports.py inside a unit of work, commit.
 """
 from __future__ import annotations
 
-import uuid
-
 from flask import Blueprint, Response, g, jsonify, request
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.hibah_bansos import applicant_auth, applications as cases, imports, \
+from services.hibah_bansos import applicant_auth, applications as cases, export, imports, \
     programmes, schemas, transparency
 from services.hibah_bansos.applications import Actor, Refused
 from services.hibah_bansos.domain import workflow
-from services.hibah_bansos.models import Applicant, Application, OutboxRow, Programme
+from services.hibah_bansos.models import OutboxRow
 from shared.auth import current_principal, require_roles
 from shared.problem import Problem, problem_response
 from shared.web import db, uow
@@ -69,7 +66,7 @@ def _official() -> Actor:
     return Actor("official", p.pseudonym, roles=frozenset(p.roles))
 
 
-def _committed(work):
+def committed(work):
     """Run `work(uw)` in one unit of work and commit; a unique index firing (a concurrent
     duplicate) is answered 409, never 500."""
     uw = uow(OutboxRow)
@@ -128,7 +125,7 @@ def register_applicant():
     principal = current_principal()
     by_official = principal is not None
     actor = principal.pseudonym if principal else "applicant"
-    applicant = _committed(lambda uw: cases.register_applicant(
+    applicant = committed(lambda uw: cases.register_applicant(
         uw, form, by_official=by_official, actor=actor))
     body = {"applicant_id": str(applicant.id), "type": applicant.kind}
     if applicant.email_index and not by_official:
@@ -170,7 +167,7 @@ def create_application():
             resp.headers["Idempotent-Replayed"] = "true"
             return resp, 201
     try:
-        app = _committed(lambda uw: cases.create_application(
+        app = committed(lambda uw: cases.create_application(
             uw, actor, form, idempotency_key=key if actor.kind == "applicant" else None))
     except Refused:
         if key and actor.kind == "applicant":  # a concurrent twin may have won the race
@@ -189,12 +186,7 @@ def create_application():
 @bp.get(f"{API}/applications/mine")
 def my_applications():
     actor = _applicant()
-    s = db()
-    rows = s.execute(select(Application, Programme.code).join(
-        Programme, Programme.id == Application.programme_id).where(
-        Application.applicant_id == actor.applicant_id).order_by(
-        Application.created_at.desc())).all()
-    return jsonify(items=[cases.summary_view(a, code) for a, code in rows])
+    return jsonify(items=cases.of_applicant(db(), actor.applicant_id))
 
 
 @bp.post(f"{API}/applications/<number>/documents")
@@ -205,7 +197,7 @@ def add_document(number: str):
         raise Refused(422, "Send the file as multipart/form-data field 'file'.", "file")
     code = (request.form.get("code") or "").strip()
     content = file.read()  # the client's file name and type are ignored on purpose
-    doc = _committed(lambda uw: cases.add_document(uw, actor, number, code, content))
+    doc = committed(lambda uw: cases.add_document(uw, actor, number, code, content))
     return jsonify(document_id=str(doc.id), code=doc.code, media_type=doc.media_type,
                    size=doc.size), 201
 
@@ -213,7 +205,7 @@ def add_document(number: str):
 @bp.post(f"{API}/applications/<number>/submit")
 def submit(number: str):
     actor = _applicant()
-    app = _committed(lambda uw: cases.submit(uw, actor, number))
+    app = committed(lambda uw: cases.submit(uw, actor, number))
     return jsonify(application_number=app.number, status=app.status)
 
 
@@ -221,7 +213,7 @@ def submit(number: str):
 def file_lpj(number: str):
     actor = _applicant()
     form = schemas.parse(schemas.LpjIn, request.get_json(silent=True))
-    app = _committed(lambda uw: cases.file_lpj(uw, actor, number, form))
+    app = committed(lambda uw: cases.file_lpj(uw, actor, number, form))
     return jsonify(application_number=app.number, status=app.status,
                    spent=app.lpj["spent"]), 201
 
@@ -237,15 +229,10 @@ def list_applications():
         per_page = min(200, max(1, int(request.args.get("per_page", 50))))
     except ValueError:
         raise Refused(422, "page and per_page are whole numbers.", "page") from None
-    q = select(Application, Programme.code).join(Programme,
-                                                 Programme.id == Application.programme_id)
-    if status := request.args.get("status"):
-        q = q.where(Application.status == status)
-    if code := request.args.get("programme"):
-        q = q.where(Programme.code == code)
-    total = s.execute(select(func.count()).select_from(q.subquery())).scalar_one()
-    rows = s.execute(q.order_by(Application.created_at, Application.id)
-                     .offset((page - 1) * per_page).limit(per_page)).all()
+    status = request.args.get("status")
+    rows, total = cases.search(s, statuses=[status] if status else None,
+                               programme=request.args.get("programme"), page=page,
+                               per_page=per_page)
     return jsonify(items=[cases.summary_view(a, c) for a, c in rows], total=total, page=page,
                    per_page=per_page)
 
@@ -254,29 +241,7 @@ def list_applications():
 @require_roles(*OFFICIALS)
 def application_detail(number: str):
     s = db()
-    app = cases.by_number(s, number)
-    programme = s.get(Programme, app.programme_id)
-    applicant = s.get(Applicant, app.applicant_id)
-    view = cases.summary_view(app, programme.code)
-    view.update(
-        applicant={"id": str(applicant.id), "type": applicant.kind,
-                   **cases.personal(s, g.tenant, applicant)},
-        proposal=cases.protect.decrypt_json(s, g.tenant.id, "applications", app.id,
-                                            "proposal", app.proposal) if app.proposal else "",
-        rab=app.rab, decree_number=app.decree_number,
-        decree_date=app.decree_date and app.decree_date.isoformat(),
-        nphd_number=app.nphd_number, nphd_date=app.nphd_date and app.nphd_date.isoformat(),
-        lpj=app.lpj, actors=app.actors,
-        documents=[{"id": str(d.id), "code": d.code, "media_type": d.media_type,
-                    "size": d.size, "at": d.at.isoformat()} for d in cases.documents(s, app.id)],
-        history=[{"from": st.source, "to": st.target, "actor": st.actor, "reason": st.reason,
-                  "amount": st.amount, "reference": st.reference, "at": st.at.isoformat()}
-                 for st in cases.steps(s, app.id)],
-        other_active_applications=[
-            {"application_number": o.number, "status": o.status,
-             "programme": s.get(Programme, o.programme_id).code}
-            for o in cases.other_active(s, app)])
-    return jsonify(view)
+    return jsonify(cases.detail_view(s, g.tenant, cases.by_number(s, number)))
 
 
 @bp.post(f"{API}/applications/<number>/transitions")
@@ -284,7 +249,7 @@ def application_detail(number: str):
 def transition(number: str):
     form = schemas.parse(schemas.TransitionIn, request.get_json(silent=True))
     actor = _official()
-    app = _committed(lambda uw: cases.transition(uw, actor, number, form))
+    app = committed(lambda uw: cases.transition(uw, actor, number, form))
     return jsonify(application_number=app.number, status=app.status, approved=app.approved,
                    disbursed=app.disbursed)
 
@@ -300,11 +265,29 @@ def programme_summary(code: str):
     return jsonify(cases.programme_summary(s, programme))
 
 
+@bp.get(f"{API}/programmes/<code>/applications.csv")
+@require_roles(*OFFICIALS)
+def programme_applications_csv(code: str):
+    """The programme's applications as CSV; no NIK, bank account or people's names in it
+    (see export.py for why)."""
+    s = db()
+    programmes.ensure_synced(s, g.tenant)
+    programme = programmes.by_code(s, code)
+    if programme is None:
+        raise Refused(404, "No such programme.")
+    return csv_response(export.applications_csv(s, programme), export.filename(programme))
+
+
+def csv_response(body: str, name: str) -> Response:
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
 @bp.post(f"{API}/programmes/<code>/imports")
 @require_roles("bansos_evaluator")
 def import_beneficiaries(code: str):
     file = request.files.get("file")
     raw = file.read() if file is not None else request.get_data()
     actor = _official()
-    result = _committed(lambda uw: imports.import_beneficiaries(uw, actor, code, raw))
+    result = committed(lambda uw: imports.import_beneficiaries(uw, actor, code, raw))
     return jsonify(result), 200

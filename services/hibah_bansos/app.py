@@ -12,7 +12,8 @@ SERVICE = "hibah_bansos"
 
 def create_app() -> Flask:
     app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
-    from services.hibah_bansos import api, pages
+    from services.hibah_bansos import api, office_pages, pages
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(office_pages.bp)
     return app

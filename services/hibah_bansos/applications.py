@@ -312,10 +312,8 @@ def submit(uw, actor: Actor, number: str) -> Application:
     app = own_application(s, actor, number, for_update=True)
     edge = workflow.edge_for(app.status, Status.SUBMITTED.value, frozenset({workflow.APPLICANT}))
     programme = s.get(Programme, app.programme_id)
-    have = {d.code for d in documents(s, app.id)}
-    missing = [c for c in programme.config.get("required_documents", []) if c not in have]
     errors = [{"field": f"documents.{c}", "reason": "required document missing"}
-              for c in missing]
+              for c in missing_documents(s, app)]
     applicant = s.get(Applicant, app.applicant_id)
     errors += eligibility_errors(s, tenant, applicant, programme, app.requested)
     if errors:
@@ -456,3 +454,74 @@ def programme_summary(session: Session, programme: Programme) -> dict:
     return {"programme": programme.code, "ceiling": ceiling, "allocated": allocated,
             "disbursed": disbursed, "remaining": ceiling - allocated, "by_status": by_status,
             "lpj_overdue": overdue}
+
+
+def search(session: Session, *, statuses: list[str] | None = None, programme: str | None = None,
+           page: int = 1, per_page: int = 50) -> tuple[list[tuple[Application, str]], int]:
+    """Officials' list (API and worklist page): (application, programme code) rows and total."""
+    q = select(Application, Programme.code).join(Programme,
+                                                 Programme.id == Application.programme_id)
+    if statuses is not None:
+        q = q.where(Application.status.in_(statuses))
+    if programme:
+        q = q.where(Programme.code == programme)
+    total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    rows = session.execute(q.order_by(Application.created_at, Application.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return [(a, c) for a, c in rows], total
+
+
+def of_applicant(session: Session, applicant_id: uuid.UUID) -> list[dict]:
+    rows = session.execute(select(Application, Programme.code).join(
+        Programme, Programme.id == Application.programme_id).where(
+        Application.applicant_id == applicant_id).order_by(
+        Application.created_at.desc())).all()
+    return [summary_view(a, code) for a, code in rows]
+
+
+def proposal_text(session: Session, tenant: Tenant, app: Application) -> str:
+    return protect.decrypt_json(session, tenant.id, "applications", app.id, "proposal",
+                                app.proposal) if app.proposal else ""
+
+
+def detail_view(session: Session, tenant: Tenant, app: Application) -> dict:
+    """One application as officials see it (API detail and office page): personal fields
+    decrypted, history, documents, and the person's other active applications."""
+    programme = session.get(Programme, app.programme_id)
+    applicant = session.get(Applicant, app.applicant_id)
+    view = summary_view(app, programme.code)
+    view.update(
+        applicant={"id": str(applicant.id), "type": applicant.kind,
+                   **personal(session, tenant, applicant)},
+        proposal=proposal_text(session, tenant, app),
+        rab=app.rab, decree_number=app.decree_number,
+        decree_date=app.decree_date and app.decree_date.isoformat(),
+        nphd_number=app.nphd_number, nphd_date=app.nphd_date and app.nphd_date.isoformat(),
+        lpj=app.lpj, actors=app.actors,
+        documents=[{"id": str(d.id), "code": d.code, "media_type": d.media_type,
+                    "size": d.size, "at": d.at.isoformat()} for d in documents(session, app.id)],
+        history=[{"from": st.source, "to": st.target, "actor": st.actor, "reason": st.reason,
+                  "amount": st.amount, "reference": st.reference, "at": st.at.isoformat()}
+                 for st in steps(session, app.id)],
+        other_active_applications=[
+            {"application_number": o.number, "status": o.status,
+             "programme": session.get(Programme, o.programme_id).code}
+            for o in other_active(session, app)])
+    return view
+
+
+def document_content(session: Session, tenant: Tenant, app: Application,
+                     document_id: uuid.UUID) -> tuple[Document, bytes]:
+    doc = session.get(Document, document_id)
+    if doc is None or doc.application_id != app.id:
+        raise Refused(404, "No such document.")
+    return doc, protect.decrypt_bytes(session, tenant.id, "application_documents", doc.id,
+                                      "content", doc.content)
+
+
+def missing_documents(session: Session, app: Application) -> list[str]:
+    """Required documents of the application's programme not attached yet (the same list
+    `submit` checks)."""
+    programme = session.get(Programme, app.programme_id)
+    have = {d.code for d in documents(session, app.id)}
+    return [c for c in programme.config.get("required_documents", []) if c not in have]

@@ -57,6 +57,11 @@ def document() -> dict:
                  errors=(401, 403, 404, 409, 422))
     create["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                  "schema": {"type": "string", "maxLength": 200}})
+    csv_export = _op("The programme's applications as CSV (amounts, decree and NPHD numbers, "
+                     "LPJ; organisations by name; never NIK, bank accounts or people's names)",
+                     security=OFFICIAL, params=[CODE], errors=(401, 403, 404))
+    csv_export["responses"]["200"] = {"description": "one row per application", "content": {
+        "text/csv": {"schema": {"type": "string"}}}}
     paths = {
         f"{p}/programmes": {"get": _op("Open programmes (public)", errors=(404,))},
         f"{p}/applicants": {"post": _op("Register an organisation or a person",
@@ -91,6 +96,7 @@ def document() -> dict:
         f"{p}/programmes/{{code}}/summary": {"get": _op(
             "Ceiling, allocated, disbursed, remaining, counts by status", security=OFFICIAL,
             params=[CODE], errors=(401, 403, 404))},
+        f"{p}/programmes/{{code}}/applications.csv": {"get": csv_export},
         f"{p}/programmes/{{code}}/imports": {"post": _op(
             "Import bansos beneficiaries (CSV: nik,kk,name,address,phone,bank_account,amount)",
             security=OFFICIAL, params=[CODE], multipart=("file",),

@@ -1,10 +1,27 @@
-"""Server-rendered public pages of the hibah-bansos service (no JavaScript needed)."""
+"""Server-rendered pages of the hibah-bansos service for the public and for applicants.
+
+No JavaScript needed; Bahasa Indonesia first, English with ?lang=en; every form carries a CSRF
+token (shared/auth_routes.py). Applicants sign in with the credentials of applicant_auth.py
+into a page session. Handlers are thin: a form becomes the API's request shape (forms.py),
+the same schemas and use cases (applications.py) judge it, refusals come back beside the
+fields with a 4xx status.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template
-from flask_babel import get_locale, lazy_gettext as _l
+import functools
+import secrets
 
-from services.hibah_bansos import programmes, transparency as public
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, \
+    request, url_for
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+
+from services.hibah_bansos import applicant_auth, applications as cases, forms, programmes, \
+    schemas, transparency as public
+from services.hibah_bansos.applications import Actor, Refused
+from services.hibah_bansos.domain import workflow
+from services.hibah_bansos.models import Applicant, LoginThrottleRow, Programme
+from shared import login_throttle
+from shared.problem import Problem, problem_response
 from shared.web import db
 
 bp = Blueprint("hb_pages", __name__)
@@ -16,19 +33,354 @@ def rupiah(value: int | None) -> str:
     return "Rp" + f"{int(value or 0):,}".replace(",", ".")
 
 
-# The public states of a funded application, as officials name them.
-STATUS_LABELS = {"approved": _l("Approved"), "agreement_signed": _l("Agreement signed"),
-                 "disbursed": _l("Disbursed"), "reported": _l("Reported"), "closed": _l("Closed")}
+STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Submitted"),
+                 "returned": _l("Returned for revision"), "evaluated": _l("Evaluated (OPD)"),
+                 "verified": _l("Verified (TAPD)"), "approved": _l("Approved"),
+                 "agreement_signed": _l("Agreement signed"), "disbursed": _l("Disbursed"),
+                 "reported": _l("Reported"), "closed": _l("Closed"),
+                 "rejected": _l("Rejected")}
+KIND_LABELS = {"hibah": _l("Grant (hibah)"), "bansos": _l("Social aid (bansos)"),
+               "organisation": _l("Organisation"), "individual": _l("Individual")}
+
+
+def _lang() -> str:
+    return str(get_locale() or g.tenant.locale)
+
+
+def programme_name(p: Programme) -> str:
+    name = p.config.get("name", {})
+    return name.get(_lang()) or name.get("id") or p.code
+
+
+def document_labels() -> dict[str, str]:
+    lang = _lang()
+    return {d["code"]: d["label"].get(lang) or d["label"].get("id") or d["code"]
+            for d in g.tenant.service_config("hibah_bansos").get("required_documents", [])}
+
+
+@bp.app_template_filter("hb_date")
+def hb_date(value) -> str:
+    """A date, datetime or ISO text, in the page's language and the tenant's time zone."""
+    from datetime import date, datetime
+    from flask_babel import format_date, format_datetime
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium")
+    return format_date(value, "medium")
 
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {"rupiah": rupiah, "status_label": lambda status: STATUS_LABELS.get(status, status)}
+    return {"rupiah": rupiah, "status_label": lambda s: STATUS_LABELS.get(s, s),
+            "kind_label": lambda k: KIND_LABELS.get(k, k)}
 
+
+@bp.after_request
+def _no_store(resp: Response) -> Response:
+    # applicants' pages show personal data; public pages vary by the language cookie
+    resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+@bp.errorhandler(Refused)
+def _refused(exc: Refused):
+    return problem_response(Problem(exc.status, "Not Found" if exc.status == 404 else "Error",
+                                    str(exc)))
+
+
+# --- public -----------------------------------------------------------------------------------
 
 @bp.get(f"{BASE}/transparansi")
 def transparency():
     s = db()
     programmes.ensure_synced(s, g.tenant)
-    report = public.public_report(s, str(get_locale() or g.tenant.locale))
+    report = public.public_report(s, _lang())
     return render_template("hibah_bansos/transparency.html", report=report)
+
+
+@bp.get(BASE)
+def index():
+    """Open programmes, and the applicant's way in."""
+    s = db()
+    programmes.ensure_synced(s, g.tenant)
+    items = [(p, programme_name(p)) for p in programmes.open_programmes(s, cases.today_utc())]
+    return render_template("hibah_bansos/index.html", items=items,
+                           signed_in=applicant_auth.page_applicant() is not None,
+                           documents=document_labels())
+
+
+# --- applicants: register, sign in -----------------------------------------------------------
+
+def _safe_next(target: str | None) -> str | None:
+    prefix = f"/t/{g.tenant.slug}/hibah-bansos"
+    if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
+        return target
+    return None
+
+
+def _register(kind: str):
+    template = "hibah_bansos/register.html"
+    if request.method == "GET":
+        return render_template(template, kind=kind, form={}, errors={})
+    form = request.form
+    errors: dict[str, str] = {}
+    if form.get("password", "") != form.get("password_confirm", ""):
+        errors["password_confirm"] = _("The two passwords differ.")
+    status = 422
+    try:
+        parsed = schemas.parse_applicant(forms.applicant_body(form, kind))
+    except Problem as exc:
+        errors = {**forms.field_errors(exc), **errors}
+        parsed = None
+    if parsed is not None and not errors:
+        from services.hibah_bansos.api import committed
+        try:
+            applicant = committed(lambda uw: cases.register_applicant(
+                uw, parsed, by_official=False, actor="applicant"))
+        except Refused as exc:
+            errors, status = forms.field_errors(exc), exc.status
+        else:
+            applicant_auth.sign_in_page(g.tenant.id, applicant.id)
+            flash(_("Your account is ready and you are signed in."), "success")
+            return redirect(url_for("hb_pages.my_applications"), code=303)
+    safe = {k: v for k, v in form.items() if not k.startswith("password")}
+    return render_template(template, kind=kind, form=safe, errors=errors), status
+
+
+@bp.route(f"{BASE}/register/organisation", methods=["GET", "POST"])
+def register_organisation():
+    return _register("organisation")
+
+
+@bp.route(f"{BASE}/register/individual", methods=["GET", "POST"])
+def register_individual():
+    return _register("individual")
+
+
+def _check_sign_in(email: str, password: str) -> tuple[Applicant | None, int]:
+    """(applicant, 0), (None, 0) for wrong credentials, (None, seconds) when throttled.
+    Failures count per account and per address in the shared login throttle, as officials'."""
+    s = db()
+    keys = login_throttle.Keys.of(current_app.config["SECRET_KEY"], g.tenant.id,
+                                  f"applicant:{email}", request.remote_addr or "unknown")
+    login_throttle.serialise_attempts(s, keys)
+    wait = login_throttle.retry_after(s, LoginThrottleRow, keys)
+    if wait:
+        s.rollback()
+        return None, wait
+    applicant = cases.check_applicant_password(s, g.tenant, email, password)
+    if applicant is None:
+        login_throttle.record_failure(s, LoginThrottleRow, g.tenant.id, keys)
+        s.commit()
+        return None, 0
+    login_throttle.record_success(s, LoginThrottleRow, keys)
+    s.commit()
+    return applicant, 0
+
+
+@bp.route(f"{BASE}/sign-in", methods=["GET", "POST"])
+def sign_in():
+    nxt = _safe_next(request.args.get("next"))
+    if request.method == "GET":
+        return render_template("hibah_bansos/sign_in.html", error=None, email="", next=nxt)
+    email, password = (request.form.get("email") or "").strip(), request.form.get("password", "")
+    applicant, wait = _check_sign_in(email, password) if email and password else (None, 0)
+    if applicant is None:
+        if wait:
+            error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.",
+                      seconds=wait)
+        else:
+            error = _("Wrong e-mail address or password.")
+        return render_template("hibah_bansos/sign_in.html", error=error, email=email,
+                               next=nxt), 429 if wait else 401, \
+            {"Retry-After": str(wait)} if wait else {}
+    applicant_auth.sign_in_page(g.tenant.id, applicant.id)
+    flash(_("You are signed in."), "success")
+    return redirect(nxt or url_for("hb_pages.my_applications"), code=303)
+
+
+@bp.post(f"{BASE}/sign-out")
+def sign_out():
+    applicant_auth.sign_out_page()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("hb_pages.index"), code=303)
+
+
+def applicant_required(view):
+    @functools.wraps(view)
+    def inner(*args, **kwargs):
+        applicant_id = applicant_auth.page_applicant()
+        if applicant_id is None:
+            if request.method == "GET":
+                return redirect(url_for("hb_pages.sign_in", next=request.path))
+            raise Problem(401, "Unauthorized", "Sign in as an applicant first.")
+        g.applicant = Actor("applicant", "applicant", applicant_id=applicant_id)
+        return view(*args, **kwargs)
+    return inner
+
+
+# --- applicants: applications ------------------------------------------------------------------
+
+@bp.get(f"{BASE}/applications")
+@applicant_required
+def my_applications():
+    return render_template("hibah_bansos/my_applications.html",
+                           items=cases.of_applicant(db(), g.applicant.applicant_id))
+
+
+def _open_programme(code: str) -> Programme:
+    s = db()
+    programmes.ensure_synced(s, g.tenant)
+    p = programmes.by_code(s, code)
+    if p is None or not programmes.is_open(p, cases.today_utc()):
+        raise Problem(404, "Not Found", "No such open programme.")
+    return p
+
+
+def _uploads(codes: list[str]) -> list[tuple[str, bytes]]:
+    """The files chosen on the form, one input per required document."""
+    out = []
+    for code in codes:
+        f = request.files.get(f"doc_{code}")
+        if f is not None and (data := f.read()):
+            out.append((code, data))  # the client's file name and type are ignored
+    return out
+
+
+@bp.route(f"{BASE}/programmes/<code>/apply", methods=["GET", "POST"])
+@applicant_required
+def apply(code: str):
+    programme = _open_programme(code)
+    required = programme.config.get("required_documents", [])
+
+    def page(form, errors, status=200, submission=None):
+        return render_template(
+            "hibah_bansos/apply.html", programme=programme, name=programme_name(programme),
+            required=required, documents=document_labels(), form=form, errors=errors,
+            rows=forms.RAB_ROWS, submission=submission or secrets.token_urlsafe(24)), status
+
+    if request.method == "GET":
+        return page({}, {})
+    form, actor = request.form, g.applicant
+    # A random token per rendered form is the Idempotency-Key: a re-sent form saves one draft.
+    submission = (form.get("submission") or "")[:200] or None
+    if submission:
+        replay = cases.by_idempotency(db(), cases.idempotency_digest(actor.applicant_id,
+                                                                     submission))
+        if replay is not None:
+            return redirect(url_for("hb_pages.application", number=replay.number), code=303)
+    body, used = forms.application_body(form, programme.code)
+    try:
+        parsed = schemas.parse(schemas.ApplicationIn, body)
+    except Problem as exc:
+        return page(form, forms.field_errors(exc, rows={"rab": used}), 422, submission)
+    uploads = _uploads(required)
+    from services.hibah_bansos.api import committed
+
+    def save(uw):
+        app = cases.create_application(uw, actor, parsed, idempotency_key=submission)
+        for doc_code, content in uploads:
+            try:
+                cases.add_document(uw, actor, app.number, doc_code, content)
+            except Refused as exc:
+                raise Refused(exc.status, str(exc), f"documents.{doc_code}.file") from None
+        return app
+
+    try:
+        app = committed(save)
+    except Refused as exc:
+        return page(form, forms.field_errors(exc, rows={"rab": used}), exc.status, submission)
+    if form.get("action") != "submit":
+        flash(_("Your draft is saved. Add any missing documents, then submit it."), "success")
+        return redirect(url_for("hb_pages.application", number=app.number), code=303)
+    return _submit(app.number)
+
+
+def _application_page(number: str, errors: dict | None = None, status: int = 200):
+    s = db()
+    app = cases.own_application(s, g.applicant, number)
+    programme = s.get(Programme, app.programme_id)
+    view = cases.summary_view(app, programme.code)
+    history = cases.steps(s, app.id)
+    return render_template(
+        "hibah_bansos/application.html", app=view, programme_name=programme_name(programme),
+        proposal=cases.proposal_text(s, g.tenant, app), rab=app.rab, lpj=app.lpj,
+        documents=cases.documents(s, app.id), missing=cases.missing_documents(s, app),
+        labels=document_labels(), history=history, errors=errors or {},
+        editable=app.status in ("draft", "returned"),
+        can_report=workflow.Status.REPORTED.value in workflow.targets_for(
+            app.status, frozenset({workflow.APPLICANT})),
+        lpj_rows=forms.LPJ_ROWS, form=request.form if errors else {}), status
+
+
+@bp.get(f"{BASE}/applications/<number>")
+@applicant_required
+def application(number: str):
+    return _application_page(number)
+
+
+@bp.post(f"{BASE}/applications/<number>/documents")
+@applicant_required
+def add_documents(number: str):
+    from services.hibah_bansos.api import committed
+    code = (request.form.get("code") or "").strip()
+    f = request.files.get("file")
+    content = f.read() if f is not None else b""
+    if not content:
+        return _application_page(number, {"file": _("Choose a file first.")}, 422)
+    try:
+        committed(lambda uw: cases.add_document(uw, g.applicant, number, code, content))
+    except Refused as exc:
+        if exc.status == 404:
+            raise
+        return _application_page(number, forms.field_errors(exc), exc.status)
+    flash(_("The document was added."), "success")
+    return redirect(url_for("hb_pages.application", number=number), code=303)
+
+
+def _submit(number: str):
+    from services.hibah_bansos.api import committed
+    try:
+        committed(lambda uw: cases.submit(uw, g.applicant, number))
+    except (Refused, workflow.WorkflowError) as exc:
+        if isinstance(exc, Refused) and exc.status == 404:
+            raise
+        if isinstance(exc, workflow.WorkflowError):
+            errors = {"(form)": _("This application cannot be submitted in its current "
+                                  "status.")}
+            return _application_page(number, errors, 409)
+        return _application_page(number, forms.field_errors(exc, labels=document_labels()),
+                                 exc.status)
+    flash(_("Your application is submitted. You can follow its status here."), "success")
+    return redirect(url_for("hb_pages.application", number=number), code=303)
+
+
+@bp.post(f"{BASE}/applications/<number>/submit")
+@applicant_required
+def submit(number: str):
+    return _submit(number)
+
+
+@bp.post(f"{BASE}/applications/<number>/lpj")
+@applicant_required
+def file_lpj(number: str):
+    """The accountability report (LPJ): spending lines within what was disbursed."""
+    from services.hibah_bansos.api import committed
+    body, used = forms.lpj_body(request.form)
+    try:
+        parsed = schemas.parse(schemas.LpjIn, body)
+        committed(lambda uw: cases.file_lpj(uw, g.applicant, number, parsed))
+    except (Problem, Refused) as exc:
+        if isinstance(exc, Refused) and exc.status == 404:
+            raise
+        return _application_page(number, forms.field_errors(exc, rows={"lines": used}),
+                                 exc.status)
+    except workflow.WorkflowError:
+        return _application_page(number, {"(form)": _("An accountability report can be filed "
+                                                      "once the money is disbursed.")}, 409)
+    flash(_("Your accountability report (LPJ) is filed."), "success")
+    return redirect(url_for("hb_pages.application", number=number), code=303)
+

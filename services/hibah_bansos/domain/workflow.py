@@ -89,6 +89,16 @@ def allowed_targets(status: str) -> list[str]:
     return sorted({e.target.value for e in EDGES if e.source == status})
 
 
+def targets_for(status: str, roles: frozenset[str]) -> list[str]:
+    """The next states someone with `roles` may move an application in `status` to."""
+    return sorted({e.target.value for e in EDGES if e.source == status and e.role in roles})
+
+
+def waiting_for(roles: frozenset[str]) -> list[str]:
+    """The states in which an application waits for a step one of `roles` takes (a worklist)."""
+    return sorted({e.source.value for e in EDGES if e.role in roles and e.role != APPLICANT})
+
+
 def edge_for(status: str, target: str, roles: frozenset[str]) -> Edge:
     """The edge taking an application from `status` to `target` for someone with `roles`."""
     candidates = [e for e in EDGES if e.source == status and e.target == target]

@@ -1,0 +1,219 @@
+"""HTML forms to the API's request shapes, and refusals back to messages beside the fields.
+
+The pages validate nothing themselves: a form becomes the same dict a JSON client would send,
+the same pydantic models (schemas.py) and use cases (applications.py) judge it, and their
+errors, which name fields, are turned here into texts in the page's language.
+"""
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from services.hibah_bansos.applications import Refused
+from services.hibah_bansos.domain import workflow
+from shared.problem import Problem
+from shared.separation import SeparationOfDutiesViolation
+
+RAB_ROWS = 5
+LPJ_ROWS = 5
+_DIGITS = re.compile(r"^[0-9]{1,16}$")
+_GROUPED = re.compile(r"^[0-9]{1,3}(\.[0-9]{3}){1,5}$")
+
+
+def rupiah_field(raw: str | None):
+    """A form's amount as integer rupiah; None when left empty; otherwise the text itself, which
+    the strict schema then refuses naming the field. Digits only, or grouped by dots the
+    Indonesian way (12.500.000, as the pages print amounts); "1.5", "1,5" or "1e6" are not
+    whole rupiah."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if _DIGITS.match(value):
+        return int(value)
+    if _GROUPED.match(value):
+        return int(value.replace(".", ""))
+    return value
+
+
+def _text(form, name: str) -> str | None:
+    value = (form.get(name) or "").strip()
+    return value or None
+
+
+def _lines(form, prefix: str, rows: int) -> tuple[list[dict], list[int]]:
+    """Filled rows of a fixed-size table (no JavaScript to add rows) and their row numbers."""
+    lines, used = [], []
+    for i in range(rows):
+        item, amount = (form.get(f"{prefix}_{i}_item") or "").strip(), \
+            (form.get(f"{prefix}_{i}_amount") or "").strip()
+        if item or amount:
+            line = {"item": item}
+            if (parsed := rupiah_field(amount)) is not None:
+                line["amount"] = parsed
+            lines.append(line)
+            used.append(i)
+    return lines, used
+
+
+def application_body(form, programme: str) -> tuple[dict, list[int]]:
+    body = {"programme": programme, "proposal": (form.get("proposal") or "").strip()}
+    if (requested := rupiah_field(form.get("requested"))) is not None:
+        body["requested"] = requested
+    body["rab"], used = _lines(form, "rab", RAB_ROWS)
+    return body, used
+
+
+def lpj_body(form) -> tuple[dict, list[int]]:
+    body = {"summary": (form.get("summary") or "").strip()}
+    body["lines"], used = _lines(form, "lpj", LPJ_ROWS)
+    return body, used
+
+
+ORGANISATION_FIELDS = ("email", "password", "name", "registration_number",
+                       "legal_entity_since", "npwp", "address", "chairperson", "phone",
+                       "bank_account")
+INDIVIDUAL_FIELDS = ("email", "password", "nik", "kk", "name", "address", "phone",
+                     "bank_account")
+
+
+def applicant_body(form, kind: str) -> dict:
+    names = ORGANISATION_FIELDS if kind == "organisation" else INDIVIDUAL_FIELDS
+    body = {"type": kind}
+    for name in names:
+        value = form.get(name) or ""
+        value = value if name == "password" else value.strip()
+        if value:
+            body[name] = value
+    return body
+
+
+def transition_body(form) -> dict:
+    body = {"to": (form.get("to") or "").strip()}
+    for name in ("reason", "reference", "date"):
+        if (value := _text(form, name)) is not None:
+            body[name] = value
+    if (amount := rupiah_field(form.get("amount"))) is not None:
+        body["amount"] = amount
+    return body
+
+
+# --- refusals -> messages ---------------------------------------------------------------------
+
+AMOUNT = _l("Enter a whole number of rupiah, digits only (for example 12500000).")
+ELIGIBILITY = {
+    "applicant_types": _l("This programme is not open to this type of applicant."),
+    "domicile_required": _l("The applicant must be registered in this city."),
+    "min_legal_entity_years": _l("The legal entity is not old enough for this programme."),
+    "no_hibah_previous_year": _l("The organisation received a grant last fiscal year; grants "
+                                 "are not given two years running."),
+    "max_amount": _l("The requested amount is above this programme's maximum."),
+    "social_registry_required": _l("The person must be in the social registry (DTKS/DTSEN)."),
+}
+INPUT = {
+    "email": _l("Enter a valid e-mail address."),
+    "password": _l("Use a password of at least 12 characters."),
+    "phone": _l("Enter a phone number: digits, spaces or dashes."),
+    "bank_account": _l("Enter the bank account number: digits, spaces or dashes."),
+    "npwp": _l("Enter the NPWP tax number: 15 digits, with dots or dashes."),
+    "legal_entity_since": _l("Enter a date that is not in the future."),
+    "date": _l("Enter a date."),
+    "proposal": _l("Describe the proposal in at least 10 characters."),
+    "nik": _l("This NIK is not valid: 16 digits with a real region code and birth date."),
+    "kk": _l("A family card (KK) number has 16 digits."),
+    "to": _l("Choose the next step."),
+    "reason": _l("Give a reason."),
+    "reference": _l("Give the number of the decree, agreement, receipt or transfer."),
+}
+CONFLICT = {
+    "email": _l("An account with this e-mail address exists; sign in instead."),
+    "registration_number": _l("This legal entity already has an account in this city."),
+    "nik": _l("This NIK is already registered, or already has an application in this "
+              "programme this fiscal year."),
+    "programme": _l("This programme is not open for applications."),
+    "status": _l("Documents can be added only to a draft or to an application returned for "
+                 "revision."),
+}
+
+
+def _message(field: str, reason: str, status: int, labels: dict[str, str]) -> str:
+    parts = field.split(".")
+    head, last = parts[0], parts[-1]
+    if head == "eligibility":
+        return str(ELIGIBILITY.get(last, reason))
+    if head == "documents" and len(parts) == 2:
+        return _("Required document missing: %(document)s.",
+                 document=labels.get(parts[1], parts[1]))
+    if field == "rab":
+        return _("The budget lines (RAB) must add up to the requested amount.")
+    if last in ("requested", "amount") and status == 422:
+        return str(AMOUNT)
+    if field == "file" or last == "file":
+        return {413: _("The file is too large (at most 10 MB)."),
+                415: _("Upload a PDF, JPEG or PNG file.")}.get(status, _("The file is empty."))
+    if status == 409 and field in CONFLICT:
+        return str(CONFLICT[field])
+    if last in INPUT:
+        return str(INPUT[last])
+    if last in ("item", "name", "address", "chairperson", "registration_number", "summary"):
+        return _("Fill in this field.")
+    return reason
+
+
+def field_errors(exc: Exception, *, rows: dict[str, list[int]] | None = None,
+                 labels: dict[str, str] | None = None) -> dict[str, str]:
+    """{field: message} for a refusal. `rows` maps a list field (rab, lines) to the form row
+    each list item came from, so "rab.0.amount" lands beside the row the user filled;
+    `labels` names document types."""
+    if isinstance(exc, Problem):
+        raw, status = exc.errors or [{"field": "(body)", "reason": exc.detail or ""}], exc.status
+    elif isinstance(exc, Refused):
+        raw = exc.errors or [{"field": "(form)", "reason": str(exc)}]
+        status = exc.status
+    else:
+        raw, status = [{"field": "(form)", "reason": str(exc)}], 422
+    out: dict[str, str] = {}
+    for e in raw:
+        field = e["field"]
+        parts = field.split(".")
+        if rows and parts[0] in rows and len(parts) > 1 and parts[1].isdigit() \
+                and int(parts[1]) < len(rows[parts[0]]):
+            parts[1] = str(rows[parts[0]][int(parts[1])])
+            field = ".".join(parts)
+        if status == 409 and isinstance(exc, Refused) and "ceiling" in exc.extra:
+            out.setdefault(field, _("The programme ceiling (pagu) would be exceeded: %(left)s "
+                                    "remains.", left=_rupiah(exc.extra.get("remaining"))))
+        else:
+            out.setdefault(field, _message(field, e.get("reason", ""), status, labels or {}))
+    return out
+
+
+def workflow_errors(exc: Exception) -> dict[str, str]:
+    """{field: message} for a refused workflow step (officials' transition form)."""
+    if isinstance(exc, SeparationOfDutiesViolation):
+        return {"(form)": _("You did an earlier step of this application; another official "
+                            "must do this one (separation of duties).")}
+    if isinstance(exc, workflow.IllegalTransition):
+        return {"to": _("This step is not allowed from the current status.")}
+    if isinstance(exc, workflow.NotYourStep):
+        return {"to": _("Your role does not allow this step.")}
+    if isinstance(exc, workflow.WorkflowError):
+        field = exc.field or "(form)"
+        if str(exc).startswith("Moving to"):  # check_fields: a field this step needs is empty
+            return {field: str(NEEDED.get(field, INPUT.get(field, exc)))}
+        if field == "amount":  # an amount rule of the step (check_amount)
+            return {"amount": _("The amount is more than this step allows: at most the "
+                                "requested amount, and in all disbursements at most the "
+                                "approved amount.")}
+        return {field: str(exc)}
+    return field_errors(exc)
+
+
+NEEDED = {"amount": _l("This step needs an amount in whole rupiah."),
+          "reason": _l("Give a reason."),
+          "reference": INPUT["reference"], "date": _l("This step needs a date.")}
+
+
+def _rupiah(value) -> str:
+    return "Rp" + f"{int(value or 0):,}".replace(",", ".")
