@@ -223,5 +223,94 @@ from shared.replication.cli import register as _register_replication  # noqa: E4
 _register_replication(main, tenant)  # tenant new|suspend|resume, instance init (issue 8)
 
 
+# --- moving a tenant between deployments (issue 8 points 4 and 5; shared/tenant_move.py) -----
+
+def _move_error(exc) -> click.ClickException:
+    return click.ClickException(f"{exc.title}. {exc.detail}")
+
+
+def _recipient(path: str) -> bytes:
+    from pathlib import Path
+    from shared.tenant_move import read_public_key
+    return read_public_key(Path(path).read_text())
+
+
+@tenant.command("export")
+@click.argument("slug")
+@click.option("--to", "to", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="the receiving deployment's public key (`replika instance public-key`)")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="bundle file to write (never overwritten)")
+def tenant_export(slug: str, to: str, out: str) -> None:
+    """Export SLUG (configuration, every row of every service, attachments, ledger, keys) as a
+    bundle only the receiving deployment can open. Suspend SLUG first so nothing changes after."""
+    from pathlib import Path
+    from shared.tenant_move import MoveError, export_tenant
+    try:
+        summary = export_tenant(slug, _recipient(to), Path(out))
+    except MoveError as exc:
+        raise _move_error(exc) from None
+    click.echo(f"{slug}: exported {sum(summary.rows.values())} rows to {out}")
+    click.echo(f"recipient: {summary.recipient}")
+    click.echo(f"bundle sha256: {summary.bundle_sha256}")
+
+
+@tenant.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def tenant_import(file: str) -> None:
+    """Import a tenant bundle addressed to this deployment: all or nothing; refused when the
+    bundle was altered, is addressed elsewhere, or the tenant already exists here."""
+    from pathlib import Path
+    from shared.tenant_move import MoveError, import_bundle
+    try:
+        summary = import_bundle(Path(file).read_bytes())
+    except MoveError as exc:
+        raise _move_error(exc) from None
+    click.echo(f"{summary.slug}: imported {sum(summary.rows.values())} rows; tenant file "
+               f"{summary.tenant_file}")
+
+
+@tenant.command("offboard")
+@click.argument("slug")
+@click.option("--to", "to", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="the receiving deployment's public key")
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="confirm: the tenant's keys here are destroyed")
+def tenant_offboard(slug: str, to: str, out: str, yes: bool) -> None:
+    """Suspend SLUG, export it to OUT, then crypto-shred its keys on this deployment."""
+    if not yes:
+        raise click.ClickException("add --yes to confirm offboarding (export, then "
+                                   "crypto-shredding) " + slug)
+    from pathlib import Path
+    from shared.tenant_move import MoveError, offboard
+    try:
+        summary, shredded = offboard(slug, _recipient(to), Path(out))
+    except MoveError as exc:
+        raise _move_error(exc) from None
+    click.echo(f"{slug}: exported {sum(summary.rows.values())} rows to {out} "
+               f"(sha256 {summary.bundle_sha256})")
+    click.echo(f"{slug}: keys destroyed: " + ", ".join(f"{s} {n}" for s, n in shredded.items()))
+
+
+@click.command("public-key")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="write the key to this file instead of printing it")
+def instance_public_key(out: str | None) -> None:
+    """Print this deployment's public key for tenant bundles (its private half is created on
+    first use next to the keyring, mode 0600)."""
+    from pathlib import Path
+    from shared.tenant_move import deployment_public_key, fingerprint, public_key_document
+    raw = deployment_public_key()
+    doc = public_key_document(raw)
+    if out:
+        Path(out).write_text(doc)
+        click.echo(f"written: {out} ({fingerprint(raw)})")
+    else:
+        click.echo(doc, nl=False)
+
+
+main.commands["instance"].add_command(instance_public_key)
+
+
 if __name__ == "__main__":
     main()

@@ -110,3 +110,62 @@ def keyring() -> FileKeyring:
     if path not in _keyrings:
         _keyrings[path] = FileKeyring(Path(path))
     return _keyrings[path]
+
+
+# -- the deployment's transport key (tenant move bundles, shared/tenant_move.py) ---------------
+#
+# A deployment receives tenant bundles sealed to its public key (HPKE, ML-KEM-768 + X25519, as
+# reporter identities). The private half lives next to the keyring, in its own 0600 file with
+# the same permission check: `<keyring stem>.transport-key.json`. It is a separate file so that
+# creating it can never race with `replika keys rotate-master` rewriting the keyring. Back it up
+# with the keyring. It is created once (O_EXCL) and never replaced.
+
+TRANSPORT_KEM = "MLKEM768-X25519"
+
+
+def transport_key_path(keyring_path: Path | None = None) -> Path:
+    if keyring_path is None:
+        path = os.environ.get("REPLIKA_MASTER_KEY_FILE")
+        if not path:
+            raise KeyringError("REPLIKA_MASTER_KEY_FILE is not set")
+        keyring_path = Path(path)
+    return keyring_path.with_name(keyring_path.stem + ".transport-key.json")
+
+
+def _new_transport_private() -> bytes:
+    from cryptography.hazmat.primitives import serialization as s
+    from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+    seed = os.urandom(64)
+    mlkem.MLKEM768PrivateKey.from_seed_bytes(seed)  # fails here, not later, if unsupported
+    x = x25519.X25519PrivateKey.generate().private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw,
+                                                        s.NoEncryption())
+    return seed + x
+
+
+def transport_private_key(create: bool = True) -> bytes:
+    """The raw private transport key (64-byte ML-KEM seed + 32-byte X25519 key) of this
+    deployment, created on first use when `create`."""
+    path = transport_key_path()
+    if not path.exists():
+        if not create:
+            raise KeyringError(f"transport key file {path} does not exist "
+                               "(`replika instance public-key` creates it)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"kem": TRANSPORT_KEM, "created": datetime.now(timezone.utc).isoformat(),
+                "private": base64.b64encode(_new_transport_private()).decode()}
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=2)
+                f.flush()
+                os.fsync(f.fileno())
+    st = path.stat()
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyringError(f"transport key file {path} is readable by others; chmod 600")
+    data = json.loads(path.read_text())
+    if data.get("kem") != TRANSPORT_KEM:
+        raise KeyringError(f"transport key file {path}: unknown kem {data.get('kem')!r}")
+    return base64.b64decode(data["private"])
