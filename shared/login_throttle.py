@@ -77,11 +77,17 @@ def serialise_attempts(session: Session, keys: Keys) -> None:
                     {"k": keys.account})
 
 
-def retry_after(session: Session, model: type, keys: Keys, now: datetime | None = None) -> int:
-    """Seconds until a login with these keys may be tried again (0: now)."""
+# Public forms that anyone may post (a replication request): a few per address and day.
+PUBLIC_FORM = Policy(5, timedelta(minutes=10), timedelta(hours=24), timedelta(hours=24))
+
+
+def retry_after(session: Session, model: type, keys: Keys | list[str],
+                now: datetime | None = None) -> int:
+    """Seconds until a login with these keys (or any list of keys) may be tried again."""
     now = now or utcnow()
+    wanted = [keys.account, keys.address] if isinstance(keys, Keys) else keys
     rows = session.execute(select(model.locked_until).where(
-        model.key.in_([keys.account, keys.address]))).scalars().all()
+        model.key.in_(wanted))).scalars().all()
     waits = [(until - now).total_seconds() for until in rows if until is not None]
     return max([0, *(int(w) + 1 for w in waits if w > 0)])
 
@@ -89,9 +95,15 @@ def retry_after(session: Session, model: type, keys: Keys, now: datetime | None 
 def record_failure(session: Session, model: type, tenant_id, keys: Keys,
                    now: datetime | None = None) -> None:
     """Count one failed login against both keys (atomic upsert: safe across workers)."""
+    count(session, model, tenant_id, keys.with_policies(), now)
+
+
+def count(session: Session, model: type, tenant_id, keyed: list[tuple[str, Policy]],
+          now: datetime | None = None) -> None:
+    """Count one attempt against each key under its policy, locking keys past their allowance."""
     now = now or utcnow()
     table = model.__table__
-    for key, policy in keys.with_policies():
+    for key, policy in keyed:
         stale = now - policy.forget_after
         stmt = insert(table).values(tenant_id=tenant_id, key=key, failures=1,
                                     last_failure_at=now, locked_until=None)

@@ -32,6 +32,12 @@ def tenants_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def own_address(wb):
+    """Each test posts from its own client address: requests are limited per address."""
+    wb.environ_base["REMOTE_ADDR"] = f"10.77.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+
+
 @pytest.fixture
 def host_admin(wb, make_official, api_login):
     creds = make_official("bandung", "tenant_admin")
@@ -300,3 +306,16 @@ def test_suspended_tenant_refuses_writes_and_serves_reads(wb, hb, wb_app, hb_app
     assert "temporarily suspended" not in wb.get(f"/t/{slug}/whistleblowing?lang=en") \
         .get_data(as_text=True)
     assert runner.invoke(main, ["tenant", "suspend", "no-such-city"]).exit_code != 0
+
+
+def test_requests_are_limited_per_address(wb, tenants_dir):
+    """Five accepted requests a day from one address; the sixth waits (429, Retry-After);
+    another address is not affected."""
+    for _ in range(5):
+        resp = wb.post(f"{HOST}/requests", json=request_body(unique_slug("kab")))
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+    refused = wb.post(f"{HOST}/requests", json=request_body(unique_slug("kab")))
+    assert refused.status_code == 429 and refused.content_type == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) > 0
+    wb.environ_base["REMOTE_ADDR"] = "10.78.0.1"
+    assert wb.post(f"{HOST}/requests", json=request_body(unique_slug("kab"))).status_code == 201

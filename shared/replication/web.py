@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from shared import login_throttle
 from shared.auth import Principal, current_principal, require_roles
 from shared.officials import new_totp_secret, provisioning_uri
 from shared.problem import Problem, problem_response, validation_error
@@ -97,9 +98,31 @@ def catalogue():
     return jsonify(host=g.tenant.slug, **portal.catalogue(_templates()))
 
 
+def _throttled() -> Response | None:
+    """A few accepted requests per client address and day: the form is public and each
+    request reaches a person (the host's tenant admin). Counted in the database in the
+    request's own transaction (so only accepted requests count), shared by every worker and
+    replica; the key is an HMAC, so the table holds no addresses."""
+    from services.whistleblowing.models import LoginThrottleRow
+    key = login_throttle.throttle_key(current_app.config["SECRET_KEY"],
+                                      f"{g.tenant.id}:replication-request",
+                                      request.remote_addr or "")
+    session = db()
+    wait = login_throttle.retry_after(session, LoginThrottleRow, [key])
+    if wait:
+        return problem_response(Problem(429, "Too Many Requests", "Too many replication "
+                                        "requests from this address; try again later."),
+                                headers={"Retry-After": str(wait)})
+    login_throttle.count(session, LoginThrottleRow, g.tenant.id,
+                         [(key, login_throttle.PUBLIC_FORM)])
+    return None
+
+
 @bp.post(f"{API}/requests")
 def submit():
     _host()
+    if (refused := _throttled()) is not None:
+        return refused
     templates = _templates()
     form = portal.parse_request(request.get_json(silent=True), templates, date.today())
     from services.whistleblowing.models import TenantRow
