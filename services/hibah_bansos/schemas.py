@@ -60,7 +60,11 @@ def parse_applicant(data) -> OrganisationIn | IndividualIn:
     kind = data.get("type") if isinstance(data, dict) else None
     if kind not in ("organisation", "individual"):
         raise validation_error([{"field": "type", "reason": "one of: organisation, individual"}])
-    return parse(OrganisationIn if kind == "organisation" else IndividualIn, data)
+    form = parse(OrganisationIn if kind == "organisation" else IndividualIn, data)
+    if form.email and not form.password:  # an e-mail signs in only with a password (else 500)
+        raise validation_error([{"field": "password",
+                                 "reason": "give a password of at least 12 characters"}])
+    return form
 
 
 class TokenIn(Strict):
