@@ -252,7 +252,10 @@ def tenant_export(slug: str, to: str, out: str) -> None:
         raise _move_error(exc) from None
     click.echo(f"{slug}: exported {sum(summary.rows.values())} rows to {out}")
     click.echo(f"recipient: {summary.recipient}")
-    click.echo(f"bundle sha256: {summary.bundle_sha256}")
+    click.echo(f"bundle sha256: {summary.bundle_sha256} (compare it on import)")
+    if not summary.suspended:
+        click.echo(f"warning: {slug} is not suspended: changes made after this export are not "
+                   "in the bundle (`replika tenant suspend` first)", err=True)
 
 
 @tenant.command("import")
@@ -268,6 +271,10 @@ def tenant_import(file: str) -> None:
         raise _move_error(exc) from None
     click.echo(f"{summary.slug}: imported {sum(summary.rows.values())} rows; tenant file "
                f"{summary.tenant_file}")
+    click.echo(f"bundle sha256: {summary.bundle_sha256} (must equal the one export printed)")
+    if summary.republish:
+        click.echo(f"{summary.republish} events not yet in the sender's ledger will be "
+                   "published here by the relay")
 
 
 @tenant.command("offboard")

@@ -240,6 +240,7 @@ class ExportSummary:
     rows: dict[str, int]
     recipient: str
     bundle_sha256: str
+    suspended: bool
 
 
 def _tenant_row(slug: str) -> tuple[uuid.UUID, dict]:
@@ -325,6 +326,7 @@ def build_payload(slug: str) -> tuple[bytes, dict]:
     files["keys.json"] = json.dumps(keys, sort_keys=True).encode()
     manifest = {"format": FORMAT, "version": VERSION,
                 "tenant": {"id": str(tenant_id), "slug": slug},
+                "suspended": bool(config.get("suspended")),
                 "exported_at": datetime.now(timezone.utc).isoformat(),
                 "services": services,
                 "files": {name: {"sha256": _sha(data), "bytes": len(data)}
@@ -363,7 +365,8 @@ def export_tenant(slug: str, recipient_public: bytes, out: Path) -> ExportSummar
     rows = {f"{svc}.{t}": info["rows"] for svc, v in manifest["services"].items()
             for t, info in v["tables"].items() if info["rows"]}
     return ExportSummary(slug, uuid.UUID(manifest["tenant"]["id"]), rows,
-                         fingerprint(recipient_public), _sha(bundle))
+                         fingerprint(recipient_public), _sha(bundle),
+                         bool(manifest.get("suspended")))
 
 
 # -- import ------------------------------------------------------------------------------------
@@ -509,6 +512,30 @@ def _rewrap_keys(cur, service: str, tables: set[str], tenant_id: uuid.UUID,
                         "where id = %s", (wrapped, wrapping, key_id))
 
 
+def _republish_unrecorded(conns: dict[str, psycopg.Connection], tenant_id: uuid.UUID) -> int:
+    """Outbox events the sender had published but its ledger had not yet recorded (the
+    consumer lagged at export) are marked unpublished here, so the receiver's relay publishes
+    them and its ledger records them (once: the ledger skips event ids it has)."""
+    if "audit" not in conns:
+        return 0
+    cur = conns["audit"].cursor()
+    cur.execute("select event_id from audit_ledger where tenant_id = %s", (tenant_id,))
+    recorded = [r[0] for r in cur.fetchall()]
+    n = 0
+    for service, conn in conns.items():
+        if service == "audit":
+            continue
+        c = conn.cursor()
+        c.execute("select to_regclass('outbox') is not null")
+        if not c.fetchone()[0]:
+            continue
+        c.execute("update outbox set published_at = null where tenant_id = %s and "
+                  "published_at is not null and not (event_id = any(%s))",
+                  (tenant_id, recorded))
+        n += c.rowcount
+    return n
+
+
 def _remove_tenant(service: str, plans: list[TablePlan], tenant_id: uuid.UUID) -> None:
     """Undo a committed import in one database (only when a later database failed to commit)."""
     with _connect(service) as conn:
@@ -526,6 +553,8 @@ class ImportSummary:
     tenant_id: uuid.UUID
     rows: dict[str, int]
     tenant_file: Path
+    bundle_sha256: str
+    republish: int  # outbox events the sender published but its ledger had not recorded
 
 
 def import_bundle(blob: bytes) -> ImportSummary:
@@ -578,7 +607,11 @@ def import_bundle(blob: bytes) -> ImportSummary:
                 if cur.fetchone()[0] != sent[plan.name]["rows"]:
                     raise MoveError("Bundle refused", f"{service}.{plan.name} holds rows of "
                                     "another tenant")
+            cur.execute("select slug from tenants where id = %s", (tenant_id,))
+            if [r[0] for r in cur.fetchall()] != [slug]:
+                raise MoveError("Bundle refused", f"{service}: its tenant row is not {slug}")
             _rewrap_keys(cur, service, {p.name for p in plans[service]}, tenant_id, keys)
+        republish = _republish_unrecorded(conns, tenant_id)
         for service in settings.SERVICES:
             conns[service].commit()
             committed.append(service)
@@ -603,7 +636,7 @@ def import_bundle(blob: bytes) -> ImportSummary:
     fd = os.open(tenant_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as f:
         f.write(bundle.files["tenant.yaml"])
-    return ImportSummary(slug, tenant_id, rows, tenant_file)
+    return ImportSummary(slug, tenant_id, rows, tenant_file, _sha(blob), republish)
 
 
 # -- offboarding -------------------------------------------------------------------------------
@@ -612,6 +645,8 @@ def offboard(slug: str, recipient_public: bytes, out: Path) -> tuple[ExportSumma
     """Suspend `slug`, export it to `out`, then crypto-shred its keys on this deployment."""
     from shared import key_admin
     from shared.replication.lifecycle import UnknownTenant, set_suspended
+    if out.exists():  # before suspending anything
+        raise MoveError("Bundle file exists", f"{out} exists; not overwritten")
     try:
         set_suspended(slug, True)
     except UnknownTenant:

@@ -244,7 +244,8 @@ def sender(stack, demo_tenants, wb_app, hb_app, custodian_passphrase, receiver,
     assert out.stat().st_mode & 0o077 == 0
     return {"tenant": tenant, "passphrase": passphrase, "case": filed["case"],
             "attachment": filed["attachment"], "number": number, "views": seen,
-            "bundle": out, "ledger": ledger(tenant.id), "verified": verified.output}
+            "bundle": out, "sha256": exported.output.split("bundle sha256: ")[1].split()[0],
+            "ledger": ledger(tenant.id), "verified": verified.output}
 
 
 # -- refusals first: they must leave the receiver untouched -----------------------------------
@@ -290,12 +291,28 @@ def test_export_never_overwrites_and_needs_a_real_public_key(sender, receiver, t
     assert bad.exit_code == 1 and "Not a deployment public key" in bad.output
 
 
+def test_a_table_not_known_to_be_tenant_owned_or_global_stops_the_import(sender, receiver):
+    url = receiver["WHISTLEBLOWING_MIGRATION_DATABASE_URL"]
+    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(False),
+                         autocommit=True) as conn:
+        conn.execute("create table stray_notes (id integer primary key, note text)")
+        try:
+            result = cli("tenant", "import", str(sender["bundle"]), env=receiver)
+        finally:
+            conn.execute("drop table stray_notes")
+    assert result.exit_code == 1
+    assert "Table not movable" in result.output and "stray_notes" in result.output
+    assert receiver_rows(receiver, sender["tenant"].id) == {s: 0 for s in SERVICES}
+
+
 # -- the move itself ---------------------------------------------------------------------------
 
 def test_the_moved_tenant_works_on_the_receiver_and_its_chain_continues(sender, receiver):
     tenant, slug = sender["tenant"], sender["tenant"].slug
     result = cli("tenant", "import", str(sender["bundle"]), env=receiver)
     assert result.exit_code == 0, result.output
+    assert f"bundle sha256: {sender['sha256']}" in result.output
+    assert "not yet in the sender's ledger" not in result.output  # the ledger had them all
     assert os.path.exists(os.path.join(receiver["REPLIKA_TENANTS_DIR"], f"{slug}.yaml"))
 
     with deployment(receiver):
@@ -364,6 +381,11 @@ def test_offboarding_exports_then_shreds_so_nothing_opens_on_the_sender(
     tenant = fresh_tenant("ob")
     passphrase = custodian_passphrase(tenant)
     filed = file_report(wb_app.test_client(), tenant)
+    # a relay published these events but the consumer had not recorded them yet
+    with service_engine("whistleblowing", migration=True).begin() as conn:
+        lagging = conn.execute(text("update outbox set published_at = now() "
+                                    "where tenant_id = :t"), {"t": tenant.id}).rowcount
+    assert lagging >= 1
     out = tmp_path / "offboarded.bundle"
     refused = cli("tenant", "offboard", tenant.slug, "--to", receiver["_PUBLIC_KEY"],
                   "--out", str(out))
@@ -386,7 +408,11 @@ def test_offboarding_exports_then_shreds_so_nothing_opens_on_the_sender(
     # the bundle was made before the keys went: it opens on the receiver
     imported = cli("tenant", "import", str(out), env=receiver)
     assert imported.exit_code == 0, imported.output
+    assert f"{lagging} events not yet in the sender's ledger" in imported.output
     with deployment(receiver):
+        with service_engine("whistleblowing", migration=True).connect() as conn:
+            assert conn.execute(text("select count(*) from outbox where tenant_id = :t and "
+                                     "published_at is not null"), {"t": tenant.id}).scalar() == 0
         with tenant_session(session_factory(service_engine("whistleblowing")), tenant.id) as s:
             row = s.execute(text("select id, content from wb_reports where case_number = :c"),
                             {"c": filed["case"]}).one()
