@@ -305,6 +305,50 @@ def test_a_table_not_known_to_be_tenant_owned_or_global_stops_the_import(sender,
     assert receiver_rows(receiver, sender["tenant"].id) == {s: 0 for s in SERVICES}
 
 
+def _resealed(sender, receiver, path, change) -> str:
+    """A bundle made by someone who has only the receiver's public key: the sender's payload,
+    changed by `change(files, manifest)`, sealed again. Returns the import's output."""
+    import json
+    import zipfile
+    from shared import tenant_move
+    payload, _ = tenant_move.build_payload(sender["tenant"].slug)
+    with zipfile.ZipFile(io.BytesIO(payload)) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    manifest = json.loads(files.pop("manifest.json"))
+    change(files, manifest)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("manifest.json", json.dumps(manifest))
+        for name, data in files.items():
+            z.writestr(name, data)
+    public = tenant_move.read_public_key(open(receiver["_PUBLIC_KEY"]).read())
+    path.write_bytes(tenant_move.seal(out.getvalue(), public))
+    result = cli("tenant", "import", str(path), env=receiver)
+    assert result.exit_code == 1, result.output
+    return result.output
+
+
+def test_sealed_bundles_that_disagree_with_their_manifest_or_reach_other_tenants_are_refused(
+        sender, receiver, demo_tenants, tmp_path):
+    import hashlib
+    reports = "db/whistleblowing/wb_reports.copy"
+    attachments = "db/whistleblowing/wb_attachments.copy"
+
+    def edit_data(files, manifest):
+        files[reports] = files[reports].replace(b"korupsi", b"lainnya")
+    assert "wb_reports.copy does not match its SHA-256" in _resealed(
+        sender, receiver, tmp_path / "edited.bundle", edit_data)
+
+    def other_tenant(files, manifest):  # digests recomputed: only the row check can tell
+        files[attachments] = files[attachments].replace(
+            str(sender["tenant"].id).encode(), str(demo_tenants["cimahi"].id).encode())
+        manifest["files"][attachments]["sha256"] = hashlib.sha256(files[attachments]).hexdigest()
+    output = _resealed(sender, receiver, tmp_path / "crafted.bundle", other_tenant)
+    assert "wb_attachments holds rows of another tenant" in output, output
+    assert receiver_rows(receiver, sender["tenant"].id) == {s: 0 for s in SERVICES}
+    assert receiver_rows(receiver, demo_tenants["cimahi"].id) == {s: 0 for s in SERVICES}
+
+
 # -- the move itself ---------------------------------------------------------------------------
 
 def test_the_moved_tenant_works_on_the_receiver_and_its_chain_continues(sender, receiver):
