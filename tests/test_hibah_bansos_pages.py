@@ -130,11 +130,16 @@ def test_organisation_applies_by_page_and_officials_take_it_to_closed(
          reference="Keputusan Wali Kota 900/Kep.12-BKAD/2026", date="2026-03-01")
     move(approver, csrf_token, number, "agreement_signed", reference="NPHD/031/BKBP/2026",
          date="2026-03-10")
+    assert number in finance.get(f"{O}?programme={code}").get_data(as_text=True)
     resp = move(finance, csrf_token, number, "disbursed", 422, amount="90000001",
                 reference="SP2D-0001")
     assert 'id="amount-error"' in resp.get_data(as_text=True)
     move(finance, csrf_token, number, "disbursed", amount="90000000",
          reference="SP2D-0001/LS/2026")
+    # paid in full: no longer waiting for finance, but still listed under its status
+    assert number not in finance.get(f"{O}?programme={code}").get_data(as_text=True)
+    assert number in finance.get(f"{O}?programme={code}&status=disbursed").get_data(
+        as_text=True)
 
     # the applicant files the LPJ on the application page
     path = f"{P}/applications/{number}"
@@ -288,3 +293,39 @@ def test_another_tenants_application_number_is_a_404(hb_app, make_official, csrf
     assert other.get(f"{P}/applications/{number}").status_code == 404
     # and officials' pages need an official
     assert citizen.get(f"{O}/applications/{number}").status_code == 401
+
+
+def test_pages_are_never_cached_and_the_export_is_in_the_openapi(hb_app, make_official,
+                                                                 csrf_token):
+    citizen = hb_app.test_client()
+    register_organisation(citizen, csrf_token)
+    evaluator = office(hb_app, make_official, csrf_token, "bansos_evaluator")
+    for client, path in ((citizen, f"{P}/applications"), (citizen, f"{P}/programmes/{HIBAH}/apply"),
+                         (evaluator, O), (evaluator, f"{O}/programmes"),
+                         (evaluator, f"{O}/programmes/{HIBAH}")):
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        assert resp.headers["Cache-Control"] == "no-store", path
+    english = evaluator.get(f"{O}?lang=en").get_data(as_text=True)
+    assert "Worklist" in english and "Waiting for me" in english
+    doc = hb_app.test_client().get("/openapi.json").json
+    op = doc["paths"]["/t/{tenant}/api/v1/programmes/{code}/applications.csv"]["get"]
+    assert "text/csv" in op["responses"]["200"]["content"]
+
+
+def test_the_export_quotes_what_a_spreadsheet_would_run(hb_app, csrf_token, owner_db,  # noqa: F811
+                                                        demo_tenants, official_token):
+    code = add_programme(owner_db, demo_tenants["cimahi"].id, "TEST-CSV")
+    citizen = hb_app.test_client()
+    name = f"=HYPERLINK(\"http://x\") {uuid.uuid4().hex[:6]}"
+    register_organisation(citizen, csrf_token, name=name)
+    resp = apply_form(citizen, csrf_token, code, action="draft")
+    number = NUMBER_RE.search(resp.headers["Location"]).group(0)
+    token = official_token(hb_app, demo_tenants["cimahi"], "bansos_finance")
+    export = hb_app.test_client().get(f"/t/cimahi/api/v1/programmes/{code}/applications.csv",
+                                      headers={"Authorization": token})
+    row = next(r for r in csv.DictReader(io.StringIO(export.get_data(as_text=True)))
+               if r["application_number"] == number)
+    assert row["organisation"] == "'" + name and row["status"] == "draft"
+    assert hb_app.test_client().get("/t/cimahi/api/v1/programmes/NOPE/applications.csv",
+                                    headers={"Authorization": token}).status_code == 404

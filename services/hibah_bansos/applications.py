@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from services.hibah_bansos import programmes, protect
@@ -457,12 +457,18 @@ def programme_summary(session: Session, programme: Programme) -> dict:
 
 
 def search(session: Session, *, statuses: list[str] | None = None, programme: str | None = None,
-           page: int = 1, per_page: int = 50) -> tuple[list[tuple[Application, str]], int]:
-    """Officials' list (API and worklist page): (application, programme code) rows and total."""
+           page: int = 1, per_page: int = 50, waiting: bool = False
+           ) -> tuple[list[tuple[Application, str]], int]:
+    """Officials' list (API and worklist page): (application, programme code) rows and total.
+    `waiting`: leave out fully paid applications, which wait for the recipient's LPJ, not for
+    another tranche."""
     q = select(Application, Programme.code).join(Programme,
                                                  Programme.id == Application.programme_id)
     if statuses is not None:
         q = q.where(Application.status.in_(statuses))
+    if waiting:
+        q = q.where(~and_(Application.status == Status.DISBURSED.value,
+                          Application.disbursed >= func.coalesce(Application.approved, 0)))
     if programme:
         q = q.where(Programme.code == programme)
     total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()

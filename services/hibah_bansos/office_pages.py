@@ -76,7 +76,7 @@ def worklist():
     programmes.ensure_synced(s, g.tenant)
     code = args.get("programme") or None
     rows, total = cases.search(s, statuses=statuses, programme=code, page=page,
-                               per_page=PER_PAGE)
+                               per_page=PER_PAGE, waiting=status == "")
     all_programmes = list(s.execute(select(Programme).order_by(
         Programme.fiscal_year.desc(), Programme.code)).scalars())
     return render_template("hibah_bansos/office/worklist.html",

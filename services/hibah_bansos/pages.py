@@ -17,6 +17,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from services.hibah_bansos import applicant_auth, applications as cases, forms, programmes, \
     schemas, transparency as public
+from services.hibah_bansos.api import committed
 from services.hibah_bansos.applications import Actor, Refused
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.models import Applicant, LoginThrottleRow, Programme
@@ -136,7 +137,6 @@ def _register(kind: str):
         errors = {**forms.field_errors(exc), **errors}
         parsed = None
     if parsed is not None and not errors:
-        from services.hibah_bansos.api import committed
         try:
             applicant = committed(lambda uw: cases.register_applicant(
                 uw, parsed, by_official=False, actor="applicant"))
@@ -278,7 +278,6 @@ def apply(code: str):
     except Problem as exc:
         return page(form, forms.field_errors(exc, rows={"rab": used}), 422, submission)
     uploads = _uploads(required)
-    from services.hibah_bansos.api import committed
 
     def save(uw):
         app = cases.create_application(uw, actor, parsed, idempotency_key=submission)
@@ -325,7 +324,6 @@ def application(number: str):
 @bp.post(f"{BASE}/applications/<number>/documents")
 @applicant_required
 def add_documents(number: str):
-    from services.hibah_bansos.api import committed
     code = (request.form.get("code") or "").strip()
     f = request.files.get("file")
     content = f.read() if f is not None else b""
@@ -342,7 +340,6 @@ def add_documents(number: str):
 
 
 def _submit(number: str):
-    from services.hibah_bansos.api import committed
     try:
         committed(lambda uw: cases.submit(uw, g.applicant, number))
     except (Refused, workflow.WorkflowError) as exc:
@@ -368,7 +365,6 @@ def submit(number: str):
 @applicant_required
 def file_lpj(number: str):
     """The accountability report (LPJ): spending lines within what was disbursed."""
-    from services.hibah_bansos.api import committed
     body, used = forms.lpj_body(request.form)
     try:
         parsed = schemas.parse(schemas.LpjIn, body)
