@@ -399,7 +399,11 @@ def open_bundle(blob: bytes) -> OpenedBundle:
     if header.get("format") != FORMAT or header.get("version") != VERSION \
             or header.get("suite") != SUITE_NAME:
         raise MoveError("Bundle refused", "unknown bundle format, version or suite")
-    private_raw = transport_private_key(create=False)
+    from shared.keyring import KeyringError
+    try:
+        private_raw = transport_private_key(create=False)
+    except KeyringError as exc:
+        raise MoveError("No transport key here", str(exc)) from None
     mine = fingerprint(_public_raw(private_raw))
     if header.get("recipient") != mine:
         raise MoveError("Bundle addressed to another deployment",
@@ -417,10 +421,23 @@ def open_bundle(blob: bytes) -> OpenedBundle:
             files = {n: z.read(n) for n in z.namelist() if n != "manifest.json"}
     except Exception:
         raise MoveError("Bundle refused", "its archive does not open") from None
+    try:
+        _check_manifest(manifest, files)
+    except MoveError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise MoveError("Bundle refused", "its manifest is malformed") from None
+    return OpenedBundle(manifest, files)
+
+
+def _check_manifest(manifest: dict, files: dict[str, bytes]) -> None:
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise MoveError("Bundle refused", "unknown manifest format")
-    listed = manifest.get("files", {})
-    if set(listed) != set(files):
+    uuid.UUID(manifest["tenant"]["id"])
+    if not isinstance(manifest["tenant"]["slug"], str):
+        raise ValueError("slug")
+    listed = manifest["files"]
+    if set(listed) != set(files) or not {"tenant.yaml", "keys.json"} <= set(files):
         raise MoveError("Bundle refused", "its files differ from its manifest")
     for name, info in listed.items():
         if _sha(files[name]) != info["sha256"] or len(files[name]) != info["bytes"]:
@@ -431,7 +448,6 @@ def open_bundle(blob: bytes) -> OpenedBundle:
             if files[info["file"]].count(b"\n") != info["rows"]:
                 raise MoveError("Bundle refused", f"{service}.{table}: row count differs "
                                 "from the manifest")
-    return OpenedBundle(manifest, files)
 
 
 def _check_receiver(bundle: OpenedBundle, plans: dict[str, list[TablePlan]]) -> None:
@@ -626,6 +642,9 @@ def import_bundle(blob: bytes) -> ImportSummary:
         if isinstance(exc, psycopg.Error):
             raise MoveError("Import failed", f"the database refused the data "
                             f"({type(exc).__name__}); nothing imported") from exc
+        if isinstance(exc, (KeyError, TypeError, ValueError)):
+            raise MoveError("Bundle refused", "its keys or data are malformed; nothing "
+                            "imported") from exc
         raise
     finally:
         for conn in conns.values():
