@@ -310,6 +310,23 @@ def write_markdown(result: dict, charts: list[str], path: Path = DOC,
                      else "–", _met(g), g.get("note") or "", run])
     lines += _table(["goal", "target", "measured", "result", "note", "run"], rows)
 
+    lines += ["## Runs kept in bench/results", ""]
+    hist = []
+    for p in sorted(Path(results_dir).glob("*.json")):
+        if p.name == "latest.json":
+            continue
+        try:
+            r = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        gs = goals(r)  # recomputed: files from before the goals existed have none
+        hist.append([f"`{p.name}`", r.get("mode"), ", ".join(
+            f"{k}{' (failed)' if v.get('error') else ''}" for k, v in
+            (r.get("sections") or {}).items()),
+            sum(1 for g in gs if g.get("met") is True),
+            sum(1 for g in gs if g.get("met") is False)])
+    lines += _table(["file", "mode", "sections", "goals met", "goals missed"], hist)
+
     chart_files = sorted((Path(results_dir) / CHARTS).glob("*.png")) if \
         (Path(results_dir) / CHARTS).exists() else []
     for name in ("crypto", "pipeline", "intake", "scale"):
@@ -438,9 +455,20 @@ def _md_scale(s: dict) -> list[str]:
             f"{c.get('per_page')} per page, as a supervisor; ms):", ""]
     out += _table(["filter", "cases", "page", "p50", "p99", "baseline p50", "ratio p50"], rows)
     for goal, prof in (s.get("profiles") or {}).items():
+        if isinstance(prof, dict) and "by_own_time" in prof:  # a cProfile of the Python side
+            out += [f"<details><summary>Where the time goes: {goal} (cProfile of "
+                    f"{prof.get('calls')} calls, {prof.get('wall_s')} s)</summary>", "",
+                    "```"] + [f"{f['own_s']:>8.3f} s own {f['cumulative_s']:>8.3f} s cum "
+                              f"{f['calls']:>7}  {f['function']}"
+                              for f in prof["by_own_time"]] + ["```", "</details>", ""]
+            continue
         out += [f"<details><summary>Where the time goes: {goal} (EXPLAIN ANALYZE)</summary>",
                 ""]
-        items = prof.items() if isinstance(prof, dict) else [("", prof)]
+        items = list(prof.items()) if isinstance(prof, dict) else [("", prof)]
+        if len(items) > 3:  # the slowest three (the JSON has them all)
+            out += [f"{len(items)} calls were over the goal; the plans of the first three "
+                    f"follow, all of them are in the results JSON.", ""]
+            items = items[:3]
         for label, plans in items:
             for plan in plans:
                 out += [f"`{label}` {plan.get('execution')}: `{plan['sql'][:160]}...`", "",
