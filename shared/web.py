@@ -124,6 +124,12 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
 
     @app.errorhandler(Exception)
     def on_error(exc: Exception):
+        if database_unavailable(exc):  # an outage, not a bug: 503 tells clients to retry
+            log.warning("database unavailable on %s %s: %s", request.method, request.url_rule,
+                        type(exc).__name__)
+            return problem_response(Problem(503, "Service Unavailable",
+                                            "The database is not reachable; try again shortly.",
+                                            failed=["database"]), {"Retry-After": "5"})
         log.exception("unhandled error on %s %s", request.method, request.url_rule)
         return problem_response(Problem(500, "Internal Server Error"))
 
@@ -140,6 +146,21 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
         return resp
 
     return app
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (server stopped or
+    restarting): no SQLSTATE (refused, reset), class 08 (connection exception) or 57P
+    (shut down, starting up). Serialization failures and timeouts stay errors."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    return isinstance(orig, psycopg.OperationalError) and (
+        orig.sqlstate is None or orig.sqlstate.startswith(("08", "57P")))
 
 
 def db() -> Session:

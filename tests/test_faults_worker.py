@@ -55,6 +55,10 @@ class Gunicorn:
 
     def __init__(self, service: str, log: Path) -> None:
         from infra.local import web_argv
+        from shared.keyring import keyring
+        # the keyring file exists before servers start, as `make run` ensures: processes that
+        # all find it missing would each create their own (a race in FileKeyring)
+        keyring().current_key_id()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
