@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run stop test test-unit migrate up lock clean bench bench-quick
+.PHONY: install run stop test test-unit migrate up lock clean bench bench-quick audit
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m bench --quick
+
+## Known vulnerabilities in every pinned dependency (pip-audit, PyPI's advisory data).
+## --strict: a package that could not be looked up fails the audit instead of being skipped.
+audit: $(STAMP)
+	$(BIN)/pip-audit -r constraints.txt -s pypi --no-deps --strict --progress-spinner off
 
 ## Re-pin every dependency after editing pyproject.toml.
 lock:
