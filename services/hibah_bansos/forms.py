@@ -217,3 +217,32 @@ NEEDED = {"amount": _l("This step needs an amount in whole rupiah."),
 
 def _rupiah(value) -> str:
     return "Rp" + f"{int(value or 0):,}".replace(",", ".")
+
+
+LABELS = {
+    "requested": _l("Requested amount (whole rupiah)"), "proposal": _l("Proposal"),
+    "rab": _l("Budget plan (RAB)"), "lines": _l("Accountability report (LPJ)"),
+    "email": _l("E-mail"), "password": _l("Password"), "password_confirm": _l("Password again"),
+    "name": _l("Name"), "registration_number": _l("Legal-entity registration number (AHU)"),
+    "legal_entity_since": _l("Legal entity registered on"), "npwp": _l("NPWP tax number"),
+    "chairperson": _l("Chairperson"), "address": _l("Address"), "phone": _l("Phone"),
+    "bank_account": _l("Bank account number"), "nik": _l("NIK (16 digits)"),
+    "kk": _l("Family card number (KK, 16 digits)"), "amount": _l("Amount (whole rupiah)"),
+    "reason": _l("Reason or consideration"), "reference": _l("Reference number"),
+    "date": _l("Date"), "to": _l("Move to"), "file": _l("Document"),
+    "summary": _l("Summary of the activity"), "eligibility": _l("Eligibility"),
+}
+
+
+def label(field: str, documents: dict[str, str]) -> str:
+    """The name of a form field in the error summary ("" when the message says it all)."""
+    parts = field.split(".")
+    if parts[0] == "rab" and len(parts) > 1 and parts[1].isdigit():
+        return _("Budget plan (RAB) line %(n)s", n=int(parts[1]) + 1)
+    if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit():
+        return _("LPJ line %(n)s", n=int(parts[1]) + 1)
+    if parts[0] == "documents" and len(parts) > 2:
+        return documents.get(parts[1], parts[1])
+    if parts[0] == "documents":
+        return ""  # "Required document missing: <name>" names it already
+    return str(LABELS.get(parts[0], ""))

@@ -73,6 +73,11 @@ def hb_date(value) -> str:
     return format_date(value, "medium")
 
 
+@bp.app_template_global("error_label")
+def error_label(field: str) -> str:
+    return forms.label(field, document_labels())
+
+
 @bp.app_context_processor
 def _helpers() -> dict:
     return {"rupiah": rupiah, "status_label": lambda s: STATUS_LABELS.get(s, s),
