@@ -364,6 +364,9 @@ def export_tenant(slug: str, recipient_public: bytes, out: Path) -> ExportSummar
         os.fsync(f.fileno())
     rows = {f"{svc}.{t}": info["rows"] for svc, v in manifest["services"].items()
             for t, info in v["tables"].items() if info["rows"]}
+    from shared.replication.lifecycle import record
+    record(slug, "exported", {"bundle_sha256": _sha(bundle),
+                              "recipient": fingerprint(recipient_public)})
     return ExportSummary(slug, uuid.UUID(manifest["tenant"]["id"]), rows,
                          fingerprint(recipient_public), _sha(bundle),
                          bool(manifest.get("suspended")))
@@ -655,6 +658,8 @@ def import_bundle(blob: bytes) -> ImportSummary:
     fd = os.open(tenant_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as f:
         f.write(bundle.files["tenant.yaml"])
+    from shared.replication.lifecycle import record
+    record(slug, "imported", {"bundle_sha256": _sha(blob)})  # continues the moved chain
     return ImportSummary(slug, tenant_id, rows, tenant_file, _sha(blob), republish)
 
 
@@ -675,4 +680,6 @@ def offboard(slug: str, recipient_public: bytes, out: Path) -> tuple[ExportSumma
     if _sha(out.read_bytes()) != summary.bundle_sha256:
         raise MoveError("Export failed", f"{out} does not read back as written; not shredded")
     shredded = key_admin.shred_tenant(summary.tenant_id)
+    from shared.replication.lifecycle import record
+    record(slug, "offboarded", {"bundle_sha256": summary.bundle_sha256})
     return summary, shredded

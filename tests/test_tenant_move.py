@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from shared.cli import main
+from shared.db import service_engine
 from shared.settings import SERVICES, env_prefix
 from tests.eventing import consumer, emit, fresh_tenant, in_thread, relay, wait_until
 
@@ -242,6 +243,12 @@ def sender(stack, demo_tenants, wb_app, hb_app, custodian_passphrase, receiver,
                    "--out", str(out))
     assert exported.exit_code == 0, exported.output
     assert out.stat().st_mode & 0o077 == 0
+    with service_engine("whistleblowing", migration=True).connect() as conn:  # audited
+        [audited] = conn.execute(text(
+            "select payload from outbox where tenant_id = :t and type = "
+            "'platform.tenant.exported.v1'"), {"t": tenant.id}).scalars().all()
+    assert audited["data"]["bundle_sha256"] == exported.output.split(
+        "bundle sha256: ")[1].split()[0] and audited["data"]["recipient"].startswith("sha256:")
     return {"tenant": tenant, "passphrase": passphrase, "case": filed["case"],
             "attachment": filed["attachment"], "number": number, "views": seen,
             "bundle": out, "sha256": exported.output.split("bundle sha256: ")[1].split()[0],
@@ -358,6 +365,12 @@ def test_the_moved_tenant_works_on_the_receiver_and_its_chain_continues(sender, 
     assert f"bundle sha256: {sender['sha256']}" in result.output
     assert "not yet in the sender's ledger" not in result.output  # the ledger had them all
     assert os.path.exists(os.path.join(receiver["REPLIKA_TENANTS_DIR"], f"{slug}.yaml"))
+    with deployment(receiver):
+        from shared.db import service_engine as receiver_engine
+        with receiver_engine("whistleblowing", migration=True).connect() as conn:
+            types = conn.execute(text("select type from outbox where tenant_id = :t "
+                                      "and published_at is null"), {"t": tenant.id}).scalars()
+            assert "platform.tenant.imported.v1" in set(types)
 
     with deployment(receiver):
         from services.hibah_bansos.app import create_app as hb_create

@@ -54,3 +54,19 @@ def set_suspended(slug: str, suspended: bool, actor: str = "system") -> bool:
                          {"tenant_id": str(row.id), "slug": row.slug})
                 uow.commit()  # commits this service's transaction: row and event together
     return changed
+
+
+def record(slug: str, kind: str, data: dict, actor: str = "system") -> None:
+    """Audit a lifecycle step done outside a request (`platform.tenant.<kind>.v1`): written to
+    the hosting service's outbox like every other event, so the ledger records it."""
+    model = _models(EVENT_SERVICE)
+    with session_factory(service_engine(EVENT_SERVICE, migration=True))() as session:
+        row = session.execute(select(model.TenantRow).where(model.TenantRow.slug == slug)
+                              ).scalar_one_or_none()
+        if row is None:
+            raise UnknownTenant(slug)
+        uow = UnitOfWork(session, Tenant(id=row.id, slug=row.slug, config=row.config),
+                         EVENT_SERVICE, model.OutboxRow)
+        uow.emit(f"platform.tenant.{kind}.v1", f"tenant:{row.id}", actor,
+                 {"tenant_id": str(row.id), "slug": row.slug, **data})
+        uow.commit()
