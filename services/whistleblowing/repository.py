@@ -105,9 +105,13 @@ def list_reports(session: Session, *, today: date, status: str | None = None,
                                                Recusal.official_id == hide_from)))
     total = session.execute(select(func.count()).select_from(Report).where(*conditions)
                             ).scalar_one()
-    rows = session.execute(select(Report).where(*conditions)
-                           .order_by(Report.received_at.desc(), Report.id)
-                           .limit(per_page).offset((page - 1) * per_page)).scalars()
+    # the page's ids first (an index-only scan of wb_reports_case_list, migration w004), then
+    # only those rows: OFFSET then skips narrow index entries, not wide rows
+    page_ids = (select(Report.id).where(*conditions)
+                .order_by(Report.received_at.desc(), Report.id)
+                .limit(per_page).offset((page - 1) * per_page)).subquery()
+    rows = session.execute(select(Report).join(page_ids, Report.id == page_ids.c.id)
+                           .order_by(Report.received_at.desc(), Report.id)).scalars()
     return list(rows), total
 
 
