@@ -329,3 +329,30 @@ def test_the_export_quotes_what_a_spreadsheet_would_run(hb_app, csrf_token, owne
     assert row["organisation"] == "'" + name and row["status"] == "draft"
     assert hb_app.test_client().get("/t/cimahi/api/v1/programmes/NOPE/applications.csv",
                                     headers={"Authorization": token}).status_code == 404
+
+
+def test_separation_of_duties_and_the_ceiling_are_explained_on_the_page(
+        hb_app, make_official, csrf_token, owner_db, demo_tenants):  # noqa: F811
+    code = add_programme(owner_db, demo_tenants["cimahi"].id, "TEST-PAGU", ceiling=5_000_000)
+    citizen = hb_app.test_client()
+    register_organisation(citizen, csrf_token)
+    resp = apply_form(citizen, csrf_token, code, requested="10000000", rab_0_amount="6000000",
+                      rab_1_amount="4000000")
+    number = NUMBER_RE.search(resp.headers["Location"]).group(0)
+    both = office(hb_app, make_official, csrf_token, "bansos_evaluator", "bansos_verifier")
+    move(both, csrf_token, number, "evaluated", amount="10000000", reason="Layak")
+    page = both.get(f"{O}/applications/{number}").get_data(as_text=True)
+    assert "pemisahan tugas" in page  # verifying is not offered; return or reject still are
+    assert '<option value="verified"' not in page and '<option value="returned"' in page
+    resp = move(both, csrf_token, number, "verified", 409, reason="Sesuai")
+    assert "pemisahan tugas" in resp.get_data(as_text=True)
+    move(office(hb_app, make_official, csrf_token, "bansos_verifier"), csrf_token, number,
+         "verified", reason="Sesuai")
+    approver = office(hb_app, make_official, csrf_token, "bansos_approver")
+    resp = move(approver, csrf_token, number, "approved", 409, amount="10000000",
+                reference="KEP-1", date="2026-03-01")
+    assert "Pagu program akan terlampaui: sisa Rp5.000.000" in resp.get_data(as_text=True)
+    move(approver, csrf_token, number, "approved", amount="5000000", reference="KEP-1",
+         date="2026-03-01")
+    html = approver.get(f"{O}/programmes/{code}").get_data(as_text=True)
+    assert html.count("Rp5.000.000") >= 2 and "Rp0" in html  # ceiling = allocated; none left

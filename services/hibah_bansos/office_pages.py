@@ -104,11 +104,12 @@ def _detail_page(number: str, errors: dict | None = None, status: int = 200):
     except Refused:
         raise not_found("application") from None
     view = cases.detail_view(s, g.tenant, app)
+    targets = _targets(app.status, app.actors, actor)
     return render_template("hibah_bansos/office/application.html", app=view,
                            programme_name=programme_name(s.get(Programme, app.programme_id)),
-                           targets=_targets(app.status, app.actors, actor),
-                           blocked=bool(workflow.targets_for(app.status, actor.roles))
-                           and not _targets(app.status, app.actors, actor),
+                           targets=targets,
+                           blocked=[t for t in workflow.targets_for(app.status, actor.roles)
+                                    if t not in targets],
                            labels=document_labels(), errors=errors or {},
                            form=request.form if errors else {}), status
 
