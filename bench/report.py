@@ -253,14 +253,20 @@ def _met(g: dict) -> str:
     return "**met**" if g["met"] else "**missed**"
 
 
-def gather_sections(result: dict, results_dir: Path = RESULTS) -> dict[str, dict]:
+def _result_files(results_dir: Path, files=None) -> list[Path]:
+    """Results files, newest first (`files` narrows them, e.g. to those kept in git)."""
+    found = files if files is not None else Path(results_dir).glob("*.json")
+    return sorted((Path(p) for p in found if Path(p).name != "latest.json"),
+                  key=lambda p: p.name, reverse=True)
+
+
+def gather_sections(result: dict, results_dir: Path = RESULTS, files=None) -> dict[str, dict]:
     """name -> {section, started_at, mode}: this run's sections, and for those it did not
     run (or that failed in it), the newest earlier run's."""
     out = {name: {"section": s, "started_at": result.get("started_at"),
                   "mode": result.get("mode")}
            for name, s in (result.get("sections") or {}).items() if not s.get("error")}
-    files = sorted((p for p in Path(results_dir).glob("*.json") if p.name != "latest.json"),
-                   reverse=True)
+    files = _result_files(results_dir, files)
     for path in files:
         try:
             other = json.loads(path.read_text())
@@ -276,8 +282,8 @@ def gather_sections(result: dict, results_dir: Path = RESULTS) -> dict[str, dict
 
 
 def write_markdown(result: dict, charts: list[str], path: Path = DOC,
-                   results_dir: Path = RESULTS) -> None:
-    gathered = gather_sections(result, results_dir)
+                   results_dir: Path = RESULTS, files=None) -> None:
+    gathered = gather_sections(result, results_dir, files)
     merged = {"sections": {k: v["section"] for k, v in gathered.items()}}
     m = result.get("machine") or {}
     lines = ["# Benchmarks", "",
@@ -312,9 +318,7 @@ def write_markdown(result: dict, charts: list[str], path: Path = DOC,
 
     lines += ["## Runs kept in bench/results", ""]
     hist = []
-    for p in sorted(Path(results_dir).glob("*.json")):
-        if p.name == "latest.json":
-            continue
+    for p in reversed(_result_files(results_dir, files)):
         try:
             r = json.loads(p.read_text())
         except (OSError, ValueError):

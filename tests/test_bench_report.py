@@ -111,3 +111,23 @@ def test_scale_goal_misses_at_full_scale():
 def test_nan_measurement_is_not_judged():
     goals = report.goals({"sections": {"scale": _scale(float("nan"), 10.0, 10.0)}})
     assert goals[4]["measured"] is None and goals[4]["met"] is None
+
+
+def test_markdown_takes_missing_sections_from_the_newest_earlier_run(tmp_path):
+    import json
+    older = {"started_at": "20260101T000000Z", "mode": "full",
+             "sections": {"scale": _scale(9.0, 900.0, 900.0), "pipeline": _pipeline(1.0, 1.0)}}
+    newer = {"started_at": "20260102T000000Z", "mode": "full",
+             "sections": {"scale": {"error": "boom"}, "pipeline": _pipeline(100.0, 7000.0)}}
+    for r in (older, newer):
+        (tmp_path / f"{r['started_at']}.json").write_text(json.dumps(r))
+    current = {"started_at": "20260103T000000Z", "mode": "quick", "machine": {"cores": 2},
+               "sections": {"crypto": {"ops": {}}}}
+    got = report.gather_sections(current, tmp_path)
+    assert got["crypto"]["started_at"] == "20260103T000000Z"
+    assert got["pipeline"]["started_at"] == "20260102T000000Z"  # newest, not the older one
+    assert got["scale"]["started_at"] == "20260101T000000Z"  # the newer one failed
+    doc = tmp_path / "benchmarks.md"
+    report.write_markdown(current, [], path=doc, results_dir=tmp_path)
+    text = doc.read_text()
+    assert "**missed**" in text and "**met**" in text and "## Intake" in text
