@@ -5,8 +5,9 @@ conforms to the document (status code, content type, body schema).
 Runs in-process over WSGI against the real PostgreSQL. The `tenant` path parameter is pinned to
 a demo city. Every operation is called as each caller its `security` allows: an official holding
 every hibah-bansos role, a registered applicant (own bearer token), or nobody for the public
-ones. Half of the generated `number`/`code` path parameters are swapped for a real application
-of that applicant / a real programme, so the requests reach the domain rather than a 404.
+ones. In half of the generated requests the `number`/`code` path parameters, a body's
+`programme` and the token request's credentials are swapped for a real application of that
+applicant, a real programme and the applicant's own, so they reach the domain, not a 404/401.
 """
 from __future__ import annotations
 
@@ -52,13 +53,15 @@ def identities(hb_app, demo_tenants):
     with hb_app.app_context():
         official = {"Authorization": "Bearer " + issue_token(principal)}
     client = hb_app.test_client()
-    resp = client.post(f"{T}/applicants", json=organisation())
+    org = organisation()
+    resp = client.post(f"{T}/applicants", json=org)
     assert resp.status_code == 201, resp.get_data(as_text=True)
     applicant = {"Authorization": "Bearer " + resp.json["access_token"]}
     resp = client.post(f"{T}/applications", json=application(), headers=applicant)
     assert resp.status_code == 201, resp.get_data(as_text=True)
     return {"official": official, "applicant": applicant, "anonymous": {},
-            "number": resp.json["application_number"], "codes": [HIBAH, BANSOS]}
+            "number": resp.json["application_number"], "codes": [HIBAH, BANSOS],
+            "credentials": {"email": org["email"], "password": org["password"]}}
 
 
 @pytest.mark.parametrize("label,who", CALLS, ids=[f"{label} as {who}" for label, who in CALLS])
@@ -79,6 +82,11 @@ def test_no_input_makes_the_hibah_bansos_api_fail_or_break_its_schema(label, who
                 params["number"] = identities["number"]
             if real_target and "code" in params:
                 params["code"] = identities["codes"][len(str(params["code"])) % 2]
+        if real_target and isinstance(case.body, dict):  # past the look-ups, into the domain
+            if "programme" in case.body:
+                case.body["programme"] = identities["codes"][len(case.body) % 2]
+            if label.endswith("/applicants/token"):
+                case.body.update(identities["credentials"])
         headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
         headers.update(identities[who])
         case.headers = headers
