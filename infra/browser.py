@@ -46,7 +46,9 @@ def find_chromium() -> str | None:
 
 def _apt(*args: str, env: dict[str, str]) -> None:
     # stdin closed: CI has none, and apt must never wait for an answer.
-    proc = subprocess.run(["apt-get", *args], env=env, stdin=subprocess.DEVNULL,
+    # Wait for another apt/dpkg run (another engineer's install) instead of failing at once.
+    proc = subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=300", *args], env=env,
+                          stdin=subprocess.DEVNULL,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise ChromiumUnavailable(
