@@ -552,3 +552,19 @@ def test_transparency_page_lists_grants_not_people(hb, officials, owner_db, demo
     for secret in (org["chairperson"], org["phone"], org["bank_account"], bansos_person["name"],
                    bansos_person["nik"]):
         assert secret not in html
+
+
+def test_applicant_password_guessing_through_the_api_is_throttled(hb):
+    """The API token and the sign-in page share one throttle: after five wrong passwords the
+    account waits (429 with Retry-After), even with the right password."""
+    org = organisation()
+    register(hb, org)
+    hb.environ_base["REMOTE_ADDR"] = f"10.91.{random.randint(0, 250)}.{random.randint(1, 250)}"
+    for _ in range(5):
+        assert hb.post(f"{T}/applicants/token", json={"email": org["email"],
+                                                      "password": "tebakan-salah"}
+                       ).status_code == 401
+    locked = hb.post(f"{T}/applicants/token", json={"email": org["email"],
+                                                   "password": org["password"]})
+    assert locked.status_code == 429 and locked.content_type == "application/problem+json"
+    assert int(locked.headers["Retry-After"]) > 0

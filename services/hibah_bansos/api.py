@@ -137,7 +137,10 @@ def register_applicant():
 @bp.post(f"{API}/applicants/token")
 def applicant_token():
     form = schemas.parse(schemas.TokenIn, request.get_json(silent=True))
-    applicant = cases.check_applicant_password(db(), g.tenant, form.email, form.password)
+    applicant, wait = applicant_auth.checked_sign_in(form.email, form.password)
+    if wait:
+        return problem_response(Problem(429, "Too Many Requests", "Too many failed sign-ins; "
+                                        "try again later."), headers={"Retry-After": str(wait)})
     if applicant is None:
         raise Problem(401, "Unauthorized", "Wrong e-mail address or password.")
     return jsonify(access_token=applicant_auth.issue(g.tenant.id, applicant.id),

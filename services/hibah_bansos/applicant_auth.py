@@ -13,6 +13,9 @@ import uuid
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from shared import login_throttle
+from shared.web import db
+
 TOKEN_TTL_SECONDS = 3600
 SALT = "replika.hibah-bansos.applicant-token"
 PAGE_SALT = "replika.hibah-bansos.applicant-page"
@@ -62,3 +65,27 @@ def page_applicant() -> uuid.UUID | None:
     if not isinstance(token, str):
         return None
     return _applicant_of(token, PAGE_SALT, PAGE_TTL_SECONDS)
+
+
+def checked_sign_in(email: str, password: str) -> tuple["Applicant | None", int]:
+    """(applicant, 0), (None, 0) for wrong credentials, (None, seconds) when throttled; the
+    one sign-in check of the pages and the API token. Failures count per account and per
+    address in the shared login throttle, as officials' do."""
+    from services.hibah_bansos import applications as cases
+    from services.hibah_bansos.models import LoginThrottleRow
+    s = db()
+    keys = login_throttle.Keys.of(current_app.config["SECRET_KEY"], g.tenant.id,
+                                  f"applicant:{email}", request.remote_addr or "unknown")
+    login_throttle.serialise_attempts(s, keys)
+    wait = login_throttle.retry_after(s, LoginThrottleRow, keys)
+    if wait:
+        s.rollback()
+        return None, wait
+    applicant = cases.check_applicant_password(s, g.tenant, email, password)
+    if applicant is None:
+        login_throttle.record_failure(s, LoginThrottleRow, g.tenant.id, keys)
+        s.commit()
+        return None, 0
+    login_throttle.record_success(s, LoginThrottleRow, keys)
+    s.commit()
+    return applicant, 0

@@ -66,8 +66,9 @@ def document() -> dict:
         f"{p}/programmes": {"get": _op("Open programmes (public)", errors=(404,))},
         f"{p}/applicants": {"post": _op("Register an organisation or a person",
                                         body="ApplicantIn", ok="201", errors=(409, 422))},
-        f"{p}/applicants/token": {"post": _op("An applicant's bearer token", body="TokenIn",
-                                              errors=(401, 422))},
+        f"{p}/applicants/token": {"post": _op("An applicant's bearer token (429 with "
+                                              "Retry-After after repeated failures)",
+                                              body="TokenIn", errors=(401, 404, 422, 429))},
         f"{p}/applications": {
             "post": create,
             "get": _op("Worklist (filters status, programme; paging)", security=OFFICIAL,

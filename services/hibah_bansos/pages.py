@@ -165,34 +165,13 @@ def register_individual():
     return _register("individual")
 
 
-def _check_sign_in(email: str, password: str) -> tuple[Applicant | None, int]:
-    """(applicant, 0), (None, 0) for wrong credentials, (None, seconds) when throttled.
-    Failures count per account and per address in the shared login throttle, as officials'."""
-    s = db()
-    keys = login_throttle.Keys.of(current_app.config["SECRET_KEY"], g.tenant.id,
-                                  f"applicant:{email}", request.remote_addr or "unknown")
-    login_throttle.serialise_attempts(s, keys)
-    wait = login_throttle.retry_after(s, LoginThrottleRow, keys)
-    if wait:
-        s.rollback()
-        return None, wait
-    applicant = cases.check_applicant_password(s, g.tenant, email, password)
-    if applicant is None:
-        login_throttle.record_failure(s, LoginThrottleRow, g.tenant.id, keys)
-        s.commit()
-        return None, 0
-    login_throttle.record_success(s, LoginThrottleRow, keys)
-    s.commit()
-    return applicant, 0
-
-
 @bp.route(f"{BASE}/sign-in", methods=["GET", "POST"])
 def sign_in():
     nxt = _safe_next(request.args.get("next"))
     if request.method == "GET":
         return render_template("hibah_bansos/sign_in.html", error=None, email="", next=nxt)
     email, password = (request.form.get("email") or "").strip(), request.form.get("password", "")
-    applicant, wait = _check_sign_in(email, password) if email and password else (None, 0)
+    applicant, wait = applicant_auth.checked_sign_in(email, password) if email and password else (None, 0)
     if applicant is None:
         if wait:
             error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.",
