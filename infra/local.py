@@ -253,6 +253,9 @@ def start_process(name: str, argv: list[str], state: Path, env: dict[str, str]) 
 def web_argv(service: str, host: str, port: int) -> list[str]:
     return [str(VENV_BIN / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2",
             "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+            # gunicorn 27's control socket has one default path per machine: parallel runs
+            # (make run, make test, make bench) would take it from each other; nothing uses it
+            "--no-control-socket",
             f"services.{service}.app:create_app()"]
 
 
