@@ -289,7 +289,7 @@ def generate_cases(tenant, m: int, rng: random.Random, official_id: uuid.UUID) -
             select gen_random_uuid(), :t, id, received_at, :o, null, 'reported_unit',
                    decode(md5(id::text), 'hex')
             from wb_reports where tenant_id = :t and case_number like 'WBS-%-S%'
-              and substr(md5(id::text), 1, 3) = '000'"""),
+              and substr(md5(case_number), 1, 3) = '000'"""),
                                {"t": tenant.id, "o": official_id}).rowcount
     took = time.monotonic() - t0
     t1 = time.monotonic()
@@ -470,13 +470,17 @@ def summary_timing(tenant, data: dict, reps: int) -> dict:
             "result": result["last"], "_call": call}
 
 
-def _bare_page(tenant, kw: dict, page: int):
+def _bare_page(tenant, kw: dict, page: int, hide_from: uuid.UUID | None = None):
     """Baseline: the same page of the same rows as one plain SELECT on the owner role (no
-    count, no recusal anti-join, no row-level security, no ORM objects)."""
-    from sqlalchemy import select
+    count, no recusal anti-join, no row-level security, no ORM objects). With `hide_from`:
+    the plain OFFSET query the list's rows are checked against."""
+    from sqlalchemy import and_, exists, select
     from services.whistleblowing import cases, repository
-    from services.whistleblowing.models import Report
+    from services.whistleblowing.models import Recusal, Report
     conds = [Report.tenant_id == tenant.id]
+    if hide_from is not None:
+        conds.append(~exists().where(and_(Recusal.report_id == Report.id,
+                                          Recusal.official_id == hide_from)))
     if kw.get("status"):
         conds.append(Report.status == kw["status"])
     if kw.get("category"):
@@ -515,13 +519,32 @@ def case_list_timing(tenant, official_id: uuid.UUID, reps: int) -> dict:
         last = max(1, -(-total // PER_PAGE))
         pages = {"first": 1, "middle": max(1, last // 2), "last": last}
         res = {"total": total, "pages": {}}
+        # rows checked, not timed: a full page past the middle (read from the oldest end)
+        probe_page = max(1, 3 * last // 4)
+        with tenant_session(factory, tenant.id) as s:
+            got = [i["case_number"] for i in listing(kw, probe_page)(s)[0]]
+        with service_engine("whistleblowing", migration=True).connect() as conn:
+            want = [r.case_number for r in conn.execute(
+                _bare_page(tenant, kw, probe_page, hide_from=official_id))]
+        res["three_quarters_page"] = {"page": probe_page, "same_rows_as_plain_offset":
+                                      got == want and len(got) == PER_PAGE}
         for pname, page in pages.items():
             call = listing(kw, page)
+            # the fast path must return exactly the rows of the plain OFFSET query
+            with tenant_session(factory, tenant.id) as s:
+                got = [i["case_number"] for i in call(s)[0]]
+            with service_engine("whistleblowing", migration=True).connect() as conn:
+                want = [r.case_number for r in conn.execute(
+                    _bare_page(tenant, kw, page, hide_from=official_id))]
+            if got != want:
+                print(f"bench:   case list [{fname}] page {page}: rows differ from the plain "
+                      f"OFFSET query!", flush=True)
             samples = _timed_in_session(factory, tenant.id, call, reps)
             ms = _ms(samples)
             base = _ms(_timed_raw("whistleblowing", _bare_page(tenant, kw, page),
                                   [{}] * max(5, reps // 2), warmup=2))
-            res["pages"][pname] = {"page": page, "ms": ms, "baseline_ms": base,
+            res["pages"][pname] = {"page": page, "same_rows_as_plain_offset": got == want,
+                                   "ms": ms, "baseline_ms": base,
                                    "ratio_p50_to_baseline": _ratio_p50(ms, base)}
             calls[f"{fname}/{pname}"] = call
         out["filters"][fname] = res

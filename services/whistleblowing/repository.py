@@ -109,9 +109,16 @@ def list_reports(session: Session, *, today: date, status: str | None = None,
                             ).scalar_one()
     # the page's ids first (an index-only scan of wb_reports_case_list, migration w004), then
     # only those rows: OFFSET then skips narrow index entries, not wide rows
-    page_ids = (select(Report.id).where(*conditions)
-                .order_by(Report.received_at.desc(), Report.id)
-                .limit(per_page).offset((page - 1) * per_page)).subquery()
+    offset, limit = (page - 1) * per_page, per_page
+    order = (Report.received_at.desc(), Report.id)
+    if offset >= total:
+        return [], total
+    if offset > total // 2:  # past the middle: the same rows, walking from the oldest end
+        limit = min(per_page, total - offset)
+        offset = total - offset - limit
+        order = (Report.received_at.asc(), Report.id.desc())
+    page_ids = (select(Report.id).where(*conditions).order_by(*order)
+                .limit(limit).offset(offset)).subquery()
     rows = session.execute(select(Report).join(page_ids, Report.id == page_ids.c.id)
                            .order_by(Report.received_at.desc(), Report.id)).scalars()
     return list(rows), total
