@@ -211,6 +211,25 @@ def test_organisation_from_proposal_to_closed(hb, officials, owner_db):
                         {"i": detail["applicant"]["id"]}).scalar_one()
     assert org["name"].encode() not in raw and org["bank_account"].encode() not in raw
 
+    # ... and each of those events reaches the audit ledger, once
+    from services.audit.models import LedgerEntryRow
+    from shared.db import service_engine
+    from tests.eventing import consumer, in_thread, relay, wait_until
+    ids = [e["id"] for e in events]
+
+    def in_ledger() -> list[str]:
+        with service_engine("audit", migration=True).connect() as conn:
+            return list(conn.execute(text(f"select event_id from {LedgerEntryRow.__tablename__} "
+                                          "where event_id = any(:ids)"), {"ids": ids}).scalars())
+    with in_thread(relay("hibah_bansos"), "relay-hb"), in_thread(consumer(), "audit"):
+        wait_until(lambda: len(in_ledger()) == len(ids), 90, "every step in the ledger")
+    assert sorted(in_ledger()) == sorted(ids)
+
+    # the public page lists the grant (organisation and amount), never the people behind it
+    page = hb.get("/t/cimahi/hibah-bansos/transparansi").get_data(as_text=True)
+    assert org["name"] in page and "Rp90.000.000" in page
+    assert org["chairperson"] not in page and org["phone"] not in page
+
 
 def test_separation_of_duties_three_officials(hb, hb_app, demo_tenants, official_token):
     cimahi = demo_tenants["cimahi"]
