@@ -136,13 +136,9 @@ def _record_key(session: Session, tenant_id: uuid.UUID, table: str, row_id: str,
     ck = (tenant_id, table, row_id)
     if ck in cache:
         return cache[ck]
-    row = session.execute(text(
-        "select data_key_id, wrapped from record_keys "
-        "where tenant_id = :t and table_name = :tb and row_id = :r"),
-        {"t": tenant_id, "tb": table, "r": row_id}).first()
-    if row is None:
-        if not create:
-            raise DecryptionError("record key not available")
+    if create:
+        # Writes are mostly of new records: try the insert first (one round trip); an
+        # existing key (an older record, or a concurrent transaction's) is then read below.
         data_key_id, data_key = _active_tenant_key(session, tenant_id, "data")
         record_key = AESGCM.generate_key(256)
         nonce = os.urandom(12)
@@ -152,10 +148,15 @@ def _record_key(session: Session, tenant_id: uuid.UUID, table: str, row_id: str,
             "insert into record_keys (tenant_id, table_name, row_id, data_key_id, wrapped) "
             "values (:t, :tb, :r, :k, :w) on conflict do nothing returning row_id"),
             {"t": tenant_id, "tb": table, "r": row_id, "k": data_key_id, "w": wrapped}).first()
-        if inserted is None:  # another transaction created it first: use theirs
-            return _record_key(session, tenant_id, table, row_id, create=False)
-        cache[ck] = (data_key_id, record_key)
-        return cache[ck]
+        if inserted is not None:
+            cache[ck] = (data_key_id, record_key)
+            return cache[ck]
+    row = session.execute(text(
+        "select data_key_id, wrapped from record_keys "
+        "where tenant_id = :t and table_name = :tb and row_id = :r"),
+        {"t": tenant_id, "tb": table, "r": row_id}).first()
+    if row is None:
+        raise DecryptionError("record key not available")
     try:
         data_key = _tenant_key_by_id(session, tenant_id, row.data_key_id)
         record_key = AESGCM(data_key).decrypt(row.wrapped[:12], row.wrapped[12:],
