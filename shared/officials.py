@@ -9,6 +9,7 @@ Domain code only: no Flask. Callers pass the session (scoped to the tenant) and 
 """
 from __future__ import annotations
 
+import base64
 import hmac
 import re
 import secrets
@@ -20,9 +21,10 @@ from typing import Iterable
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import JSON, BigInteger, Boolean, String, UniqueConstraint, Uuid, select
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy import JSON, BigInteger, Boolean, String, Text, UniqueConstraint, Uuid, select
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, object_session
 
+from shared import crypto
 from shared.db import TenantOwned, utcnow
 from shared.roles import ROLES
 
@@ -47,8 +49,10 @@ class OfficialRecord(TenantOwned):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     username: Mapped[str] = mapped_column(String(63))
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Base32 TOTP seed. TODO: seal it with the tenant's data key once shared crypto lands.
-    totp_secret: Mapped[str] = mapped_column(String(64))
+    # The TOTP seed, sealed under the tenant's data key ("v1:" + base64 of an AES-GCM
+    # ciphertext bound to this row): a copied table or backup gives no second factor.
+    # Rows from before migration a002 hold the plain base32 seed until the next sign-in.
+    totp_secret: Mapped[str] = mapped_column(Text)
     # The last accepted TOTP time step: a code is accepted once (RFC 6238 section 5.2).
     last_totp_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     roles: Mapped[list[str]] = mapped_column(JSON)
@@ -118,15 +122,39 @@ def add_official(session: Session, model: type, username: str, roles: Iterable[s
     if find_official(session, model, username) is not None:
         raise OfficialError("username: already taken in this tenant")
     row = model(id=official_id or uuid.uuid4(), username=username, password_hash=password_hash,
-                totp_secret=totp_secret, roles=validate_roles(roles), active=True)
+                totp_secret="", roles=validate_roles(roles), active=True)
     session.add(row)
+    session.flush()  # stamps the tenant the seal is bound to
+    seal_totp_secret(row, totp_secret)
     session.flush()
     return row
 
 
 def set_credentials(official, *, password_hash: str, totp_secret: str) -> None:
-    official.password_hash, official.totp_secret = password_hash, totp_secret
+    official.password_hash = password_hash
+    seal_totp_secret(official, totp_secret)
     official.last_totp_step = None
+
+
+SEALED = "v1:"
+
+
+def seal_totp_secret(official, totp_secret: str) -> None:
+    """Store `totp_secret` encrypted under the official's tenant data key."""
+    session = object_session(official)
+    tenant_id = official.tenant_id or session.info["tenant_id"]
+    blob = crypto.encrypt_field(session, tenant_id, "officials", official.id, "totp_secret",
+                                totp_secret)
+    official.totp_secret = SEALED + base64.b64encode(blob).decode()
+
+
+def totp_secret_of(official) -> str:
+    stored = official.totp_secret
+    if not stored.startswith(SEALED):
+        return stored  # a seed stored before sealing (re-sealed at the next sign-in)
+    return crypto.decrypt_field(object_session(official), official.tenant_id, "officials",
+                                official.id, "totp_secret",
+                                base64.b64decode(stored[len(SEALED):])).decode()
 
 
 def _password_ok(password_hash: str, password: str) -> bool:
@@ -164,10 +192,16 @@ def check_credentials(session: Session, model: type, username: str, password: st
     password_ok = _password_ok(stored, password or "")
     if official is None or not official.active or not password_ok:
         return None
-    step = _totp_step(official.totp_secret, otp, official.last_totp_step, now)
+    try:
+        secret = totp_secret_of(official)
+    except crypto.DecryptionError:
+        return None  # its tenant's keys are shredded: nobody signs in any more
+    step = _totp_step(secret, otp, official.last_totp_step, now)
     if step is None:
         return None
     official.last_totp_step = step
+    if not official.totp_secret.startswith(SEALED):
+        seal_totp_secret(official, secret)
     if _hasher.check_needs_rehash(official.password_hash):
         official.password_hash = hash_password(password)
     return official

@@ -204,6 +204,41 @@ def test_the_database_holds_only_an_argon2id_hash(stack, make_official):
         assert stored.startswith("$argon2id$") and creds.password not in stored
 
 
+def test_the_totp_seed_is_stored_sealed_and_a_plain_legacy_seed_is_sealed_at_sign_in(
+        stack, wb, hb, make_official):
+    import base64
+    creds = make_official("cimahi", "wbs_intake")
+    engines = [create_engine(stack[v]) for v in ("WHISTLEBLOWING_MIGRATION_DATABASE_URL",
+                                                 "HIBAH_BANSOS_MIGRATION_DATABASE_URL")]
+
+    def stored() -> list[str]:
+        out = []
+        for engine in engines:
+            with engine.connect() as conn:
+                out.append(conn.execute(text("select totp_secret from officials where id = :i"),
+                                        {"i": creds.official_id}).scalar_one())
+        return out
+    try:
+        for value in stored():
+            assert value.startswith("v1:") and creds.totp_secret not in value
+            assert creds.totp_secret.encode() not in base64.b64decode(value[3:])
+        assert _post_token(wb, "cimahi", creds.username, creds.password,
+                           _code(creds)).status_code == 200
+        # a seed written before sealing existed still signs in, and is sealed by doing so
+        for engine in engines:
+            with engine.begin() as conn:
+                conn.execute(text("update officials set totp_secret = :s, last_totp_step = null "
+                                  "where id = :i"), {"s": creds.totp_secret,
+                                                     "i": creds.official_id})
+        assert _post_token(hb, "cimahi", creds.username, creds.password,
+                           _code(creds)).status_code == 200
+        wb_value, hb_value = stored()
+        assert wb_value == creds.totp_secret and hb_value.startswith("v1:")
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
 def test_a_token_from_a_session_cookie_does_not_open_the_api(wb, make_official, csrf_token):
     creds = make_official("cimahi", "wbs_intake")
     _page_login(wb, creds, csrf_token)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from shared.db import service_engine, session_factory, tenant_session, utcnow
-from shared.officials import _totp_step, hash_password
+from shared.officials import _totp_step, hash_password, seal_totp_secret
 from shared.replication.models import OnboardingLink
 from shared.replication.portal import PortalError
 from shared.replication.provisioning import token_hash
@@ -64,6 +64,7 @@ def _set(session, model, official_id, password_hash, totp_secret, step) -> None:
     official = session.get(model, official_id)
     if official is None:
         raise PortalError(409, "the tenant admin account is missing; ask the hosting city")
-    official.password_hash, official.totp_secret = password_hash, totp_secret
+    official.password_hash = password_hash
+    seal_totp_secret(official, totp_secret)
     official.last_totp_step = step  # the enrolment code cannot be replayed to sign in
     official.active = True
