@@ -86,6 +86,51 @@ def official_list_cmd(slug: str) -> None:
         click.echo(f"{username}\t{','.join(roles)}\t{'active' if active else 'inactive'}")
 
 
+@official.command("deactivate")
+@click.option("--tenant", "slug", required=True)
+@click.option("--username", required=True)
+def official_deactivate_cmd(slug: str, username: str) -> None:
+    """Stop an official from signing in (tokens already issued expire within the hour)."""
+    _set_active(slug, username, False)
+
+
+@official.command("activate")
+@click.option("--tenant", "slug", required=True)
+@click.option("--username", required=True)
+def official_activate_cmd(slug: str, username: str) -> None:
+    """Let a deactivated official sign in again."""
+    _set_active(slug, username, True)
+
+
+def _set_active(slug: str, username: str, active: bool) -> None:
+    from shared import official_admin
+    from shared.officials import OfficialError
+    try:
+        changed = official_admin.set_active(slug, username, active)
+    except OfficialError as exc:
+        raise click.ClickException(str(exc)) from None
+    state = "active" if active else "inactive"
+    click.echo(f"{username}: {state}" + ("" if changed else " (already)"))
+
+
+@official.command("reset")
+@click.option("--tenant", "slug", required=True)
+@click.option("--username", required=True)
+def official_reset_cmd(slug: str, username: str) -> None:
+    """New password and TOTP seed for an official; prints them once."""
+    from shared import official_admin
+    from shared.officials import OfficialError, provisioning_uri
+    try:
+        creds = official_admin.reset_credentials(slug, username)
+    except OfficialError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"username: {creds.username}")
+    click.echo(f"password: {creds.password}")
+    click.echo(f"totp_secret: {creds.totp_secret}")
+    click.echo(f"totp_uri: {provisioning_uri(creds.totp_secret, creds.username, slug)}")
+    click.echo("These are shown only once.", err=True)
+
+
 def _logging() -> None:
     from shared import logging_setup
     logging_setup.install()

@@ -105,3 +105,45 @@ def list_officials(slug: str) -> list[tuple[str, list[str], bool]]:
     with tenant_session(session_factory(service_engine(service)), tenant_id) as session:
         rows = session.execute(select(model).order_by(model.username)).scalars().all()
         return [(r.username, list(r.roles), r.active) for r in rows]
+
+
+def set_active(slug: str, username: str, active: bool) -> bool:
+    """Deactivate (someone left or lost their phone) or reactivate an official in every
+    service database; True when anything changed. A deactivated official cannot sign in;
+    tokens already issued run out within auth.TOKEN_TTL_SECONDS."""
+    tenant_id = tenant_id_of(slug)
+    changed = False
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        found = False
+        for svc, session in sessions.items():
+            official = find_official(session, _models(svc).OfficialRow, username)
+            if official is None:
+                continue
+            found = True
+            changed = changed or official.active != active
+            official.active = active
+        if not found:
+            raise OfficialError("username: no such official in this tenant")
+        _commit_all(sessions)
+    return changed
+
+
+def reset_credentials(slug: str, username: str) -> NewCredentials:
+    """New password and TOTP seed for an official (a lost phone or password): shown once."""
+    tenant_id = tenant_id_of(slug)
+    password, totp_secret = new_password(), new_totp_secret()
+    password_hash = hash_password(password)
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        official_id = None
+        for svc, session in sessions.items():
+            official = find_official(session, _models(svc).OfficialRow, username)
+            if official is None:
+                continue
+            official_id = official.id
+            set_credentials(official, password_hash=password_hash, totp_secret=totp_secret)
+        if official_id is None:
+            raise OfficialError("username: no such official in this tenant")
+        _commit_all(sessions)
+    return NewCredentials(official_id, normalise_username(username), password, totp_secret)

@@ -396,3 +396,31 @@ def test_official_add_command_creates_the_account_in_both_services(stack, demo_t
     no_tenant = CliRunner().invoke(main, ["official", "add", "--tenant", "atlantis",
                                           "--username", "x-" + username, "--role", "auditor"])
     assert no_tenant.exit_code != 0 and "no such tenant" in no_tenant.output
+
+
+def test_deactivate_reset_and_reactivate_an_official_from_the_command_line(wb, hb,
+                                                                           make_official):
+    from click.testing import CliRunner
+    from shared.cli import main
+    from shared.officials import NewCredentials
+    creds = make_official("cimahi", "wbs_intake")
+    run = lambda *args: CliRunner().invoke(main, ["official", *args, "--tenant", "cimahi",  # noqa
+                                                  "--username", creds.username])
+    off = run("deactivate")
+    assert off.exit_code == 0 and "inactive" in off.output
+    for client in (wb, hb):  # refused everywhere, exactly like a wrong password
+        assert _post_token(client, "cimahi", creds.username, creds.password,
+                           _code(creds)).status_code == 401
+    assert "(already)" in run("deactivate").output
+    reset = run("reset")
+    assert reset.exit_code == 0, reset.output
+    out = dict(re.findall(r"^(\w+): (\S+)$", reset.output, re.M))
+    new = NewCredentials(creds.official_id, creds.username, out["password"], out["totp_secret"])
+    assert new.password != creds.password and new.totp_secret != creds.totp_secret
+    assert run("activate").exit_code == 0
+    assert _post_token(wb, "cimahi", creds.username, creds.password,
+                       _code(creds)).status_code == 401  # the old credentials are gone
+    assert _post_token(hb, "cimahi", new.username, new.password, _code(new)).status_code == 200
+    missing = CliRunner().invoke(main, ["official", "deactivate", "--tenant", "cimahi",
+                                        "--username", "nobody-here"])
+    assert missing.exit_code != 0 and "no such official" in missing.output
