@@ -680,7 +680,11 @@ def _notes(dup: dict, summ: dict, lists: dict, profiles: dict) -> list[str]:
             f"Case list: {len(profiles['case_list'])} page(s) over {GOAL_PAGE_MS:.0f} ms at p99,"
             f" worst {key} {worst['p99_ms']:.0f} ms; its statements execute in "
             f"{_db_ms(plans):.1f} ms in PostgreSQL; plan features: "
-            f"{', '.join(_plan_flags(plans)) or 'none'}.")
+            f"{', '.join(_plan_flags(plans)) or 'none'}. Each page counts the matching cases "
+            f"(the total) and walks the index to its OFFSET (from the nearer end since "
+            f"migration w004 and the list query change); what would fix the rest: keyset paging "
+            f"(after the last received_at/id seen) for the page, and a count kept per filter "
+            f"or shown as 'more than N' instead of an exact total.")
     return notes
 
 
