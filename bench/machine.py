@@ -27,12 +27,11 @@ def describe(env: dict[str, str] | None = None) -> dict:
         pass
     if env:
         info.update(_server_versions())
-    for tool in ("wrk",):
-        try:
-            out = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=5)
-            info[tool] = (out.stdout or out.stderr).splitlines()[0].strip()
-        except (OSError, IndexError, subprocess.TimeoutExpired):
-            info[tool] = None
+    try:  # the load generator, from PATH or fetched by bench/tools.py
+        from bench import tools
+        info["wrk"] = tools.wrk_version()
+    except (OSError, IndexError, RuntimeError, subprocess.SubprocessError):
+        info["wrk"] = None
     from importlib.metadata import version
     for pkg in ("flask", "sqlalchemy", "psycopg", "kafka-python", "cryptography", "gunicorn"):
         try:

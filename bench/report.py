@@ -409,7 +409,23 @@ def _md_intake(s: dict) -> list[str]:
         out += [f"`{name}` per offered rate (ms):", ""]
         out += _table(["offered/s", "achieved/s", "p50", "p95", "p99", "errors", "sustained"],
                       rows)
+        out += _md_worker_profile(name, t.get("profile"))
     return out
+
+
+def _md_worker_profile(name: str, prof: dict | None) -> list[str]:
+    """py-spy samples of one gunicorn worker under closed-loop load: where the time goes."""
+    if not prof or not prof.get("samples"):
+        return []
+    own = prof.get("by_own_time") or []
+    db = sum(f["share"] for f in own if "psycopg/" in f["function"])
+    lines = [f"{f['share'] * 100:5.1f}%  {f['function']}" for f in own[:12]]
+    lines += ["", "this repository's frames, inclusive:"]
+    lines += [f"{f['share'] * 100:5.1f}%  {f['function']}"
+              for f in (prof.get("repo_inclusive") or [])[:12]]
+    return [f"<details><summary>`{name}` worker profile (py-spy, {prof['samples']} samples; "
+            f"{db * 100:.0f}% of them in the PostgreSQL driver)</summary>", "", "```",
+            *lines, "```", "</details>", ""]
 
 
 def _md_scale(s: dict) -> list[str]:
