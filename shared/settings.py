@@ -52,11 +52,18 @@ def project_root() -> Path:
 class WebSettings:
     secret_key: str
     secure_cookies: bool
+    # Reverse proxies in front of the service whose X-Forwarded-For/-Proto are trusted (0:
+    # none). Behind a proxy, throttles must count the client, not the proxy's one address.
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls) -> "WebSettings":
         secret = os.environ.get("REPLIKA_SECRET_KEY")
         if not secret:
             raise RuntimeError("REPLIKA_SECRET_KEY is not set")
+        proxies = os.environ.get("REPLIKA_TRUSTED_PROXIES", "0").strip() or "0"
+        if not proxies.isdigit() or int(proxies) > 5:
+            raise RuntimeError("REPLIKA_TRUSTED_PROXIES must be a number of proxies from 0 to 5")
         return cls(secret_key=secret,
-                   secure_cookies=os.environ.get("REPLIKA_INSECURE_COOKIES") != "1")
+                   secure_cookies=os.environ.get("REPLIKA_INSECURE_COOKIES") != "1",
+                   trusted_proxies=int(proxies))

@@ -9,6 +9,7 @@ from flask import Flask, Response, g, jsonify, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import health, settings
 from shared.db import session_factory, tenant_session
@@ -57,6 +58,10 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
     app.config.update(SECRET_KEY=web.secret_key, SESSION_COOKIE_SECURE=web.secure_cookies,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       MAX_CONTENT_LENGTH=32 * 1024 * 1024, JSON_SORT_KEYS=False)
+    if web.trusted_proxies:
+        # only the last N hops are believed: a client cannot forge its address past them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=web.trusted_proxies,
+                                x_proto=web.trusted_proxies)
     factory = session_factory(engine)
     app.extensions["replika"] = {"service": service, "engine": engine, "sessions": factory,
                                  "tenants": TenantCache(factory, tenant_model, service)}

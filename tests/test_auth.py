@@ -424,3 +424,29 @@ def test_deactivate_reset_and_reactivate_an_official_from_the_command_line(wb, h
     missing = CliRunner().invoke(main, ["official", "deactivate", "--tenant", "cimahi",
                                         "--username", "nobody-here"])
     assert missing.exit_code != 0 and "no such official" in missing.output
+
+
+@pytest.mark.parametrize("proxies, expected", [("0", "10.0.0.1"), ("1", "198.51.100.9")])
+def test_client_addresses_come_from_trusted_proxies_only(stack, demo_tenants, monkeypatch,
+                                                         proxies, expected):
+    """Behind one proxy, the address it saw is the client (throttles count clients, not the
+    proxy); an address the client wrote into X-Forwarded-For itself is never believed."""
+    from flask import request
+    from services.whistleblowing.app import create_app
+    monkeypatch.setenv("REPLIKA_TRUSTED_PROXIES", proxies)
+    app = create_app()
+
+    @app.get("/t/<tenant>/api/v1/test-client-address")
+    def client_address():
+        return {"address": request.remote_addr}
+    resp = app.test_client().get("/t/cimahi/api/v1/test-client-address",
+                                 environ_base={"REMOTE_ADDR": "10.0.0.1"},
+                                 headers={"X-Forwarded-For": "203.0.113.7, 198.51.100.9"})
+    assert resp.json["address"] == expected
+
+
+def test_a_wrong_trusted_proxies_setting_stops_the_service(stack, monkeypatch):
+    from services.whistleblowing.app import create_app
+    monkeypatch.setenv("REPLIKA_TRUSTED_PROXIES", "all")
+    with pytest.raises(RuntimeError, match="REPLIKA_TRUSTED_PROXIES"):
+        create_app()
