@@ -5,7 +5,7 @@ import logging
 import time
 from typing import Callable
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
@@ -118,6 +118,13 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
 
     @app.errorhandler(Problem)
     def on_problem(p: Problem):
+        from shared.auth import is_api_request
+        if p.status == 401 and request.method == "GET" and g.get("tenant") is not None \
+                and not is_api_request():
+            # an official's page opened without a session: the same 401, as a page that
+            # leads to sign-in and back (the API keeps its problem+json)
+            return render_template("auth/sign_in_required.html", next=request.full_path
+                                   .rstrip("?")), 401, {"Cache-Control": "no-store"}
         return problem_response(p)
 
     @app.errorhandler(HTTPException)

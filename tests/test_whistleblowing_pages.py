@@ -150,7 +150,13 @@ def test_an_official_takes_a_case_to_concluded_through_the_pages(wb_app, make_of
 
 def test_officials_pages_need_a_signed_in_handler(wb_app, make_official, csrf_token):
     anonymous = wb_app.test_client()
-    assert anonymous.get(f"{P}/cases").status_code == 401
+    page = anonymous.get(f"{P}/cases?status=received")
+    assert page.status_code == 401 and page.mimetype == "text/html"  # a page, leading back
+    assert "Silakan masuk" in page.get_data(as_text=True)
+    assert "/t/cimahi/login?next=/t/cimahi/whistleblowing/cases?status%3Dreceived" in \
+        page.get_data(as_text=True).replace("&amp;", "&")
+    api = anonymous.get("/t/cimahi/api/v1/reports")  # the API keeps its problem+json 401
+    assert api.status_code == 401 and api.mimetype == "application/problem+json"
     custodian = wb_app.test_client()
     sign_in(custodian, make_official, csrf_token, "identity_custodian")
     assert custodian.get(f"{P}/cases").status_code == 403
