@@ -59,12 +59,17 @@ def official() -> None:
 def official_add_cmd(slug: str, username: str, roles: tuple[str, ...]) -> None:
     """Create an official; prints the password and TOTP secret once (store them now)."""
     from shared import official_admin
-    from shared.officials import OfficialError, provisioning_uri
+    from shared.officials import OfficialError
     try:
         creds = official_admin.add(slug, username, roles)
     except OfficialError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"official: {creds.official_id}")
+    _show_credentials(creds, slug)
+
+
+def _show_credentials(creds, slug: str) -> None:
+    from shared.officials import provisioning_uri
     click.echo(f"username: {creds.username}")
     click.echo(f"password: {creds.password}")
     click.echo(f"totp_secret: {creds.totp_secret}")
@@ -119,16 +124,12 @@ def _set_active(slug: str, username: str, active: bool) -> None:
 def official_reset_cmd(slug: str, username: str) -> None:
     """New password and TOTP seed for an official; prints them once."""
     from shared import official_admin
-    from shared.officials import OfficialError, provisioning_uri
+    from shared.officials import OfficialError
     try:
         creds = official_admin.reset_credentials(slug, username)
     except OfficialError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"username: {creds.username}")
-    click.echo(f"password: {creds.password}")
-    click.echo(f"totp_secret: {creds.totp_secret}")
-    click.echo(f"totp_uri: {provisioning_uri(creds.totp_secret, creds.username, slug)}")
-    click.echo("These are shown only once.", err=True)
+    _show_credentials(creds, slug)
 
 
 def _logging() -> None:

@@ -107,43 +107,37 @@ def list_officials(slug: str) -> list[tuple[str, list[str], bool]]:
         return [(r.username, list(r.roles), r.active) for r in rows]
 
 
+def _officials_named(sessions: dict[str, Session], username: str) -> list:
+    """The official `username` in each service database that has them (at least one)."""
+    found = [o for svc, session in sessions.items()
+             if (o := find_official(session, _models(svc).OfficialRow, username)) is not None]
+    if not found:
+        raise OfficialError("username: no such official in this tenant")
+    return found
+
+
 def set_active(slug: str, username: str, active: bool) -> bool:
     """Deactivate (someone left or lost their phone) or reactivate an official in every
     service database; True when anything changed. A deactivated official cannot sign in;
     tokens already issued run out within auth.TOKEN_TTL_SECONDS."""
-    tenant_id = tenant_id_of(slug)
-    changed = False
     with ExitStack() as stack:
-        sessions = _sessions(stack, tenant_id)
-        found = False
-        for svc, session in sessions.items():
-            official = find_official(session, _models(svc).OfficialRow, username)
-            if official is None:
-                continue
-            found = True
-            changed = changed or official.active != active
+        sessions = _sessions(stack, tenant_id_of(slug))
+        officials = _officials_named(sessions, username)
+        changed = any(o.active != active for o in officials)
+        for official in officials:
             official.active = active
-        if not found:
-            raise OfficialError("username: no such official in this tenant")
         _commit_all(sessions)
     return changed
 
 
 def reset_credentials(slug: str, username: str) -> NewCredentials:
     """New password and TOTP seed for an official (a lost phone or password): shown once."""
-    tenant_id = tenant_id_of(slug)
     password, totp_secret = new_password(), new_totp_secret()
     password_hash = hash_password(password)
     with ExitStack() as stack:
-        sessions = _sessions(stack, tenant_id)
-        official_id = None
-        for svc, session in sessions.items():
-            official = find_official(session, _models(svc).OfficialRow, username)
-            if official is None:
-                continue
-            official_id = official.id
+        sessions = _sessions(stack, tenant_id_of(slug))
+        officials = _officials_named(sessions, username)
+        for official in officials:
             set_credentials(official, password_hash=password_hash, totp_secret=totp_secret)
-        if official_id is None:
-            raise OfficialError("username: no such official in this tenant")
         _commit_all(sessions)
-    return NewCredentials(official_id, normalise_username(username), password, totp_secret)
+    return NewCredentials(officials[0].id, normalise_username(username), password, totp_secret)
