@@ -71,6 +71,16 @@ def ledger_rows(tenant: Tenant) -> list:
                                  "where tenant_id = :t order by seq"), {"t": tenant.id}).all()
 
 
+def ledger_holds_exactly(tenant: Tenant, expected: set[str], timeout: float = 180) -> float:
+    """Wait until the tenant's chain has `expected` event ids, then assert it holds each once
+    and nothing else; returns the seconds waited. (The relay and consumer must be running.)"""
+    took = wait_until(lambda: len(ledger_rows(tenant)) >= len(expected), timeout, "the ledger")
+    time.sleep(1.0)  # a late duplicate would land now
+    ledger = [r.event_id for r in ledger_rows(tenant)]
+    assert len(ledger) == len(set(ledger)) == len(expected) and set(ledger) == expected
+    return took
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
                interval: float = 0.2) -> float:
     """Seconds it took for `predicate` to hold; fails the test after `timeout`."""

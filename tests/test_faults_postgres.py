@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.eventing import consumer, fresh_tenant, in_thread, ledger_rows, relay, wait_until
+from tests.eventing import consumer, fresh_tenant, in_thread, ledger_holds_exactly, relay, \
+    wait_until
 from tests.test_faults_worker import (SERVICE, Gunicorn, Load, assert_no_half_written_case,
                                       consistency, ok)
 
@@ -119,10 +120,7 @@ def test_postgres_restarted_under_load_the_service_recovers_by_itself(pg, tmp_pa
 
         # the relay and the audit consumer lived through the outage too
         expected = {event_id for event_id, _, _ in final["events"]}
-        took = wait_until(lambda: len(ledger_rows(tenant)) >= len(expected), 180, "the ledger")
-        time.sleep(1.0)
-    ledger = [r.event_id for r in ledger_rows(tenant)]
-    assert len(ledger) == len(set(ledger)) == len(expected) and set(ledger) == expected
+        took = ledger_holds_exactly(tenant, expected)
     print(f"\nPostgreSQL restart: {len(results)} requests by 4 clients; {len(accepted) - len(failed)}"
           f" 2xx, {len(failed)} refused {kinds} during the {OUTAGE_SECONDS:.0f}s outage "
           f"({accepted_in_outage} finished right at the stop); /readyz 200 {ready_in:.1f}s and "

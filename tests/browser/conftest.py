@@ -138,6 +138,15 @@ class Visitor:
         assert resp is not None and resp.ok, f"GET {url}: {resp.status if resp else 'no response'}"
         return resp
 
+    def fill_sign_in(self, url: str, creds) -> None:
+        """Open an officials' sign-in page and type the credentials and a current TOTP code
+        (the caller presses "Masuk", so it can look at the filled form first)."""
+        import pyotp
+        self.goto(url)
+        self.page.get_by_label("Nama pengguna").fill(creds.username)
+        self.page.get_by_label("Kata sandi").fill(creds.password)
+        self.page.get_by_label("Kode autentikator").fill(pyotp.TOTP(creds.totp_secret).now())
+
     def seen(self, label: str, *, citizen: bool = True) -> list[dict]:
         self.count += 1
         stem = ARTIFACTS / f"{self.prefix}-{self.count:02d}-{label}"

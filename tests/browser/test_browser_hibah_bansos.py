@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 
 from tests.test_hibah_bansos import HIBAH, ORG_DOCUMENTS, PDF, organisation
@@ -77,10 +76,7 @@ def test_an_organisation_applies_by_the_pages_and_an_evaluator_evaluates_it(
     creds = make_official("cimahi", "bansos_evaluator")
     office = visitor("evaluator")
     desk = office.page
-    office.goto(f"{live_hb.url}/t/cimahi/login?next={P}/office")
-    desk.get_by_label("Nama pengguna").fill(creds.username)
-    desk.get_by_label("Kata sandi").fill(creds.password)
-    desk.get_by_label("Kode autentikator").fill(pyotp.TOTP(creds.totp_secret).now())
+    office.fill_sign_in(f"{live_hb.url}/t/cimahi/login?next={P}/office", creds)
     desk.get_by_role("button", name="Masuk").click()
     desk.wait_for_url(f"**{P}/office")
     office.seen("worklist", citizen=False)

@@ -92,17 +92,13 @@ def test_a_citizen_files_a_report_with_a_photo_and_follows_it_with_the_receipt(l
 
 def test_an_official_signs_in_with_totp_and_acknowledges_then_triages_the_case(
         live_wb, visitor, make_official):
-    import pyotp
     citizen = visitor("citizen")
     case, receipt, _ = file_report(citizen, live_wb.url)
 
     creds = make_official("cimahi", "wbs_supervisor")
     office = visitor("official")
     page = office.page
-    office.goto(f"{live_wb.url}/t/cimahi/login")
-    page.get_by_label("Nama pengguna").fill(creds.username)
-    page.get_by_label("Kata sandi").fill(creds.password)
-    page.get_by_label("Kode autentikator").fill(pyotp.TOTP(creds.totp_secret).now())
+    office.fill_sign_in(f"{live_wb.url}/t/cimahi/login", creds)
     office.seen("login", citizen=False)
     page.get_by_role("button", name="Masuk").click()
     page.get_by_text("Anda berhasil masuk.").wait_for()
