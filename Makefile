@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run stop test test-unit migrate up lock clean bench bench-quick audit
+.PHONY: install run stop test test-unit lint migrate up lock clean bench bench-quick audit
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,8 +30,13 @@ up: $(STAMP)
 migrate: $(STAMP)
 	@set -a; test -f .local/run.env && . ./.local/run.env; set +a; $(BIN)/replika migrate
 
-## Every test, on a throw-away real stack. PYTEST_ARGS="-k foo" narrows it.
-test: $(STAMP)
+## Lint, format check and types: part of `make test`, so CI fails on any of them.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Lint, then every test, on a throw-away real stack. PYTEST_ARGS="-k foo" narrows pytest.
+test: lint
 	$(BIN)/python -m infra.local test -- $(PYTEST_ARGS)
 
 ## Pure domain tests only: no database or broker needed.

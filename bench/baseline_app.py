@@ -4,6 +4,7 @@ Served by gunicorn exactly like the services, so the ratio isolates what the pro
 
     gunicorn 'bench.baseline_app:create_app()'   (BENCH_BASELINE_DATABASE_URL must be set)
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,9 @@ INSERT = text("insert into bench_baseline (id, tenant, body) values (:i, :t, :b)
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    engine = create_engine(os.environ["BENCH_BASELINE_DATABASE_URL"], pool_size=5,
-                           max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(
+        os.environ["BENCH_BASELINE_DATABASE_URL"], pool_size=5, max_overflow=10, pool_pre_ping=True
+    )
 
     @app.post("/t/<tenant>/api/v1/<kind>")
     def insert(tenant: str, kind: str):

@@ -11,6 +11,7 @@ the baseline again and bansos application submission (each baseline gets the sam
 its target, so only the server's work differs). Only 127.0.0.1 is targeted; every step is
 bounded in time (and so in requests).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,11 +36,19 @@ PROBE_CONNECTIONS = 16
 STEP_CONNECTIONS = 64
 BANSOS_PROGRAMME = "BANSOS-DISABILITAS-2026"
 
-CATEGORIES = ["korupsi", "gratifikasi", "pungutan_liar", "penyalahgunaan_wewenang",
-              "benturan_kepentingan", "pelanggaran_disiplin_asn"]
-WORDS = ("kepala seksi meminta uang pelicin untuk penerbitan izin usaha di kantor kecamatan "
-         "setiap pemohon diminta membayar tunai tanpa kuitansi dan pembayaran dilakukan di "
-         "ruang belakang pada jam istirahat siang sejak awal tahun anggaran").split()
+CATEGORIES = [
+    "korupsi",
+    "gratifikasi",
+    "pungutan_liar",
+    "penyalahgunaan_wewenang",
+    "benturan_kepentingan",
+    "pelanggaran_disiplin_asn",
+]
+WORDS = (
+    "kepala seksi meminta uang pelicin untuk penerbitan izin usaha di kantor kecamatan "
+    "setiap pemohon diminta membayar tunai tanpa kuitansi dan pembayaran dilakukan di "
+    "ruang belakang pada jam istirahat siang sejak awal tahun anggaran"
+).split()
 
 
 def _text(rng: random.Random, words: int) -> str:
@@ -51,26 +60,45 @@ def whistleblowing_bodies(n: int, seed: int = 9) -> list[str]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        body = {"category": rng.choice(CATEGORIES), "what": _text(rng, 120),
-                "reported_persons": [{"name": "Budi Santoso", "position": "Kepala Seksi",
-                                      "work_unit": "Kecamatan Cimahi Tengah"}],
-                "where": "Kantor Kecamatan Cimahi Tengah", "when": "Maret 2026",
-                "how_known": _text(rng, 12)}
+        body = {
+            "category": rng.choice(CATEGORIES),
+            "what": _text(rng, 120),
+            "reported_persons": [
+                {
+                    "name": "Budi Santoso",
+                    "position": "Kepala Seksi",
+                    "work_unit": "Kecamatan Cimahi Tengah",
+                }
+            ],
+            "where": "Kantor Kecamatan Cimahi Tengah",
+            "when": "Maret 2026",
+            "how_known": _text(rng, 12),
+        }
         if i % 2 == 0:
-            body["identity"] = {"name": "Siti Rahmawati", "nik": "3277014509870001",
-                                "phone": "+6281234567890", "email": "siti@example.id"}
+            body["identity"] = {
+                "name": "Siti Rahmawati",
+                "nik": "3277014509870001",
+                "phone": "+6281234567890",
+                "email": "siti@example.id",
+            }
         out.append(json.dumps(body, ensure_ascii=False))
     return out
 
 
 def bansos_body(rng: random.Random) -> str:
     amount = rng.choice([1_000_000, 1_500_000, 2_000_000, 2_500_000])
-    return json.dumps({"programme": BANSOS_PROGRAMME, "proposal": _text(rng, 120),
-                       "requested": amount,
-                       "rab": [{"item": "Alat bantu dengar dan kursi roda", "amount": amount}]})
+    return json.dumps(
+        {
+            "programme": BANSOS_PROGRAMME,
+            "proposal": _text(rng, 120),
+            "requested": amount,
+            "rab": [{"item": "Alat bantu dengar dan kursi roda", "amount": amount}],
+        }
+    )
 
 
 # --- applicants for bansos: generated with SQL, tokens minted like the service does ------------
+
 
 class ApplicantPool:
     """Eligible individual applicants (NIK region of the city, in the social registry),
@@ -84,17 +112,22 @@ class ApplicantPool:
 
     def grow(self, n: int) -> None:
         from sqlalchemy import text
+
         from shared.db import service_engine
+
         start = self.generated
         with service_engine("hibah_bansos", migration=True).begin() as conn:
-            ids = conn.execute(text("""
+            ids = conn.execute(
+                text("""
                 insert into applicants (id, tenant_id, kind, nik_index, nik_region,
                                         in_social_registry, personal, created_at)
                 select gen_random_uuid(), :t, 'individual',
                        encode(sha256(convert_to('bench-intake-' || g, 'UTF8')), 'hex'), '3277',
                        true, decode(repeat(md5(g::text), 10), 'hex'), now()
                 from generate_series(cast(:a as integer), cast(:b as integer)) g
-                returning id"""), {"t": self.tenant.id, "a": start + 1, "b": start + n}).scalars()
+                returning id"""),
+                {"t": self.tenant.id, "a": start + 1, "b": start + n},
+            ).scalars()
             self.free += [str(i) for i in ids]
         self.generated += n
 
@@ -107,15 +140,19 @@ class ApplicantPool:
 
 def applicant_tokens(tenant, applicant_ids: list[str]) -> list[str]:
     from itsdangerous import URLSafeTimedSerializer
+
     from services.hibah_bansos import applicant_auth
+
     s = URLSafeTimedSerializer(os.environ["REPLIKA_SECRET_KEY"], salt=applicant_auth.SALT)
     return [s.dumps({"a": a, "t": str(tenant.id)}) for a in applicant_ids]
 
 
 # --- servers ------------------------------------------------------------------------------------
 
+
 def start_server(name: str, app_spec: str, state: Path, env: dict) -> tuple[subprocess.Popen, str]:
     from infra import local
+
     port = local.free_port()
     argv = local.web_argv("x", HOST, port)[:-1] + [app_spec]
     proc = local.start_process(name, argv, state, env)
@@ -128,6 +165,7 @@ def start_server(name: str, app_spec: str, state: Path, env: dict) -> tuple[subp
 
 def stop_server(state: Path, name: str, proc: subprocess.Popen) -> None:
     from infra import local
+
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)  # gunicorn and its workers (own session)
         try:
@@ -143,29 +181,56 @@ def stop_server(state: Path, name: str, proc: subprocess.Popen) -> None:
 
 # --- wrk -------------------------------------------------------------------------------------
 
-def run_wrk(url: str, bodies: Path, tokens: Path | None, rate: float, duration: float,
-            connections: int) -> dict:
+
+def run_wrk(
+    url: str, bodies: Path, tokens: Path | None, rate: float, duration: float, connections: int
+) -> dict:
     rate_per_thread = rate / WRK_THREADS if rate else 0
     binary, wrk_env = tools.wrk()
-    argv = [binary, "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{duration:g}s",
-            "--timeout", "5s", "-s", str(LUA), url, "--", str(bodies),
-            str(tokens) if tokens else "-", f"{rate_per_thread:g}", str(WRK_THREADS)]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60,
-                         env={**os.environ, **wrk_env})
+    argv = [
+        binary,
+        "-t",
+        str(WRK_THREADS),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration:g}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        str(bodies),
+        str(tokens) if tokens else "-",
+        f"{rate_per_thread:g}",
+        str(WRK_THREADS),
+    ]
+    out = subprocess.run(
+        argv, capture_output=True, text=True, timeout=duration + 60, env={**os.environ, **wrk_env}
+    )
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk gave no result: {out.stdout[-500:]} {out.stderr[-500:]}")
     r = json.loads(line.split(" ", 1)[1])
     seconds = r["duration_us"] / 1e6
     errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
-    return {"target_rps": rate or None, "connections": connections,
-            "seconds": round(seconds, 2), "requests": r["requests"],
-            "achieved_rps": round(r["requests"] / seconds, 1) if seconds else 0.0,
-            "errors": errors, "non_2xx": r["non2xx"],
-            "statuses": sorted(set(r["statuses"].split()))[:10],
-            "p50_ms": r["p50_us"] / 1000, "p90_ms": r["p90_us"] / 1000,
-            "p95_ms": r["p95_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
-            "max_ms": r["max_us"] / 1000, "mean_ms": round(r["mean_us"] / 1000, 3)}
+    return {
+        "target_rps": rate or None,
+        "connections": connections,
+        "seconds": round(seconds, 2),
+        "requests": r["requests"],
+        "achieved_rps": round(r["requests"] / seconds, 1) if seconds else 0.0,
+        "errors": errors,
+        "non_2xx": r["non2xx"],
+        "statuses": sorted(set(r["statuses"].split()))[:10],
+        "p50_ms": r["p50_us"] / 1000,
+        "p90_ms": r["p90_us"] / 1000,
+        "p95_ms": r["p95_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "max_ms": r["max_us"] / 1000,
+        "mean_ms": round(r["mean_us"] / 1000, 3),
+    }
 
 
 def step_connections(rate: float) -> int:
@@ -183,14 +248,24 @@ def _write_lines(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def load_curve(name: str, url: str, path: str, work: Path, quick: bool,
-               requests_for, ladder: list[int] | None = None) -> dict:
+def load_curve(
+    name: str,
+    url: str,
+    path: str,
+    work: Path,
+    quick: bool,
+    requests_for,
+    ladder: list[int] | None = None,
+) -> dict:
     """Probe, then paced steps at rising rates. `requests_for(n)` -> (bodies, tokens|None) for
     n requests. A given `ladder` is used as it is (so a baseline and its target can share
     rates); otherwise it comes from the probe."""
     probe_s, step_s = (3, 5) if quick else (5, 15)
-    fractions = (0.3, 0.6, 0.8, 0.95, 1.1, 1.3) if quick else (
-        0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
+    fractions = (
+        (0.3, 0.6, 0.8, 0.95, 1.1, 1.3)
+        if quick
+        else (0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
+    )
     full_url = url + path
     bodies, tokens = requests_for(4000 if quick else 15000)
     bf = _write_lines(work / f"{name}-probe-bodies.txt", bodies)
@@ -200,9 +275,11 @@ def load_curve(name: str, url: str, path: str, work: Path, quick: bool,
     bf = _write_lines(work / f"{name}-probe-bodies.txt", bodies)
     tf = _write_lines(work / f"{name}-probe-tokens.txt", tokens) if tokens else None
     probe = run_wrk(full_url, bf, tf, 0, probe_s, PROBE_CONNECTIONS)
-    print(f"bench:   {name}: probe {probe['achieved_rps']:.0f} req/s closed loop "
-          f"(p99 {probe['p99_ms']:.0f} ms, errors {probe['errors'] + probe['non_2xx']})",
-          flush=True)
+    print(
+        f"bench:   {name}: probe {probe['achieved_rps']:.0f} req/s closed loop "
+        f"(p99 {probe['p99_ms']:.0f} ms, errors {probe['errors'] + probe['non_2xx']})",
+        flush=True,
+    )
     rates = ladder or rate_ladder(probe["achieved_rps"], fractions)
     # open the steps' connections before measuring (the first paced step otherwise pays for
     # 64 fresh connections and the probe's tail at once), then let the server go idle
@@ -222,37 +299,67 @@ def load_curve(name: str, url: str, path: str, work: Path, quick: bool,
         step = run_wrk(full_url, bf, tf, rate, step_s, step_connections(rate))
         step["ok"] = step_ok(step)
         steps.append(step)
-        print(f"bench:   {name}: {rate} req/s offered, {step['achieved_rps']:.0f} delivered, "
-              f"p50 {step['p50_ms']:.1f} p95 {step['p95_ms']:.1f} p99 {step['p99_ms']:.1f} ms, "
-              f"errors {step['errors'] + step['non_2xx']} {' '.join(step['statuses'])}"
-              f"{'' if step['ok'] else '  <- not sustained'}", flush=True)
+        print(
+            f"bench:   {name}: {rate} req/s offered, {step['achieved_rps']:.0f} delivered, "
+            f"p50 {step['p50_ms']:.1f} p95 {step['p95_ms']:.1f} p99 {step['p99_ms']:.1f} ms, "
+            f"errors {step['errors'] + step['non_2xx']} {' '.join(step['statuses'])}"
+            f"{'' if step['ok'] else '  <- not sustained'}",
+            flush=True,
+        )
         failures += 0 if step["ok"] else 1
         if failures >= 2:  # well past capacity: stop loading the machine
             break
         time.sleep(1)
-    return {"probe": probe, "steps": steps, "sustained_rps": sustained_rate(steps),
-            "step_seconds": step_s}
+    return {
+        "probe": probe,
+        "steps": steps,
+        "sustained_rps": sustained_rate(steps),
+        "step_seconds": step_s,
+    }
 
 
-def profile_target(name: str, url: str, path: str, work: Path, requests_for, state: Path,
-                   proc: subprocess.Popen, seconds: float = 8.0) -> dict | None:
+def profile_target(
+    name: str,
+    url: str,
+    path: str,
+    work: Path,
+    requests_for,
+    state: Path,
+    proc: subprocess.Popen,
+    seconds: float = 8.0,
+) -> dict | None:
     """Where a worker's time goes under closed-loop load: py-spy (when installed) samples the
     gunicorn workers; top functions by own time."""
     import shutil
     import sys
+
     # the bench extra installs it into the venv, whose bin/ need not be on PATH
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(pyspy).exists():
         return None
     import psutil
+
     workers = [c.pid for c in psutil.Process(proc.pid).children()]
     if not workers:
         return None
     out = work / f"{name}-pyspy.txt"
-    spy = subprocess.Popen([pyspy, "record", "--pid", str(workers[0]), "--duration",
-                            str(int(seconds)), "--format", "raw", "--output", str(out),
-                            "--nonblocking"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    spy = subprocess.Popen(
+        [
+            pyspy,
+            "record",
+            "--pid",
+            str(workers[0]),
+            "--duration",
+            str(int(seconds)),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     bodies, tokens = requests_for(6000)
     bf = _write_lines(work / f"{name}-profile-bodies.txt", bodies)
     tf = _write_lines(work / f"{name}-profile-tokens.txt", tokens) if tokens else None
@@ -282,9 +389,13 @@ def collapse_profile(path: Path, top: int = 20) -> dict:
         for f in set(frames):
             if REPO_FRAME.search(f):
                 incl[f] = incl.get(f, 0) + n
+
     def pct(d):
-        return [{"function": k, "share": round(v / total, 3)} for k, v in
-                sorted(d.items(), key=lambda kv: -kv[1])[:top]]
+        return [
+            {"function": k, "share": round(v / total, 3)}
+            for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]
+        ]
+
     return {"samples": total, "by_own_time": pct(own), "repo_inclusive": pct(incl)}
 
 
@@ -292,6 +403,7 @@ def run(quick: bool, state: Path, env: dict) -> dict:
     from bench import stack
     from bench.baseline_app import create_table
     from shared.settings import database_url
+
     tenant = stack.tenant()
     work = state / "intake"
     work.mkdir(parents=True, exist_ok=True)
@@ -301,7 +413,10 @@ def run(quick: bool, state: Path, env: dict) -> dict:
     path_wb = f"/t/{tenant.slug}/api/v1/reports"
     path_hb = f"/t/{tenant.slug}/api/v1/applications"
     wb_bodies = whistleblowing_bodies(400)
-    wb_requests = lambda n: ([wb_bodies[i % len(wb_bodies)] for i in range(n)], None)  # noqa
+
+    def wb_requests(n):
+        return ([wb_bodies[i % len(wb_bodies)] for i in range(n)], None)
+
     pool = ApplicantPool(tenant)
     rng = random.Random(99)
 
@@ -309,24 +424,42 @@ def run(quick: bool, state: Path, env: dict) -> dict:
         ids = pool.take(n)
         return [bansos_body(rng) for _ in ids], applicant_tokens(tenant, ids)
 
-    out: dict = {"server": " ".join(__import__("infra.local", fromlist=["x"]).web_argv(
-        "SERVICE", HOST, 0)[1:-1]), "load_generator": f"{tools.wrk_version()}, {WRK_THREADS} threads, "
+    out: dict = {
+        "server": " ".join(
+            __import__("infra.local", fromlist=["x"]).web_argv("SERVICE", HOST, 0)[1:-1]
+        ),
+        "load_generator": f"{tools.wrk_version()}, {WRK_THREADS} threads, "
         f"{PROBE_CONNECTIONS} connections (probe) / rate/5 within [8, {STEP_CONNECTIONS}] "
         "(paced steps)",
-        "targets": {}}
-    plan = [("whistleblowing.submit_report", "services.whistleblowing.app:create_app()",
-             path_wb, wb_requests, "baseline.for_report"),
-            ("hibah_bansos.submit_application", "services.hibah_bansos.app:create_app()",
-             path_hb, hb_requests, "baseline.for_application")]
+        "targets": {},
+    }
+    plan = [
+        (
+            "whistleblowing.submit_report",
+            "services.whistleblowing.app:create_app()",
+            path_wb,
+            wb_requests,
+            "baseline.for_report",
+        ),
+        (
+            "hibah_bansos.submit_application",
+            "services.hibah_bansos.app:create_app()",
+            path_hb,
+            hb_requests,
+            "baseline.for_application",
+        ),
+    ]
     for name, spec, path, requests_for, base_name in plan:
         proc, url = start_server(name, spec, state, env)
         try:
             if name.startswith("hibah_bansos"):  # programmes are synced on first use
                 import urllib.request
+
                 urllib.request.urlopen(url + f"/t/{tenant.slug}/api/v1/programmes").read()
             target = load_curve(name, url, path, work, quick, requests_for)
-            target["profile"] = profile_target(name, url, path, work, requests_for, state, proc,
-                                               seconds=5 if quick else 10)
+            target["profile"] = profile_target(
+                name, url, path, work, requests_for, state, proc, seconds=5 if quick else 10
+            )
         finally:
             stop_server(state, name, proc)
         bproc, burl = start_server(base_name, "bench.baseline_app:create_app()", state, base_env)
@@ -336,14 +469,18 @@ def run(quick: bool, state: Path, env: dict) -> dict:
         finally:
             stop_server(state, base_name, bproc)
         target["baseline"] = base_name
-        target["sustained_ratio_to_baseline"] = ratio(target["sustained_rps"],
-                                                      base["sustained_rps"])
-        target["probe_ratio_to_baseline"] = ratio(target["probe"]["achieved_rps"],
-                                                  base["probe"]["achieved_rps"])
+        target["sustained_ratio_to_baseline"] = ratio(
+            target["sustained_rps"], base["sustained_rps"]
+        )
+        target["probe_ratio_to_baseline"] = ratio(
+            target["probe"]["achieved_rps"], base["probe"]["achieved_rps"]
+        )
         target["request_bytes_mean"] = round(sum(len(b) for b in requests_for(50)[0]) / 50)
         out["targets"][name] = target
         out["targets"][base_name] = base
-        print(f"bench:   {name}: sustained {target['sustained_rps']} req/s vs baseline "
-              f"{base['sustained_rps']} req/s (ratio {target['sustained_ratio_to_baseline']})",
-              flush=True)
+        print(
+            f"bench:   {name}: sustained {target['sustained_rps']} req/s vs baseline "
+            f"{base['sustained_rps']} req/s (ratio {target['sustained_ratio_to_baseline']})",
+            flush=True,
+        )
     return out

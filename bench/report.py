@@ -5,6 +5,7 @@ did not run (or failed, or ran at a smaller scale than the goal is set at).
 `write_markdown` describes the run it is given; a section that this run did not include is
 taken from the newest earlier results file that has it, and says which run that was.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,16 +32,25 @@ SCALE_CASES = 100_000
 
 # --- goals --------------------------------------------------------------------------------
 
+
 def _num(x) -> float | None:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
     return None if isinstance(x, float) and math.isnan(x) else float(x)
 
 
-def _row(goal: str, target: str, measured, unit: str, met, section: str,
-         note: str | None = None) -> dict:
-    return {"goal": goal, "target": target, "measured": measured, "unit": unit, "met": met,
-            "section": section, "note": note}
+def _row(
+    goal: str, target: str, measured, unit: str, met, section: str, note: str | None = None
+) -> dict:
+    return {
+        "goal": goal,
+        "target": target,
+        "measured": measured,
+        "unit": unit,
+        "met": met,
+        "section": section,
+        "note": note,
+    }
 
 
 def _section(result: dict, name: str) -> tuple[dict | None, str | None]:
@@ -61,8 +71,9 @@ def _intake_goals(result: dict) -> list[dict]:
         target = f">= {INTAKE_MIN_RATIO:.0%} of baseline"
         t = ((section or {}).get("targets") or {}).get(name)
         if section is None or t is None:
-            rows.append(_row(goal, target, None, "ratio", None, "intake",
-                             why or "target not measured"))
+            rows.append(
+                _row(goal, target, None, "ratio", None, "intake", why or "target not measured")
+            )
             continue
         base = (section["targets"].get(t.get("baseline")) or {}).get("sustained_rps")
         mine = t.get("sustained_rps")
@@ -72,14 +83,41 @@ def _intake_goals(result: dict) -> list[dict]:
         if ratio is None:
             if _num(mine) is None and _num(base):
                 # even the lowest step failed with protection, the baseline held a rate
-                rows.append(_row(goal, target, 0.0, "ratio", False, "intake",
-                                 f"no rate sustained (baseline {base} req/s)"))
+                rows.append(
+                    _row(
+                        goal,
+                        target,
+                        0.0,
+                        "ratio",
+                        False,
+                        "intake",
+                        f"no rate sustained (baseline {base} req/s)",
+                    )
+                )
             else:
-                rows.append(_row(goal, target, None, "ratio", None, "intake",
-                                 "no sustained rate for the baseline"))
+                rows.append(
+                    _row(
+                        goal,
+                        target,
+                        None,
+                        "ratio",
+                        None,
+                        "intake",
+                        "no sustained rate for the baseline",
+                    )
+                )
             continue
-        rows.append(_row(goal, target, round(ratio, 3), "ratio", ratio >= INTAKE_MIN_RATIO,
-                         "intake", f"{mine} req/s vs baseline {base} req/s"))
+        rows.append(
+            _row(
+                goal,
+                target,
+                round(ratio, 3),
+                "ratio",
+                ratio >= INTAKE_MIN_RATIO,
+                "intake",
+                f"{mine} req/s vs baseline {base} req/s",
+            )
+        )
     return rows
 
 
@@ -88,15 +126,34 @@ def _pipeline_goals(result: dict) -> list[dict]:
     g_ledger = f"commit-to-ledger p99 at {LEDGER_RATE:,} events/s"
     g_relay = "relay maximum events/s (production settings, 2 cores)"
     if section is None:
-        return [_row(g_ledger, f"< {LEDGER_P99_MS:.0f} ms", None, "ms", None, "pipeline", why),
-                _row(g_relay, f">= {RELAY_MIN_EPS:,.0f} events/s", None, "events/s", None,
-                     "pipeline", why)]
+        return [
+            _row(g_ledger, f"< {LEDGER_P99_MS:.0f} ms", None, "ms", None, "pipeline", why),
+            _row(
+                g_relay,
+                f">= {RELAY_MIN_EPS:,.0f} events/s",
+                None,
+                "events/s",
+                None,
+                "pipeline",
+                why,
+            ),
+        ]
     rows = []
-    step = next((s for s in section.get("ledger") or []
-                 if _num(s.get("target_eps")) == LEDGER_RATE), None)
+    step = next(
+        (s for s in section.get("ledger") or [] if _num(s.get("target_eps")) == LEDGER_RATE), None
+    )
     if step is None:
-        rows.append(_row(g_ledger, f"< {LEDGER_P99_MS:.0f} ms", None, "ms", None, "pipeline",
-                         f"no step at {LEDGER_RATE} events/s"))
+        rows.append(
+            _row(
+                g_ledger,
+                f"< {LEDGER_P99_MS:.0f} ms",
+                None,
+                "ms",
+                None,
+                "pipeline",
+                f"no step at {LEDGER_RATE} events/s",
+            )
+        )
     else:
         p99 = _num((step.get("latency_ms") or {}).get("p99"))
         achieved = _num(step.get("achieved_eps"))
@@ -110,26 +167,49 @@ def _pipeline_goals(result: dict) -> list[dict]:
             note = f"only {achieved} events/s could be offered; goal not verified"
         else:
             met = p99 < LEDGER_P99_MS
-        rows.append(_row(g_ledger, f"< {LEDGER_P99_MS:.0f} ms", p99, "ms", met, "pipeline",
-                         note))
+        rows.append(_row(g_ledger, f"< {LEDGER_P99_MS:.0f} ms", p99, "ms", met, "pipeline", note))
     eps = _num((section.get("relay_max") or {}).get("events_per_s"))
-    rows.append(_row(g_relay, f">= {RELAY_MIN_EPS:,.0f} events/s", eps, "events/s",
-                     None if eps is None else eps >= RELAY_MIN_EPS, "pipeline",
-                     None if eps is not None else "relay_max not measured"))
+    rows.append(
+        _row(
+            g_relay,
+            f">= {RELAY_MIN_EPS:,.0f} events/s",
+            eps,
+            "events/s",
+            None if eps is None else eps >= RELAY_MIN_EPS,
+            "pipeline",
+            None if eps is not None else "relay_max not measured",
+        )
+    )
     return rows
 
 
 def _scale_goals(result: dict) -> list[dict]:
     section, why = _section(result, "scale")
     specs = [
-        ("duplicate check p99 (blind-index look-up of a NIK)", f"< {DUPLICATE_P99_MS:g} ms",
-         "beneficiaries", SCALE_BENEFICIARIES,
-         lambda s: (s.get("duplicate_check") or {}).get("p99_ms"), DUPLICATE_P99_MS),
-        ("programme summary (p99 of repeated calls)", f"< {SUMMARY_MS:.0f} ms",
-         "applications", SCALE_APPLICATIONS,
-         lambda s: ((s.get("programme_summary") or {}).get("ms") or {}).get("p99"), SUMMARY_MS),
-        ("officials' case list, slowest page p99", f"< {PAGE_MS:.0f} ms", "cases", SCALE_CASES,
-         lambda s: ((s.get("case_list") or {}).get("worst_page") or {}).get("p99_ms"), PAGE_MS),
+        (
+            "duplicate check p99 (blind-index look-up of a NIK)",
+            f"< {DUPLICATE_P99_MS:g} ms",
+            "beneficiaries",
+            SCALE_BENEFICIARIES,
+            lambda s: (s.get("duplicate_check") or {}).get("p99_ms"),
+            DUPLICATE_P99_MS,
+        ),
+        (
+            "programme summary (p99 of repeated calls)",
+            f"< {SUMMARY_MS:.0f} ms",
+            "applications",
+            SCALE_APPLICATIONS,
+            lambda s: ((s.get("programme_summary") or {}).get("ms") or {}).get("p99"),
+            SUMMARY_MS,
+        ),
+        (
+            "officials' case list, slowest page p99",
+            f"< {PAGE_MS:.0f} ms",
+            "cases",
+            SCALE_CASES,
+            lambda s: ((s.get("case_list") or {}).get("worst_page") or {}).get("p99_ms"),
+            PAGE_MS,
+        ),
     ]
     rows = []
     for goal, target, key, scale, get, limit in specs:
@@ -142,12 +222,29 @@ def _scale_goals(result: dict) -> list[dict]:
         if measured is None:
             rows.append(_row(label, target, None, "ms", None, "scale", "not measured"))
         elif size < scale:
-            rows.append(_row(label, target, measured, "ms", None, "scale",
-                             f"measured at {int(size):,} {key} (quick mode), not at the "
-                             f"goal's scale"))
+            rows.append(
+                _row(
+                    label,
+                    target,
+                    measured,
+                    "ms",
+                    None,
+                    "scale",
+                    f"measured at {int(size):,} {key} (quick mode), not at the goal's scale",
+                )
+            )
         else:
-            rows.append(_row(label, target, measured, "ms", measured < limit, "scale",
-                             f"at {int(size):,} {key}"))
+            rows.append(
+                _row(
+                    label,
+                    target,
+                    measured,
+                    "ms",
+                    measured < limit,
+                    "scale",
+                    f"at {int(size):,} {key}",
+                )
+            )
     return rows
 
 
@@ -157,10 +254,13 @@ def goals(result: dict) -> list[dict]:
 
 # --- charts -------------------------------------------------------------------------------
 
+
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -189,8 +289,13 @@ def charts(result: dict, out_dir) -> list[str]:
         base = targets.get(t.get("baseline") or "") or {}
         if base.get("steps"):
             bsteps = sorted(base["steps"], key=lambda s: s.get("target_rps") or 0)
-            ax.plot([s.get("target_rps") or 0 for s in bsteps], [s.get("p99_ms") for s in bsteps],
-                    "k--", alpha=0.6, label="baseline p99")
+            ax.plot(
+                [s.get("target_rps") or 0 for s in bsteps],
+                [s.get("p99_ms") for s in bsteps],
+                "k--",
+                alpha=0.6,
+                label="baseline p99",
+            )
         ax.axhline(200, color="red", lw=0.8, ls=":", label="200 ms")
         ax.set_yscale("log")
         ax.set_xlabel("offered rate (requests/s)")
@@ -210,10 +315,22 @@ def charts(result: dict, out_dir) -> list[str]:
         steps = sorted(ledger, key=lambda s: s.get("target_eps") or 0)
         xs = [s.get("target_eps") for s in steps]
         for key, style in (("p50", "o-"), ("p95", "s-"), ("p99", "^-")):
-            ax.plot(xs, [(s.get("latency_ms") or {}).get(key) for s in steps], style,
-                    label=f"commit-to-ledger {key}")
-        ax.plot(xs, [((s.get("baseline_producer") or {}).get("latency_ms") or {}).get("p99")
-                     for s in steps], "k--", alpha=0.6, label="plain producer p99 (send-to-ack)")
+            ax.plot(
+                xs,
+                [(s.get("latency_ms") or {}).get(key) for s in steps],
+                style,
+                label=f"commit-to-ledger {key}",
+            )
+        ax.plot(
+            xs,
+            [
+                ((s.get("baseline_producer") or {}).get("latency_ms") or {}).get("p99")
+                for s in steps
+            ],
+            "k--",
+            alpha=0.6,
+            label="plain producer p99 (send-to-ack)",
+        )
         ax.axhline(LEDGER_P99_MS, color="red", lw=0.8, ls=":", label="goal: p99 < 1 s")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -231,6 +348,7 @@ def charts(result: dict, out_dir) -> list[str]:
 
 
 # --- Markdown -----------------------------------------------------------------------------
+
 
 def _fmt(x, digits: int = 1) -> str:
     n = _num(x)
@@ -256,16 +374,21 @@ def _met(g: dict) -> str:
 def _result_files(results_dir: Path, files=None) -> list[Path]:
     """Results files, newest first (`files` narrows them, e.g. to those kept in git)."""
     found = files if files is not None else Path(results_dir).glob("*.json")
-    return sorted((Path(p) for p in found if Path(p).name != "latest.json"),
-                  key=lambda p: p.name, reverse=True)
+    return sorted(
+        (Path(p) for p in found if Path(p).name != "latest.json"),
+        key=lambda p: p.name,
+        reverse=True,
+    )
 
 
 def gather_sections(result: dict, results_dir: Path = RESULTS, files=None) -> dict[str, dict]:
     """name -> {section, started_at, mode}: this run's sections, and for those it did not
     run (or that failed in it), the newest earlier run's."""
-    out = {name: {"section": s, "started_at": result.get("started_at"),
-                  "mode": result.get("mode")}
-           for name, s in (result.get("sections") or {}).items() if not s.get("error")}
+    out = {
+        name: {"section": s, "started_at": result.get("started_at"), "mode": result.get("mode")}
+        for name, s in (result.get("sections") or {}).items()
+        if not s.get("error")
+    }
     files = _result_files(results_dir, files)
     for path in files:
         try:
@@ -276,44 +399,66 @@ def gather_sections(result: dict, results_dir: Path = RESULTS, files=None) -> di
             continue
         for name, s in (other.get("sections") or {}).items():
             if name not in out and not s.get("error"):
-                out[name] = {"section": s, "started_at": other.get("started_at"),
-                             "mode": other.get("mode")}
+                out[name] = {
+                    "section": s,
+                    "started_at": other.get("started_at"),
+                    "mode": other.get("mode"),
+                }
     return out
 
 
-def write_markdown(result: dict, charts: list[str], path: Path = DOC,
-                   results_dir: Path = RESULTS, files=None) -> None:
+def write_markdown(
+    result: dict, charts: list[str], path: Path = DOC, results_dir: Path = RESULTS, files=None
+) -> None:
     gathered = gather_sections(result, results_dir, files)
     merged = {"sections": {k: v["section"] for k, v in gathered.items()}}
     m = result.get("machine") or {}
-    lines = ["# Benchmarks", "",
-             "Measured by `make bench` (full) or `make bench-quick` (shorter steps, 10x smaller "
-             "city-scale data) on a throw-away PostgreSQL and Kafka of its own; the numbers of "
-             "every run are kept as JSON in `bench/results/`. These machines are shared and "
-             "noisy: read the ratios against the baselines measured in the same run before the "
-             "absolute numbers. This page is written by `bench/report.py`; do not edit it by "
-             "hand.", "",
-             "## How to rerun", "",
-             "```sh",
-             "make bench            # everything, about 15-25 minutes on 2 cores",
-             "make bench-quick      # under 5 minutes",
-             ".venv/bin/python -m bench --quick --only crypto,pipeline,intake,scale",
-             "```", "",
-             "## Machine", ""]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Measured by `make bench` (full) or `make bench-quick` (shorter steps, 10x smaller "
+        "city-scale data) on a throw-away PostgreSQL and Kafka of its own; the numbers of "
+        "every run are kept as JSON in `bench/results/`. These machines are shared and "
+        "noisy: read the ratios against the baselines measured in the same run before the "
+        "absolute numbers. This page is written by `bench/report.py`; do not edit it by "
+        "hand.",
+        "",
+        "## How to rerun",
+        "",
+        "```sh",
+        "make bench            # everything, about 15-25 minutes on 2 cores",
+        "make bench-quick      # under 5 minutes",
+        ".venv/bin/python -m bench --quick --only crypto,pipeline,intake,scale",
+        "```",
+        "",
+        "## Machine",
+        "",
+    ]
     lines += _table(["", ""], [[k, v] for k, v in m.items()])
     runs = sorted({(v["started_at"], v["mode"]) for v in gathered.values()})
-    lines += ["Runs shown: " + ", ".join(f"`{s}` ({mo})" for s, mo in runs) +
-              f". This page was written after run `{result.get('started_at')}` "
-              f"({result.get('mode')}); the machine above is that run's.", ""]
+    lines += [
+        "Runs shown: "
+        + ", ".join(f"`{s}` ({mo})" for s, mo in runs)
+        + f". This page was written after run `{result.get('started_at')}` "
+        f"({result.get('mode')}); the machine above is that run's.",
+        "",
+    ]
 
     lines += ["## Goals (issue 9)", ""]
     rows = []
     for g in goals(merged):
         src = gathered.get(g["section"])
         run = f"{src['started_at']} ({src['mode']})" if src else "–"
-        rows.append([g["goal"], g["target"],
-                     f"{_fmt(g['measured'], 2)} {g['unit']}" if g["measured"] is not None
-                     else "–", _met(g), g.get("note") or "", run])
+        rows.append(
+            [
+                g["goal"],
+                g["target"],
+                f"{_fmt(g['measured'], 2)} {g['unit']}" if g["measured"] is not None else "–",
+                _met(g),
+                g.get("note") or "",
+                run,
+            ]
+        )
     lines += _table(["goal", "target", "measured", "result", "note", "run"], rows)
 
     lines += ["## Runs kept in bench/results", ""]
@@ -324,23 +469,35 @@ def write_markdown(result: dict, charts: list[str], path: Path = DOC,
         except (OSError, ValueError):
             continue
         gs = goals(r)  # recomputed: files from before the goals existed have none
-        hist.append([f"`{p.name}`", r.get("mode"), ", ".join(
-            f"{k}{' (failed)' if v.get('error') else ''}" for k, v in
-            (r.get("sections") or {}).items()),
-            sum(1 for g in gs if g.get("met") is True),
-            sum(1 for g in gs if g.get("met") is False)])
+        hist.append(
+            [
+                f"`{p.name}`",
+                r.get("mode"),
+                ", ".join(
+                    f"{k}{' (failed)' if v.get('error') else ''}"
+                    for k, v in (r.get("sections") or {}).items()
+                ),
+                sum(1 for g in gs if g.get("met") is True),
+                sum(1 for g in gs if g.get("met") is False),
+            ]
+        )
     lines += _table(["file", "mode", "sections", "goals met", "goals missed"], hist)
 
-    chart_files = sorted((Path(results_dir) / CHARTS).glob("*.png")) if \
-        (Path(results_dir) / CHARTS).exists() else []
+    chart_files = (
+        sorted((Path(results_dir) / CHARTS).glob("*.png"))
+        if (Path(results_dir) / CHARTS).exists()
+        else []
+    )
     for name in ("crypto", "pipeline", "intake", "scale"):
         src = gathered.get(name)
         lines += [f"## {name.capitalize()}", ""]
         if src is None:
             lines += ["Not run yet.", ""]
             continue
-        lines += [f"Run `{src['started_at']}` ({src['mode']}), "
-                  f"{_fmt(src['section'].get('seconds'))} s.", ""]
+        lines += [
+            f"Run `{src['started_at']}` ({src['mode']}), {_fmt(src['section'].get('seconds'))} s.",
+            "",
+        ]
         lines += globals()[f"_md_{name}"](src["section"])
         for c in chart_files:
             if c.name.startswith(name if name != "pipeline" else "pipeline-"):
@@ -351,38 +508,70 @@ def write_markdown(result: dict, charts: list[str], path: Path = DOC,
 
 
 def _md_crypto(s: dict) -> list[str]:
-    rows = [[name, _fmt(o.get("p50"), 2), _fmt(o.get("p99"), 2), o.get("baseline", ""),
-             _fmt(o.get("ratio_p50"), 2)] for name, o in (s.get("ops") or {}).items()]
-    return [f"Time per operation (µs), {s.get('samples_per_op', '')} samples.", ""] + \
-        _table(["operation", "p50 µs", "p99 µs", "baseline", "ratio p50"], rows)
+    rows = [
+        [
+            name,
+            _fmt(o.get("p50"), 2),
+            _fmt(o.get("p99"), 2),
+            o.get("baseline", ""),
+            _fmt(o.get("ratio_p50"), 2),
+        ]
+        for name, o in (s.get("ops") or {}).items()
+    ]
+    return [f"Time per operation (µs), {s.get('samples_per_op', '')} samples.", ""] + _table(
+        ["operation", "p50 µs", "p99 µs", "baseline", "ratio p50"], rows
+    )
 
 
 def _md_pipeline(s: dict) -> list[str]:
     out = []
     rows = []
-    for key, label in (("baseline_producer_max", "plain kafka-python producer (baseline)"),
-                       ("relay_max", "relay, batch 200 (production)"),
-                       ("relay_max_batch_1000", "relay, batch 1000")):
+    for key, label in (
+        ("baseline_producer_max", "plain kafka-python producer (baseline)"),
+        ("relay_max", "relay, batch 200 (production)"),
+        ("relay_max_batch_1000", "relay, batch 1000"),
+    ):
         r = s.get(key) or {}
-        rows.append([label, _fmt(r.get("events")), _fmt(r.get("events_per_s")),
-                     _fmt(r.get("ratio_to_baseline"), 3)])
+        rows.append(
+            [
+                label,
+                _fmt(r.get("events")),
+                _fmt(r.get("events_per_s")),
+                _fmt(r.get("ratio_to_baseline"), 3),
+            ]
+        )
     out += _table(["maximum rate", "events", "events/s", "ratio to baseline"], rows)
     rows = []
     for st in s.get("ledger") or []:
         lat = st.get("latency_ms") or {}
-        base = ((st.get("baseline_producer") or {}).get("latency_ms") or {})
-        rows.append([_fmt(st.get("target_eps")), _fmt(st.get("achieved_eps")),
-                     _fmt(st.get("events")), st.get("missing"), _fmt(lat.get("p50")),
-                     _fmt(lat.get("p99")), _fmt(base.get("p99"), 2),
-                     _fmt(st.get("p99_ratio_to_baseline"), 1)])
+        base = (st.get("baseline_producer") or {}).get("latency_ms") or {}
+        rows.append(
+            [
+                _fmt(st.get("target_eps")),
+                _fmt(st.get("achieved_eps")),
+                _fmt(st.get("events")),
+                st.get("missing"),
+                _fmt(lat.get("p50")),
+                _fmt(lat.get("p99")),
+                _fmt(base.get("p99"), 2),
+                _fmt(st.get("p99_ratio_to_baseline"), 1),
+            ]
+        )
     out += ["Commit-to-ledger latency at fixed rates (ms):", ""]
-    out += _table(["offered/s", "achieved/s", "events", "missing", "p50", "p99",
-                   "producer p99", "p99 ratio"], rows)
+    out += _table(
+        ["offered/s", "achieved/s", "events", "missing", "p50", "p99", "producer p99", "p99 ratio"],
+        rows,
+    )
     prof = s.get("relay_profile") or {}
     if prof.get("by_own_time"):
-        out += ["<details><summary>Relay profile (cProfile, by own time)</summary>", "",
-                "```"] + [f"{f['own_s']:>8.3f} s  {f['calls']:>8}  {f['function']}"
-                          for f in prof["by_own_time"][:12]] + ["```", "</details>", ""]
+        out += (
+            ["<details><summary>Relay profile (cProfile, by own time)</summary>", "", "```"]
+            + [
+                f"{f['own_s']:>8.3f} s  {f['calls']:>8}  {f['function']}"
+                for f in prof["by_own_time"][:12]
+            ]
+            + ["```", "</details>", ""]
+        )
     return out
 
 
@@ -394,21 +583,44 @@ def _md_intake(s: dict) -> list[str]:
         if name.startswith("baseline."):
             continue
         base = targets.get(t.get("baseline") or "") or {}
-        rows.append([name, _fmt(t.get("sustained_rps")), _fmt(base.get("sustained_rps")),
-                     _fmt(t.get("sustained_ratio_to_baseline"), 2),
-                     _fmt((t.get("probe") or {}).get("achieved_rps")),
-                     _fmt((base.get("probe") or {}).get("achieved_rps")),
-                     _fmt(t.get("probe_ratio_to_baseline"), 2)])
-    out += _table(["target", "sustained req/s", "baseline sustained", "ratio",
-                   "closed-loop req/s", "baseline closed-loop", "ratio"], rows)
+        rows.append(
+            [
+                name,
+                _fmt(t.get("sustained_rps")),
+                _fmt(base.get("sustained_rps")),
+                _fmt(t.get("sustained_ratio_to_baseline"), 2),
+                _fmt((t.get("probe") or {}).get("achieved_rps")),
+                _fmt((base.get("probe") or {}).get("achieved_rps")),
+                _fmt(t.get("probe_ratio_to_baseline"), 2),
+            ]
+        )
+    out += _table(
+        [
+            "target",
+            "sustained req/s",
+            "baseline sustained",
+            "ratio",
+            "closed-loop req/s",
+            "baseline closed-loop",
+            "ratio",
+        ],
+        rows,
+    )
     for name, t in targets.items():
-        rows = [[_fmt(st.get("target_rps")), _fmt(st.get("achieved_rps")),
-                 _fmt(st.get("p50_ms")), _fmt(st.get("p95_ms")), _fmt(st.get("p99_ms")),
-                 (st.get("errors") or 0) + (st.get("non_2xx") or 0),
-                 "yes" if st.get("ok") else "no"] for st in t.get("steps") or []]
+        rows = [
+            [
+                _fmt(st.get("target_rps")),
+                _fmt(st.get("achieved_rps")),
+                _fmt(st.get("p50_ms")),
+                _fmt(st.get("p95_ms")),
+                _fmt(st.get("p99_ms")),
+                (st.get("errors") or 0) + (st.get("non_2xx") or 0),
+                "yes" if st.get("ok") else "no",
+            ]
+            for st in t.get("steps") or []
+        ]
         out += [f"`{name}` per offered rate (ms):", ""]
-        out += _table(["offered/s", "achieved/s", "p50", "p95", "p99", "errors", "sustained"],
-                      rows)
+        out += _table(["offered/s", "achieved/s", "p50", "p95", "p99", "errors", "sustained"], rows)
         out += _md_worker_profile(name, t.get("profile"))
     return out
 
@@ -421,78 +633,131 @@ def _md_worker_profile(name: str, prof: dict | None) -> list[str]:
     db = sum(f["share"] for f in own if "psycopg/" in f["function"])
     lines = [f"{f['share'] * 100:5.1f}%  {f['function']}" for f in own[:12]]
     lines += ["", "this repository's frames, inclusive:"]
-    lines += [f"{f['share'] * 100:5.1f}%  {f['function']}"
-              for f in (prof.get("repo_inclusive") or [])[:12]]
-    return [f"<details><summary>`{name}` worker profile (py-spy, {prof['samples']} samples; "
-            f"{db * 100:.0f}% of them in the PostgreSQL driver)</summary>", "", "```",
-            *lines, "```", "</details>", ""]
+    lines += [
+        f"{f['share'] * 100:5.1f}%  {f['function']}"
+        for f in (prof.get("repo_inclusive") or [])[:12]
+    ]
+    return [
+        f"<details><summary>`{name}` worker profile (py-spy, {prof['samples']} samples; "
+        f"{db * 100:.0f}% of them in the PostgreSQL driver)</summary>",
+        "",
+        "```",
+        *lines,
+        "```",
+        "</details>",
+        "",
+    ]
 
 
 def _md_scale(s: dict) -> list[str]:
     gb, gc = s.get("generate_bansos") or {}, s.get("generate_cases") or {}
-    out = [f"Seeded data (seed {s.get('seed')}): {_fmt(s.get('beneficiaries'))} beneficiaries "
-           f"with one application each in one bansos programme (tables: "
-           f"{gb.get('table_sizes')}), {_fmt(s.get('cases'))} whistleblowing cases "
-           f"({gc.get('table_size')}). Generation: {gb.get('seconds')}, cases "
-           f"{gc.get('seconds')}. Every measurement calls the services' own functions in a "
-           f"tenant-scoped session on the app role (row-level security on).", ""]
+    out = [
+        f"Seeded data (seed {s.get('seed')}): {_fmt(s.get('beneficiaries'))} beneficiaries "
+        f"with one application each in one bansos programme (tables: "
+        f"{gb.get('table_sizes')}), {_fmt(s.get('cases'))} whistleblowing cases "
+        f"({gc.get('table_size')}). Generation: {gb.get('seconds')}, cases "
+        f"{gc.get('seconds')}. Every measurement calls the services' own functions in a "
+        f"tenant-scoped session on the app role (row-level security on).",
+        "",
+    ]
     d = s.get("duplicate_check") or {}
     rows = []
-    for key, label in (("application", "create_application: blind index + "
-                                        "_refuse_duplicate_person"),
-                       ("registration", "register_applicant: blind index + applicant look-up")):
+    for key, label in (
+        ("application", "create_application: blind index + _refuse_duplicate_person"),
+        ("registration", "register_applicant: blind index + applicant look-up"),
+    ):
         r = d.get(key) or {}
         a, h, mi = r.get("all_ms") or {}, r.get("hits_ms") or {}, r.get("misses_ms") or {}
-        rows.append([label, _fmt(a.get("count")), _fmt(a.get("p50"), 2), _fmt(a.get("p99"), 2),
-                     _fmt(h.get("p99"), 2), _fmt(mi.get("p99"), 2),
-                     _fmt((d.get("baseline_ms") or {}).get("p50"), 2),
-                     _fmt(r.get("ratio_p50_to_baseline"), 1)])
+        rows.append(
+            [
+                label,
+                _fmt(a.get("count")),
+                _fmt(a.get("p50"), 2),
+                _fmt(a.get("p99"), 2),
+                _fmt(h.get("p99"), 2),
+                _fmt(mi.get("p99"), 2),
+                _fmt((d.get("baseline_ms") or {}).get("p50"), 2),
+                _fmt(r.get("ratio_p50_to_baseline"), 1),
+            ]
+        )
     out += ["Duplicate check (ms; half hits, half misses):", ""]
-    out += _table(["path", "look-ups", "p50", "p99", "hits p99", "misses p99",
-                   "baseline p50", "ratio p50"], rows)
+    out += _table(
+        ["path", "look-ups", "p50", "p99", "hits p99", "misses p99", "baseline p50", "ratio p50"],
+        rows,
+    )
     ic = d.get("import_chunk") or {}
     if ic:
-        out += [f"CSV import look-ups for a chunk of {ic.get('niks')} NIKs: p50 "
-                f"{_fmt((ic.get('ms') or {}).get('p50'))} ms, p99 "
-                f"{_fmt((ic.get('ms') or {}).get('p99'))} ms.", ""]
+        out += [
+            f"CSV import look-ups for a chunk of {ic.get('niks')} NIKs: p50 "
+            f"{_fmt((ic.get('ms') or {}).get('p50'))} ms, p99 "
+            f"{_fmt((ic.get('ms') or {}).get('p99'))} ms.",
+            "",
+        ]
     p = s.get("programme_summary") or {}
     pm = p.get("ms") or {}
-    out += [f"Programme summary over {_fmt(p.get('applications'))} applications: p50 "
-            f"{_fmt(pm.get('p50'))} ms, p99 {_fmt(pm.get('p99'))} ms ({p.get('reps')} calls); "
-            f"baseline (bare GROUP BY as the owner, no ORM, no RLS) p50 "
-            f"{_fmt((p.get('baseline_ms') or {}).get('p50'))} ms, ratio "
-            f"{_fmt(p.get('ratio_p50_to_baseline'), 1)}.", ""]
+    out += [
+        f"Programme summary over {_fmt(p.get('applications'))} applications: p50 "
+        f"{_fmt(pm.get('p50'))} ms, p99 {_fmt(pm.get('p99'))} ms ({p.get('reps')} calls); "
+        f"baseline (bare GROUP BY as the owner, no ORM, no RLS) p50 "
+        f"{_fmt((p.get('baseline_ms') or {}).get('p50'))} ms, ratio "
+        f"{_fmt(p.get('ratio_p50_to_baseline'), 1)}.",
+        "",
+    ]
     c = s.get("case_list") or {}
     rows = []
     for fname, f in (c.get("filters") or {}).items():
         for pname, pg in (f.get("pages") or {}).items():
             ms = pg.get("ms") or {}
-            rows.append([fname, _fmt(f.get("total")), f"{pname} ({pg.get('page')})",
-                         _fmt(ms.get("p50")), _fmt(ms.get("p99")),
-                         _fmt((pg.get("baseline_ms") or {}).get("p50")),
-                         _fmt(pg.get("ratio_p50_to_baseline"), 1)])
-    out += [f"Officials' case list (`repository.list_reports` + `cases.summary` per row, "
-            f"{c.get('per_page')} per page, as a supervisor; ms):", ""]
+            rows.append(
+                [
+                    fname,
+                    _fmt(f.get("total")),
+                    f"{pname} ({pg.get('page')})",
+                    _fmt(ms.get("p50")),
+                    _fmt(ms.get("p99")),
+                    _fmt((pg.get("baseline_ms") or {}).get("p50")),
+                    _fmt(pg.get("ratio_p50_to_baseline"), 1),
+                ]
+            )
+    out += [
+        f"Officials' case list (`repository.list_reports` + `cases.summary` per row, "
+        f"{c.get('per_page')} per page, as a supervisor; ms):",
+        "",
+    ]
     out += _table(["filter", "cases", "page", "p50", "p99", "baseline p50", "ratio p50"], rows)
     for goal, prof in (s.get("profiles") or {}).items():
         if isinstance(prof, dict) and "by_own_time" in prof:  # a cProfile of the Python side
-            out += [f"<details><summary>Where the time goes: {goal} (cProfile of "
-                    f"{prof.get('calls')} calls, {prof.get('wall_s')} s)</summary>", "",
-                    "```"] + [f"{f['own_s']:>8.3f} s own {f['cumulative_s']:>8.3f} s cum "
-                              f"{f['calls']:>7}  {f['function']}"
-                              for f in prof["by_own_time"]] + ["```", "</details>", ""]
+            out += (
+                [
+                    f"<details><summary>Where the time goes: {goal} (cProfile of "
+                    f"{prof.get('calls')} calls, {prof.get('wall_s')} s)</summary>",
+                    "",
+                    "```",
+                ]
+                + [
+                    f"{f['own_s']:>8.3f} s own {f['cumulative_s']:>8.3f} s cum "
+                    f"{f['calls']:>7}  {f['function']}"
+                    for f in prof["by_own_time"]
+                ]
+                + ["```", "</details>", ""]
+            )
             continue
-        out += [f"<details><summary>Where the time goes: {goal} (EXPLAIN ANALYZE)</summary>",
-                ""]
+        out += [f"<details><summary>Where the time goes: {goal} (EXPLAIN ANALYZE)</summary>", ""]
         items = list(prof.items()) if isinstance(prof, dict) else [("", prof)]
         if len(items) > 3:  # the slowest three (the JSON has them all)
-            out += [f"{len(items)} calls were over the goal; the plans of the first three "
-                    f"follow, all of them are in the results JSON.", ""]
+            out += [
+                f"{len(items)} calls were over the goal; the plans of the first three "
+                f"follow, all of them are in the results JSON.",
+                "",
+            ]
             items = items[:3]
         for label, plans in items:
             for plan in plans:
-                out += [f"`{label}` {plan.get('execution')}: `{plan['sql'][:160]}...`", "",
-                        "```"] + plan.get("plan", [])[:40] + ["```", ""]
+                out += (
+                    [f"`{label}` {plan.get('execution')}: `{plan['sql'][:160]}...`", "", "```"]
+                    + plan.get("plan", [])[:40]
+                    + ["```", ""]
+                )
         out += ["</details>", ""]
     if s.get("notes"):
         out += [f"- {n}" for n in s["notes"]] + [""]
@@ -503,9 +768,11 @@ def console_summary(result: dict) -> str:
     lines = ["", "Goals:"]
     for g in result.get("goals") or goals(result):
         measured = "–" if g["measured"] is None else f"{_fmt(g['measured'], 2)} {g['unit']}"
-        lines.append(f"  [{ {True: 'MET', False: 'MISSED', None: '----'}[g['met']] :>6}] "
-                     f"{g['goal']}: {measured} (target {g['target']})"
-                     + (f" - {g['note']}" if g.get("note") else ""))
+        lines.append(
+            f"  [{ {True: 'MET', False: 'MISSED', None: '----'}[g['met']]:>6}] "
+            f"{g['goal']}: {measured} (target {g['target']})"
+            + (f" - {g['note']}" if g.get("note") else "")
+        )
     for name, s in (result.get("sections") or {}).items():
         if s.get("error"):
             lines.append(f"  section {name} FAILED: {s['error'][:300]}")

@@ -1,11 +1,12 @@
 """The `make bench` driver: provision, run each section, write results, docs and charts."""
+
 from __future__ import annotations
 
 import argparse
 import json
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 SECTIONS = ("crypto", "pipeline", "intake", "scale")
@@ -14,14 +15,22 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true",
-                        help="shorter steps and 10x smaller city-scale data (< 5 minutes)")
-    parser.add_argument("--only", default=",".join(SECTIONS),
-                        help=f"comma-separated sections among {', '.join(SECTIONS)}")
-    parser.add_argument("--keep-state", action="store_true",
-                        help="keep .local/bench-runs/<pid>/ (logs, data) after the run")
-    parser.add_argument("--no-docs", action="store_true",
-                        help="do not rewrite docs/benchmarks.md")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="shorter steps and 10x smaller city-scale data (< 5 minutes)",
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections among {', '.join(SECTIONS)}",
+    )
+    parser.add_argument(
+        "--keep-state",
+        action="store_true",
+        help="keep .local/bench-runs/<pid>/ (logs, data) after the run",
+    )
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
@@ -29,10 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
     from bench import machine, report, stack
+
     started = time.monotonic()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    result: dict = {"started_at": stamp, "mode": "quick" if args.quick else "full",
-                    "sections": {}}
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    result: dict = {"started_at": stamp, "mode": "quick" if args.quick else "full", "sections": {}}
     with stack.throwaway_stack(keep=args.keep_state) as (state, env):
         result["machine"] = machine.describe(env)
         for name in only:
@@ -40,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {name} ...", flush=True)
             try:
                 module = __import__(f"bench.{name}_bench", fromlist=["run"])
-                section = module.run(args.quick, state=state, env=env) if _takes_state(
-                    module.run) else module.run(args.quick)
+                section = (
+                    module.run(args.quick, state=state, env=env)
+                    if _takes_state(module.run)
+                    else module.run(args.quick)
+                )
             except Exception as exc:  # one broken section must not lose the others
                 traceback.print_exc()
                 section = {"error": f"{type(exc).__name__}: {exc}"}
@@ -58,10 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_docs:
         report.write_markdown(result, charts)
     print(report.console_summary(result))
-    print(f"bench: finished in {result['seconds']}s; results in {RESULTS/'latest.json'}")
+    print(f"bench: finished in {result['seconds']}s; results in {RESULTS / 'latest.json'}")
     return 0
 
 
 def _takes_state(fn) -> bool:
     import inspect
+
     return "state" in inspect.signature(fn).parameters

@@ -1,13 +1,14 @@
 """The benchmark's own throw-away stack: infra.local.up on free ports under .local/bench-runs/,
 stopped (by pid, through infra.local.stop) at the end, like `make test` does."""
+
 from __future__ import annotations
 
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from infra import local
 
@@ -22,8 +23,9 @@ def throwaway_stack(keep: bool = False) -> Iterator[tuple[Path, dict[str, str]]]
         shutil.rmtree(state)
     started = time.monotonic()
     try:
-        env = local.up(state, pg_port=local.free_port(), kafka_port=local.free_port_pair(),
-                       quiet=True)
+        env = local.up(
+            state, pg_port=local.free_port(), kafka_port=local.free_port_pair(), quiet=True
+        )
         seed_tenants()
         print(f"bench: stack ready in {time.monotonic() - started:.1f}s ({state})", flush=True)
         yield state, env
@@ -43,6 +45,7 @@ def seed_tenants() -> None:
     from shared import key_admin, tenant_apply
     from shared.keyring import keyring
     from shared.tenant_config import load_file
+
     keyring().current_key_id()
     for slug in ("bandung", "cimahi"):
         config = load_file(local.ROOT / "tenants" / f"{slug}.yaml")
@@ -54,5 +57,6 @@ def tenant(slug: str = TENANT):
     """The Tenant object of `slug` as the services load it."""
     from shared.tenancy import Tenant
     from shared.tenant_config import load_file
+
     config = load_file(local.ROOT / "tenants" / f"{slug}.yaml")
     return Tenant(config.id, config.slug, config.data)

@@ -1,8 +1,9 @@
 """Pure helpers: percentiles, summaries, ratios, and the sustained-rate finder (unit-tested)."""
+
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -25,10 +26,22 @@ def summarize(values: Iterable[float], scale: float = 1.0) -> dict[str, float]:
     """count, mean, p50, p95, p99, max of `values` multiplied by `scale` (e.g. 1e6 for µs)."""
     xs = [v * scale for v in values]
     if not xs:
-        return {"count": 0, "mean": math.nan, "p50": math.nan, "p95": math.nan,
-                "p99": math.nan, "max": math.nan}
-    return {"count": len(xs), "mean": sum(xs) / len(xs), "p50": percentile(xs, 50),
-            "p95": percentile(xs, 95), "p99": percentile(xs, 99), "max": max(xs)}
+        return {
+            "count": 0,
+            "mean": math.nan,
+            "p50": math.nan,
+            "p95": math.nan,
+            "p99": math.nan,
+            "max": math.nan,
+        }
+    return {
+        "count": len(xs),
+        "mean": sum(xs) / len(xs),
+        "p50": percentile(xs, 50),
+        "p95": percentile(xs, 95),
+        "p99": percentile(xs, 99),
+        "max": max(xs),
+    }
 
 
 def ratio(value: float, baseline: float) -> float | None:
@@ -65,15 +78,16 @@ def sustained_rate(steps: list[dict], **kw) -> float | None:
     return best
 
 
-def rate_ladder(probe_rps: float, fractions: Sequence[float], *, floor: float = 10.0,
-                ceiling: float = 20000.0) -> list[int]:
+def rate_ladder(
+    probe_rps: float, fractions: Sequence[float], *, floor: float = 10.0, ceiling: float = 20000.0
+) -> list[int]:
     """Target rates for the load steps: fractions of a closed-loop probe's throughput, rounded
     to 2 significant figures, de-duplicated, rising, within [floor, ceiling]."""
     rates: list[int] = []
     for f in fractions:
         r = max(floor, min(ceiling, probe_rps * f))
         digits = max(0, int(math.floor(math.log10(r))) - 1)
-        r = int(round(r / 10 ** digits) * 10 ** digits)
+        r = int(round(r / 10**digits) * 10**digits)
         if not rates or r > rates[-1]:
             rates.append(r)
     return rates

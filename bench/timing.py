@@ -1,17 +1,19 @@
 """timeit-style timing of one operation: warm-up, then `rounds` rounds of `number` calls, each
 call timed on its own (perf_counter_ns; the garbage collector is off while timing, as timeit
 does), so a median and a p99 per operation come from the same samples."""
+
 from __future__ import annotations
 
 import gc
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from bench.stats import summarize
 
 
-def time_op(fn: Callable[[], object], *, number: int = 1000, rounds: int = 5,
-            warmup: int = 50) -> dict:
+def time_op(
+    fn: Callable[[], object], *, number: int = 1000, rounds: int = 5, warmup: int = 50
+) -> dict:
     for _ in range(warmup):
         fn()
     samples: list[int] = []
@@ -31,6 +33,8 @@ def time_op(fn: Callable[[], object], *, number: int = 1000, rounds: int = 5,
         if gc_was:
             gc.enable()
     s = summarize(samples, scale=1e-3)  # ns -> µs
-    return {"unit": "us", **{k: (round(v, 3) if isinstance(v, float) else v)
-                             for k, v in s.items()},
-            "ops_per_s": round(1e6 / s["mean"], 1) if s["mean"] else None}
+    return {
+        "unit": "us",
+        **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items()},
+        "ops_per_s": round(1e6 / s["mean"], 1) if s["mean"] else None,
+    }

@@ -6,6 +6,7 @@ it is missing and we run as root, installs it with apt-get.
 
     python -m infra.browser      # install if needed, print the path
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,13 @@ APT_PACKAGE = "chromium"
 # Without the background-networking flags Chromium keeps trying to reach Google's hosts, which
 # this machine's closed network refuses; as root it refuses to start without --no-sandbox.
 LAUNCH_FLAGS = (
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
 
 HOW_TO_INSTALL = (
@@ -47,13 +53,18 @@ def find_chromium() -> str | None:
 def _apt(*args: str, env: dict[str, str]) -> None:
     # stdin closed: CI has none, and apt must never wait for an answer.
     # Wait for another apt/dpkg run (another engineer's install) instead of failing at once.
-    proc = subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=300", *args], env=env,
-                          stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["apt-get", "-o", "DPkg::Lock::Timeout=300", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise ChromiumUnavailable(
             f"`apt-get {' '.join(args)}` failed (exit {proc.returncode}):\n"
-            f"{proc.stderr[-2000:] or proc.stdout[-2000:]}\n{HOW_TO_INSTALL}")
+            f"{proc.stderr[-2000:] or proc.stdout[-2000:]}\n{HOW_TO_INSTALL}"
+        )
 
 
 def _apt_lists_present() -> bool:
@@ -83,13 +94,16 @@ def ensure_chromium() -> str:
     if path:
         return path
     if os.environ.get("REPLIKA_CHROMIUM"):
-        raise ChromiumUnavailable(f"REPLIKA_CHROMIUM={os.environ['REPLIKA_CHROMIUM']} "
-                                  "is not an executable file")
+        raise ChromiumUnavailable(
+            f"REPLIKA_CHROMIUM={os.environ['REPLIKA_CHROMIUM']} is not an executable file"
+        )
     install_chromium()
     path = find_chromium()
     if not path:
-        raise ChromiumUnavailable(f"apt-get installed {APT_PACKAGE} but no binary is at "
-                                  f"{' or '.join(CANDIDATES)}. {HOW_TO_INSTALL}")
+        raise ChromiumUnavailable(
+            f"apt-get installed {APT_PACKAGE} but no binary is at "
+            f"{' or '.join(CANDIDATES)}. {HOW_TO_INSTALL}"
+        )
     return path
 
 

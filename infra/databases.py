@@ -5,6 +5,7 @@
   superuser, so row-level security policies apply to it. For the audit ledger it may only
   INSERT and SELECT (granted by the audit migration).
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -29,9 +30,12 @@ def _url_for(admin_url: str, user: str, password: str, dbname: str) -> str:
 def _ensure_role(cur, name: str, password: str) -> None:
     cur.execute("select 1 from pg_roles where rolname = %s", (name,))
     verb = "alter" if cur.fetchone() else "create"
-    cur.execute(sql.SQL(verb + " role {} login nosuperuser nocreatedb nocreaterole "
-                        "noinherit nobypassrls password {}")
-                .format(sql.Identifier(name), sql.Literal(password)))
+    cur.execute(
+        sql.SQL(
+            verb + " role {} login nosuperuser nocreatedb nocreaterole "
+            "noinherit nobypassrls password {}"
+        ).format(sql.Identifier(name), sql.Literal(password))
+    )
 
 
 def provision(admin_url: str, passwords: dict[str, str]) -> dict[str, str]:
@@ -49,29 +53,41 @@ def provision(admin_url: str, passwords: dict[str, str]) -> dict[str, str]:
             _ensure_role(cur, app, passwords["app"])
             cur.execute("select 1 from pg_database where datname = %s", (db,))
             if not cur.fetchone():
-                cur.execute(sql.SQL("create database {} owner {}")
-                            .format(sql.Identifier(db), sql.Identifier(owner)))
+                cur.execute(
+                    sql.SQL("create database {} owner {}").format(
+                        sql.Identifier(db), sql.Identifier(owner)
+                    )
+                )
             cur.execute(sql.SQL("revoke all on database {} from public").format(sql.Identifier(db)))
-            cur.execute(sql.SQL("grant connect, temporary on database {} to {}")
-                        .format(sql.Identifier(db), sql.Identifier(app)))
+            cur.execute(
+                sql.SQL("grant connect, temporary on database {} to {}").format(
+                    sql.Identifier(db), sql.Identifier(app)
+                )
+            )
             env[f"{env_prefix(svc)}_DATABASE_URL"] = _url_for(admin_url, app, passwords["app"], db)
             env[f"{env_prefix(svc)}_MIGRATION_DATABASE_URL"] = _url_for(
-                admin_url, owner, passwords["owner"], db)
+                admin_url, owner, passwords["owner"], db
+            )
     for svc in SERVICES:
         db_admin = urlunsplit(urlsplit(admin_url)._replace(path=f"/{database_name(svc)}"))
         with psycopg.connect(db_admin, autocommit=True) as conn:
             owner, app = f"replika_{svc}_owner", f"replika_{svc}_app"
             conn.execute(sql.SQL("revoke create on schema public from public"))
             conn.execute(sql.SQL("grant usage on schema public to {}").format(sql.Identifier(app)))
-            conn.execute(sql.SQL("grant create, usage on schema public to {}")
-                         .format(sql.Identifier(owner)))
+            conn.execute(
+                sql.SQL("grant create, usage on schema public to {}").format(sql.Identifier(owner))
+            )
             if svc != "audit":  # the ledger's grants are narrower and live in its migration
-                conn.execute(sql.SQL(
-                    "alter default privileges for role {} in schema public "
-                    "grant select, insert, update, delete on tables to {}")
-                    .format(sql.Identifier(owner), sql.Identifier(app)))
-                conn.execute(sql.SQL(
-                    "alter default privileges for role {} in schema public "
-                    "grant usage, select on sequences to {}")
-                    .format(sql.Identifier(owner), sql.Identifier(app)))
+                conn.execute(
+                    sql.SQL(
+                        "alter default privileges for role {} in schema public "
+                        "grant select, insert, update, delete on tables to {}"
+                    ).format(sql.Identifier(owner), sql.Identifier(app))
+                )
+                conn.execute(
+                    sql.SQL(
+                        "alter default privileges for role {} in schema public "
+                        "grant usage, select on sequences to {}"
+                    ).format(sql.Identifier(owner), sql.Identifier(app))
+                )
     return env

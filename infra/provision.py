@@ -7,6 +7,7 @@ Kafka topics from infra/topics.yaml, migrates every database, and applies every 
 `REPLIKA_TENANTS_DIR`. Idempotent: safe to run on every deploy. Creates no demo accounts.
 Role passwords come from `REPLIKA_DB_OWNER_PASSWORD` and `REPLIKA_DB_APP_PASSWORD`.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,13 @@ from infra.databases import provision
 
 def main() -> int:
     admin = os.environ["DATABASE_URL"]
-    env = provision(admin, {"owner": os.environ["REPLIKA_DB_OWNER_PASSWORD"],
-                            "app": os.environ["REPLIKA_DB_APP_PASSWORD"]})
+    env = provision(
+        admin,
+        {
+            "owner": os.environ["REPLIKA_DB_OWNER_PASSWORD"],
+            "app": os.environ["REPLIKA_DB_APP_PASSWORD"],
+        },
+    )
     for key, value in env.items():
         os.environ.setdefault(key, value)
     bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
@@ -28,10 +34,12 @@ def main() -> int:
     created = topics.ensure_topics(bootstrap)
     print("provision: topics created:", ", ".join(created) or "none (all existed)")
     from shared.migrations import upgrade_all
+
     upgrade_all()
     print("provision: databases migrated")
     from shared import tenant_apply
     from shared.tenant_config import load_file
+
     tenants_dir = Path(os.environ.get("REPLIKA_TENANTS_DIR", "tenants"))
     for path in sorted(tenants_dir.glob("*.yaml")):
         config = load_file(path)

@@ -1,4 +1,5 @@
 """Create the topics declared in `infra/topics.yaml`, idempotently."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,8 +31,16 @@ def ensure_topics(bootstrap: str) -> list[str]:
             if t["name"] in existing:
                 continue
             try:
-                admin.create_topics([NewTopic(t["name"], t["partitions"], t["replication_factor"],
-                                              topic_configs=t.get("config", {}))])
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            t["name"],
+                            t["partitions"],
+                            t["replication_factor"],
+                            topic_configs=t.get("config", {}),
+                        )
+                    ]
+                )
                 created.append(t["name"])
             except TopicAlreadyExistsError:
                 pass  # another process won the race: fine

@@ -3,14 +3,15 @@
 Roles are per tenant. A token is signed with REPLIKA_SECRET_KEY and names its tenant, so a
 token of one city is useless on another's URLs (answered 404, like any other tenant's id).
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -44,8 +45,14 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def issue_token(principal: Principal) -> str:
-    return _serializer().dumps({"o": str(principal.official_id), "t": str(principal.tenant_id),
-                                "u": principal.username, "r": sorted(principal.roles)})
+    return _serializer().dumps(
+        {
+            "o": str(principal.official_id),
+            "t": str(principal.tenant_id),
+            "u": principal.username,
+            "r": sorted(principal.roles),
+        }
+    )
 
 
 def _principal_from_token(token: str) -> Principal | None:
@@ -82,8 +89,9 @@ def current_principal() -> Principal | None:
         return g.principal
     principal = _presented_principal()
     tenant = getattr(g, "tenant", None)
-    g.foreign_principal = principal is not None and (tenant is None
-                                                     or principal.tenant_id != tenant.id)
+    g.foreign_principal = principal is not None and (
+        tenant is None or principal.tenant_id != tenant.id
+    )
     if g.foreign_principal:
         principal = None  # another tenant's credentials mean nothing here
     g.principal = principal
@@ -108,9 +116,15 @@ def require_roles(*roles: str) -> Callable:
             if principal is None:
                 raise Problem(401, "Unauthorized", "Sign in as an official of this tenant.")
             if roles and not principal.has(*roles):
-                raise Problem(403, "Forbidden", "Your role does not allow this action.",
-                              required_roles=list(roles))
+                raise Problem(
+                    403,
+                    "Forbidden",
+                    "Your role does not allow this action.",
+                    required_roles=list(roles),
+                )
             return view(*args, **kwargs)
+
         inner.required_roles = frozenset(roles)  # lets tests find every protected route
         return inner
+
     return wrap

@@ -7,19 +7,37 @@
 - CSRF protection (Flask-WTF) on every form of the service; `csrf_token()` in templates
 - separation-of-duties violations answered as 409 problems
 """
+
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
 
-from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 
 from shared import login_throttle
-from shared.auth import (TOKEN_TTL_SECONDS, Principal, current_principal, is_api_request,
-                         issue_token, require_roles)
+from shared.auth import (
+    TOKEN_TTL_SECONDS,
+    Principal,
+    current_principal,
+    is_api_request,
+    issue_token,
+    require_roles,
+)
 from shared.officials import check_credentials
 from shared.problem import Problem, problem_response, validation_error
 from shared.separation import SeparationOfDutiesViolation
@@ -49,8 +67,9 @@ def authenticate(username: str, password: str, otp: str) -> Principal:
     """Check a sign-in for the request's tenant, counting failures per account and address."""
     official_model, throttle_model = _models()
     session_ = db()
-    keys = login_throttle.Keys.of(current_app.config["SECRET_KEY"], g.tenant.id, username,
-                                  request.remote_addr or "unknown")
+    keys = login_throttle.Keys.of(
+        current_app.config["SECRET_KEY"], g.tenant.id, username, request.remote_addr or "unknown"
+    )
     login_throttle.serialise_attempts(session_, keys)
     wait = login_throttle.retry_after(session_, throttle_model, keys)
     if wait:
@@ -69,6 +88,7 @@ def authenticate(username: str, password: str, otp: str) -> Principal:
 
 # --- JSON API (bearer tokens; no cookies, so no CSRF) -------------------------------------
 
+
 @bp.post("/t/<tenant>/api/v1/auth/token")
 def token():
     body = request.get_json(silent=True)
@@ -79,16 +99,23 @@ def token():
     try:
         principal = authenticate(body["username"], body["password"], body["otp"])
     except LoginThrottled as exc:
-        return problem_response(Problem(429, "Too Many Requests",
-                                        "Too many failed sign-ins; try again later.",
-                                        retry_after=exc.retry_after),
-                                headers={"Retry-After": str(exc.retry_after)})
+        return problem_response(
+            Problem(
+                429,
+                "Too Many Requests",
+                "Too many failed sign-ins; try again later.",
+                retry_after=exc.retry_after,
+            ),
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     except InvalidCredentials:
-        return problem_response(Problem(401, "Unauthorized",
-                                        "Username, password or code is not right."),
-                                headers={"WWW-Authenticate": 'Bearer realm="replika"'})
-    resp = jsonify(access_token=issue_token(principal), token_type="Bearer",
-                   expires_in=TOKEN_TTL_SECONDS)
+        return problem_response(
+            Problem(401, "Unauthorized", "Username, password or code is not right."),
+            headers={"WWW-Authenticate": 'Bearer realm="replika"'},
+        )
+    resp = jsonify(
+        access_token=issue_token(principal), token_type="Bearer", expires_in=TOKEN_TTL_SECONDS
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -97,11 +124,16 @@ def token():
 @require_roles()
 def me():
     p = current_principal()
-    return jsonify(official_id=str(p.official_id), username=p.username, roles=sorted(p.roles),
-                   tenant=g.tenant.slug)
+    return jsonify(
+        official_id=str(p.official_id),
+        username=p.username,
+        roles=sorted(p.roles),
+        tenant=g.tenant.slug,
+    )
 
 
 # --- Pages (session cookie; every form carries a CSRF token) ------------------------------
+
 
 def _safe_next(target: str | None) -> str | None:
     """Only a path inside this tenant: never an open redirect to another site."""
@@ -117,12 +149,15 @@ def login():
     if request.method == "POST":
         form = request.form
         try:
-            principal = authenticate(form.get("username", ""), form.get("password", ""),
-                                     form.get("otp", ""))
+            principal = authenticate(
+                form.get("username", ""), form.get("password", ""), form.get("otp", "")
+            )
         except LoginThrottled as exc:
             status, headers["Retry-After"] = 429, str(exc.retry_after)
-            error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.",
-                      seconds=exc.retry_after)
+            error = _(
+                "Too many failed sign-ins. Try again in %(seconds)s seconds.",
+                seconds=exc.retry_after,
+            )
         except InvalidCredentials:
             status, error = 401, _("Username, password or code is not right.")
         else:
@@ -130,8 +165,12 @@ def login():
             session["official"] = issue_token(principal)
             flash(_("You are signed in."), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.login"))
-    html = render_template("auth/login.html", principal=current_principal(), error=error,
-                           next=_safe_next(request.args.get("next")))
+    html = render_template(
+        "auth/login.html",
+        principal=current_principal(),
+        error=error,
+        next=_safe_next(request.args.get("next")),
+    )
     headers["Cache-Control"] = "no-store"
     return html, status, headers
 
@@ -145,6 +184,7 @@ def logout():
 
 # --- Wiring ---------------------------------------------------------------------------------
 
+
 def _check_csrf() -> None:
     """CSRF on every state-changing page request. Exempt: the JSON API and any request
     carrying a bearer header: browsers never add either by themselves, and neither is
@@ -157,8 +197,9 @@ def _check_csrf() -> None:
 
 
 def _on_separation(exc: SeparationOfDutiesViolation):
-    return problem_response(Problem(409, "Conflict", str(exc), step=exc.step,
-                                    conflicting_step=exc.earlier_step))
+    return problem_response(
+        Problem(409, "Conflict", str(exc), step=exc.step, conflicting_step=exc.earlier_step)
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -1,4 +1,5 @@
 """`replika`: the operator's command line (migrate, tenants, relay, audit)."""
+
 from __future__ import annotations
 
 import click
@@ -13,6 +14,7 @@ def main() -> None:
 def migrate() -> None:
     """Upgrade every service database to the newest schema."""
     from shared.migrations import upgrade_all
+
     upgrade_all()
     click.echo("migrated: all services")
 
@@ -27,8 +29,10 @@ def tenant() -> None:
 def tenant_apply_cmd(files: tuple[str, ...]) -> None:
     """Validate FILES and create or update each tenant in every service."""
     from pathlib import Path
+
     from shared import tenant_apply
     from shared.tenant_config import TenantConfigError, load_file
+
     try:
         configs = [load_file(Path(f)) for f in files]  # validate all before applying any
     except TenantConfigError as exc:
@@ -43,6 +47,7 @@ def tenant_apply_cmd(files: tuple[str, ...]) -> None:
 def tenant_list_cmd() -> None:
     """List the tenants of this deployment."""
     from shared import tenant_apply
+
     for slug, name, enabled, services in tenant_apply.list_tenants():
         click.echo(f"{slug}\t{'enabled' if enabled else 'disabled'}\t{','.join(services)}\t{name}")
 
@@ -60,6 +65,7 @@ def official_add_cmd(slug: str, username: str, roles: tuple[str, ...]) -> None:
     """Create an official; prints the password and TOTP secret once (store them now)."""
     from shared import official_admin
     from shared.officials import OfficialError
+
     try:
         creds = official_admin.add(slug, username, roles)
     except OfficialError as exc:
@@ -70,6 +76,7 @@ def official_add_cmd(slug: str, username: str, roles: tuple[str, ...]) -> None:
 
 def _show_credentials(creds, slug: str) -> None:
     from shared.officials import provisioning_uri
+
     click.echo(f"username: {creds.username}")
     click.echo(f"password: {creds.password}")
     click.echo(f"totp_secret: {creds.totp_secret}")
@@ -83,6 +90,7 @@ def official_list_cmd(slug: str) -> None:
     """List a tenant's officials and their roles."""
     from shared import official_admin
     from shared.officials import OfficialError
+
     try:
         rows = official_admin.list_officials(slug)
     except OfficialError as exc:
@@ -110,6 +118,7 @@ def official_activate_cmd(slug: str, username: str) -> None:
 def _set_active(slug: str, username: str, active: bool) -> None:
     from shared import official_admin
     from shared.officials import OfficialError
+
     try:
         changed = official_admin.set_active(slug, username, active)
     except OfficialError as exc:
@@ -125,6 +134,7 @@ def official_reset_cmd(slug: str, username: str) -> None:
     """New password and TOTP seed for an official; prints them once."""
     from shared import official_admin
     from shared.officials import OfficialError
+
     try:
         creds = official_admin.reset_credentials(slug, username)
     except OfficialError as exc:
@@ -134,6 +144,7 @@ def official_reset_cmd(slug: str, username: str) -> None:
 
 def _logging() -> None:
     from shared import logging_setup
+
     logging_setup.install()
 
 
@@ -141,6 +152,7 @@ def _until_signalled():
     """A stop event set by SIGTERM/SIGINT, so workers finish their round and exit cleanly."""
     import signal
     import threading
+
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -149,21 +161,37 @@ def _until_signalled():
 
 @main.command()
 @click.argument("service", type=click.Choice(["whistleblowing", "hibah_bansos"]))
-@click.option("--metrics-port", type=int, envvar="RELAY_METRICS_PORT", default=None,
-              help="serve Prometheus metrics (outbox backlog and lag) on this port")
+@click.option(
+    "--metrics-port",
+    type=int,
+    envvar="RELAY_METRICS_PORT",
+    default=None,
+    help="serve Prometheus metrics (outbox backlog and lag) on this port",
+)
 @click.option("--batch-size", type=int, default=200, show_default=True)
-@click.option("--poll-seconds", type=float, default=5.0, show_default=True,
-              help="poll this often when no NOTIFY arrives")
+@click.option(
+    "--poll-seconds",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="poll this often when no NOTIFY arrives",
+)
 def relay(service: str, metrics_port: int | None, batch_size: int, poll_seconds: float) -> None:
     """Publish SERVICE's outbox to Kafka (several relays may run)."""
-    from shared import relay as relay_mod, settings
+    from shared import relay as relay_mod
+    from shared import settings
     from shared.db import service_engine
+
     _logging()
     if metrics_port:
         relay_mod.serve_metrics(metrics_port)
-    r = relay_mod.Relay(service, service_engine(service, migration=True),
-                        settings.kafka_bootstrap(), batch_size=batch_size,
-                        poll_seconds=poll_seconds)
+    r = relay_mod.Relay(
+        service,
+        service_engine(service, migration=True),
+        settings.kafka_bootstrap(),
+        batch_size=batch_size,
+        poll_seconds=poll_seconds,
+    )
     click.echo(f"relay {service}: publishing to {r.topic}", err=True)
     r.run(_until_signalled())
 
@@ -174,19 +202,35 @@ def audit() -> None:
 
 
 @audit.command("consume")
-@click.option("--checkpoint-every", type=int, default=100, show_default=True,
-              envvar="AUDIT_CHECKPOINT_EVERY", help="sign a checkpoint every N entries")
-@click.option("--checkpoint-seconds", type=float, default=60.0, show_default=True,
-              envvar="AUDIT_CHECKPOINT_SECONDS", help="and at least this often")
+@click.option(
+    "--checkpoint-every",
+    type=int,
+    default=100,
+    show_default=True,
+    envvar="AUDIT_CHECKPOINT_EVERY",
+    help="sign a checkpoint every N entries",
+)
+@click.option(
+    "--checkpoint-seconds",
+    type=float,
+    default=60.0,
+    show_default=True,
+    envvar="AUDIT_CHECKPOINT_SECONDS",
+    help="and at least this often",
+)
 def audit_consume(checkpoint_every: int, checkpoint_seconds: float) -> None:
     """Append every service's events to the tenants' hash chains (consumer group "audit")."""
     from services.audit.consumer import AuditConsumer
     from shared import settings
     from shared.db import service_engine
+
     _logging()
-    consumer = AuditConsumer(service_engine("audit"), settings.kafka_bootstrap(),
-                             checkpoint_every=checkpoint_every,
-                             checkpoint_seconds=checkpoint_seconds)
+    consumer = AuditConsumer(
+        service_engine("audit"),
+        settings.kafka_bootstrap(),
+        checkpoint_every=checkpoint_every,
+        checkpoint_seconds=checkpoint_seconds,
+    )
     click.echo(f"audit: consuming {', '.join(consumer.topics)}", err=True)
     consumer.run(_until_signalled())
 
@@ -199,6 +243,7 @@ def audit_verify(slug: str) -> None:
     from services.audit.ledger import UnknownTenant
     from services.audit.verify import verify_tenant
     from shared.db import service_engine, session_factory
+
     with session_factory(service_engine("audit"))() as session:
         try:
             report = verify_tenant(session, slug)
@@ -216,9 +261,11 @@ def audit_verify(slug: str) -> None:
 def audit_checkpoint(slug: str) -> None:
     """Sign TENANT's current head now (the consumer also does this on its own)."""
     from sqlalchemy import select
+
     from services.audit import ledger
     from services.audit.models import TenantRow
     from shared.db import service_engine, session_factory
+
     with session_factory(service_engine("audit"))() as session, session.begin():
         tenant_id = session.execute(select(TenantRow.id).where(TenantRow.slug == slug)).scalar()
         if tenant_id is None:
@@ -236,6 +283,7 @@ def keys() -> None:
 def keys_rotate_master() -> None:
     """Add a master key, re-wrap every tenant key under it, start new data keys."""
     from shared import key_admin
+
     counts = key_admin.rotate_master()
     click.echo("re-wrapped tenant keys: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
 
@@ -248,6 +296,7 @@ def keys_shred_tenant(slug: str, yes: bool) -> None:
     if not yes:
         raise click.ClickException("add --yes to confirm crypto-shredding " + slug)
     from shared import key_admin
+
     counts = key_admin.shred_tenant(key_admin.tenant_id_of(slug))
     click.echo(f"{slug}: keys destroyed: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
 
@@ -258,6 +307,7 @@ def keys_init_custodian(slug: str) -> None:
     """Create the tenant's identity custodian key; prints the passphrase and the offline
     recovery secret once (give them to the custodian; Replika keeps neither)."""
     from shared import key_admin
+
     created = key_admin.ensure_custodian(key_admin.tenant_id_of(slug))
     if created is None:
         raise click.ClickException(f"{slug} already has a custodian key")
@@ -265,11 +315,13 @@ def keys_init_custodian(slug: str) -> None:
     click.echo(f"recovery secret (store offline): {created['recovery_secret']}")
 
 
-from shared.replication.cli import register as _register_replication  # noqa: E402
+from shared.replication.cli import register as _register_replication  # noqa: E402  (registers on the groups defined above)
+
 _register_replication(main, tenant)  # tenant new|suspend|resume, instance init (issue 8)
 
 
 # --- moving a tenant between deployments (issue 8 points 4 and 5; shared/tenant_move.py) -----
+
 
 def _move_error(exc) -> click.ClickException:
     return click.ClickException(f"{exc.title}. {exc.detail}")
@@ -277,21 +329,34 @@ def _move_error(exc) -> click.ClickException:
 
 def _recipient(path: str) -> bytes:
     from pathlib import Path
+
     from shared.tenant_move import read_public_key
+
     return read_public_key(Path(path).read_text())
 
 
 @tenant.command("export")
 @click.argument("slug")
-@click.option("--to", "to", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="the receiving deployment's public key (`replika instance public-key`)")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="bundle file to write (never overwritten)")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="the receiving deployment's public key (`replika instance public-key`)",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="bundle file to write (never overwritten)",
+)
 def tenant_export(slug: str, to: str, out: str) -> None:
     """Export SLUG (configuration, every row of every service, attachments, ledger, keys) as a
     bundle only the receiving deployment can open. Suspend SLUG first so nothing changes after."""
     from pathlib import Path
+
     from shared.tenant_move import MoveError, export_tenant
+
     try:
         summary = export_tenant(slug, _recipient(to), Path(out))
     except MoveError as exc:
@@ -300,8 +365,11 @@ def tenant_export(slug: str, to: str, out: str) -> None:
     click.echo(f"recipient: {summary.recipient}")
     click.echo(f"bundle sha256: {summary.bundle_sha256} (compare it on import)")
     if not summary.suspended:
-        click.echo(f"warning: {slug} is not suspended: changes made after this export are not "
-                   "in the bundle (`replika tenant suspend` first)", err=True)
+        click.echo(
+            f"warning: {slug} is not suspended: changes made after this export are not "
+            "in the bundle (`replika tenant suspend` first)",
+            err=True,
+        )
 
 
 @tenant.command("import")
@@ -310,49 +378,71 @@ def tenant_import(file: str) -> None:
     """Import a tenant bundle addressed to this deployment: all or nothing; refused when the
     bundle was altered, is addressed elsewhere, or the tenant already exists here."""
     from pathlib import Path
+
     from shared.tenant_move import MoveError, import_bundle
+
     try:
         summary = import_bundle(Path(file).read_bytes())
     except MoveError as exc:
         raise _move_error(exc) from None
-    click.echo(f"{summary.slug}: imported {sum(summary.rows.values())} rows; tenant file "
-               f"{summary.tenant_file}")
+    click.echo(
+        f"{summary.slug}: imported {sum(summary.rows.values())} rows; tenant file "
+        f"{summary.tenant_file}"
+    )
     click.echo(f"bundle sha256: {summary.bundle_sha256} (must equal the one export printed)")
     if summary.republish:
-        click.echo(f"{summary.republish} events not yet in the sender's ledger will be "
-                   "published here by the relay")
+        click.echo(
+            f"{summary.republish} events not yet in the sender's ledger will be "
+            "published here by the relay"
+        )
 
 
 @tenant.command("offboard")
 @click.argument("slug")
-@click.option("--to", "to", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="the receiving deployment's public key")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="the receiving deployment's public key",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @click.option("--yes", is_flag=True, help="confirm: the tenant's keys here are destroyed")
 def tenant_offboard(slug: str, to: str, out: str, yes: bool) -> None:
     """Suspend SLUG, export it to OUT, then crypto-shred its keys on this deployment."""
     if not yes:
-        raise click.ClickException("add --yes to confirm offboarding (export, then "
-                                   "crypto-shredding) " + slug)
+        raise click.ClickException(
+            "add --yes to confirm offboarding (export, then crypto-shredding) " + slug
+        )
     from pathlib import Path
+
     from shared.tenant_move import MoveError, offboard
+
     try:
         summary, shredded = offboard(slug, _recipient(to), Path(out))
     except MoveError as exc:
         raise _move_error(exc) from None
-    click.echo(f"{slug}: exported {sum(summary.rows.values())} rows to {out} "
-               f"(sha256 {summary.bundle_sha256})")
+    click.echo(
+        f"{slug}: exported {sum(summary.rows.values())} rows to {out} "
+        f"(sha256 {summary.bundle_sha256})"
+    )
     click.echo(f"{slug}: keys destroyed: " + ", ".join(f"{s} {n}" for s, n in shredded.items()))
 
 
 @click.command("public-key")
-@click.option("--out", default=None, type=click.Path(dir_okay=False),
-              help="write the key to this file instead of printing it")
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="write the key to this file instead of printing it",
+)
 def instance_public_key(out: str | None) -> None:
     """Print this deployment's public key for tenant bundles (its private half is created on
     first use next to the keyring, mode 0600)."""
     from pathlib import Path
+
     from shared.tenant_move import deployment_public_key, fingerprint, public_key_document
+
     raw = deployment_public_key()
     doc = public_key_document(raw)
     if out:

@@ -11,6 +11,7 @@ Shredding a record deletes its record key; shredding a tenant destroys its tenan
 Every ciphertext starts with the id of the data key that wraps its record key.
 Keys live in each service's own database, in the caller's tenant-scoped session (RLS applies).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,10 @@ def _aad(*parts: Any) -> bytes:
 # short while: rotation and shredding reach running services within CACHE_SECONDS.
 _tenant_key_cache: dict[tuple[str, uuid.UUID, str], tuple[float, str, bytes]] = {}
 CACHE_SECONDS = 30.0
-_ACTIVE_KEY_SQL = text("select key_id, purpose, master_key_id, wrapped from tenant_keys "
-                       "where tenant_id = :t and purpose = :p and active")
+_ACTIVE_KEY_SQL = text(
+    "select key_id, purpose, master_key_id, wrapped from tenant_keys "
+    "where tenant_id = :t and purpose = :p and active"
+)
 
 
 class TenantShredded(DecryptionError):
@@ -65,8 +68,9 @@ def _database_of(session: Session) -> str:
 
 
 def _unwrap_tenant_key(tenant_id: uuid.UUID, row) -> bytes:
-    return keyring().unwrap(row.master_key_id, row.wrapped,
-                            _aad("tenant-key", tenant_id, row.purpose, row.key_id))
+    return keyring().unwrap(
+        row.master_key_id, row.wrapped, _aad("tenant-key", tenant_id, row.purpose, row.key_id)
+    )
 
 
 def _active_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str) -> tuple[str, bytes]:
@@ -80,8 +84,9 @@ def _active_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str) -> 
         # Created and committed on a connection of its own: a key that lived only in the
         # caller's transaction could be rolled back after data was encrypted or hashed under it.
         with session.get_bind().engine.begin() as conn:
-            conn.execute(text("select set_config('app.tenant_id', :t, true)"),
-                         {"t": str(tenant_id)})
+            conn.execute(
+                text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
+            )
             create_tenant_key(conn, tenant_id, purpose)
             row = conn.execute(_ACTIVE_KEY_SQL, {"t": tenant_id, "p": purpose}).one()
     key = _unwrap_tenant_key(tenant_id, row)
@@ -93,30 +98,44 @@ def create_tenant_key(conn, tenant_id: uuid.UUID, purpose: str, replace: bool = 
     """A new tenant key for `purpose` on `conn` (a session or connection scoped to the tenant);
     race-safe: one active key per tenant and purpose, a concurrent insert wins quietly."""
     assert purpose in PURPOSES
-    if conn.execute(text("select 1 from tenant_keys where tenant_id = :t and wrapped is null "
-                         "limit 1"), {"t": tenant_id}).first():
+    if conn.execute(
+        text("select 1 from tenant_keys where tenant_id = :t and wrapped is null limit 1"),
+        {"t": tenant_id},
+    ).first():
         raise TenantShredded("the tenant's keys were destroyed")
     ring = keyring()
     master_id = ring.current_key_id()
     key_id = f"{purpose[0]}k-{uuid.uuid4().hex[:16]}"
-    wrapped = ring.wrap(master_id, AESGCM.generate_key(256),
-                        _aad("tenant-key", tenant_id, purpose, key_id))
+    wrapped = ring.wrap(
+        master_id, AESGCM.generate_key(256), _aad("tenant-key", tenant_id, purpose, key_id)
+    )
     if replace:
-        conn.execute(text("update tenant_keys set active = false "
-                          "where tenant_id = :t and purpose = :p and active"),
-                     {"t": tenant_id, "p": purpose})
-    conn.execute(text(
-        "insert into tenant_keys (tenant_id, key_id, purpose, master_key_id, wrapped, active) "
-        "values (:t, :k, :p, :m, :w, true) "
-        "on conflict (tenant_id, purpose) where active do nothing"),
-        {"t": tenant_id, "k": key_id, "p": purpose, "m": master_id, "w": wrapped})
+        conn.execute(
+            text(
+                "update tenant_keys set active = false "
+                "where tenant_id = :t and purpose = :p and active"
+            ),
+            {"t": tenant_id, "p": purpose},
+        )
+    conn.execute(
+        text(
+            "insert into tenant_keys (tenant_id, key_id, purpose, master_key_id, wrapped, active) "
+            "values (:t, :k, :p, :m, :w, true) "
+            "on conflict (tenant_id, purpose) where active do nothing"
+        ),
+        {"t": tenant_id, "k": key_id, "p": purpose, "m": master_id, "w": wrapped},
+    )
     return key_id
 
 
 def _tenant_key_by_id(session: Session, tenant_id: uuid.UUID, key_id: str) -> bytes:
-    row = session.execute(text(
-        "select key_id, purpose, master_key_id, wrapped from tenant_keys "
-        "where tenant_id = :t and key_id = :k"), {"t": tenant_id, "k": key_id}).first()
+    row = session.execute(
+        text(
+            "select key_id, purpose, master_key_id, wrapped from tenant_keys "
+            "where tenant_id = :t and key_id = :k"
+        ),
+        {"t": tenant_id, "k": key_id},
+    ).first()
     if row is None or row.wrapped is None:
         raise DecryptionError("key not available")
     return _unwrap_tenant_key(tenant_id, row)
@@ -124,14 +143,16 @@ def _tenant_key_by_id(session: Session, tenant_id: uuid.UUID, key_id: str) -> by
 
 # -- record keys and fields -------------------------------------------------------------------
 
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_record_keys(session: Session, previous_transaction) -> None:
     # a record key created in a rolled-back transaction is gone: never encrypt under it again
     session.info.pop("replika_record_keys", None)
 
 
-def _record_key(session: Session, tenant_id: uuid.UUID, table: str, row_id: str,
-                create: bool) -> tuple[str, bytes]:
+def _record_key(
+    session: Session, tenant_id: uuid.UUID, table: str, row_id: str, create: bool
+) -> tuple[str, bytes]:
     cache = session.info.setdefault("replika_record_keys", {})
     ck = (tenant_id, table, row_id)
     if ck in cache:
@@ -142,51 +163,66 @@ def _record_key(session: Session, tenant_id: uuid.UUID, table: str, row_id: str,
         data_key_id, data_key = _active_tenant_key(session, tenant_id, "data")
         record_key = AESGCM.generate_key(256)
         nonce = os.urandom(12)
-        wrapped = nonce + AESGCM(data_key).encrypt(nonce, record_key,
-                                                   _aad("record-key", tenant_id, table, row_id))
-        inserted = session.execute(text(
-            "insert into record_keys (tenant_id, table_name, row_id, data_key_id, wrapped) "
-            "values (:t, :tb, :r, :k, :w) on conflict do nothing returning row_id"),
-            {"t": tenant_id, "tb": table, "r": row_id, "k": data_key_id, "w": wrapped}).first()
+        wrapped = nonce + AESGCM(data_key).encrypt(
+            nonce, record_key, _aad("record-key", tenant_id, table, row_id)
+        )
+        inserted = session.execute(
+            text(
+                "insert into record_keys (tenant_id, table_name, row_id, data_key_id, wrapped) "
+                "values (:t, :tb, :r, :k, :w) on conflict do nothing returning row_id"
+            ),
+            {"t": tenant_id, "tb": table, "r": row_id, "k": data_key_id, "w": wrapped},
+        ).first()
         if inserted is not None:
             cache[ck] = (data_key_id, record_key)
             return cache[ck]
-    row = session.execute(text(
-        "select data_key_id, wrapped from record_keys "
-        "where tenant_id = :t and table_name = :tb and row_id = :r"),
-        {"t": tenant_id, "tb": table, "r": row_id}).first()
+    row = session.execute(
+        text(
+            "select data_key_id, wrapped from record_keys "
+            "where tenant_id = :t and table_name = :tb and row_id = :r"
+        ),
+        {"t": tenant_id, "tb": table, "r": row_id},
+    ).first()
     if row is None:
         raise DecryptionError("record key not available")
     try:
         data_key = _tenant_key_by_id(session, tenant_id, row.data_key_id)
-        record_key = AESGCM(data_key).decrypt(row.wrapped[:12], row.wrapped[12:],
-                                              _aad("record-key", tenant_id, table, row_id))
+        record_key = AESGCM(data_key).decrypt(
+            row.wrapped[:12], row.wrapped[12:], _aad("record-key", tenant_id, table, row_id)
+        )
     except InvalidTag:
         raise DecryptionError("record key does not open") from None
     cache[ck] = (row.data_key_id, record_key)
     return cache[ck]
 
 
-def encrypt_field(session: Session, tenant_id: uuid.UUID, table: str, row_id: Any, field: str,
-                  value: bytes | str) -> bytes:
+def encrypt_field(
+    session: Session, tenant_id: uuid.UUID, table: str, row_id: Any, field: str, value: bytes | str
+) -> bytes:
     """AES-256-GCM of one field of one record, bound to (tenant, table, row id, field)."""
     plaintext = value.encode() if isinstance(value, str) else value
     row_id = str(row_id)
     key_id, key = _record_key(session, tenant_id, table, row_id, create=True)
     nonce = os.urandom(12)
     kid = key_id.encode()
-    return (BLOB_VERSION + bytes([len(kid)]) + kid + nonce +
-            AESGCM(key).encrypt(nonce, plaintext, _aad(tenant_id, table, row_id, field)))
+    return (
+        BLOB_VERSION
+        + bytes([len(kid)])
+        + kid
+        + nonce
+        + AESGCM(key).encrypt(nonce, plaintext, _aad(tenant_id, table, row_id, field))
+    )
 
 
-def decrypt_field(session: Session, tenant_id: uuid.UUID, table: str, row_id: Any, field: str,
-                  blob: bytes) -> bytes:
+def decrypt_field(
+    session: Session, tenant_id: uuid.UUID, table: str, row_id: Any, field: str, blob: bytes
+) -> bytes:
     row_id = str(row_id)
     try:
         if blob[:1] != BLOB_VERSION:
             raise DecryptionError("unknown ciphertext format")
         n = blob[1]
-        body = blob[2 + n:]
+        body = blob[2 + n :]
         _, key = _record_key(session, tenant_id, table, row_id, create=False)
         return AESGCM(key).decrypt(body[:12], body[12:], _aad(tenant_id, table, row_id, field))
     except (InvalidTag, IndexError, ValueError):
@@ -197,18 +233,21 @@ def decrypt_field(session: Session, tenant_id: uuid.UUID, table: str, row_id: An
 
 def ciphertext_key_id(blob: bytes) -> str:
     """The id of the data key behind a ciphertext (for rotation checks and audits)."""
-    return blob[2:2 + blob[1]].decode()
+    return blob[2 : 2 + blob[1]].decode()
 
 
 def shred_record(session: Session, tenant_id: uuid.UUID, table: str, row_id: Any) -> None:
     """Crypto-shredding: the record's fields can never be decrypted again."""
     row_id = str(row_id)
-    session.execute(text("delete from record_keys where tenant_id = :t and table_name = :tb "
-                         "and row_id = :r"), {"t": tenant_id, "tb": table, "r": row_id})
+    session.execute(
+        text("delete from record_keys where tenant_id = :t and table_name = :tb and row_id = :r"),
+        {"t": tenant_id, "tb": table, "r": row_id},
+    )
     session.info.get("replika_record_keys", {}).pop((tenant_id, table, row_id), None)
 
 
 # -- blind indexes and keyed hashes -------------------------------------------------------------
+
 
 def normalise(kind: str, value: str) -> str:
     value = value.strip()

@@ -6,28 +6,36 @@ Isolation is by construction, twice over:
 2. Every transaction sets the PostgreSQL setting `app.tenant_id`, and row-level security
    policies (see `tenant_rls_sql`) hide other tenants' rows from the app role underneath.
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Iterator
+from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import DateTime, Uuid, create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import (Mapped, ORMExecuteState, Session, mapped_column,
-                            sessionmaker, with_loader_criteria)
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
 
 from shared import settings
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class TenantOwned:
     """Mixin for every table that belongs to one tenant."""
+
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True, nullable=False)
 
 
@@ -35,10 +43,11 @@ class CrossTenantWrite(Exception):
     """A session tried to write a row of a tenant other than its own."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def engine_for(url: str, pool_size: int = 5) -> Engine:
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True,
-                         pool_recycle=1800)
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
+    )
 
 
 def service_engine(service: str, *, migration: bool = False) -> Engine:
@@ -64,8 +73,9 @@ def tenant_session(factory: sessionmaker[Session], tenant_id: uuid.UUID) -> Iter
 def _set_tenant_setting(session: Session, transaction, connection) -> None:
     tenant_id = session.info.get("tenant_id")
     if tenant_id is not None:
-        connection.execute(text("select set_config('app.tenant_id', :t, true)"),
-                           {"t": str(tenant_id)})
+        connection.execute(
+            text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
+        )
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -74,8 +84,10 @@ def _scope_queries(state: ORMExecuteState) -> None:
     if tenant_id is None or not (state.is_select or state.is_update or state.is_delete):
         return
     state.statement = state.statement.options(
-        with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id,
-                             include_aliases=True))
+        with_loader_criteria(
+            TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        )
+    )
 
 
 @event.listens_for(Session, "before_flush")

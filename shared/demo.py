@@ -6,6 +6,7 @@ them: an account whose credentials are already in the file is left as it is (or 
 with them if the database was wiped); other keys in an entry (the identity custodian's
 `passphrase`) are kept. The production path never calls this.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,16 +31,21 @@ def seed_officials(slug: str, accounts: dict) -> None:
         entry = accounts.setdefault(role, {})
         reset = not (entry.get("username") and entry.get("password") and entry.get("totp_secret"))
         if reset:  # new credentials: the database gets them too
-            entry.update(username=entry.get("username") or demo_username(role),
-                         password=new_password(), totp_secret=new_totp_secret())
-        official_admin.ensure(slug, entry["username"], [role], entry["password"],
-                              entry["totp_secret"], reset=reset)
+            entry.update(
+                username=entry.get("username") or demo_username(role),
+                password=new_password(),
+                totp_secret=new_totp_secret(),
+            )
+        official_admin.ensure(
+            slug, entry["username"], [role], entry["password"], entry["totp_secret"], reset=reset
+        )
 
 
 def seed_custodian(tenant_id, entry: dict) -> None:
     """The tenant's identity custodian key; its passphrase (and the offline recovery secret,
     which a real city would keep on paper) go into the custodian's entry of the file."""
     from shared import key_admin
+
     created = key_admin.ensure_custodian(tenant_id, entry.get("passphrase"))
     if created is not None:
         entry.update(created)
@@ -50,6 +56,7 @@ def seed(state: Path) -> dict:
     creds_path = state / "demo-credentials.json"
     creds: dict = json.loads(creds_path.read_text()) if creds_path.exists() else {}
     from infra.local import write_private
+
     for slug in DEMO_TENANTS:
         config = load_file(tenants_dir / f"{slug}.yaml")
         tenant_apply.apply(config)

@@ -1,4 +1,5 @@
 """Readiness checks: does the process's database and Kafka answer right now?"""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -17,7 +18,9 @@ def check_database(engine: Engine) -> str | None:
 
 def check_kafka(bootstrap: str, timeout_ms: int = 2000) -> str | None:
     import socket
+
     from kafka import KafkaAdminClient
+
     reachable = False
     for server in bootstrap.split(","):
         host, _, port = server.strip().rpartition(":")
@@ -30,8 +33,9 @@ def check_kafka(bootstrap: str, timeout_ms: int = 2000) -> str | None:
     if not reachable:
         return "ConnectionRefused"
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms,
-                                 reconnect_backoff_max_ms=500)
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, reconnect_backoff_max_ms=500
+        )
         try:
             admin.describe_cluster()
         finally:

@@ -6,6 +6,7 @@ Message ids in code and templates are English; each service keeps its catalogue 
 repository holds only the reviewable `.po` text.
 Language: `?lang=` (remembered in a cookie), else the cookie, else the tenant's locale.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,13 +55,23 @@ def init_app(app: Flask, service_dir: Path) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = "id"
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html's <html lang>
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(service_dir / "templates")),
-                                     FileSystemLoader(str(SHARED / "templates"))])
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(service_dir / "templates")),
+            FileSystemLoader(str(SHARED / "templates")),
+        ]
+    )
 
     @app.after_request
     def remember_language(resp):
         lang = request.args.get("lang")
         if lang in LANGUAGES:
-            resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax",
-                            secure=app.config.get("SESSION_COOKIE_SECURE", True), httponly=True)
+            resp.set_cookie(
+                "lang",
+                lang,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                secure=app.config.get("SESSION_COOKIE_SECURE", True),
+                httponly=True,
+            )
         return resp

@@ -8,6 +8,7 @@ report or tenant does not open. The custodian's private key is stored only wrapp
 so the service process cannot open an identity without the passphrase in that request, and a
 lost passphrase does not lose every identity.
 """
+
 from __future__ import annotations
 
 import base64
@@ -52,30 +53,38 @@ def _info(tenant_id: uuid.UUID, report_id: Any) -> bytes:
 
 def _private_bytes(key_m: mlkem.MLKEM768PrivateKey, key_x: x25519.X25519PrivateKey) -> bytes:
     from cryptography.hazmat.primitives import serialization as s
+
     return key_m.private_bytes_raw() + key_x.private_bytes(
-        s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
+        s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption()
+    )
 
 
 def _private_key(raw: bytes) -> hpke.MLKEM768X25519PrivateKey:
-    return hpke.MLKEM768X25519PrivateKey(mlkem.MLKEM768PrivateKey.from_seed_bytes(raw[:64]),
-                                         x25519.X25519PrivateKey.from_private_bytes(raw[64:]))
+    return hpke.MLKEM768X25519PrivateKey(
+        mlkem.MLKEM768PrivateKey.from_seed_bytes(raw[:64]),
+        x25519.X25519PrivateKey.from_private_bytes(raw[64:]),
+    )
 
 
 def _public_key(raw: bytes) -> hpke.MLKEM768X25519PublicKey:
-    return hpke.MLKEM768X25519PublicKey(mlkem.MLKEM768PublicKey.from_public_bytes(raw[:1184]),
-                                        x25519.X25519PublicKey.from_public_bytes(raw[1184:]))
+    return hpke.MLKEM768X25519PublicKey(
+        mlkem.MLKEM768PublicKey.from_public_bytes(raw[:1184]),
+        x25519.X25519PublicKey.from_public_bytes(raw[1184:]),
+    )
 
 
 def _passphrase_key(passphrase: str, salt: bytes) -> bytes:
     return Argon2id(salt=salt, **ARGON2).derive(passphrase.encode())
 
 
-def _wrap_with_passphrase(tenant_id: uuid.UUID, private_raw: bytes,
-                          passphrase: str) -> tuple[bytes, bytes]:
+def _wrap_with_passphrase(
+    tenant_id: uuid.UUID, private_raw: bytes, passphrase: str
+) -> tuple[bytes, bytes]:
     salt = os.urandom(16)
     nonce = os.urandom(12)
     wrapped = nonce + AESGCM(_passphrase_key(passphrase, salt)).encrypt(
-        nonce, private_raw, f"custodian|{tenant_id}".encode())
+        nonce, private_raw, f"custodian|{tenant_id}".encode()
+    )
     return salt, wrapped
 
 
@@ -86,36 +95,49 @@ def create_custodian_keys(session: Session, tenant_id: uuid.UUID, passphrase: st
     key_m, key_x = mlkem.MLKEM768PrivateKey.generate(), x25519.X25519PrivateKey.generate()
     private_raw = _private_bytes(key_m, key_x)
     from cryptography.hazmat.primitives import serialization as s
+
     public_raw = key_m.public_key().public_bytes_raw() + key_x.public_key().public_bytes(
-        s.Encoding.Raw, s.PublicFormat.Raw)
+        s.Encoding.Raw, s.PublicFormat.Raw
+    )
     salt, by_passphrase = _wrap_with_passphrase(tenant_id, private_raw, passphrase)
     recovery = x25519.X25519PrivateKey.generate()
-    by_recovery = RECOVERY_SUITE.encrypt(private_raw, recovery.public_key(),
-                                         info=f"custodian-recovery|{tenant_id}".encode())
-    session.execute(text(
-        "insert into custodian_keys (tenant_id, public_key, passphrase_salt, wrapped_by_passphrase,"
-        " wrapped_by_recovery) values (:t, :p, :s, :wp, :wr)"),
-        {"t": tenant_id, "p": public_raw, "s": salt, "wp": by_passphrase, "wr": by_recovery})
+    by_recovery = RECOVERY_SUITE.encrypt(
+        private_raw, recovery.public_key(), info=f"custodian-recovery|{tenant_id}".encode()
+    )
+    session.execute(
+        text(
+            "insert into custodian_keys (tenant_id, public_key, passphrase_salt, wrapped_by_passphrase,"
+            " wrapped_by_recovery) values (:t, :p, :s, :wp, :wr)"
+        ),
+        {"t": tenant_id, "p": public_raw, "s": salt, "wp": by_passphrase, "wr": by_recovery},
+    )
     raw = recovery.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
     return "RK-" + base64.b32encode(raw).decode().rstrip("=")
 
 
 def _custodian_row(session: Session, tenant_id: uuid.UUID):
-    row = session.execute(text(
-        "select public_key, passphrase_salt, wrapped_by_passphrase, wrapped_by_recovery "
-        "from custodian_keys where tenant_id = :t"), {"t": tenant_id}).first()
+    row = session.execute(
+        text(
+            "select public_key, passphrase_salt, wrapped_by_passphrase, wrapped_by_recovery "
+            "from custodian_keys where tenant_id = :t"
+        ),
+        {"t": tenant_id},
+    ).first()
     if row is None:
         raise NoCustodian("this tenant has no identity custodian key")
     return row
 
 
 def has_custodian(session: Session, tenant_id: uuid.UUID) -> bool:
-    return session.execute(text("select 1 from custodian_keys where tenant_id = :t"),
-                           {"t": tenant_id}).first() is not None
+    return (
+        session.execute(
+            text("select 1 from custodian_keys where tenant_id = :t"), {"t": tenant_id}
+        ).first()
+        is not None
+    )
 
 
-def seal_identity(session: Session, tenant_id: uuid.UUID, report_id: Any,
-                  identity: dict) -> bytes:
+def seal_identity(session: Session, tenant_id: uuid.UUID, report_id: Any, identity: dict) -> bytes:
     row = _custodian_row(session, tenant_id)
     plaintext = json.dumps(identity, ensure_ascii=False, sort_keys=True).encode()
     return SUITE.encrypt(plaintext, _public_key(row.public_key), info=_info(tenant_id, report_id))
@@ -125,7 +147,8 @@ def _unlock(row, tenant_id: uuid.UUID, passphrase: str) -> bytes:
     blob = row.wrapped_by_passphrase
     try:
         return AESGCM(_passphrase_key(passphrase, row.passphrase_salt)).decrypt(
-            blob[:12], blob[12:], f"custodian|{tenant_id}".encode())
+            blob[:12], blob[12:], f"custodian|{tenant_id}".encode()
+        )
     except InvalidTag:
         raise WrongPassphrase() from None
 
@@ -134,33 +157,36 @@ def check_passphrase(session: Session, tenant_id: uuid.UUID, passphrase: str) ->
     _unlock(_custodian_row(session, tenant_id), tenant_id, passphrase)
 
 
-def open_identity(session: Session, tenant_id: uuid.UUID, report_id: Any, sealed: bytes,
-                  passphrase: str) -> dict:
+def open_identity(
+    session: Session, tenant_id: uuid.UUID, report_id: Any, sealed: bytes, passphrase: str
+) -> dict:
     private_raw = _unlock(_custodian_row(session, tenant_id), tenant_id, passphrase)
     try:
-        plaintext = SUITE.decrypt(sealed, _private_key(private_raw),
-                                  info=_info(tenant_id, report_id))
+        plaintext = SUITE.decrypt(
+            sealed, _private_key(private_raw), info=_info(tenant_id, report_id)
+        )
     except Exception:  # wrong context or altered ciphertext: never say more
         raise IdentityDoesNotOpen() from None
     return json.loads(plaintext)
 
 
-def change_custodian_passphrase(session: Session, tenant_id: uuid.UUID, old: str,
-                                new: str) -> None:
+def change_custodian_passphrase(session: Session, tenant_id: uuid.UUID, old: str, new: str) -> None:
     row = _custodian_row(session, tenant_id)
     _store_passphrase_wrap(session, tenant_id, _unlock(row, tenant_id, old), new)
 
 
-def recover_custodian(session: Session, tenant_id: uuid.UUID, recovery_secret: str,
-                      new_passphrase: str) -> None:
+def recover_custodian(
+    session: Session, tenant_id: uuid.UUID, recovery_secret: str, new_passphrase: str
+) -> None:
     """Re-wrap the custodian key under a new passphrase using the offline recovery secret."""
     row = _custodian_row(session, tenant_id)
     try:
         b32 = recovery_secret.strip().removeprefix("RK-")
         raw = base64.b32decode(b32 + "=" * (-len(b32) % 8))
         recovery = x25519.X25519PrivateKey.from_private_bytes(raw)
-        private_raw = RECOVERY_SUITE.decrypt(row.wrapped_by_recovery, recovery,
-                                             info=f"custodian-recovery|{tenant_id}".encode())
+        private_raw = RECOVERY_SUITE.decrypt(
+            row.wrapped_by_recovery, recovery, info=f"custodian-recovery|{tenant_id}".encode()
+        )
     except Exception:
         raise WrongRecoverySecret() from None
     _store_passphrase_wrap(session, tenant_id, private_raw, new_passphrase)
@@ -170,19 +196,27 @@ def _store_passphrase_wrap(session, tenant_id, private_raw: bytes, passphrase: s
     if len(passphrase) < 12:
         raise ValueError("the custodian passphrase must have at least 12 characters")
     salt, wrapped = _wrap_with_passphrase(tenant_id, private_raw, passphrase)
-    session.execute(text("update custodian_keys set passphrase_salt = :s, "
-                         "wrapped_by_passphrase = :w where tenant_id = :t"),
-                    {"s": salt, "w": wrapped, "t": tenant_id})
+    session.execute(
+        text(
+            "update custodian_keys set passphrase_salt = :s, "
+            "wrapped_by_passphrase = :w where tenant_id = :t"
+        ),
+        {"s": salt, "w": wrapped, "t": tenant_id},
+    )
 
 
-def ensure_demo_custodian(session_factory_or_engine, tenant_id: uuid.UUID,
-                          passphrase: str | None = None) -> dict | None:
+def ensure_demo_custodian(
+    session_factory_or_engine, tenant_id: uuid.UUID, passphrase: str | None = None
+) -> dict | None:
     """Create the tenant's custodian key if it has none (whistleblowing database), with a random
     passphrase unless one is given. Returns {"passphrase", "recovery_secret"} (show once), or
     None when the tenant already has a custodian key."""
     import secrets
+
     from sqlalchemy.engine import Engine
+
     from shared.db import session_factory, tenant_session
+
     factory = session_factory_or_engine
     if isinstance(factory, Engine):
         factory = session_factory(factory)

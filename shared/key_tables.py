@@ -1,6 +1,7 @@
 """Columns of the key tables (migration k001 in each keyed service), as mixins for each
 service's own Base. shared/crypto.py and shared/identity.py use plain SQL on them; the models
 keep the schema visible next to the service's other tables."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,12 +16,20 @@ from shared.db import TenantOwned, utcnow
 class TenantKeyRecord(TenantOwned):
     """A tenant key (purpose data, index or hash) wrapped by a master key; `wrapped` is NULL
     once the tenant is shredded. One active key per tenant and purpose."""
+
     __tablename__ = "tenant_keys"
 
     @declared_attr.directive
     def __table_args__(cls):
-        return (Index("tenant_keys_one_active", "tenant_id", "purpose", unique=True,
-                      postgresql_where=text("active")),)
+        return (
+            Index(
+                "tenant_keys_one_active",
+                "tenant_id",
+                "purpose",
+                unique=True,
+                postgresql_where=text("active"),
+            ),
+        )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -34,6 +43,7 @@ class TenantKeyRecord(TenantOwned):
 class RecordKeyRecord(TenantOwned):
     """One record's key, wrapped by the tenant data key `data_key_id`; deleting it shreds the
     record."""
+
     __tablename__ = "record_keys"
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     table_name: Mapped[str] = mapped_column(String(63), primary_key=True)
@@ -45,6 +55,7 @@ class RecordKeyRecord(TenantOwned):
 class CustodianKeyRecord(TenantOwned):
     """The identity custodian's HPKE key: public half in the clear, private half only wrapped
     (Argon2id passphrase key; offline recovery key). Whistleblowing database only."""
+
     __tablename__ = "custodian_keys"
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary)

@@ -8,6 +8,7 @@ The embedded default, `FileKeyring`, reads a 0600 JSON file (`REPLIKA_MASTER_KEY
 A KMS or Vault backend implements the same three methods. The file is re-read when it changes,
 so `replika keys rotate-master` takes effect in running services without a restart.
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,7 +17,7 @@ import os
 import secrets
 import stat
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -34,7 +35,7 @@ class KeyringProvider(Protocol):
 
 
 def new_key_id() -> str:
-    return f"mk-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+    return f"mk-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
 
 
 def write_keyring_file(path: Path, data: dict) -> None:
@@ -74,8 +75,10 @@ def create_keyring_file(path: Path) -> bool:
 
 def new_keyring_data() -> dict:
     key_id = new_key_id()
-    return {"current": key_id,
-            "keys": {key_id: base64.b64encode(AESGCM.generate_key(256)).decode()}}
+    return {
+        "current": key_id,
+        "keys": {key_id: base64.b64encode(AESGCM.generate_key(256)).decode()},
+    }
 
 
 class FileKeyring:
@@ -160,10 +163,12 @@ def transport_key_path(keyring_path: Path | None = None) -> Path:
 def _new_transport_private() -> bytes:
     from cryptography.hazmat.primitives import serialization as s
     from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+
     seed = os.urandom(64)
     mlkem.MLKEM768PrivateKey.from_seed_bytes(seed)  # fails here, not later, if unsupported
-    x = x25519.X25519PrivateKey.generate().private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw,
-                                                        s.NoEncryption())
+    x = x25519.X25519PrivateKey.generate().private_bytes(
+        s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption()
+    )
     return seed + x
 
 
@@ -173,11 +178,16 @@ def transport_private_key(create: bool = True) -> bytes:
     path = transport_key_path()
     if not path.exists():
         if not create:
-            raise KeyringError(f"transport key file {path} does not exist "
-                               "(`replika instance public-key` creates it)")
+            raise KeyringError(
+                f"transport key file {path} does not exist "
+                "(`replika instance public-key` creates it)"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"kem": TRANSPORT_KEM, "created": datetime.now(timezone.utc).isoformat(),
-                "private": base64.b64encode(_new_transport_private()).decode()}
+        data = {
+            "kem": TRANSPORT_KEM,
+            "created": datetime.now(UTC).isoformat(),
+            "private": base64.b64encode(_new_transport_private()).decode(),
+        }
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

@@ -5,25 +5,54 @@ filter still masks anything shaped like a NIK or family-card number (16 digits),
 phone number, an e-mail address, a receipt, or the value of a known personal key, in the
 message, its arguments and any extra fields.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-PERSONAL_KEYS = {"name", "nama", "nik", "kk", "phone", "telepon", "email", "address", "alamat",
-                 "password", "passphrase", "otp", "receipt", "identity", "bank_account",
-                 "npwp", "chairperson", "what", "who", "where", "text", "body"}
+PERSONAL_KEYS = {
+    "name",
+    "nama",
+    "nik",
+    "kk",
+    "phone",
+    "telepon",
+    "email",
+    "address",
+    "alamat",
+    "password",
+    "passphrase",
+    "otp",
+    "receipt",
+    "identity",
+    "bank_account",
+    "npwp",
+    "chairperson",
+    "what",
+    "who",
+    "where",
+    "text",
+    "body",
+}
 PATTERNS = [
     # NIK / family card: 16 digits, also written in groups of four
     (re.compile(r"(?<![\d.-])\d{4}(?:[ .-]?\d{4}){3}(?![\d])"), "[nik]"),
     # Indonesian phone numbers: +62 / 62 / 0 then a mobile 8xx, or +62 and any area code
-    (re.compile(r"(?:\(?\+\s?62\)?[\s.-]*[1-9]|(?<![\w+])62[\s.-]?8|(?<![\w])0[\s-]?8)"
-                r"(?:[\s.-]?\d){7,12}"), "[phone]"),
+    (
+        re.compile(
+            r"(?:\(?\+\s?62\)?[\s.-]*[1-9]|(?<![\w+])62[\s.-]?8|(?<![\w])0[\s-]?8)"
+            r"(?:[\s.-]?\d){7,12}"
+        ),
+        "[phone]",
+    ),
     # landlines with an area code: (022) 4201234, 022-4201234
-    (re.compile(r"\(0\d{2,3}\)[\s.-]?\d{5,8}(?!\d)|(?<![\w-])0[2-9]\d{1,2}-\d{5,8}(?![\d-])"),
-     "[phone]"),
+    (
+        re.compile(r"\(0\d{2,3}\)[\s.-]?\d{5,8}(?!\d)|(?<![\w-])0[2-9]\d{1,2}-\d{5,8}(?![\d-])"),
+        "[phone]",
+    ),
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     (re.compile(r"\b[0-9A-HJKMNP-TV-Z]{5}(?:-[0-9A-HJKMNP-TV-Z]{5}){4}\b"), "[receipt]"),
 ]
@@ -48,8 +77,11 @@ def _redact_value(key: str, value):
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage()) if record.args or isinstance(
-            record.msg, str) else record.msg
+        record.msg = (
+            redact(record.getMessage())
+            if record.args or isinstance(record.msg, str)
+            else record.msg
+        )
         record.args = None
         for key in set(vars(record)) - _STANDARD:
             setattr(record, key, _redact_value(key, getattr(record, key)))
@@ -61,8 +93,12 @@ class RedactingFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
-                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         for key in set(vars(record)) - _STANDARD:
             entry[key] = getattr(record, key)
         if record.exc_text:

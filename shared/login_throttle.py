@@ -9,6 +9,7 @@ Keys are HMACs of "account:<username>" / "address:<ip>", so the table holds neit
 usernames nor addresses, and an unknown username is throttled exactly like a known one
 (lockouts reveal nothing about which accounts exist).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +26,7 @@ from shared.db import TenantOwned, utcnow
 
 class LoginThrottleRecord(TenantOwned):
     """Columns of the per-service `login_throttle` table."""
+
     __tablename__ = "login_throttle"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -34,16 +36,16 @@ class LoginThrottleRecord(TenantOwned):
 
 @dataclass(frozen=True)
 class Policy:
-    free_failures: int          # failures allowed before the first lock
-    base_lock: timedelta        # first lock; doubles with each further failure
+    free_failures: int  # failures allowed before the first lock
+    base_lock: timedelta  # first lock; doubles with each further failure
     max_lock: timedelta
-    forget_after: timedelta     # a key quiet this long starts again from zero
+    forget_after: timedelta  # a key quiet this long starts again from zero
 
     def lock_for(self, failures: int) -> timedelta | None:
         if failures < self.free_failures:
             return None
         exponent = min(failures - self.free_failures, 20)
-        return min(self.base_lock * (2 ** exponent), self.max_lock)
+        return min(self.base_lock * (2**exponent), self.max_lock)
 
 
 ACCOUNT = Policy(5, timedelta(seconds=30), timedelta(minutes=15), timedelta(hours=1))
@@ -60,10 +62,12 @@ class Keys:
     address: str
 
     @classmethod
-    def of(cls, secret: str, tenant_id, username: str, address: str) -> "Keys":
+    def of(cls, secret: str, tenant_id, username: str, address: str) -> Keys:
         # The tenant is part of the key: keys never collide across tenants' (hidden) rows.
-        return cls(throttle_key(secret, f"{tenant_id}:account", username.strip().lower()),
-                   throttle_key(secret, f"{tenant_id}:address", address))
+        return cls(
+            throttle_key(secret, f"{tenant_id}:account", username.strip().lower()),
+            throttle_key(secret, f"{tenant_id}:address", address),
+        )
 
     def with_policies(self) -> list[tuple[str, Policy]]:
         return [(self.account, ACCOUNT), (self.address, ADDRESS)]
@@ -73,40 +77,48 @@ def serialise_attempts(session: Session, keys: Keys) -> None:
     """Hold this account's lock until the transaction ends, so concurrent guesses at one
     account (from any worker or replica) are checked one after another and none slips past
     the count."""
-    session.execute(text("select pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                    {"k": keys.account})
+    session.execute(
+        text("select pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": keys.account}
+    )
 
 
 # Public forms that anyone may post (a replication request): a few per address and day.
 PUBLIC_FORM = Policy(5, timedelta(minutes=10), timedelta(hours=24), timedelta(hours=24))
 
 
-def retry_after(session: Session, model: type, keys: Keys | list[str],
-                now: datetime | None = None) -> int:
+def retry_after(
+    session: Session, model: type, keys: Keys | list[str], now: datetime | None = None
+) -> int:
     """Seconds until a login with these keys (or any list of keys) may be tried again."""
     now = now or utcnow()
     wanted = [keys.account, keys.address] if isinstance(keys, Keys) else keys
-    rows = session.execute(select(model.locked_until).where(
-        model.key.in_(wanted))).scalars().all()
+    rows = session.execute(select(model.locked_until).where(model.key.in_(wanted))).scalars().all()
     waits = [(until - now).total_seconds() for until in rows if until is not None]
     return max([0, *(int(w) + 1 for w in waits if w > 0)])
 
 
-def record_failure(session: Session, model: type, tenant_id, keys: Keys,
-                   now: datetime | None = None) -> None:
+def record_failure(
+    session: Session, model: type, tenant_id, keys: Keys, now: datetime | None = None
+) -> None:
     """Count one failed login against both keys (atomic upsert: safe across workers)."""
     count(session, model, tenant_id, keys.with_policies(), now)
 
 
-def count(session: Session, model: type, tenant_id, keyed: list[tuple[str, Policy]],
-          now: datetime | None = None) -> None:
+def count(
+    session: Session,
+    model: type,
+    tenant_id,
+    keyed: list[tuple[str, Policy]],
+    now: datetime | None = None,
+) -> None:
     """Count one attempt against each key under its policy, locking keys past their allowance."""
     now = now or utcnow()
     table = model.__table__
     for key, policy in keyed:
         stale = now - policy.forget_after
-        stmt = insert(table).values(tenant_id=tenant_id, key=key, failures=1,
-                                    last_failure_at=now, locked_until=None)
+        stmt = insert(table).values(
+            tenant_id=tenant_id, key=key, failures=1, last_failure_at=now, locked_until=None
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={"failures": _restart_if_stale(table, stale), "last_failure_at": now},
@@ -114,8 +126,9 @@ def count(session: Session, model: type, tenant_id, keyed: list[tuple[str, Polic
         failures = session.execute(stmt).scalar_one()
         lock = policy.lock_for(failures)
         if lock is not None:
-            session.execute(table.update().where(table.c.key == key)
-                            .values(locked_until=now + lock))
+            session.execute(
+                table.update().where(table.c.key == key).values(locked_until=now + lock)
+            )
 
 
 def _restart_if_stale(table, stale: datetime):
@@ -126,5 +139,6 @@ def record_success(session: Session, model: type, keys: Keys, now: datetime | No
     """Clear the account's counter and forget this tenant's long-quiet keys."""
     now = now or utcnow()
     oldest = now - max(ACCOUNT.forget_after, ADDRESS.forget_after) - ADDRESS.max_lock
-    session.execute(delete(model).where(
-        (model.key == keys.account) | (model.last_failure_at < oldest)))
+    session.execute(
+        delete(model).where((model.key == keys.account) | (model.last_failure_at < oldest))
+    )

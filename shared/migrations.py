@@ -1,11 +1,10 @@
 """Alembic, one environment per service, driven from code (`replika migrate`)."""
-from __future__ import annotations
 
-from pathlib import Path
+from __future__ import annotations
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, pool, create_engine
+from sqlalchemy import MetaData, create_engine, pool
 
 from shared import settings
 
@@ -34,8 +33,9 @@ def run_env(metadata: MetaData) -> None:
     url = settings.database_url(service, migration=True)
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata,
-                          version_table=f"alembic_version")
+        context.configure(
+            connection=connection, target_metadata=metadata, version_table="alembic_version"
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

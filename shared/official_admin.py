@@ -4,20 +4,31 @@ An official exists in every service database of `OFFICIAL_SERVICES` with the sam
 password hash and the same TOTP secret; these functions keep them in step. They connect as each
 service's app role in a tenant session, so row-level security checks every write.
 """
+
 from __future__ import annotations
 
 import importlib
 import uuid
+from collections.abc import Iterable
 from contextlib import ExitStack
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import service_engine, session_factory, tenant_session
-from shared.officials import (OFFICIAL_SERVICES, NewCredentials, OfficialError, add_official,
-                              find_official, hash_password, new_password, new_totp_secret,
-                              normalise_username, set_credentials, validate_roles)
+from shared.officials import (
+    OFFICIAL_SERVICES,
+    NewCredentials,
+    OfficialError,
+    add_official,
+    find_official,
+    hash_password,
+    new_password,
+    new_totp_secret,
+    normalise_username,
+    set_credentials,
+    validate_roles,
+)
 
 
 def _models(service: str):
@@ -37,9 +48,10 @@ def tenant_id_of(slug: str) -> uuid.UUID:
 
 
 def _sessions(stack: ExitStack, tenant_id: uuid.UUID) -> dict[str, Session]:
-    return {svc: stack.enter_context(tenant_session(session_factory(service_engine(svc)),
-                                                    tenant_id))
-            for svc in OFFICIAL_SERVICES}
+    return {
+        svc: stack.enter_context(tenant_session(session_factory(service_engine(svc)), tenant_id))
+        for svc in OFFICIAL_SERVICES
+    }
 
 
 def _commit_all(sessions: dict[str, Session]) -> None:
@@ -58,15 +70,22 @@ def add(slug: str, username: str, roles: Iterable[str]) -> NewCredentials:
     with ExitStack() as stack:
         sessions = _sessions(stack, tenant_id)
         for svc, session in sessions.items():
-            add_official(session, _models(svc).OfficialRow, username, roles,
-                         official_id=official_id, password_hash=password_hash,
-                         totp_secret=totp_secret)
+            add_official(
+                session,
+                _models(svc).OfficialRow,
+                username,
+                roles,
+                official_id=official_id,
+                password_hash=password_hash,
+                totp_secret=totp_secret,
+            )
         _commit_all(sessions)
     return NewCredentials(official_id, normalise_username(username), password, totp_secret)
 
 
-def ensure(slug: str, username: str, roles: Iterable[str], password: str, totp_secret: str,
-           *, reset: bool) -> uuid.UUID:
+def ensure(
+    slug: str, username: str, roles: Iterable[str], password: str, totp_secret: str, *, reset: bool
+) -> uuid.UUID:
     """Make `username` exist with `roles` in every service database (the demo seed).
 
     A missing account is created with `password` and `totp_secret`; an existing one gets them
@@ -77,8 +96,9 @@ def ensure(slug: str, username: str, roles: Iterable[str], password: str, totp_s
     password_hash = None
     with ExitStack() as stack:
         sessions = _sessions(stack, tenant_id)
-        found = {svc: find_official(s, _models(svc).OfficialRow, username)
-                 for svc, s in sessions.items()}
+        found = {
+            svc: find_official(s, _models(svc).OfficialRow, username) for svc, s in sessions.items()
+        }
         known = [o.id for o in found.values() if o is not None]
         official_id = known[0] if known else uuid.uuid4()
         for svc, session in sessions.items():
@@ -86,9 +106,15 @@ def ensure(slug: str, username: str, roles: Iterable[str], password: str, totp_s
             if official is None or reset:
                 password_hash = password_hash or hash_password(password)
             if official is None:
-                add_official(session, _models(svc).OfficialRow, username, roles,
-                             official_id=official_id, password_hash=password_hash,
-                             totp_secret=totp_secret)
+                add_official(
+                    session,
+                    _models(svc).OfficialRow,
+                    username,
+                    roles,
+                    official_id=official_id,
+                    password_hash=password_hash,
+                    totp_secret=totp_secret,
+                )
                 continue
             if reset:
                 set_credentials(official, password_hash=password_hash, totp_secret=totp_secret)
@@ -109,8 +135,11 @@ def list_officials(slug: str) -> list[tuple[str, list[str], bool]]:
 
 def _officials_named(sessions: dict[str, Session], username: str) -> list:
     """The official `username` in each service database that has them (at least one)."""
-    found = [o for svc, session in sessions.items()
-             if (o := find_official(session, _models(svc).OfficialRow, username)) is not None]
+    found = [
+        o
+        for svc, session in sessions.items()
+        if (o := find_official(session, _models(svc).OfficialRow, username)) is not None
+    ]
     if not found:
         raise OfficialError("username: no such official in this tenant")
     return found

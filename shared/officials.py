@@ -7,6 +7,7 @@ auditor's view of the ledger is sensitive too, so one rule for all is simpler an
 
 Domain code only: no Flask. Callers pass the session (scoped to the tenant) and the clock.
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,9 +15,9 @@ import hmac
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 import pyotp
 from argon2 import PasswordHasher
@@ -40,6 +41,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 class OfficialRecord(TenantOwned):
     """Columns of the per-service `officials` table (mixed into each service's own Base)."""
+
     __tablename__ = "officials"
 
     @declared_attr.directive
@@ -83,8 +85,9 @@ def validate_roles(roles: Iterable[str]) -> list[str]:
         raise OfficialError("roles: at least one role is required")
     unknown = set(roles) - set(ROLES)
     if unknown:
-        raise OfficialError(f"roles: unknown role(s) {', '.join(sorted(unknown))}; "
-                            f"known: {', '.join(ROLES)}")
+        raise OfficialError(
+            f"roles: unknown role(s) {', '.join(sorted(unknown))}; known: {', '.join(ROLES)}"
+        )
     return roles
 
 
@@ -102,27 +105,42 @@ def hash_password(password: str) -> str:
 
 def provisioning_uri(totp_secret: str, username: str, tenant_slug: str) -> str:
     """otpauth:// URI for authenticator apps (shown once, with the secret)."""
-    return pyotp.TOTP(totp_secret).provisioning_uri(name=f"{username}@{tenant_slug}",
-                                                    issuer_name="Replika")
+    return pyotp.TOTP(totp_secret).provisioning_uri(
+        name=f"{username}@{tenant_slug}", issuer_name="Replika"
+    )
 
 
 def find_official(session: Session, model: type, username: str):
     """The official `username` of the session's tenant (the session scopes the query)."""
-    return session.execute(select(model).where(
-        model.username == normalise_username(username))).scalar_one_or_none()
+    return session.execute(
+        select(model).where(model.username == normalise_username(username))
+    ).scalar_one_or_none()
 
 
-def add_official(session: Session, model: type, username: str, roles: Iterable[str], *,
-                 official_id: uuid.UUID | None = None, password_hash: str,
-                 totp_secret: str) -> object:
+def add_official(
+    session: Session,
+    model: type,
+    username: str,
+    roles: Iterable[str],
+    *,
+    official_id: uuid.UUID | None = None,
+    password_hash: str,
+    totp_secret: str,
+) -> object:
     """Add an official to the session's tenant; the caller commits."""
     username = normalise_username(username)
     if not USERNAME_RE.match(username):
         raise OfficialError("username: 3-63 characters: a-z, 0-9, '.', '_', '-'")
     if find_official(session, model, username) is not None:
         raise OfficialError("username: already taken in this tenant")
-    row = model(id=official_id or uuid.uuid4(), username=username, password_hash=password_hash,
-                totp_secret="", roles=validate_roles(roles), active=True)
+    row = model(
+        id=official_id or uuid.uuid4(),
+        username=username,
+        password_hash=password_hash,
+        totp_secret="",
+        roles=validate_roles(roles),
+        active=True,
+    )
     session.add(row)
     session.flush()  # stamps the tenant the seal is bound to
     seal_totp_secret(row, totp_secret)
@@ -143,8 +161,9 @@ def seal_totp_secret(official, totp_secret: str) -> None:
     """Store `totp_secret` encrypted under the official's tenant data key."""
     session = object_session(official)
     tenant_id = official.tenant_id or session.info["tenant_id"]
-    blob = crypto.encrypt_field(session, tenant_id, "officials", official.id, "totp_secret",
-                                totp_secret)
+    blob = crypto.encrypt_field(
+        session, tenant_id, "officials", official.id, "totp_secret", totp_secret
+    )
     official.totp_secret = SEALED + base64.b64encode(blob).decode()
 
 
@@ -152,9 +171,14 @@ def totp_secret_of(official) -> str:
     stored = official.totp_secret
     if not stored.startswith(SEALED):
         return stored  # a seed stored before sealing (re-sealed at the next sign-in)
-    return crypto.decrypt_field(object_session(official), official.tenant_id, "officials",
-                                official.id, "totp_secret",
-                                base64.b64decode(stored[len(SEALED):])).decode()
+    return crypto.decrypt_field(
+        object_session(official),
+        official.tenant_id,
+        "officials",
+        official.id,
+        "totp_secret",
+        base64.b64decode(stored[len(SEALED) :]),
+    ).decode()
 
 
 def _password_ok(password_hash: str, password: str) -> bool:
@@ -179,8 +203,14 @@ def _totp_step(totp_secret: str, otp: str, last_step: int | None, now: datetime)
     return None
 
 
-def check_credentials(session: Session, model: type, username: str, password: str, otp: str,
-                      now: datetime | None = None):
+def check_credentials(
+    session: Session,
+    model: type,
+    username: str,
+    password: str,
+    otp: str,
+    now: datetime | None = None,
+):
     """The active official when username, password and TOTP code all match, else None.
 
     Unknown user, wrong password, wrong or replayed code: all None, after the same work.

@@ -3,6 +3,7 @@
 Nothing publishes to Kafka inside a request; the relay (`replika relay SERVICE`) reads this
 table and publishes. Each service database has its own `outbox` table.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -21,6 +22,7 @@ class OutboxRecord:
     Not tenant-scoped by RLS: request code only inserts into it, and the relay reads every
     tenant's rows. Its payload holds ids, states, amounts and digests, never personal data.
     """
+
     __tablename__ = "outbox"
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,4 +1,5 @@
 """RFC 9457 problem details: the one error shape of every API response."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,9 +15,16 @@ class Problem(Exception):
     `errors` lists the fields that are wrong: [{"field": "nik", "reason": "..."}].
     """
 
-    def __init__(self, status: int, title: str, detail: str | None = None, *,
-                 type_: str = "about:blank", errors: list[dict[str, str]] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str = "about:blank",
+        errors: list[dict[str, str]] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail = status, title, detail
         self.type, self.errors, self.extra = type_, errors or [], extra

@@ -15,6 +15,7 @@
 It connects as the service's owner role: it reads every tenant's rows (the outbox holds no
 personal data) and RLS on the owner's own tables does not apply.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,11 @@ from shared import events
 log = logging.getLogger(__name__)
 
 BACKLOG = Gauge("replika_outbox_backlog", "Outbox rows not yet published", ["service"])
-OLDEST_AGE = Gauge("replika_outbox_oldest_unpublished_age_seconds",
-                   "Age of the oldest unpublished outbox row (0 when none)", ["service"])
+OLDEST_AGE = Gauge(
+    "replika_outbox_oldest_unpublished_age_seconds",
+    "Age of the oldest unpublished outbox row (0 when none)",
+    ["service"],
+)
 PUBLISHED = Counter("replika_outbox_published_total", "Outbox rows published", ["service"])
 FAILURES = Counter("replika_relay_failures_total", "Relay rounds that failed", ["service"])
 
@@ -79,9 +83,17 @@ class Claimed:
 
 
 class Relay:
-    def __init__(self, service: str, engine: Engine, bootstrap: str, *, batch_size: int = 200,
-                 poll_seconds: float = 5.0, send_timeout_seconds: float = 30.0,
-                 lag_log_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        service: str,
+        engine: Engine,
+        bootstrap: str,
+        *,
+        batch_size: int = 200,
+        poll_seconds: float = 5.0,
+        send_timeout_seconds: float = 30.0,
+        lag_log_seconds: float = 30.0,
+    ) -> None:
         self.service, self.engine, self.bootstrap = service, engine, bootstrap
         self.topic = topic_for(service)
         self.batch_size, self.poll_seconds = batch_size, poll_seconds
@@ -95,12 +107,19 @@ class Relay:
     def producer(self):
         if self._producer is None:
             from kafka import KafkaProducer
+
             timeout_ms = int(self.send_timeout * 1000)
             self._producer = KafkaProducer(
-                bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
-                linger_ms=5, delivery_timeout_ms=timeout_ms,
-                request_timeout_ms=min(timeout_ms - 1000, 15000), max_block_ms=10000,
-                bootstrap_timeout_ms=10000, reconnect_backoff_max_ms=2000)
+                bootstrap_servers=self.bootstrap,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=5,
+                delivery_timeout_ms=timeout_ms,
+                request_timeout_ms=min(timeout_ms - 1000, 15000),
+                max_block_ms=10000,
+                bootstrap_timeout_ms=10000,
+                reconnect_backoff_max_ms=2000,
+            )
         return self._producer
 
     def close(self) -> None:
@@ -114,8 +133,10 @@ class Relay:
     def publish(self, rows: list[Claimed]) -> list[int]:
         """Send `rows` in order; returns the seqs the broker acknowledged (acks=all)."""
         producer = self.producer()
-        futures = [(r.seq, producer.send(self.topic, key=r.key.encode(), value=encode(r.payload)))
-                   for r in rows]
+        futures = [
+            (r.seq, producer.send(self.topic, key=r.key.encode(), value=encode(r.payload)))
+            for r in rows
+        ]
         producer.flush(timeout=self.send_timeout)
         acked, failed = [], None
         for seq, future in futures:
@@ -134,15 +155,17 @@ class Relay:
     # --- the outbox ---------------------------------------------------------------------
 
     def claim(self, conn) -> list[Claimed]:
-        rows = [Claimed(s, k, p) for s, k, p in
-                conn.execute(CLAIM_SQL, {"n": self.batch_size}).all()]
+        rows = [
+            Claimed(s, k, p) for s, k, p in conn.execute(CLAIM_SQL, {"n": self.batch_size}).all()
+        ]
         self.held_back = 0
         if not rows:
             return []
         mine = {r.seq for r in rows}
         earlier: dict[str, list[int]] = {}
-        for key, seq in conn.execute(UNPUBLISHED_OF_KEYS_SQL, {
-                "keys": sorted({r.key for r in rows}), "below": max(mine)}).all():
+        for key, seq in conn.execute(
+            UNPUBLISHED_OF_KEYS_SQL, {"keys": sorted({r.key for r in rows}), "below": max(mine)}
+        ).all():
             earlier.setdefault(key, []).append(seq)
         # hold back a row (and every later row of its key) while an earlier unpublished row
         # of the same key is claimed by another relay: that relay must publish it first
@@ -213,8 +236,13 @@ class Relay:
                     n = self.run_once()
                 except Exception as exc:
                     FAILURES.labels(self.service).inc()
-                    log.warning("relay %s: %s: %s; retrying in %.1fs", self.service,
-                                type(exc).__name__, exc, backoff)
+                    log.warning(
+                        "relay %s: %s: %s; retrying in %.1fs",
+                        self.service,
+                        type(exc).__name__,
+                        exc,
+                        backoff,
+                    )
                     self.close()  # reconnect from scratch once the broker is back
                     stop.wait(backoff)
                     backoff = min(backoff * 2, BACKOFF_MAX)
@@ -236,8 +264,12 @@ class Relay:
             log.warning("relay %s: lag query failed: %s", self.service, exc)
             return
         if log_it:
-            log.info("relay %s: backlog %d, oldest unpublished %.1fs", self.service,
-                     lag.backlog, lag.oldest_age_seconds)
+            log.info(
+                "relay %s: backlog %d, oldest unpublished %.1fs",
+                self.service,
+                lag.backlog,
+                lag.oldest_age_seconds,
+            )
 
 
 def encode(payload: dict) -> bytes:
@@ -291,6 +323,7 @@ class Listener:
 def serve_metrics(port: int) -> bool:
     """Serve /metrics on `port`; a busy port is logged, not fatal (publishing matters more)."""
     from prometheus_client import start_http_server
+
     try:
         start_http_server(port)
         return True

@@ -6,9 +6,10 @@ passes who did which step of the case so far (pseudonymous official ids) and who
 do `step`; a violation raises `SeparationOfDutiesViolation`, which the web layer answers with
 409 problem (shared/auth_routes.py). Pure domain logic: no Flask, no database.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 
 class SeparationOfDutiesViolation(Exception):
@@ -16,12 +17,14 @@ class SeparationOfDutiesViolation(Exception):
 
     def __init__(self, step: str, earlier_step: str) -> None:
         self.step, self.earlier_step = step, earlier_step
-        super().__init__(f"The official who did '{earlier_step}' on this case "
-                         f"may not also do '{step}'.")
+        super().__init__(
+            f"The official who did '{earlier_step}' on this case may not also do '{step}'."
+        )
 
 
-def check_separation(previous_actors: Mapping[str, str], step: str, actor: str,
-                     rules: Iterable[frozenset[str]]) -> None:
+def check_separation(
+    previous_actors: Mapping[str, str], step: str, actor: str, rules: Iterable[frozenset[str]]
+) -> None:
     """Raise if `actor` did another step that shares a rule with `step`.
 
     `previous_actors` maps step name -> the actor who did it. Steps not named in any rule
@@ -35,8 +38,9 @@ def check_separation(previous_actors: Mapping[str, str], step: str, actor: str,
                 raise SeparationOfDutiesViolation(step, earlier)
 
 
-def allowed(previous_actors: Mapping[str, str], step: str, actor: str,
-            rules: Iterable[frozenset[str]]) -> bool:
+def allowed(
+    previous_actors: Mapping[str, str], step: str, actor: str, rules: Iterable[frozenset[str]]
+) -> bool:
     """The same rule as a question (for showing or hiding an action on a page)."""
     try:
         check_separation(previous_actors, step, actor, rules)

@@ -3,6 +3,7 @@
 Names used here are the contract between the local runner (`infra/local.py`, which writes
 `.local/run.env`), `docker-compose.yml` and `.env.example`; a test checks they agree.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,13 +58,15 @@ class WebSettings:
     trusted_proxies: int = 0
 
     @classmethod
-    def from_env(cls) -> "WebSettings":
+    def from_env(cls) -> WebSettings:
         secret = os.environ.get("REPLIKA_SECRET_KEY")
         if not secret:
             raise RuntimeError("REPLIKA_SECRET_KEY is not set")
         proxies = os.environ.get("REPLIKA_TRUSTED_PROXIES", "0").strip() or "0"
         if not proxies.isdigit() or int(proxies) > 5:
             raise RuntimeError("REPLIKA_TRUSTED_PROXIES must be a number of proxies from 0 to 5")
-        return cls(secret_key=secret,
-                   secure_cookies=os.environ.get("REPLIKA_INSECURE_COOKIES") != "1",
-                   trusted_proxies=int(proxies))
+        return cls(
+            secret_key=secret,
+            secure_cookies=os.environ.get("REPLIKA_INSECURE_COOKIES") != "1",
+            trusted_proxies=int(proxies),
+        )

@@ -4,6 +4,7 @@ Every service database holds a `tenants` table written by `replika tenant apply`
 resolve their tenant from the `/t/<slug>/` URL prefix (a host-name mapping can be added in
 `resolve_slug` later without touching any route).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -19,6 +20,7 @@ from shared.db import utcnow
 
 class TenantRecord:
     """Columns of the per-service `tenants` table (mixed into each service's own Base)."""
+
     __tablename__ = "tenants"
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     slug: Mapped[str] = mapped_column(String(63), unique=True)
@@ -44,14 +46,16 @@ class Tenant:
     @property
     def display_name(self) -> str:
         return self.config.get("branding", {}).get("display_name") or self.config.get(
-            "name", self.slug)
+            "name", self.slug
+        )
 
     def service_config(self, service: str) -> dict[str, Any]:
         return self.config.get("services", {}).get(service, {})
 
     def runs(self, service: str) -> bool:
-        return service in self.config.get("services", {}) and self.service_config(
-            service).get("enabled", True)
+        return service in self.config.get("services", {}) and self.service_config(service).get(
+            "enabled", True
+        )
 
 
 def load_tenant(session: Session, model: type, slug: str, service: str) -> Tenant | None:
@@ -63,8 +67,14 @@ def load_tenant(session: Session, model: type, slug: str, service: str) -> Tenan
     return tenant if tenant.runs(service) else None
 
 
-def upsert_tenant(session: Session, model: type, tenant_id: uuid.UUID, slug: str,
-                  config: dict[str, Any], enabled: bool = True) -> bool:
+def upsert_tenant(
+    session: Session,
+    model: type,
+    tenant_id: uuid.UUID,
+    slug: str,
+    config: dict[str, Any],
+    enabled: bool = True,
+) -> bool:
     """Create or update a tenant row; returns True when something changed."""
     row = session.get(model, tenant_id)
     if row is None:

@@ -1,4 +1,5 @@
 """Apply a tenant configuration to every service database, idempotently."""
+
 from __future__ import annotations
 
 import importlib
@@ -22,8 +23,9 @@ def apply(config: TenantConfig) -> dict[str, bool]:
     for service in settings.SERVICES:
         factory = session_factory(service_engine(service, migration=True))
         with factory() as session, session.begin():
-            changed[service] = upsert_tenant(session, _tenant_model(service), config.id,
-                                             config.slug, config.data, enabled)
+            changed[service] = upsert_tenant(
+                session, _tenant_model(service), config.id, config.slug, config.data, enabled
+            )
     return changed
 
 
@@ -32,5 +34,7 @@ def list_tenants() -> list[tuple[str, str, bool, list[str]]]:
     factory = session_factory(service_engine("whistleblowing", migration=True))
     with factory() as session:
         rows = session.execute(select(model).order_by(model.slug)).scalars().all()
-        return [(r.slug, r.config.get("name", ""), r.enabled, sorted(r.config.get("services", {})))
-                for r in rows]
+        return [
+            (r.slug, r.config.get("name", ""), r.enabled, sorted(r.config.get("services", {})))
+            for r in rows
+        ]

@@ -3,6 +3,7 @@
 The schema (`shared/schemas/tenant.schema.json`, JSON Schema 2020-12) is the single definition
 of what a city can configure; errors name the file, the field and the reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,10 @@ def parse(data: Any, source: str) -> TenantConfig:
         raise TenantConfigError(source, [("(root)", "must be a mapping")])
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
-        raise TenantConfigError(source, [
-            ("/".join(str(p) for p in e.absolute_path) or "(root)", e.message) for e in errors])
+        raise TenantConfigError(
+            source,
+            [("/".join(str(p) for p in e.absolute_path) or "(root)", e.message) for e in errors],
+        )
     data = dict(data)
     data.setdefault("locale", "id")
     data.setdefault("timezone", "Asia/Jakarta")

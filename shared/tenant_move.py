@@ -28,6 +28,7 @@ transaction and commits only when all three are loaded.
 The whole bundle is built and opened in memory (attachments are size-limited rows); plaintext
 keys are never written to disk.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,7 +39,7 @@ import os
 import uuid
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,22 +86,27 @@ class MoveError(Exception):
 
 # -- the deployment's transport key ------------------------------------------------------------
 
+
 def _private_key(raw: bytes) -> hpke.MLKEM768X25519PrivateKey:
-    return hpke.MLKEM768X25519PrivateKey(mlkem.MLKEM768PrivateKey.from_seed_bytes(raw[:64]),
-                                         x25519.X25519PrivateKey.from_private_bytes(raw[64:]))
+    return hpke.MLKEM768X25519PrivateKey(
+        mlkem.MLKEM768PrivateKey.from_seed_bytes(raw[:64]),
+        x25519.X25519PrivateKey.from_private_bytes(raw[64:]),
+    )
 
 
 def _public_raw(raw_private: bytes) -> bytes:
     m = mlkem.MLKEM768PrivateKey.from_seed_bytes(raw_private[:64])
     x = x25519.X25519PrivateKey.from_private_bytes(raw_private[64:])
     return m.public_key().public_bytes_raw() + x.public_key().public_bytes(
-        s.Encoding.Raw, s.PublicFormat.Raw)
+        s.Encoding.Raw, s.PublicFormat.Raw
+    )
 
 
 def _public_key(raw: bytes) -> hpke.MLKEM768X25519PublicKey:
     return hpke.MLKEM768X25519PublicKey(
         mlkem.MLKEM768PublicKey.from_public_bytes(raw[:MLKEM_PUBLIC_BYTES]),
-        x25519.X25519PublicKey.from_public_bytes(raw[MLKEM_PUBLIC_BYTES:]))
+        x25519.X25519PublicKey.from_public_bytes(raw[MLKEM_PUBLIC_BYTES:]),
+    )
 
 
 def fingerprint(public_raw: bytes) -> str:
@@ -110,33 +116,49 @@ def fingerprint(public_raw: bytes) -> str:
 def deployment_public_key() -> bytes:
     """This deployment's public transport key (the private half is created on first use)."""
     from shared.keyring import transport_private_key
+
     return _public_raw(transport_private_key(create=True))
 
 
 def public_key_document(public_raw: bytes) -> str:
     from shared.keyring import TRANSPORT_KEM
-    return json.dumps({"format": PUBLIC_KEY_FORMAT, "version": VERSION, "kem": TRANSPORT_KEM,
-                       "fingerprint": fingerprint(public_raw),
-                       "public_key": base64.b64encode(public_raw).decode()}, indent=2) + "\n"
+
+    return (
+        json.dumps(
+            {
+                "format": PUBLIC_KEY_FORMAT,
+                "version": VERSION,
+                "kem": TRANSPORT_KEM,
+                "fingerprint": fingerprint(public_raw),
+                "public_key": base64.b64encode(public_raw).decode(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def read_public_key(text: str) -> bytes:
     """The raw public key of a `replika instance public-key` document (fingerprint checked)."""
     from shared.keyring import TRANSPORT_KEM
+
     try:
         doc = json.loads(text)
         assert doc["format"] == PUBLIC_KEY_FORMAT and doc["kem"] == TRANSPORT_KEM
         raw = base64.b64decode(doc["public_key"], validate=True)
         _public_key(raw)
     except Exception:
-        raise MoveError("Not a deployment public key",
-                        "the file is not the output of `replika instance public-key`") from None
+        raise MoveError(
+            "Not a deployment public key",
+            "the file is not the output of `replika instance public-key`",
+        ) from None
     if fingerprint(raw) != doc["fingerprint"]:
         raise MoveError("Damaged public key", "the key does not match its fingerprint")
     return raw
 
 
 # -- database plans ----------------------------------------------------------------------------
+
 
 @dataclass
 class TablePlan:
@@ -177,17 +199,26 @@ def _plan(service: str) -> tuple[list[TablePlan], list[str]]:
             plans.append(TablePlan(table.name, cols))
             continue
         if "tenant_id" not in cols:
-            problems.append(f"{service}.{table.name} has no tenant_id column and is not known "
-                            "to be global")
+            problems.append(
+                f"{service}.{table.name} has no tenant_id column and is not known to be global"
+            )
             continue
-        generated = [c.name for c in table.columns
-                     if c.identity is not None or (c.server_default is not None and "nextval("
-                                                   in str(getattr(c.server_default, "arg", "")))]
+        generated = [
+            c.name
+            for c in table.columns
+            if c.identity is not None
+            or (
+                c.server_default is not None
+                and "nextval(" in str(getattr(c.server_default, "arg", ""))
+            )
+        ]
         skip = RENUMBERED.get(table.name)
         unknown = [c for c in generated if c != skip]
         if unknown:
-            problems.append(f"{service}.{table.name}: generated column(s) {', '.join(unknown)} "
-                            "would clash on the receiver")
+            problems.append(
+                f"{service}.{table.name}: generated column(s) {', '.join(unknown)} "
+                "would clash on the receiver"
+            )
             continue
         plans.append(TablePlan(table.name, [c for c in cols if c != skip]))
     return plans, problems
@@ -200,8 +231,11 @@ def _export_select(service: str, plan: TablePlan) -> list[sql.Composable]:
     for c in plan.columns:
         ident = sql.Identifier(c)
         if plan.name == "tenant_keys" and c == "master_key_id":
-            out.append(sql.SQL("case when wrapped is null then master_key_id else {} end")
-                       .format(sql.Literal(MOVED)))
+            out.append(
+                sql.SQL("case when wrapped is null then master_key_id else {} end").format(
+                    sql.Literal(MOVED)
+                )
+            )
         elif plan.name == "tenant_keys" and c == "wrapped":
             out.append(sql.SQL("case when wrapped is null then null else '\\x'::bytea end"))
         elif plan.name == "audit_keys" and c == "wrapped_private_key":
@@ -233,6 +267,7 @@ def _sha(data: bytes) -> str:
 
 # -- export ------------------------------------------------------------------------------------
 
+
 @dataclass
 class ExportSummary:
     slug: str
@@ -254,6 +289,7 @@ def _tenant_row(slug: str) -> tuple[uuid.UUID, dict]:
 
 def _tenant_file_text(slug: str, config: dict) -> str:
     import yaml
+
     path = Path(os.environ.get("REPLIKA_TENANTS_DIR", "tenants")) / f"{slug}.yaml"
     if path.exists():
         return path.read_text()
@@ -263,25 +299,34 @@ def _tenant_file_text(slug: str, config: dict) -> str:
 def _unwrap_tenant_keys(cur, tenant_id: uuid.UUID) -> dict[str, str]:
     from shared import crypto
     from shared.keyring import keyring
-    cur.execute("select key_id, purpose, master_key_id, wrapped from tenant_keys "
-                "where tenant_id = %s and wrapped is not null", (tenant_id,))
+
+    cur.execute(
+        "select key_id, purpose, master_key_id, wrapped from tenant_keys "
+        "where tenant_id = %s and wrapped is not null",
+        (tenant_id,),
+    )
     out = {}
     for key_id, purpose, master_key_id, wrapped in cur.fetchall():
-        key = keyring().unwrap(master_key_id, bytes(wrapped),
-                               crypto._aad("tenant-key", tenant_id, purpose, key_id))
+        key = keyring().unwrap(
+            master_key_id, bytes(wrapped), crypto._aad("tenant-key", tenant_id, purpose, key_id)
+        )
         out[key_id] = base64.b64encode(key).decode()
     return out
 
 
 def _unwrap_audit_keys(cur, tenant_id: uuid.UUID) -> dict[str, str]:
     from services.audit import keys as audit_keys
-    cur.execute("select id, wrapped_private_key, wrapping from audit_keys where tenant_id = %s",
-                (tenant_id,))
+
+    cur.execute(
+        "select id, wrapped_private_key, wrapping from audit_keys where tenant_id = %s",
+        (tenant_id,),
+    )
     out = {}
     for key_id, wrapped, wrapping in cur.fetchall():
         private = audit_keys.unwrap(bytes(wrapped), tenant_id, key_id, wrapping)
-        out[str(key_id)] = base64.b64encode(private.private_bytes(
-            s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())).decode()
+        out[str(key_id)] = base64.b64encode(
+            private.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
+        ).decode()
     return out
 
 
@@ -306,8 +351,11 @@ def build_payload(slug: str) -> tuple[bytes, dict]:
             for plan in plans[service][0]:
                 where = "id" if plan.name == TENANTS_TABLE else "tenant_id"
                 query = sql.SQL("copy (select {} from {} where {} = {}) to stdout").format(
-                    sql.SQL(", ").join(_export_select(service, plan)), sql.Identifier(plan.name),
-                    sql.Identifier(where), sql.Literal(str(tenant_id)))
+                    sql.SQL(", ").join(_export_select(service, plan)),
+                    sql.Identifier(plan.name),
+                    sql.Identifier(where),
+                    sql.Literal(str(tenant_id)),
+                )
                 buf = io.BytesIO()
                 with cur.copy(query) as copy:
                     for chunk in copy:
@@ -315,8 +363,11 @@ def build_payload(slug: str) -> tuple[bytes, dict]:
                 data = buf.getvalue()
                 name = f"db/{service}/{plan.name}.copy"
                 files[name] = data
-                tables[plan.name] = {"columns": plan.columns, "rows": data.count(b"\n"),
-                                     "file": name}
+                tables[plan.name] = {
+                    "columns": plan.columns,
+                    "rows": data.count(b"\n"),
+                    "file": name,
+                }
             if "tenant_keys" in tables:
                 keys["tenant_keys"][service] = _unwrap_tenant_keys(cur, tenant_id)
             if "audit_keys" in tables:
@@ -324,13 +375,17 @@ def build_payload(slug: str) -> tuple[bytes, dict]:
             conn.rollback()
         services[service] = {"alembic": revisions, "tables": tables}
     files["keys.json"] = json.dumps(keys, sort_keys=True).encode()
-    manifest = {"format": FORMAT, "version": VERSION,
-                "tenant": {"id": str(tenant_id), "slug": slug},
-                "suspended": bool(config.get("suspended")),
-                "exported_at": datetime.now(timezone.utc).isoformat(),
-                "services": services,
-                "files": {name: {"sha256": _sha(data), "bytes": len(data)}
-                          for name, data in sorted(files.items())}}
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "tenant": {"id": str(tenant_id), "slug": slug},
+        "suspended": bool(config.get("suspended")),
+        "exported_at": datetime.now(UTC).isoformat(),
+        "services": services,
+        "files": {
+            name: {"sha256": _sha(data), "bytes": len(data)} for name, data in sorted(files.items())
+        },
+    }
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
@@ -340,10 +395,16 @@ def build_payload(slug: str) -> tuple[bytes, dict]:
 
 
 def seal(payload: bytes, recipient_public: bytes) -> bytes:
-    header = json.dumps({"format": FORMAT, "version": VERSION, "suite": SUITE_NAME,
-                         "recipient": fingerprint(recipient_public),
-                         "created_at": datetime.now(timezone.utc).isoformat()},
-                        sort_keys=True).encode()
+    header = json.dumps(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "suite": SUITE_NAME,
+            "recipient": fingerprint(recipient_public),
+            "created_at": datetime.now(UTC).isoformat(),
+        },
+        sort_keys=True,
+    ).encode()
     ciphertext = SUITE.encrypt(payload, _public_key(recipient_public), info=INFO_PREFIX + header)
     return MAGIC + header + b"\n" + ciphertext
 
@@ -362,17 +423,31 @@ def export_tenant(slug: str, recipient_public: bytes, out: Path) -> ExportSummar
         f.write(bundle)
         f.flush()
         os.fsync(f.fileno())
-    rows = {f"{svc}.{t}": info["rows"] for svc, v in manifest["services"].items()
-            for t, info in v["tables"].items() if info["rows"]}
+    rows = {
+        f"{svc}.{t}": info["rows"]
+        for svc, v in manifest["services"].items()
+        for t, info in v["tables"].items()
+        if info["rows"]
+    }
     from shared.replication.lifecycle import record
-    record(slug, "exported", {"bundle_sha256": _sha(bundle),
-                              "recipient": fingerprint(recipient_public)})
-    return ExportSummary(slug, uuid.UUID(manifest["tenant"]["id"]), rows,
-                         fingerprint(recipient_public), _sha(bundle),
-                         bool(manifest.get("suspended")))
+
+    record(
+        slug,
+        "exported",
+        {"bundle_sha256": _sha(bundle), "recipient": fingerprint(recipient_public)},
+    )
+    return ExportSummary(
+        slug,
+        uuid.UUID(manifest["tenant"]["id"]),
+        rows,
+        fingerprint(recipient_public),
+        _sha(bundle),
+        bool(manifest.get("suspended")),
+    )
 
 
 # -- import ------------------------------------------------------------------------------------
+
 
 @dataclass
 class OpenedBundle:
@@ -391,33 +466,43 @@ class OpenedBundle:
 def open_bundle(blob: bytes) -> OpenedBundle:
     """Decrypt and check a bundle addressed to this deployment; raise MoveError otherwise."""
     from shared.keyring import transport_private_key
-    if not blob.startswith(MAGIC) or b"\n" not in blob[len(MAGIC):]:
-        raise MoveError("Not a tenant bundle", "the file does not start like a Replika tenant "
-                        "bundle")
-    header_bytes, ciphertext = blob[len(MAGIC):].split(b"\n", 1)
+
+    if not blob.startswith(MAGIC) or b"\n" not in blob[len(MAGIC) :]:
+        raise MoveError(
+            "Not a tenant bundle", "the file does not start like a Replika tenant bundle"
+        )
+    header_bytes, ciphertext = blob[len(MAGIC) :].split(b"\n", 1)
     try:
         header = json.loads(header_bytes)
     except ValueError:
         raise MoveError("Bundle refused", "its header is damaged") from None
-    if header.get("format") != FORMAT or header.get("version") != VERSION \
-            or header.get("suite") != SUITE_NAME:
+    if (
+        header.get("format") != FORMAT
+        or header.get("version") != VERSION
+        or header.get("suite") != SUITE_NAME
+    ):
         raise MoveError("Bundle refused", "unknown bundle format, version or suite")
     from shared.keyring import KeyringError
+
     try:
         private_raw = transport_private_key(create=False)
     except KeyringError as exc:
         raise MoveError("No transport key here", str(exc)) from None
     mine = fingerprint(_public_raw(private_raw))
     if header.get("recipient") != mine:
-        raise MoveError("Bundle addressed to another deployment",
-                        f"it was sealed to {header.get('recipient')}; this deployment's key is "
-                        f"{mine} (run `replika instance public-key` here and export again)")
+        raise MoveError(
+            "Bundle addressed to another deployment",
+            f"it was sealed to {header.get('recipient')}; this deployment's key is "
+            f"{mine} (run `replika instance public-key` here and export again)",
+        )
     try:
-        payload = SUITE.decrypt(ciphertext, _private_key(private_raw),
-                                info=INFO_PREFIX + header_bytes)
+        payload = SUITE.decrypt(
+            ciphertext, _private_key(private_raw), info=INFO_PREFIX + header_bytes
+        )
     except Exception:
-        raise MoveError("Bundle refused", "it does not decrypt: it was altered or damaged "
-                        "after export") from None
+        raise MoveError(
+            "Bundle refused", "it does not decrypt: it was altered or damaged after export"
+        ) from None
     try:
         with zipfile.ZipFile(io.BytesIO(payload)) as z:
             manifest = json.loads(z.read("manifest.json"))
@@ -444,21 +529,23 @@ def _check_manifest(manifest: dict, files: dict[str, bytes]) -> None:
         raise MoveError("Bundle refused", "its files differ from its manifest")
     for name, info in listed.items():
         if _sha(files[name]) != info["sha256"] or len(files[name]) != info["bytes"]:
-            raise MoveError("Bundle refused", f"{name} does not match its SHA-256 in the "
-                            "manifest")
+            raise MoveError("Bundle refused", f"{name} does not match its SHA-256 in the manifest")
     for service, v in manifest["services"].items():
         for table, info in v["tables"].items():
             if files[info["file"]].count(b"\n") != info["rows"]:
-                raise MoveError("Bundle refused", f"{service}.{table}: row count differs "
-                                "from the manifest")
+                raise MoveError(
+                    "Bundle refused", f"{service}.{table}: row count differs from the manifest"
+                )
 
 
 def _check_receiver(bundle: OpenedBundle, plans: dict[str, list[TablePlan]]) -> None:
     tenant_id, slug = bundle.tenant_id, bundle.slug
     tenant_file = Path(os.environ.get("REPLIKA_TENANTS_DIR", "tenants")) / f"{slug}.yaml"
     if tenant_file.exists():
-        raise MoveError("Tenant exists", f"a tenant file for {slug} already exists here "
-                        f"({tenant_file}); nothing imported")
+        raise MoveError(
+            "Tenant exists",
+            f"a tenant file for {slug} already exists here ({tenant_file}); nothing imported",
+        )
     for service in settings.SERVICES:
         if service not in bundle.manifest["services"]:
             raise MoveError("Bundle refused", f"it has no data for the {service} database")
@@ -467,68 +554,97 @@ def _check_receiver(bundle: OpenedBundle, plans: dict[str, list[TablePlan]]) -> 
             cur = conn.cursor()
             here = _alembic(cur)
             if here != sent["alembic"]:
-                raise MoveError("Schema versions differ",
-                                f"{service}: bundle {','.join(sent['alembic'])}, this "
-                                f"deployment {','.join(here)}; migrate both to the same version")
+                raise MoveError(
+                    "Schema versions differ",
+                    f"{service}: bundle {','.join(sent['alembic'])}, this "
+                    f"deployment {','.join(here)}; migrate both to the same version",
+                )
             ours = {p.name: p for p in plans[service]}
             for table, info in sent["tables"].items():
                 if table not in ours or ours[table].columns != info["columns"]:
-                    raise MoveError("Schema differs", f"{service}.{table} has other columns "
-                                    "here; migrate both deployments to the same version")
+                    raise MoveError(
+                        "Schema differs",
+                        f"{service}.{table} has other columns "
+                        "here; migrate both deployments to the same version",
+                    )
             missing = set(ours) - set(sent["tables"])
             if missing:
-                raise MoveError("Schema differs", f"{service}: the bundle has no data for "
-                                f"{', '.join(sorted(missing))}")
+                raise MoveError(
+                    "Schema differs",
+                    f"{service}: the bundle has no data for {', '.join(sorted(missing))}",
+                )
             cur.execute("select 1 from tenants where slug = %s or id = %s", (slug, tenant_id))
             if cur.fetchone():
-                raise MoveError("Tenant exists", f"{slug} (or its tenant id) is already a tenant "
-                                f"of this deployment ({service}); nothing imported")
+                raise MoveError(
+                    "Tenant exists",
+                    f"{slug} (or its tenant id) is already a tenant "
+                    f"of this deployment ({service}); nothing imported",
+                )
             for plan in plans[service]:
                 if plan.name == TENANTS_TABLE:
                     continue
-                cur.execute(sql.SQL("select 1 from {} where tenant_id = %s limit 1")
-                            .format(sql.Identifier(plan.name)), (tenant_id,))
+                cur.execute(
+                    sql.SQL("select 1 from {} where tenant_id = %s limit 1").format(
+                        sql.Identifier(plan.name)
+                    ),
+                    (tenant_id,),
+                )
                 if cur.fetchone():
-                    raise MoveError("Tenant exists", f"this deployment already holds rows of "
-                                    f"tenant id {tenant_id} ({service}.{plan.name}); nothing "
-                                    "imported")
+                    raise MoveError(
+                        "Tenant exists",
+                        f"this deployment already holds rows of "
+                        f"tenant id {tenant_id} ({service}.{plan.name}); nothing "
+                        "imported",
+                    )
             conn.rollback()
 
 
-def _rewrap_keys(cur, service: str, tables: set[str], tenant_id: uuid.UUID,
-                 keys: dict) -> None:
+def _rewrap_keys(cur, service: str, tables: set[str], tenant_id: uuid.UUID, keys: dict) -> None:
     """Wrap the bundle's tenant and audit keys under this deployment's current master key."""
     from shared import crypto
     from shared.keyring import keyring
+
     ring = keyring()
     master_id = ring.current_key_id()
     if "tenant_keys" in tables:
         wanted = keys["tenant_keys"].get(service, {})
-        cur.execute("select key_id, purpose from tenant_keys where tenant_id = %s "
-                    "and master_key_id = %s", (tenant_id, MOVED))
+        cur.execute(
+            "select key_id, purpose from tenant_keys where tenant_id = %s and master_key_id = %s",
+            (tenant_id, MOVED),
+        )
         rows = cur.fetchall()
         if {k for k, _ in rows} != set(wanted):
             raise MoveError("Bundle refused", f"{service}: tenant keys and key rows differ")
         for key_id, purpose in rows:
-            wrapped = ring.wrap(master_id, base64.b64decode(wanted[key_id]),
-                                crypto._aad("tenant-key", tenant_id, purpose, key_id))
-            cur.execute("update tenant_keys set master_key_id = %s, wrapped = %s "
-                        "where tenant_id = %s and key_id = %s",
-                        (master_id, wrapped, tenant_id, key_id))
+            wrapped = ring.wrap(
+                master_id,
+                base64.b64decode(wanted[key_id]),
+                crypto._aad("tenant-key", tenant_id, purpose, key_id),
+            )
+            cur.execute(
+                "update tenant_keys set master_key_id = %s, wrapped = %s "
+                "where tenant_id = %s and key_id = %s",
+                (master_id, wrapped, tenant_id, key_id),
+            )
     if "audit_keys" in tables:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         from services.audit import keys as audit_keys
+
         wanted = keys["audit_keys"]
-        cur.execute("select id from audit_keys where tenant_id = %s and wrapping = %s",
-                    (tenant_id, MOVED))
+        cur.execute(
+            "select id from audit_keys where tenant_id = %s and wrapping = %s", (tenant_id, MOVED)
+        )
         rows = [r[0] for r in cur.fetchall()]
         if {str(r) for r in rows} != set(wanted):
             raise MoveError("Bundle refused", "audit signing keys and key rows differ")
         for key_id in rows:
             private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(wanted[str(key_id)]))
             wrapped, wrapping = audit_keys.wrap(private, tenant_id, key_id)
-            cur.execute("update audit_keys set wrapped_private_key = %s, wrapping = %s "
-                        "where id = %s", (wrapped, wrapping, key_id))
+            cur.execute(
+                "update audit_keys set wrapped_private_key = %s, wrapping = %s where id = %s",
+                (wrapped, wrapping, key_id),
+            )
 
 
 def _republish_unrecorded(conns: dict[str, psycopg.Connection], tenant_id: uuid.UUID) -> int:
@@ -548,9 +664,11 @@ def _republish_unrecorded(conns: dict[str, psycopg.Connection], tenant_id: uuid.
         c.execute("select to_regclass('outbox') is not null")
         if not c.fetchone()[0]:
             continue
-        c.execute("update outbox set published_at = null where tenant_id = %s and "
-                  "published_at is not null and not (event_id = any(%s))",
-                  (tenant_id, recorded))
+        c.execute(
+            "update outbox set published_at = null where tenant_id = %s and "
+            "published_at is not null and not (event_id = any(%s))",
+            (tenant_id, recorded),
+        )
         n += c.rowcount
     return n
 
@@ -561,8 +679,12 @@ def _remove_tenant(service: str, plans: list[TablePlan], tenant_id: uuid.UUID) -
         cur = conn.cursor()
         for plan in reversed(plans):
             where = "id" if plan.name == TENANTS_TABLE else "tenant_id"
-            cur.execute(sql.SQL("delete from {} where {} = %s").format(
-                sql.Identifier(plan.name), sql.Identifier(where)), (tenant_id,))
+            cur.execute(
+                sql.SQL("delete from {} where {} = %s").format(
+                    sql.Identifier(plan.name), sql.Identifier(where)
+                ),
+                (tenant_id,),
+            )
         conn.commit()
 
 
@@ -578,16 +700,19 @@ class ImportSummary:
 
 def import_bundle(blob: bytes) -> ImportSummary:
     """Import a bundle into this deployment: everything or nothing."""
+    import yaml
+
     from shared import crypto
     from shared.tenant_config import TenantConfigError, parse
-    import yaml
+
     bundle = open_bundle(blob)
     tenant_id, slug = bundle.tenant_id, bundle.slug
     try:
         config = parse(yaml.safe_load(bundle.files["tenant.yaml"]), f"bundle:{slug}.yaml")
     except (TenantConfigError, yaml.YAMLError) as exc:
-        raise MoveError("Bundle refused", f"its tenant file does not validate here: {exc}") \
-            from None
+        raise MoveError(
+            "Bundle refused", f"its tenant file does not validate here: {exc}"
+        ) from None
     if config.slug != slug or config.id != tenant_id:
         raise MoveError("Bundle refused", "its tenant file names another tenant")
     planned = {svc: _plan(svc) for svc in settings.SERVICES}
@@ -614,18 +739,24 @@ def import_bundle(blob: bytes) -> ImportSummary:
                     continue
                 query = sql.SQL("copy {} ({}) from stdin").format(
                     sql.Identifier(plan.name),
-                    sql.SQL(", ").join(sql.Identifier(c) for c in info["columns"]))
+                    sql.SQL(", ").join(sql.Identifier(c) for c in info["columns"]),
+                )
                 with cur.copy(query) as copy:
                     copy.write(data)
                 rows[f"{service}.{plan.name}"] = info["rows"]
             # every copied row really is this tenant's (a crafted bundle cannot reach others)
             for plan in plans[service]:
                 where = "id" if plan.name == TENANTS_TABLE else "tenant_id"
-                cur.execute(sql.SQL("select count(*) from {} where {} = %s").format(
-                    sql.Identifier(plan.name), sql.Identifier(where)), (tenant_id,))
+                cur.execute(
+                    sql.SQL("select count(*) from {} where {} = %s").format(
+                        sql.Identifier(plan.name), sql.Identifier(where)
+                    ),
+                    (tenant_id,),
+                )
                 if cur.fetchone()[0] != sent[plan.name]["rows"]:
-                    raise MoveError("Bundle refused", f"{service}.{plan.name} holds rows of "
-                                    "another tenant")
+                    raise MoveError(
+                        "Bundle refused", f"{service}.{plan.name} holds rows of another tenant"
+                    )
             cur.execute("select slug from tenants where id = %s", (tenant_id,))
             if [r[0] for r in cur.fetchall()] != [slug]:
                 raise MoveError("Bundle refused", f"{service}: its tenant row is not {slug}")
@@ -643,11 +774,14 @@ def import_bundle(blob: bytes) -> ImportSummary:
         if isinstance(exc, MoveError):
             raise
         if isinstance(exc, psycopg.Error):
-            raise MoveError("Import failed", f"the database refused the data "
-                            f"({type(exc).__name__}); nothing imported") from exc
+            raise MoveError(
+                "Import failed",
+                f"the database refused the data ({type(exc).__name__}); nothing imported",
+            ) from exc
         if isinstance(exc, (KeyError, TypeError, ValueError)):
-            raise MoveError("Bundle refused", "its keys or data are malformed; nothing "
-                            "imported") from exc
+            raise MoveError(
+                "Bundle refused", "its keys or data are malformed; nothing imported"
+            ) from exc
         raise
     finally:
         for conn in conns.values():
@@ -659,16 +793,19 @@ def import_bundle(blob: bytes) -> ImportSummary:
     with os.fdopen(fd, "wb") as f:
         f.write(bundle.files["tenant.yaml"])
     from shared.replication.lifecycle import record
+
     record(slug, "imported", {"bundle_sha256": _sha(blob)})  # continues the moved chain
     return ImportSummary(slug, tenant_id, rows, tenant_file, _sha(blob), republish)
 
 
 # -- offboarding -------------------------------------------------------------------------------
 
+
 def offboard(slug: str, recipient_public: bytes, out: Path) -> tuple[ExportSummary, dict]:
     """Suspend `slug`, export it to `out`, then crypto-shred its keys on this deployment."""
     from shared import key_admin
     from shared.replication.lifecycle import UnknownTenant, set_suspended
+
     if out.exists():  # before suspending anything
         raise MoveError("Bundle file exists", f"{out} exists; not overwritten")
     try:
@@ -681,5 +818,6 @@ def offboard(slug: str, recipient_public: bytes, out: Path) -> tuple[ExportSumma
         raise MoveError("Export failed", f"{out} does not read back as written; not shredded")
     shredded = key_admin.shred_tenant(summary.tenant_id)
     from shared.replication.lifecycle import record
+
     record(slug, "offboarded", {"bundle_sha256": summary.bundle_sha256})
     return summary, shredded

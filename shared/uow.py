@@ -4,6 +4,7 @@ Domain code never commits by itself and never talks to Kafka: it changes rows th
 session and calls `uow.emit(...)`; `uow.commit()` writes the events to the outbox in the same
 transaction, so a state change without its event cannot happen.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,13 +30,20 @@ class UnitOfWork:
 
     def commit(self) -> None:
         for event in self._pending:
-            self.session.add(self.outbox_model(
-                event_id=event["id"], tenant_id=self.tenant.id, type=event["type"],
-                key=f"{self.tenant.slug}:{event['subject']}", payload=event))
+            self.session.add(
+                self.outbox_model(
+                    event_id=event["id"],
+                    tenant_id=self.tenant.id,
+                    type=event["type"],
+                    key=f"{self.tenant.slug}:{event['subject']}",
+                    payload=event,
+                )
+            )
         if self._pending:
             # wake the relay at commit (NOTIFY is transactional: delivered only if we commit)
-            self.session.execute(text("select pg_notify(:ch, '')"),
-                                 {"ch": events.notify_channel(self.service)})
+            self.session.execute(
+                text("select pg_notify(:ch, '')"), {"ch": events.notify_channel(self.service)}
+            )
         self.session.commit()
         self._pending.clear()
 

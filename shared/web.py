@@ -1,9 +1,10 @@
 """Web plumbing shared by every Flask service: problems, health, tenant resolution, headers."""
+
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from sqlalchemy.engine import Engine
@@ -42,32 +43,54 @@ class TenantCache:
         self._entries.clear()
 
 
-def create_service_app(service: str, import_name: str, engine: Engine, tenant_model: type,
-                       extra_ready_checks: dict[str, Callable[[], str | None]] | None = None
-                       ) -> Flask:
+def create_service_app(
+    service: str,
+    import_name: str,
+    engine: Engine,
+    tenant_model: type,
+    extra_ready_checks: dict[str, Callable[[], str | None]] | None = None,
+) -> Flask:
     from pathlib import Path
+
     from flask import Blueprint
+
     from shared import i18n, logging_setup
+
     logging_setup.install()
     app = Flask(import_name, static_folder=None)
     service_dir = Path(__file__).resolve().parent.parent / "services" / service
     i18n.init_app(app, service_dir)
-    app.register_blueprint(Blueprint("replika_static", __name__, static_folder="static",
-                                     static_url_path="/static/replika"))
+    app.register_blueprint(
+        Blueprint(
+            "replika_static", __name__, static_folder="static", static_url_path="/static/replika"
+        )
+    )
     web = settings.WebSettings.from_env()
-    app.config.update(SECRET_KEY=web.secret_key, SESSION_COOKIE_SECURE=web.secure_cookies,
-                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      MAX_CONTENT_LENGTH=32 * 1024 * 1024, JSON_SORT_KEYS=False)
+    app.config.update(
+        SECRET_KEY=web.secret_key,
+        SESSION_COOKIE_SECURE=web.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
     if web.trusted_proxies:
         # only the last N hops are believed: a client cannot forge its address past them
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=web.trusted_proxies,
-                                x_proto=web.trusted_proxies)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=web.trusted_proxies, x_proto=web.trusted_proxies
+        )
     factory = session_factory(engine)
-    app.extensions["replika"] = {"service": service, "engine": engine, "sessions": factory,
-                                 "tenants": TenantCache(factory, tenant_model, service)}
+    app.extensions["replika"] = {
+        "service": service,
+        "engine": engine,
+        "sessions": factory,
+        "tenants": TenantCache(factory, tenant_model, service),
+    }
     from shared.replication import suspension
+
     suspension.init_app(app)  # a suspended tenant is read-only (checked here, for every service)
     from shared import auth_routes
+
     auth_routes.init_app(app)  # officials' sign-in routes, CSRF on every form, 409 on SoD
 
     @app.get("/healthz")
@@ -76,24 +99,37 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
 
     @app.get("/readyz")
     def readyz():
-        checks: dict[str, Callable[[], str | None]] = {"database": lambda: health.check_database(engine),
-                  "kafka": lambda: health.check_kafka(settings.kafka_bootstrap())}
+        checks: dict[str, Callable[[], str | None]] = {
+            "database": lambda: health.check_database(engine),
+            "kafka": lambda: health.check_kafka(settings.kafka_bootstrap()),
+        }
         checks.update(extra_ready_checks or {})
-        failed = {name: reason for name, check in checks.items()
-                  if (reason := check()) is not None}
+        failed = {name: reason for name, check in checks.items() if (reason := check()) is not None}
         if failed:
             names = ", ".join(sorted(failed))
-            return problem_response(Problem(503, "Service Unavailable", f"Not ready: {names}",
-                                            failed=sorted(failed), reasons=failed))
+            return problem_response(
+                Problem(
+                    503,
+                    "Service Unavailable",
+                    f"Not ready: {names}",
+                    failed=sorted(failed),
+                    reasons=failed,
+                )
+            )
         return jsonify(status="ready", service=service, checks=sorted(checks))
 
     @app.get("/t/<tenant>/api/v1/tenant")
     def tenant_info():
         t: Tenant = g.tenant
-        return jsonify(slug=t.slug, name=t.config.get("name"), display_name=t.display_name,
-                       locale=t.locale, timezone=t.timezone,
-                       branding=t.config.get("branding", {}),
-                       services=sorted(t.config.get("services", {})))
+        return jsonify(
+            slug=t.slug,
+            name=t.config.get("name"),
+            display_name=t.display_name,
+            locale=t.locale,
+            timezone=t.timezone,
+            branding=t.config.get("branding", {}),
+            services=sorted(t.config.get("services", {})),
+        )
 
     @app.url_value_preprocessor
     def resolve_tenant(endpoint, values):
@@ -106,8 +142,11 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
 
     @app.url_defaults
     def keep_tenant(endpoint, values):
-        if "tenant" not in values and getattr(g, "tenant", None) is not None \
-                and app.url_map.is_endpoint_expecting(endpoint, "tenant"):
+        if (
+            "tenant" not in values
+            and getattr(g, "tenant", None) is not None
+            and app.url_map.is_endpoint_expecting(endpoint, "tenant")
+        ):
             values["tenant"] = g.tenant.slug
 
     @app.teardown_request
@@ -119,12 +158,20 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
     @app.errorhandler(Problem)
     def on_problem(p: Problem):
         from shared.auth import is_api_request
-        if p.status == 401 and request.method == "GET" and g.get("tenant") is not None \
-                and not is_api_request():
+
+        if (
+            p.status == 401
+            and request.method == "GET"
+            and g.get("tenant") is not None
+            and not is_api_request()
+        ):
             # an official's page opened without a session: the same 401, as a page that
             # leads to sign-in and back (the API keeps its problem+json)
-            return render_template("auth/sign_in_required.html", next=request.full_path
-                                   .rstrip("?")), 401, {"Cache-Control": "no-store"}
+            return (
+                render_template("auth/sign_in_required.html", next=request.full_path.rstrip("?")),
+                401,
+                {"Cache-Control": "no-store"},
+            )
         return problem_response(p)
 
     @app.errorhandler(HTTPException)
@@ -137,11 +184,21 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
     @app.errorhandler(Exception)
     def on_error(exc: Exception):
         if database_unavailable(exc):  # an outage, not a bug: 503 tells clients to retry
-            log.warning("database unavailable on %s %s: %s", request.method, request.url_rule,
-                        type(exc).__name__)
-            return problem_response(Problem(503, "Service Unavailable",
-                                            "The database is not reachable; try again shortly.",
-                                            failed=["database"]), {"Retry-After": "5"})
+            log.warning(
+                "database unavailable on %s %s: %s",
+                request.method,
+                request.url_rule,
+                type(exc).__name__,
+            )
+            return problem_response(
+                Problem(
+                    503,
+                    "Service Unavailable",
+                    "The database is not reachable; try again shortly.",
+                    failed=["database"],
+                ),
+                {"Retry-After": "5"},
+            )
         log.exception("unhandled error on %s %s", request.method, request.url_rule)
         return problem_response(Problem(500, "Internal Server Error"))
 
@@ -150,9 +207,11 @@ def create_service_app(service: str, import_name: str, engine: Engine, tenant_mo
         h = resp.headers
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault("Content-Security-Policy",
-                     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+        h.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        )
         h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         h.setdefault("X-Frame-Options", "DENY")
         return resp
@@ -166,13 +225,15 @@ def database_unavailable(exc: BaseException) -> bool:
     (shut down, starting up). Serialization failures and timeouts stay errors."""
     import psycopg
     from sqlalchemy.exc import DBAPIError
+
     if not isinstance(exc, DBAPIError):
         return False
     if exc.connection_invalidated:
         return True
     orig = exc.orig
     return isinstance(orig, psycopg.OperationalError) and (
-        orig.sqlstate is None or orig.sqlstate.startswith(("08", "57P")))
+        orig.sqlstate is None or orig.sqlstate.startswith(("08", "57P"))
+    )
 
 
 def db() -> Session:
@@ -187,10 +248,12 @@ def db() -> Session:
 
 def _ext() -> dict:
     from flask import current_app
+
     return current_app.extensions["replika"]
 
 
 def uow(outbox_model: type):
     """A unit of work on the request's tenant session (see shared/uow.py)."""
     from shared.uow import UnitOfWork
+
     return UnitOfWork(db(), g.tenant, _ext()["service"], outbox_model)

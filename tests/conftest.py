@@ -4,12 +4,14 @@
 runs pytest with their settings in the environment. Integration tests fail loudly, never skip,
 when that environment is missing.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,8 +43,10 @@ def demo_tenants(stack):
     """The demo tenants bandung and cimahi, applied to every service database."""
     from shared import tenant_apply
     from shared.tenant_config import load_file
+
     configs = {slug: load_file(ROOT / "tenants" / f"{slug}.yaml") for slug in ("bandung", "cimahi")}
     from shared import key_admin
+
     for config in configs.values():
         tenant_apply.apply(config)
         key_admin.ensure_custodian(config.id, f"test-custodian-{config.slug}")
@@ -52,6 +56,7 @@ def demo_tenants(stack):
 @pytest.fixture(scope="session")
 def wb_app(stack, demo_tenants):
     from services.whistleblowing.app import create_app
+
     app = create_app()
     app.config.update(TESTING=True)
     return app
@@ -60,6 +65,7 @@ def wb_app(stack, demo_tenants):
 @pytest.fixture(scope="session")
 def hb_app(stack, demo_tenants):
     from services.hibah_bansos.app import create_app
+
     app = create_app()
     app.config.update(TESTING=True)
     return app
@@ -81,13 +87,19 @@ def official_token():
     official_token(app, demo_tenants["cimahi"], "wbs_investigator") -> "Bearer ..." header value.
     (Login through the API is tested in the auth tests; this keeps service tests focused.)"""
     import uuid as _uuid
+
     from shared.auth import Principal, issue_token
 
     def make(app, tenant_config, *roles, official_id=None, username=None):
-        principal = Principal(official_id or _uuid.uuid4(), tenant_config.id,
-                              username or f"test-{_uuid.uuid4().hex[:6]}", frozenset(roles))
+        principal = Principal(
+            official_id or _uuid.uuid4(),
+            tenant_config.id,
+            username or f"test-{_uuid.uuid4().hex[:6]}",
+            frozenset(roles),
+        )
         with app.app_context():
             return "Bearer " + issue_token(principal)
+
     return make
 
 
@@ -97,10 +109,12 @@ def make_official(stack, demo_tenants):
     make_official("cimahi", "wbs_intake") -> NewCredentials(official_id, username, password,
     totp_secret). Use `api_login` to get a token the way a client would."""
     import uuid as _uuid
+
     from shared import official_admin
 
     def make(slug, *roles, username=None):
         return official_admin.add(slug, username or f"t-{_uuid.uuid4().hex[:12]}", roles)
+
     return make
 
 
@@ -110,15 +124,22 @@ def api_login():
     api_login(client, "cimahi", creds). Each call comes from its own client address, so the
     per-address login throttle of one test never affects another."""
     import uuid as _uuid
+
     import pyotp
 
     def login(client, slug, creds, *, otp=None):
-        resp = client.post(f"/t/{slug}/api/v1/auth/token",
-                           json={"username": creds.username, "password": creds.password,
-                                 "otp": otp or pyotp.TOTP(creds.totp_secret).now()},
-                           environ_base={"REMOTE_ADDR": f"10.{_uuid.uuid4().int % 250}.0.1"})
+        resp = client.post(
+            f"/t/{slug}/api/v1/auth/token",
+            json={
+                "username": creds.username,
+                "password": creds.password,
+                "otp": otp or pyotp.TOTP(creds.totp_secret).now(),
+            },
+            environ_base={"REMOTE_ADDR": f"10.{_uuid.uuid4().int % 250}.0.1"},
+        )
         assert resp.status_code == 200, resp.get_data(as_text=True)
         return "Bearer " + resp.json["access_token"]
+
     return login
 
 
@@ -133,20 +154,25 @@ def csrf_token():
         match = re.search(r'name="csrf_token" value="([^"]+)"', html)
         assert match, f"no csrf_token field in the page at {path}"
         return match.group(1)
+
     return token
 
 
 def emitted_event_problems() -> list[str]:
     """Every event in both services' outboxes that is not a valid Replika event."""
     from sqlalchemy import text
+
     from shared import events
     from shared.db import service_engine
+
     found = []
     for service in ("whistleblowing", "hibah_bansos"):
         with service_engine(service, migration=True).connect() as conn:
             for seq, payload in conn.execute(text("select seq, payload from outbox order by seq")):
-                found += [f"{service} outbox seq {seq} ({payload.get('type')}): {p}"
-                          for p in events.problems(payload)]
+                found += [
+                    f"{service} outbox seq {seq} ({payload.get('type')}): {p}"
+                    for p in events.problems(payload)
+                ]
     return found
 
 
@@ -170,4 +196,13 @@ def custodian_passphrase(stack, demo_tenants):
         passphrase = f"test-custodian-{config.slug}"
         key_admin.ensure_custodian(config.id, passphrase)
         return passphrase
+
     return get
+
+
+@pytest.fixture(scope="module")
+def hb_owner_db(stack):
+    """The hibah-bansos migration owner's connection: sees every row (RLS does not bind it)."""
+    engine = create_engine(stack["HIBAH_BANSOS_MIGRATION_DATABASE_URL"])
+    yield engine
+    engine.dispose()

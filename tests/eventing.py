@@ -1,5 +1,6 @@
 """Helpers for the event, relay and audit tests: fresh tenants, emitting through the unit of
 work, relay and consumer threads, the real broker stopped and restarted."""
+
 from __future__ import annotations
 
 import copy
@@ -8,9 +9,9 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from sqlalchemy import text
 
@@ -23,8 +24,10 @@ SOURCE_SERVICES = ("whistleblowing", "hibah_bansos")
 def fresh_tenant(prefix: str = "ev") -> Tenant:
     """A new city (copy of cimahi's configuration) applied to every database, audit included."""
     import yaml
+
     from shared import tenant_apply
     from shared.tenant_config import parse
+
     data = copy.deepcopy(yaml.safe_load((ROOT / "tenants" / "cimahi.yaml").read_text()))
     data.pop("id", None)
     data["slug"] = f"{prefix}-{uuid.uuid4().hex[:10]}"
@@ -35,6 +38,7 @@ def fresh_tenant(prefix: str = "ev") -> Tenant:
 
 def outbox_model(service: str) -> type:
     import importlib
+
     return importlib.import_module(f"services.{service}.models").OutboxRow
 
 
@@ -42,18 +46,21 @@ def emit(service: str, tenant: Tenant, changes: list[tuple[str, str]]) -> list[s
     """One committed unit of work emitting `changes` [(subject, state), ...]; returns event ids."""
     from shared.db import service_engine, session_factory, tenant_session
     from shared.uow import UnitOfWork
+
     factory = session_factory(service_engine(service))
     with tenant_session(factory, tenant.id) as session:
         uow = UnitOfWork(session, tenant, service, outbox_model(service))
-        ids = [uow.emit("test.thing.changed.v1", subject, "system",
-                        {"state": state, "n": i})["id"] for i, (subject, state) in
-               enumerate(changes)]
+        ids = [
+            uow.emit("test.thing.changed.v1", subject, "system", {"state": state, "n": i})["id"]
+            for i, (subject, state) in enumerate(changes)
+        ]
         uow.commit()
     return ids
 
 
 def unpublished(service: str, tenant: Tenant | None = None) -> int:
     from shared.db import service_engine
+
     sql = "select count(*) from outbox where published_at is null"
     params = {}
     if tenant is not None:
@@ -66,9 +73,15 @@ def unpublished(service: str, tenant: Tenant | None = None) -> int:
 def ledger_rows(tenant: Tenant) -> list:
     """(seq, event_id, subject, type) of the tenant's chain, read as the audit DB owner."""
     from shared.db import service_engine
+
     with service_engine("audit", migration=True).connect() as conn:
-        return conn.execute(text("select seq, event_id, subject, type from audit_ledger "
-                                 "where tenant_id = :t order by seq"), {"t": tenant.id}).all()
+        return conn.execute(
+            text(
+                "select seq, event_id, subject, type from audit_ledger "
+                "where tenant_id = :t order by seq"
+            ),
+            {"t": tenant.id},
+        ).all()
 
 
 def ledger_holds_exactly(tenant: Tenant, expected: set[str], timeout: float = 180) -> float:
@@ -81,8 +94,9 @@ def ledger_holds_exactly(tenant: Tenant, expected: set[str], timeout: float = 18
     return took
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
-               interval: float = 0.2) -> float:
+def wait_until(
+    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.2
+) -> float:
     """Seconds it took for `predicate` to hold; fails the test after `timeout`."""
     started = time.monotonic()
     while not predicate():
@@ -103,6 +117,7 @@ def in_thread(worker, name: str) -> Iterator:
             worker.run(stop)
         except BaseException as exc:  # surfaced to the test below
             errors.append(exc)
+
     thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
     try:
@@ -117,14 +132,20 @@ def in_thread(worker, name: str) -> Iterator:
 def relay(service: str, **kwargs):
     from shared.db import service_engine
     from shared.relay import Relay
+
     kwargs.setdefault("send_timeout_seconds", 10.0)
-    return Relay(service, service_engine(service, migration=True),
-                 os.environ["KAFKA_BOOTSTRAP_SERVERS"], **kwargs)
+    return Relay(
+        service,
+        service_engine(service, migration=True),
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        **kwargs,
+    )
 
 
 def consumer(**kwargs):
     from services.audit.consumer import AuditConsumer
     from shared.db import service_engine
+
     return AuditConsumer(service_engine("audit"), os.environ["KAFKA_BOOTSTRAP_SERVERS"], **kwargs)
 
 
@@ -132,8 +153,12 @@ def records_on_topic(topic: str, key_prefix: str, timeout: float = 10.0) -> list
     """Every record of `topic` whose key starts with `key_prefix`, read by assignment from the
     start (no consumer group, so the audit group's offsets are untouched)."""
     from kafka import KafkaConsumer, TopicPartition
-    c = KafkaConsumer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
-                      enable_auto_commit=False, consumer_timeout_ms=int(timeout * 1000))
+
+    c = KafkaConsumer(
+        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        enable_auto_commit=False,
+        consumer_timeout_ms=int(timeout * 1000),
+    )
     try:
         parts = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic))]
         c.assign(parts)
@@ -161,6 +186,7 @@ class Broker:
 
     def stop(self) -> None:
         from infra.local import Pids, _terminate, _wait_gone, alive
+
         pid = Pids(self.state).load()["kafka"]
         _terminate(pid)
         _wait_gone([pid], timeout=30)
@@ -169,6 +195,8 @@ class Broker:
     def start(self) -> None:
         from infra import kafka
         from infra.local import CACHE, Pids
-        pid = kafka.start(CACHE / "kafka", self.state / "kafka", self.port,
-                          self.state / "kafka.log")
+
+        pid = kafka.start(
+            CACHE / "kafka", self.state / "kafka", self.port, self.state / "kafka.log"
+        )
         Pids(self.state).add("kafka", pid)

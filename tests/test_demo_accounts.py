@@ -1,5 +1,6 @@
 """Demo accounts of `make run`: one official per role per demo tenant, credentials in a 0600
 file, stable across re-runs, other keys (the custodian's passphrase) kept."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,15 @@ from shared.roles import ROLES
 
 
 def _login_status(client, slug, entry) -> int:
-    return client.post(f"/t/{slug}/api/v1/auth/token",
-                       environ_base={"REMOTE_ADDR": "198.51.100.20"}, json={"username": entry["username"], "password": entry["password"],
-                             "otp": pyotp.TOTP(entry["totp_secret"]).now()}).status_code
+    return client.post(
+        f"/t/{slug}/api/v1/auth/token",
+        environ_base={"REMOTE_ADDR": "198.51.100.20"},
+        json={
+            "username": entry["username"],
+            "password": entry["password"],
+            "otp": pyotp.TOTP(entry["totp_secret"]).now(),
+        },
+    ).status_code
 
 
 def test_demo_seed_writes_every_role_and_keeps_them_across_runs(tmp_path, stack, wb, hb):

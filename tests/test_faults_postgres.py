@@ -11,6 +11,7 @@ every state change has exactly one ledger entry.
 Its own module because it stops the server every other test uses; the server is running again
 when the test ends, whatever happens.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,10 +21,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.eventing import consumer, fresh_tenant, in_thread, ledger_holds_exactly, relay, \
-    wait_until
-from tests.test_faults_worker import (SERVICE, Gunicorn, Load, assert_no_half_written_case,
-                                      consistency, ok)
+from tests.eventing import (
+    consumer,
+    fresh_tenant,
+    in_thread,
+    ledger_holds_exactly,
+    relay,
+    wait_until,
+)
+from tests.test_faults_worker import (
+    SERVICE,
+    Gunicorn,
+    Load,
+    assert_no_half_written_case,
+    consistency,
+    ok,
+)
 
 OUTAGE_SECONDS = 5.0
 
@@ -42,16 +55,19 @@ class StackPostgres:
 
     def running(self) -> bool:
         from infra import postgres
+
         return postgres.running_pid(self.datadir) is not None
 
     def stop(self) -> None:
         from infra import postgres
+
         postgres.stop(self.datadir)  # pg_ctl stop -m fast -w
         assert not self.running()
 
     def start(self) -> None:
         from infra import postgres
         from infra.local import Pids
+
         pid = postgres.start(self.datadir, self.port, self.state / "postgres.log")
         Pids(self.state).add("postgres", pid)
 
@@ -73,8 +89,11 @@ def readiness(server: Gunicorn) -> tuple[int, dict]:
 
 def test_postgres_restarted_under_load_the_service_recovers_by_itself(pg, tmp_path):
     tenant = fresh_tenant("pg")
-    with Gunicorn(SERVICE, tmp_path / "gunicorn.log") as server, \
-            in_thread(relay(SERVICE), "relay"), in_thread(consumer(), "audit"):
+    with (
+        Gunicorn(SERVICE, tmp_path / "gunicorn.log") as server,
+        in_thread(relay(SERVICE), "relay"),
+        in_thread(consumer(), "audit"),
+    ):
         master, workers = server.proc.pid, server.workers()
         assert readiness(server)[0] == 200
         with Load(server, tenant.slug, clients=4) as load:
@@ -90,13 +109,13 @@ def test_postgres_restarted_under_load_the_service_recovers_by_itself(pg, tmp_pa
             assert status == 503 and "database" in problem["failed"], (status, problem)
             # a request may still finish right at the stop; none is accepted afterwards
             accepted_in_outage = load.count(ok) - accepted_at_stop
-            refused_in_outage = load.count(lambda o: not ok(o))
             pg.start()
             restarted = time.monotonic()
             ready_in = wait_until(lambda: readiness(server)[0] == 200, 60, "/readyz to be 200")
             ok_at_ready = load.count(ok)
-            serving_in = wait_until(lambda: load.count(ok) >= ok_at_ready + 20, 60,
-                                    "requests to succeed again")
+            serving_in = wait_until(
+                lambda: load.count(ok) >= ok_at_ready + 20, 60, "requests to succeed again"
+            )
         # recovered by itself: the same gunicorn master and workers, nothing restarted
         assert server.proc.poll() is None and server.proc.pid == master
         assert server.workers() == workers
@@ -121,24 +140,29 @@ def test_postgres_restarted_under_load_the_service_recovers_by_itself(pg, tmp_pa
         # the relay and the audit consumer lived through the outage too
         expected = {event_id for event_id, _, _ in final["events"]}
         took = ledger_holds_exactly(tenant, expected)
-    print(f"\nPostgreSQL restart: {len(results)} requests by 4 clients; {len(accepted) - len(failed)}"
-          f" 2xx, {len(failed)} refused {kinds} during the {OUTAGE_SECONDS:.0f}s outage "
-          f"({accepted_in_outage} finished right at the stop); /readyz 200 {ready_in:.1f}s and "
-          f"requests succeeding {serving_in:.1f}s after the server was back "
-          f"(outage {restarted - stopped:.1f}s); refused requests retried: {len(failed)} filed "
-          f"once; {len(final['reports'])} reports, {len(expected)} events, ledger complete "
-          f"{took:.1f}s after the last retry")
+    print(
+        f"\nPostgreSQL restart: {len(results)} requests by 4 clients; {len(accepted) - len(failed)}"
+        f" 2xx, {len(failed)} refused {kinds} during the {OUTAGE_SECONDS:.0f}s outage "
+        f"({accepted_in_outage} finished right at the stop); /readyz 200 {ready_in:.1f}s and "
+        f"requests succeeding {serving_in:.1f}s after the server was back "
+        f"(outage {restarted - stopped:.1f}s); refused requests retried: {len(failed)} filed "
+        f"once; {len(final['reports'])} reports, {len(expected)} events, ledger complete "
+        f"{took:.1f}s after the last retry"
+    )
 
 
 def test_a_request_while_the_database_is_unreachable_is_503_not_500(stack):
     """Regression: a refused or dropped database connection used to answer 500 (a bug) and is
     now 503 with Retry-After, naming the database (an outage: the client should retry)."""
     from sqlalchemy import create_engine
+
     from services.whistleblowing.models import TenantRow
     from shared.web import create_service_app
     from tests.test_faults_worker import free_port
-    nowhere = create_engine(f"postgresql+psycopg://replika@127.0.0.1:{free_port()}/replika",
-                            pool_pre_ping=True)
+
+    nowhere = create_engine(
+        f"postgresql+psycopg://replika@127.0.0.1:{free_port()}/replika", pool_pre_ping=True
+    )
     app = create_service_app(SERVICE, __name__, nowhere, TenantRow)
     client = app.test_client()
     resp = client.get("/t/cimahi/api/v1/tenant")

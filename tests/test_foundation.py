@@ -1,4 +1,5 @@
 """Foundation: health, readiness, the real broker round trip, the database through a service."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,6 +26,7 @@ def test_readyz_is_200_when_database_and_kafka_answer(request, client_name):
 
 def test_readyz_is_503_naming_kafka_when_the_broker_does_not_answer(wb, monkeypatch):
     import socket
+
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{s.getsockname()[1]}"
@@ -39,6 +41,7 @@ def test_readyz_is_503_naming_kafka_when_the_broker_does_not_answer(wb, monkeypa
 def test_a_record_produced_to_the_real_broker_is_consumed_back(kafka_bootstrap):
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
+
     topic = f"test.roundtrip.{uuid.uuid4().hex[:8]}"
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     admin.create_topics([NewTopic(topic, 1, 1)])
@@ -47,8 +50,13 @@ def test_a_record_produced_to_the_real_broker_is_consumed_back(kafka_bootstrap):
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     producer.send(topic, key=b"k", value=marker).get(timeout=30)
     producer.close()
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=f"g-{topic}",
-                             auto_offset_reset="earliest", consumer_timeout_ms=20000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=f"g-{topic}",
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=20000,
+    )
     seen = False
     for message in consumer:  # stops after 20 s without a message
         if message.value == marker:
@@ -60,7 +68,9 @@ def test_a_record_produced_to_the_real_broker_is_consumed_back(kafka_bootstrap):
 
 def test_declared_topics_exist_on_the_broker(kafka_bootstrap):
     from kafka.admin import KafkaAdminClient
+
     from infra.topics import declared_topics
+
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     names = set(admin.list_topics())
     admin.close()
@@ -84,13 +94,16 @@ def test_unknown_tenant_is_a_404_problem(wb):
 
 def test_service_role_owns_no_tables_and_is_no_superuser(stack):
     from shared.settings import SERVICES, env_prefix
+
     for svc in SERVICES:
         engine = create_engine(stack[f"{env_prefix(svc)}_DATABASE_URL"])
         with engine.connect() as conn:
-            role = conn.execute(text(
-                "select rolsuper, rolbypassrls from pg_roles where rolname = current_user")).one()
-            owned = conn.execute(text(
-                "select count(*) from pg_tables where tableowner = current_user")).scalar()
+            role = conn.execute(
+                text("select rolsuper, rolbypassrls from pg_roles where rolname = current_user")
+            ).one()
+            owned = conn.execute(
+                text("select count(*) from pg_tables where tableowner = current_user")
+            ).scalar()
         engine.dispose()
         assert role == (False, False), svc
         assert owned == 0, svc

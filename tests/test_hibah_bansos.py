@@ -6,6 +6,7 @@ officials (and finance) take it through every state to `closed`, each step in th
 programme year and invalid NIKs are refused with the reason; a 10,000-row import with bad
 rows imports the rest and lists each bad row.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -15,14 +16,21 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 T = "/t/cimahi/api/v1"
 HIBAH = "HIBAH-ORMAS-2026"
 BANSOS = "BANSOS-DISABILITAS-2026"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-ORG_DOCUMENTS = ("proposal", "rab", "ktp_pengurus", "rekening", "akta_badan_hukum", "domisili",
-                 "npwp")
+ORG_DOCUMENTS = (
+    "proposal",
+    "rab",
+    "ktp_pengurus",
+    "rekening",
+    "akta_badan_hukum",
+    "domisili",
+    "npwp",
+)
 _serials = itertools.count(random.randint(1000, 5000))
 
 
@@ -38,50 +46,66 @@ def email() -> str:
 
 
 def organisation(**over) -> dict:
-    body = {"type": "organisation", "email": email(), "password": "kata-sandi-yang-panjang",
-            "name": f"Yayasan Cahaya {uuid.uuid4().hex[:6]}", "registration_number":
-            f"AHU-{random.randint(10**6, 10**7)}.AH.01.04.2015", "legal_entity_since": "2015-03-01",
-            "npwp": "01.234.567.8-421.000", "address": "Jl. Amir Machmud No. 1, Cimahi",
-            "chairperson": "Siti Rahayu", "phone": "0812-2000-3000",
-            "bank_account": "1234567890"}
+    body = {
+        "type": "organisation",
+        "email": email(),
+        "password": "kata-sandi-yang-panjang",
+        "name": f"Yayasan Cahaya {uuid.uuid4().hex[:6]}",
+        "registration_number": f"AHU-{random.randint(10**6, 10**7)}.AH.01.04.2015",
+        "legal_entity_since": "2015-03-01",
+        "npwp": "01.234.567.8-421.000",
+        "address": "Jl. Amir Machmud No. 1, Cimahi",
+        "chairperson": "Siti Rahayu",
+        "phone": "0812-2000-3000",
+        "bank_account": "1234567890",
+    }
     body.update(over)
     return body
 
 
 def person(**over) -> dict:
-    body = {"type": "individual", "email": email(), "password": "kata-sandi-yang-panjang",
-            "nik": cimahi_nik(), "kk": "3277010101200001", "name": "Budi Santoso",
-            "address": "Jl. Kolonel Masturi 5, Cimahi", "phone": "081234567890",
-            "bank_account": f"{random.randint(10**9, 10**10)}", "in_social_registry": True}
+    body = {
+        "type": "individual",
+        "email": email(),
+        "password": "kata-sandi-yang-panjang",
+        "nik": cimahi_nik(),
+        "kk": "3277010101200001",
+        "name": "Budi Santoso",
+        "address": "Jl. Kolonel Masturi 5, Cimahi",
+        "phone": "081234567890",
+        "bank_account": f"{random.randint(10**9, 10**10)}",
+        "in_social_registry": True,
+    }
     body.update(over)
     return body
 
 
 def application(programme=HIBAH, requested=100_000_000, **over) -> dict:
     half = requested // 2 if isinstance(requested, int) else 1
-    body = {"programme": programme, "requested": requested,
-            "proposal": "Pelatihan kewirausahaan pemuda di Kecamatan Cimahi Tengah.",
-            "rab": [{"item": "Honor pelatih", "amount": half},
-                    {"item": "Bahan pelatihan", "amount": requested - half
-                     if isinstance(requested, int) else 1}]}
+    body = {
+        "programme": programme,
+        "requested": requested,
+        "proposal": "Pelatihan kewirausahaan pemuda di Kecamatan Cimahi Tengah.",
+        "rab": [
+            {"item": "Honor pelatih", "amount": half},
+            {
+                "item": "Bahan pelatihan",
+                "amount": requested - half if isinstance(requested, int) else 1,
+            },
+        ],
+    }
     body.update(over)
     return body
-
-
-@pytest.fixture(scope="module")
-def owner_db(stack):
-    engine = create_engine(stack["HIBAH_BANSOS_MIGRATION_DATABASE_URL"])
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
 def officials(hb_app, demo_tenants, official_token):
     """Four different officials of Cimahi, one per role (tokens as Authorization headers)."""
     cimahi = demo_tenants["cimahi"]
-    return {role: {"Authorization": official_token(hb_app, cimahi, role)}
-            for role in ("bansos_evaluator", "bansos_verifier", "bansos_approver",
-                         "bansos_finance")}
+    return {
+        role: {"Authorization": official_token(hb_app, cimahi, role)}
+        for role in ("bansos_evaluator", "bansos_verifier", "bansos_approver", "bansos_finance")
+    }
 
 
 def register(hb, body, headers=None) -> dict:
@@ -95,30 +119,39 @@ def as_applicant(token: str) -> dict:
 
 
 def move(hb, headers, number, to, expect=200, **fields):
-    resp = hb.post(f"{T}/applications/{number}/transitions", json={"to": to, **fields},
-                   headers=headers)
+    resp = hb.post(
+        f"{T}/applications/{number}/transitions", json={"to": to, **fields}, headers=headers
+    )
     assert resp.status_code == expect, resp.get_data(as_text=True)
     return resp
 
 
 def upload(hb, headers, number, code, content=PDF, expect=201):
-    resp = hb.post(f"{T}/applications/{number}/documents", headers=headers,
-                   data={"code": code, "file": (__import__("io").BytesIO(content), "x.pdf")},
-                   content_type="multipart/form-data")
+    resp = hb.post(
+        f"{T}/applications/{number}/documents",
+        headers=headers,
+        data={"code": code, "file": (__import__("io").BytesIO(content), "x.pdf")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == expect, resp.get_data(as_text=True)
     return resp
 
 
-def outbox(owner_db, subject: str) -> list[dict]:
-    with owner_db.connect() as c:
-        return [row.payload for row in c.execute(text(
-            "select payload from outbox where key = :k order by seq"),
-            {"k": f"cimahi:{subject}"})]
+def outbox(hb_owner_db, subject: str) -> list[dict]:
+    with hb_owner_db.connect() as c:
+        return [
+            row.payload
+            for row in c.execute(
+                text("select payload from outbox where key = :k order by seq"),
+                {"k": f"cimahi:{subject}"},
+            )
+        ]
 
 
 # --- the whole road, proposal to closed -----------------------------------------------------
 
-def test_organisation_from_proposal_to_closed(hb, officials, owner_db):
+
+def test_organisation_from_proposal_to_closed(hb, officials, hb_owner_db):
     org = organisation()
     token = register(hb, org)["access_token"]
     me = as_applicant(token)
@@ -126,13 +159,20 @@ def test_organisation_from_proposal_to_closed(hb, officials, owner_db):
     assert HIBAH in {p["code"] for p in programmes}
 
     # signing in again gives a token of its own kind: useless as an official's
-    resp = hb.post(f"{T}/applicants/token", json={"email": org["email"],
-                                                  "password": org["password"]})
+    resp = hb.post(
+        f"{T}/applicants/token", json={"email": org["email"], "password": org["password"]}
+    )
     assert resp.status_code == 200
-    assert hb.get(f"{T}/applications", headers=as_applicant(resp.json["access_token"])
-                  ).status_code == 401
-    assert hb.post(f"{T}/applicants/token", json={"email": org["email"], "password": "salah"}
-                   ).status_code == 401
+    assert (
+        hb.get(f"{T}/applications", headers=as_applicant(resp.json["access_token"])).status_code
+        == 401
+    )
+    assert (
+        hb.post(
+            f"{T}/applicants/token", json={"email": org["email"], "password": "salah"}
+        ).status_code
+        == 401
+    )
 
     key = {"Idempotency-Key": uuid.uuid4().hex}
     resp = hb.post(f"{T}/applications", json=application(), headers={**me, **key})
@@ -153,36 +193,70 @@ def test_organisation_from_proposal_to_closed(hb, officials, owner_db):
         upload(hb, me, number, code)
     resp = hb.post(f"{T}/applications/{number}/submit", headers=me)
     assert resp.status_code == 200 and resp.json["status"] == "submitted"
-    assert [a["status"] for a in hb.get(f"{T}/applications/mine", headers=me).json["items"]
-            if a["application_number"] == number] == ["submitted"]
+    assert [
+        a["status"]
+        for a in hb.get(f"{T}/applications/mine", headers=me).json["items"]
+        if a["application_number"] == number
+    ] == ["submitted"]
 
-    ev, ve, ap, fi = (officials[r] for r in ("bansos_evaluator", "bansos_verifier",
-                                             "bansos_approver", "bansos_finance"))
+    ev, ve, ap, fi = (
+        officials[r]
+        for r in ("bansos_evaluator", "bansos_verifier", "bansos_approver", "bansos_finance")
+    )
     # the approver cannot skip the OPD evaluation and TAPD verification
     resp = move(hb, ap, number, "approved", 409, amount=1, reference="X", date="2026-03-01")
     assert "allowed next" in resp.json["detail"]
     move(hb, ve, number, "evaluated", 403, amount=90_000_000, reason="ok")
-    move(hb, ev, number, "evaluated", amount=90_000_000, reason="Layak, dikurangi 10%",
-         checklist={"proposal": True, "rab": True})
+    move(
+        hb,
+        ev,
+        number,
+        "evaluated",
+        amount=90_000_000,
+        reason="Layak, dikurangi 10%",
+        checklist={"proposal": True, "rab": True},
+    )
     move(hb, ve, number, "verified", reason="Sesuai prioritas dan KUA-PPAS")
-    resp = move(hb, ap, number, "approved", 422, amount=90_000_000, reference="",
-                date="2026-03-01")
+    resp = move(hb, ap, number, "approved", 422, amount=90_000_000, reference="", date="2026-03-01")
     assert resp.json["errors"][0]["field"] == "reference"
-    move(hb, ap, number, "approved", amount=90_000_000,
-         reference="Keputusan Wali Kota 900/Kep.12-BKAD/2026", date="2026-03-01")
+    move(
+        hb,
+        ap,
+        number,
+        "approved",
+        amount=90_000_000,
+        reference="Keputusan Wali Kota 900/Kep.12-BKAD/2026",
+        date="2026-03-01",
+    )
     move(hb, ap, number, "agreement_signed", reference="NPHD/031/BKBP/2026", date="2026-03-10")
     move(hb, fi, number, "disbursed", amount=50_000_000, reference="SP2D-0001/LS/2026")
     resp = move(hb, fi, number, "disbursed", 422, amount=40_000_001, reference="SP2D-0002")
     assert resp.json["errors"][0]["field"] == "amount"
     move(hb, fi, number, "disbursed", amount=40_000_000, reference="SP2D-0002/LS/2026")
 
-    resp = hb.post(f"{T}/applications/{number}/lpj", headers=me, json={
-        "summary": "Pelatihan terlaksana", "lines": [{"item": "Honor pelatih", "amount": 45_000_000},
-                                                    {"item": "Bahan", "amount": 45_000_001}]})
+    resp = hb.post(
+        f"{T}/applications/{number}/lpj",
+        headers=me,
+        json={
+            "summary": "Pelatihan terlaksana",
+            "lines": [
+                {"item": "Honor pelatih", "amount": 45_000_000},
+                {"item": "Bahan", "amount": 45_000_001},
+            ],
+        },
+    )
     assert resp.status_code == 422  # more than was disbursed
-    resp = hb.post(f"{T}/applications/{number}/lpj", headers=me, json={
-        "summary": "Pelatihan terlaksana", "lines": [{"item": "Honor pelatih", "amount": 45_000_000},
-                                                    {"item": "Bahan", "amount": 44_500_000}]})
+    resp = hb.post(
+        f"{T}/applications/{number}/lpj",
+        headers=me,
+        json={
+            "summary": "Pelatihan terlaksana",
+            "lines": [
+                {"item": "Honor pelatih", "amount": 45_000_000},
+                {"item": "Bahan", "amount": 44_500_000},
+            ],
+        },
+    )
     assert resp.status_code == 201, resp.get_data(as_text=True)
     move(hb, ev, number, "closed", reason="LPJ diverifikasi, sisa Rp500.000 disetor kembali")
     move(hb, ap, number, "approved", 409, amount=1, reference="X", date="2026-03-01")
@@ -192,35 +266,64 @@ def test_organisation_from_proposal_to_closed(hb, officials, owner_db):
     assert detail["disbursed"] == 90_000_000 and detail["lpj"]["spent"] == 89_500_000
     assert detail["applicant"]["name"] == org["name"]
     assert [h["to"] for h in detail["history"]] == [
-        "submitted", "evaluated", "verified", "approved", "agreement_signed", "disbursed",
-        "disbursed", "reported", "closed"]
+        "submitted",
+        "evaluated",
+        "verified",
+        "approved",
+        "agreement_signed",
+        "disbursed",
+        "disbursed",
+        "reported",
+        "closed",
+    ]
     assert len({detail["actors"][s] for s in ("evaluate", "verify", "approve")}) == 3
     assert len(detail["documents"]) == len(ORG_DOCUMENTS)
 
     # the ledger: every step an event, with ids and amounts, never personal data
-    events = outbox(owner_db, number)
+    events = outbox(hb_owner_db, number)
     assert [e["type"].split(".", 1)[1] for e in events] == [
-        "application.created.v1", *["document.added.v1"] * 7, "application.submitted.v1",
-        *["application.transitioned.v1"] * 6, "lpj.filed.v1", "application.transitioned.v1"]
+        "application.created.v1",
+        *["document.added.v1"] * 7,
+        "application.submitted.v1",
+        *["application.transitioned.v1"] * 6,
+        "lpj.filed.v1",
+        "application.transitioned.v1",
+    ]
     dumped = json.dumps(events)
-    for secret in (org["name"], org["address"], org["phone"], org["bank_account"],
-                   org["chairperson"], org["email"]):
+    for secret in (
+        org["name"],
+        org["address"],
+        org["phone"],
+        org["bank_account"],
+        org["chairperson"],
+        org["email"],
+    ):
         assert secret not in dumped
-    with owner_db.connect() as c:
-        raw = c.execute(text("select personal from applicants where id = :i"),
-                        {"i": detail["applicant"]["id"]}).scalar_one()
+    with hb_owner_db.connect() as c:
+        raw = c.execute(
+            text("select personal from applicants where id = :i"), {"i": detail["applicant"]["id"]}
+        ).scalar_one()
     assert org["name"].encode() not in raw and org["bank_account"].encode() not in raw
 
     # ... and each of those events reaches the audit ledger, once
     from services.audit.models import LedgerEntryRow
     from shared.db import service_engine
     from tests.eventing import consumer, in_thread, relay, wait_until
+
     ids = [e["id"] for e in events]
 
     def in_ledger() -> list[str]:
         with service_engine("audit", migration=True).connect() as conn:
-            return list(conn.execute(text(f"select event_id from {LedgerEntryRow.__tablename__} "
-                                          "where event_id = any(:ids)"), {"ids": ids}).scalars())
+            return list(
+                conn.execute(
+                    text(
+                        f"select event_id from {LedgerEntryRow.__tablename__} "
+                        "where event_id = any(:ids)"
+                    ),
+                    {"ids": ids},
+                ).scalars()
+            )
+
     with in_thread(relay("hibah_bansos"), "relay-hb"), in_thread(consumer(), "audit"):
         wait_until(lambda: len(in_ledger()) == len(ids), 90, "every step in the ledger")
     assert sorted(in_ledger()) == sorted(ids)
@@ -233,11 +336,13 @@ def test_organisation_from_proposal_to_closed(hb, officials, owner_db):
 
 def test_separation_of_duties_three_officials(hb, hb_app, demo_tenants, official_token):
     cimahi = demo_tenants["cimahi"]
-    both = {"Authorization": official_token(hb_app, cimahi, "bansos_evaluator",
-                                            "bansos_verifier", "bansos_approver")}
+    both = {
+        "Authorization": official_token(
+            hb_app, cimahi, "bansos_evaluator", "bansos_verifier", "bansos_approver"
+        )
+    }
     me = as_applicant(register(hb, organisation())["access_token"])
-    number = hb.post(f"{T}/applications", json=application(), headers=me).json[
-        "application_number"]
+    number = hb.post(f"{T}/applications", json=application(), headers=me).json["application_number"]
     for code in ORG_DOCUMENTS:
         upload(hb, me, number, code)
     assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200
@@ -246,28 +351,29 @@ def test_separation_of_duties_three_officials(hb, hb_app, demo_tenants, official
     assert resp.json["conflicting_step"] == "evaluate"
     other = {"Authorization": official_token(hb_app, cimahi, "bansos_verifier")}
     move(hb, other, number, "verified", reason="ok")
-    resp = move(hb, both, number, "approved", 409, amount=10_000_000, reference="K-1",
-                date="2026-03-01")
+    resp = move(
+        hb, both, number, "approved", 409, amount=10_000_000, reference="K-1", date="2026-03-01"
+    )
     assert resp.json["step"] == "approve"
 
 
-def test_other_tenant_cannot_see_application(hb, hb_app, demo_tenants, official_token,
-                                             officials):
+def test_other_tenant_cannot_see_application(hb, hb_app, demo_tenants, official_token, officials):
     me = as_applicant(register(hb, organisation())["access_token"])
-    number = hb.post(f"{T}/applications", json=application(), headers=me).json[
-        "application_number"]
-    bandung = {"Authorization": official_token(hb_app, demo_tenants["bandung"],
-                                               "bansos_evaluator")}
-    assert hb.get(f"/t/bandung/api/v1/applications/{number}", headers=bandung
-                  ).status_code == 404
+    number = hb.post(f"{T}/applications", json=application(), headers=me).json["application_number"]
+    bandung = {"Authorization": official_token(hb_app, demo_tenants["bandung"], "bansos_evaluator")}
+    assert hb.get(f"/t/bandung/api/v1/applications/{number}", headers=bandung).status_code == 404
     assert hb.get(f"{T}/applications/{number}", headers=bandung).status_code == 404
-    assert hb.get(f"{T}/applications/{number}", headers=officials["bansos_verifier"]
-                  ).status_code == 200
-    assert hb.post(f"/t/bandung/api/v1/applications/{number}/submit", headers=me
-                   ).status_code == 401  # a Cimahi applicant's token means nothing in Bandung
+    assert (
+        hb.get(f"{T}/applications/{number}", headers=officials["bansos_verifier"]).status_code
+        == 200
+    )
+    assert (
+        hb.post(f"/t/bandung/api/v1/applications/{number}/submit", headers=me).status_code == 401
+    )  # a Cimahi applicant's token means nothing in Bandung
 
 
 # --- money -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", [1.5e8, "100000000", "100000000.00", True, -1, 0])
 def test_money_must_be_integer_rupiah(hb, bad):
@@ -278,8 +384,7 @@ def test_money_must_be_integer_rupiah(hb, bad):
 
 
 def test_rab_must_add_up_and_eligibility_lists_every_rule(hb):
-    me = as_applicant(register(hb, organisation(legal_entity_since="2025-06-01"))[
-        "access_token"])
+    me = as_applicant(register(hb, organisation(legal_entity_since="2025-06-01"))["access_token"])
     body = application(requested=600_000_000)
     body["rab"][0]["amount"] += 1
     resp = hb.post(f"{T}/applications", json=body, headers=me)
@@ -288,9 +393,9 @@ def test_rab_must_add_up_and_eligibility_lists_every_rule(hb):
     assert fields == {"rab", "eligibility.min_legal_entity_years", "eligibility.max_amount"}
 
 
-def test_fifty_concurrent_approvals_room_for_ten(hb_app, hb, officials, owner_db, demo_tenants):
+def test_fifty_concurrent_approvals_room_for_ten(hb_app, hb, officials, hb_owner_db, demo_tenants):
     amount = 7_000_000
-    code = add_programme(owner_db, demo_tenants["cimahi"].id, "TEST-CONC", ceiling=10 * amount)
+    code = add_programme(hb_owner_db, demo_tenants["cimahi"].id, "TEST-CONC", ceiling=10 * amount)
     me = as_applicant(register(hb, organisation())["access_token"])
     numbers = []
     for _ in range(50):
@@ -307,10 +412,11 @@ def test_fifty_concurrent_approvals_room_for_ten(hb_app, hb, officials, owner_db
     def approve(number):
         client = hb_app.test_client()
         barrier.wait()
-        resp = client.post(f"{T}/applications/{number}/transitions",
-                           headers=officials["bansos_approver"],
-                           json={"to": "approved", "amount": amount, "reference": "K-9",
-                                 "date": "2026-03-01"})
+        resp = client.post(
+            f"{T}/applications/{number}/transitions",
+            headers=officials["bansos_approver"],
+            json={"to": "approved", "amount": amount, "reference": "K-9", "date": "2026-03-01"},
+        )
         results.append((resp.status_code, resp.json))
 
     threads = [threading.Thread(target=approve, args=(n,)) for n in numbers]
@@ -329,13 +435,18 @@ def test_fifty_concurrent_approvals_room_for_ten(hb_app, hb, officials, owner_db
 
 # --- people: NIK rules and duplicates ----------------------------------------------------------
 
-@pytest.mark.parametrize("nik, words", [("327701170890001", "16 digits"),
-                                        ("9977011708900001", "province"),
-                                        ("3277013202900001", "birth date"),
-                                        ("3277010112990001", None)])
+
+@pytest.mark.parametrize(
+    "nik, words",
+    [
+        ("327701170890001", "16 digits"),
+        ("9977011708900001", "province"),
+        ("3277013202900001", "birth date"),
+        ("3277010112990001", None),
+    ],
+)
 def test_invalid_nik_refused_naming_the_rule(hb, officials, nik, words):
-    resp = hb.post(f"{T}/applicants", json=person(nik=nik),
-                   headers=officials["bansos_evaluator"])
+    resp = hb.post(f"{T}/applicants", json=person(nik=nik), headers=officials["bansos_evaluator"])
     if words is None:  # 1 December 1999: a valid NIK
         assert resp.status_code == 201
         return
@@ -347,8 +458,9 @@ def test_invalid_nik_refused_naming_the_rule(hb, officials, nik, words):
 def test_same_nik_twice_in_one_programme_year(hb, officials):
     body = person()
     register(hb, body, officials["bansos_evaluator"])  # an official confirms the DTKS entry
-    token = hb.post(f"{T}/applicants/token", json={"email": body["email"],
-                                                   "password": body["password"]}).json
+    token = hb.post(
+        f"{T}/applicants/token", json={"email": body["email"], "password": body["password"]}
+    ).json
     me = as_applicant(token["access_token"])
     first = hb.post(f"{T}/applications", json=application(BANSOS, 2_000_000), headers=me)
     assert first.status_code == 201, first.get_data(as_text=True)
@@ -367,47 +479,66 @@ def test_bansos_needs_domicile_and_social_registry(hb):
     resp = hb.post(f"{T}/applications", json=application(BANSOS, 2_000_000), headers=me)
     assert resp.status_code == 422
     assert {e["field"] for e in resp.json["errors"]} == {
-        "eligibility.domicile_required", "eligibility.social_registry_required"}
+        "eligibility.domicile_required",
+        "eligibility.social_registry_required",
+    }
 
 
-def test_official_sees_the_persons_other_active_applications(hb, officials, owner_db,
-                                                             demo_tenants):
+def test_official_sees_the_persons_other_active_applications(
+    hb, officials, hb_owner_db, demo_tenants
+):
     body = person()
     applicant_id = register(hb, body, officials["bansos_evaluator"])["applicant_id"]
-    me = as_applicant(hb.post(f"{T}/applicants/token", json={
-        "email": body["email"], "password": body["password"]}).json["access_token"])
+    me = as_applicant(
+        hb.post(
+            f"{T}/applicants/token", json={"email": body["email"], "password": body["password"]}
+        ).json["access_token"]
+    )
     first = hb.post(f"{T}/applications", json=application(BANSOS, 2_000_000), headers=me).json
     # a second bansos programme for the same person (another programme, allowed)
-    code = add_programme(owner_db, demo_tenants["cimahi"].id, "TEST-BANSOS", kind="bansos",
-                         eligibility={"applicant_types": ["individual"]})
+    code = add_programme(
+        hb_owner_db,
+        demo_tenants["cimahi"].id,
+        "TEST-BANSOS",
+        kind="bansos",
+        eligibility={"applicant_types": ["individual"]},
+    )
     second = hb.post(f"{T}/applications", json=application(code, 1_000_000), headers=me).json
-    detail = hb.get(f"{T}/applications/{second['application_number']}",
-                    headers=officials["bansos_evaluator"]).json
+    detail = hb.get(
+        f"{T}/applications/{second['application_number']}", headers=officials["bansos_evaluator"]
+    ).json
     assert detail["applicant"]["id"] == applicant_id
     assert [o["application_number"] for o in detail["other_active_applications"]] == [
-        first["application_number"]]
+        first["application_number"]
+    ]
 
 
 # --- bulk import -------------------------------------------------------------------------------
+
 
 def _import_nik(i: int) -> str:
     day = i % 28 + 1 + (40 if i % 2 else 0)
     return f"327702{day:02d}{i // 28 % 12 + 1:02d}{(50 + i // 336) % 100:02d}0001"
 
 
-def test_ten_thousand_row_import(hb, officials, owner_db):
+def test_ten_thousand_row_import(hb, officials, hb_owner_db):
     header = "nik,kk,name,address,phone,bank_account,amount"
-    rows = [f"{_import_nik(i)},3277020101200001,Warga {i},Jl. Melati {i},0812{i:07d},"
-            f"9{i:09d},{1_000_000 + (i % 5) * 500_000}" for i in range(10_000)]
-    plant = [("9902011708900001,3277020101200001,A,B,0812,111111,1000000", "province"),
-             ("3277023202900001,3277020101200001,A,B,0812,111111,1000000", "birth date"),
-             ("3273021708900001,3277020101200001,A,B,0812,111111,1000000", "domicile"),
-             ("3277021708900001,32770201,A,B,0812,111111,1000000", "kk"),
-             ("3277021708900002,3277020101200001,,B,0812,111111,1000000", "name"),
-             ("3277021708900003,3277020101200001,A,B,0812,111111,1500000.50", "amount"),
-             ("3277021708900004,3277020101200001,A,B,0812,111111,3000001", "max_amount"),
-             ("3277021708900005,3277020101200001,A,B,0812,111111", "fields"),
-             (None, "same NIK as line")]
+    rows = [
+        f"{_import_nik(i)},3277020101200001,Warga {i},Jl. Melati {i},0812{i:07d},"
+        f"9{i:09d},{1_000_000 + (i % 5) * 500_000}"
+        for i in range(10_000)
+    ]
+    plant = [
+        ("9902011708900001,3277020101200001,A,B,0812,111111,1000000", "province"),
+        ("3277023202900001,3277020101200001,A,B,0812,111111,1000000", "birth date"),
+        ("3273021708900001,3277020101200001,A,B,0812,111111,1000000", "domicile"),
+        ("3277021708900001,32770201,A,B,0812,111111,1000000", "kk"),
+        ("3277021708900002,3277020101200001,,B,0812,111111,1000000", "name"),
+        ("3277021708900003,3277020101200001,A,B,0812,111111,1500000.50", "amount"),
+        ("3277021708900004,3277020101200001,A,B,0812,111111,3000001", "max_amount"),
+        ("3277021708900005,3277020101200001,A,B,0812,111111", "fields"),
+        (None, "same NIK as line"),
+    ]
     for k in range(36):
         line_text, words = plant[k % len(plant)]
         if line_text is None:
@@ -417,9 +548,12 @@ def test_ten_thousand_row_import(hb, officials, owner_db):
     raw = ("\n".join(lines) + "\n").encode()
     before = hb.get(f"{T}/programmes/{BANSOS}/summary", headers=officials["bansos_finance"]).json
 
-    resp = hb.post(f"{T}/programmes/{BANSOS}/imports", headers=officials["bansos_evaluator"],
-                   data={"file": (__import__("io").BytesIO(raw), "dtks.csv")},
-                   content_type="multipart/form-data")
+    resp = hb.post(
+        f"{T}/programmes/{BANSOS}/imports",
+        headers=officials["bansos_evaluator"],
+        data={"file": (__import__("io").BytesIO(raw), "dtks.csv")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
     result = resp.json
     assert result["rows"] == 10_036
@@ -431,22 +565,39 @@ def test_ten_thousand_row_import(hb, officials, owner_db):
         if number in rejected:
             continue
         assert line_text.count(",") == 6 and nik.startswith("327702"), (number, line_text)
-    for words in ("province", "birth date", "domicile", "kk", "name", "amount", "max_amount",
-                  "fields", "same NIK as line"):
+    for words in (
+        "province",
+        "birth date",
+        "domicile",
+        "kk",
+        "name",
+        "amount",
+        "max_amount",
+        "fields",
+        "same NIK as line",
+    ):
         assert any(words in reason for reason in rejected.values()), words
 
     after = hb.get(f"{T}/programmes/{BANSOS}/summary", headers=officials["bansos_finance"]).json
-    assert after["by_status"].get("submitted", 0) - before["by_status"].get("submitted", 0) \
-        == 10_000
-    with owner_db.connect() as c:
-        blob = c.execute(text("select personal from applicants where nik_region = '3277' "
-                              "order by created_at desc limit 1")).scalar_one()
+    assert (
+        after["by_status"].get("submitted", 0) - before["by_status"].get("submitted", 0) == 10_000
+    )
+    with hb_owner_db.connect() as c:
+        blob = c.execute(
+            text(
+                "select personal from applicants where nik_region = '3277' "
+                "order by created_at desc limit 1"
+            )
+        ).scalar_one()
     assert b"Warga" not in blob and b"327702" not in blob
 
     # importing the same file again changes nothing
-    resp = hb.post(f"{T}/programmes/{BANSOS}/imports", headers=officials["bansos_evaluator"],
-                   data={"file": (__import__("io").BytesIO(raw), "dtks.csv")},
-                   content_type="multipart/form-data")
+    resp = hb.post(
+        f"{T}/programmes/{BANSOS}/imports",
+        headers=officials["bansos_evaluator"],
+        data={"file": (__import__("io").BytesIO(raw), "dtks.csv")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 200
     assert resp.json["imported"] == 0 and resp.json["unchanged"] == 10_000
     assert len(resp.json["rejected"]) == 36
@@ -454,13 +605,17 @@ def test_ten_thousand_row_import(hb, officials, owner_db):
     assert again["by_status"] == after["by_status"]
 
 
-@pytest.mark.parametrize("raw", [b"\xff\xfe\x00n\x00i\x00k\x00", b"nik,name\n3277021708900001,A\n",
-                                 b"   \n"])
+@pytest.mark.parametrize(
+    "raw", [b"\xff\xfe\x00n\x00i\x00k\x00", b"nik,name\n3277021708900001,A\n", b"   \n"]
+)
 def test_malformed_import_imports_nothing(hb, officials, raw):
     before = hb.get(f"{T}/programmes/{BANSOS}/summary", headers=officials["bansos_finance"]).json
-    resp = hb.post(f"{T}/programmes/{BANSOS}/imports", headers=officials["bansos_evaluator"],
-                   data={"file": (__import__("io").BytesIO(raw), "x.csv")},
-                   content_type="multipart/form-data")
+    resp = hb.post(
+        f"{T}/programmes/{BANSOS}/imports",
+        headers=officials["bansos_evaluator"],
+        data={"file": (__import__("io").BytesIO(raw), "x.csv")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 422
     assert resp.headers["Content-Type"] == "application/problem+json"
     assert resp.json["errors"][0]["field"] == "file"
@@ -471,44 +626,89 @@ def test_malformed_import_imports_nothing(hb, officials, raw):
 def test_openapi_lists_the_api(hb):
     doc = hb.get("/openapi.json").json
     assert doc["openapi"].startswith("3.1")
-    for path in ("/t/{tenant}/api/v1/applications", "/t/{tenant}/api/v1/programmes/{code}/imports",
-                 "/t/{tenant}/api/v1/applications/{number}/transitions"):
+    for path in (
+        "/t/{tenant}/api/v1/applications",
+        "/t/{tenant}/api/v1/programmes/{code}/imports",
+        "/t/{tenant}/api/v1/applications/{number}/transitions",
+    ):
         assert path in doc["paths"]
 
 
-def add_programme(owner_db, tenant_id, prefix, *, kind="hibah", fiscal_year=2026,
-                  ceiling=10**10, eligibility=None) -> str:
+def add_programme(
+    hb_owner_db,
+    tenant_id,
+    prefix,
+    *,
+    kind="hibah",
+    fiscal_year=2026,
+    ceiling=10**10,
+    eligibility=None,
+) -> str:
     """A programme of the test's own (as if configured for the tenant), so tests never share
     a ceiling."""
     code = f"{prefix}-{uuid.uuid4().hex[:6].upper()}"
-    config = {"code": code, "kind": kind, "fiscal_year": fiscal_year, "name": {"id": code},
-              "ceiling": ceiling, "opd": "BKAD", "required_documents": [],
-              "eligibility": eligibility or {"applicant_types": ["organisation"]}}
-    with owner_db.begin() as c:
-        c.execute(text("insert into programmes (id, tenant_id, code, kind, fiscal_year, ceiling,"
-                       " allocated, disbursed, config) values (:id, :t, :code, :kind, :fy,"
-                       " :ceiling, 0, 0, cast(:config as json))"),
-                  {"id": uuid.uuid4(), "t": tenant_id, "code": code, "kind": kind,
-                   "fy": fiscal_year, "ceiling": ceiling, "config": json.dumps(config)})
+    config = {
+        "code": code,
+        "kind": kind,
+        "fiscal_year": fiscal_year,
+        "name": {"id": code},
+        "ceiling": ceiling,
+        "opd": "BKAD",
+        "required_documents": [],
+        "eligibility": eligibility or {"applicant_types": ["organisation"]},
+    }
+    with hb_owner_db.begin() as c:
+        c.execute(
+            text(
+                "insert into programmes (id, tenant_id, code, kind, fiscal_year, ceiling,"
+                " allocated, disbursed, config) values (:id, :t, :code, :kind, :fy,"
+                " :ceiling, 0, 0, cast(:config as json))"
+            ),
+            {
+                "id": uuid.uuid4(),
+                "t": tenant_id,
+                "code": code,
+                "kind": kind,
+                "fy": fiscal_year,
+                "ceiling": ceiling,
+                "config": json.dumps(config),
+            },
+        )
     return code
 
 
-def test_organisation_funded_last_year_is_blocked_unless_exempt(hb, officials, owner_db,
-                                                                demo_tenants):
+def test_organisation_funded_last_year_is_blocked_unless_exempt(
+    hb, officials, hb_owner_db, demo_tenants
+):
     cimahi = demo_tenants["cimahi"].id
-    last_year = add_programme(owner_db, cimahi, "TEST-2025", fiscal_year=2025)
-    exempt = add_programme(owner_db, cimahi, "TEST-KONI", eligibility={
-        "applicant_types": ["organisation"], "no_hibah_previous_year": True,
-        "exempt_from_annual_rule": True})
+    last_year = add_programme(hb_owner_db, cimahi, "TEST-2025", fiscal_year=2025)
+    exempt = add_programme(
+        hb_owner_db,
+        cimahi,
+        "TEST-KONI",
+        eligibility={
+            "applicant_types": ["organisation"],
+            "no_hibah_previous_year": True,
+            "exempt_from_annual_rule": True,
+        },
+    )
     org = organisation()
     me = as_applicant(register(hb, org)["access_token"])
-    number = hb.post(f"{T}/applications", json=application(last_year, 20_000_000),
-                     headers=me).json["application_number"]
+    number = hb.post(f"{T}/applications", json=application(last_year, 20_000_000), headers=me).json[
+        "application_number"
+    ]
     assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200
     move(hb, officials["bansos_evaluator"], number, "evaluated", amount=20_000_000, reason="ok")
     move(hb, officials["bansos_verifier"], number, "verified", reason="ok")
-    move(hb, officials["bansos_approver"], number, "approved", amount=20_000_000,
-         reference="K-2025", date="2025-03-01")
+    move(
+        hb,
+        officials["bansos_approver"],
+        number,
+        "approved",
+        amount=20_000_000,
+        reference="K-2025",
+        date="2025-03-01",
+    )
 
     resp = hb.post(f"{T}/applications", json=application(), headers=me)
     assert resp.status_code == 422
@@ -522,33 +722,39 @@ def test_organisation_funded_last_year_is_blocked_unless_exempt(hb, officials, o
 
 def test_returned_for_revision_then_resubmitted(hb, officials):
     me = as_applicant(register(hb, organisation())["access_token"])
-    number = hb.post(f"{T}/applications", json=application(), headers=me).json[
-        "application_number"]
+    number = hb.post(f"{T}/applications", json=application(), headers=me).json["application_number"]
     for code in ORG_DOCUMENTS:
         upload(hb, me, number, code)
     assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200
     move(hb, officials["bansos_evaluator"], number, "returned", 422)  # a reason is required
     move(hb, officials["bansos_evaluator"], number, "returned", reason="RAB belum rinci")
     upload(hb, me, number, "rab")  # documents may be added again while returned
-    assert hb.post(f"{T}/applications/{number}/submit", headers=me).json["status"] == \
-        "submitted"
+    assert hb.post(f"{T}/applications/{number}/submit", headers=me).json["status"] == "submitted"
     move(hb, officials["bansos_evaluator"], number, "rejected", reason="Tidak sesuai prioritas")
     move(hb, officials["bansos_evaluator"], number, "evaluated", 409, amount=1, reason="x")
     upload(hb, me, number, "rab", expect=409)
 
 
-def test_transparency_page_lists_grants_not_people(hb, officials, owner_db, demo_tenants):
+def test_transparency_page_lists_grants_not_people(hb, officials, hb_owner_db, demo_tenants):
     """Approved hibah are public by organisation; bansos only as totals."""
-    code = add_programme(owner_db, demo_tenants["cimahi"].id, "TEST-PUBLIK")
+    code = add_programme(hb_owner_db, demo_tenants["cimahi"].id, "TEST-PUBLIK")
     org = organisation()
     me = as_applicant(register(hb, org)["access_token"])
-    number = hb.post(f"{T}/applications", json=application(code, 12_500_000),
-                     headers=me).json["application_number"]
+    number = hb.post(f"{T}/applications", json=application(code, 12_500_000), headers=me).json[
+        "application_number"
+    ]
     assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200
     move(hb, officials["bansos_evaluator"], number, "evaluated", amount=12_500_000, reason="ok")
     move(hb, officials["bansos_verifier"], number, "verified", reason="ok")
-    move(hb, officials["bansos_approver"], number, "approved", amount=12_500_000,
-         reference="KEP-PUBLIK-1", date="2026-04-01")
+    move(
+        hb,
+        officials["bansos_approver"],
+        number,
+        "approved",
+        amount=12_500_000,
+        reference="KEP-PUBLIK-1",
+        date="2026-04-01",
+    )
     bansos_person = person()
     register(hb, bansos_person, officials["bansos_evaluator"])
 
@@ -556,8 +762,11 @@ def test_transparency_page_lists_grants_not_people(hb, officials, owner_db, demo
     assert resp.status_code == 200, resp.get_data(as_text=True)
     data = resp.json
     mine = next(p for p in data["programmes"] if p["code"] == code)
-    assert {"organisation": org["name"], "approved": 12_500_000, "decree_number":
-            "KEP-PUBLIK-1"}.items() <= mine["grants"][0].items()
+    assert {
+        "organisation": org["name"],
+        "approved": 12_500_000,
+        "decree_number": "KEP-PUBLIK-1",
+    }.items() <= mine["grants"][0].items()
     bansos = next(p for p in data["programmes"] if p["code"] == BANSOS)
     assert set(bansos) >= {"aggregate"} and "grants" not in bansos
 
@@ -566,10 +775,16 @@ def test_transparency_page_lists_grants_not_people(hb, officials, owner_db, demo
     html = page.get_data(as_text=True)
     assert org["name"] in html and "Rp12.500.000" in html
     assert "Pagu anggaran" in html  # Bahasa Indonesia by default
-    assert "Budget ceiling" in hb.get("/t/cimahi/hibah-bansos/transparansi?lang=en"
-                                      ).get_data(as_text=True)
-    for secret in (org["chairperson"], org["phone"], org["bank_account"], bansos_person["name"],
-                   bansos_person["nik"]):
+    assert "Budget ceiling" in hb.get("/t/cimahi/hibah-bansos/transparansi?lang=en").get_data(
+        as_text=True
+    )
+    for secret in (
+        org["chairperson"],
+        org["phone"],
+        org["bank_account"],
+        bansos_person["name"],
+        bansos_person["nik"],
+    ):
         assert secret not in html
 
 
@@ -580,10 +795,14 @@ def test_applicant_password_guessing_through_the_api_is_throttled(hb):
     register(hb, org)
     hb.environ_base["REMOTE_ADDR"] = f"10.91.{random.randint(0, 250)}.{random.randint(1, 250)}"
     for _ in range(5):
-        assert hb.post(f"{T}/applicants/token", json={"email": org["email"],
-                                                      "password": "tebakan-salah"}
-                       ).status_code == 401
-    locked = hb.post(f"{T}/applicants/token", json={"email": org["email"],
-                                                   "password": org["password"]})
+        assert (
+            hb.post(
+                f"{T}/applicants/token", json={"email": org["email"], "password": "tebakan-salah"}
+            ).status_code
+            == 401
+        )
+    locked = hb.post(
+        f"{T}/applicants/token", json={"email": org["email"], "password": org["password"]}
+    )
     assert locked.status_code == 429 and locked.content_type == "application/problem+json"
     assert int(locked.headers["Retry-After"]) > 0

@@ -1,5 +1,6 @@
 """Hibah-bansos domain rules, without database or broker: NIK and KK, money, RAB,
 eligibility, the workflow state machine, separation of duties and LPJ dates."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -15,24 +16,33 @@ TODAY = date(2026, 11, 23)
 
 # --- NIK and KK ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["3277011708900001",   # man, 17-08-1990, Cimahi
-                                   "3277015708900001",   # woman: day + 40
-                                   "3273010101000001"])  # born 2000
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "3277011708900001",  # man, 17-08-1990, Cimahi
+        "3277015708900001",  # woman: day + 40
+        "3273010101000001",
+    ],
+)  # born 2000
 def test_valid_nik(value):
     assert nik.nik_problems(value, TODAY) == []
 
 
-@pytest.mark.parametrize("value, words", [
-    ("327701170890001", "16 digits"),
-    ("32770117089000a1", "16 digits"),
-    ("9977011708900001", "province"),
-    ("3200011708900001", "regency/city"),
-    ("3277013202900001", "birth date"),        # 32 February
-    ("3277017208900001", "birth date"),        # day 72 - 40 = 32
-    ("3277011713900001", "birth date"),        # month 13
-    ("3277010112260001", "future"),            # 1 December 2026, after TODAY
-    ("3277011708900000", "serial"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("327701170890001", "16 digits"),
+        ("32770117089000a1", "16 digits"),
+        ("9977011708900001", "province"),
+        ("3200011708900001", "regency/city"),
+        ("3277013202900001", "birth date"),  # 32 February
+        ("3277017208900001", "birth date"),  # day 72 - 40 = 32
+        ("3277011713900001", "birth date"),  # month 13
+        ("3277010112260001", "future"),  # 1 December 2026, after TODAY
+        ("3277011708900000", "serial"),
+    ],
+)
 def test_invalid_nik_names_the_rule(value, words):
     problems = nik.nik_problems(value, TODAY)
     assert problems and any(words in p for p in problems), problems
@@ -40,6 +50,7 @@ def test_invalid_nik_names_the_rule(value, words):
 
 def test_stdnum_agrees_on_valid_samples():
     from stdnum.id import nik as std
+
     assert std.is_valid("3277015708900001")
     assert not std.is_valid("9977011708900001")
 
@@ -55,6 +66,7 @@ def test_region_of():
 
 
 # --- money and RAB -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", [1.0, 1.5, "1000", "1000.50", True, -5, 0, None])
 def test_money_is_integer_rupiah_only(bad):
@@ -78,10 +90,18 @@ def test_rab_must_add_up():
 
 # --- eligibility ---------------------------------------------------------------------------
 
-HIBAH_RULES = {"applicant_types": ["organisation"], "min_legal_entity_years": 3,
-               "no_hibah_previous_year": True, "max_amount": 500_000_000}
-BANSOS_RULES = {"applicant_types": ["individual"], "domicile_required": True,
-                "max_amount": 3_000_000, "social_registry_required": True}
+HIBAH_RULES = {
+    "applicant_types": ["organisation"],
+    "min_legal_entity_years": 3,
+    "no_hibah_previous_year": True,
+    "max_amount": 500_000_000,
+}
+BANSOS_RULES = {
+    "applicant_types": ["individual"],
+    "domicile_required": True,
+    "max_amount": 3_000_000,
+    "social_registry_required": True,
+}
 
 
 def test_eligible_organisation():
@@ -90,16 +110,18 @@ def test_eligible_organisation():
 
 
 def test_every_failed_rule_is_listed_with_a_reason():
-    facts = eligibility.Facts("organisation", 600_000_000, legal_entity_since=date(2025, 1, 1),
-                              hibah_last_year=True)
+    facts = eligibility.Facts(
+        "organisation", 600_000_000, legal_entity_since=date(2025, 1, 1), hibah_last_year=True
+    )
     failed = dict(eligibility.failed_rules(HIBAH_RULES, facts, ["3277"], TODAY))
     assert set(failed) == {"min_legal_entity_years", "no_hibah_previous_year", "max_amount"}
     assert all(failed.values())
 
 
 def test_annual_rule_exemption():
-    facts = eligibility.Facts("organisation", 1, legal_entity_since=date(2000, 1, 1),
-                              hibah_last_year=True)
+    facts = eligibility.Facts(
+        "organisation", 1, legal_entity_since=date(2000, 1, 1), hibah_last_year=True
+    )
     rules = dict(HIBAH_RULES, exempt_from_annual_rule=True)
     assert eligibility.failed_rules(rules, facts, ["3277"], TODAY) == []
 
@@ -109,16 +131,26 @@ def test_bansos_domicile_and_registry():
     assert eligibility.failed_rules(BANSOS_RULES, ok, ["3277"], TODAY) == []
     bad = eligibility.Facts("organisation", 3_000_001, nik_region="3273")
     failed = {r for r, _ in eligibility.failed_rules(BANSOS_RULES, bad, ["3277"], TODAY)}
-    assert failed == {"applicant_types", "domicile_required", "max_amount",
-                      "social_registry_required"}
+    assert failed == {
+        "applicant_types",
+        "domicile_required",
+        "max_amount",
+        "social_registry_required",
+    }
 
 
 # --- workflow ------------------------------------------------------------------------------
 
-HAPPY = [("submitted", "applicant"), ("evaluated", "bansos_evaluator"),
-         ("verified", "bansos_verifier"), ("approved", "bansos_approver"),
-         ("agreement_signed", "bansos_approver"), ("disbursed", "bansos_finance"),
-         ("reported", "applicant"), ("closed", "bansos_evaluator")]
+HAPPY = [
+    ("submitted", "applicant"),
+    ("evaluated", "bansos_evaluator"),
+    ("verified", "bansos_verifier"),
+    ("approved", "bansos_approver"),
+    ("agreement_signed", "bansos_approver"),
+    ("disbursed", "bansos_finance"),
+    ("reported", "applicant"),
+    ("closed", "bansos_evaluator"),
+]
 
 
 def test_happy_path_through_every_state():
@@ -179,6 +211,7 @@ def test_three_officials_for_evaluate_verify_approve():
 
 
 # --- LPJ -----------------------------------------------------------------------------------
+
 
 def test_lpj_due_next_year():
     assert lpj.due_date(2026) == date(2027, 1, 10)

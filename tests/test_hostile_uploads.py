@@ -1,5 +1,6 @@
 """Hostile uploads (issue 10): zip bomb, SVG with script, polyglots, pixel bombs, oversize.
 Each is refused, or neutralised so that what is stored can do nothing but be what it claims."""
+
 from __future__ import annotations
 
 import io
@@ -40,8 +41,10 @@ def test_a_zip_bomb_is_refused_without_being_unpacked():
 
 
 def test_an_svg_with_script_is_refused():
-    svg = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">'
-           b'<script>alert(document.cookie)</script></svg>')
+    svg = (
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">'
+        b"<script>alert(document.cookie)</script></svg>"
+    )
     assert refused(svg) == 415
     # even a tenant that allows images of every kind gets no SVG through: its type is text
     assert refused(svg, a.Policy(types=("image/jpeg", "image/png", "image/svg+xml"))) == 415
@@ -70,14 +73,20 @@ def test_a_gif_javascript_polyglot_is_refused():
 
 def test_a_pixel_bomb_png_is_refused_before_decoding_its_pixels():
     raw = b"\x00" + b"\x00" * (3 * 8000)  # one filter byte + one black row
-    rows = raw * 6000                      # 8000 x 6000 = 48 Mpx, compresses to ~50 kB
+    rows = raw * 6000  # 8000 x 6000 = 48 Mpx, compresses to ~50 kB
     ihdr = (8000).to_bytes(4, "big") + (6000).to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (len(body).to_bytes(4, "big") + kind + body +
-                zlib.crc32(kind + body).to_bytes(4, "big"))
-    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
-            chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+        return (
+            len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+        )
+
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
     assert len(bomb) < 1_000_000
     assert refused(bomb) in (415, 422)
 
@@ -86,23 +95,28 @@ def test_an_oversized_file_is_refused_by_size_before_its_type_is_read():
     assert refused(png(64, 64), a.Policy(max_bytes=100)) == 413
 
 
-def test_a_downloaded_attachment_is_never_rendered_by_the_browser(wb, demo_tenants,
-                                                                   official_token):
+def test_a_downloaded_attachment_is_never_rendered_by_the_browser(wb, demo_tenants, official_token):
     """Whatever got stored is served as a download, with its checked type and nosniff."""
     token = official_token(wb.application, demo_tenants["cimahi"], "wbs_supervisor")
-    filed = wb.post("/t/cimahi/api/v1/reports", json={
-        "category": "korupsi", "what": "Bukti foto terlampir."}).json
+    filed = wb.post(
+        "/t/cimahi/api/v1/reports", json={"category": "korupsi", "what": "Bukti foto terlampir."}
+    ).json
     receipt = filed["receipt"]
-    up = wb.post("/t/cimahi/api/v1/inbox/attachments",
-                 headers={"Authorization": f"Receipt {receipt}"},
-                 data={"file": (io.BytesIO(png(16, 16)), "bukti.html")},
-                 content_type="multipart/form-data")
+    up = wb.post(
+        "/t/cimahi/api/v1/inbox/attachments",
+        headers={"Authorization": f"Receipt {receipt}"},
+        data={"file": (io.BytesIO(png(16, 16)), "bukti.html")},
+        content_type="multipart/form-data",
+    )
     assert up.status_code == 201, up.get_data(as_text=True)
-    case = wb.get(f"/t/cimahi/api/v1/reports/{filed['case_number']}",
-                  headers={"Authorization": token}).json
+    case = wb.get(
+        f"/t/cimahi/api/v1/reports/{filed['case_number']}", headers={"Authorization": token}
+    ).json
     attachment = case["attachments"][0]
-    resp = wb.get(f"/t/cimahi/api/v1/reports/{filed['case_number']}/attachments/"
-                  f"{attachment['id']}", headers={"Authorization": token})
+    resp = wb.get(
+        f"/t/cimahi/api/v1/reports/{filed['case_number']}/attachments/{attachment['id']}",
+        headers={"Authorization": token},
+    )
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "image/png"
     assert resp.headers["Content-Disposition"].startswith("attachment;")

@@ -5,6 +5,7 @@
 (b) Every protected route of both services, called with another tenant's token, answers 404;
     without a token 401; every route of an unknown tenant answers 404.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -22,9 +23,13 @@ NO_RLS = {"outbox": "the relay publishes every tenant's events; they hold no per
 
 @pytest.fixture(scope="module")
 def engines(stack):
-    made = {svc: (create_engine(stack[f"{p}_DATABASE_URL"]),
-                  create_engine(stack[f"{p}_MIGRATION_DATABASE_URL"]))
-            for svc, p in SERVICE_DBS.items()}
+    made = {
+        svc: (
+            create_engine(stack[f"{p}_DATABASE_URL"]),
+            create_engine(stack[f"{p}_MIGRATION_DATABASE_URL"]),
+        )
+        for svc, p in SERVICE_DBS.items()
+    }
     yield made
     for app_engine, owner_engine in made.values():
         app_engine.dispose()
@@ -35,19 +40,29 @@ def engines(stack):
 def populated(demo_tenants, wb_app, hb_app):
     """Officials and login-throttle rows in both tenants of both service databases."""
     from shared import official_admin
+
     for slug in ("bandung", "cimahi"):
         official_admin.add(slug, f"iso-{uuid.uuid4().hex[:8]}", ["auditor"])
         for app in (wb_app, hb_app):
-            app.test_client().post(f"/t/{slug}/api/v1/auth/token",
-                                   json={"username": "nobody", "password": "x", "otp": "1"},
-                                   environ_base={"REMOTE_ADDR": "198.51.100.7"})
+            app.test_client().post(
+                f"/t/{slug}/api/v1/auth/token",
+                json={"username": "nobody", "password": "x", "otp": "1"},
+                environ_base={"REMOTE_ADDR": "198.51.100.7"},
+            )
     return demo_tenants
 
 
 def _tenant_tables(conn) -> list[str]:
-    return conn.execute(text(
-        "select table_name from information_schema.columns where table_schema = 'public' "
-        "and column_name = 'tenant_id' order by table_name")).scalars().all()
+    return (
+        conn.execute(
+            text(
+                "select table_name from information_schema.columns where table_schema = 'public' "
+                "and column_name = 'tenant_id' order by table_name"
+            )
+        )
+        .scalars()
+        .all()
+    )
 
 
 @pytest.mark.parametrize("service", SERVICE_DBS)
@@ -57,11 +72,16 @@ def test_every_tenant_table_has_row_level_security(engines, populated, service):
         tables = [t for t in _tenant_tables(conn) if t not in NO_RLS]
         assert {"officials", "login_throttle"} <= set(tables)
         for table in tables:
-            enabled = conn.execute(text("select relrowsecurity from pg_class where relname = :t "
-                                        "and relnamespace = 'public'::regnamespace"),
-                                   {"t": table}).scalar_one()
-            policies = conn.execute(text("select count(*) from pg_policies where tablename = :t"),
-                                    {"t": table}).scalar_one()
+            enabled = conn.execute(
+                text(
+                    "select relrowsecurity from pg_class where relname = :t "
+                    "and relnamespace = 'public'::regnamespace"
+                ),
+                {"t": table},
+            ).scalar_one()
+            policies = conn.execute(
+                text("select count(*) from pg_policies where tablename = :t"), {"t": table}
+            ).scalar_one()
             assert enabled and policies >= 1, f"{service}.{table} lacks row-level security"
 
 
@@ -85,8 +105,9 @@ def test_with_the_setting_only_that_tenants_rows_are_visible(engines, populated,
         conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(cimahi)})
         tenants = set(conn.execute(text("select distinct tenant_id from officials")).scalars())
         assert tenants == {cimahi}
-        throttled = set(conn.execute(text("select distinct tenant_id from login_throttle"))
-                        .scalars())
+        throttled = set(
+            conn.execute(text("select distinct tenant_id from login_throttle")).scalars()
+        )
         assert throttled == {cimahi}
     with app.connect() as conn, conn.begin():
         conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(bandung)})
@@ -100,10 +121,13 @@ def test_the_app_role_cannot_write_a_row_of_another_tenant(engines, populated, s
     with app.connect() as conn:
         with pytest.raises(DBAPIError, match="row-level security"), conn.begin():
             conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(cimahi)})
-            conn.execute(text(
-                "insert into officials (id, tenant_id, username, password_hash, totp_secret, "
-                "roles) values (:i, :t, 'intruder', 'x', 'x', '[\"tenant_admin\"]')"),
-                {"i": uuid.uuid4(), "t": bandung})
+            conn.execute(
+                text(
+                    "insert into officials (id, tenant_id, username, password_hash, totp_secret, "
+                    "roles) values (:i, :t, 'intruder', 'x', 'x', '[\"tenant_admin\"]')"
+                ),
+                {"i": uuid.uuid4(), "t": bandung},
+            )
 
 
 @pytest.mark.parametrize("service", SERVICE_DBS)
@@ -111,14 +135,17 @@ def test_the_app_role_is_no_superuser_and_owns_no_table(engines, service):
     app, _ = engines[service]
     with app.connect() as conn:
         role = conn.execute(text("select current_user")).scalar_one()
-        superuser, bypass = conn.execute(text(
-            "select rolsuper, rolbypassrls from pg_roles where rolname = current_user")).one()
-        owned = conn.execute(text("select count(*) from pg_tables where tableowner = :r"),
-                             {"r": role}).scalar_one()
+        superuser, bypass = conn.execute(
+            text("select rolsuper, rolbypassrls from pg_roles where rolname = current_user")
+        ).one()
+        owned = conn.execute(
+            text("select count(*) from pg_tables where tableowner = :r"), {"r": role}
+        ).scalar_one()
     assert not superuser and not bypass and owned == 0
 
 
 # --- Routes --------------------------------------------------------------------------------
+
 
 def _url(rule, tenant: str) -> str:
     values = {}
@@ -147,9 +174,11 @@ def _tenant_routes(app, protected_only: bool):
 
 
 @pytest.mark.parametrize("app_name", ["wb_app", "hb_app"])
-def test_every_protected_route_answers_404_to_another_tenants_token(request, app_name,
-                                                                   official_token):
+def test_every_protected_route_answers_404_to_another_tenants_token(
+    request, app_name, official_token
+):
     from shared.roles import ROLES
+
     app = request.getfixturevalue(app_name)
     demo = request.getfixturevalue("demo_tenants")
     # every role: only the tenant is wrong
@@ -182,9 +211,16 @@ def test_every_route_of_an_unknown_tenant_is_a_404_problem(request, app_name):
 
 def test_a_page_session_of_one_tenant_is_nobody_on_another(wb, make_official, csrf_token):
     creds = make_official("cimahi", "wbs_intake")
-    wb.post("/t/cimahi/login", environ_base={"REMOTE_ADDR": "198.51.100.8"}, data={
-        "csrf_token": csrf_token(wb, "/t/cimahi/login"), "username": creds.username,
-        "password": creds.password, "otp": pyotp.TOTP(creds.totp_secret).now()})
+    wb.post(
+        "/t/cimahi/login",
+        environ_base={"REMOTE_ADDR": "198.51.100.8"},
+        data={
+            "csrf_token": csrf_token(wb, "/t/cimahi/login"),
+            "username": creds.username,
+            "password": creds.password,
+            "otp": pyotp.TOTP(creds.totp_secret).now(),
+        },
+    )
     assert creds.username in wb.get("/t/cimahi/login").get_data(as_text=True)
     assert creds.username not in wb.get("/t/bandung/login").get_data(as_text=True)
 

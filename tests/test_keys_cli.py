@@ -1,4 +1,5 @@
 """`replika keys rotate-master` and `replika keys shred-tenant`, through the real CLI and databases."""
+
 from __future__ import annotations
 
 import threading
@@ -33,6 +34,7 @@ def read(service, tenant_id, row, blob: bytes) -> bytes:
 def new_tenant(demo_tenants, prefix: str):
     from shared import tenant_apply
     from shared.tenant_config import parse
+
     data = dict(demo_tenants["cimahi"].data)
     data.pop("id")
     data["slug"] = f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -43,10 +45,11 @@ def new_tenant(demo_tenants, prefix: str):
 
 def test_rotate_master_rewraps_every_key_while_writes_go_on(demo_tenants):
     from services.audit import keys as audit_keys
+
     tid = demo_tenants["cimahi"].id
     with session_factory(service_engine("audit"))() as s, s.begin():
         audit_keys.signing_key(s, tid)  # an audit signing key exists, wrapped by the master key
-    before = {svc: (uuid.uuid4(), ) for svc in KEYED}
+    before = {svc: (uuid.uuid4(),) for svc in KEYED}
     old_blobs = {svc: write(svc, tid, before[svc][0], b"3277011203870004") for svc in KEYED}
     old_master = keyring().current_key_id()
 
@@ -60,6 +63,7 @@ def test_rotate_master_rewraps_every_key_while_writes_go_on(demo_tenants):
                 written.append((row, write("hibah_bansos", tid, row, b"during")))
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(repr(exc))
+
     worker = threading.Thread(target=busy)
     worker.start()
     try:
@@ -76,8 +80,12 @@ def test_rotate_master_rewraps_every_key_while_writes_go_on(demo_tenants):
     assert new_master != old_master
     for svc in KEYED:
         with service_engine(svc, migration=True).connect() as conn:
-            masters = {r[0] for r in conn.execute(text(
-                "select master_key_id from tenant_keys where wrapped is not null"))}
+            masters = {
+                r[0]
+                for r in conn.execute(
+                    text("select master_key_id from tenant_keys where wrapped is not null")
+                )
+            }
         assert masters == {new_master}, svc
     with service_engine("audit", migration=True).connect() as conn:
         wrappings = {r[0] for r in conn.execute(text("select wrapping from audit_keys"))}
@@ -95,16 +103,19 @@ def test_rotate_master_rewraps_every_key_while_writes_go_on(demo_tenants):
         blob = write(svc, tid, uuid.uuid4(), b"after")
         assert crypto.ciphertext_key_id(blob) != crypto.ciphertext_key_id(old_blobs[svc])
         with service_engine(svc, migration=True).connect() as conn:
-            master = conn.execute(text("select master_key_id from tenant_keys where key_id = :k"),
-                                  {"k": crypto.ciphertext_key_id(blob)}).scalar()
+            master = conn.execute(
+                text("select master_key_id from tenant_keys where key_id = :k"),
+                {"k": crypto.ciphertext_key_id(blob)},
+            ).scalar()
         assert master == new_master
 
 
 def test_shred_tenant_needs_confirmation_then_makes_all_its_data_unreadable(demo_tenants):
     doomed = new_tenant(demo_tenants, "shred")
     kept = demo_tenants["bandung"]
-    created = identity.ensure_demo_custodian(service_engine("whistleblowing", migration=True),
-                                             doomed.id)
+    created = identity.ensure_demo_custodian(
+        service_engine("whistleblowing", migration=True), doomed.id
+    )
     report = uuid.uuid4()
     with session("whistleblowing", doomed.id) as s:
         sealed = identity.seal_identity(s, doomed.id, report, {"name": "Siti Aminah"})
@@ -115,8 +126,10 @@ def test_shred_tenant_needs_confirmation_then_makes_all_its_data_unreadable(demo
 
     refused = CliRunner().invoke(main, ["keys", "shred-tenant", doomed.slug])
     assert refused.exit_code != 0 and "--yes" in refused.output
-    assert read("whistleblowing", doomed.id, rows["whistleblowing"],
-                blobs["whistleblowing"]) == b"doomed"
+    assert (
+        read("whistleblowing", doomed.id, rows["whistleblowing"], blobs["whistleblowing"])
+        == b"doomed"
+    )
 
     result = CliRunner().invoke(main, ["keys", "shred-tenant", doomed.slug, "--yes"])
     assert result.exit_code == 0, result.output
@@ -126,8 +139,16 @@ def test_shred_tenant_needs_confirmation_then_makes_all_its_data_unreadable(demo
         with pytest.raises(crypto.TenantShredded):  # and no fresh key is made for it
             write(svc, doomed.id, uuid.uuid4(), b"new")
         with service_engine(svc, migration=True).connect() as conn:
-            assert conn.execute(text("select count(*) from tenant_keys where tenant_id = :t "
-                                     "and wrapped is not null"), {"t": doomed.id}).scalar() == 0
+            assert (
+                conn.execute(
+                    text(
+                        "select count(*) from tenant_keys where tenant_id = :t "
+                        "and wrapped is not null"
+                    ),
+                    {"t": doomed.id},
+                ).scalar()
+                == 0
+            )
     with session("whistleblowing", doomed.id) as s:
         with pytest.raises(identity.NoCustodian):
             identity.open_identity(s, doomed.id, report, sealed, created["passphrase"])

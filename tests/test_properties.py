@@ -1,12 +1,14 @@
 """Property tests (hypothesis) for rules that must hold for every input, not just examples:
 the whistleblowing state machine, RFC 8785 canonical JSON, the audit hash chain, blind-index
 normalisation and receipts."""
+
 from __future__ import annotations
 
 import json
 import uuid
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.audit import chain
 from services.whistleblowing.domain import lifecycle
@@ -17,15 +19,21 @@ ALL_ROLES = frozenset({"wbs_intake", "wbs_investigator", "wbs_supervisor"})
 OUTCOME_CHOICES = [None, *lifecycle.TRIAGE_OUTCOMES, *lifecycle.CONCLUSION_OUTCOMES]
 
 
-@given(status=st.sampled_from(STATUSES), outcome=st.sampled_from(OUTCOME_CHOICES),
-       target=st.sampled_from(STATUSES + ["deleted", ""]),
-       roles=st.frozensets(st.sampled_from(sorted(ALL_ROLES | {"auditor"}))),
-       new_outcome=st.sampled_from(OUTCOME_CHOICES), reason=st.one_of(st.none(), st.text()))
-def test_every_accepted_transition_is_an_edge_of_the_machine(status, outcome, target, roles,
-                                                             new_outcome, reason):
+@given(
+    status=st.sampled_from(STATUSES),
+    outcome=st.sampled_from(OUTCOME_CHOICES),
+    target=st.sampled_from(STATUSES + ["deleted", ""]),
+    roles=st.frozensets(st.sampled_from(sorted(ALL_ROLES | {"auditor"}))),
+    new_outcome=st.sampled_from(OUTCOME_CHOICES),
+    reason=st.one_of(st.none(), st.text()),
+)
+def test_every_accepted_transition_is_an_edge_of_the_machine(
+    status, outcome, target, roles, new_outcome, reason
+):
     try:
-        step = lifecycle.decide(status, outcome, target, roles=roles, new_outcome=new_outcome,
-                                reason=reason)
+        step = lifecycle.decide(
+            status, outcome, target, roles=roles, new_outcome=new_outcome, reason=reason
+        )
     except lifecycle.LifecycleError:
         return
     edge = next(e for e in lifecycle.EDGES if e.source == status and e.target == target)
@@ -41,9 +49,14 @@ def test_no_path_leaves_archived_or_skips_investigation(targets):
     for target in targets:
         try:
             choices = lifecycle.OUTCOMES.get(lifecycle.Status(target))
-            step = lifecycle.decide(status, outcome, target, roles=ALL_ROLES,
-                                    new_outcome=choices[0] if choices else None,
-                                    reason="alasan")
+            step = lifecycle.decide(
+                status,
+                outcome,
+                target,
+                roles=ALL_ROLES,
+                new_outcome=choices[0] if choices else None,
+                reason="alasan",
+            )
         except lifecycle.LifecycleError:
             continue
         status, outcome = step.target.value, step.outcome
@@ -51,14 +64,16 @@ def test_no_path_leaves_archived_or_skips_investigation(targets):
     if "archived" in seen:
         assert seen[-1] == "archived"  # nothing ever leaves archived
     if "concluded" in seen:
-        assert "investigating" in seen[:seen.index("concluded")]
+        assert "investigating" in seen[: seen.index("concluded")]
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**53 + 1, 2**53 - 1) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children,
-                                                                     max_size=4),
-    max_leaves=20)
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 @given(json_values)
@@ -72,10 +87,17 @@ def test_canonical_json_is_stable_under_key_order_and_round_trips(value):
 
 
 def _event(i: int) -> dict:
-    return {"specversion": "1.0", "id": str(uuid.UUID(int=i + 1)), "source": "/t",
-            "type": "test.thing.changed.v1", "subject": f"S{i % 3}", "actor": "system",
-            "time": f"2026-11-22T10:00:{i % 60:02d}.000000+00:00", "tenant": "t",
-            "data": {"n": i}}
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.UUID(int=i + 1)),
+        "source": "/t",
+        "type": "test.thing.changed.v1",
+        "subject": f"S{i % 3}",
+        "actor": "system",
+        "time": f"2026-11-22T10:00:{i % 60:02d}.000000+00:00",
+        "tenant": "t",
+        "data": {"n": i},
+    }
 
 
 @settings(max_examples=60)
@@ -99,6 +121,7 @@ def test_any_single_edit_of_a_chain_is_detected(n, data):
         tampered[i], tampered[j] = tampered[j], tampered[i]
     else:
         from dataclasses import replace
+
         tampered[i] = replace(tampered[i], **{kind: "x" * 8})
     problem = chain.verify(tenant, tampered)
     assert problem is not None and problem.seq <= max(i, (i + 1) % n) + 1
@@ -115,5 +138,5 @@ def test_nik_normalisation_keeps_only_digits_and_is_idempotent(value):
 def test_every_spelling_of_an_indonesian_mobile_number_normalises_alike(number):
     canonical = normalise("phone", number)
     assert canonical.startswith("+628")
-    spaced = " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+    spaced = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
     assert normalise("phone", spaced) == canonical

@@ -1,4 +1,5 @@
 """The outbox relay against the real PostgreSQL and the real Kafka broker."""
+
 from __future__ import annotations
 
 import time
@@ -7,8 +8,15 @@ from collections import defaultdict
 
 import pytest
 
-from tests.eventing import (emit, fresh_tenant, in_thread, records_on_topic, relay, unpublished,
-                            wait_until)
+from tests.eventing import (
+    emit,
+    fresh_tenant,
+    in_thread,
+    records_on_topic,
+    relay,
+    unpublished,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -36,8 +44,9 @@ def test_the_relay_wakes_on_notify_not_on_its_poll(tenant):
     with in_thread(r, "relay"):
         time.sleep(1.0)  # let it reach its wait
         emit("whistleblowing", tenant, [("WBS-N", "new")])
-        took = wait_until(lambda: unpublished("whistleblowing", tenant) == 0, 10, "publish",
-                          interval=0.02)
+        took = wait_until(
+            lambda: unpublished("whistleblowing", tenant) == 0, 10, "publish", interval=0.02
+        )
     print(f"\nNOTIFY to published: {took * 1000:.0f} ms (poll interval 60 s)")
     assert took < 5
 
@@ -47,7 +56,7 @@ def test_two_relays_share_the_outbox_without_doubles_and_keep_each_case_in_order
     emitted: dict[str, list[str]] = defaultdict(list)
     for round_ in range(25):  # 300 events in 25 commits
         changes = [(s, f"s{round_}") for s in subjects]
-        for (s, _), event_id in zip(changes, emit("whistleblowing", tenant, changes)):
+        for (s, _), event_id in zip(changes, emit("whistleblowing", tenant, changes), strict=True):
             emitted[s].append(event_id)
     a, b = relay("whistleblowing", batch_size=7), relay("whistleblowing", batch_size=11)
     started = time.monotonic()
@@ -59,15 +68,18 @@ def test_two_relays_share_the_outbox_without_doubles_and_keep_each_case_in_order
     ids = [v["id"] for _, v, *_ in records]
     assert len(ids) == len(set(ids)) == 300  # each row published once in normal operation
     by_key: dict[str, list] = defaultdict(list)
-    for key, value, partition, offset in sorted(records, key=lambda r: (r[2], r[3])):
+    for key, value, _partition, _offset in sorted(records, key=lambda r: (r[2], r[3])):
         by_key[key.split(":", 1)[1]].append(value["id"])
     assert dict(by_key) == dict(emitted)  # Kafka holds each case's events in emission order
 
 
 def test_lag_metrics_count_the_backlog_and_its_age_and_are_served(tenant):
-    from prometheus_client import REGISTRY
-    from shared.relay import serve_metrics
     import socket
+
+    from prometheus_client import REGISTRY
+
+    from shared.relay import serve_metrics
+
     r = relay("hibah_bansos")
     r.drain()
     emit("hibah_bansos", tenant, [("HB-L1", "a"), ("HB-L2", "a"), ("HB-L3", "a")])
@@ -85,5 +97,7 @@ def test_lag_metrics_count_the_backlog_and_its_age_and_are_served(tenant):
     lag = r.lag()
     assert (lag.backlog, lag.oldest_age_seconds) == (0, 0.0)
     assert REGISTRY.get_sample_value("replika_outbox_backlog", {"service": "hibah_bansos"}) == 0
-    assert REGISTRY.get_sample_value("replika_outbox_published_total",
-                                     {"service": "hibah_bansos"}) >= 3
+    assert (
+        REGISTRY.get_sample_value("replika_outbox_published_total", {"service": "hibah_bansos"})
+        >= 3
+    )

@@ -1,8 +1,8 @@
 """Security checks over every route (issue 10): headers on every response, no caching of
 reporter pages, CSRF on every form, stored XSS escaped, SQL injection inert."""
+
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
@@ -35,8 +35,11 @@ def test_every_get_response_carries_the_security_headers(request, app_name):
 
 
 def test_reporter_pages_are_never_cached(wb):
-    for path in ("/t/cimahi/whistleblowing", "/t/cimahi/whistleblowing/report",
-                 "/t/cimahi/whistleblowing/inbox"):
+    for path in (
+        "/t/cimahi/whistleblowing",
+        "/t/cimahi/whistleblowing/report",
+        "/t/cimahi/whistleblowing/inbox",
+    ):
         resp = wb.get(path)
         assert resp.status_code == 200, path
         assert "no-store" in resp.headers.get("Cache-Control", ""), path
@@ -46,7 +49,8 @@ def test_reporter_pages_are_never_cached(wb):
 def test_every_html_form_post_without_a_csrf_token_is_refused(request, app_name, demo_tenants):
     """Signed in by page session (no bearer header), a POST to any page route without the
     CSRF token changes nothing and is answered 400."""
-    from shared.auth import Principal, ROLES, issue_token
+    from shared.auth import ROLES, Principal, issue_token
+
     app = request.getfixturevalue(app_name)
     client = app.test_client()
     principal = Principal(uuid.uuid4(), demo_tenants["cimahi"].id, "csrf-probe", frozenset(ROLES))
@@ -62,15 +66,22 @@ def test_every_html_form_post_without_a_csrf_token_is_refused(request, app_name,
 
 
 def test_stored_script_comes_back_escaped_on_the_officials_page(wb, demo_tenants):
-    from shared.auth import Principal, ROLES, issue_token
+    from shared.auth import Principal, issue_token
+
     payload = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
-    filed = wb.post("/t/cimahi/api/v1/reports", json={
-        "category": "korupsi", "what": payload,
-        "reported_persons": [{"name": payload, "position": "Kepala", "work_unit": "Dinas X"}]})
+    filed = wb.post(
+        "/t/cimahi/api/v1/reports",
+        json={
+            "category": "korupsi",
+            "what": payload,
+            "reported_persons": [{"name": payload, "position": "Kepala", "work_unit": "Dinas X"}],
+        },
+    )
     assert filed.status_code == 201, filed.get_data(as_text=True)
     case = filed.json["case_number"]
-    principal = Principal(uuid.uuid4(), demo_tenants["cimahi"].id, "xss-probe",
-                          frozenset({"wbs_supervisor"}))
+    principal = Principal(
+        uuid.uuid4(), demo_tenants["cimahi"].id, "xss-probe", frozenset({"wbs_supervisor"})
+    )
     with wb.application.app_context():
         token = issue_token(principal)
     with wb.session_transaction() as s:
@@ -80,23 +91,31 @@ def test_stored_script_comes_back_escaped_on_the_officials_page(wb, demo_tenants
     assert '<script>alert("xss")' not in html and "<img src=x" not in html
 
 
-@pytest.mark.parametrize("query", ["status=' OR '1'='1", "category=x'; DROP TABLE reports;--",
-                                   "assignee=1 OR 1=1", "page=-1 UNION SELECT 1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=' OR '1'='1",
+        "category=x'; DROP TABLE reports;--",
+        "assignee=1 OR 1=1",
+        "page=-1 UNION SELECT 1",
+    ],
+)
 def test_sql_injection_in_filters_is_inert(wb, demo_tenants, official_token, query):
     token = official_token(wb.application, demo_tenants["cimahi"], "wbs_supervisor")
     resp = wb.get(f"/t/cimahi/api/v1/reports?{query}", headers={"Authorization": token})
     assert resp.status_code in (200, 422), resp.get_data(as_text=True)
     if resp.status_code == 200:
         assert resp.json["items"] == [] or all(
-            i["status"] in {"received", "acknowledged", "triaged", "investigating",
-                            "concluded", "archived"} for i in resp.json["items"])
+            i["status"]
+            in {"received", "acknowledged", "triaged", "investigating", "concluded", "archived"}
+            for i in resp.json["items"]
+        )
     # the table is still there
     assert wb.get("/t/cimahi/api/v1/reports", headers={"Authorization": token}).status_code == 200
 
 
 def test_sql_injection_in_a_path_is_a_404(wb, demo_tenants, official_token):
     token = official_token(wb.application, demo_tenants["cimahi"], "wbs_supervisor")
-    resp = wb.get("/t/cimahi/api/v1/reports/WBS-2026-' OR 1=1--",
-                  headers={"Authorization": token})
+    resp = wb.get("/t/cimahi/api/v1/reports/WBS-2026-' OR 1=1--", headers={"Authorization": token})
     assert resp.status_code == 404
     assert resp.mimetype == "application/problem+json"

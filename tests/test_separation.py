@@ -1,4 +1,5 @@
 """Separation of duties: one reusable rule (pure domain logic, no stack needed)."""
+
 from __future__ import annotations
 
 import pytest

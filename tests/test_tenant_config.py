@@ -1,5 +1,6 @@
 """Tenant configuration: validation errors name the file, the field and the reason; the
 `replika tenant` commands apply and list tenants idempotently."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -101,6 +102,9 @@ def test_tenant_apply_is_idempotent_and_list_shows_the_tenants(stack, demo_tenan
     listed = CliRunner().invoke(main, ["tenant", "list"])
     assert listed.exit_code == 0
     lines = {line.split("\t")[0]: line.split("\t") for line in listed.output.splitlines()}
-    assert lines["cimahi"][1:] == ["enabled", "hibah_bansos,whistleblowing",
-                                   "Pemerintah Kota Cimahi"]
+    assert lines["cimahi"][1:] == [
+        "enabled",
+        "hibah_bansos,whistleblowing",
+        "Pemerintah Kota Cimahi",
+    ]
     assert "bandung" in lines

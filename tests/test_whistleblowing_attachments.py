@@ -1,4 +1,5 @@
 """Evidence files (pure): type from content, size and count limits, image metadata stripped."""
+
 from __future__ import annotations
 
 import io
@@ -32,6 +33,7 @@ def test_jpeg_exif_and_gps_are_stripped():
 
 def test_png_text_chunks_are_stripped():
     from PIL.PngImagePlugin import PngInfo
+
     info = PngInfo()
     info.add_text("Author", "Budi Santoso")
     out = io.BytesIO()
@@ -40,12 +42,15 @@ def test_png_text_chunks_are_stripped():
     assert clean.media_type == "image/png" and b"Budi" not in clean.data
 
 
-@pytest.mark.parametrize("data,status", [
-    (b"MZ\x90\x00" + b"\x00" * 100, 415),          # a Windows program named bukti.pdf
-    (b"just some text pretending to be a pdf", 415),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, 415),    # PNG magic, not a PNG
-    (b"", 422),
-])
+@pytest.mark.parametrize(
+    "data,status",
+    [
+        (b"MZ\x90\x00" + b"\x00" * 100, 415),  # a Windows program named bukti.pdf
+        (b"just some text pretending to be a pdf", 415),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, 415),  # PNG magic, not a PNG
+        (b"", 422),
+    ],
+)
 def test_disguised_or_broken_files_are_refused(data, status):
     with pytest.raises(a.AttachmentRejected) as exc:
         a.inspect(data, a.Policy())

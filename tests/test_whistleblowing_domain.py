@@ -1,14 +1,19 @@
 """Whistleblowing domain rules, pure: lifecycle, receipts, case numbers, legal clocks, stats."""
+
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
 from services.whistleblowing.domain import clocks, codes, lifecycle, stats
-from services.whistleblowing.domain.lifecycle import (IllegalTransition, InvalidDecision,
-                                                      TransitionNotPermitted, decide)
+from services.whistleblowing.domain.lifecycle import (
+    IllegalTransition,
+    InvalidDecision,
+    TransitionNotPermitted,
+    decide,
+)
 
 SUPER = frozenset({"wbs_supervisor"})
 INTAKE = frozenset({"wbs_intake"})
@@ -17,12 +22,19 @@ INVESTIGATOR = frozenset({"wbs_investigator"})
 
 # --- lifecycle ---------------------------------------------------------------------------
 
+
 def test_the_happy_path_walks_every_state_to_archived():
     s = decide("received", None, "acknowledged", roles=INTAKE)
     s = decide(s.target, s.outcome, "triaged", roles=INTAKE, new_outcome="accepted")
     s = decide(s.target, s.outcome, "investigating", roles=INVESTIGATOR)
-    s = decide(s.target, s.outcome, "concluded", roles=INVESTIGATOR,
-               new_outcome="substantiated", reason="Bukti cukup.")
+    s = decide(
+        s.target,
+        s.outcome,
+        "concluded",
+        roles=INVESTIGATOR,
+        new_outcome="substantiated",
+        reason="Bukti cukup.",
+    )
     s = decide(s.target, s.outcome, "archived", roles=SUPER)
     assert s.target == "archived"
 
@@ -31,21 +43,36 @@ def test_not_a_wbs_matter_needs_a_reason_may_refer_and_is_then_archived():
     with pytest.raises(InvalidDecision) as exc:
         decide("acknowledged", None, "triaged", roles=INTAKE, new_outcome="not_wbs_matter")
     assert exc.value.field == "reason"
-    s = decide("acknowledged", None, "triaged", roles=INTAKE, new_outcome="not_wbs_matter",
-               reason="Pengaduan layanan publik", referral="SP4N-LAPOR!")
+    s = decide(
+        "acknowledged",
+        None,
+        "triaged",
+        roles=INTAKE,
+        new_outcome="not_wbs_matter",
+        reason="Pengaduan layanan publik",
+        referral="SP4N-LAPOR!",
+    )
     assert (s.outcome, s.referral) == ("not_wbs_matter", "SP4N-LAPOR!")
     with pytest.raises(IllegalTransition):
         decide("triaged", "not_wbs_matter", "investigating", roles=SUPER)
     assert decide("triaged", "not_wbs_matter", "archived", roles=SUPER).target == "archived"
 
 
-@pytest.mark.parametrize("source,outcome,target", [
-    ("received", None, "triaged"), ("received", None, "concluded"),
-    ("acknowledged", None, "investigating"), ("investigating", None, "received"),
-    ("concluded", "substantiated", "investigating"), ("archived", None, "received"),
-    ("received", None, "received"), ("received", None, "nonsense"), ("bogus", None, "archived"),
-    ("triaged", "accepted", "archived"),
-])
+@pytest.mark.parametrize(
+    "source,outcome,target",
+    [
+        ("received", None, "triaged"),
+        ("received", None, "concluded"),
+        ("acknowledged", None, "investigating"),
+        ("investigating", None, "received"),
+        ("concluded", "substantiated", "investigating"),
+        ("archived", None, "received"),
+        ("received", None, "received"),
+        ("received", None, "nonsense"),
+        ("bogus", None, "archived"),
+        ("triaged", "accepted", "archived"),
+    ],
+)
 def test_illegal_transitions_are_refused_with_a_clear_message(source, outcome, target):
     with pytest.raises(IllegalTransition) as exc:
         decide(source, outcome, target, roles=SUPER, new_outcome=None, reason="x")
@@ -65,16 +92,35 @@ def test_outcomes_are_checked():
     with pytest.raises(InvalidDecision):
         decide("acknowledged", None, "triaged", roles=INTAKE)
     with pytest.raises(InvalidDecision):
-        decide("investigating", None, "concluded", roles=INVESTIGATOR, new_outcome="accepted",
-               reason="x")
+        decide(
+            "investigating",
+            None,
+            "concluded",
+            roles=INVESTIGATOR,
+            new_outcome="accepted",
+            reason="x",
+        )
     with pytest.raises(InvalidDecision):
         decide("received", None, "acknowledged", roles=INTAKE, new_outcome="accepted")
     with pytest.raises(InvalidDecision) as exc:
-        decide("investigating", None, "concluded", roles=INVESTIGATOR,
-               new_outcome="forwarded_law_enforcement", reason="x", referral="Polres")
+        decide(
+            "investigating",
+            None,
+            "concluded",
+            roles=INVESTIGATOR,
+            new_outcome="forwarded_law_enforcement",
+            reason="x",
+            referral="Polres",
+        )
     assert exc.value.field == "referral"
-    s = decide("investigating", None, "concluded", roles=INVESTIGATOR,
-               new_outcome="forwarded_higher_apip", reason="  ke BPKP  ")
+    s = decide(
+        "investigating",
+        None,
+        "concluded",
+        roles=INVESTIGATOR,
+        new_outcome="forwarded_higher_apip",
+        reason="  ke BPKP  ",
+    )
     assert s.reason == "ke BPKP"
 
 
@@ -86,6 +132,7 @@ def test_allowed_targets():
 
 
 # --- receipts and case numbers -----------------------------------------------------------
+
 
 def test_receipt_has_at_least_100_bits_and_reads_aloud():
     r = codes.new_receipt()
@@ -127,7 +174,7 @@ def test_working_days_skip_weekends_and_holidays():
 
 def test_due_dates_use_the_tenants_local_calendar():
     # 20:00 UTC Thursday = 03:00 Friday in Jakarta: the clock starts on the local Friday
-    received = datetime(2026, 8, 13, 20, 0, tzinfo=timezone.utc)
+    received = datetime(2026, 8, 13, 20, 0, tzinfo=UTC)
     dues = clocks.due_dates(received, "Asia/Jakarta", clocks.Sla(7, 90), CAL)
     assert dues.acknowledge_by == date(2026, 8, 26)
     assert dues.feedback_by == date(2026, 11, 12)
@@ -151,6 +198,7 @@ def test_flags_overdue_due_soon_and_met():
 
 # --- statistics ----------------------------------------------------------------------------
 
+
 def test_small_cells_are_hidden_with_secondary_suppression():
     assert stats.suppress({"a": 12, "b": 7, "c": 0}) == {"a": 12, "b": 7, "c": 0}
     assert stats.suppress({"a": 12, "b": 7, "c": 2}) == {"a": 12, "b": None, "c": None}
@@ -166,8 +214,10 @@ def test_median():
 
 # --- retention -------------------------------------------------------------------------------
 
+
 def test_only_archived_cases_expire_after_retention_and_never_right_after_reporter_input():
     from services.whistleblowing.domain import retention as r
+
     archived, last_input = date(2026, 1, 10), date(2026, 1, 5)
     assert r.expires_on("concluded", None, last_input, 365) is None
     assert r.expires_on("archived", archived, last_input, 365) == date(2027, 1, 10)
@@ -182,10 +232,13 @@ def test_only_archived_cases_expire_after_retention_and_never_right_after_report
 
 # --- recusal -------------------------------------------------------------------------------
 
+
 def test_conflicts_match_units_and_people_after_normalisation():
     from services.whistleblowing.domain import recusal as r
-    report = r.report_marks([{"name": "Budi  Santoso", "work_unit": "Dinas PUPR"},
-                             {"name": "", "work_unit": ""}])
+
+    report = r.report_marks(
+        [{"name": "Budi  Santoso", "work_unit": "Dinas PUPR"}, {"name": "", "work_unit": ""}]
+    )
     assert report == {"unit:dinas pupr", "person:budi santoso"}
     assert r.conflict(r.marks(["dinas pupr."]), report) == "reported_unit"
     assert r.conflict(r.marks(["Dinas PUPR"], ["BUDI SANTOSO"]), report) == "reported_person"

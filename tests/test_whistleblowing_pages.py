@@ -1,4 +1,5 @@
 """Citizen pages of the whistleblowing service, in Bahasa Indonesia (default) and English."""
+
 from __future__ import annotations
 
 import io
@@ -25,10 +26,19 @@ def jpeg() -> bytes:
 def file_by_page(wb, csrf_token, **extra):
     token = csrf_token(wb, f"{P}/report")
     what = f"Ada pungutan liar di loket pelayanan. {uuid.uuid4().hex}"
-    data = {"csrf_token": token, "category": "pungutan_liar", "what": what,
-            "person_0_name": "Pak X", "person_0_position": "Staf",
-            "person_0_work_unit": "Disdukcapil", "where": "Loket 3", "when": "Mei 2026",
-            "how_known": "Saya mengalaminya", "files": (io.BytesIO(jpeg()), "foto.jpg"), **extra}
+    data = {
+        "csrf_token": token,
+        "category": "pungutan_liar",
+        "what": what,
+        "person_0_name": "Pak X",
+        "person_0_position": "Staf",
+        "person_0_work_unit": "Disdukcapil",
+        "where": "Loket 3",
+        "when": "Mei 2026",
+        "how_known": "Saya mengalaminya",
+        "files": (io.BytesIO(jpeg()), "foto.jpg"),
+        **extra,
+    }
     resp = wb.post(f"{P}/report", data=data, content_type="multipart/form-data")
     return resp, what
 
@@ -55,26 +65,32 @@ def test_file_by_page_see_receipt_once_then_follow_and_write(wb, csrf_token):
 
     client = addr()
     token = csrf_token(wb, f"{P}/inbox")
-    inbox = wb.post(f"{P}/inbox", data={"csrf_token": token, "receipt": receipt},
-                    environ_base=client)
+    inbox = wb.post(
+        f"{P}/inbox", data={"csrf_token": token, "receipt": receipt}, environ_base=client
+    )
     page = inbox.get_data(as_text=True)
     assert inbox.status_code == 200 and "Diterima" in page and what in page
     assert "image/jpeg" in page
     assert receipt not in inbox.request.url
-    sent = wb.post(f"{P}/inbox/messages", environ_base=client,
-                   data={"csrf_token": token, "receipt": receipt, "body": "Bukti tambahan ada."})
+    sent = wb.post(
+        f"{P}/inbox/messages",
+        environ_base=client,
+        data={"csrf_token": token, "receipt": receipt, "body": "Bukti tambahan ada."},
+    )
     assert sent.status_code == 200 and "Bukti tambahan ada." in sent.get_data(as_text=True)
     assert "Pesan Anda telah terkirim." in sent.get_data(as_text=True)
 
-    english = wb.post(f"{P}/inbox?lang=en", data={"csrf_token": token, "receipt": receipt},
-                      environ_base=client).get_data(as_text=True)
+    english = wb.post(
+        f"{P}/inbox?lang=en", data={"csrf_token": token, "receipt": receipt}, environ_base=client
+    ).get_data(as_text=True)
     assert "Timeline" in english and "Received" in english and "You" in english
 
 
 def test_a_wrong_receipt_or_a_missing_csrf_token_is_refused(wb, csrf_token):
     token = csrf_token(wb, f"{P}/inbox")
-    wrong = wb.post(f"{P}/inbox", data={"csrf_token": token, "receipt": "AAAAA-BBBBB"},
-                    environ_base=addr())
+    wrong = wb.post(
+        f"{P}/inbox", data={"csrf_token": token, "receipt": "AAAAA-BBBBB"}, environ_base=addr()
+    )
     assert wrong.status_code == 401
     assert "tidak dikenali" in wrong.get_data(as_text=True)
     assert wb.post(f"{P}/inbox", data={"receipt": "x"}).status_code == 400
@@ -95,18 +111,26 @@ def test_a_disguised_file_on_the_page_is_refused(wb, csrf_token):
 
 # --- officials' pages ------------------------------------------------------------------------
 
+
 def sign_in(client, make_official, csrf_token, role):
     import pyotp
+
     creds = make_official("cimahi", role)
-    resp = client.post("/t/cimahi/login", environ_base=addr(), data={
-        "csrf_token": csrf_token(client, "/t/cimahi/login"), "username": creds.username,
-        "password": creds.password, "otp": pyotp.TOTP(creds.totp_secret).now()})
+    resp = client.post(
+        "/t/cimahi/login",
+        environ_base=addr(),
+        data={
+            "csrf_token": csrf_token(client, "/t/cimahi/login"),
+            "username": creds.username,
+            "password": creds.password,
+            "otp": pyotp.TOTP(creds.totp_secret).now(),
+        },
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)
     return creds
 
 
-def test_an_official_takes_a_case_to_concluded_through_the_pages(wb_app, make_official,
-                                                                   csrf_token):
+def test_an_official_takes_a_case_to_concluded_through_the_pages(wb_app, make_official, csrf_token):
     citizen = wb_app.test_client()
     resp, what = file_by_page(citizen, csrf_token)
     case = re.search(r"WBS-\d{4}-[0-9A-HJKMNP-TV-Z]{8}", resp.get_data(as_text=True)).group(0)
@@ -132,17 +156,24 @@ def test_an_official_takes_a_case_to_concluded_through_the_pages(wb_app, make_of
     assert "Langkah ini tidak diizinkan" in refused
     step(to="triaged", outcome="accepted")
     step(to="investigating")
-    assert office.post(f"{P}/cases/{case}/messages",
-                       data={"csrf_token": token, "body": "Mohon kirim foto kuitansi."}
-                       ).status_code == 303
+    assert (
+        office.post(
+            f"{P}/cases/{case}/messages",
+            data={"csrf_token": token, "body": "Mohon kirim foto kuitansi."},
+        ).status_code
+        == 303
+    )
     done = step(to="concluded", outcome="unsubstantiated", reason="Tidak cukup bukti.")
     assert "Selesai diperiksa" in done and "Tidak terbukti" in done
 
     english = office.get(f"{P}/cases/{case}?lang=en").get_data(as_text=True)
     assert "Concluded" in english and "Not substantiated" in english
 
-    inbox = citizen.post(f"{P}/inbox", environ_base=addr(), data={
-        "csrf_token": csrf_token(citizen, f"{P}/inbox"), "receipt": receipt})
+    inbox = citizen.post(
+        f"{P}/inbox",
+        environ_base=addr(),
+        data={"csrf_token": csrf_token(citizen, f"{P}/inbox"), "receipt": receipt},
+    )
     page = inbox.get_data(as_text=True)
     assert "Mohon kirim foto kuitansi." in page and "Tidak cukup bukti." in page
     assert "Penyelia" in page  # the handler appears only as a role
@@ -153,8 +184,9 @@ def test_officials_pages_need_a_signed_in_handler(wb_app, make_official, csrf_to
     page = anonymous.get(f"{P}/cases?status=received")
     assert page.status_code == 401 and page.mimetype == "text/html"  # a page, leading back
     assert "Silakan masuk" in page.get_data(as_text=True)
-    assert "/t/cimahi/login?next=/t/cimahi/whistleblowing/cases?status%3Dreceived" in \
-        page.get_data(as_text=True).replace("&amp;", "&")
+    assert "/t/cimahi/login?next=/t/cimahi/whistleblowing/cases?status%3Dreceived" in page.get_data(
+        as_text=True
+    ).replace("&amp;", "&")
     api = anonymous.get("/t/cimahi/api/v1/reports")  # the API keeps its problem+json 401
     assert api.status_code == 401 and api.mimetype == "application/problem+json"
     custodian = wb_app.test_client()
@@ -166,11 +198,15 @@ def test_the_signed_acknowledgement_downloads_from_the_inbox_page(wb, csrf_token
     resp, _ = file_by_page(wb, csrf_token)
     receipt = RECEIPT_RE.search(resp.get_data(as_text=True)).group(0)
     token = csrf_token(wb, f"{P}/inbox")
-    page = wb.post(f"{P}/inbox", data={"csrf_token": token, "receipt": receipt},
-                   environ_base=addr()).get_data(as_text=True)
+    page = wb.post(
+        f"{P}/inbox", data={"csrf_token": token, "receipt": receipt}, environ_base=addr()
+    ).get_data(as_text=True)
     assert "Unduh tanda terima bertanda tangan" in page
-    doc = wb.post(f"{P}/inbox/acknowledgement", data={"csrf_token": token, "receipt": receipt},
-                  environ_base=addr())
+    doc = wb.post(
+        f"{P}/inbox/acknowledgement",
+        data={"csrf_token": token, "receipt": receipt},
+        environ_base=addr(),
+    )
     assert doc.status_code == 200 and "attachment" in doc.headers["Content-Disposition"]
     assert doc.json["signature"] and doc.json["format"].endswith("acknowledgement.v1")
 
@@ -179,8 +215,12 @@ def test_a_form_sent_twice_files_one_report(wb, csrf_token):
     html = wb.get(f"{P}/report").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     submission = re.search(r'name="submission" value="([^"]+)"', html).group(1)
-    data = {"csrf_token": token, "submission": submission, "category": "korupsi",
-            "what": f"Laporan yang terkirim dua kali {uuid.uuid4().hex}"}
+    data = {
+        "csrf_token": token,
+        "submission": submission,
+        "category": "korupsi",
+        "what": f"Laporan yang terkirim dua kali {uuid.uuid4().hex}",
+    }
     first = wb.post(f"{P}/report", data=data).get_data(as_text=True)
     again = wb.post(f"{P}/report", data=data).get_data(as_text=True)
     assert RECEIPT_RE.search(first).group(0) == RECEIPT_RE.search(again).group(0)

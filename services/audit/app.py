@@ -6,6 +6,7 @@
 
 Auditors sign in at a service (the token names the tenant and is valid on every service).
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,17 +29,28 @@ class AuditTenantCache(TenantCache):
 
     def get(self, slug: str) -> Tenant | None:
         from sqlalchemy import select
+
         with self.factory() as session:
-            row = session.execute(select(TenantRow).where(TenantRow.slug == slug)
-                                  ).scalar_one_or_none()
+            row = session.execute(
+                select(TenantRow).where(TenantRow.slug == slug)
+            ).scalar_one_or_none()
         return Tenant(row.id, row.slug, row.config) if row is not None and row.enabled else None
 
 
 def _entry_json(row) -> dict:
-    return {"seq": row.seq, "event_id": row.event_id, "type": row.type, "subject": row.subject,
-            "time": row.time.isoformat(), "actor": row.actor, "digest": row.digest,
-            "prev_hash": row.prev_hash, "hash": row.hash, "data": row.event.get("data"),
-            "recorded_at": row.recorded_at.isoformat()}
+    return {
+        "seq": row.seq,
+        "event_id": row.event_id,
+        "type": row.type,
+        "subject": row.subject,
+        "time": row.time.isoformat(),
+        "actor": row.actor,
+        "digest": row.digest,
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+        "data": row.event.get("data"),
+        "recorded_at": row.recorded_at.isoformat(),
+    }
 
 
 def create_app() -> Flask:
@@ -59,20 +71,32 @@ def create_app() -> Flask:
         if not subject:
             raise validation_error([{"field": "subject", "reason": "required"}])
         rows = ledger.subject_entries(db(), g.tenant.id, subject)
-        return jsonify(tenant=g.tenant.slug, subject=subject,
-                       entries=[_entry_json(r) for r in rows])
+        return jsonify(
+            tenant=g.tenant.slug, subject=subject, entries=[_entry_json(r) for r in rows]
+        )
 
     @app.get("/t/<tenant>/api/v1/audit/checkpoints")
     @require_roles("auditor")
     def checkpoints():
         rows = ledger.checkpoint_rows(db(), g.tenant.id)
         return jsonify(
-            tenant=g.tenant.slug, tenant_id=str(g.tenant.id),
-            signed_message=("Ed25519 over the RFC 8785 JSON of {purpose: "
-                            "'replika.audit.checkpoint.v1', tenant_id, seq, head_hash, time}"),
-            checkpoints=[{"seq": r.seq, "head_hash": r.head_hash,
-                          "time": chain.normalize_time(r.time), "key_id": str(r.key_id),
-                          "signature": base64.b64encode(r.signature).decode()} for r in rows])
+            tenant=g.tenant.slug,
+            tenant_id=str(g.tenant.id),
+            signed_message=(
+                "Ed25519 over the RFC 8785 JSON of {purpose: "
+                "'replika.audit.checkpoint.v1', tenant_id, seq, head_hash, time}"
+            ),
+            checkpoints=[
+                {
+                    "seq": r.seq,
+                    "head_hash": r.head_hash,
+                    "time": chain.normalize_time(r.time),
+                    "key_id": str(r.key_id),
+                    "signature": base64.b64encode(r.signature).decode(),
+                }
+                for r in rows
+            ],
+        )
 
     @app.get("/t/<tenant>/api/v1/audit/public-key")
     def public_key():
@@ -80,7 +104,12 @@ def create_app() -> Flask:
         if found is None:
             raise not_found("audit key (no checkpoint signed yet)")
         key_id, raw = found
-        return jsonify(tenant=g.tenant.slug, key_id=str(key_id), algorithm="Ed25519",
-                       public_key=base64.b64encode(raw).decode(), pem=keys.public_pem(raw))
+        return jsonify(
+            tenant=g.tenant.slug,
+            key_id=str(key_id),
+            algorithm="Ed25519",
+            public_key=base64.b64encode(raw).decode(),
+            pem=keys.public_pem(raw),
+        )
 
     return app

@@ -8,12 +8,14 @@ covers every field, the tenant and its own `seq`, so editing, removing, insertin
 an entry breaks the chain at that point. Checkpoints sign (tenant, seq, head hash, time) with
 the tenant's Ed25519 audit key, so rewriting the whole chain is caught too.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -40,7 +42,7 @@ def normalize_time(value: str | datetime) -> str:
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError("naive time")
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,17 @@ class Entry:
     hash: str
 
     def hashed_fields(self) -> dict[str, Any]:
-        return {"tenant_id": self.tenant_id, "seq": self.seq, "event_id": self.event_id,
-                "type": self.type, "subject": self.subject, "time": normalize_time(self.time),
-                "actor": self.actor, "digest": self.digest, "prev_hash": self.prev_hash}
+        return {
+            "tenant_id": self.tenant_id,
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "type": self.type,
+            "subject": self.subject,
+            "time": normalize_time(self.time),
+            "actor": self.actor,
+            "digest": self.digest,
+            "prev_hash": self.prev_hash,
+        }
 
 
 def entry_hash(fields: dict[str, Any]) -> str:
@@ -70,14 +80,22 @@ def next_entry(tenant_id: str, prev: Entry | None, event: dict[str, Any]) -> Ent
     """The entry that appends `event` after `prev` (None: the chain is empty)."""
     seq = 1 if prev is None else prev.seq + 1
     prev_hash = GENESIS_HASH if prev is None else prev.hash
-    fields = {"tenant_id": tenant_id, "seq": seq, "event_id": event["id"], "type": event["type"],
-              "subject": event["subject"], "time": normalize_time(event["time"]),
-              "actor": event.get("actor", ""), "digest": event_digest(event),
-              "prev_hash": prev_hash}
+    fields = {
+        "tenant_id": tenant_id,
+        "seq": seq,
+        "event_id": event["id"],
+        "type": event["type"],
+        "subject": event["subject"],
+        "time": normalize_time(event["time"]),
+        "actor": event.get("actor", ""),
+        "digest": event_digest(event),
+        "prev_hash": prev_hash,
+    }
     return Entry(**fields, hash=entry_hash(fields))
 
 
 # --- checkpoints -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Checkpoint:
@@ -92,18 +110,27 @@ class Checkpoint:
 
 
 def checkpoint_message(tenant_id: str, seq: int, head_hash: str, time: str) -> bytes:
-    return canonical({"purpose": "replika.audit.checkpoint.v1", "tenant_id": tenant_id,
-                      "seq": seq, "head_hash": head_hash, "time": normalize_time(time)})
+    return canonical(
+        {
+            "purpose": "replika.audit.checkpoint.v1",
+            "tenant_id": tenant_id,
+            "seq": seq,
+            "head_hash": head_hash,
+            "time": normalize_time(time),
+        }
+    )
 
 
-def sign_checkpoint(key: Ed25519PrivateKey, tenant_id: str, head: Entry,
-                    time: str | datetime) -> Checkpoint:
+def sign_checkpoint(
+    key: Ed25519PrivateKey, tenant_id: str, head: Entry, time: str | datetime
+) -> Checkpoint:
     t = normalize_time(time)
     sig = key.sign(checkpoint_message(tenant_id, head.seq, head.hash, t))
     return Checkpoint(tenant_id, head.seq, head.hash, t, sig)
 
 
 # --- verification ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -114,10 +141,13 @@ class Problem:
         return f"seq {self.seq}: {self.reason}"
 
 
-def verify(tenant_id: str, entries: Iterable[Entry],
-           events: dict[str, dict[str, Any]] | None = None,
-           checkpoints: Iterable[Checkpoint] = (),
-           public_key: Ed25519PublicKey | None = None) -> Problem | None:
+def verify(
+    tenant_id: str,
+    entries: Iterable[Entry],
+    events: dict[str, dict[str, Any]] | None = None,
+    checkpoints: Iterable[Checkpoint] = (),
+    public_key: Ed25519PublicKey | None = None,
+) -> Problem | None:
     """The first broken seq of a tenant's chain, or None when chain and checkpoints hold.
 
     `entries` in the order stored (by seq). `events` (event id -> stored event), when given,
@@ -134,8 +164,9 @@ def verify(tenant_id: str, entries: Iterable[Entry],
             break
         if e.seq != expected:
             # a gap (removed entry) or a repeated/backwards seq (reordered or inserted)
-            problems.append(Problem(min(e.seq, expected),
-                                    f"expected seq {expected}, found seq {e.seq}"))
+            problems.append(
+                Problem(min(e.seq, expected), f"expected seq {expected}, found seq {e.seq}")
+            )
             break
         if e.prev_hash != prev_hash:
             problems.append(Problem(e.seq, "prev_hash does not match the entry before"))
@@ -165,12 +196,21 @@ def verify(tenant_id: str, entries: Iterable[Entry],
             continue
         if cp.seq in hashes and hashes[cp.seq] != cp.head_hash:
             # the chain links, so it was rewritten: somewhere after the last matching head
-            problems.append(Problem(cp.seq, "entry hash differs from the signed checkpoint "
-                                            f"(rewritten after seq {last_matching})"))
+            problems.append(
+                Problem(
+                    cp.seq,
+                    "entry hash differs from the signed checkpoint "
+                    f"(rewritten after seq {last_matching})",
+                )
+            )
         elif cp.seq in hashes:
             last_matching = cp.seq
         elif cp.seq > last_good and not problems:
             # the chain ends before a signed head: its tail was removed
-            problems.append(Problem(last_good + 1, f"signed checkpoint at seq {cp.seq} "
-                                                   f"but the chain ends at seq {last_good}"))
+            problems.append(
+                Problem(
+                    last_good + 1,
+                    f"signed checkpoint at seq {cp.seq} but the chain ends at seq {last_good}",
+                )
+            )
     return min(problems, key=lambda p: p.seq) if problems else None

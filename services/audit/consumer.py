@@ -6,6 +6,7 @@ transaction commits. If the process dies between the two, the records come again
 skipped as duplicates. One consumer per partition set (Kafka's group assignment); several
 consumers may run, the per-tenant advisory lock orders their appends.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,9 +41,16 @@ def parse(value: bytes | None) -> dict[str, Any] | None:
 
 
 class AuditConsumer:
-    def __init__(self, engine: Engine, bootstrap: str, *, group: str = GROUP,
-                 topics: tuple[str, ...] | None = None, checkpoint_every: int = 100,
-                 checkpoint_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        bootstrap: str,
+        *,
+        group: str = GROUP,
+        topics: tuple[str, ...] | None = None,
+        checkpoint_every: int = 100,
+        checkpoint_seconds: float = 60.0,
+    ) -> None:
         self.sessions = session_factory(engine)
         self.bootstrap, self.group = bootstrap, group
         self.topics = topics or tuple(topic_for(s) for s in SOURCE_SERVICES)
@@ -51,10 +59,18 @@ class AuditConsumer:
 
     def _consumer(self):
         from kafka import KafkaConsumer
+
         return KafkaConsumer(
-            *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group,
-            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
-            session_timeout_ms=6000, heartbeat_interval_ms=1000, request_timeout_ms=15000)
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+            request_timeout_ms=15000,
+        )
 
     def store(self, events: list[dict[str, Any]]) -> ledger.AppendResult:
         """Append one poll's events in one transaction."""
@@ -65,8 +81,9 @@ class AuditConsumer:
         written = 0
         with self.sessions() as session:
             with session.begin():
-                due = ledger.checkpoints_due(session, self.checkpoint_every,
-                                             self.checkpoint_seconds)
+                due = ledger.checkpoints_due(
+                    session, self.checkpoint_every, self.checkpoint_seconds
+                )
             for tenant_id in due:
                 with session.begin():
                     if ledger.write_checkpoint(session, tenant_id):
@@ -80,8 +97,12 @@ class AuditConsumer:
                 event = parse(record.value)
                 if event is None:
                     # not a Replika event (nothing we could chain); say where it is and go on
-                    log.error("audit: skipping a record that is not a CloudEvent: %s[%d]@%d",
-                              record.topic, record.partition, record.offset)
+                    log.error(
+                        "audit: skipping a record that is not a CloudEvent: %s[%d]@%d",
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                    )
                     self.skipped += 1
                     continue
                 events.append(event)
@@ -89,8 +110,9 @@ class AuditConsumer:
         self.appended += result.appended
         self.duplicates += result.duplicates
         if result.appended or result.duplicates:
-            log.info("audit: appended %d, skipped %d duplicates", result.appended,
-                     result.duplicates)
+            log.info(
+                "audit: appended %d, skipped %d duplicates", result.appended, result.duplicates
+            )
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.5
@@ -127,6 +149,7 @@ class AuditConsumer:
 
 def _is_db_error(exc: Exception) -> bool:
     from sqlalchemy.exc import SQLAlchemyError
+
     return isinstance(exc, (SQLAlchemyError, ledger.UnknownTenant))
 
 

@@ -5,14 +5,16 @@ update: appends to one tenant's chain are serialised by a transaction-scoped adv
 and the head is the entry with the highest seq. The primary key (tenant, seq) and the unique
 event id are the backstop: a racing writer fails rather than forking the chain.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -30,20 +32,34 @@ class UnknownTenant(LookupError):
 
 
 def lock_chain(session: Session, tenant_id: uuid.UUID) -> None:
-    key = int.from_bytes(hashlib.sha256(b"replika.audit.chain|" + tenant_id.bytes).digest()[:8],
-                         "big", signed=True)
+    key = int.from_bytes(
+        hashlib.sha256(b"replika.audit.chain|" + tenant_id.bytes).digest()[:8], "big", signed=True
+    )
     session.execute(text("select pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def to_entry(row: LedgerEntryRow) -> chain.Entry:
-    return chain.Entry(tenant_id=str(row.tenant_id), seq=row.seq, event_id=row.event_id,
-                       type=row.type, subject=row.subject, time=chain.normalize_time(row.time),
-                       actor=row.actor, digest=row.digest, prev_hash=row.prev_hash, hash=row.hash)
+    return chain.Entry(
+        tenant_id=str(row.tenant_id),
+        seq=row.seq,
+        event_id=row.event_id,
+        type=row.type,
+        subject=row.subject,
+        time=chain.normalize_time(row.time),
+        actor=row.actor,
+        digest=row.digest,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
 
 
 def head(session: Session, tenant_id: uuid.UUID) -> chain.Entry | None:
-    row = session.execute(select(LedgerEntryRow).where(LedgerEntryRow.tenant_id == tenant_id)
-                          .order_by(LedgerEntryRow.seq.desc()).limit(1)).scalar_one_or_none()
+    row = session.execute(
+        select(LedgerEntryRow)
+        .where(LedgerEntryRow.tenant_id == tenant_id)
+        .order_by(LedgerEntryRow.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
     return None if row is None else to_entry(row)
 
 
@@ -55,8 +71,11 @@ def recorded(session: Session, event_ids: Iterable[str]) -> set[str]:
     ids = list(event_ids)
     if not ids:
         return set()
-    return set(session.execute(select(LedgerEntryRow.event_id)
-                               .where(LedgerEntryRow.event_id.in_(ids))).scalars())
+    return set(
+        session.execute(
+            select(LedgerEntryRow.event_id).where(LedgerEntryRow.event_id.in_(ids))
+        ).scalars()
+    )
 
 
 @dataclass
@@ -90,11 +109,21 @@ def append_events(session: Session, events: list[dict[str, Any]]) -> AppendResul
                 continue
             seen.add(event["id"])
             entry = chain.next_entry(str(tenant_id), prev, event)
-            session.add(LedgerEntryRow(
-                tenant_id=tenant_id, seq=entry.seq, event_id=entry.event_id, type=entry.type,
-                subject=entry.subject, time=datetime.fromisoformat(entry.time),
-                actor=entry.actor, digest=entry.digest, prev_hash=entry.prev_hash,
-                hash=entry.hash, event=event))
+            session.add(
+                LedgerEntryRow(
+                    tenant_id=tenant_id,
+                    seq=entry.seq,
+                    event_id=entry.event_id,
+                    type=entry.type,
+                    subject=entry.subject,
+                    time=datetime.fromisoformat(entry.time),
+                    actor=entry.actor,
+                    digest=entry.digest,
+                    prev_hash=entry.prev_hash,
+                    hash=entry.hash,
+                    event=event,
+                )
+            )
             prev = entry
             result.appended += 1
         session.flush()
@@ -102,6 +131,7 @@ def append_events(session: Session, events: list[dict[str, Any]]) -> AppendResul
 
 
 # --- checkpoints -------------------------------------------------------------------------
+
 
 def write_checkpoint(session: Session, tenant_id: uuid.UUID) -> chain.Checkpoint | None:
     """Sign the tenant's current head (None when the chain is empty or already signed)."""
@@ -111,32 +141,53 @@ def write_checkpoint(session: Session, tenant_id: uuid.UUID) -> chain.Checkpoint
         return None
     signing = keys.signing_key(session, tenant_id)
     cp = chain.sign_checkpoint(signing.private, str(tenant_id), top, utcnow())
-    inserted = session.execute(insert(CheckpointRow).values(
-        tenant_id=tenant_id, seq=cp.seq, head_hash=cp.head_hash,
-        time=datetime.fromisoformat(cp.time), signature=cp.signature, key_id=signing.key_id
-    ).on_conflict_do_nothing().returning(CheckpointRow.seq)).scalar()
+    inserted = session.execute(
+        insert(CheckpointRow)
+        .values(
+            tenant_id=tenant_id,
+            seq=cp.seq,
+            head_hash=cp.head_hash,
+            time=datetime.fromisoformat(cp.time),
+            signature=cp.signature,
+            key_id=signing.key_id,
+        )
+        .on_conflict_do_nothing()
+        .returning(CheckpointRow.seq)
+    ).scalar()
     return cp if inserted is not None else None
 
 
 def checkpoints_due(session: Session, every: int, max_age_seconds: float) -> list[uuid.UUID]:
     """Tenants whose head is `every` entries past their last checkpoint, or unsigned for
     longer than `max_age_seconds` since that checkpoint."""
-    heads = dict(session.execute(select(LedgerEntryRow.tenant_id, func.max(LedgerEntryRow.seq))
-                                 .group_by(LedgerEntryRow.tenant_id)).all())
-    signed = {t: (s, at) for t, s, at in session.execute(
-        select(CheckpointRow.tenant_id, func.max(CheckpointRow.seq), func.max(CheckpointRow.time))
-        .group_by(CheckpointRow.tenant_id)).all()}
+    heads = dict(
+        session.execute(
+            select(LedgerEntryRow.tenant_id, func.max(LedgerEntryRow.seq)).group_by(
+                LedgerEntryRow.tenant_id
+            )
+        ).all()
+    )
+    signed = {
+        t: (s, at)
+        for t, s, at in session.execute(
+            select(
+                CheckpointRow.tenant_id, func.max(CheckpointRow.seq), func.max(CheckpointRow.time)
+            ).group_by(CheckpointRow.tenant_id)
+        ).all()
+    }
     now = utcnow()
     due = []
     for tenant_id, top in heads.items():
         seq, at = signed.get(tenant_id, (0, None))
-        if top > seq and (top - seq >= every or at is None
-                          or (now - at).total_seconds() >= max_age_seconds):
+        if top > seq and (
+            top - seq >= every or at is None or (now - at).total_seconds() >= max_age_seconds
+        ):
             due.append(tenant_id)
     return sorted(due)
 
 
 # --- reading -----------------------------------------------------------------------------
+
 
 @dataclass
 class StoredChain:
@@ -147,28 +198,58 @@ class StoredChain:
 
 
 def load_chain(session: Session, tenant_id: uuid.UUID) -> StoredChain:
-    rows = session.execute(select(LedgerEntryRow).where(LedgerEntryRow.tenant_id == tenant_id)
-                           .order_by(LedgerEntryRow.seq)).scalars().all()
-    cps = session.execute(select(CheckpointRow).where(CheckpointRow.tenant_id == tenant_id)
-                          .order_by(CheckpointRow.seq)).scalars().all()
+    rows = (
+        session.execute(
+            select(LedgerEntryRow)
+            .where(LedgerEntryRow.tenant_id == tenant_id)
+            .order_by(LedgerEntryRow.seq)
+        )
+        .scalars()
+        .all()
+    )
+    cps = (
+        session.execute(
+            select(CheckpointRow)
+            .where(CheckpointRow.tenant_id == tenant_id)
+            .order_by(CheckpointRow.seq)
+        )
+        .scalars()
+        .all()
+    )
     pub = keys.public_key(session, tenant_id)
     return StoredChain(
-        entries=[to_entry(r) for r in rows], events={r.event_id: r.event for r in rows},
-        checkpoints=[to_checkpoint(c) for c in cps], public_key=None if pub is None else pub[1])
+        entries=[to_entry(r) for r in rows],
+        events={r.event_id: r.event for r in rows},
+        checkpoints=[to_checkpoint(c) for c in cps],
+        public_key=None if pub is None else pub[1],
+    )
 
 
 def to_checkpoint(row: CheckpointRow) -> chain.Checkpoint:
-    return chain.Checkpoint(str(row.tenant_id), row.seq, row.head_hash,
-                            chain.normalize_time(row.time), bytes(row.signature))
+    return chain.Checkpoint(
+        str(row.tenant_id),
+        row.seq,
+        row.head_hash,
+        chain.normalize_time(row.time),
+        bytes(row.signature),
+    )
 
 
 def subject_entries(session: Session, tenant_id: uuid.UUID, subject: str) -> list[LedgerEntryRow]:
-    return list(session.execute(
-        select(LedgerEntryRow).where(LedgerEntryRow.tenant_id == tenant_id,
-                                     LedgerEntryRow.subject == subject)
-        .order_by(LedgerEntryRow.seq)).scalars())
+    return list(
+        session.execute(
+            select(LedgerEntryRow)
+            .where(LedgerEntryRow.tenant_id == tenant_id, LedgerEntryRow.subject == subject)
+            .order_by(LedgerEntryRow.seq)
+        ).scalars()
+    )
 
 
 def checkpoint_rows(session: Session, tenant_id: uuid.UUID) -> list[CheckpointRow]:
-    return list(session.execute(select(CheckpointRow).where(CheckpointRow.tenant_id == tenant_id)
-                                .order_by(CheckpointRow.seq)).scalars())
+    return list(
+        session.execute(
+            select(CheckpointRow)
+            .where(CheckpointRow.tenant_id == tenant_id)
+            .order_by(CheckpointRow.seq)
+        ).scalars()
+    )

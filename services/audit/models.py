@@ -1,9 +1,15 @@
 """Tables of the audit ledger database."""
+
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
+from typing import Any
 
-from shared.db import TYPE_ANNOTATION_MAP
+from sqlalchemy import JSON, BigInteger, LargeBinary, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import TYPE_ANNOTATION_MAP, utcnow
 from shared.tenancy import TenantRecord
 
 
@@ -17,18 +23,10 @@ class TenantRow(TenantRecord, Base):
 
 # --- the ledger (append-only: the app role may only INSERT and SELECT) ----------------------
 
-import uuid  # noqa: E402
-from datetime import datetime  # noqa: E402
-from typing import Any  # noqa: E402
-
-from sqlalchemy import JSON, BigInteger, LargeBinary, String, Uuid  # noqa: E402
-from sqlalchemy.orm import Mapped, mapped_column  # noqa: E402
-
-from shared.db import utcnow  # noqa: E402
-
 
 class LedgerEntryRow(Base):
     """One event in a tenant's hash chain (see services/audit/chain.py)."""
+
     __tablename__ = "audit_ledger"
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -46,6 +44,7 @@ class LedgerEntryRow(Base):
 
 class CheckpointRow(Base):
     """A signed head of a tenant's chain."""
+
     __tablename__ = "audit_checkpoints"
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -57,6 +56,7 @@ class CheckpointRow(Base):
 
 class AuditKeyRow(Base):
     """A tenant's Ed25519 audit signing key: public key in the clear, private key wrapped."""
+
     __tablename__ = "audit_keys"
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)

@@ -1,4 +1,5 @@
 """`replika audit verify`: check one tenant's stored chain and signed checkpoints."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ def verify_tenant(session: Session, slug: str) -> Report:
     if tenant_id is None:
         raise ledger.UnknownTenant(slug)
     stored = ledger.load_chain(session, tenant_id)
-    pub = None if stored.public_key is None else Ed25519PublicKey.from_public_bytes(
-        stored.public_key)
+    pub = (
+        None if stored.public_key is None else Ed25519PublicKey.from_public_bytes(stored.public_key)
+    )
     problem = chain.verify(str(tenant_id), stored.entries, stored.events, stored.checkpoints, pub)
     return Report(slug, len(stored.entries), len(stored.checkpoints), problem)

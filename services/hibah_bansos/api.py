@@ -4,13 +4,14 @@ Applicants authenticate with their own bearer tokens (applicant_auth.py); offici
 officials' tokens and roles (shared/auth.py). Handlers are thin: parse, call one use case in
 applications.py or imports.py inside a unit of work, commit.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from services.hibah_bansos import applicant_auth, applications as cases, export, imports, \
-    programmes, schemas, transparency
+from services.hibah_bansos import applicant_auth, export, imports, programmes, schemas, transparency
+from services.hibah_bansos import applications as cases
 from services.hibah_bansos.applications import Actor, Refused
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.models import OutboxRow
@@ -20,18 +21,28 @@ from shared.web import db, uow
 
 bp = Blueprint("hb_api", __name__)
 API = "/t/<tenant>/api/v1"
-OFFICIALS = ("bansos_evaluator", "bansos_verifier", "bansos_approver", "bansos_finance",
-             "auditor")
-TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-          413: "Content Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Content"}
+OFFICIALS = ("bansos_evaluator", "bansos_verifier", "bansos_approver", "bansos_finance", "auditor")
+TITLES = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+}
 
 
 # --- errors -----------------------------------------------------------------------------------
 
+
 @bp.errorhandler(Refused)
 def _refused(exc: Refused):
-    return problem_response(Problem(exc.status, TITLES.get(exc.status, "Error"), str(exc),
-                                    errors=exc.errors, **exc.extra))
+    return problem_response(
+        Problem(
+            exc.status, TITLES.get(exc.status, "Error"), str(exc), errors=exc.errors, **exc.extra
+        )
+    )
 
 
 @bp.errorhandler(workflow.WorkflowError)
@@ -53,6 +64,7 @@ def _no_store(resp: Response) -> Response:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
 
 def _applicant() -> Actor:
     applicant_id = applicant_auth.presented_applicant()
@@ -77,11 +89,15 @@ def committed(work):
     except IntegrityError as exc:
         uw.rollback()
         if "applicants_registration" in str(exc.orig):
-            raise Refused(409, "This legal entity already has an account in this city.",
-                          "registration_number") from None
+            raise Refused(
+                409, "This legal entity already has an account in this city.", "registration_number"
+            ) from None
         if "applications_one_per_person" in str(exc.orig):
-            raise Refused(409, "This person (NIK) already has an application in this "
-                               "programme this fiscal year.", "nik") from None
+            raise Refused(
+                409,
+                "This person (NIK) already has an application in this programme this fiscal year.",
+                "nik",
+            ) from None
         raise Refused(409, "A concurrent request changed the same record; try again.") from None
     except Exception:
         uw.rollback()
@@ -91,17 +107,21 @@ def committed(work):
 @bp.get("/openapi.json")
 def openapi():
     from services.hibah_bansos.openapi import document
+
     return jsonify(document())
 
 
 # --- public -----------------------------------------------------------------------------------
 
+
 @bp.get(f"{API}/programmes")
 def list_programmes():
     s = db()
     programmes.ensure_synced(s, g.tenant)
-    items = [programmes.public_view(p, g.tenant.locale)
-             for p in programmes.open_programmes(s, cases.today_utc())]
+    items = [
+        programmes.public_view(p, g.tenant.locale)
+        for p in programmes.open_programmes(s, cases.today_utc())
+    ]
     resp = jsonify(items=items)
     resp.headers["Cache-Control"] = "public, max-age=60"
     return resp
@@ -119,14 +139,16 @@ def public_report():
 
 # --- applicants -------------------------------------------------------------------------------
 
+
 @bp.post(f"{API}/applicants")
 def register_applicant():
     form = schemas.parse_applicant(request.get_json(silent=True))
     principal = current_principal()
     by_official = principal is not None
     actor = principal.pseudonym if principal else "applicant"
-    applicant = committed(lambda uw: cases.register_applicant(
-        uw, form, by_official=by_official, actor=actor))
+    applicant = committed(
+        lambda uw: cases.register_applicant(uw, form, by_official=by_official, actor=actor)
+    )
     body = {"applicant_id": str(applicant.id), "type": applicant.kind}
     if applicant.email_index and not by_official:
         body["access_token"] = applicant_auth.issue(g.tenant.id, applicant.id)
@@ -139,23 +161,32 @@ def applicant_token():
     form = schemas.parse(schemas.TokenIn, request.get_json(silent=True))
     applicant, wait = applicant_auth.checked_sign_in(form.email, form.password)
     if wait:
-        return problem_response(Problem(429, "Too Many Requests", "Too many failed sign-ins; "
-                                        "try again later."), headers={"Retry-After": str(wait)})
+        return problem_response(
+            Problem(429, "Too Many Requests", "Too many failed sign-ins; try again later."),
+            headers={"Retry-After": str(wait)},
+        )
     if applicant is None:
         raise Problem(401, "Unauthorized", "Wrong e-mail address or password.")
-    return jsonify(access_token=applicant_auth.issue(g.tenant.id, applicant.id),
-                   token_type="Bearer", expires_in=applicant_auth.TOKEN_TTL_SECONDS)
+    return jsonify(
+        access_token=applicant_auth.issue(g.tenant.id, applicant.id),
+        token_type="Bearer",
+        expires_in=applicant_auth.TOKEN_TTL_SECONDS,
+    )
 
 
 # --- applications: applicants (and officials entering on someone's behalf) --------------------
+
 
 @bp.post(f"{API}/applications")
 def create_application():
     principal = current_principal()
     if principal is not None:
         if not principal.has("bansos_evaluator"):
-            raise Problem(403, "Forbidden", "Entering applications on someone's behalf needs "
-                                            "the role bansos_evaluator.")
+            raise Problem(
+                403,
+                "Forbidden",
+                "Entering applications on someone's behalf needs the role bansos_evaluator.",
+            )
         actor = _official()
     else:
         actor = _applicant()
@@ -170,12 +201,14 @@ def create_application():
             resp.headers["Idempotent-Replayed"] = "true"
             return resp, 201
     try:
-        app = committed(lambda uw: cases.create_application(
-            uw, actor, form, idempotency_key=key if actor.kind == "applicant" else None))
+        app = committed(
+            lambda uw: cases.create_application(
+                uw, actor, form, idempotency_key=key if actor.kind == "applicant" else None
+            )
+        )
     except Refused:
         if key and actor.kind == "applicant":  # a concurrent twin may have won the race
-            replay = cases.by_idempotency(db(), cases.idempotency_digest(actor.applicant_id,
-                                                                         key))
+            replay = cases.by_idempotency(db(), cases.idempotency_digest(actor.applicant_id, key))
             if replay is not None:
                 resp = jsonify(application_number=replay.number, status=replay.status)
                 resp.headers["Idempotent-Replayed"] = "true"
@@ -201,8 +234,9 @@ def add_document(number: str):
     code = (request.form.get("code") or "").strip()
     content = file.read()  # the client's file name and type are ignored on purpose
     doc = committed(lambda uw: cases.add_document(uw, actor, number, code, content))
-    return jsonify(document_id=str(doc.id), code=doc.code, media_type=doc.media_type,
-                   size=doc.size), 201
+    return jsonify(
+        document_id=str(doc.id), code=doc.code, media_type=doc.media_type, size=doc.size
+    ), 201
 
 
 @bp.post(f"{API}/applications/<number>/submit")
@@ -217,11 +251,11 @@ def file_lpj(number: str):
     actor = _applicant()
     form = schemas.parse(schemas.LpjIn, request.get_json(silent=True))
     app = committed(lambda uw: cases.file_lpj(uw, actor, number, form))
-    return jsonify(application_number=app.number, status=app.status,
-                   spent=app.lpj["spent"]), 201
+    return jsonify(application_number=app.number, status=app.status, spent=app.lpj["spent"]), 201
 
 
 # --- officials --------------------------------------------------------------------------------
+
 
 @bp.get(f"{API}/applications")
 @require_roles(*OFFICIALS)
@@ -233,11 +267,16 @@ def list_applications():
     except ValueError:
         raise Refused(422, "page and per_page are whole numbers.", "page") from None
     status = request.args.get("status")
-    rows, total = cases.search(s, statuses=[status] if status else None,
-                               programme=request.args.get("programme"), page=page,
-                               per_page=per_page)
-    return jsonify(items=[cases.summary_view(a, c) for a, c in rows], total=total, page=page,
-                   per_page=per_page)
+    rows, total = cases.search(
+        s,
+        statuses=[status] if status else None,
+        programme=request.args.get("programme"),
+        page=page,
+        per_page=per_page,
+    )
+    return jsonify(
+        items=[cases.summary_view(a, c) for a, c in rows], total=total, page=page, per_page=per_page
+    )
 
 
 @bp.get(f"{API}/applications/<number>")
@@ -253,8 +292,12 @@ def transition(number: str):
     form = schemas.parse(schemas.TransitionIn, request.get_json(silent=True))
     actor = _official()
     app = committed(lambda uw: cases.transition(uw, actor, number, form))
-    return jsonify(application_number=app.number, status=app.status, approved=app.approved,
-                   disbursed=app.disbursed)
+    return jsonify(
+        application_number=app.number,
+        status=app.status,
+        approved=app.approved,
+        disbursed=app.disbursed,
+    )
 
 
 @bp.get(f"{API}/programmes/<code>/summary")
@@ -282,8 +325,14 @@ def programme_applications_csv(code: str):
 
 
 def csv_response(body: str, name: str) -> Response:
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.post(f"{API}/programmes/<code>/imports")

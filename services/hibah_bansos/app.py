@@ -1,4 +1,5 @@
 """Flask application factory of the hibah_bansos service. Production: `gunicorn 'services.hibah_bansos.app:create_app()'`."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -13,6 +14,7 @@ SERVICE = "hibah_bansos"
 def create_app() -> Flask:
     app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
     from services.hibah_bansos import api, office_pages, pages
+
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)

@@ -6,15 +6,20 @@ token (readable in the signed, not encrypted, session cookie) is no API bearer t
 The page session rides in Flask's session cookie, which shared/web.py makes Secure, HttpOnly
 and SameSite=Lax; every page form carries a CSRF token (shared/auth_routes.py).
 """
+
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from shared import login_throttle
 from shared.web import db
+
+if TYPE_CHECKING:
+    from services.hibah_bansos.models import Applicant
 
 TOKEN_TTL_SECONDS = 3600
 SALT = "replika.hibah-bansos.applicant-token"
@@ -51,8 +56,9 @@ def presented_applicant() -> uuid.UUID | None:
 
 def sign_in_page(tenant_id: uuid.UUID, applicant_id: uuid.UUID) -> None:
     session.clear()  # a fresh session (and CSRF token) for the signed-in applicant
-    session[SESSION_KEY] = _serializer(PAGE_SALT).dumps({"a": str(applicant_id),
-                                                         "t": str(tenant_id)})
+    session[SESSION_KEY] = _serializer(PAGE_SALT).dumps(
+        {"a": str(applicant_id), "t": str(tenant_id)}
+    )
 
 
 def sign_out_page() -> None:
@@ -67,15 +73,20 @@ def page_applicant() -> uuid.UUID | None:
     return _applicant_of(token, PAGE_SALT, PAGE_TTL_SECONDS)
 
 
-def checked_sign_in(email: str, password: str) -> tuple["Applicant | None", int]:
+def checked_sign_in(email: str, password: str) -> tuple[Applicant | None, int]:
     """(applicant, 0), (None, 0) for wrong credentials, (None, seconds) when throttled; the
     one sign-in check of the pages and the API token. Failures count per account and per
     address in the shared login throttle, as officials' do."""
     from services.hibah_bansos import applications as cases
     from services.hibah_bansos.models import LoginThrottleRow
+
     s = db()
-    keys = login_throttle.Keys.of(current_app.config["SECRET_KEY"], g.tenant.id,
-                                  f"applicant:{email}", request.remote_addr or "unknown")
+    keys = login_throttle.Keys.of(
+        current_app.config["SECRET_KEY"],
+        g.tenant.id,
+        f"applicant:{email}",
+        request.remote_addr or "unknown",
+    )
     login_throttle.serialise_attempts(s, keys)
     wait = login_throttle.retry_after(s, LoginThrottleRow, keys)
     if wait:

@@ -7,6 +7,7 @@ A spreadsheet is copied and mailed around far beyond the person who exported it;
 reconciliation it serves needs none of that, and whoever needs a person's data opens the
 application itself, where the access is per record.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,10 +20,26 @@ from services.hibah_bansos.applications import today_utc
 from services.hibah_bansos.domain import lpj
 from services.hibah_bansos.models import Applicant, Application, Programme
 
-COLUMNS = ("application_number", "programme", "fiscal_year", "applicant_type", "organisation",
-           "status", "requested", "recommended", "approved", "disbursed", "decree_number",
-           "decree_date", "nphd_number", "nphd_date", "lpj_due", "lpj_overdue", "lpj_spent",
-           "created_at")
+COLUMNS = (
+    "application_number",
+    "programme",
+    "fiscal_year",
+    "applicant_type",
+    "organisation",
+    "status",
+    "requested",
+    "recommended",
+    "approved",
+    "disbursed",
+    "decree_number",
+    "decree_date",
+    "nphd_number",
+    "nphd_date",
+    "lpj_due",
+    "lpj_overdue",
+    "lpj_spent",
+    "created_at",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -41,20 +58,37 @@ def applications_csv(session: Session, programme: Programme) -> str:
         select(Application, Applicant.kind, Applicant.organisation_name)
         .join(Applicant, Applicant.id == Application.applicant_id)
         .where(Application.programme_id == programme.id)
-        .order_by(Application.created_at, Application.number)).all()
+        .order_by(Application.created_at, Application.number)
+    ).all()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for app, kind, organisation in rows:
-        writer.writerow([_cell(v) for v in (
-            app.number, programme.code, programme.fiscal_year, kind,
-            organisation if kind == "organisation" else "", app.status, app.requested,
-            app.recommended, app.approved, app.disbursed, app.decree_number,
-            app.decree_date and app.decree_date.isoformat(), app.nphd_number,
-            app.nphd_date and app.nphd_date.isoformat(),
-            app.lpj_due and app.lpj_due.isoformat(),
-            "yes" if lpj.is_overdue(app.status, app.lpj_due, today) else "no",
-            (app.lpj or {}).get("spent"), app.created_at.isoformat())])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    app.number,
+                    programme.code,
+                    programme.fiscal_year,
+                    kind,
+                    organisation if kind == "organisation" else "",
+                    app.status,
+                    app.requested,
+                    app.recommended,
+                    app.approved,
+                    app.disbursed,
+                    app.decree_number,
+                    app.decree_date and app.decree_date.isoformat(),
+                    app.nphd_number,
+                    app.nphd_date and app.nphd_date.isoformat(),
+                    app.lpj_due and app.lpj_due.isoformat(),
+                    "yes" if lpj.is_overdue(app.status, app.lpj_due, today) else "no",
+                    (app.lpj or {}).get("spent"),
+                    app.created_at.isoformat(),
+                )
+            ]
+        )
     return out.getvalue()
 
 

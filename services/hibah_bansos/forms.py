@@ -4,6 +4,7 @@ The pages validate nothing themselves: a form becomes the same dict a JSON clien
 the same pydantic models (schemas.py) and use cases (applications.py) judge it, and their
 errors, which name fields, are turned here into texts in the page's language.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,10 @@ def _lines(form, prefix: str, rows: int) -> tuple[list[dict], list[int]]:
     """Filled rows of a fixed-size table (no JavaScript to add rows) and their row numbers."""
     lines, used = [], []
     for i in range(rows):
-        item, amount = (form.get(f"{prefix}_{i}_item") or "").strip(), \
-            (form.get(f"{prefix}_{i}_amount") or "").strip()
+        item, amount = (
+            (form.get(f"{prefix}_{i}_item") or "").strip(),
+            (form.get(f"{prefix}_{i}_amount") or "").strip(),
+        )
         if item or amount:
             line = {"item": item}
             if (parsed := rupiah_field(amount)) is not None:
@@ -71,11 +74,19 @@ def lpj_body(form) -> tuple[dict, list[int]]:
     return body, used
 
 
-ORGANISATION_FIELDS = ("email", "password", "name", "registration_number",
-                       "legal_entity_since", "npwp", "address", "chairperson", "phone",
-                       "bank_account")
-INDIVIDUAL_FIELDS = ("email", "password", "nik", "kk", "name", "address", "phone",
-                     "bank_account")
+ORGANISATION_FIELDS = (
+    "email",
+    "password",
+    "name",
+    "registration_number",
+    "legal_entity_since",
+    "npwp",
+    "address",
+    "chairperson",
+    "phone",
+    "bank_account",
+)
+INDIVIDUAL_FIELDS = ("email", "password", "nik", "kk", "name", "address", "phone", "bank_account")
 
 
 def applicant_body(form, kind: str) -> dict:
@@ -106,8 +117,10 @@ ELIGIBILITY = {
     "applicant_types": _l("This programme is not open to this type of applicant."),
     "domicile_required": _l("The applicant must be registered in this city."),
     "min_legal_entity_years": _l("The legal entity is not old enough for this programme."),
-    "no_hibah_previous_year": _l("The organisation received a grant last fiscal year; grants "
-                                 "are not given two years running."),
+    "no_hibah_previous_year": _l(
+        "The organisation received a grant last fiscal year; grants "
+        "are not given two years running."
+    ),
     "max_amount": _l("The requested amount is above this programme's maximum."),
     "social_registry_required": _l("The person must be in the social registry (DTKS/DTSEN)."),
 }
@@ -129,11 +142,14 @@ INPUT = {
 CONFLICT = {
     "email": _l("An account with this e-mail address exists; sign in instead."),
     "registration_number": _l("This legal entity already has an account in this city."),
-    "nik": _l("This NIK is already registered, or already has an application in this "
-              "programme this fiscal year."),
+    "nik": _l(
+        "This NIK is already registered, or already has an application in this "
+        "programme this fiscal year."
+    ),
     "programme": _l("This programme is not open for applications."),
-    "status": _l("Documents can be added only to a draft or to an application returned for "
-                 "revision."),
+    "status": _l(
+        "Documents can be added only to a draft or to an application returned for revision."
+    ),
 }
 
 
@@ -143,15 +159,18 @@ def _message(field: str, reason: str, status: int, labels: dict[str, str]) -> st
     if head == "eligibility":
         return str(ELIGIBILITY.get(last, reason))
     if head == "documents" and len(parts) == 2:
-        return _("Required document missing: %(document)s.",
-                 document=labels.get(parts[1], parts[1]))
+        return _(
+            "Required document missing: %(document)s.", document=labels.get(parts[1], parts[1])
+        )
     if field == "rab":
         return _("The budget lines (RAB) must add up to the requested amount.")
     if last in ("requested", "amount") and status == 422:
         return str(AMOUNT)
     if field == "file" or last == "file":
-        return {413: _("The file is too large (at most 10 MB)."),
-                415: _("Upload a PDF, JPEG or PNG file.")}.get(status, _("The file is empty."))
+        return {
+            413: _("The file is too large (at most 10 MB)."),
+            415: _("Upload a PDF, JPEG or PNG file."),
+        }.get(status, _("The file is empty."))
     if status == 409 and field in CONFLICT:
         return str(CONFLICT[field])
     if last in INPUT:
@@ -161,8 +180,12 @@ def _message(field: str, reason: str, status: int, labels: dict[str, str]) -> st
     return reason
 
 
-def field_errors(exc: Exception, *, rows: dict[str, list[int]] | None = None,
-                 labels: dict[str, str] | None = None) -> dict[str, str]:
+def field_errors(
+    exc: Exception,
+    *,
+    rows: dict[str, list[int]] | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, str]:
     """{field: message} for a refusal. `rows` maps a list field (rab, lines) to the form row
     each list item came from, so "rab.0.amount" lands beside the row the user filled;
     `labels` names document types."""
@@ -177,13 +200,23 @@ def field_errors(exc: Exception, *, rows: dict[str, list[int]] | None = None,
     for e in raw:
         field = e["field"]
         parts = field.split(".")
-        if rows and parts[0] in rows and len(parts) > 1 and parts[1].isdigit() \
-                and int(parts[1]) < len(rows[parts[0]]):
+        if (
+            rows
+            and parts[0] in rows
+            and len(parts) > 1
+            and parts[1].isdigit()
+            and int(parts[1]) < len(rows[parts[0]])
+        ):
             parts[1] = str(rows[parts[0]][int(parts[1])])
             field = ".".join(parts)
         if status == 409 and isinstance(exc, Refused) and "ceiling" in exc.extra:
-            out.setdefault(field, _("The programme ceiling (pagu) would be exceeded: %(left)s "
-                                    "remains.", left=_rupiah(exc.extra.get("remaining"))))
+            out.setdefault(
+                field,
+                _(
+                    "The programme ceiling (pagu) would be exceeded: %(left)s remains.",
+                    left=_rupiah(exc.extra.get("remaining")),
+                ),
+            )
         else:
             out.setdefault(field, _message(field, e.get("reason", ""), status, labels or {}))
     return out
@@ -192,8 +225,12 @@ def field_errors(exc: Exception, *, rows: dict[str, list[int]] | None = None,
 def workflow_errors(exc: Exception) -> dict[str, str]:
     """{field: message} for a refused workflow step (officials' transition form)."""
     if isinstance(exc, SeparationOfDutiesViolation):
-        return {"(form)": _("You did an earlier step of this application; another official "
-                            "must do this one (separation of duties).")}
+        return {
+            "(form)": _(
+                "You did an earlier step of this application; another official "
+                "must do this one (separation of duties)."
+            )
+        }
     if isinstance(exc, workflow.IllegalTransition):
         return {"to": _("This step is not allowed from the current status.")}
     if isinstance(exc, workflow.NotYourStep):
@@ -203,16 +240,23 @@ def workflow_errors(exc: Exception) -> dict[str, str]:
         if str(exc).startswith("Moving to"):  # check_fields: a field this step needs is empty
             return {field: str(NEEDED.get(field, INPUT.get(field, exc)))}
         if field == "amount":  # an amount rule of the step (check_amount)
-            return {"amount": _("The amount is more than this step allows: at most the "
-                                "requested amount, and in all disbursements at most the "
-                                "approved amount.")}
+            return {
+                "amount": _(
+                    "The amount is more than this step allows: at most the "
+                    "requested amount, and in all disbursements at most the "
+                    "approved amount."
+                )
+            }
         return {field: str(exc)}
     return field_errors(exc)
 
 
-NEEDED = {"amount": _l("This step needs an amount in whole rupiah."),
-          "reason": _l("Give a reason."),
-          "reference": INPUT["reference"], "date": _l("This step needs a date.")}
+NEEDED = {
+    "amount": _l("This step needs an amount in whole rupiah."),
+    "reason": _l("Give a reason."),
+    "reference": INPUT["reference"],
+    "date": _l("This step needs a date."),
+}
 
 
 def _rupiah(value) -> str:
@@ -220,17 +264,31 @@ def _rupiah(value) -> str:
 
 
 LABELS = {
-    "requested": _l("Requested amount (whole rupiah)"), "proposal": _l("Proposal"),
-    "rab": _l("Budget plan (RAB)"), "lines": _l("Accountability report (LPJ)"),
-    "email": _l("E-mail"), "password": _l("Password"), "password_confirm": _l("Password again"),
-    "name": _l("Name"), "registration_number": _l("Legal-entity registration number (AHU)"),
-    "legal_entity_since": _l("Legal entity registered on"), "npwp": _l("NPWP tax number"),
-    "chairperson": _l("Chairperson"), "address": _l("Address"), "phone": _l("Phone"),
-    "bank_account": _l("Bank account number"), "nik": _l("NIK (16 digits)"),
-    "kk": _l("Family card number (KK, 16 digits)"), "amount": _l("Amount (whole rupiah)"),
-    "reason": _l("Reason or consideration"), "reference": _l("Reference number"),
-    "date": _l("Date"), "to": _l("Move to"), "file": _l("Document"),
-    "summary": _l("Summary of the activity"), "eligibility": _l("Eligibility"),
+    "requested": _l("Requested amount (whole rupiah)"),
+    "proposal": _l("Proposal"),
+    "rab": _l("Budget plan (RAB)"),
+    "lines": _l("Accountability report (LPJ)"),
+    "email": _l("E-mail"),
+    "password": _l("Password"),
+    "password_confirm": _l("Password again"),
+    "name": _l("Name"),
+    "registration_number": _l("Legal-entity registration number (AHU)"),
+    "legal_entity_since": _l("Legal entity registered on"),
+    "npwp": _l("NPWP tax number"),
+    "chairperson": _l("Chairperson"),
+    "address": _l("Address"),
+    "phone": _l("Phone"),
+    "bank_account": _l("Bank account number"),
+    "nik": _l("NIK (16 digits)"),
+    "kk": _l("Family card number (KK, 16 digits)"),
+    "amount": _l("Amount (whole rupiah)"),
+    "reason": _l("Reason or consideration"),
+    "reference": _l("Reference number"),
+    "date": _l("Date"),
+    "to": _l("Move to"),
+    "file": _l("Document"),
+    "summary": _l("Summary of the activity"),
+    "eligibility": _l("Eligibility"),
 }
 
 

@@ -8,6 +8,7 @@ importing the same file again changes nothing.
 
 Columns: nik, kk, name, address, phone, bank_account, amount (integer rupiah).
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,7 +20,8 @@ from sqlalchemy import select
 
 from services.hibah_bansos import programmes, protect
 from services.hibah_bansos.applications import SERVICE, Actor, Refused, new_number, today_utc
-from services.hibah_bansos.domain import eligibility, nik as nik_rules
+from services.hibah_bansos.domain import eligibility
+from services.hibah_bansos.domain import nik as nik_rules
 from services.hibah_bansos.models import Applicant, Application, ApplicationStep
 from shared.db import utcnow
 
@@ -45,8 +47,12 @@ def parse(raw: bytes) -> list[tuple[int, dict[str, str] | None, str | None]]:
         header = [h.strip().lower() for h in next(reader)]
         missing = [c for c in COLUMNS if c not in header]
         if missing:
-            raise Refused(422, f"The header lacks column(s) {', '.join(missing)}; nothing was "
-                               f"imported.", "file", expected_columns=list(COLUMNS))
+            raise Refused(
+                422,
+                f"The header lacks column(s) {', '.join(missing)}; nothing was imported.",
+                "file",
+                expected_columns=list(COLUMNS),
+            )
         out = []
         for values in reader:
             line = reader.line_num
@@ -57,10 +63,11 @@ def parse(raw: bytes) -> list[tuple[int, dict[str, str] | None, str | None]]:
             if len(values) != len(header):
                 out.append((line, None, f"expected {len(header)} fields, found {len(values)}"))
                 continue
-            out.append((line, {h: v.strip() for h, v in zip(header, values)}, None))
+            out.append((line, {h: v.strip() for h, v in zip(header, values, strict=True)}, None))
     except csv.Error as exc:
-        raise Refused(422, f"The file is not a valid CSV ({exc}); nothing was imported.",
-                      "file") from None
+        raise Refused(
+            422, f"The file is not a valid CSV ({exc}); nothing was imported.", "file"
+        ) from None
     return out
 
 
@@ -74,14 +81,18 @@ def row_problems(row: dict[str, str], rules: dict, regions: list[str], today) ->
         problems.append("bank_account: digits only")
     amount = row["amount"]
     if not (amount.isascii() and amount.isdigit()) or int(amount) <= 0:
-        problems.append("amount: a whole, positive number of rupiah (no decimals, no "
-                        "separators)")
+        problems.append("amount: a whole, positive number of rupiah (no decimals, no separators)")
     elif not problems:
-        facts = eligibility.Facts("individual", int(amount),
-                                  nik_region=nik_rules.region_of(row["nik"]),
-                                  in_social_registry=True)
-        problems += [f"eligibility.{r}: {why}"
-                     for r, why in eligibility.failed_rules(rules, facts, regions, today)]
+        facts = eligibility.Facts(
+            "individual",
+            int(amount),
+            nik_region=nik_rules.region_of(row["nik"]),
+            in_social_registry=True,
+        )
+        problems += [
+            f"eligibility.{r}: {why}"
+            for r, why in eligibility.failed_rules(rules, facts, regions, today)
+        ]
     return problems
 
 
@@ -114,12 +125,23 @@ def import_beneficiaries(uw, actor: Actor, code: str, raw: bytes) -> dict:
     taken = set()
     applicants = {}
     for chunk in range(0, len(indexes), 1000):
-        part = indexes[chunk:chunk + 1000]
-        taken |= set(s.execute(select(Application.nik_index).where(
-            Application.programme_id == programme.id, Application.nik_index.in_(part),
-            Application.status != "rejected")).scalars())
-        applicants.update(dict(s.execute(select(Applicant.nik_index, Applicant.id).where(
-            Applicant.nik_index.in_(part))).all()))
+        part = indexes[chunk : chunk + 1000]
+        taken |= set(
+            s.execute(
+                select(Application.nik_index).where(
+                    Application.programme_id == programme.id,
+                    Application.nik_index.in_(part),
+                    Application.status != "rejected",
+                )
+            ).scalars()
+        )
+        applicants.update(
+            dict(
+                s.execute(
+                    select(Applicant.nik_index, Applicant.id).where(Applicant.nik_index.in_(part))
+                ).all()
+            )
+        )
     imported = unchanged = 0
     now = utcnow()
     for line, row, ix in valid:
@@ -130,29 +152,74 @@ def import_beneficiaries(uw, actor: Actor, code: str, raw: bytes) -> dict:
         if applicant_id is None:
             applicant_id = uuid.uuid4()
             personal = {k: row[k] for k in COLUMNS if k != "amount"}
-            s.add(Applicant(
-                id=applicant_id, tenant_id=tenant.id, kind="individual", nik_index=ix,
-                nik_region=nik_rules.region_of(row["nik"]), in_social_registry=True,
-                bank_account_index=protect.blind_index(s, tenant.id, "bank_account",
-                                                       row["bank_account"]),
-                personal=protect.encrypt_json(s, tenant.id, "applicants", applicant_id,
-                                              "personal", personal)))
+            s.add(
+                Applicant(
+                    id=applicant_id,
+                    tenant_id=tenant.id,
+                    kind="individual",
+                    nik_index=ix,
+                    nik_region=nik_rules.region_of(row["nik"]),
+                    in_social_registry=True,
+                    bank_account_index=protect.blind_index(
+                        s, tenant.id, "bank_account", row["bank_account"]
+                    ),
+                    personal=protect.encrypt_json(
+                        s, tenant.id, "applicants", applicant_id, "personal", personal
+                    ),
+                )
+            )
         amount = int(row["amount"])
         app_id = uuid.uuid4()
-        s.add(Application(id=app_id, tenant_id=tenant.id, number=new_number(
-            programme.fiscal_year), programme_id=programme.id, applicant_id=applicant_id,
-            status="submitted", requested=amount, nik_index=ix, disbursed=0,
-            rab=[{"item": "Bantuan sosial", "amount": amount}], actors={},
-            proposal=b"", created_at=now, updated_at=now))  # no proposal text: an extract row
-        s.add(ApplicationStep(tenant_id=tenant.id, application_id=app_id, source="draft",
-                              target="submitted", actor=actor.pseudonym, at=now,
-                              reason=f"imported from CSV line {line}", amount=amount))
+        s.add(
+            Application(
+                id=app_id,
+                tenant_id=tenant.id,
+                number=new_number(programme.fiscal_year),
+                programme_id=programme.id,
+                applicant_id=applicant_id,
+                status="submitted",
+                requested=amount,
+                nik_index=ix,
+                disbursed=0,
+                rab=[{"item": "Bantuan sosial", "amount": amount}],
+                actors={},
+                proposal=b"",
+                created_at=now,
+                updated_at=now,
+            )
+        )  # no proposal text: an extract row
+        s.add(
+            ApplicationStep(
+                tenant_id=tenant.id,
+                application_id=app_id,
+                source="draft",
+                target="submitted",
+                actor=actor.pseudonym,
+                at=now,
+                reason=f"imported from CSV line {line}",
+                amount=amount,
+            )
+        )
         imported += 1
     s.flush()
     digest = protect.keyed_hash(s, tenant.id, "hb-import", hashlib.sha256(raw).hexdigest())
-    uw.emit("hibah_bansos.beneficiaries.imported.v1", subject=programme.code,
-            actor=actor.pseudonym,
-            data={"programme": programme.code, "import_digest": digest, "rows": len(parsed),
-                  "imported": imported, "unchanged": unchanged, "rejected": len(rejected)})
-    return {"programme": programme.code, "rows": len(parsed), "imported": imported,
-            "unchanged": unchanged, "rejected": rejected}
+    uw.emit(
+        "hibah_bansos.beneficiaries.imported.v1",
+        subject=programme.code,
+        actor=actor.pseudonym,
+        data={
+            "programme": programme.code,
+            "import_digest": digest,
+            "rows": len(parsed),
+            "imported": imported,
+            "unchanged": unchanged,
+            "rejected": len(rejected),
+        },
+    )
+    return {
+        "programme": programme.code,
+        "rows": len(parsed),
+        "imported": imported,
+        "unchanged": unchanged,
+        "rejected": rejected,
+    }

@@ -1,9 +1,29 @@
 """Database tables of the hibah_bansos service (its own database; no other service reads it)."""
+
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid as _uuid
+from datetime import date as _date
+from datetime import datetime as _datetime
+from typing import Any as _Any
 
-from shared.db import TYPE_ANNOTATION_MAP
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import TYPE_ANNOTATION_MAP, TenantOwned, utcnow
+from shared.key_tables import RecordKeyRecord, TenantKeyRecord
+from shared.login_throttle import LoginThrottleRecord
+from shared.officials import OfficialRecord
 from shared.outbox import OutboxRecord
 from shared.tenancy import TenantRecord
 
@@ -21,8 +41,6 @@ class OutboxRow(OutboxRecord, Base):
 
 
 # Officials sign in to each service against its own database (shared/officials.py).
-from shared.login_throttle import LoginThrottleRecord  # noqa: E402
-from shared.officials import OfficialRecord  # noqa: E402
 
 
 class OfficialRow(OfficialRecord, Base):
@@ -34,20 +52,13 @@ class LoginThrottleRow(LoginThrottleRecord, Base):
 
 
 # --- hibah-bansos --------------------------------------------------------------------------
-import uuid as _uuid  # noqa: E402
-from datetime import date as _date, datetime as _datetime  # noqa: E402
-from typing import Any as _Any  # noqa: E402
-
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Uuid  # noqa: E402
-from sqlalchemy.orm import Mapped, mapped_column  # noqa: E402
-
-from shared.db import TenantOwned, utcnow  # noqa: E402
 
 
 class Programme(TenantOwned, Base):
     """A hibah or bansos programme of one fiscal year, synced from the tenant configuration.
     `allocated` and `disbursed` are kept by guarded UPDATEs so they can never pass the
     ceiling (pagu), whatever runs concurrently."""
+
     __tablename__ = "programmes"
     id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
     code: Mapped[str] = mapped_column(String(40))
@@ -64,6 +75,7 @@ class Programme(TenantOwned, Base):
 class Applicant(TenantOwned, Base):
     """An organisation or a person. Personal fields are encrypted per record; NIK, bank
     account and e-mail are blind-indexed for log-in, look-ups and duplicate checks."""
+
     __tablename__ = "applicants"
     id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
     kind: Mapped[str] = mapped_column(String(20))
@@ -113,6 +125,7 @@ class Application(TenantOwned, Base):
 
 class ApplicationStep(TenantOwned, Base):
     """The history of an application: every transition, who (pseudonym), why, how much."""
+
     __tablename__ = "application_steps"
     id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
     application_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("applications.id"))
@@ -137,7 +150,6 @@ class Document(TenantOwned, Base):
 
 
 # Envelope-encryption keys (shared/crypto.py; migration k001).
-from shared.key_tables import RecordKeyRecord, TenantKeyRecord  # noqa: E402
 
 
 class TenantKeyRow(TenantKeyRecord, Base):

@@ -5,6 +5,7 @@ Signed-in officials only (the shared sign-in at /t/<tenant>/login; session cooki
 every form). The same use cases as the API (applications.py, export.py); a refused step is
 shown again beside the form's fields with a 4xx status, a done step redirects back (303).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -13,7 +14,8 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from services.hibah_bansos import applications as cases, export, forms, programmes, schemas
+from services.hibah_bansos import applications as cases
+from services.hibah_bansos import export, forms, programmes, schemas
 from services.hibah_bansos.api import OFFICIALS, committed, csv_response
 from services.hibah_bansos.applications import Actor, Refused
 from services.hibah_bansos.domain import workflow
@@ -39,8 +41,9 @@ def _no_store(resp: Response) -> Response:
 
 @bp.errorhandler(Refused)
 def _refused(exc: Refused):
-    return problem_response(Problem(exc.status, "Not Found" if exc.status == 404 else "Error",
-                                    str(exc)))
+    return problem_response(
+        Problem(exc.status, "Not Found" if exc.status == 404 else "Error", str(exc))
+    )
 
 
 def _actor() -> Actor:
@@ -75,15 +78,26 @@ def worklist():
     s = db()
     programmes.ensure_synced(s, g.tenant)
     code = args.get("programme") or None
-    rows, total = cases.search(s, statuses=statuses, programme=code, page=page,
-                               per_page=PER_PAGE, waiting=status == "")
-    all_programmes = list(s.execute(select(Programme).order_by(
-        Programme.fiscal_year.desc(), Programme.code)).scalars())
-    return render_template("hibah_bansos/office/worklist.html",
-                           items=[cases.summary_view(a, c) for a, c in rows], total=total,
-                           page=page, pages=max(1, -(-total // PER_PAGE)), status=status,
-                           statuses=STATUS_ORDER, waiting=mine, programme=code or "",
-                           programmes=all_programmes)
+    rows, total = cases.search(
+        s, statuses=statuses, programme=code, page=page, per_page=PER_PAGE, waiting=status == ""
+    )
+    all_programmes = list(
+        s.execute(
+            select(Programme).order_by(Programme.fiscal_year.desc(), Programme.code)
+        ).scalars()
+    )
+    return render_template(
+        "hibah_bansos/office/worklist.html",
+        items=[cases.summary_view(a, c) for a, c in rows],
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        status=status,
+        statuses=STATUS_ORDER,
+        waiting=mine,
+        programme=code or "",
+        programmes=all_programmes,
+    )
 
 
 def _targets(app_status: str, actors: dict, actor: Actor) -> list[str]:
@@ -105,13 +119,16 @@ def _detail_page(number: str, errors: dict | None = None, status: int = 200):
         raise not_found("application") from None
     view = cases.detail_view(s, g.tenant, app)
     targets = _targets(app.status, app.actors, actor)
-    return render_template("hibah_bansos/office/application.html", app=view,
-                           programme_name=programme_name(s.get(Programme, app.programme_id)),
-                           targets=targets,
-                           blocked=[t for t in workflow.targets_for(app.status, actor.roles)
-                                    if t not in targets],
-                           labels=document_labels(), errors=errors or {},
-                           form=request.form if errors else {}), status
+    return render_template(
+        "hibah_bansos/office/application.html",
+        app=view,
+        programme_name=programme_name(s.get(Programme, app.programme_id)),
+        targets=targets,
+        blocked=[t for t in workflow.targets_for(app.status, actor.roles) if t not in targets],
+        labels=document_labels(),
+        errors=errors or {},
+        form=request.form if errors else {},
+    ), status
 
 
 @bp.get(f"{OFFICE}/applications/<number>")
@@ -132,11 +149,20 @@ def transition(number: str):
         app = committed(lambda uw: cases.transition(uw, _actor(), number, form))
     except (Problem, Refused, workflow.WorkflowError, SeparationOfDutiesViolation) as exc:
         status = getattr(exc, "status", None) or (
-            409 if isinstance(exc, (workflow.IllegalTransition, SeparationOfDutiesViolation))
-            else 403 if isinstance(exc, workflow.NotYourStep) else 422)
+            409
+            if isinstance(exc, (workflow.IllegalTransition, SeparationOfDutiesViolation))
+            else 403
+            if isinstance(exc, workflow.NotYourStep)
+            else 422
+        )
         return _detail_page(number, forms.workflow_errors(exc), status)
-    flash(_("Saved: the application is now %(status)s.",
-            status=str(STATUS_LABELS.get(app.status, app.status))), "success")
+    flash(
+        _(
+            "Saved: the application is now %(status)s.",
+            status=str(STATUS_LABELS.get(app.status, app.status)),
+        ),
+        "success",
+    )
     return redirect(url_for("hb_office.application", number=number), code=303)
 
 
@@ -150,10 +176,16 @@ def document(number: str, document_id: uuid.UUID):
     except Refused:
         raise not_found("document") from None
     ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
-        doc.media_type, "bin")
-    return Response(data, mimetype=doc.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{app.number}-{doc.code}.{ext}"',
-        "Content-Security-Policy": "default-src 'none'; sandbox"})
+        doc.media_type, "bin"
+    )
+    return Response(
+        data,
+        mimetype=doc.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{app.number}-{doc.code}.{ext}"',
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 @bp.get(f"{OFFICE}/programmes")
@@ -161,8 +193,12 @@ def document(number: str, document_id: uuid.UUID):
 def programme_list():
     s = db()
     programmes.ensure_synced(s, g.tenant)
-    items = [(p, programme_name(p)) for p in s.execute(select(Programme).order_by(
-        Programme.fiscal_year.desc(), Programme.code)).scalars()]
+    items = [
+        (p, programme_name(p))
+        for p in s.execute(
+            select(Programme).order_by(Programme.fiscal_year.desc(), Programme.code)
+        ).scalars()
+    ]
     return render_template("hibah_bansos/office/programmes.html", items=items)
 
 
@@ -172,8 +208,13 @@ def dashboard(code: str):
     p = _programme(code)
     summary = cases.programme_summary(db(), p)
     counts = [(st, summary["by_status"].get(st, 0)) for st in STATUS_ORDER]
-    return render_template("hibah_bansos/office/dashboard.html", programme=p,
-                           name=programme_name(p), summary=summary, counts=counts)
+    return render_template(
+        "hibah_bansos/office/dashboard.html",
+        programme=p,
+        name=programme_name(p),
+        summary=summary,
+        counts=counts,
+    )
 
 
 @bp.get(f"{OFFICE}/programmes/<code>/applications.csv")

@@ -6,22 +6,33 @@ into a page session. Handlers are thin: a form becomes the API's request shape (
 the same schemas and use cases (applications.py) judge it, refusals come back beside the
 fields with a 4xx status.
 """
+
 from __future__ import annotations
 
 import functools
 import secrets
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, \
-    request, url_for
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from services.hibah_bansos import applicant_auth, applications as cases, forms, programmes, \
-    schemas, transparency as public
+from services.hibah_bansos import applicant_auth, forms, programmes, schemas
+from services.hibah_bansos import applications as cases
+from services.hibah_bansos import transparency as public
 from services.hibah_bansos.api import committed
 from services.hibah_bansos.applications import Actor, Refused
 from services.hibah_bansos.domain import workflow
-from services.hibah_bansos.models import Applicant, LoginThrottleRow, Programme
-from shared import login_throttle
+from services.hibah_bansos.models import Programme
 from shared.problem import Problem, problem_response
 from shared.web import db
 
@@ -34,14 +45,25 @@ def rupiah(value: int | None) -> str:
     return "Rp" + f"{int(value or 0):,}".replace(",", ".")
 
 
-STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Submitted"),
-                 "returned": _l("Returned for revision"), "evaluated": _l("Evaluated (OPD)"),
-                 "verified": _l("Verified (TAPD)"), "approved": _l("Approved"),
-                 "agreement_signed": _l("Agreement signed"), "disbursed": _l("Disbursed"),
-                 "reported": _l("Reported"), "closed": _l("Closed"),
-                 "rejected": _l("Rejected")}
-KIND_LABELS = {"hibah": _l("Grant (hibah)"), "bansos": _l("Social aid (bansos)"),
-               "organisation": _l("Organisation"), "individual": _l("Individual")}
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "returned": _l("Returned for revision"),
+    "evaluated": _l("Evaluated (OPD)"),
+    "verified": _l("Verified (TAPD)"),
+    "approved": _l("Approved"),
+    "agreement_signed": _l("Agreement signed"),
+    "disbursed": _l("Disbursed"),
+    "reported": _l("Reported"),
+    "closed": _l("Closed"),
+    "rejected": _l("Rejected"),
+}
+KIND_LABELS = {
+    "hibah": _l("Grant (hibah)"),
+    "bansos": _l("Social aid (bansos)"),
+    "organisation": _l("Organisation"),
+    "individual": _l("Individual"),
+}
 
 
 def _lang() -> str:
@@ -55,15 +77,19 @@ def programme_name(p: Programme) -> str:
 
 def document_labels() -> dict[str, str]:
     lang = _lang()
-    return {d["code"]: d["label"].get(lang) or d["label"].get("id") or d["code"]
-            for d in g.tenant.service_config("hibah_bansos").get("required_documents", [])}
+    return {
+        d["code"]: d["label"].get(lang) or d["label"].get("id") or d["code"]
+        for d in g.tenant.service_config("hibah_bansos").get("required_documents", [])
+    }
 
 
 @bp.app_template_filter("hb_date")
 def hb_date(value) -> str:
     """A date, datetime or ISO text, in the page's language and the tenant's time zone."""
     from datetime import date, datetime
+
     from flask_babel import format_date, format_datetime
+
     if not value:
         return ""
     if isinstance(value, str):
@@ -80,8 +106,11 @@ def error_label(field: str) -> str:
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {"rupiah": rupiah, "status_label": lambda s: STATUS_LABELS.get(s, s),
-            "kind_label": lambda k: KIND_LABELS.get(k, k)}
+    return {
+        "rupiah": rupiah,
+        "status_label": lambda s: STATUS_LABELS.get(s, s),
+        "kind_label": lambda k: KIND_LABELS.get(k, k),
+    }
 
 
 @bp.after_request
@@ -93,11 +122,13 @@ def _no_store(resp: Response) -> Response:
 
 @bp.errorhandler(Refused)
 def _refused(exc: Refused):
-    return problem_response(Problem(exc.status, "Not Found" if exc.status == 404 else "Error",
-                                    str(exc)))
+    return problem_response(
+        Problem(exc.status, "Not Found" if exc.status == 404 else "Error", str(exc))
+    )
 
 
 # --- public -----------------------------------------------------------------------------------
+
 
 @bp.get(f"{BASE}/transparansi")
 def transparency():
@@ -113,12 +144,16 @@ def index():
     s = db()
     programmes.ensure_synced(s, g.tenant)
     items = [(p, programme_name(p)) for p in programmes.open_programmes(s, cases.today_utc())]
-    return render_template("hibah_bansos/index.html", items=items,
-                           signed_in=applicant_auth.page_applicant() is not None,
-                           documents=document_labels())
+    return render_template(
+        "hibah_bansos/index.html",
+        items=items,
+        signed_in=applicant_auth.page_applicant() is not None,
+        documents=document_labels(),
+    )
 
 
 # --- applicants: register, sign in -----------------------------------------------------------
+
 
 def _safe_next(target: str | None) -> str | None:
     prefix = f"/t/{g.tenant.slug}/hibah-bansos"
@@ -143,8 +178,11 @@ def _register(kind: str):
         parsed = None
     if parsed is not None and not errors:
         try:
-            applicant = committed(lambda uw: cases.register_applicant(
-                uw, parsed, by_official=False, actor="applicant"))
+            applicant = committed(
+                lambda uw: cases.register_applicant(
+                    uw, parsed, by_official=False, actor="applicant"
+                )
+            )
         except Refused as exc:
             errors, status = forms.field_errors(exc), exc.status
         else:
@@ -171,16 +209,19 @@ def sign_in():
     if request.method == "GET":
         return render_template("hibah_bansos/sign_in.html", error=None, email="", next=nxt)
     email, password = (request.form.get("email") or "").strip(), request.form.get("password", "")
-    applicant, wait = applicant_auth.checked_sign_in(email, password) if email and password else (None, 0)
+    applicant, wait = (
+        applicant_auth.checked_sign_in(email, password) if email and password else (None, 0)
+    )
     if applicant is None:
         if wait:
-            error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.",
-                      seconds=wait)
+            error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=wait)
         else:
             error = _("Wrong e-mail address or password.")
-        return render_template("hibah_bansos/sign_in.html", error=error, email=email,
-                               next=nxt), 429 if wait else 401, \
-            {"Retry-After": str(wait)} if wait else {}
+        return (
+            render_template("hibah_bansos/sign_in.html", error=error, email=email, next=nxt),
+            429 if wait else 401,
+            {"Retry-After": str(wait)} if wait else {},
+        )
     applicant_auth.sign_in_page(g.tenant.id, applicant.id)
     flash(_("You are signed in."), "success")
     return redirect(nxt or url_for("hb_pages.my_applications"), code=303)
@@ -203,16 +244,20 @@ def applicant_required(view):
             raise Problem(401, "Unauthorized", "Sign in as an applicant first.")
         g.applicant = Actor("applicant", "applicant", applicant_id=applicant_id)
         return view(*args, **kwargs)
+
     return inner
 
 
 # --- applicants: applications ------------------------------------------------------------------
 
+
 @bp.get(f"{BASE}/applications")
 @applicant_required
 def my_applications():
-    return render_template("hibah_bansos/my_applications.html",
-                           items=cases.of_applicant(db(), g.applicant.applicant_id))
+    return render_template(
+        "hibah_bansos/my_applications.html",
+        items=cases.of_applicant(db(), g.applicant.applicant_id),
+    )
 
 
 def _open_programme(code: str) -> Programme:
@@ -242,9 +287,16 @@ def apply(code: str):
 
     def page(form, errors, status=200, submission=None):
         return render_template(
-            "hibah_bansos/apply.html", programme=programme, name=programme_name(programme),
-            required=required, documents=document_labels(), form=form, errors=errors,
-            rows=forms.RAB_ROWS, submission=submission or secrets.token_urlsafe(24)), status
+            "hibah_bansos/apply.html",
+            programme=programme,
+            name=programme_name(programme),
+            required=required,
+            documents=document_labels(),
+            form=form,
+            errors=errors,
+            rows=forms.RAB_ROWS,
+            submission=submission or secrets.token_urlsafe(24),
+        ), status
 
     if request.method == "GET":
         return page({}, {})
@@ -252,8 +304,9 @@ def apply(code: str):
     # A random token per rendered form is the Idempotency-Key: a re-sent form saves one draft.
     submission = (form.get("submission") or "")[:200] or None
     if submission:
-        replay = cases.by_idempotency(db(), cases.idempotency_digest(actor.applicant_id,
-                                                                     submission))
+        replay = cases.by_idempotency(
+            db(), cases.idempotency_digest(actor.applicant_id, submission)
+        )
         if replay is not None:
             return redirect(url_for("hb_pages.application", number=replay.number), code=303)
     body, used = forms.application_body(form, programme.code)
@@ -289,14 +342,23 @@ def _application_page(number: str, errors: dict | None = None, status: int = 200
     view = cases.summary_view(app, programme.code)
     history = cases.steps(s, app.id)
     return render_template(
-        "hibah_bansos/application.html", app=view, programme_name=programme_name(programme),
-        proposal=cases.proposal_text(s, g.tenant, app), rab=app.rab, lpj=app.lpj,
-        documents=cases.documents(s, app.id), missing=cases.missing_documents(s, app),
-        labels=document_labels(), history=history, errors=errors or {},
+        "hibah_bansos/application.html",
+        app=view,
+        programme_name=programme_name(programme),
+        proposal=cases.proposal_text(s, g.tenant, app),
+        rab=app.rab,
+        lpj=app.lpj,
+        documents=cases.documents(s, app.id),
+        missing=cases.missing_documents(s, app),
+        labels=document_labels(),
+        history=history,
+        errors=errors or {},
         editable=app.status in ("draft", "returned"),
-        can_report=workflow.Status.REPORTED.value in workflow.targets_for(
-            app.status, frozenset({workflow.APPLICANT})),
-        lpj_rows=forms.LPJ_ROWS, form=request.form if errors else {}), status
+        can_report=workflow.Status.REPORTED.value
+        in workflow.targets_for(app.status, frozenset({workflow.APPLICANT})),
+        lpj_rows=forms.LPJ_ROWS,
+        form=request.form if errors else {},
+    ), status
 
 
 @bp.get(f"{BASE}/applications/<number>")
@@ -330,11 +392,11 @@ def _submit(number: str):
         if isinstance(exc, Refused) and exc.status == 404:
             raise
         if isinstance(exc, workflow.WorkflowError):
-            errors = {"(form)": _("This application cannot be submitted in its current "
-                                  "status.")}
+            errors = {"(form)": _("This application cannot be submitted in its current status.")}
             return _application_page(number, errors, 409)
-        return _application_page(number, forms.field_errors(exc, labels=document_labels()),
-                                 exc.status)
+        return _application_page(
+            number, forms.field_errors(exc, labels=document_labels()), exc.status
+        )
     flash(_("Your application is submitted. You can follow its status here."), "success")
     return redirect(url_for("hb_pages.application", number=number), code=303)
 
@@ -356,11 +418,12 @@ def file_lpj(number: str):
     except (Problem, Refused) as exc:
         if isinstance(exc, Refused) and exc.status == 404:
             raise
-        return _application_page(number, forms.field_errors(exc, rows={"lines": used}),
-                                 exc.status)
+        return _application_page(number, forms.field_errors(exc, rows={"lines": used}), exc.status)
     except workflow.WorkflowError:
-        return _application_page(number, {"(form)": _("An accountability report can be filed "
-                                                      "once the money is disbursed.")}, 409)
+        return _application_page(
+            number,
+            {"(form)": _("An accountability report can be filed once the money is disbursed.")},
+            409,
+        )
     flash(_("Your accountability report (LPJ) is filed."), "success")
     return redirect(url_for("hb_pages.application", number=number), code=303)
-

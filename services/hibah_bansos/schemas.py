@@ -1,24 +1,34 @@
 """Request bodies of the API, validated at the boundary (pydantic v2, strict: no coercion of
 "1000" or 1000.0 into money). Errors become 422 problems naming each wrong field."""
+
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, \
-    ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+)
 
 from shared.problem import validation_error
 
 
 def _text(max_length: int, min_length: int = 1):
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
-                                            max_length=max_length)]
+    return Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+    ]
 
 
 Rupiah = Annotated[StrictInt, Field(gt=0, le=10**15, description="integer rupiah")]
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$",
-                                         max_length=254)]
+Email = Annotated[
+    str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254)
+]
 Digits16 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 \-]{6,20}$")]
 BankAccount = Annotated[str, StringConstraints(pattern=r"^[0-9 \-]{6,30}$")]
@@ -33,7 +43,7 @@ class OrganisationIn(Strict):
     email: Email
     password: Annotated[str, StringConstraints(min_length=12, max_length=200)]
     name: _text(200)
-    registration_number: _text(100)   # legal-entity approval (AHU) number
+    registration_number: _text(100)  # legal-entity approval (AHU) number
     legal_entity_since: dt.date
     npwp: Annotated[str, StringConstraints(pattern=r"^[0-9.\-]{15,20}$")]
     address: _text(500)
@@ -62,8 +72,9 @@ def parse_applicant(data) -> OrganisationIn | IndividualIn:
         raise validation_error([{"field": "type", "reason": "one of: organisation, individual"}])
     form = parse(OrganisationIn if kind == "organisation" else IndividualIn, data)
     if form.email and not form.password:  # an e-mail signs in only with a password (else 500)
-        raise validation_error([{"field": "password",
-                                 "reason": "give a password of at least 12 characters"}])
+        raise validation_error(
+            [{"field": "password", "reason": "give a password of at least 12 characters"}]
+        )
     return form
 
 
@@ -89,7 +100,7 @@ class TransitionIn(Strict):
     to: _text(20)
     reason: _text(2000, 0) | None = None
     amount: Rupiah | None = None
-    reference: _text(100, 0) | None = None   # decree, NPHD, receipt or transfer number
+    reference: _text(100, 0) | None = None  # decree, NPHD, receipt or transfer number
     date: dt.date | None = None
     checklist: dict[Annotated[str, StringConstraints(max_length=40)], StrictBool] | None = None
 
@@ -110,6 +121,9 @@ def parse(model: type[Strict], data) -> Strict:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise validation_error([
-            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "reason": e["msg"]}
-            for e in exc.errors()]) from None
+        raise validation_error(
+            [
+                {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "reason": e["msg"]}
+                for e in exc.errors()
+            ]
+        ) from None

@@ -5,6 +5,7 @@ was submitted (RFC 8785 canonical JSON of category and content, so the reporter 
 against their own copy); it is signed with the tenant's Ed25519 key, whose public half anyone
 can fetch. No identity, no receipt.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,9 @@ FORMAT = "replika.whistleblowing.acknowledgement.v1"
 
 
 def _raw(private: Ed25519PrivateKey) -> bytes:
-    return private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                 serialization.NoEncryption())
+    return private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
 
 
 def signing_key(session: Session, tenant: Tenant) -> tuple[SigningKey, Ed25519PrivateKey]:
@@ -39,16 +41,26 @@ def signing_key(session: Session, tenant: Tenant) -> tuple[SigningKey, Ed25519Pr
     row = session.execute(select(SigningKey)).scalar_one_or_none()
     if row is None:
         key_id, private = uuid.uuid4(), Ed25519PrivateKey.generate()
-        public = private.public_key().public_bytes(serialization.Encoding.Raw,
-                                                   serialization.PublicFormat.Raw)
-        session.execute(insert(SigningKey).values(
-            id=key_id, tenant_id=tenant.id, public_key=public, created_at=utcnow(),
-            private_key=protect.encrypt_bytes(session, tenant.id, "wb_signing_keys", key_id,
-                                              "private_key", _raw(private)))
-            .on_conflict_do_nothing(index_elements=["tenant_id"]))
+        public = private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        session.execute(
+            insert(SigningKey)
+            .values(
+                id=key_id,
+                tenant_id=tenant.id,
+                public_key=public,
+                created_at=utcnow(),
+                private_key=protect.encrypt_bytes(
+                    session, tenant.id, "wb_signing_keys", key_id, "private_key", _raw(private)
+                ),
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id"])
+        )
         row = session.execute(select(SigningKey)).scalar_one()
-    raw = protect.decrypt_bytes(session, tenant.id, "wb_signing_keys", row.id, "private_key",
-                                row.private_key)
+    raw = protect.decrypt_bytes(
+        session, tenant.id, "wb_signing_keys", row.id, "private_key", row.private_key
+    )
     return row, Ed25519PrivateKey.from_private_bytes(raw)
 
 
@@ -56,21 +68,37 @@ def submitted_digest(category: str, content: dict[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps({"category": category, **content})).hexdigest()
 
 
-def issue(session: Session, tenant: Tenant, *, case_number: str, received_at: str,
-          category: str, content: dict[str, Any]) -> dict[str, Any]:
+def issue(
+    session: Session,
+    tenant: Tenant,
+    *,
+    case_number: str,
+    received_at: str,
+    category: str,
+    content: dict[str, Any],
+) -> dict[str, Any]:
     key, private = signing_key(session, tenant)
-    statement = {"format": FORMAT, "tenant": tenant.slug, "authority": tenant.display_name,
-                 "case_number": case_number, "received_at": received_at,
-                 "submitted_sha256": submitted_digest(category, content),
-                 "key_id": str(key.id), "algorithm": ALGORITHM}
+    statement = {
+        "format": FORMAT,
+        "tenant": tenant.slug,
+        "authority": tenant.display_name,
+        "case_number": case_number,
+        "received_at": received_at,
+        "submitted_sha256": submitted_digest(category, content),
+        "key_id": str(key.id),
+        "algorithm": ALGORITHM,
+    }
     signature = private.sign(rfc8785.dumps(statement))
     return {**statement, "signature": base64.b64encode(signature).decode()}
 
 
 def public_key(session: Session, tenant: Tenant) -> dict[str, str]:
     key, _ = signing_key(session, tenant)
-    pem = Ed25519PublicKey.from_public_bytes(key.public_key).public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = (
+        Ed25519PublicKey.from_public_bytes(key.public_key)
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return {"key_id": str(key.id), "algorithm": ALGORITHM, "public_key_pem": pem}
 
 

@@ -3,6 +3,7 @@
 Reporters authenticate with `Authorization: Receipt <receipt>`; officials with bearer tokens.
 Handlers are thin: parse, call one use case in services/whistleblowing/cases.py, commit.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -12,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from services.whistleblowing import cases, repository, schemas
 from services.whistleblowing.cases import Actor, Refused
-from services.whistleblowing.domain import lifecycle, stats as stats_rules
+from services.whistleblowing.domain import lifecycle
+from services.whistleblowing.domain import stats as stats_rules
 from services.whistleblowing.models import OutboxRow
 from shared.auth import current_principal, require_roles
 from shared.problem import Problem, problem_response, validation_error
@@ -26,12 +28,22 @@ IDEMPOTENCY_KEY_MAX = 200
 
 # --- Errors -------------------------------------------------------------------------------
 
+
 @bp.errorhandler(Refused)
 def _refused(exc: Refused):
     errors = [{"field": exc.field, "reason": str(exc)}] if exc.field else None
-    title = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-             410: "Gone", 412: "Precondition Failed", 413: "Content Too Large", 415: "Unsupported Media Type",
-             422: "Unprocessable Content", 429: "Too Many Requests"}.get(exc.status, "Error")
+    title = {
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        409: "Conflict",
+        410: "Gone",
+        412: "Precondition Failed",
+        413: "Content Too Large",
+        415: "Unsupported Media Type",
+        422: "Unprocessable Content",
+        429: "Too Many Requests",
+    }.get(exc.status, "Error")
     headers = {}
     if isinstance(exc, cases.ReceiptRejected):
         if exc.status == 401:
@@ -44,13 +56,21 @@ def _refused(exc: Refused):
 @bp.errorhandler(lifecycle.LifecycleError)
 def _lifecycle(exc: lifecycle.LifecycleError):
     if isinstance(exc, lifecycle.IllegalTransition):
-        return problem_response(Problem(409, "Conflict", str(exc), source=exc.source,
-                                        target=exc.target))
+        return problem_response(
+            Problem(409, "Conflict", str(exc), source=exc.source, target=exc.target)
+        )
     if isinstance(exc, lifecycle.TransitionNotPermitted):
-        return problem_response(Problem(403, "Forbidden", str(exc),
-                                        required_roles=exc.required_roles))
-    return problem_response(Problem(422, "Unprocessable Content", str(exc),
-                                    errors=[{"field": exc.field, "reason": str(exc)}]))
+        return problem_response(
+            Problem(403, "Forbidden", str(exc), required_roles=exc.required_roles)
+        )
+    return problem_response(
+        Problem(
+            422,
+            "Unprocessable Content",
+            str(exc),
+            errors=[{"field": exc.field, "reason": str(exc)}],
+        )
+    )
 
 
 @bp.after_request
@@ -60,6 +80,7 @@ def _no_store(resp: Response) -> Response:
 
 
 # --- Helpers ------------------------------------------------------------------------------
+
 
 def _body(model):
     return schemas.parse(model, request.get_json(silent=True))
@@ -78,8 +99,9 @@ def _receipt_header() -> str | None:
 def _reporter_case(*, for_update: bool = False):
     if _receipt_header() is None:
         raise cases.ReceiptRejected(401, "Send your receipt: Authorization: Receipt <receipt>.")
-    return cases.open_with_receipt(db(), g.tenant, _receipt_header(),
-                                   request.remote_addr or "unknown", for_update=for_update)
+    return cases.open_with_receipt(
+        db(), g.tenant, _receipt_header(), request.remote_addr or "unknown", for_update=for_update
+    )
 
 
 def _upload() -> bytes:
@@ -106,6 +128,7 @@ def _uuid(value: str, field: str) -> uuid.UUID:
 @bp.get("/openapi.json")
 def openapi():
     from services.whistleblowing.openapi import document
+
     return jsonify(document())
 
 
@@ -114,8 +137,9 @@ def file_report(form: schemas.ReportIn, uploads: list[bytes], key: str | None) -
     for attempt in (1, 2):
         uw = uow(OutboxRow)
         try:
-            filed = cases.submit(uw, form, uploads, idempotency_key=key,
-                                 request_digest_source=form.model_dump())
+            filed = cases.submit(
+                uw, form, uploads, idempotency_key=key, request_digest_source=form.model_dump()
+            )
             uw.commit()
             return filed
         except IntegrityError:
@@ -127,6 +151,7 @@ def file_report(form: schemas.ReportIn, uploads: list[bytes], key: str | None) -
 
 # --- Reporters ----------------------------------------------------------------------------
 
+
 @bp.post(f"{API}/reports")
 def submit_report():
     """File a report. The receipt is in this answer only (and in a replay of the same
@@ -134,11 +159,15 @@ def submit_report():
     form = _body(schemas.ReportIn)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
-        raise Refused(422, f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters.",
-                      "Idempotency-Key")
+        raise Refused(
+            422,
+            f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters.",
+            "Idempotency-Key",
+        )
     filed = file_report(form, [], key)
-    resp = jsonify(case_number=filed.report.case_number, receipt=filed.receipt,
-                   status=filed.report.status)
+    resp = jsonify(
+        case_number=filed.report.case_number, receipt=filed.receipt, status=filed.report.status
+    )
     resp.status_code = 201
     if filed.replayed:
         resp.headers["Idempotent-Replayed"] = "true"
@@ -155,11 +184,16 @@ def reporter_inbox():
 def reporter_acknowledgement():
     """A signed proof of filing (case number, time, SHA-256 of what was submitted)."""
     from services.whistleblowing import acknowledgement
+
     report = _reporter_case()
-    doc = acknowledgement.issue(db(), g.tenant, case_number=report.case_number,
-                                received_at=report.received_at.isoformat(),
-                                category=report.category,
-                                content=cases.content_of(db(), g.tenant, report))
+    doc = acknowledgement.issue(
+        db(),
+        g.tenant,
+        case_number=report.case_number,
+        received_at=report.received_at.isoformat(),
+        category=report.category,
+        content=cases.content_of(db(), g.tenant, report),
+    )
     db().commit()  # the tenant's signing key, if this was its first use
     return jsonify(doc)
 
@@ -168,6 +202,7 @@ def reporter_acknowledgement():
 def acknowledgement_key():
     """The public key that verifies this tenant's acknowledgements."""
     from services.whistleblowing import acknowledgement
+
     key = acknowledgement.public_key(db(), g.tenant)
     db().commit()
     return jsonify(key)
@@ -196,19 +231,23 @@ def reporter_attachment():
 def public_stats():
     """Aggregates anyone may read: cells below 5 are hidden (null)."""
     s = repository.stats(db(), today=cases.today(g.tenant), tz=g.tenant.timezone)
-    enough = lambda n, v: v if n >= stats_rules.SMALL_CELL else None  # noqa: E731
-    return jsonify(total=stats_rules.suppress_total(s["total"]),
-                   by_category=stats_rules.suppress(s["by_category"]),
-                   by_status=stats_rules.suppress(s["by_status"]),
-                   by_month=stats_rules.suppress(s["by_month"]),
-                   median_days_to_acknowledge=enough(s["acknowledged_count"],
-                                                     s["median_days_to_acknowledge"]),
-                   median_days_to_conclude=enough(s["concluded_count"],
-                                                  s["median_days_to_conclude"]),
-                   small_cell_threshold=stats_rules.SMALL_CELL)
+
+    def enough(n, v):
+        return v if n >= stats_rules.SMALL_CELL else None
+
+    return jsonify(
+        total=stats_rules.suppress_total(s["total"]),
+        by_category=stats_rules.suppress(s["by_category"]),
+        by_status=stats_rules.suppress(s["by_status"]),
+        by_month=stats_rules.suppress(s["by_month"]),
+        median_days_to_acknowledge=enough(s["acknowledged_count"], s["median_days_to_acknowledge"]),
+        median_days_to_conclude=enough(s["concluded_count"], s["median_days_to_conclude"]),
+        small_cell_threshold=stats_rules.SMALL_CELL,
+    )
 
 
 # --- Officials ----------------------------------------------------------------------------
+
 
 def _list_query(actor: Actor, *, paged: bool = True) -> tuple[list, int, int, int]:
     """The case list the filters in the query string ask for (422 naming bad filters)."""
@@ -237,10 +276,18 @@ def _list_query(actor: Actor, *, paged: bool = True) -> tuple[list, int, int, in
     if errors:
         raise validation_error(errors)
     rows, total = repository.list_reports(
-        db(), today=cases.today(g.tenant), status=status, category=args.get("category") or None,
-        overdue=overdue, assignee=assignee, unassigned=unassigned, hide_from=actor.official_id,
+        db(),
+        today=cases.today(g.tenant),
+        status=status,
+        category=args.get("category") or None,
+        overdue=overdue,
+        assignee=assignee,
+        unassigned=unassigned,
+        hide_from=actor.official_id,
         only_assigned_to=None if actor.roles & cases.SEE_ALL else actor.official_id,
-        page=int(page), per_page=int(per_page))
+        page=int(page),
+        per_page=int(per_page),
+    )
     return rows, total, int(page), int(per_page)
 
 
@@ -248,22 +295,26 @@ def _list_query(actor: Actor, *, paged: bool = True) -> tuple[list, int, int, in
 @require_roles(*HANDLERS)
 def list_reports():
     rows, total, page, per_page = _list_query(_official())
-    return jsonify(items=[cases.summary(g.tenant, r) for r in rows], total=total, page=page,
-                   per_page=per_page)
+    return jsonify(
+        items=[cases.summary(g.tenant, r) for r in rows], total=total, page=page, per_page=per_page
+    )
 
 
 def _csv(name: str, header: list[str], rows) -> Response:
     """CSV for spreadsheets; a cell starting with = + - @ is quoted as text (no formulas)."""
     import csv
     import io
+
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["'" + str(c) if str(c)[:1] in ("=", "+", "-", "@") else c
-                         for c in row])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{g.tenant.slug}-{name}.csv"'})
+        writer.writerow(["'" + str(c) if str(c)[:1] in ("=", "+", "-", "@") else c for c in row])
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{g.tenant.slug}-{name}.csv"'},
+    )
 
 
 @bp.get(f"{API}/reports.csv")
@@ -271,21 +322,35 @@ def _csv(name: str, header: list[str], rows) -> Response:
 def export_reports():
     """The case list (same filters, no paging) without any content or identity."""
     rows, _, _, _ = _list_query(_official(), paged=False)
-    fields = ["case_number", "category", "status", "outcome", "received_at", "acknowledge_by",
-              "feedback_by", "overdue", "assignee"]
-    return _csv("reports", fields, ([cases.summary(g.tenant, r)[f] for f in fields]
-                                    for r in rows))
+    fields = [
+        "case_number",
+        "category",
+        "status",
+        "outcome",
+        "received_at",
+        "acknowledge_by",
+        "feedback_by",
+        "overdue",
+        "assignee",
+    ]
+    return _csv("reports", fields, ([cases.summary(g.tenant, r)[f] for f in fields] for r in rows))
 
 
 @bp.get(f"{API}/stats.csv")
 @require_roles(*HANDLERS, "auditor")
 def export_stats():
     s = repository.stats(db(), today=cases.today(g.tenant), tz=g.tenant.timezone)
-    rows = [(dim, key, n) for dim in ("category", "status", "month")
-            for key, n in s[f"by_{dim}"].items()]
-    rows += [("total", "", s["total"]), ("overdue", "", s["overdue"]),
-             ("median_days_to_acknowledge", "", s["median_days_to_acknowledge"] or ""),
-             ("median_days_to_conclude", "", s["median_days_to_conclude"] or "")]
+    rows = [
+        (dim, key, n)
+        for dim in ("category", "status", "month")
+        for key, n in s[f"by_{dim}"].items()
+    ]
+    rows += [
+        ("total", "", s["total"]),
+        ("overdue", "", s["overdue"]),
+        ("median_days_to_acknowledge", "", s["median_days_to_acknowledge"] or ""),
+        ("median_days_to_conclude", "", s["median_days_to_conclude"] or ""),
+    ]
     return _csv("stats", ["dimension", "key", "value"], rows)
 
 
@@ -304,9 +369,14 @@ def get_attachment(case_number: str, attachment_id: uuid.UUID):
     report = cases.official_case(db(), _official(), case_number)
     att, data = cases.attachment_content(db(), g.tenant, report, attachment_id)
     name = f"{report.case_number}-{att.id}.{cases.files.EXTENSIONS.get(att.media_type, 'bin')}"
-    return Response(data, mimetype=att.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "Content-Security-Policy": "default-src 'none'; sandbox"})
+    return Response(
+        data,
+        mimetype=att.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 @bp.post(f"{API}/reports/<case_number>/transitions")
@@ -317,8 +387,9 @@ def transition(case_number: str):
     uw = uow(OutboxRow)
     report = cases.official_case(uw.session, actor, case_number, for_update=True)
     _check_version(report)
-    cases.transition(uw, actor, report, form.to, outcome=form.outcome, reason=form.reason,
-                     referral=form.referral)
+    cases.transition(
+        uw, actor, report, form.to, outcome=form.outcome, reason=form.reason, referral=form.referral
+    )
     uw.commit()
     resp = jsonify(cases.summary(g.tenant, report) | {"version": report.version})
     resp.headers["ETag"] = f'"{report.version}"'
@@ -356,8 +427,9 @@ def set_handler_profile(official_id: uuid.UUID):
     """A handler's work unit (and name): kept only as keyed hashes, matched against reports."""
     form = _body(schemas.HandlerProfileIn)
     uw = uow(OutboxRow)
-    recused = cases.set_handler_profile(uw, _official(), official_id, work_unit=form.work_unit,
-                                        name=form.name)
+    recused = cases.set_handler_profile(
+        uw, _official(), official_id, work_unit=form.work_unit, name=form.name
+    )
     uw.commit()
     return jsonify(official_id=str(official_id), recused_from=recused)
 
@@ -390,12 +462,21 @@ def request_identity(case_number: str):
 @require_roles("identity_custodian")
 def pending_identity_requests():
     rows = repository.pending_identity_requests(db())
-    return jsonify(items=[{"id": str(r.id), "case_number": cn, "status": r.status,
-                           "created_at": r.created_at.isoformat(), "approvals": len(r.approvals),
-                           "reason": cases.protect.decrypt_text(db(), g.tenant.id,
-                                                                "wb_identity_requests", r.id,
-                                                                "reason", r.reason)}
-                          for r, cn in rows])
+    return jsonify(
+        items=[
+            {
+                "id": str(r.id),
+                "case_number": cn,
+                "status": r.status,
+                "created_at": r.created_at.isoformat(),
+                "approvals": len(r.approvals),
+                "reason": cases.protect.decrypt_text(
+                    db(), g.tenant.id, "wb_identity_requests", r.id, "reason", r.reason
+                ),
+            }
+            for r, cn in rows
+        ]
+    )
 
 
 @bp.post(f"{API}/identity-requests/<uuid:request_id>/decisions")

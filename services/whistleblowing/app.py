@@ -1,4 +1,5 @@
 """Flask application factory of the whistleblowing service. Production: `gunicorn 'services.whistleblowing.app:create_app()'`."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -13,11 +14,14 @@ SERVICE = "whistleblowing"
 def create_app() -> Flask:
     app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
     from services.whistleblowing import api, official_pages, pages
+
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(official_pages.bp)
     from shared.replication.web import bp as replication_bp  # hosts the replication portal
+
     app.register_blueprint(replication_bp)
     from shared.replication.config_web import bp as tenant_config_bp  # tenant admins' settings
+
     app.register_blueprint(tenant_config_bp)
     return app

@@ -4,6 +4,7 @@ The type comes from the bytes (magic numbers), not from the file name or the cli
 Content-Type. Images are decoded and re-encoded from their pixels alone, which drops EXIF
 (GPS, camera serial), XMP and ICC data. The file name a client sent is never stored or used.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,10 +16,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 DEFAULT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 DEFAULT_MAX_BYTES, DEFAULT_MAX_COUNT = 10 * 1024 * 1024, 10
 MAX_PIXELS = 40_000_000  # refuse decompression bombs well before Pillow's own limit
-PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP",
-                  "image/gif": "GIF"}
-EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png",
-              "image/webp": "webp", "image/gif": "gif"}
+PILLOW_FORMATS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+}
+EXTENSIONS = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
 
 
 class AttachmentRejected(Exception):
@@ -36,11 +46,13 @@ class Policy:
     types: tuple[str, ...] = DEFAULT_TYPES
 
     @classmethod
-    def from_config(cls, service_config: dict) -> "Policy":
+    def from_config(cls, service_config: dict) -> Policy:
         a = service_config.get("attachments", {}) or {}
-        return cls(int(a.get("max_bytes", DEFAULT_MAX_BYTES)),
-                   int(a.get("max_count", DEFAULT_MAX_COUNT)),
-                   tuple(a.get("types", DEFAULT_TYPES)))
+        return cls(
+            int(a.get("max_bytes", DEFAULT_MAX_BYTES)),
+            int(a.get("max_count", DEFAULT_MAX_COUNT)),
+            tuple(a.get("types", DEFAULT_TYPES)),
+        )
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,9 @@ def inspect(data: bytes, policy: Policy) -> CleanFile:
     media_type = kind.mime if kind else None
     if media_type not in policy.types:
         found = media_type or "unknown"
-        raise AttachmentRejected(415, f"The file's content is {found}; allowed types are "
-                                      f"{', '.join(policy.types)}.")
+        raise AttachmentRejected(
+            415, f"The file's content is {found}; allowed types are {', '.join(policy.types)}."
+        )
     if media_type in PILLOW_FORMATS:
         data = strip_image_metadata(data, media_type)
         if len(data) > policy.max_bytes:

@@ -4,6 +4,7 @@ Handlers parse input, build an `Actor`, call one function here and commit the un
 the functions apply domain rules, write rows (ciphertexts only for free text) and emit
 events carrying ids, states and keyed digests, never text, names or receipts.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,10 +21,19 @@ from sqlalchemy.orm import Session
 from services.whistleblowing import attachments as files
 from services.whistleblowing import protect, repository
 from services.whistleblowing.domain import clocks, codes, lifecycle, recusal, retention
-from services.whistleblowing.models import (Assignment, Attachment, HandlerProfile,
-                                            IdempotentSubmission,
-                                            IdentityRequest, Message, OfficialRow,
-                                            ReceiptThrottle, Recusal, Report, ReportHistory)
+from services.whistleblowing.models import (
+    Assignment,
+    Attachment,
+    HandlerProfile,
+    IdempotentSubmission,
+    IdentityRequest,
+    Message,
+    OfficialRow,
+    ReceiptThrottle,
+    Recusal,
+    Report,
+    ReportHistory,
+)
 from shared.db import utcnow
 from shared.separation import check_separation
 from shared.tenancy import Tenant
@@ -35,8 +45,10 @@ RECEIPT_WINDOW = timedelta(minutes=15)
 HANDLER_ROLE_ORDER = ("wbs_supervisor", "wbs_investigator", "wbs_intake", "identity_custodian")
 SEE_ALL = frozenset({"wbs_intake", "wbs_supervisor"})
 # What a reporter reads for a system notice (pages translate the code).
-NOTICES = {"identity_disclosed": "Your identity was disclosed to the handler of your report, "
-                                 "after approval by the identity custodian."}
+NOTICES = {
+    "identity_disclosed": "Your identity was disclosed to the handler of your report, "
+    "after approval by the identity custodian."
+}
 
 
 class Refused(Exception):
@@ -49,8 +61,8 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str                      # "reporter" | "official"
-    pseudonym: str                 # for events: "reporter" or "official:<hmac>"
+    kind: str  # "reporter" | "official"
+    pseudonym: str  # for events: "reporter" or "official:<hmac>"
     official_id: uuid.UUID | None = None
     roles: frozenset[str] = frozenset()
 
@@ -88,6 +100,7 @@ def report_flags(tenant: Tenant, report: Report) -> clocks.Flags:
 
 # --- Filing -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Filed:
     report: Report
@@ -95,8 +108,14 @@ class Filed:
     replayed: bool = False
 
 
-def submit(uw, form, uploads: list[bytes], *, idempotency_key: str | None = None,
-           request_digest_source: Any = None) -> Filed:
+def submit(
+    uw,
+    form,
+    uploads: list[bytes],
+    *,
+    idempotency_key: str | None = None,
+    request_digest_source: Any = None,
+) -> Filed:
     """File a report (anonymous unless `form.identity`), with optional evidence files."""
     session, tenant = uw.session, uw.tenant
     if form.category not in {c["code"] for c in categories(tenant)}:
@@ -123,45 +142,84 @@ def submit(uw, form, uploads: list[bytes], *, idempotency_key: str | None = None
     while repository.case_number_taken(session, case_number):
         case_number = codes.new_case_number(clocks.local_date(now, tenant.timezone).year)
     sla = clocks.Sla.from_config(_config(tenant))
-    due = clocks.due_dates(now, tenant.timezone, sla, clocks.Calendar(tenant.config.get(
-        "holidays", [])))
+    due = clocks.due_dates(
+        now, tenant.timezone, sla, clocks.Calendar(tenant.config.get("holidays", []))
+    )
     content = form.content()
     report = Report(
-        id=report_id, tenant_id=tenant.id, case_number=case_number,
+        id=report_id,
+        tenant_id=tenant.id,
+        case_number=case_number,
         receipt_hash=protect.keyed_hash(session, tenant.id, "receipt", receipt),
-        category=form.category, status=lifecycle.Status.RECEIVED.value, received_at=now,
-        content=protect.encrypt_json(session, tenant.id, "wb_reports", report_id, "content",
-                                     content),
+        category=form.category,
+        status=lifecycle.Status.RECEIVED.value,
+        received_at=now,
+        content=protect.encrypt_json(
+            session, tenant.id, "wb_reports", report_id, "content", content
+        ),
         content_digest=protect.digest(session, tenant.id, {"category": form.category, **content}),
         sealed_identity=_seal(session, tenant, report_id, form.identity),
-        acknowledge_by=due.acknowledge_by, feedback_by=due.feedback_by,
-        last_reporter_input_at=now, version=1,
-        reported_marks=_hashed_marks(session, tenant,
-                                     recusal.report_marks(content["reported_persons"])))
+        acknowledge_by=due.acknowledge_by,
+        feedback_by=due.feedback_by,
+        last_reporter_input_at=now,
+        version=1,
+        reported_marks=_hashed_marks(
+            session, tenant, recusal.report_marks(content["reported_persons"])
+        ),
+    )
     session.add(report)
-    session.add(ReportHistory(tenant_id=tenant.id, report_id=report_id, at=now, from_status=None,
-                              to_status=report.status, actor_role="reporter"))
+    session.add(
+        ReportHistory(
+            tenant_id=tenant.id,
+            report_id=report_id,
+            at=now,
+            from_status=None,
+            to_status=report.status,
+            actor_role="reporter",
+        )
+    )
     session.flush()
     added = [_store_attachment(uw, report, f, REPORTER) for f in cleaned]
-    uw.emit("whistleblowing.report.submitted.v1", subject=case_number, actor="reporter", data={
-        "report_id": str(report_id), "case_number": case_number, "category": form.category,
-        "status": report.status, "confidential": form.identity is not None,
-        "content_digest": report.content_digest, "attachment_count": len(added),
-        "acknowledge_by": due.acknowledge_by.isoformat(),
-        "feedback_by": due.feedback_by.isoformat()})
+    uw.emit(
+        "whistleblowing.report.submitted.v1",
+        subject=case_number,
+        actor="reporter",
+        data={
+            "report_id": str(report_id),
+            "case_number": case_number,
+            "category": form.category,
+            "status": report.status,
+            "confidential": form.identity is not None,
+            "content_digest": report.content_digest,
+            "attachment_count": len(added),
+            "acknowledge_by": due.acknowledge_by.isoformat(),
+            "feedback_by": due.feedback_by.isoformat(),
+        },
+    )
     for att in added:
         _emit_attachment(uw, report, att, REPORTER)
     for profile in session.execute(select(HandlerProfile)).scalars():
         _recuse_if_conflicted(uw, report, profile)
     if sla.auto_acknowledge:
-        _apply(uw, report, lifecycle.decide(report.status, None, "acknowledged",
-                                            roles=lifecycle.INTAKE), SYSTEM)
+        _apply(
+            uw,
+            report,
+            lifecycle.decide(report.status, None, "acknowledged", roles=lifecycle.INTAKE),
+            SYSTEM,
+        )
     if key_hash:
-        session.add(IdempotentSubmission(
-            key_hash=key_hash, tenant_id=tenant.id, request_digest=request_digest,
-            report_id=report_id, created_at=now,
-            receipt=protect.encrypt_text(session, tenant.id, "wb_idempotency", report_id,
-                                         "receipt", receipt)))
+        session.add(
+            IdempotentSubmission(
+                key_hash=key_hash,
+                tenant_id=tenant.id,
+                request_digest=request_digest,
+                report_id=report_id,
+                created_at=now,
+                receipt=protect.encrypt_text(
+                    session, tenant.id, "wb_idempotency", report_id, "receipt", receipt
+                ),
+            )
+        )
     return Filed(report, receipt)
 
 
@@ -169,41 +227,58 @@ def _seal(session: Session, tenant: Tenant, report_id: uuid.UUID, identity) -> b
     if identity is None:
         return None
     try:
-        return protect.seal_identity(session, tenant.id, report_id,
-                                     identity.model_dump(exclude_none=True))
+        return protect.seal_identity(
+            session, tenant.id, report_id, identity.model_dump(exclude_none=True)
+        )
     except protect.identity_errors()["no_custodian"]:
-        raise Refused(422, "This city has no identity custodian yet, so it cannot keep an "
-                           "identity safely: leave the identity out to report anonymously.",
-                      "identity") from None
+        raise Refused(
+            422,
+            "This city has no identity custodian yet, so it cannot keep an "
+            "identity safely: leave the identity out to report anonymously.",
+            "identity",
+        ) from None
 
 
-def _replay(session: Session, tenant: Tenant, key_hash: str, request_digest: str
-            ) -> Filed | None:
+def _replay(session: Session, tenant: Tenant, key_hash: str, request_digest: str) -> Filed | None:
     # Receipts of keys past the window are wiped: the copy lives no longer than promised.
-    session.execute(update(IdempotentSubmission)
-                    .where(IdempotentSubmission.created_at < utcnow() - IDEMPOTENCY_WINDOW,
-                           IdempotentSubmission.receipt.is_not(None))
-                    .values(receipt=None))
+    session.execute(
+        update(IdempotentSubmission)
+        .where(
+            IdempotentSubmission.created_at < utcnow() - IDEMPOTENCY_WINDOW,
+            IdempotentSubmission.receipt.is_not(None),
+        )
+        .values(receipt=None)
+    )
     row = session.get(IdempotentSubmission, key_hash, with_for_update=True)
     if row is None or row.tenant_id != tenant.id:
         return None
     if not hmac.compare_digest(row.request_digest, request_digest):
-        raise Refused(422, "This Idempotency-Key was used for a different report.",
-                      "Idempotency-Key")
+        raise Refused(
+            422, "This Idempotency-Key was used for a different report.", "Idempotency-Key"
+        )
     if row.receipt is None:
-        raise Refused(409, "This Idempotency-Key was used more than 24 hours ago; "
-                           "send the report with a new key.", "Idempotency-Key")
+        raise Refused(
+            409,
+            "This Idempotency-Key was used more than 24 hours ago; send the report with a new key.",
+            "Idempotency-Key",
+        )
     report = session.get(Report, row.report_id)
-    receipt = protect.decrypt_text(session, tenant.id, "wb_idempotency", row.report_id,
-                                   "receipt", row.receipt)
+    receipt = protect.decrypt_text(
+        session, tenant.id, "wb_idempotency", row.report_id, "receipt", row.receipt
+    )
     return Filed(report, receipt, replayed=True)
 
 
 # --- Reporter access ----------------------------------------------------------------------
 
+
 class ReceiptRejected(Refused):
-    def __init__(self, status: int = 401, message: str = "This receipt is not recognised.",
-                 retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int = 401,
+        message: str = "This receipt is not recognised.",
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(status, message)
         self.retry_after = retry_after
 
@@ -212,23 +287,30 @@ def _dummy_receipt() -> str:
     return "0" * codes.RECEIPT_CHARS
 
 
-def open_with_receipt(session: Session, tenant: Tenant, typed: str | None, client: str, *,
-                      for_update: bool = False) -> Report:
+def open_with_receipt(
+    session: Session, tenant: Tenant, typed: str | None, client: str, *, for_update: bool = False
+) -> Report:
     """The report a receipt opens. Unknown and malformed receipts take the same path (hash,
     look-up, compare, count) so neither timing nor answer tells them apart; failures are
     counted per client address, and too many lock that address out for a while."""
     throttle_key = protect.keyed_hash(session, tenant.id, "wb-receipt-client", client)
     row = session.get(ReceiptThrottle, throttle_key)
     now = utcnow()
-    if row is not None and row.window_started_at > now - RECEIPT_WINDOW \
-            and row.failures >= RECEIPT_FAILURES_ALLOWED:
+    if (
+        row is not None
+        and row.window_started_at > now - RECEIPT_WINDOW
+        and row.failures >= RECEIPT_FAILURES_ALLOWED
+    ):
         wait = int((row.window_started_at + RECEIPT_WINDOW - now).total_seconds()) + 1
         raise ReceiptRejected(429, "Too many wrong receipts; try again later.", wait)
     receipt = codes.normalise_receipt(typed or "")
     wanted = protect.keyed_hash(session, tenant.id, "receipt", receipt or _dummy_receipt())
     report = repository.report_by_receipt_hash(session, wanted, for_update=for_update)
-    if report is not None and receipt is not None and hmac.compare_digest(report.receipt_hash,
-                                                                          wanted):
+    if (
+        report is not None
+        and receipt is not None
+        and hmac.compare_digest(report.receipt_hash, wanted)
+    ):
         return report
     _count_failure(session, tenant, throttle_key, now)
     raise ReceiptRejected()
@@ -236,39 +318,56 @@ def open_with_receipt(session: Session, tenant: Tenant, typed: str | None, clien
 
 def _count_failure(session: Session, tenant: Tenant, key: str, now: datetime) -> None:
     window_open = ReceiptThrottle.window_started_at > now - RECEIPT_WINDOW
-    stmt = pg_insert(ReceiptThrottle).values(key=key, tenant_id=tenant.id, failures=1,
-                                             window_started_at=now)
+    stmt = pg_insert(ReceiptThrottle).values(
+        key=key, tenant_id=tenant.id, failures=1, window_started_at=now
+    )
 
-    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={
-        "failures": case((window_open, ReceiptThrottle.failures + 1), else_=1),
-        "window_started_at": case((window_open, ReceiptThrottle.window_started_at), else_=now)})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "failures": case((window_open, ReceiptThrottle.failures + 1), else_=1),
+            "window_started_at": case((window_open, ReceiptThrottle.window_started_at), else_=now),
+        },
+    )
     session.execute(stmt)
     session.commit()  # on purpose: the count must survive the refused request
 
 
 # --- Reading a case -------------------------------------------------------------------------
 
+
 def _text(session, tenant, table, row_id, field, blob) -> str | None:
-    return None if blob is None else protect.decrypt_text(session, tenant.id, table, row_id,
-                                                          field, blob)
+    return (
+        None
+        if blob is None
+        else protect.decrypt_text(session, tenant.id, table, row_id, field, blob)
+    )
 
 
 def content_of(session: Session, tenant: Tenant, report: Report) -> dict:
-    return protect.decrypt_json(session, tenant.id, "wb_reports", report.id, "content",
-                                report.content)
+    return protect.decrypt_json(
+        session, tenant.id, "wb_reports", report.id, "content", report.content
+    )
 
 
 def timeline_view(session: Session, tenant: Tenant, report: Report) -> list[dict]:
-    return [{"at": h.at.isoformat(), "from": h.from_status, "status": h.to_status,
-             "outcome": h.outcome, "by": h.actor_role,
-             "reason": _text(session, tenant, "wb_report_history", h.id, "reason", h.reason),
-             "referral": _text(session, tenant, "wb_report_history", h.id, "referral",
-                               h.referral)}
-            for h in repository.timeline(session, report.id)]
+    return [
+        {
+            "at": h.at.isoformat(),
+            "from": h.from_status,
+            "status": h.to_status,
+            "outcome": h.outcome,
+            "by": h.actor_role,
+            "reason": _text(session, tenant, "wb_report_history", h.id, "reason", h.reason),
+            "referral": _text(session, tenant, "wb_report_history", h.id, "referral", h.referral),
+        }
+        for h in repository.timeline(session, report.id)
+    ]
 
 
-def messages_view(session: Session, tenant: Tenant, report: Report, *, for_official: bool
-                  ) -> list[dict]:
+def messages_view(
+    session: Session, tenant: Tenant, report: Report, *, for_official: bool
+) -> list[dict]:
     out = []
     for m in repository.messages(session, report.id):
         item: dict[str, Any] = {"id": str(m.id), "at": m.at.isoformat(), "from": m.author_role}
@@ -284,69 +383,100 @@ def messages_view(session: Session, tenant: Tenant, report: Report, *, for_offic
 
 
 def attachments_view(session: Session, report: Report) -> list[dict]:
-    return [{"id": str(a.id), "at": a.at.isoformat(), "media_type": a.media_type,
-             "size": a.size, "by": a.uploaded_by}
-            for a in repository.attachments(session, report.id)]
+    return [
+        {
+            "id": str(a.id),
+            "at": a.at.isoformat(),
+            "media_type": a.media_type,
+            "size": a.size,
+            "by": a.uploaded_by,
+        }
+        for a in repository.attachments(session, report.id)
+    ]
 
 
 def inbox(session: Session, tenant: Tenant, report: Report) -> dict:
     """What the reporter sees: status, timeline, messages; handlers only as roles."""
-    return {"case_number": report.case_number, "category": report.category,
-            "status": report.status, "outcome": report.outcome,
-            "received_at": report.received_at.isoformat(),
-            "acknowledge_by": report.acknowledge_by.isoformat(),
-            "feedback_by": report.feedback_by.isoformat(),
-            "report": content_of(session, tenant, report),
-            "confidential": report.sealed_identity is not None,
-            "timeline": timeline_view(session, tenant, report),
-            "messages": messages_view(session, tenant, report, for_official=False),
-            "attachments": attachments_view(session, report)}
+    return {
+        "case_number": report.case_number,
+        "category": report.category,
+        "status": report.status,
+        "outcome": report.outcome,
+        "received_at": report.received_at.isoformat(),
+        "acknowledge_by": report.acknowledge_by.isoformat(),
+        "feedback_by": report.feedback_by.isoformat(),
+        "report": content_of(session, tenant, report),
+        "confidential": report.sealed_identity is not None,
+        "timeline": timeline_view(session, tenant, report),
+        "messages": messages_view(session, tenant, report, for_official=False),
+        "attachments": attachments_view(session, report),
+    }
 
 
 def expires_on(tenant: Tenant, report: Report) -> date | None:
-    local = lambda t: clocks.local_date(t, tenant.timezone) if t else None  # noqa: E731
-    return retention.expires_on(report.status, local(report.archived_at),
-                                local(report.last_reporter_input_at),
-                                int(_config(tenant).get("retention_days",
-                                                        retention.DEFAULT_RETENTION_DAYS)))
+    def local(t):
+        return clocks.local_date(t, tenant.timezone) if t else None
+
+    return retention.expires_on(
+        report.status,
+        local(report.archived_at),
+        local(report.last_reporter_input_at),
+        int(_config(tenant).get("retention_days", retention.DEFAULT_RETENTION_DAYS)),
+    )
 
 
 def summary(tenant: Tenant, report: Report) -> dict:
     f = report_flags(tenant, report)
     expiry = expires_on(tenant, report)
-    return {"case_number": report.case_number, "category": report.category,
-            "status": report.status, "outcome": report.outcome,
-            "received_at": report.received_at.isoformat(),
-            "acknowledge_by": report.acknowledge_by.isoformat(),
-            "feedback_by": report.feedback_by.isoformat(),
-            "clocks": {"acknowledge": f.acknowledge, "feedback": f.feedback},
-            "overdue": f.overdue, "due_soon": f.due_soon,
-            "assignee": str(report.assignee_id) if report.assignee_id else None,
-            "expires_on": expiry.isoformat() if expiry else None,
-            "retention": retention.state(today(tenant), expiry)}
+    return {
+        "case_number": report.case_number,
+        "category": report.category,
+        "status": report.status,
+        "outcome": report.outcome,
+        "received_at": report.received_at.isoformat(),
+        "acknowledge_by": report.acknowledge_by.isoformat(),
+        "feedback_by": report.feedback_by.isoformat(),
+        "clocks": {"acknowledge": f.acknowledge, "feedback": f.feedback},
+        "overdue": f.overdue,
+        "due_soon": f.due_soon,
+        "assignee": str(report.assignee_id) if report.assignee_id else None,
+        "expires_on": expiry.isoformat() if expiry else None,
+        "retention": retention.state(today(tenant), expiry),
+    }
 
 
 def detail(session: Session, tenant: Tenant, report: Report) -> dict:
-    return {**summary(tenant, report), "version": report.version,
-            "allowed_transitions": lifecycle.allowed_targets(report.status, report.outcome),
-            "report": content_of(session, tenant, report),
-            "content_digest": report.content_digest,
-            "confidential": report.sealed_identity is not None,
-            "timeline": timeline_view(session, tenant, report),
-            "messages": messages_view(session, tenant, report, for_official=True),
-            "attachments": attachments_view(session, report),
-            "recusals": [{"official_id": str(r.official_id), "at": r.at.isoformat(),
-                          "kind": r.kind,
-                          "reason": _text(session, tenant, "wb_recusals", r.id, "reason",
-                                          r.reason)}
-                         for r in repository.recusals(session, report.id)]}
+    return {
+        **summary(tenant, report),
+        "version": report.version,
+        "allowed_transitions": lifecycle.allowed_targets(report.status, report.outcome),
+        "report": content_of(session, tenant, report),
+        "content_digest": report.content_digest,
+        "confidential": report.sealed_identity is not None,
+        "timeline": timeline_view(session, tenant, report),
+        "messages": messages_view(session, tenant, report, for_official=True),
+        "attachments": attachments_view(session, report),
+        "recusals": [
+            {
+                "official_id": str(r.official_id),
+                "at": r.at.isoformat(),
+                "kind": r.kind,
+                "reason": _text(session, tenant, "wb_recusals", r.id, "reason", r.reason),
+            }
+            for r in repository.recusals(session, report.id)
+        ],
+    }
 
 
-def official_case(session: Session, actor: Actor, case_number: str, *,
-                  for_update: bool = False) -> Report:
+def official_case(
+    session: Session, actor: Actor, case_number: str, *, for_update: bool = False
+) -> Report:
     """The case if this official may handle it; otherwise the same 404 as a missing case."""
-    report = repository.report_by_case(session, case_number, for_update=for_update) \
-        if codes.is_case_number(case_number) else None
+    report = (
+        repository.report_by_case(session, case_number, for_update=for_update)
+        if codes.is_case_number(case_number)
+        else None
+    )
     if report is None or not may_handle(session, actor, report):
         raise Refused(404, "No such report.")
     return report
@@ -362,42 +492,81 @@ def may_handle(session: Session, actor: Actor, report: Report) -> bool:
 
 # --- Changing a case ------------------------------------------------------------------------
 
-def transition(uw, actor: Actor, report: Report, to: str, *, outcome: str | None = None,
-               reason: str | None = None, referral: str | None = None) -> Report:
-    step = lifecycle.decide(report.status, report.outcome, to, roles=actor.roles,
-                            new_outcome=outcome, reason=reason, referral=referral)
+
+def transition(
+    uw,
+    actor: Actor,
+    report: Report,
+    to: str,
+    *,
+    outcome: str | None = None,
+    reason: str | None = None,
+    referral: str | None = None,
+) -> Report:
+    step = lifecycle.decide(
+        report.status,
+        report.outcome,
+        to,
+        roles=actor.roles,
+        new_outcome=outcome,
+        reason=reason,
+        referral=referral,
+    )
     return _apply(uw, report, step, actor)
 
 
 def _apply(uw, report: Report, step: lifecycle.Step, actor: Actor) -> Report:
     session, tenant = uw.session, uw.tenant
     now = utcnow()
-    history = ReportHistory(id=uuid.uuid4(), tenant_id=tenant.id, report_id=report.id, at=now,
-                            from_status=step.source.value, to_status=step.target.value,
-                            outcome=step.outcome, actor_role=actor.role,
-                            actor_id=actor.official_id)
+    history = ReportHistory(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        report_id=report.id,
+        at=now,
+        from_status=step.source.value,
+        to_status=step.target.value,
+        outcome=step.outcome,
+        actor_role=actor.role,
+        actor_id=actor.official_id,
+    )
     if step.reason:
-        history.reason = protect.encrypt_text(session, tenant.id, "wb_report_history",
-                                              history.id, "reason", step.reason)
+        history.reason = protect.encrypt_text(
+            session, tenant.id, "wb_report_history", history.id, "reason", step.reason
+        )
     if step.referral:
-        history.referral = protect.encrypt_text(session, tenant.id, "wb_report_history",
-                                                history.id, "referral", step.referral)
+        history.referral = protect.encrypt_text(
+            session, tenant.id, "wb_report_history", history.id, "referral", step.referral
+        )
     session.add(history)
     report.status = step.target.value
     if step.outcome is not None:
         report.outcome = step.outcome
-    stamp = {"acknowledged": "acknowledged_at", "triaged": "triaged_at",
-             "concluded": "concluded_at", "archived": "archived_at"}.get(step.target.value)
+    stamp = {
+        "acknowledged": "acknowledged_at",
+        "triaged": "triaged_at",
+        "concluded": "concluded_at",
+        "archived": "archived_at",
+    }.get(step.target.value)
     if stamp:
         setattr(report, stamp, now)
     report.version += 1
-    data = {"report_id": str(report.id), "case_number": report.case_number,
-            "from": step.source.value, "to": step.target.value, "outcome": step.outcome,
-            "referred": step.referral is not None, "version": report.version}
+    data = {
+        "report_id": str(report.id),
+        "case_number": report.case_number,
+        "from": step.source.value,
+        "to": step.target.value,
+        "outcome": step.outcome,
+        "referred": step.referral is not None,
+        "version": report.version,
+    }
     if step.reason:
         data["reason_digest"] = protect.digest(session, tenant.id, step.reason)
-    uw.emit("whistleblowing.report.transitioned.v1", subject=report.case_number,
-            actor=actor.pseudonym, data=data)
+    uw.emit(
+        "whistleblowing.report.transitioned.v1",
+        subject=report.case_number,
+        actor=actor.pseudonym,
+        data=data,
+    )
     return report
 
 
@@ -409,17 +578,32 @@ def _open_for_input(report: Report) -> None:
 def post_message(uw, actor: Actor, report: Report, text: str) -> Message:
     _open_for_input(report)
     session, tenant = uw.session, uw.tenant
-    msg = Message(id=uuid.uuid4(), tenant_id=tenant.id, report_id=report.id, at=utcnow(),
-                  author_role=actor.role, author_id=actor.official_id)
-    msg.body = protect.encrypt_json(session, tenant.id, "wb_messages", msg.id, "body",
-                                    {"text": text})
+    msg = Message(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        report_id=report.id,
+        at=utcnow(),
+        author_role=actor.role,
+        author_id=actor.official_id,
+    )
+    msg.body = protect.encrypt_json(
+        session, tenant.id, "wb_messages", msg.id, "body", {"text": text}
+    )
     session.add(msg)
     if actor.kind == "reporter":
         report.last_reporter_input_at = msg.at
-    uw.emit("whistleblowing.message.posted.v1", subject=report.case_number, actor=actor.pseudonym,
-            data={"report_id": str(report.id), "case_number": report.case_number,
-                  "message_id": str(msg.id), "author_role": actor.role,
-                  "body_digest": protect.digest(session, tenant.id, text)})
+    uw.emit(
+        "whistleblowing.message.posted.v1",
+        subject=report.case_number,
+        actor=actor.pseudonym,
+        data={
+            "report_id": str(report.id),
+            "case_number": report.case_number,
+            "message_id": str(msg.id),
+            "author_role": actor.role,
+            "body_digest": protect.digest(session, tenant.id, text),
+        },
+    )
     return msg
 
 
@@ -440,31 +624,49 @@ def add_attachment(uw, actor: Actor, report: Report, data: bytes) -> Attachment:
 
 def _store_attachment(uw, report: Report, clean: files.CleanFile, actor: Actor) -> Attachment:
     session, tenant = uw.session, uw.tenant
-    att = Attachment(id=uuid.uuid4(), tenant_id=tenant.id, report_id=report.id, at=utcnow(),
-                     uploaded_by=actor.role, media_type=clean.media_type, size=len(clean.data),
-                     digest=protect.digest(session, tenant.id,
-                                           hashlib.sha256(clean.data).hexdigest()))
-    att.content = protect.encrypt_bytes(session, tenant.id, "wb_attachments", att.id, "content",
-                                        clean.data)
+    att = Attachment(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        report_id=report.id,
+        at=utcnow(),
+        uploaded_by=actor.role,
+        media_type=clean.media_type,
+        size=len(clean.data),
+        digest=protect.digest(session, tenant.id, hashlib.sha256(clean.data).hexdigest()),
+    )
+    att.content = protect.encrypt_bytes(
+        session, tenant.id, "wb_attachments", att.id, "content", clean.data
+    )
     session.add(att)
     return att
 
 
 def _emit_attachment(uw, report: Report, att: Attachment, actor: Actor) -> None:
-    uw.emit("whistleblowing.attachment.added.v1", subject=report.case_number,
-            actor=actor.pseudonym, data={
-                "report_id": str(report.id), "case_number": report.case_number,
-                "attachment_id": str(att.id), "media_type": att.media_type, "size": att.size,
-                "digest": att.digest, "uploaded_by": actor.role})
+    uw.emit(
+        "whistleblowing.attachment.added.v1",
+        subject=report.case_number,
+        actor=actor.pseudonym,
+        data={
+            "report_id": str(report.id),
+            "case_number": report.case_number,
+            "attachment_id": str(att.id),
+            "media_type": att.media_type,
+            "size": att.size,
+            "digest": att.digest,
+            "uploaded_by": actor.role,
+        },
+    )
 
 
-def attachment_content(session: Session, tenant: Tenant, report: Report,
-                       attachment_id: uuid.UUID) -> tuple[Attachment, bytes]:
+def attachment_content(
+    session: Session, tenant: Tenant, report: Report, attachment_id: uuid.UUID
+) -> tuple[Attachment, bytes]:
     att = session.get(Attachment, attachment_id)
     if att is None or att.report_id != report.id:
         raise Refused(404, "No such attachment.")
-    return att, protect.decrypt_bytes(session, tenant.id, "wb_attachments", att.id, "content",
-                                      att.content)
+    return att, protect.decrypt_bytes(
+        session, tenant.id, "wb_attachments", att.id, "content", att.content
+    )
 
 
 def _official(session: Session, official_id: uuid.UUID) -> OfficialRow | None:
@@ -477,20 +679,34 @@ def assign(uw, actor: Actor, report: Report, official_id: uuid.UUID) -> Report:
         raise Refused(409, f"A '{report.status}' report cannot be reassigned.")
     official = _official(uw.session, official_id)
     if official is None or not set(official.roles) & {"wbs_investigator", "wbs_supervisor"}:
-        raise Refused(422, "Assign the report to an investigator or supervisor of this city.",
-                      "official_id")
+        raise Refused(
+            422, "Assign the report to an investigator or supervisor of this city.", "official_id"
+        )
     if official_id in repository.recused_officials(uw.session, report.id):
-        raise Refused(409, "This official is recused from the report and cannot handle it.",
-                      "official_id")
+        raise Refused(
+            409, "This official is recused from the report and cannot handle it.", "official_id"
+        )
     report.assignee_id = official_id
     report.version += 1
-    uw.session.add(Assignment(tenant_id=uw.tenant.id, report_id=report.id,
-                              official_id=official_id, assigned_by=actor.official_id,
-                              at=utcnow()))
-    uw.emit("whistleblowing.report.assigned.v1", subject=report.case_number,
-            actor=actor.pseudonym, data={"report_id": str(report.id),
-                                         "case_number": report.case_number,
-                                         "assignee_id": str(official_id)})
+    uw.session.add(
+        Assignment(
+            tenant_id=uw.tenant.id,
+            report_id=report.id,
+            official_id=official_id,
+            assigned_by=actor.official_id,
+            at=utcnow(),
+        )
+    )
+    uw.emit(
+        "whistleblowing.report.assigned.v1",
+        subject=report.case_number,
+        actor=actor.pseudonym,
+        data={
+            "report_id": str(report.id),
+            "case_number": report.case_number,
+            "assignee_id": str(official_id),
+        },
+    )
     return report
 
 
@@ -503,29 +719,45 @@ def recuse(uw, actor: Actor, report: Report, official_id: uuid.UUID, reason: str
     return _record_recusal(uw, report, official_id, reason, kind="declared", actor=actor)
 
 
-def _record_recusal(uw, report: Report, official_id: uuid.UUID, reason: str, *, kind: str,
-                    actor: Actor) -> Recusal:
+def _record_recusal(
+    uw, report: Report, official_id: uuid.UUID, reason: str, *, kind: str, actor: Actor
+) -> Recusal:
     session, tenant = uw.session, uw.tenant
-    rec = Recusal(id=uuid.uuid4(), tenant_id=tenant.id, report_id=report.id,
-                  official_id=official_id, recorded_by=actor.official_id, kind=kind, at=utcnow())
+    rec = Recusal(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        report_id=report.id,
+        official_id=official_id,
+        recorded_by=actor.official_id,
+        kind=kind,
+        at=utcnow(),
+    )
     rec.reason = protect.encrypt_text(session, tenant.id, "wb_recusals", rec.id, "reason", reason)
     session.add(rec)
     if report.assignee_id == official_id:
         report.assignee_id = None
     report.version += 1
-    uw.emit("whistleblowing.report.recused.v1", subject=report.case_number,
-            actor=actor.pseudonym, data={"report_id": str(report.id),
-                                         "case_number": report.case_number,
-                                         "official_id": str(official_id), "kind": kind,
-                                         "reason_digest": protect.digest(session, tenant.id,
-                                                                         reason)})
+    uw.emit(
+        "whistleblowing.report.recused.v1",
+        subject=report.case_number,
+        actor=actor.pseudonym,
+        data={
+            "report_id": str(report.id),
+            "case_number": report.case_number,
+            "official_id": str(official_id),
+            "kind": kind,
+            "reason_digest": protect.digest(session, tenant.id, reason),
+        },
+    )
     return rec
 
 
 # --- Conflicts of interest -----------------------------------------------------------------
 
-CONFLICT_REASONS = {"reported_unit": "Automatic: the handler works in a reported unit.",
-                    "reported_person": "Automatic: the handler is reported in this case."}
+CONFLICT_REASONS = {
+    "reported_unit": "Automatic: the handler works in a reported unit.",
+    "reported_person": "Automatic: the handler is reported in this case.",
+}
 
 
 def _hashed_marks(session: Session, tenant: Tenant, marks: set[str]) -> list[str]:
@@ -534,16 +766,17 @@ def _hashed_marks(session: Session, tenant: Tenant, marks: set[str]) -> list[str
 
 def _recuse_if_conflicted(uw, report: Report, profile: HandlerProfile) -> str | None:
     kind = recusal.conflict(set(profile.marks), set(report.reported_marks or []))
-    if kind is None or profile.official_id in repository.recused_officials(uw.session,
-                                                                            report.id):
+    if kind is None or profile.official_id in repository.recused_officials(uw.session, report.id):
         return None
-    _record_recusal(uw, report, profile.official_id, CONFLICT_REASONS[kind], kind=kind,
-                    actor=SYSTEM)
+    _record_recusal(
+        uw, report, profile.official_id, CONFLICT_REASONS[kind], kind=kind, actor=SYSTEM
+    )
     return kind
 
 
-def set_handler_profile(uw, actor: Actor, official_id: uuid.UUID, *, work_unit: str,
-                        name: str = "") -> list[str]:
+def set_handler_profile(
+    uw, actor: Actor, official_id: uuid.UUID, *, work_unit: str, name: str = ""
+) -> list[str]:
     """Record what a handler could be in conflict with (as keyed hashes only) and recuse them
     at once from every open case that reports their unit or them; returns those cases."""
     session, tenant = uw.session, uw.tenant
@@ -555,12 +788,16 @@ def set_handler_profile(uw, actor: Actor, official_id: uuid.UUID, *, work_unit: 
         profile = HandlerProfile(official_id=official_id, tenant_id=tenant.id)
         session.add(profile)
     profile.marks, profile.updated_at = marks, utcnow()
-    uw.emit("whistleblowing.handler.profile_set.v1", subject=f"official:{official_id}",
-            actor=actor.pseudonym, data={"official_id": str(official_id),
-                                         "marks": len(marks)})
+    uw.emit(
+        "whistleblowing.handler.profile_set.v1",
+        subject=f"official:{official_id}",
+        actor=actor.pseudonym,
+        data={"official_id": str(official_id), "marks": len(marks)},
+    )
     recused = []
-    for report in session.execute(select(Report).where(Report.status != "archived")
-                                  .with_for_update()).scalars():
+    for report in session.execute(
+        select(Report).where(Report.status != "archived").with_for_update()
+    ).scalars():
         if _recuse_if_conflicted(uw, report, profile):
             recused.append(report.case_number)
     return recused
@@ -568,26 +805,41 @@ def set_handler_profile(uw, actor: Actor, official_id: uuid.UUID, *, work_unit: 
 
 # --- Identity disclosure --------------------------------------------------------------------
 
+
 def request_identity(uw, actor: Actor, report: Report, reason: str) -> IdentityRequest:
     session, tenant = uw.session, uw.tenant
     if report.sealed_identity is None:
         raise Refused(409, "The reporter stayed anonymous: there is no identity to disclose.")
-    req = IdentityRequest(id=uuid.uuid4(), tenant_id=tenant.id, report_id=report.id,
-                          requested_by=actor.official_id, status="pending", approvals=[],
-                          created_at=utcnow())
-    req.reason = protect.encrypt_text(session, tenant.id, "wb_identity_requests", req.id,
-                                      "reason", reason)
+    req = IdentityRequest(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        report_id=report.id,
+        requested_by=actor.official_id,
+        status="pending",
+        approvals=[],
+        created_at=utcnow(),
+    )
+    req.reason = protect.encrypt_text(
+        session, tenant.id, "wb_identity_requests", req.id, "reason", reason
+    )
     session.add(req)
-    uw.emit("whistleblowing.identity.requested.v1", subject=report.case_number,
-            actor=actor.pseudonym, data={
-                "report_id": str(report.id), "case_number": report.case_number,
-                "request_id": str(req.id),
-                "reason_digest": protect.digest(session, tenant.id, reason)})
+    uw.emit(
+        "whistleblowing.identity.requested.v1",
+        subject=report.case_number,
+        actor=actor.pseudonym,
+        data={
+            "report_id": str(report.id),
+            "case_number": report.case_number,
+            "request_id": str(req.id),
+            "reason_digest": protect.digest(session, tenant.id, reason),
+        },
+    )
     return req
 
 
-def decide_identity(uw, actor: Actor, request_id: uuid.UUID, decision: str,
-                    passphrase: str | None) -> IdentityRequest:
+def decide_identity(
+    uw, actor: Actor, request_id: uuid.UUID, decision: str, passphrase: str | None
+) -> IdentityRequest:
     """A custodian approves or rejects. With enough approvals (tenant setting, 1 or 2) the
     last approver's passphrase opens the identity; the reporter is told in the same
     transaction, before the requester can read it (once)."""
@@ -598,8 +850,12 @@ def decide_identity(uw, actor: Actor, request_id: uuid.UUID, decision: str,
     if req.status != "pending":
         raise Refused(409, f"This request is already {req.status}.")
     actor_key = str(actor.official_id)
-    check_separation({"request": str(req.requested_by)}, "approve", actor_key,
-                     [frozenset({"request", "approve"})])
+    check_separation(
+        {"request": str(req.requested_by)},
+        "approve",
+        actor_key,
+        [frozenset({"request", "approve"})],
+    )
     report = session.get(Report, req.report_id)
     needed = int(_config(tenant).get("identity_disclosure_approvers", 1))
     now = utcnow()
@@ -607,39 +863,67 @@ def decide_identity(uw, actor: Actor, request_id: uuid.UUID, decision: str,
         req.status, req.decided_at = "rejected", now
     else:
         if actor_key in req.approvals:
-            raise Refused(409, "You have already approved this request; another custodian "
-                               "must approve it too.")
+            raise Refused(
+                409,
+                "You have already approved this request; another custodian must approve it too.",
+            )
         approvals = [*req.approvals, actor_key]
         if len(approvals) >= needed:
             if not passphrase:
-                raise Refused(422, "The custodian's passphrase is needed to open the identity.",
-                              "passphrase")
+                raise Refused(
+                    422, "The custodian's passphrase is needed to open the identity.", "passphrase"
+                )
             errors = protect.identity_errors()
             try:
-                identity = protect.open_identity(session, tenant.id, report.id,
-                                                 report.sealed_identity, passphrase)
+                identity = protect.open_identity(
+                    session, tenant.id, report.id, report.sealed_identity, passphrase
+                )
             except errors["wrong_passphrase"]:
                 session.rollback()
                 raise Refused(403, "The passphrase is not right.", "passphrase") from None
             except errors["does_not_open"]:
                 session.rollback()
-                raise Refused(409, "The sealed identity does not open; it may have been "
-                                   "altered. Nothing was disclosed.") from None
-            req.disclosure = protect.encrypt_json(session, tenant.id, "wb_identity_requests",
-                                                  req.id, "disclosure", identity)
+                raise Refused(
+                    409,
+                    "The sealed identity does not open; it may have been "
+                    "altered. Nothing was disclosed.",
+                ) from None
+            req.disclosure = protect.encrypt_json(
+                session, tenant.id, "wb_identity_requests", req.id, "disclosure", identity
+            )
             req.status, req.decided_at = "approved", now
-            notice = Message(id=uuid.uuid4(), tenant_id=tenant.id, report_id=report.id, at=now,
-                             author_role="system")
-            notice.body = protect.encrypt_json(session, tenant.id, "wb_messages", notice.id,
-                                               "body", {"notice": "identity_disclosed"})
+            notice = Message(
+                id=uuid.uuid4(),
+                tenant_id=tenant.id,
+                report_id=report.id,
+                at=now,
+                author_role="system",
+            )
+            notice.body = protect.encrypt_json(
+                session,
+                tenant.id,
+                "wb_messages",
+                notice.id,
+                "body",
+                {"notice": "identity_disclosed"},
+            )
             session.add(notice)
         req.approvals = approvals
-    uw.emit("whistleblowing.identity.decided.v1", subject=report.case_number,
-            actor=actor.pseudonym, data={
-                "report_id": str(report.id), "case_number": report.case_number,
-                "request_id": str(req.id), "decision": decision, "status": req.status,
-                "approvals": len(req.approvals), "approvals_needed": needed,
-                "reporter_notified": req.status == "approved"})
+    uw.emit(
+        "whistleblowing.identity.decided.v1",
+        subject=report.case_number,
+        actor=actor.pseudonym,
+        data={
+            "report_id": str(report.id),
+            "case_number": report.case_number,
+            "request_id": str(req.id),
+            "decision": decision,
+            "status": req.status,
+            "approvals": len(req.approvals),
+            "approvals_needed": needed,
+            "reporter_notified": req.status == "approved",
+        },
+    )
     return req
 
 
@@ -653,20 +937,26 @@ def view_identity(uw, actor: Actor, request_id: uuid.UUID) -> dict:
         raise Refused(410, "The identity was already shown once.")
     if req.status != "approved" or req.disclosure is None:
         raise Refused(409, f"This request is {req.status}.")
-    identity = protect.decrypt_json(session, tenant.id, "wb_identity_requests", req.id,
-                                    "disclosure", req.disclosure)
+    identity = protect.decrypt_json(
+        session, tenant.id, "wb_identity_requests", req.id, "disclosure", req.disclosure
+    )
     req.disclosure, req.status, req.viewed_at = None, "viewed", utcnow()
     report = session.get(Report, req.report_id)
-    uw.emit("whistleblowing.identity.viewed.v1", subject=report.case_number,
-            actor=actor.pseudonym, data={"report_id": str(report.id),
-                                         "case_number": report.case_number,
-                                         "request_id": str(req.id)})
+    uw.emit(
+        "whistleblowing.identity.viewed.v1",
+        subject=report.case_number,
+        actor=actor.pseudonym,
+        data={
+            "report_id": str(report.id),
+            "case_number": report.case_number,
+            "request_id": str(req.id),
+        },
+    )
     return identity
 
 
-
-
 # --- Retention ------------------------------------------------------------------------------
+
 
 def expire_due(uw, *, now: datetime | None = None) -> list[str]:
     """Delete the tenant's archived cases whose retention has run out; one event each.
@@ -678,19 +968,33 @@ def expire_due(uw, *, now: datetime | None = None) -> list[str]:
     session, tenant = uw.session, uw.tenant
     day = today(tenant, now)
     expired = []
-    for report in session.execute(select(Report).where(Report.status == "archived")
-                                  .with_for_update(skip_locked=True)).scalars():
+    for report in session.execute(
+        select(Report).where(Report.status == "archived").with_for_update(skip_locked=True)
+    ).scalars():
         if retention.state(day, expires_on(tenant, report)) != "expired":
             continue
         _shred_case(session, tenant, report)
-        for model in (ReportHistory, Message, Attachment, Assignment, Recusal, IdentityRequest,
-                      IdempotentSubmission):
+        for model in (
+            ReportHistory,
+            Message,
+            Attachment,
+            Assignment,
+            Recusal,
+            IdentityRequest,
+            IdempotentSubmission,
+        ):
             session.execute(delete(model).where(model.report_id == report.id))
         session.delete(report)
-        uw.emit("whistleblowing.report.expired.v1", subject=report.case_number, actor="system",
-                data={"report_id": str(report.id), "case_number": report.case_number,
-                      "archived_on": clocks.local_date(report.archived_at,
-                                                       tenant.timezone).isoformat()})
+        uw.emit(
+            "whistleblowing.report.expired.v1",
+            subject=report.case_number,
+            actor="system",
+            data={
+                "report_id": str(report.id),
+                "case_number": report.case_number,
+                "archived_on": clocks.local_date(report.archived_at, tenant.timezone).isoformat(),
+            },
+        )
         expired.append(report.case_number)
     return expired
 
@@ -699,17 +1003,28 @@ def _shred_case(session: Session, tenant: Tenant, report: Report) -> None:
     """Destroy the record key of every encrypted row of the case (and of its idempotency
     copy): the ciphertexts can no longer be opened anywhere, backups included."""
     owned = [("wb_reports", report.id), ("wb_idempotency", report.id)]
-    for model, table in ((ReportHistory, "wb_report_history"), (Message, "wb_messages"),
-                         (Attachment, "wb_attachments"), (Recusal, "wb_recusals"),
-                         (IdentityRequest, "wb_identity_requests")):
-        owned += [(table, row_id) for row_id in session.execute(
-            select(model.id).where(model.report_id == report.id)).scalars()]
+    for model, table in (
+        (ReportHistory, "wb_report_history"),
+        (Message, "wb_messages"),
+        (Attachment, "wb_attachments"),
+        (Recusal, "wb_recusals"),
+        (IdentityRequest, "wb_identity_requests"),
+    ):
+        owned += [
+            (table, row_id)
+            for row_id in session.execute(
+                select(model.id).where(model.report_id == report.id)
+            ).scalars()
+        ]
     for table, row_id in owned:
         protect.shred(session, tenant.id, table, row_id)
 
 
 def purge_stale_throttles(uw, *, now: datetime | None = None) -> int:
     """Forget failed-receipt counts whose window has closed (they only slow guessing)."""
-    result = uw.session.execute(delete(ReceiptThrottle).where(
-        ReceiptThrottle.window_started_at < (now or utcnow()) - RECEIPT_WINDOW))
+    result = uw.session.execute(
+        delete(ReceiptThrottle).where(
+            ReceiptThrottle.window_started_at < (now or utcnow()) - RECEIPT_WINDOW
+        )
+    )
     return result.rowcount or 0

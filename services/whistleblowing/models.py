@@ -1,9 +1,18 @@
 """Database tables of the whistleblowing service (its own database; no other service reads it)."""
+
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid as _uuid
+from datetime import date as _date
+from datetime import datetime as _datetime
 
-from shared.db import TYPE_ANNOTATION_MAP
+from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import TYPE_ANNOTATION_MAP, TenantOwned, utcnow
+from shared.key_tables import CustodianKeyRecord, RecordKeyRecord, TenantKeyRecord
+from shared.login_throttle import LoginThrottleRecord
+from shared.officials import OfficialRecord
 from shared.outbox import OutboxRecord
 from shared.tenancy import TenantRecord
 
@@ -21,8 +30,6 @@ class OutboxRow(OutboxRecord, Base):
 
 
 # Officials sign in to each service against its own database (shared/officials.py).
-from shared.login_throttle import LoginThrottleRecord  # noqa: E402
-from shared.officials import OfficialRecord  # noqa: E402
 
 
 class OfficialRow(OfficialRecord, Base):
@@ -36,20 +43,14 @@ class LoginThrottleRow(LoginThrottleRecord, Base):
 # --- Reports (issue 6). Every free-text or personal value is a ciphertext (`bytes`) from
 # shared.crypto.encrypt_field, bound to its tenant, table, row and field; the reporter's identity
 # is sealed to the identity custodian (shared.identity). Receipts exist only as keyed hashes.
-import uuid as _uuid  # noqa: E402
-from datetime import date as _date, datetime as _datetime  # noqa: E402
-
-from sqlalchemy import (JSON, Date, ForeignKey, Integer, LargeBinary, String,  # noqa: E402
-                        UniqueConstraint, Uuid)
-from sqlalchemy.orm import Mapped, mapped_column  # noqa: E402
-
-from shared.db import TenantOwned, utcnow  # noqa: E402
 
 
 class Report(TenantOwned, Base):
     __tablename__ = "wb_reports"
-    __table_args__ = (UniqueConstraint("tenant_id", "case_number", name="wb_reports_case_number"),
-                      UniqueConstraint("tenant_id", "receipt_hash", name="wb_reports_receipt"))
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "case_number", name="wb_reports_case_number"),
+        UniqueConstraint("tenant_id", "receipt_hash", name="wb_reports_receipt"),
+    )
     id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
     case_number: Mapped[str] = mapped_column(String(32))
     receipt_hash: Mapped[str] = mapped_column(String(128))
@@ -75,6 +76,7 @@ class Report(TenantOwned, Base):
 
 class ReportHistory(TenantOwned, Base):
     """The status timeline (the reporter sees it with handlers named only by role)."""
+
     __tablename__ = "wb_report_history"
     id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
     report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"), index=True)
@@ -121,6 +123,7 @@ class Assignment(TenantOwned, Base):
 
 class Recusal(TenantOwned, Base):
     """An official excluded from a case (reported, or in a reported unit); recorded for audit."""
+
     __tablename__ = "wb_recusals"
     __table_args__ = (UniqueConstraint("report_id", "official_id", name="wb_recusals_once"),)
     id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
@@ -153,6 +156,7 @@ class IdempotentSubmission(TenantOwned, Base):
     The receipt is kept encrypted here (and only here) for that window, then wiped, so a client
     whose first response was lost can still learn it; see services/whistleblowing/README.md.
     """
+
     __tablename__ = "wb_idempotency"
     key_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
     request_digest: Mapped[str] = mapped_column(String(128))
@@ -163,6 +167,7 @@ class IdempotentSubmission(TenantOwned, Base):
 
 class ReceiptThrottle(TenantOwned, Base):
     """Failed receipt checks per client address (keyed hash), in a fixed window."""
+
     __tablename__ = "wb_receipt_throttle"
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -172,6 +177,7 @@ class ReceiptThrottle(TenantOwned, Base):
 class SigningKey(TenantOwned, Base):
     """The tenant's Ed25519 key for reporters' acknowledgements; the private half is a
     ciphertext under the tenant's data key (shared.crypto), the public half is published."""
+
     __tablename__ = "wb_signing_keys"
     __table_args__ = (UniqueConstraint("tenant_id", name="wb_signing_keys_one_per_tenant"),)
     id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
@@ -183,6 +189,7 @@ class SigningKey(TenantOwned, Base):
 class HandlerProfile(TenantOwned, Base):
     """What a handler could be in conflict with: keyed hashes of their work unit and name
     (never the text), set by a supervisor; reports are matched against it."""
+
     __tablename__ = "wb_handler_profiles"
     official_id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True)
     marks: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -191,7 +198,6 @@ class HandlerProfile(TenantOwned, Base):
 
 # Envelope-encryption keys and the identity custodian key (shared/crypto.py, shared/identity.py;
 # migration k001).
-from shared.key_tables import CustodianKeyRecord, RecordKeyRecord, TenantKeyRecord  # noqa: E402
 
 
 class TenantKeyRow(TenantKeyRecord, Base):

@@ -3,6 +3,7 @@
 Signed-in officials only (session cookie from /t/<tenant>/login; CSRF on every form). The
 same use cases as the API; actions answer with a redirect back to the case (POST/redirect/GET).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -47,33 +48,51 @@ def _case(case_number: str, *, session=None, for_update=False):
 @require_roles(*HANDLERS)
 def case_list():
     actor, args = _actor(), request.args
-    status = args.get("status") if args.get("status") in {s.value for s in lifecycle.Status} \
-        else None
+    status = (
+        args.get("status") if args.get("status") in {s.value for s in lifecycle.Status} else None
+    )
     overdue = True if args.get("overdue") == "true" else None
     page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
     rows, total = repository.list_reports(
-        db(), today=cases.today(g.tenant), status=status, category=args.get("category") or None,
-        overdue=overdue, assignee=actor.official_id if args.get("mine") else None,
+        db(),
+        today=cases.today(g.tenant),
+        status=status,
+        category=args.get("category") or None,
+        overdue=overdue,
+        assignee=actor.official_id if args.get("mine") else None,
         hide_from=actor.official_id,
         only_assigned_to=None if actor.roles & cases.SEE_ALL else actor.official_id,
-        page=page, per_page=PER_PAGE)
-    return render_template("whistleblowing/office/cases.html",
-                           items=[cases.summary(g.tenant, r) for r in rows], total=total,
-                           page=page, pages=max(1, -(-total // PER_PAGE)), status=status,
-                           statuses=[s.value for s in lifecycle.Status],
-                           categories=_category_labels(), args=args)
+        page=page,
+        per_page=PER_PAGE,
+    )
+    return render_template(
+        "whistleblowing/office/cases.html",
+        items=[cases.summary(g.tenant, r) for r in rows],
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        status=status,
+        statuses=[s.value for s in lifecycle.Status],
+        categories=_category_labels(),
+        args=args,
+    )
 
 
 def _category_labels() -> dict[str, str]:
     from flask_babel import get_locale
+
     lang = str(get_locale() or "id")
-    return {c["code"]: c["label"].get(lang) or c["label"]["id"]
-            for c in cases.categories(g.tenant)}
+    return {c["code"]: c["label"].get(lang) or c["label"]["id"] for c in cases.categories(g.tenant)}
 
 
 def _assignable() -> list[OfficialRow]:
-    rows = db().execute(select(OfficialRow).where(OfficialRow.active.is_(True))
-                        .order_by(OfficialRow.username)).scalars()
+    rows = (
+        db()
+        .execute(
+            select(OfficialRow).where(OfficialRow.active.is_(True)).order_by(OfficialRow.username)
+        )
+        .scalars()
+    )
     return [o for o in rows if set(o.roles) & {"wbs_investigator", "wbs_supervisor"}]
 
 
@@ -85,11 +104,15 @@ def case_detail(case_number: str):
     view = cases.detail(db(), g.tenant, report)
     names = {str(o.id): o.username for o in _assignable()}
     mine = repository.identity_requests_by(db(), report.id, actor.official_id)
-    return render_template("whistleblowing/office/case.html", case=view, my_requests=mine,
-                           categories=_category_labels(), actor=actor,
-                           assignable=names if actor.roles & {"wbs_intake", "wbs_supervisor"}
-                           else {},
-                           outcomes=lifecycle.OUTCOMES)
+    return render_template(
+        "whistleblowing/office/case.html",
+        case=view,
+        my_requests=mine,
+        categories=_category_labels(),
+        actor=actor,
+        assignable=names if actor.roles & {"wbs_intake", "wbs_supervisor"} else {},
+        outcomes=lifecycle.OUTCOMES,
+    )
 
 
 def _back(case_number: str):
@@ -132,8 +155,16 @@ def _form(model, fields: tuple[str, ...]):
 def case_transition(case_number: str):
     def go(uw, report):
         form = _form(schemas.TransitionIn, ("to", "outcome", "reason", "referral"))
-        cases.transition(uw, _actor(), report, form.to, outcome=form.outcome,
-                         reason=form.reason, referral=form.referral)
+        cases.transition(
+            uw,
+            _actor(),
+            report,
+            form.to,
+            outcome=form.outcome,
+            reason=form.reason,
+            referral=form.referral,
+        )
+
     return _act(case_number, go)
 
 
@@ -143,6 +174,7 @@ def case_message(case_number: str):
     def go(uw, report):
         form = _form(schemas.MessageIn, ("body",))
         cases.post_message(uw, _actor(), report, form.body)
+
     return _act(case_number, go)
 
 
@@ -152,6 +184,7 @@ def case_assign(case_number: str):
     def go(uw, report):
         form = _form(schemas.AssignmentIn, ("official_id",))
         cases.assign(uw, _actor(), report, uuid.UUID(form.official_id))
+
     return _act(case_number, go)
 
 
@@ -162,9 +195,12 @@ def case_recuse(case_number: str):
     actor = _actor()
 
     def go(uw, report):
-        form = schemas.parse(schemas.RecusalIn, {"official_id": str(actor.official_id),
-                                                 "reason": request.form.get("reason", "")})
+        form = schemas.parse(
+            schemas.RecusalIn,
+            {"official_id": str(actor.official_id), "reason": request.form.get("reason", "")},
+        )
         cases.recuse(uw, actor, report, actor.official_id, form.reason)
+
     uw = uow(OutboxRow)
     report = _case(case_number, session=uw.session, for_update=True)
     try:
@@ -187,12 +223,18 @@ def case_attachment(case_number: str, attachment_id: uuid.UUID):
     except Refused:
         raise not_found("attachment") from None
     name = f"{report.case_number}-{att.id}.{cases.files.EXTENSIONS.get(att.media_type, 'bin')}"
-    return Response(data, mimetype=att.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "Content-Security-Policy": "default-src 'none'; sandbox"})
+    return Response(
+        data,
+        mimetype=att.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 # --- Identity disclosure (requester, custodian) -----------------------------------------------
+
 
 @bp.post(f"{BASE}/<case_number>/identity-requests")
 @require_roles("wbs_investigator", "wbs_supervisor")
@@ -200,6 +242,7 @@ def case_identity_request(case_number: str):
     def go(uw, report):
         form = _form(schemas.IdentityRequestIn, ("reason",))
         cases.request_identity(uw, _actor(), report, form.reason)
+
     return _act(case_number, go)
 
 
@@ -210,11 +253,18 @@ IDENTITY_BASE = "/t/<tenant>/whistleblowing/identity-requests"
 @require_roles("identity_custodian")
 def identity_requests():
     rows = repository.pending_identity_requests(db())
-    items = [{"id": str(r.id), "case_number": cn, "created_at": r.created_at.isoformat(),
-              "approvals": len(r.approvals),
-              "reason": cases.protect.decrypt_text(db(), g.tenant.id, "wb_identity_requests",
-                                                   r.id, "reason", r.reason)}
-             for r, cn in rows]
+    items = [
+        {
+            "id": str(r.id),
+            "case_number": cn,
+            "created_at": r.created_at.isoformat(),
+            "approvals": len(r.approvals),
+            "reason": cases.protect.decrypt_text(
+                db(), g.tenant.id, "wb_identity_requests", r.id, "reason", r.reason
+            ),
+        }
+        for r, cn in rows
+    ]
     return render_template("whistleblowing/office/identity_requests.html", items=items)
 
 
@@ -222,11 +272,16 @@ def identity_requests():
 @require_roles("identity_custodian")
 def identity_decision(request_id: uuid.UUID):
     from shared.separation import SeparationOfDutiesViolation
+
     uw = uow(OutboxRow)
     try:
-        form = schemas.parse(schemas.DecisionIn, {
-            "decision": request.form.get("decision", ""),
-            **({"passphrase": p} if (p := request.form.get("passphrase")) else {})})
+        form = schemas.parse(
+            schemas.DecisionIn,
+            {
+                "decision": request.form.get("decision", ""),
+                **({"passphrase": p} if (p := request.form.get("passphrase")) else {}),
+            },
+        )
         req = cases.decide_identity(uw, _actor(), request_id, form.decision, form.passphrase)
         uw.commit()
     except (Refused, Problem, SeparationOfDutiesViolation) as exc:
@@ -234,10 +289,14 @@ def identity_decision(request_id: uuid.UUID):
         wrong = isinstance(exc, Refused) and exc.field == "passphrase"
         flash(_("The passphrase is not right.") if wrong else _refusal_text(exc), "error")
     else:
-        flash({"approved": _("Approved: the reporter has been told."),
-               "rejected": _("Rejected."),
-               "pending": _("Approval recorded; another custodian must approve too.")}
-              .get(req.status, _("Saved.")), "success")
+        flash(
+            {
+                "approved": _("Approved: the reporter has been told."),
+                "rejected": _("Rejected."),
+                "pending": _("Approval recorded; another custodian must approve too."),
+            }.get(req.status, _("Saved.")),
+            "success",
+        )
     return redirect(url_for("wb_office.identity_requests"), code=303)
 
 
@@ -253,6 +312,7 @@ def identity_view(request_id: uuid.UUID):
         uw.rollback()
         if exc.status == 404:
             raise not_found("identity request") from None
-        return render_template("whistleblowing/office/identity.html", identity=None,
-                               gone=exc.status == 410), exc.status
+        return render_template(
+            "whistleblowing/office/identity.html", identity=None, gone=exc.status == 410
+        ), exc.status
     return render_template("whistleblowing/office/identity.html", identity=identity, gone=False)

@@ -3,143 +3,350 @@
 Request bodies come from the pydantic models that validate them, so the document cannot
 drift from what the service accepts.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
 
 from services.whistleblowing import schemas
 
-TENANT = {"name": "tenant", "in": "path", "required": True, "schema": {"type": "string"},
-          "description": "the city's slug, e.g. cimahi"}
-CASE = {"name": "case_number", "in": "path", "required": True,
-        "schema": {"type": "string", "pattern": "^WBS-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{8}$"}}
-REQUEST_ID = {"name": "request_id", "in": "path", "required": True,
-              "schema": {"type": "string", "format": "uuid"}}
-PROBLEM = {"description": "problem details (RFC 9457)",
-           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+TENANT = {
+    "name": "tenant",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "the city's slug, e.g. cimahi",
+}
+CASE = {
+    "name": "case_number",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^WBS-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{8}$"},
+}
+REQUEST_ID = {
+    "name": "request_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+PROBLEM = {
+    "description": "problem details (RFC 9457)",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 OFFICIAL = [{"bearer": []}]
 RECEIPT = [{"receipt": []}]
 
 
-def _op(summary, *, body=None, security=None, params=(), ok="200", ok_schema=None,
-        errors=(401, 404, 422), multipart=False, produces="application/json"):
-    op = {"summary": summary, "parameters": [TENANT, *params],
-          "responses": {ok: {"description": "OK", "content": {produces: {"schema": ok_schema or
-                                                                         {"type": "object"}}}},
-                        **{str(e): PROBLEM for e in errors}}}
+def _op(
+    summary,
+    *,
+    body=None,
+    security=None,
+    params=(),
+    ok="200",
+    ok_schema=None,
+    errors=(401, 404, 422),
+    multipart=False,
+    produces="application/json",
+):
+    op = {
+        "summary": summary,
+        "parameters": [TENANT, *params],
+        "responses": {
+            ok: {
+                "description": "OK",
+                "content": {produces: {"schema": ok_schema or {"type": "object"}}},
+            },
+            **{str(e): PROBLEM for e in errors},
+        },
+    }
     if security is not None:
         op["security"] = security
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}
+            },
+        }
     if multipart:
-        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary"}}}}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
     return op
 
 
 @lru_cache(maxsize=1)
 def document() -> dict:
     p = "/t/{tenant}/api/v1"
-    models = (schemas.ReportIn, schemas.MessageIn, schemas.TransitionIn, schemas.AssignmentIn,
-              schemas.RecusalIn, schemas.IdentityRequestIn, schemas.DecisionIn,
-              schemas.HandlerProfileIn)
+    models = (
+        schemas.ReportIn,
+        schemas.MessageIn,
+        schemas.TransitionIn,
+        schemas.AssignmentIn,
+        schemas.RecusalIn,
+        schemas.IdentityRequestIn,
+        schemas.DecisionIn,
+        schemas.HandlerProfileIn,
+    )
     components = {}
     for m in models:
         s = m.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(s.pop("$defs", {}))
         components[m.__name__] = s
-    components["Problem"] = {"type": "object", "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "errors": {"type": "array", "items": {
-            "type": "object", "properties": {"field": {"type": "string"},
-                                             "reason": {"type": "string"}}}}}}
-    filed = {"type": "object", "required": ["case_number", "receipt", "status"], "properties": {
-        "case_number": {"type": "string"}, "status": {"type": "string"},
-        "receipt": {"type": "string", "description": "shown only here: 25 Crockford base32 "
-                                                     "characters in 5 groups"}}}
-    submit = _op("File a report (anonymous unless `identity` is given)", body=schemas.ReportIn,
-                 ok="201", ok_schema=filed, errors=(409, 422))
-    submit["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
-                                 "schema": {"type": "string", "maxLength": 200},
-                                 "description": "same key and body within 24 h: the same 201 "
-                                                "body, with Idempotent-Replayed: true"})
+    components["Problem"] = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+                },
+            },
+        },
+    }
+    filed = {
+        "type": "object",
+        "required": ["case_number", "receipt", "status"],
+        "properties": {
+            "case_number": {"type": "string"},
+            "status": {"type": "string"},
+            "receipt": {
+                "type": "string",
+                "description": "shown only here: 25 Crockford base32 characters in 5 groups",
+            },
+        },
+    }
+    submit = _op(
+        "File a report (anonymous unless `identity` is given)",
+        body=schemas.ReportIn,
+        ok="201",
+        ok_schema=filed,
+        errors=(409, 422),
+    )
+    submit["parameters"].append(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 200},
+            "description": "same key and body within 24 h: the same 201 "
+            "body, with Idempotent-Replayed: true",
+        }
+    )
     paths = {
         f"{p}/reports": {
             "post": submit,
-            "get": _op("List cases (filters status, category, overdue, assignee; paging)",
-                       security=OFFICIAL, params=[
-                           {"name": n, "in": "query", "schema": {"type": "string"}}
-                           for n in ("status", "category", "overdue", "assignee", "page",
-                                     "per_page")])},
-        f"{p}/inbox": {"get": _op("The reporter's view of their case", security=RECEIPT,
-                                  errors=(401, 429))},
-        f"{p}/inbox/acknowledgement": {"get": _op(
-            "A signed acknowledgement of filing (no identity, no receipt)", security=RECEIPT,
-            errors=(401, 429))},
-        f"{p}/acknowledgement-key": {"get": _op("The public key of this city's "
-                                                "acknowledgements", errors=(404,))},
-        f"{p}/inbox/messages": {"post": _op("Reporter writes to the handlers", security=RECEIPT,
-                                            body=schemas.MessageIn, ok="201",
-                                            errors=(401, 409, 422, 429))},
-        f"{p}/inbox/attachments": {"post": _op("Reporter adds evidence", security=RECEIPT,
-                                               multipart=True, ok="201",
-                                               errors=(401, 409, 413, 415, 422, 429))},
-        f"{p}/reports/{{case_number}}": {"get": _op("A case with its content and timeline",
-                                                    security=OFFICIAL, params=[CASE])},
-        f"{p}/reports/{{case_number}}/attachments/{{attachment_id}}": {"get": _op(
-            "Download an evidence file (cleaned; generated file name)", security=OFFICIAL,
-            params=[CASE, {"name": "attachment_id", "in": "path", "required": True,
-                           "schema": {"type": "string", "format": "uuid"}}],
-            errors=(401, 403, 404), produces="application/octet-stream",
-            ok_schema={"type": "string", "format": "binary"})},
-        f"{p}/reports/{{case_number}}/transitions": {"post": _op(
-            "Move a case along its lifecycle", security=OFFICIAL, params=[CASE],
-            body=schemas.TransitionIn, errors=(401, 403, 404, 409, 412, 422))},
-        f"{p}/reports/{{case_number}}/assignments": {"post": _op(
-            "Assign a handler", security=OFFICIAL, params=[CASE], body=schemas.AssignmentIn,
-            ok="201", errors=(401, 403, 404, 409, 412, 422))},
-        f"{p}/reports/{{case_number}}/recusals": {"post": _op(
-            "Record that an official is excluded from the case", security=OFFICIAL,
-            params=[CASE], body=schemas.RecusalIn, ok="201", errors=(401, 403, 404, 409, 422))},
-        f"{p}/handlers/{{official_id}}/profile": {"put": _op(
-            "A handler's work unit and name, for automatic recusal (stored as keyed hashes)",
-            security=OFFICIAL, params=[{"name": "official_id", "in": "path", "required": True,
-                                        "schema": {"type": "string", "format": "uuid"}}],
-            body=schemas.HandlerProfileIn, errors=(401, 403, 404, 422))},
-        f"{p}/reports/{{case_number}}/messages": {"post": _op(
-            "Handler writes to the reporter", security=OFFICIAL, params=[CASE],
-            body=schemas.MessageIn, ok="201", errors=(401, 403, 404, 409, 422))},
-        f"{p}/reports/{{case_number}}/identity-requests": {"post": _op(
-            "Ask the custodian to disclose the reporter's identity", security=OFFICIAL,
-            params=[CASE], body=schemas.IdentityRequestIn, ok="201",
-            errors=(401, 403, 404, 409, 422))},
-        f"{p}/identity-requests": {"get": _op("Pending identity requests (custodian)",
-                                              security=OFFICIAL, errors=(401, 403))},
-        f"{p}/identity-requests/{{request_id}}/decisions": {"post": _op(
-            "Custodian approves (with passphrase) or rejects", security=OFFICIAL,
-            params=[REQUEST_ID], body=schemas.DecisionIn, errors=(401, 403, 404, 409, 422))},
-        f"{p}/identity-requests/{{request_id}}": {"get": _op(
-            "The requester reads the disclosed identity, once", security=OFFICIAL,
-            params=[REQUEST_ID], errors=(401, 403, 404, 409, 410))},
-        f"{p}/stats": {"get": _op("Statistics for officials", security=OFFICIAL,
-                                  errors=(401, 403))},
-        f"{p}/stats.csv": {"get": _op("Statistics as CSV", security=OFFICIAL, errors=(401, 403),
-                                      produces="text/csv", ok_schema={"type": "string"})},
-        f"{p}/reports.csv": {"get": _op("Case list as CSV (no content)", security=OFFICIAL,
-                                        errors=(401, 403, 422), produces="text/csv",
-                                        ok_schema={"type": "string"})},
-        f"{p}/public/stats": {"get": _op("Public statistics (cells below 5 hidden)",
-                                         errors=(404,))},
+            "get": _op(
+                "List cases (filters status, category, overdue, assignee; paging)",
+                security=OFFICIAL,
+                params=[
+                    {"name": n, "in": "query", "schema": {"type": "string"}}
+                    for n in ("status", "category", "overdue", "assignee", "page", "per_page")
+                ],
+            ),
+        },
+        f"{p}/inbox": {
+            "get": _op("The reporter's view of their case", security=RECEIPT, errors=(401, 429))
+        },
+        f"{p}/inbox/acknowledgement": {
+            "get": _op(
+                "A signed acknowledgement of filing (no identity, no receipt)",
+                security=RECEIPT,
+                errors=(401, 429),
+            )
+        },
+        f"{p}/acknowledgement-key": {
+            "get": _op("The public key of this city's acknowledgements", errors=(404,))
+        },
+        f"{p}/inbox/messages": {
+            "post": _op(
+                "Reporter writes to the handlers",
+                security=RECEIPT,
+                body=schemas.MessageIn,
+                ok="201",
+                errors=(401, 409, 422, 429),
+            )
+        },
+        f"{p}/inbox/attachments": {
+            "post": _op(
+                "Reporter adds evidence",
+                security=RECEIPT,
+                multipart=True,
+                ok="201",
+                errors=(401, 409, 413, 415, 422, 429),
+            )
+        },
+        f"{p}/reports/{{case_number}}": {
+            "get": _op("A case with its content and timeline", security=OFFICIAL, params=[CASE])
+        },
+        f"{p}/reports/{{case_number}}/attachments/{{attachment_id}}": {
+            "get": _op(
+                "Download an evidence file (cleaned; generated file name)",
+                security=OFFICIAL,
+                params=[
+                    CASE,
+                    {
+                        "name": "attachment_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "format": "uuid"},
+                    },
+                ],
+                errors=(401, 403, 404),
+                produces="application/octet-stream",
+                ok_schema={"type": "string", "format": "binary"},
+            )
+        },
+        f"{p}/reports/{{case_number}}/transitions": {
+            "post": _op(
+                "Move a case along its lifecycle",
+                security=OFFICIAL,
+                params=[CASE],
+                body=schemas.TransitionIn,
+                errors=(401, 403, 404, 409, 412, 422),
+            )
+        },
+        f"{p}/reports/{{case_number}}/assignments": {
+            "post": _op(
+                "Assign a handler",
+                security=OFFICIAL,
+                params=[CASE],
+                body=schemas.AssignmentIn,
+                ok="201",
+                errors=(401, 403, 404, 409, 412, 422),
+            )
+        },
+        f"{p}/reports/{{case_number}}/recusals": {
+            "post": _op(
+                "Record that an official is excluded from the case",
+                security=OFFICIAL,
+                params=[CASE],
+                body=schemas.RecusalIn,
+                ok="201",
+                errors=(401, 403, 404, 409, 422),
+            )
+        },
+        f"{p}/handlers/{{official_id}}/profile": {
+            "put": _op(
+                "A handler's work unit and name, for automatic recusal (stored as keyed hashes)",
+                security=OFFICIAL,
+                params=[
+                    {
+                        "name": "official_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "format": "uuid"},
+                    }
+                ],
+                body=schemas.HandlerProfileIn,
+                errors=(401, 403, 404, 422),
+            )
+        },
+        f"{p}/reports/{{case_number}}/messages": {
+            "post": _op(
+                "Handler writes to the reporter",
+                security=OFFICIAL,
+                params=[CASE],
+                body=schemas.MessageIn,
+                ok="201",
+                errors=(401, 403, 404, 409, 422),
+            )
+        },
+        f"{p}/reports/{{case_number}}/identity-requests": {
+            "post": _op(
+                "Ask the custodian to disclose the reporter's identity",
+                security=OFFICIAL,
+                params=[CASE],
+                body=schemas.IdentityRequestIn,
+                ok="201",
+                errors=(401, 403, 404, 409, 422),
+            )
+        },
+        f"{p}/identity-requests": {
+            "get": _op(
+                "Pending identity requests (custodian)", security=OFFICIAL, errors=(401, 403)
+            )
+        },
+        f"{p}/identity-requests/{{request_id}}/decisions": {
+            "post": _op(
+                "Custodian approves (with passphrase) or rejects",
+                security=OFFICIAL,
+                params=[REQUEST_ID],
+                body=schemas.DecisionIn,
+                errors=(401, 403, 404, 409, 422),
+            )
+        },
+        f"{p}/identity-requests/{{request_id}}": {
+            "get": _op(
+                "The requester reads the disclosed identity, once",
+                security=OFFICIAL,
+                params=[REQUEST_ID],
+                errors=(401, 403, 404, 409, 410),
+            )
+        },
+        f"{p}/stats": {
+            "get": _op("Statistics for officials", security=OFFICIAL, errors=(401, 403))
+        },
+        f"{p}/stats.csv": {
+            "get": _op(
+                "Statistics as CSV",
+                security=OFFICIAL,
+                errors=(401, 403),
+                produces="text/csv",
+                ok_schema={"type": "string"},
+            )
+        },
+        f"{p}/reports.csv": {
+            "get": _op(
+                "Case list as CSV (no content)",
+                security=OFFICIAL,
+                errors=(401, 403, 422),
+                produces="text/csv",
+                ok_schema={"type": "string"},
+            )
+        },
+        f"{p}/public/stats": {
+            "get": _op("Public statistics (cells below 5 hidden)", errors=(404,))
+        },
     }
-    return {"openapi": "3.1.0",
-            "info": {"title": "Replika whistleblowing API", "version": "1",
-                     "description": "Errors are application/problem+json. See "
-                                    "services/whistleblowing/README.md."},
-            "paths": paths,
-            "components": {"schemas": components, "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "from POST /t/{tenant}/api/v1/auth/token"},
-                "receipt": {"type": "apiKey", "in": "header", "name": "Authorization",
-                            "description": "Receipt <receipt>"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Replika whistleblowing API",
+            "version": "1",
+            "description": "Errors are application/problem+json. See "
+            "services/whistleblowing/README.md.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "from POST /t/{tenant}/api/v1/auth/token",
+                },
+                "receipt": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "Receipt <receipt>",
+                },
+            },
+        },
+    }

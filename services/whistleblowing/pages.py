@@ -3,6 +3,7 @@
 Server-rendered, no JavaScript; every text through flask-babel. The receipt travels only in
 POST bodies (never a URL), and every page answers `Cache-Control: no-store`.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -26,9 +27,12 @@ PERSON_ROWS = 3
 def datetime_local(value) -> str:
     """A stored UTC time (or its ISO text), shown in the tenant's zone and the page's language."""
     from datetime import datetime
+
     from flask_babel import format_datetime
-    return format_datetime(value if isinstance(value, datetime)
-                           else datetime.fromisoformat(value), "medium")
+
+    return format_datetime(
+        value if isinstance(value, datetime) else datetime.fromisoformat(value), "medium"
+    )
 
 
 @bp.after_request
@@ -39,22 +43,30 @@ def _no_store(resp: Response) -> Response:
 
 def _categories() -> list[tuple[str, str]]:
     lang = str(get_locale() or "id")
-    return [(c["code"], c["label"].get(lang) or c["label"]["id"]) for c in cases.categories(
-        g.tenant)]
+    return [
+        (c["code"], c["label"].get(lang) or c["label"]["id"]) for c in cases.categories(g.tenant)
+    ]
 
 
 def _form_body(form) -> dict:
     persons = []
     for i in range(PERSON_ROWS):
-        p = {k: form.get(f"person_{i}_{k}", "").strip() for k in ("name", "position",
-                                                                  "work_unit")}
+        p = {k: form.get(f"person_{i}_{k}", "").strip() for k in ("name", "position", "work_unit")}
         if any(p.values()):
             persons.append(p)
-    identity = {k: v for k in ("name", "nik", "phone", "email")
-                if (v := form.get(f"identity_{k}", "").strip())}
-    body = {"category": form.get("category", ""), "what": form.get("what", ""),
-            "reported_persons": persons, "where": form.get("where", ""),
-            "when": form.get("when", ""), "how_known": form.get("how_known", "")}
+    identity = {
+        k: v
+        for k in ("name", "nik", "phone", "email")
+        if (v := form.get(f"identity_{k}", "").strip())
+    }
+    body = {
+        "category": form.get("category", ""),
+        "what": form.get("what", ""),
+        "reported_persons": persons,
+        "where": form.get("where", ""),
+        "when": form.get("when", ""),
+        "how_known": form.get("how_known", ""),
+    }
     if identity:
         body["identity"] = identity
     return body
@@ -72,9 +84,14 @@ def index():
 @bp.route(f"{BASE}/report", methods=["GET", "POST"])
 def report():
     if request.method == "GET":
-        return render_template("whistleblowing/report_form.html", categories=_categories(),
-                               form={}, errors=[], rows=PERSON_ROWS,
-                               submission=secrets.token_urlsafe(24))
+        return render_template(
+            "whistleblowing/report_form.html",
+            categories=_categories(),
+            form={},
+            errors=[],
+            rows=PERSON_ROWS,
+            submission=secrets.token_urlsafe(24),
+        )
     form = request.form
     # A random token per rendered form is the Idempotency-Key: a double click or a re-sent
     # form files one report and shows the same receipt page again.
@@ -82,43 +99,68 @@ def report():
     try:
         parsed = schemas.parse(schemas.ReportIn, _form_body(form))
         from services.whistleblowing.api import file_report
+
         filed = file_report(parsed, _uploads(), submission)
     except (Problem, Refused) as exc:
-        fields = [e["field"] for e in exc.errors] if isinstance(exc, Problem) else \
-            [exc.field or ""]
+        fields = [e["field"] for e in exc.errors] if isinstance(exc, Problem) else [exc.field or ""]
         status = exc.status
-        return render_template("whistleblowing/report_form.html", categories=_categories(),
-                               form=form, errors=[_field_label(f) for f in fields],
-                               file_problem=isinstance(exc, Refused) and exc.field == "file",
-                               rows=PERSON_ROWS, submission=submission), status
-    return render_template("whistleblowing/receipt.html", case_number=filed.report.case_number,
-                           receipt=filed.receipt), 201
+        return render_template(
+            "whistleblowing/report_form.html",
+            categories=_categories(),
+            form=form,
+            errors=[_field_label(f) for f in fields],
+            file_problem=isinstance(exc, Refused) and exc.field == "file",
+            rows=PERSON_ROWS,
+            submission=submission,
+        ), status
+    return render_template(
+        "whistleblowing/receipt.html", case_number=filed.report.case_number, receipt=filed.receipt
+    ), 201
 
 
 def _field_label(field: str) -> str:
     head = field.split(".")[0]
-    labels = {"category": _("Category"), "what": _("What happened"),
-              "reported_persons": _("Who is reported"), "where": _("Where"),
-              "when": _("When"), "how_known": _("How do you know"),
-              "identity": _("Your identity"), "file": _("Evidence files")}
+    labels = {
+        "category": _("Category"),
+        "what": _("What happened"),
+        "reported_persons": _("Who is reported"),
+        "where": _("Where"),
+        "when": _("When"),
+        "how_known": _("How do you know"),
+        "identity": _("Your identity"),
+        "file": _("Evidence files"),
+    }
     return labels.get(head, head)
 
 
 def _inbox_page(report, notice: str | None = None, error: str | None = None, status=200):
     view = cases.inbox(db(), g.tenant, report)
-    return render_template("whistleblowing/inbox.html", inbox=view, notice=notice, error=error,
-                           receipt=request.form.get("receipt", ""),
-                           categories=dict(_categories())), status
+    return render_template(
+        "whistleblowing/inbox.html",
+        inbox=view,
+        notice=notice,
+        error=error,
+        receipt=request.form.get("receipt", ""),
+        categories=dict(_categories()),
+    ), status
 
 
 def _open(for_update: bool = False):
-    return cases.open_with_receipt(db(), g.tenant, request.form.get("receipt", ""),
-                                   request.remote_addr or "unknown", for_update=for_update)
+    return cases.open_with_receipt(
+        db(),
+        g.tenant,
+        request.form.get("receipt", ""),
+        request.remote_addr or "unknown",
+        for_update=for_update,
+    )
 
 
 def _receipt_refused(exc: cases.ReceiptRejected):
-    message = (_("Too many wrong receipts. Try again later.") if exc.status == 429
-               else _("This receipt is not recognised. Check it and try again."))
+    message = (
+        _("Too many wrong receipts. Try again later.")
+        if exc.status == 429
+        else _("This receipt is not recognised. Check it and try again.")
+    )
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
     return render_template("whistleblowing/inbox_open.html", error=message), exc.status, headers
 
@@ -138,19 +180,30 @@ def inbox():
 def inbox_acknowledgement():
     """The signed acknowledgement as a file to keep (JSON; verifiable with the public key)."""
     import json
+
     from services.whistleblowing import acknowledgement
+
     try:
         report = _open()
     except cases.ReceiptRejected as exc:
         return _receipt_refused(exc)
-    doc = acknowledgement.issue(db(), g.tenant, case_number=report.case_number,
-                                received_at=report.received_at.isoformat(),
-                                category=report.category,
-                                content=cases.content_of(db(), g.tenant, report))
+    doc = acknowledgement.issue(
+        db(),
+        g.tenant,
+        case_number=report.case_number,
+        received_at=report.received_at.isoformat(),
+        category=report.category,
+        content=cases.content_of(db(), g.tenant, report),
+    )
     db().commit()
-    return Response(json.dumps(doc, indent=2, ensure_ascii=False), mimetype="application/json",
-                    headers={"Content-Disposition": 'attachment; filename="'
-                             f'{report.case_number}-acknowledgement.json"'})
+    return Response(
+        json.dumps(doc, indent=2, ensure_ascii=False),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="'
+            f'{report.case_number}-acknowledgement.json"'
+        },
+    )
 
 
 @bp.post(f"{BASE}/inbox/messages")

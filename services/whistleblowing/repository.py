@@ -1,4 +1,5 @@
 """Queries of the whistleblowing tables. Tenant scoping is added by shared/db.py (and RLS)."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,20 +10,28 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.whistleblowing.domain import clocks
-from services.whistleblowing.models import (Attachment, IdentityRequest, Message, Recusal, Report,
-                                            ReportHistory)
+from services.whistleblowing.models import (
+    Attachment,
+    IdentityRequest,
+    Message,
+    Recusal,
+    Report,
+    ReportHistory,
+)
 
 
-def report_by_case(session: Session, case_number: str, *, for_update: bool = False
-                   ) -> Report | None:
+def report_by_case(
+    session: Session, case_number: str, *, for_update: bool = False
+) -> Report | None:
     q = select(Report).where(Report.case_number == case_number)
     if for_update:
         q = q.with_for_update()
     return session.execute(q).scalar_one_or_none()
 
 
-def report_by_receipt_hash(session: Session, receipt_hash: str, *, for_update: bool = False
-                           ) -> Report | None:
+def report_by_receipt_hash(
+    session: Session, receipt_hash: str, *, for_update: bool = False
+) -> Report | None:
     q = select(Report).where(Report.receipt_hash == receipt_hash)
     if for_update:
         q = q.with_for_update()
@@ -34,38 +43,56 @@ def case_number_taken(session: Session, case_number: str) -> bool:
 
 
 def timeline(session: Session, report_id: uuid.UUID) -> list[ReportHistory]:
-    return list(session.execute(select(ReportHistory).where(ReportHistory.report_id == report_id)
-                                .order_by(ReportHistory.at, ReportHistory.id)).scalars())
+    return list(
+        session.execute(
+            select(ReportHistory)
+            .where(ReportHistory.report_id == report_id)
+            .order_by(ReportHistory.at, ReportHistory.id)
+        ).scalars()
+    )
 
 
 def messages(session: Session, report_id: uuid.UUID) -> list[Message]:
-    return list(session.execute(select(Message).where(Message.report_id == report_id)
-                                .order_by(Message.at, Message.id)).scalars())
+    return list(
+        session.execute(
+            select(Message).where(Message.report_id == report_id).order_by(Message.at, Message.id)
+        ).scalars()
+    )
 
 
 def attachments(session: Session, report_id: uuid.UUID) -> list[Attachment]:
-    return list(session.execute(
-        select(Attachment).where(Attachment.report_id == report_id)
-        .order_by(Attachment.at, Attachment.id)).scalars())
+    return list(
+        session.execute(
+            select(Attachment)
+            .where(Attachment.report_id == report_id)
+            .order_by(Attachment.at, Attachment.id)
+        ).scalars()
+    )
 
 
 def attachment_count(session: Session, report_id: uuid.UUID) -> int:
-    return session.execute(select(func.count()).select_from(Attachment)
-                           .where(Attachment.report_id == report_id)).scalar_one()
+    return session.execute(
+        select(func.count()).select_from(Attachment).where(Attachment.report_id == report_id)
+    ).scalar_one()
 
 
 def recused_officials(session: Session, report_id: uuid.UUID) -> set[uuid.UUID]:
-    return set(session.execute(select(Recusal.official_id)
-                               .where(Recusal.report_id == report_id)).scalars())
+    return set(
+        session.execute(select(Recusal.official_id).where(Recusal.report_id == report_id)).scalars()
+    )
 
 
 def recusals(session: Session, report_id: uuid.UUID) -> list[Recusal]:
-    return list(session.execute(select(Recusal).where(Recusal.report_id == report_id)
-                                .order_by(Recusal.at)).scalars())
+    return list(
+        session.execute(
+            select(Recusal).where(Recusal.report_id == report_id).order_by(Recusal.at)
+        ).scalars()
+    )
 
 
-def identity_request(session: Session, request_id: uuid.UUID, *, for_update: bool = False
-                     ) -> IdentityRequest | None:
+def identity_request(
+    session: Session, request_id: uuid.UUID, *, for_update: bool = False
+) -> IdentityRequest | None:
     q = select(IdentityRequest).where(IdentityRequest.id == request_id)
     if for_update:
         q = q.with_for_update()
@@ -74,18 +101,30 @@ def identity_request(session: Session, request_id: uuid.UUID, *, for_update: boo
 
 def overdue_clause(today: date):
     """SQL twin of domain.clocks.flags(...).overdue (same pending-state sets)."""
-    feedback_pending = or_(Report.status.in_(clocks.FEEDBACK_PENDING),
-                           and_(Report.status == "triaged", Report.outcome == "accepted"))
-    return or_(and_(Report.status.in_(clocks.ACK_PENDING), Report.acknowledge_by < today),
-               and_(feedback_pending, Report.feedback_by < today))
+    feedback_pending = or_(
+        Report.status.in_(clocks.FEEDBACK_PENDING),
+        and_(Report.status == "triaged", Report.outcome == "accepted"),
+    )
+    return or_(
+        and_(Report.status.in_(clocks.ACK_PENDING), Report.acknowledge_by < today),
+        and_(feedback_pending, Report.feedback_by < today),
+    )
 
 
-def list_reports(session: Session, *, today: date, status: str | None = None,
-                 category: str | None = None, overdue: bool | None = None,
-                 assignee: uuid.UUID | None = None, unassigned: bool = False,
-                 hide_from: uuid.UUID | None = None, only_assigned_to: uuid.UUID | None = None,
-                 page: int = 1, per_page: int = 20
-                 ) -> tuple[list[Report], int]:
+def list_reports(
+    session: Session,
+    *,
+    today: date,
+    status: str | None = None,
+    category: str | None = None,
+    overdue: bool | None = None,
+    assignee: uuid.UUID | None = None,
+    unassigned: bool = False,
+    hide_from: uuid.UUID | None = None,
+    only_assigned_to: uuid.UUID | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[Report], int]:
     conditions = []
     if status:
         conditions.append(Report.status == status)
@@ -103,10 +142,12 @@ def list_reports(session: Session, *, today: date, status: str | None = None,
     if hide_from is not None:  # an official never sees cases they are recused from
         # NOT IN (report_id is never null): a hashed subplan that keeps the list's index order,
         # where NOT EXISTS became one recusal index probe per skipped row on deep pages
-        conditions.append(Report.id.not_in(select(Recusal.report_id).where(
-            Recusal.official_id == hide_from)))
-    total = session.execute(select(func.count()).select_from(Report).where(*conditions)
-                            ).scalar_one()
+        conditions.append(
+            Report.id.not_in(select(Recusal.report_id).where(Recusal.official_id == hide_from))
+        )
+    total = session.execute(
+        select(func.count()).select_from(Report).where(*conditions)
+    ).scalar_one()
     # the page's ids first (an index-only scan of wb_reports_case_list, migration w004), then
     # only those rows: OFFSET then skips narrow index entries, not wide rows
     offset, limit = (page - 1) * per_page, per_page
@@ -117,10 +158,14 @@ def list_reports(session: Session, *, today: date, status: str | None = None,
         limit = min(per_page, total - offset)
         offset = total - offset - limit
         order = (Report.received_at.asc(), Report.id.desc())
-    page_ids = (select(Report.id).where(*conditions).order_by(*order)
-                .limit(limit).offset(offset)).subquery()
-    rows = session.execute(select(Report).join(page_ids, Report.id == page_ids.c.id)
-                           .order_by(Report.received_at.desc(), Report.id)).scalars()
+    page_ids = (
+        select(Report.id).where(*conditions).order_by(*order).limit(limit).offset(offset)
+    ).subquery()
+    rows = session.execute(
+        select(Report)
+        .join(page_ids, Report.id == page_ids.c.id)
+        .order_by(Report.received_at.desc(), Report.id)
+    ).scalars()
     return list(rows), total
 
 
@@ -131,35 +176,64 @@ def _median_days(start, end):
 
 def stats(session: Session, *, today: date, tz: str) -> dict[str, Any]:
     by = {}
-    for name, col in (("category", Report.category), ("status", Report.status),
-                      ("month", func.to_char(func.timezone(tz, Report.received_at), "YYYY-MM"))):
-        by[name] = {k: n for k, n in session.execute(
-            select(col, func.count()).select_from(Report).group_by(col).order_by(col))}
-    ack = session.execute(select(_median_days(Report.received_at, Report.acknowledged_at),
-                                 func.count(Report.acknowledged_at))
-                          .where(Report.acknowledged_at.is_not(None))).one()
-    con = session.execute(select(_median_days(Report.received_at, Report.concluded_at),
-                                 func.count(Report.concluded_at))
-                          .where(Report.concluded_at.is_not(None))).one()
-    overdue = session.execute(select(func.count()).select_from(Report)
-                              .where(overdue_clause(today))).scalar_one()
-    return {"total": sum(by["status"].values()), "by_category": by["category"],
-            "by_status": by["status"], "by_month": by["month"],
-            "median_days_to_acknowledge": None if ack[0] is None else round(float(ack[0]), 1),
-            "acknowledged_count": ack[1],
-            "median_days_to_conclude": None if con[0] is None else round(float(con[0]), 1),
-            "concluded_count": con[1], "overdue": overdue}
+    for name, col in (
+        ("category", Report.category),
+        ("status", Report.status),
+        ("month", func.to_char(func.timezone(tz, Report.received_at), "YYYY-MM")),
+    ):
+        by[name] = {
+            k: n
+            for k, n in session.execute(
+                select(col, func.count()).select_from(Report).group_by(col).order_by(col)
+            )
+        }
+    ack = session.execute(
+        select(
+            _median_days(Report.received_at, Report.acknowledged_at),
+            func.count(Report.acknowledged_at),
+        ).where(Report.acknowledged_at.is_not(None))
+    ).one()
+    con = session.execute(
+        select(
+            _median_days(Report.received_at, Report.concluded_at), func.count(Report.concluded_at)
+        ).where(Report.concluded_at.is_not(None))
+    ).one()
+    overdue = session.execute(
+        select(func.count()).select_from(Report).where(overdue_clause(today))
+    ).scalar_one()
+    return {
+        "total": sum(by["status"].values()),
+        "by_category": by["category"],
+        "by_status": by["status"],
+        "by_month": by["month"],
+        "median_days_to_acknowledge": None if ack[0] is None else round(float(ack[0]), 1),
+        "acknowledged_count": ack[1],
+        "median_days_to_conclude": None if con[0] is None else round(float(con[0]), 1),
+        "concluded_count": con[1],
+        "overdue": overdue,
+    }
 
 
 def pending_identity_requests(session: Session) -> list[tuple[IdentityRequest, str]]:
-    return list(session.execute(select(IdentityRequest, Report.case_number)
-                                .join(Report, Report.id == IdentityRequest.report_id)
-                                .where(IdentityRequest.status == "pending")
-                                .order_by(IdentityRequest.created_at)).all())
+    return list(
+        session.execute(
+            select(IdentityRequest, Report.case_number)
+            .join(Report, Report.id == IdentityRequest.report_id)
+            .where(IdentityRequest.status == "pending")
+            .order_by(IdentityRequest.created_at)
+        ).all()
+    )
 
 
-def identity_requests_by(session: Session, report_id: uuid.UUID, official_id: uuid.UUID
-                         ) -> list[IdentityRequest]:
-    return list(session.execute(select(IdentityRequest).where(
-        IdentityRequest.report_id == report_id, IdentityRequest.requested_by == official_id)
-        .order_by(IdentityRequest.created_at)).scalars())
+def identity_requests_by(
+    session: Session, report_id: uuid.UUID, official_id: uuid.UUID
+) -> list[IdentityRequest]:
+    return list(
+        session.execute(
+            select(IdentityRequest)
+            .where(
+                IdentityRequest.report_id == report_id, IdentityRequest.requested_by == official_id
+            )
+            .order_by(IdentityRequest.created_at)
+        ).scalars()
+    )

@@ -4,6 +4,7 @@ Walks every tenant that runs the service and deletes its expired archived cases 
 failed-receipt counters whose window has closed), each tenant in its own tenant-scoped
 transaction with its events in the outbox.
 """
+
 from __future__ import annotations
 
 import logging

@@ -2,6 +2,7 @@
 
 Errors become 422 problems naming each wrong field (`errors: [{"field", "reason"}]`).
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -12,8 +13,9 @@ from shared.problem import validation_error
 
 
 def _text(max_length: int, min_length: int = 1):
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
-                                            max_length=max_length)]
+    return Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+    ]
 
 
 class Strict(BaseModel):
@@ -30,12 +32,18 @@ class Identity(Strict):
     name: _text(200)
     nik: Annotated[str, StringConstraints(pattern=r"^\d{16}$")] | None = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 \-]{6,20}$")] | None = None
-    email: Annotated[str, StringConstraints(
-        pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254)] | None = None
+    email: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254),
+        ]
+        | None
+    ) = None
 
 
 class ReportIn(Strict):
     """The 4W+1H of a report: what, who, where, when, how the reporter knows."""
+
     category: _text(63)
     what: _text(10000, 10)
     reported_persons: list[ReportedPerson] = Field(default_factory=list, max_length=20)
@@ -90,6 +98,9 @@ def parse(model: type[Strict], body) -> Strict:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        raise validation_error([
-            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "reason": e["msg"]}
-            for e in exc.errors(include_input=False)]) from None
+        raise validation_error(
+            [
+                {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "reason": e["msg"]}
+                for e in exc.errors(include_input=False)
+            ]
+        ) from None

@@ -7,6 +7,7 @@ as a numbered version (table `tenant_config_versions`), audited as
 the values, which may hold free text), applied to every service database, and written back
 to the tenant file so a restart or redeploy keeps it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,21 +43,26 @@ class Current:
 
 
 def digest(config: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, ensure_ascii=False,
-                                     separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(config, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def current(session, tenant) -> Current:
-    row = session.execute(select(TenantConfigVersion)
-                          .order_by(TenantConfigVersion.version.desc()).limit(1)).scalar()
+    row = session.execute(
+        select(TenantConfigVersion).order_by(TenantConfigVersion.version.desc()).limit(1)
+    ).scalar()
     if row is not None:
         return Current(row.version, row.config, row.digest)
     return Current(0, tenant.config, digest(tenant.config))
 
 
 def history(session) -> list[TenantConfigVersion]:
-    return list(session.execute(select(TenantConfigVersion)
-                                .order_by(TenantConfigVersion.version.desc())).scalars())
+    return list(
+        session.execute(
+            select(TenantConfigVersion).order_by(TenantConfigVersion.version.desc())
+        ).scalars()
+    )
 
 
 def parse_yaml(text: str) -> Any:
@@ -65,8 +71,11 @@ def parse_yaml(text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise ConfigRefused(422, "The configuration is not valid YAML.",
-                            [{"field": "config", "reason": f"not valid YAML{where}"}]) from None
+        raise ConfigRefused(
+            422,
+            "The configuration is not valid YAML.",
+            [{"field": "config", "reason": f"not valid YAML{where}"}],
+        ) from None
 
 
 def update(uow, new: Any, expected_version: int, actor: str) -> Current:
@@ -76,11 +85,17 @@ def update(uow, new: Any, expected_version: int, actor: str) -> Current:
     so one admin never silently overwrites another."""
     tenant, session = uow.tenant, uow.session
     if not isinstance(new, dict):
-        raise ConfigRefused(422, "The configuration must be a mapping.",
-                            [{"field": "config", "reason": "must be a mapping"}])
+        raise ConfigRefused(
+            422,
+            "The configuration must be a mapping.",
+            [{"field": "config", "reason": "must be a mapping"}],
+        )
     before = current(session, tenant)
-    locked = [{"field": key, "reason": "set by the hosting deployment; cannot be changed here"}
-              for key in PLATFORM_KEYS if key in new and new[key] != before.config.get(key)]
+    locked = [
+        {"field": key, "reason": "set by the hosting deployment; cannot be changed here"}
+        for key in PLATFORM_KEYS
+        if key in new and new[key] != before.config.get(key)
+    ]
     if locked:
         raise ConfigRefused(422, "Some settings belong to the hosting deployment.", locked)
     # leaving a platform setting out keeps it as it is
@@ -88,27 +103,51 @@ def update(uow, new: Any, expected_version: int, actor: str) -> Current:
     try:
         config = parse(merged, f"tenant {tenant.slug}")
     except TenantConfigError as exc:
-        raise ConfigRefused(422, "The configuration does not match the schema.",
-                            [{"field": field, "reason": reason}
-                             for field, reason in exc.problems]) from None
+        raise ConfigRefused(
+            422,
+            "The configuration does not match the schema.",
+            [{"field": field, "reason": reason} for field, reason in exc.problems],
+        ) from None
     # the row lock serialises concurrent saves; the stale check then sees the winner
     session.execute(select(func.pg_advisory_xact_lock(_lock_key(tenant.id))))
     before = current(session, tenant)
     if expected_version != before.version:
-        raise ConfigRefused(409, f"The configuration changed since you opened it (now version "
-                                 f"{before.version}); reload and edit again.",
-                            [{"field": "version", "reason": "stale"}])
-    changed = sorted(k for k in set(config.data) | set(before.config)
-                     if config.data.get(k) != before.config.get(k))
+        raise ConfigRefused(
+            409,
+            f"The configuration changed since you opened it (now version "
+            f"{before.version}); reload and edit again.",
+            [{"field": "version", "reason": "stale"}],
+        )
+    changed = sorted(
+        k
+        for k in set(config.data) | set(before.config)
+        if config.data.get(k) != before.config.get(k)
+    )
     if not changed:
         return before
     saved = Current(before.version + 1, config.data, digest(config.data))
-    session.add(TenantConfigVersion(tenant_id=tenant.id, version=saved.version,
-                                    config=saved.config, digest=saved.digest, changed=changed,
-                                    created_by=actor))
-    uow.emit("platform.tenant.configured.v1", f"tenant:{tenant.id}", actor,
-             {"tenant_id": str(tenant.id), "slug": tenant.slug, "version": saved.version,
-              "digest": saved.digest, "changed": changed})
+    session.add(
+        TenantConfigVersion(
+            tenant_id=tenant.id,
+            version=saved.version,
+            config=saved.config,
+            digest=saved.digest,
+            changed=changed,
+            created_by=actor,
+        )
+    )
+    uow.emit(
+        "platform.tenant.configured.v1",
+        f"tenant:{tenant.id}",
+        actor,
+        {
+            "tenant_id": str(tenant.id),
+            "slug": tenant.slug,
+            "version": saved.version,
+            "digest": saved.digest,
+            "changed": changed,
+        },
+    )
     uow.commit()
     # After the version is committed: re-running these is idempotent (same data), and a
     # failure here leaves the version recorded for the admin to save again.
@@ -118,8 +157,9 @@ def update(uow, new: Any, expected_version: int, actor: str) -> Current:
 
 
 def _lock_key(tenant_id) -> int:
-    return int.from_bytes(hashlib.sha256(b"tenant-config:" + tenant_id.bytes).digest()[:8],
-                          "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(b"tenant-config:" + tenant_id.bytes).digest()[:8], "big", signed=True
+    )
 
 
 def _write_tenant_file(slug: str, data: dict[str, Any]) -> None:
@@ -127,7 +167,8 @@ def _write_tenant_file(slug: str, data: dict[str, Any]) -> None:
     if not path.parent.is_dir():
         return  # a deployment without tenant files (configuration lives in the databases)
     tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text("# Edited through the tenant admin page; `replika tenant apply` this file "
-                   "to reapply it.\n" + yaml.safe_dump(data, allow_unicode=True,
-                                                      sort_keys=False))
+    tmp.write_text(
+        "# Edited through the tenant admin page; `replika tenant apply` this file "
+        "to reapply it.\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    )
     os.replace(tmp, path)  # atomic: a reader sees the old file or the new one

@@ -6,11 +6,11 @@ whistleblowing service for every tenant; `tenant_admin` only.
     GET  /t/<tenant>/api/v1/admin/config/versions   saved versions, newest first
     GET|POST /t/<tenant>/admin/config               the same as a page (YAML text area)
 """
+
 from __future__ import annotations
 
 import yaml
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
-from flask_babel import gettext as _
 
 from shared.auth import current_principal, require_roles
 from shared.problem import Problem, problem_response, validation_error
@@ -25,6 +25,7 @@ TITLES = {409: "Conflict", 422: "Unprocessable Content"}
 
 def _outbox():
     from services.whistleblowing.models import OutboxRow
+
     return OutboxRow
 
 
@@ -32,8 +33,9 @@ def _outbox():
 def _refused(exc: ConfigRefused):
     if exc.status == 422:
         return problem_response(validation_error(exc.errors))
-    return problem_response(Problem(exc.status, TITLES.get(exc.status, "Error"), str(exc),
-                                    errors=exc.errors or None))
+    return problem_response(
+        Problem(exc.status, TITLES.get(exc.status, "Error"), str(exc), errors=exc.errors or None)
+    )
 
 
 @bp.after_request
@@ -70,23 +72,38 @@ def show():
 def save():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("config"), dict):
-        raise ConfigRefused(422, "Send {\"version\", \"config\"}.",
-                            [{"field": "config", "reason": "an object is required"}])
+        raise ConfigRefused(
+            422,
+            'Send {"version", "config"}.',
+            [{"field": "config", "reason": "an object is required"}],
+        )
     version = body.get("version")
     if version is None and request.headers.get("If-Match", "").strip('"').isdigit():
         version = int(request.headers["If-Match"].strip('"'))
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise ConfigRefused(422, "The version you edited is required.",
-                            [{"field": "version", "reason": "a whole number (from GET)"}])
+        raise ConfigRefused(
+            422,
+            "The version you edited is required.",
+            [{"field": "version", "reason": "a whole number (from GET)"}],
+        )
     return _body(_save(body["config"], version))
 
 
 @bp.get(f"{API}/versions")
 @require_roles("tenant_admin")
 def versions():
-    return jsonify(items=[{"version": v.version, "digest": v.digest, "changed": v.changed,
-                           "created_by": v.created_by, "created_at": v.created_at.isoformat()}
-                          for v in config_admin.history(db())])
+    return jsonify(
+        items=[
+            {
+                "version": v.version,
+                "digest": v.digest,
+                "changed": v.changed,
+                "created_by": v.created_by,
+                "created_at": v.created_at.isoformat(),
+            }
+            for v in config_admin.history(db())
+        ]
+    )
 
 
 @bp.route("/t/<tenant>/admin/config", methods=["GET", "POST"])
@@ -100,13 +117,17 @@ def page():
         version = request.form.get("version", "")
         try:
             if not version.isdigit():
-                raise ConfigRefused(422, "stale form", [{"field": "version",
-                                                         "reason": "missing"}])
+                raise ConfigRefused(422, "stale form", [{"field": "version", "reason": "missing"}])
             cur = _save(config_admin.parse_yaml(text), int(version))
             text = yaml.safe_dump(cur.config, allow_unicode=True, sort_keys=False)
             saved = True
         except ConfigRefused as exc:
             errors, status = exc.errors, exc.status
-    return render_template("replication/tenant_config.html", text=text, current=cur,
-                           errors=errors, saved=saved,
-                           history=config_admin.history(db())[:20]), status
+    return render_template(
+        "replication/tenant_config.html",
+        text=text,
+        current=cur,
+        errors=errors,
+        saved=saved,
+        history=config_admin.history(db())[:20],
+    ), status

@@ -4,6 +4,7 @@ Every variable `.env.example` lists is written; passwords and the secret key are
 values, other settings keep the example's value. The keyring has the format of
 shared/keyring.py (`new_keyring_data`, written 0600 by `write_keyring_file`).
 """
+
 from __future__ import annotations
 
 import re
@@ -43,6 +44,7 @@ def env_text(example: Path | None = None) -> str:
 
 def _write_private(path: Path, text: str) -> None:
     import os
+
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)

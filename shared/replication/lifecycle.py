@@ -5,6 +5,7 @@ services see it within their tenant cache time (shared/web.TENANT_CACHE_SECONDS)
 restart. Re-applying a tenant file that does not say `suspended: true` resumes the tenant.
 Each change is an audited event (`platform.tenant.suspended.v1` / `.resumed.v1`).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -34,8 +35,9 @@ def set_suspended(slug: str, suspended: bool, actor: str = "system") -> bool:
     for service in settings.SERVICES:
         model = _models(service).TenantRow
         with session_factory(service_engine(service, migration=True))() as session:
-            row = session.execute(select(model).where(model.slug == slug)
-                                  .with_for_update()).scalar_one_or_none()
+            row = session.execute(
+                select(model).where(model.slug == slug).with_for_update()
+            ).scalar_one_or_none()
             if row is None:
                 raise UnknownTenant(slug)
             if bool(row.config.get("suspended")) == suspended:
@@ -50,8 +52,12 @@ def set_suspended(slug: str, suspended: bool, actor: str = "system") -> bool:
                 tenant = Tenant(id=row.id, slug=row.slug, config=row.config)
                 uow = UnitOfWork(session, tenant, EVENT_SERVICE, _models(service).OutboxRow)
                 kind = "suspended" if suspended else "resumed"
-                uow.emit(f"platform.tenant.{kind}.v1", f"tenant:{row.id}", actor,
-                         {"tenant_id": str(row.id), "slug": row.slug})
+                uow.emit(
+                    f"platform.tenant.{kind}.v1",
+                    f"tenant:{row.id}",
+                    actor,
+                    {"tenant_id": str(row.id), "slug": row.slug},
+                )
                 uow.commit()  # commits this service's transaction: row and event together
     return changed
 
@@ -61,12 +67,21 @@ def record(slug: str, kind: str, data: dict, actor: str = "system") -> None:
     the hosting service's outbox like every other event, so the ledger records it."""
     model = _models(EVENT_SERVICE)
     with session_factory(service_engine(EVENT_SERVICE, migration=True))() as session:
-        row = session.execute(select(model.TenantRow).where(model.TenantRow.slug == slug)
-                              ).scalar_one_or_none()
+        row = session.execute(
+            select(model.TenantRow).where(model.TenantRow.slug == slug)
+        ).scalar_one_or_none()
         if row is None:
             raise UnknownTenant(slug)
-        uow = UnitOfWork(session, Tenant(id=row.id, slug=row.slug, config=row.config),
-                         EVENT_SERVICE, model.OutboxRow)
-        uow.emit(f"platform.tenant.{kind}.v1", f"tenant:{row.id}", actor,
-                 {"tenant_id": str(row.id), "slug": row.slug, **data})
+        uow = UnitOfWork(
+            session,
+            Tenant(id=row.id, slug=row.slug, config=row.config),
+            EVENT_SERVICE,
+            model.OutboxRow,
+        )
+        uow.emit(
+            f"platform.tenant.{kind}.v1",
+            f"tenant:{row.id}",
+            actor,
+            {"tenant_id": str(row.id), "slug": row.slug, **data},
+        )
         uow.commit()

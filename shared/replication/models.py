@@ -4,6 +4,7 @@
 the new tenant. Both are tenant-owned with row-level security. The contact official's name
 and e-mail are personal data: one AES-GCM ciphertext (shared.crypto), never in events or logs.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -53,6 +54,7 @@ class OnboardingLink(TenantOwned, Base):
 class TenantConfigVersion(TenantOwned, Base):
     """One saved version of a tenant's configuration (migration r002). Version 1 is the first
     edit through the admin page; before that the tenant file is the only version."""
+
     __tablename__ = "tenant_config_versions"
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     version: Mapped[int] = mapped_column(primary_key=True)

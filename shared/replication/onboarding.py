@@ -1,5 +1,6 @@
 """The first tenant admin's one-time onboarding (no Flask): a link that works once, before it
 expires, and only finishes with a new password and a TOTP code from the enrolled app."""
+
 from __future__ import annotations
 
 import importlib
@@ -17,8 +18,9 @@ from shared.replication.provisioning import token_hash
 MIN_PASSWORD_LENGTH = 12
 
 
-def open_link(session, token: str, *, for_update: bool = False,
-              now: datetime | None = None) -> OnboardingLink:
+def open_link(
+    session, token: str, *, for_update: bool = False, now: datetime | None = None
+) -> OnboardingLink:
     """The valid link of `token` in the session's tenant; 404 unknown, 410 used or expired."""
     query = select(OnboardingLink).where(OnboardingLink.token_hash == token_hash(token or ""))
     link = session.execute(query.with_for_update() if for_update else query).scalar_one_or_none()
@@ -36,8 +38,16 @@ def check_password(password: str, confirm: str) -> None:
         raise PortalError(422, "the two passwords differ", "password_confirm")
 
 
-def complete(session, tenant_id: uuid.UUID, token: str, password: str, confirm: str,
-             totp_secret: str, otp: str, now: datetime | None = None) -> uuid.UUID:
+def complete(
+    session,
+    tenant_id: uuid.UUID,
+    token: str,
+    password: str,
+    confirm: str,
+    totp_secret: str,
+    otp: str,
+    now: datetime | None = None,
+) -> uuid.UUID:
     """Set the admin's password and TOTP secret in every official database and use up the
     link. `session` is the whistleblowing session of the new tenant; the caller commits it
     (with the onboarded event) after the other databases were written."""
@@ -46,8 +56,12 @@ def complete(session, tenant_id: uuid.UUID, token: str, password: str, confirm: 
     check_password(password, confirm)
     step = _totp_step(totp_secret, otp, None, now)
     if step is None:
-        raise PortalError(422, "the code does not match the secret shown; check the time on "
-                               "your phone and try the next code", "otp")
+        raise PortalError(
+            422,
+            "the code does not match the secret shown; check the time on "
+            "your phone and try the next code",
+            "otp",
+        )
     password_hash = hash_password(password)
     wb = importlib.import_module("services.whistleblowing.models").OfficialRow
     hb = importlib.import_module("services.hibah_bansos.models").OfficialRow

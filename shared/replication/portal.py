@@ -4,6 +4,7 @@ A regional government asks the hosting city for a replica of its applications; t
 city's `tenant_admin` approves or rejects with a reason. Handlers parse input, call these
 functions with the unit of work, and commit.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,21 +27,23 @@ APPLICATIONS: dict[str, dict[str, dict[str, str]]] = {
         "name": {"id": "Whistleblowing System (WBS)", "en": "Whistleblowing system"},
         "description": {
             "id": "Warga dan ASN melaporkan korupsi, pungutan liar, dan penyalahgunaan wewenang, "
-                  "boleh tanpa nama; Inspektorat menelaah, menyelidiki, dan menjawab. Identitas "
-                  "pelapor disegel untuk kustodian identitas.",
+            "boleh tanpa nama; Inspektorat menelaah, menyelidiki, dan menjawab. Identitas "
+            "pelapor disegel untuk kustodian identitas.",
             "en": "Citizens and civil servants report corruption, extortion and abuse of office, "
-                  "anonymously if they wish; the Inspectorate triages, investigates and answers. "
-                  "Reporters' identities are sealed to an identity custodian."},
+            "anonymously if they wish; the Inspectorate triages, investigates and answers. "
+            "Reporters' identities are sealed to an identity custodian.",
+        },
     },
     "hibah_bansos": {
         "name": {"id": "Hibah dan Bantuan Sosial", "en": "Grants and social aid"},
         "description": {
             "id": "Organisasi dan warga mengajukan hibah dan bansos dari APBD; OPD mengevaluasi, "
-                  "TAPD memverifikasi, lalu persetujuan, NPHD, pencairan, dan LPJ, dengan "
-                  "kendali pagu anggaran.",
+            "TAPD memverifikasi, lalu persetujuan, NPHD, pencairan, dan LPJ, dengan "
+            "kendali pagu anggaran.",
             "en": "Organisations and citizens apply for regional grants and social aid; work "
-                  "units evaluate, the budget team verifies, then approval, agreement, "
-                  "disbursement and accountability report, within the budget ceilings."},
+            "units evaluate, the budget team verifies, then approval, agreement, "
+            "disbursement and accountability report, within the budget ceilings.",
+        },
     },
 }
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -68,10 +71,17 @@ class RequestForm:
 
 def catalogue(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What the hosting deployment offers: the applications, and the cities to start from."""
-    return {"applications": [{"code": code, **entry} for code, entry in APPLICATIONS.items()],
-            "templates": [{"slug": slug, "name": data.get("name"),
-                           "applications": sorted(data.get("services", {}))}
-                          for slug, data in sorted(templates.items())]}
+    return {
+        "applications": [{"code": code, **entry} for code, entry in APPLICATIONS.items()],
+        "templates": [
+            {
+                "slug": slug,
+                "name": data.get("name"),
+                "applications": sorted(data.get("services", {})),
+            }
+            for slug, data in sorted(templates.items())
+        ],
+    }
 
 
 def _text(body: dict, field: str, errors: list, max_len: int) -> str:
@@ -92,8 +102,12 @@ def parse_request(body: Any, templates: dict[str, dict[str, Any]], today: date) 
     region_name = _text(body, "region_name", errors, 200)
     region_code = _text(body, "region_code", errors, 16)
     if region_code and not REGION_CODE_RE.match(region_code):
-        errors.append({"field": "region_code",
-                       "reason": "a BPS region code: 2 digits, then up to 3 groups '.NN' (32.05)"})
+        errors.append(
+            {
+                "field": "region_code",
+                "reason": "a BPS region code: 2 digits, then up to 3 groups '.NN' (32.05)",
+            }
+        )
     slug = body.get("slug") or slug_from_region_name(region_name)
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         errors.append({"field": "slug", "reason": "lower-case letters, digits and '-', 2-63"})
@@ -102,10 +116,18 @@ def parse_request(body: Any, templates: dict[str, dict[str, Any]], today: date) 
     if contact_email and not EMAIL_RE.match(contact_email):
         errors.append({"field": "contact_email", "reason": "not an e-mail address"})
     apps = body.get("applications")
-    if not isinstance(apps, list) or not apps or len(set(map(str, apps))) != len(apps) \
-            or not set(apps) <= set(APPLICATIONS):
-        errors.append({"field": "applications",
-                       "reason": f"a non-empty list of distinct items of {sorted(APPLICATIONS)}"})
+    if (
+        not isinstance(apps, list)
+        or not apps
+        or len(set(map(str, apps))) != len(apps)
+        or not set(apps) <= set(APPLICATIONS)
+    ):
+        errors.append(
+            {
+                "field": "applications",
+                "reason": f"a non-empty list of distinct items of {sorted(APPLICATIONS)}",
+            }
+        )
         apps = []
     agreement_number = _text(body, "agreement_number", errors, 100)
     agreement_date = None
@@ -119,14 +141,27 @@ def parse_request(body: Any, templates: dict[str, dict[str, Any]], today: date) 
     if template not in templates:
         errors.append({"field": "template", "reason": f"one of {sorted(templates)}"})
     elif not set(apps) <= set(templates[template].get("services", {})):
-        errors.append({"field": "template",
-                       "reason": "this template city does not run every application asked for"})
+        errors.append(
+            {
+                "field": "template",
+                "reason": "this template city does not run every application asked for",
+            }
+        )
     if errors:
         exc = PortalError(422, "invalid replication request")
         exc.errors = errors
         raise exc
-    return RequestForm(region_name, region_code, slug, contact_name, contact_email,
-                       tuple(sorted(apps)), agreement_number, agreement_date, template)
+    return RequestForm(
+        region_name,
+        region_code,
+        slug,
+        contact_name,
+        contact_email,
+        tuple(sorted(apps)),
+        agreement_number,
+        agreement_date,
+        template,
+    )
 
 
 def digest(value: str) -> str:
@@ -138,30 +173,56 @@ def submit(uow, form: RequestForm, existing_slugs: set[str]) -> ReplicationReque
     session, host = uow.session, uow.tenant
     if form.slug in existing_slugs:
         raise PortalError(409, "a tenant with this slug already exists", "slug")
-    live = session.execute(select(ReplicationRequest.id).where(
-        ReplicationRequest.new_slug == form.slug,
-        ReplicationRequest.status.in_(LIVE_STATUSES))).first()
+    live = session.execute(
+        select(ReplicationRequest.id).where(
+            ReplicationRequest.new_slug == form.slug, ReplicationRequest.status.in_(LIVE_STATUSES)
+        )
+    ).first()
     if live is not None:
         raise PortalError(409, "a request for this slug is already under way", "slug")
     req = ReplicationRequest(
-        id=uuid.uuid4(), status="pending", new_slug=form.slug, region_name=form.region_name,
-        region_code=form.region_code, applications=list(form.applications),
-        agreement_number=form.agreement_number, agreement_date=form.agreement_date,
-        template=form.template, steps=[])
+        id=uuid.uuid4(),
+        status="pending",
+        new_slug=form.slug,
+        region_name=form.region_name,
+        region_code=form.region_code,
+        applications=list(form.applications),
+        agreement_number=form.agreement_number,
+        agreement_date=form.agreement_date,
+        template=form.template,
+        steps=[],
+    )
     req.contact = crypto.encrypt_field(
-        session, host.id, ReplicationRequest.__tablename__, req.id, "contact",
-        json.dumps({"name": form.contact_name, "email": form.contact_email}))
+        session,
+        host.id,
+        ReplicationRequest.__tablename__,
+        req.id,
+        "contact",
+        json.dumps({"name": form.contact_name, "email": form.contact_email}),
+    )
     session.add(req)
-    uow.emit("platform.replication.requested.v1", f"replication:{req.id}", "applicant", {
-        "request_id": str(req.id), "new_slug": req.new_slug, "region_code": req.region_code,
-        "applications": req.applications, "template": req.template,
-        "agreement_digest": digest(f"{req.agreement_number}|{req.agreement_date}")})
+    uow.emit(
+        "platform.replication.requested.v1",
+        f"replication:{req.id}",
+        "applicant",
+        {
+            "request_id": str(req.id),
+            "new_slug": req.new_slug,
+            "region_code": req.region_code,
+            "applications": req.applications,
+            "template": req.template,
+            "agreement_digest": digest(f"{req.agreement_number}|{req.agreement_date}"),
+        },
+    )
     return req
 
 
 def contact_of(session, req: ReplicationRequest) -> dict[str, str]:
-    return json.loads(crypto.decrypt_field(session, req.tenant_id, req.__tablename__, req.id,
-                                           "contact", req.contact))
+    return json.loads(
+        crypto.decrypt_field(
+            session, req.tenant_id, req.__tablename__, req.id, "contact", req.contact
+        )
+    )
 
 
 def get_request(session, request_id: uuid.UUID, *, for_update: bool = False) -> ReplicationRequest:
@@ -181,8 +242,9 @@ def list_requests(session, status: str | None = None) -> list[ReplicationRequest
     return list(session.execute(query).scalars())
 
 
-def decide(uow, request_id: uuid.UUID, approve: bool, reason: str, actor: str
-           ) -> ReplicationRequest:
+def decide(
+    uow, request_id: uuid.UUID, approve: bool, reason: str, actor: str
+) -> ReplicationRequest:
     """Approve or reject a pending request (a reason is required to reject); caller commits."""
     reason = (reason or "").strip()
     if not approve and not reason:
@@ -197,18 +259,28 @@ def decide(uow, request_id: uuid.UUID, approve: bool, reason: str, actor: str
     data = {"request_id": str(req.id), "new_slug": req.new_slug}
     if reason:
         data["reason_digest"] = digest(reason)
-    uow.emit(f"platform.replication.{'approved' if approve else 'rejected'}.v1",
-             f"replication:{req.id}", actor, data)
+    uow.emit(
+        f"platform.replication.{'approved' if approve else 'rejected'}.v1",
+        f"replication:{req.id}",
+        actor,
+        data,
+    )
     return req
 
 
 def public_view(req: ReplicationRequest) -> dict[str, Any]:
-    return {"request_id": str(req.id), "status": req.status, "slug": req.new_slug,
-            "region_name": req.region_name, "region_code": req.region_code,
-            "applications": req.applications, "template": req.template,
-            "agreement": {"number": req.agreement_number,
-                          "date": req.agreement_date.isoformat()},
-            "decision_reason": req.decision_reason, "steps": req.steps,
-            "created_at": req.created_at.isoformat(),
-            "decided_at": req.decided_at.isoformat() if req.decided_at else None,
-            "provisioned_at": req.provisioned_at.isoformat() if req.provisioned_at else None}
+    return {
+        "request_id": str(req.id),
+        "status": req.status,
+        "slug": req.new_slug,
+        "region_name": req.region_name,
+        "region_code": req.region_code,
+        "applications": req.applications,
+        "template": req.template,
+        "agreement": {"number": req.agreement_number, "date": req.agreement_date.isoformat()},
+        "decision_reason": req.decision_reason,
+        "steps": req.steps,
+        "created_at": req.created_at.isoformat(),
+        "decided_at": req.decided_at.isoformat() if req.decided_at else None,
+        "provisioned_at": req.provisioned_at.isoformat() if req.provisioned_at else None,
+    }

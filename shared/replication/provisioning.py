@@ -10,6 +10,7 @@ repeat, because a crash can come between doing a step and recording it.
     admin        the first `tenant_admin` official, inactive until onboarded
     onboarding   a one-time onboarding link (only its hash is stored)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,14 @@ from sqlalchemy import select, text, update
 
 from shared import crypto, tenant_apply
 from shared.db import service_engine, session_factory, tenant_session, utcnow
-from shared.officials import (OFFICIAL_SERVICES, add_official, find_official, hash_password,
-                              new_password, new_totp_secret)
+from shared.officials import (
+    OFFICIAL_SERVICES,
+    add_official,
+    find_official,
+    hash_password,
+    new_password,
+    new_totp_secret,
+)
 from shared.replication.models import OnboardingLink, ReplicationRequest
 from shared.replication.portal import PortalError
 from shared.replication.template import TenantExists, template_file, write_new_tenant
@@ -81,14 +88,22 @@ def _exclusive(session, request_id: uuid.UUID):
 def _step_tenant_file(req: ReplicationRequest) -> None:
     directory = tenants_dir()
     try:
-        write_new_tenant(directory, template_file(directory, req.template), req.template,
-                         slug=req.new_slug, name=req.region_name, region_code=req.region_code,
-                         applications=list(req.applications))
+        write_new_tenant(
+            directory,
+            template_file(directory, req.template),
+            req.template,
+            slug=req.new_slug,
+            name=req.region_name,
+            region_code=req.region_code,
+            applications=list(req.applications),
+        )
     except TenantExists:
         # written by an interrupted run (or by hand): use it only if it is this city's file
         existing = load_file(directory / f"{req.new_slug}.yaml")
         if existing.data.get("region_code") != req.region_code:
-            raise PortalError(409, "a different tenant file with this slug exists", "slug")
+            raise PortalError(
+                409, "a different tenant file with this slug exists", "slug"
+            ) from None
 
 
 def _step_applied(req: ReplicationRequest) -> None:
@@ -98,13 +113,15 @@ def _step_applied(req: ReplicationRequest) -> None:
 def _step_keys(tenant_id: uuid.UUID) -> None:
     for service in KEYED_SERVICES:
         with service_engine(service, migration=True).begin() as conn:
-            conn.execute(text("select set_config('app.tenant_id', :t, true)"),
-                         {"t": str(tenant_id)})
+            conn.execute(
+                text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
+            )
             for purpose in crypto.PURPOSES:  # a concurrent or earlier key wins quietly
                 crypto.create_tenant_key(conn, tenant_id, purpose)
     # the ledger's signing key now, not on the first event: the city can publish its public
     # key (to verify checkpoints) from day one
     from services.audit import keys as audit_keys
+
     with session_factory(service_engine("audit", migration=True))() as session:
         audit_keys.signing_key(session, tenant_id)  # created if missing, else kept
         session.commit()
@@ -123,10 +140,15 @@ def _step_admin(tenant_id: uuid.UUID) -> uuid.UUID:
             model = _models(service).OfficialRow
             row = find_official(session, model, ADMIN_USERNAME)
             if row is None:
-                row = add_official(session, model, ADMIN_USERNAME, ["tenant_admin"],
-                                   official_id=official_id,
-                                   password_hash=hash_password(new_password()),
-                                   totp_secret=new_totp_secret())
+                row = add_official(
+                    session,
+                    model,
+                    ADMIN_USERNAME,
+                    ["tenant_admin"],
+                    official_id=official_id,
+                    password_hash=hash_password(new_password()),
+                    totp_secret=new_totp_secret(),
+                )
                 row.active = False
             official_id = official_id or row.id
             session.commit()
@@ -149,11 +171,19 @@ def issue_onboarding_link(tenant_id: uuid.UUID, request_id: uuid.UUID) -> str:
     factory = session_factory(service_engine("whistleblowing"))
     with tenant_session(factory, tenant_id) as session:
         now = utcnow()
-        session.execute(update(OnboardingLink).where(OnboardingLink.used_at.is_(None))
-                        .values(expires_at=now))
-        session.add(OnboardingLink(token_hash=token_hash(token), tenant_id=tenant_id,
-                                   official_id=official, request_id=request_id,
-                                   created_at=now, expires_at=now + ONBOARDING_TTL))
+        session.execute(
+            update(OnboardingLink).where(OnboardingLink.used_at.is_(None)).values(expires_at=now)
+        )
+        session.add(
+            OnboardingLink(
+                token_hash=token_hash(token),
+                tenant_id=tenant_id,
+                official_id=official,
+                request_id=request_id,
+                created_at=now,
+                expires_at=now + ONBOARDING_TTL,
+            )
+        )
         session.commit()
     return token
 
@@ -164,8 +194,9 @@ def provision(uow, request_id: uuid.UUID, actor: str) -> Provisioned:
     session = uow.session
     with _exclusive(session, request_id):
         session.rollback()  # read the request fresh, after taking the lock
-        req = session.execute(select(ReplicationRequest).where(
-            ReplicationRequest.id == request_id)).scalar_one_or_none()
+        req = session.execute(
+            select(ReplicationRequest).where(ReplicationRequest.id == request_id)
+        ).scalar_one_or_none()
         if req is None:
             raise PortalError(404, "no such replication request")
         tenant_id = tenant_id_for(req.new_slug)
@@ -190,10 +221,19 @@ def provision(uow, request_id: uuid.UUID, actor: str) -> Provisioned:
             req.steps = [*req.steps, step]  # a new list, so the JSON column is written
             if step == STEPS[-1]:
                 req.status, req.provisioned_at = "provisioned", utcnow()
-                uow.emit("platform.tenant.provisioned.v1", f"replication:{req.id}", actor, {
-                    "request_id": str(req.id), "tenant_id": str(tenant_id),
-                    "slug": req.new_slug, "template": req.template,
-                    "services": sorted(req.applications), "steps": list(req.steps)})
+                uow.emit(
+                    "platform.tenant.provisioned.v1",
+                    f"replication:{req.id}",
+                    actor,
+                    {
+                        "request_id": str(req.id),
+                        "tenant_id": str(tenant_id),
+                        "slug": req.new_slug,
+                        "template": req.template,
+                        "services": sorted(req.applications),
+                        "steps": list(req.steps),
+                    },
+                )
             uow.commit()
         return Provisioned(req, tenant_id, token)
 
@@ -201,8 +241,9 @@ def provision(uow, request_id: uuid.UUID, actor: str) -> Provisioned:
 def reissue_onboarding(uow, request_id: uuid.UUID, actor: str) -> str:
     """A fresh link when the first one was lost or expired (only before onboarding)."""
     session = uow.session
-    req = session.execute(select(ReplicationRequest).where(
-        ReplicationRequest.id == request_id)).scalar_one_or_none()
+    req = session.execute(
+        select(ReplicationRequest).where(ReplicationRequest.id == request_id)
+    ).scalar_one_or_none()
     if req is None:
         raise PortalError(404, "no such replication request")
     if req.status != "provisioned":
@@ -213,7 +254,11 @@ def reissue_onboarding(uow, request_id: uuid.UUID, actor: str) -> str:
         if s.execute(select(OnboardingLink).where(OnboardingLink.used_at.is_not(None))).first():
             raise PortalError(409, "the tenant admin has already completed onboarding")
     token = issue_onboarding_link(tenant_id, req.id)
-    uow.emit("platform.onboarding.reissued.v1", f"replication:{req.id}", actor,
-             {"request_id": str(req.id), "tenant_id": str(tenant_id)})
+    uow.emit(
+        "platform.onboarding.reissued.v1",
+        f"replication:{req.id}",
+        actor,
+        {"request_id": str(req.id), "tenant_id": str(tenant_id)},
+    )
     uow.commit()
     return token

@@ -5,6 +5,7 @@ under /t/<slug>/ of a tenant whose configuration says `suspended: true`, with a 
 reads still work and pages show a notice (shared/templates/base.html). Officials may still
 sign in and out, so that they can read their cases while the tenant is suspended.
 """
+
 from __future__ import annotations
 
 from flask import Flask, g, request
@@ -22,10 +23,17 @@ def is_suspended(tenant) -> bool:
 
 def refuse_writes_when_suspended() -> None:
     tenant = getattr(g, "tenant", None)
-    if request.method in UNSAFE_METHODS and is_suspended(tenant) \
-            and request.endpoint not in ALLOWED_ENDPOINTS:
-        raise Problem(503, "Service Unavailable", "tenant suspended: this city's services are "
-                      "read-only for now.", tenant_suspended=True)
+    if (
+        request.method in UNSAFE_METHODS
+        and is_suspended(tenant)
+        and request.endpoint not in ALLOWED_ENDPOINTS
+    ):
+        raise Problem(
+            503,
+            "Service Unavailable",
+            "tenant suspended: this city's services are read-only for now.",
+            tenant_suspended=True,
+        )
 
 
 def init_app(app: Flask) -> None:

@@ -4,6 +4,7 @@ What a city configured (report categories, SLA days, programmes, documents, elig
 is carried over as the starting point; what identifies the template city (slug, id, names,
 region code, NIK domicile prefixes) is replaced or dropped, so the new city adapts the rest.
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,9 +48,15 @@ def domicile_prefix(region_code: str) -> str | None:
     return digits[:4] if len(digits) >= 4 else None
 
 
-def new_tenant_data(template: dict[str, Any], *, slug: str, name: str, region_code: str,
-                    display_name: str | None = None,
-                    applications: list[str] | None = None) -> dict[str, Any]:
+def new_tenant_data(
+    template: dict[str, Any],
+    *,
+    slug: str,
+    name: str,
+    region_code: str,
+    display_name: str | None = None,
+    applications: list[str] | None = None,
+) -> dict[str, Any]:
     """The configuration of a new city copied from `template` (validated by the tenant schema);
     `applications`, when given, keeps only those services."""
     problems = []
@@ -66,8 +73,7 @@ def new_tenant_data(template: dict[str, Any], *, slug: str, name: str, region_co
         data.pop(key, None)
     data["slug"], data["name"], data["region_code"] = slug, name.strip(), region_code
     if applications is not None:
-        data["services"] = {k: v for k, v in data.get("services", {}).items()
-                            if k in applications}
+        data["services"] = {k: v for k, v in data.get("services", {}).items() if k in applications}
     branding = dict(data.get("branding") or {})
     branding["display_name"] = display_name or display_name_from(name)
     branding.pop("logo", None)  # the template city's logo is not the new city's
@@ -81,20 +87,35 @@ def new_tenant_data(template: dict[str, Any], *, slug: str, name: str, region_co
 
 
 def to_yaml(data: dict[str, Any], template_slug: str) -> str:
-    header = (f"# {data['name']}: replicated from the '{template_slug}' configuration.\n"
-              "# Adapt categories, programmes and texts to local conditions; then "
-              "`replika tenant apply` this file.\n")
+    header = (
+        f"# {data['name']}: replicated from the '{template_slug}' configuration.\n"
+        "# Adapt categories, programmes and texts to local conditions; then "
+        "`replika tenant apply` this file.\n"
+    )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def write_new_tenant(tenants_dir: Path, template: TenantConfig | dict[str, Any],
-                     template_slug: str, *, slug: str, name: str, region_code: str,
-                     display_name: str | None = None,
-                     applications: list[str] | None = None) -> Path:
+def write_new_tenant(
+    tenants_dir: Path,
+    template: TenantConfig | dict[str, Any],
+    template_slug: str,
+    *,
+    slug: str,
+    name: str,
+    region_code: str,
+    display_name: str | None = None,
+    applications: list[str] | None = None,
+) -> Path:
     """Write `<tenants_dir>/<slug>.yaml`; refuses to overwrite an existing tenant file."""
     source = template.data if isinstance(template, TenantConfig) else template
-    data = new_tenant_data(source, slug=slug, name=name, region_code=region_code,
-                           display_name=display_name, applications=applications)
+    data = new_tenant_data(
+        source,
+        slug=slug,
+        name=name,
+        region_code=region_code,
+        display_name=display_name,
+        applications=applications,
+    )
     path = tenants_dir / f"{slug}.yaml"
     tenants_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -12,14 +12,15 @@
 
 Only a tenant whose configuration says `replication_host: true` hosts the portal (others 404).
 """
+
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import date
 
-from flask import (Blueprint, Response, current_app, g, jsonify, render_template, request,
-                   session as web_session, url_for)
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
+from flask import session as web_session
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,7 @@ TITLES = {404: "Not Found", 409: "Conflict", 410: "Gone", 422: "Unprocessable Co
 
 def _outbox():
     from services.whistleblowing.models import OutboxRow
+
     return OutboxRow
 
 
@@ -49,9 +51,14 @@ def _portal_error(exc: PortalError):
     errors = getattr(exc, "errors", None)
     if exc.status == 422 and errors:
         return problem_response(validation_error(errors))
-    return problem_response(Problem(exc.status, TITLES.get(exc.status, "Error"), str(exc),
-                                    errors=[{"field": exc.field, "reason": str(exc)}]
-                                    if exc.field else None))
+    return problem_response(
+        Problem(
+            exc.status,
+            TITLES.get(exc.status, "Error"),
+            str(exc),
+            errors=[{"field": exc.field, "reason": str(exc)}] if exc.field else None,
+        )
+    )
 
 
 @bp.after_request
@@ -92,6 +99,7 @@ def _actor() -> str:
 
 # --- public ---------------------------------------------------------------------------------
 
+
 @bp.get(f"{API}/catalogue")
 def catalogue():
     _host()
@@ -104,17 +112,26 @@ def _throttled() -> Response | None:
     request's own transaction (so only accepted requests count), shared by every worker and
     replica; the key is an HMAC, so the table holds no addresses."""
     from services.whistleblowing.models import LoginThrottleRow
-    key = login_throttle.throttle_key(current_app.config["SECRET_KEY"],
-                                      f"{g.tenant.id}:replication-request",
-                                      request.remote_addr or "")
+
+    key = login_throttle.throttle_key(
+        current_app.config["SECRET_KEY"],
+        f"{g.tenant.id}:replication-request",
+        request.remote_addr or "",
+    )
     session = db()
     wait = login_throttle.retry_after(session, LoginThrottleRow, [key])
     if wait:
-        return problem_response(Problem(429, "Too Many Requests", "Too many replication "
-                                        "requests from this address; try again later."),
-                                headers={"Retry-After": str(wait)})
-    login_throttle.count(session, LoginThrottleRow, g.tenant.id,
-                         [(key, login_throttle.PUBLIC_FORM)])
+        return problem_response(
+            Problem(
+                429,
+                "Too Many Requests",
+                "Too many replication requests from this address; try again later.",
+            ),
+            headers={"Retry-After": str(wait)},
+        )
+    login_throttle.count(
+        session, LoginThrottleRow, g.tenant.id, [(key, login_throttle.PUBLIC_FORM)]
+    )
     return None
 
 
@@ -126,6 +143,7 @@ def submit():
     templates = _templates()
     form = portal.parse_request(request.get_json(silent=True), templates, date.today())
     from services.whistleblowing.models import TenantRow
+
     existing = set(db().execute(select(TenantRow.slug)).scalars()) | set(templates)
     uw = uow(_outbox())
     req = portal.submit(uw, form, existing)
@@ -141,19 +159,20 @@ def submit():
 @bp.get("/t/<tenant>/replication")
 def catalogue_page():
     _host()
-    return render_template("replication/catalogue.html",
-                           catalogue=portal.catalogue(_templates()))
+    return render_template("replication/catalogue.html", catalogue=portal.catalogue(_templates()))
 
 
 # --- the hosting city's tenant admin ----------------------------------------------------------
+
 
 @bp.get(f"{API}/requests")
 @require_roles("tenant_admin")
 def list_requests():
     _host()
     rows = portal.list_requests(db(), request.args.get("status"))
-    return jsonify(items=[dict(portal.public_view(r), contact=portal.contact_of(db(), r))
-                          for r in rows])
+    return jsonify(
+        items=[dict(portal.public_view(r), contact=portal.contact_of(db(), r)) for r in rows]
+    )
 
 
 @bp.get(f"{API}/requests/<request_id>")
@@ -175,14 +194,21 @@ def _provision(request_id: uuid.UUID):
         log.exception("replication: provisioning of %s interrupted", request_id)
         uw.rollback()
         req = portal.get_request(db(), request_id)
-        return problem_response(Problem(
-            503, "Service Unavailable", "Provisioning was interrupted; POST .../provision to "
-            "resume where it stopped.", request_id=str(request_id), steps=req.steps))
+        return problem_response(
+            Problem(
+                503,
+                "Service Unavailable",
+                "Provisioning was interrupted; POST .../provision to resume where it stopped.",
+                request_id=str(request_id),
+                steps=req.steps,
+            )
+        )
     current_app.extensions["replika"]["tenants"].clear()  # the new city answers at once here
     body = dict(portal.public_view(done.request), tenant=done.request.new_slug)
     if done.onboarding_token:  # shown once: pass it to the contact official
-        body["onboarding_url"] = provisioning.onboarding_path(done.request.new_slug,
-                                                              done.onboarding_token)
+        body["onboarding_url"] = provisioning.onboarding_path(
+            done.request.new_slug, done.onboarding_token
+        )
     return jsonify(body)
 
 
@@ -197,8 +223,9 @@ def decide(request_id: str):
     if body.get("reason") is not None and not isinstance(body.get("reason"), str):
         raise PortalError(422, "text", "reason")
     uw = uow(_outbox())
-    req = portal.decide(uw, _request_id(request_id), body["approve"], body.get("reason") or "",
-                        _actor())
+    req = portal.decide(
+        uw, _request_id(request_id), body["approve"], body.get("reason") or "", _actor()
+    )
     uw.commit()
     if not body["approve"]:
         return jsonify(portal.public_view(req))
@@ -219,11 +246,13 @@ def reissue(request_id: str):
     req_id = _request_id(request_id)
     token = provisioning.reissue_onboarding(uow(_outbox()), req_id, _actor())
     req = portal.get_request(db(), req_id)
-    return jsonify(request_id=str(req.id),
-                   onboarding_url=provisioning.onboarding_path(req.new_slug, token))
+    return jsonify(
+        request_id=str(req.id), onboarding_url=provisioning.onboarding_path(req.new_slug, token)
+    )
 
 
 # --- the new city's first tenant admin --------------------------------------------------------
+
 
 @bp.route("/t/<tenant>/onboarding/<token>", methods=["GET", "POST"])
 def onboard(token: str):
@@ -239,43 +268,63 @@ def onboard(token: str):
         form = request.form
         try:
             official_id = onboarding.complete(
-                db(), g.tenant.id, token, form.get("password", ""),
-                form.get("password_confirm", ""), web_session[key], form.get("otp", ""))
+                db(),
+                g.tenant.id,
+                token,
+                form.get("password", ""),
+                form.get("password_confirm", ""),
+                web_session[key],
+                form.get("otp", ""),
+            )
         except PortalError as exc:
             error, status = _onboarding_error(exc), exc.status
         else:
             uw = uow(_outbox())
-            actor = Principal(official_id, g.tenant.id, provisioning.ADMIN_USERNAME,
-                              frozenset()).pseudonym
-            uw.emit("platform.tenant.onboarded.v1", f"tenant:{g.tenant.id}", actor, {"tenant_id": str(g.tenant.id),
-                                            "official_id": str(official_id)})
+            actor = Principal(
+                official_id, g.tenant.id, provisioning.ADMIN_USERNAME, frozenset()
+            ).pseudonym
+            uw.emit(
+                "platform.tenant.onboarded.v1",
+                f"tenant:{g.tenant.id}",
+                actor,
+                {"tenant_id": str(g.tenant.id), "official_id": str(official_id)},
+            )
             uw.commit()
             web_session.pop(key, None)
             custodian = _first_custodian()
-            return render_template("replication/onboarding_done.html", custodian=custodian,
-                                   login_url=url_for("auth.login"))
+            return render_template(
+                "replication/onboarding_done.html",
+                custodian=custodian,
+                login_url=url_for("auth.login"),
+            )
     if request.method == "GET" or key not in web_session:
         web_session[key] = new_totp_secret()
     secret = web_session[key]
-    return render_template("replication/onboarding.html", error=error, secret=secret,
-                           username=provisioning.ADMIN_USERNAME,
-                           uri=provisioning_uri(secret, provisioning.ADMIN_USERNAME,
-                                                g.tenant.slug),
-                           min_length=onboarding.MIN_PASSWORD_LENGTH), status
+    return render_template(
+        "replication/onboarding.html",
+        error=error,
+        secret=secret,
+        username=provisioning.ADMIN_USERNAME,
+        uri=provisioning_uri(secret, provisioning.ADMIN_USERNAME, g.tenant.slug),
+        min_length=onboarding.MIN_PASSWORD_LENGTH,
+    ), status
 
 
 def _onboarding_error(exc: PortalError) -> str:
-    return {"password": _("The password needs at least %(n)s characters.",
-                          n=onboarding.MIN_PASSWORD_LENGTH),
-            "password_confirm": _("The two passwords differ."),
-            "otp": _("The code does not match. Check your phone's clock and enter the next "
-                     "code.")}.get(exc.field, _("This onboarding link was used or has expired."))
+    return {
+        "password": _(
+            "The password needs at least %(n)s characters.", n=onboarding.MIN_PASSWORD_LENGTH
+        ),
+        "password_confirm": _("The two passwords differ."),
+        "otp": _("The code does not match. Check your phone's clock and enter the next code."),
+    }.get(exc.field, _("This onboarding link was used or has expired."))
 
 
 def _first_custodian() -> dict | None:
     """The new city's identity custodian key, created now so reporters' identities can be
     sealed from the first report; its passphrase and recovery secret are shown once."""
     from shared import key_admin
+
     try:
         return key_admin.ensure_custodian(g.tenant.id)
     except Exception:  # onboarding stays done; the operator can run `replika keys init-custodian`

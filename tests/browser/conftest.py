@@ -9,6 +9,7 @@ Both Flask apps are served for real on 127.0.0.1 (werkzeug, one thread per reque
 visited is kept as a screenshot under .local/test-artifacts/browser/, with axe's findings next to
 it as JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,11 @@ _launched = False  # the directory is printed only by a run that used the browse
 
 # --- Chromium, Playwright, axe-core ---------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     from infra.browser import ChromiumUnavailable, ensure_chromium
+
     try:
         return ensure_chromium()
     except ChromiumUnavailable as exc:
@@ -43,24 +46,28 @@ def axe_source() -> str:
     try:
         source = resources.files("axe_playwright_python").joinpath("axe.min.js").read_text()
     except (ModuleNotFoundError, FileNotFoundError) as exc:
-        pytest.fail(f"axe-core is missing ({exc}): install the dev extra with `make install`",
-                    pytrace=False)
+        pytest.fail(
+            f"axe-core is missing ({exc}): install the dev extra with `make install`", pytrace=False
+        )
     assert source.startswith("/*! axe v4."), "unexpected axe.min.js in axe-playwright-python"
     return source
 
 
 @pytest.fixture(scope="session")
 def browser(chromium_path):
-    from infra.browser import LAUNCH_FLAGS
     from playwright.sync_api import sync_playwright
+
+    from infra.browser import LAUNCH_FLAGS
+
     if ARTIFACTS.exists():  # only this run's pictures, so none of them is stale
         shutil.rmtree(ARTIFACTS)
     ARTIFACTS.mkdir(parents=True)
     pw = sync_playwright().start()
     try:
         # Playwright gives every launch a fresh, empty user-data-dir.
-        chromium = pw.chromium.launch(executable_path=chromium_path, headless=True,
-                                      args=list(LAUNCH_FLAGS))
+        chromium = pw.chromium.launch(
+            executable_path=chromium_path, headless=True, args=list(LAUNCH_FLAGS)
+        )
     except Exception as exc:
         pw.stop()
         pytest.fail(f"Chromium at {chromium_path} did not start: {exc}", pytrace=False)
@@ -79,6 +86,7 @@ def pytest_terminal_summary(terminalreporter):
 
 # --- the real apps on localhost -------------------------------------------------------------
 
+
 class LiveServer:
     """A Flask app behind werkzeug's threaded server on a free port of 127.0.0.1.
 
@@ -88,7 +96,9 @@ class LiveServer:
 
     def __init__(self, app):
         import secrets
+
         from werkzeug.serving import make_server
+
         client = "127." + ".".join(str(secrets.randbelow(250) + 1) for _ in range(3))
 
         def as_own_client(environ, start_response):
@@ -97,8 +107,9 @@ class LiveServer:
 
         self.server = make_server("127.0.0.1", 0, as_own_client, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                       name=f"live-{app.name}")
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True, name=f"live-{app.name}"
+        )
         self.thread.start()
 
     def stop(self) -> None:
@@ -122,6 +133,7 @@ def live_hb(hb_app):
 
 # --- one visitor = one browser context ------------------------------------------------------
 
+
 class Visitor:
     """A person in their own browser context. `seen(label)` keeps a screenshot of the page and,
     for citizen pages, asserts axe-core finds nothing serious or critical."""
@@ -142,6 +154,7 @@ class Visitor:
         """Open an officials' sign-in page and type the credentials and a current TOTP code
         (the caller presses "Masuk", so it can look at the filled form first)."""
         import pyotp
+
         self.goto(url)
         self.page.get_by_label("Nama pengguna").fill(creds.username)
         self.page.get_by_label("Kata sandi").fill(creds.password)
@@ -152,14 +165,19 @@ class Visitor:
         stem = ARTIFACTS / f"{self.prefix}-{self.count:02d}-{label}"
         self.page.screenshot(path=f"{stem}.png", full_page=True)
         violations = self.axe()
-        stem.with_suffix(".axe.json").write_text(json.dumps(
-            {"url": self.page.url, "citizen_page": citizen, "violations": violations},
-            indent=2, ensure_ascii=False))
+        stem.with_suffix(".axe.json").write_text(
+            json.dumps(
+                {"url": self.page.url, "citizen_page": citizen, "violations": violations},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         if citizen:
             blocking = [v for v in violations if v.get("impact") in BLOCKING_IMPACTS]
             assert not blocking, f"axe-core on {label} ({self.page.url}):\n" + "\n".join(
-                f"- {v['impact']} {v['id']}: {v['help']} at "
-                f"{[n['target'] for n in v['nodes']][:5]}" for v in blocking)
+                f"- {v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+                for v in blocking
+            )
         return violations
 
     def axe(self) -> list[dict]:
@@ -168,9 +186,15 @@ class Visitor:
         self.page.evaluate(self.axe_source)
         result = self.page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
         assert result["passes"], "axe-core ran no check at all"  # an empty run proves nothing
-        return [{"id": v["id"], "impact": v.get("impact"), "help": v["help"],
-                 "nodes": [{"target": n["target"], "html": n["html"][:300]} for n in v["nodes"]]}
-                for v in result["violations"]]
+        return [
+            {
+                "id": v["id"],
+                "impact": v.get("impact"),
+                "help": v["help"],
+                "nodes": [{"target": n["target"], "html": n["html"][:300]} for n in v["nodes"]],
+            }
+            for v in result["violations"]
+        ]
 
 
 @pytest.fixture
@@ -181,8 +205,9 @@ def visitor(browser, axe_source, request):
 
     def make(who: str) -> Visitor:
         # Indonesian, in Cimahi's zone: the city's residents are the audience.
-        context = browser.new_context(locale="id-ID", timezone_id="Asia/Jakarta",
-                                      viewport={"width": 1024, "height": 768})
+        context = browser.new_context(
+            locale="id-ID", timezone_id="Asia/Jakarta", viewport={"width": 1024, "height": 768}
+        )
         context.set_default_timeout(20_000)
         contexts.append(context)
         return Visitor(context, f"{test}-{who}", axe_source)

@@ -1,6 +1,7 @@
 """End-to-end in headless Chromium: the public hibah-bansos transparency page; an organisation
 registers, applies for the demo grant programme with its documents and submits; an OPD
 evaluator signs in (password + TOTP) and evaluates the application."""
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,8 @@ def test_the_public_transparency_page_renders_in_both_languages(live_hb, visitor
 
 
 def test_an_organisation_applies_by_the_pages_and_an_evaluator_evaluates_it(
-        live_hb, visitor, make_official):
+    live_hb, visitor, make_official
+):
     applicant = visitor("applicant")
     page = applicant.page
     org = organisation()
@@ -43,8 +45,18 @@ def test_an_organisation_applies_by_the_pages_and_an_evaluator_evaluates_it(
     applicant.seen("programmes")
     page.get_by_role("link", name="Daftarkan organisasi").click()
     page.wait_for_url(f"**{P}/register/organisation")
-    for field in ("email", "password", "name", "registration_number", "legal_entity_since",
-                  "npwp", "chairperson", "address", "phone", "bank_account"):
+    for field in (
+        "email",
+        "password",
+        "name",
+        "registration_number",
+        "legal_entity_since",
+        "npwp",
+        "chairperson",
+        "address",
+        "phone",
+        "bank_account",
+    ):
         page.locator(f"#{field}").fill(org[field])
     page.locator("#password_confirm").fill(org["password"])
     applicant.seen("register")
@@ -64,7 +76,8 @@ def test_an_organisation_applies_by_the_pages_and_an_evaluator_evaluates_it(
     page.locator("#rab_1_amount").fill("40.000.000")
     for code in ORG_DOCUMENTS:
         page.locator(f"#doc_{code}").set_input_files(
-            files=[{"name": f"{code}.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+            files=[{"name": f"{code}.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+        )
     applicant.seen("apply")
     page.get_by_role("button", name="Ajukan permohonan").click()
     page.get_by_text("Permohonan Anda sudah diajukan.").wait_for()

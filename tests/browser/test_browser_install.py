@@ -1,5 +1,6 @@
 """infra.browser: how Chromium is found or installed (apt-get faked here; the real install runs
 in the browser tests' `chromium_path` fixture)."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,9 @@ def fake_machine(monkeypatch):
     monkeypatch.delenv("REPLIKA_CHROMIUM", raising=False)
     monkeypatch.setattr(browser, "_apt", apt)
     monkeypatch.setattr(browser, "_apt_lists_present", lambda: state["lists"])
-    monkeypatch.setattr(browser, "find_chromium",
-                        lambda: "/usr/bin/chromium" if state["installed"] else None)
+    monkeypatch.setattr(
+        browser, "find_chromium", lambda: "/usr/bin/chromium" if state["installed"] else None
+    )
     monkeypatch.setattr(browser.shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(browser.os, "geteuid", lambda: 0)
     return state

@@ -1,5 +1,6 @@
 """End-to-end in headless Chromium: a citizen files a whistleblowing report with a photo and
 follows it with the receipt; an official signs in (password + TOTP) and moves the case on."""
+
 from __future__ import annotations
 
 import io
@@ -41,7 +42,8 @@ def file_report(citizen, base_url: str) -> tuple[str, str, str]:
     page.locator("#where").fill("Loket 3, Mal Pelayanan Publik")
     page.locator("#when").fill("Mei 2026")
     page.locator("#files").set_input_files(
-        files=[{"name": "bukti.png", "mimeType": "image/png", "buffer": png()}])
+        files=[{"name": "bukti.png", "mimeType": "image/png", "buffer": png()}]
+    )
     page.get_by_role("button", name="Kirim pengaduan").click()
     page.get_by_role("heading", name="Pengaduan diterima").wait_for()
     citizen.seen("receipt")
@@ -67,11 +69,9 @@ def open_inbox(citizen, receipt: str, *, paste: bool) -> None:
     page.wait_for_load_state()
 
 
-def test_a_citizen_files_a_report_with_a_photo_and_follows_it_with_the_receipt(live_wb,
-                                                                                 visitor):
+def test_a_citizen_files_a_report_with_a_photo_and_follows_it_with_the_receipt(live_wb, visitor):
     citizen = visitor("citizen")
-    citizen.context.grant_permissions(["clipboard-read", "clipboard-write"],
-                                      origin=live_wb.url)
+    citizen.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_wb.url)
     page = citizen.page
     case, receipt, what = file_report(citizen, live_wb.url)
 
@@ -91,7 +91,8 @@ def test_a_citizen_files_a_report_with_a_photo_and_follows_it_with_the_receipt(l
 
 
 def test_an_official_signs_in_with_totp_and_acknowledges_then_triages_the_case(
-        live_wb, visitor, make_official):
+    live_wb, visitor, make_official
+):
     citizen = visitor("citizen")
     case, receipt, _ = file_report(citizen, live_wb.url)
 

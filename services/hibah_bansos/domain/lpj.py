@@ -1,5 +1,6 @@
 """LPJ (Laporan Pertanggungjawaban, the recipient's accountability report): due date, overdue
 flag and the spending lines, which must stay within what was paid out."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -27,6 +28,11 @@ def spending_problems(lines: list[tuple[str, int]], disbursed: int) -> list[tupl
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             problems.append((f"lines.{i}.amount", "must be a whole, positive number of rupiah"))
     if not problems and sum(a for _, a in lines) > disbursed:
-        problems.append(("lines", f"spending of {sum(a for _, a in lines)} is more than the "
-                                  f"{disbursed} rupiah disbursed"))
+        problems.append(
+            (
+                "lines",
+                f"spending of {sum(a for _, a in lines)} is more than the "
+                f"{disbursed} rupiah disbursed",
+            )
+        )
     return problems

@@ -1,4 +1,5 @@
 """Money is integer rupiah, always: no floats, no decimal strings."""
+
 from __future__ import annotations
 
 from typing import Any

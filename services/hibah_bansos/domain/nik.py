@@ -1,15 +1,51 @@
 """NIK (Nomor Induk Kependudukan, the 16-digit national identity number) and KK (Kartu
 Keluarga, family card number) checks. NIK layout: PP KK CC DDMMYY SSSS: province, regency/city,
 district of first registration, birth date (+40 on the day for women), serial."""
+
 from __future__ import annotations
 
 from datetime import date
 
 # Province codes (BPS), including the 2022 Papua provinces.
 PROVINCES = {
-    "11", "12", "13", "14", "15", "16", "17", "18", "19", "21", "31", "32", "33", "34", "35",
-    "36", "51", "52", "53", "61", "62", "63", "64", "65", "71", "72", "73", "74", "75", "76",
-    "81", "82", "91", "92", "93", "94", "95", "96",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "16",
+    "17",
+    "18",
+    "19",
+    "21",
+    "31",
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "51",
+    "52",
+    "53",
+    "61",
+    "62",
+    "63",
+    "64",
+    "65",
+    "71",
+    "72",
+    "73",
+    "74",
+    "75",
+    "76",
+    "81",
+    "82",
+    "91",
+    "92",
+    "93",
+    "94",
+    "95",
+    "96",
 }
 
 
@@ -30,8 +66,7 @@ def nik_problems(value: str, today: date) -> list[str]:
     try:
         birth = birth_date(year2, month, day, today)
     except ValueError:
-        problems.append("digits 7-12 are not a real birth date (DDMMYY, +40 on the day "
-                        "for women)")
+        problems.append("digits 7-12 are not a real birth date (DDMMYY, +40 on the day for women)")
     else:
         if birth > today:
             problems.append("digits 7-12 are a birth date in the future")

@@ -1,4 +1,5 @@
 """RAB (Rencana Anggaran Biaya, the budget plan): lines that must add up to the request."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,7 +25,12 @@ def check_rab(lines: list[BudgetLine], requested: int) -> list[tuple[str, str]]:
             rupiah(line.amount)
         except InvalidAmount as exc:
             problems.append((f"rab.{i}.amount", str(exc)))
-    if not problems and sum(l.amount for l in lines) != requested:
-        problems.append(("rab", f"the lines add up to {sum(l.amount for l in lines)}, "
-                                f"not to the requested {requested}"))
+    if not problems and sum(line.amount for line in lines) != requested:
+        problems.append(
+            (
+                "rab",
+                f"the lines add up to {sum(line.amount for line in lines)}, "
+                f"not to the requested {requested}",
+            )
+        )
     return problems

@@ -11,6 +11,7 @@
 OPD: the responsible regional work unit; TAPD: the regional government budget team;
 NPHD: the grant agreement (Naskah Perjanjian Hibah Daerah); LPJ: Laporan Pertanggungjawaban.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,9 +41,9 @@ APPLICANT = "applicant"
 class Edge:
     source: Status
     target: Status
-    role: str                     # an official role, or APPLICANT
-    step: str                     # the named step, for separation of duties
-    needs: tuple[str, ...] = ()   # fields the request must carry
+    role: str  # an official role, or APPLICANT
+    step: str  # the named step, for separation of duties
+    needs: tuple[str, ...] = ()  # fields the request must carry
 
 
 S = Status
@@ -57,8 +58,9 @@ EDGES: tuple[Edge, ...] = (
     Edge(S.EVALUATED, S.REJECTED, "bansos_verifier", "reject", ("reason",)),
     Edge(S.VERIFIED, S.APPROVED, "bansos_approver", "approve", ("amount", "reference", "date")),
     Edge(S.VERIFIED, S.REJECTED, "bansos_approver", "reject", ("reason",)),
-    Edge(S.APPROVED, S.AGREEMENT_SIGNED, "bansos_approver", "sign_agreement",
-         ("reference", "date")),
+    Edge(
+        S.APPROVED, S.AGREEMENT_SIGNED, "bansos_approver", "sign_agreement", ("reference", "date")
+    ),
     Edge(S.AGREEMENT_SIGNED, S.DISBURSED, "bansos_finance", "disburse", ("amount", "reference")),
     Edge(S.DISBURSED, S.DISBURSED, "bansos_finance", "disburse", ("amount", "reference")),
     Edge(S.DISBURSED, S.REPORTED, APPLICANT, "report"),
@@ -104,13 +106,15 @@ def edge_for(status: str, target: str, roles: frozenset[str]) -> Edge:
     candidates = [e for e in EDGES if e.source == status and e.target == target]
     if not candidates:
         allowed = ", ".join(allowed_targets(status)) or "none"
-        raise IllegalTransition(f"An application that is '{status}' cannot move to "
-                                f"'{target}' (allowed next: {allowed}).", "to")
+        raise IllegalTransition(
+            f"An application that is '{status}' cannot move to "
+            f"'{target}' (allowed next: {allowed}).",
+            "to",
+        )
     for edge in candidates:
         if edge.role in roles:
             return edge
-    raise NotYourStep(f"Moving an application to '{target}' needs the role "
-                      f"{candidates[0].role}.")
+    raise NotYourStep(f"Moving an application to '{target}' needs the role {candidates[0].role}.")
 
 
 def check_fields(edge: Edge, fields: dict) -> None:
@@ -125,13 +129,17 @@ def check_fields(edge: Edge, fields: dict) -> None:
                 raise WorkflowError(f"amount {exc}", "amount") from None
 
 
-def check_amount(edge: Edge, amount: int | None, *, requested: int, approved: int,
-                 disbursed: int) -> None:
+def check_amount(
+    edge: Edge, amount: int | None, *, requested: int, approved: int, disbursed: int
+) -> None:
     """Amount rules of the money steps (the ceiling is enforced by the database)."""
     if edge.step == "evaluate" and amount > requested:
         raise WorkflowError("The recommended amount is more than was requested.", "amount")
     if edge.step == "approve" and amount > requested:
         raise WorkflowError("The approved amount is more than was requested.", "amount")
     if edge.step == "disburse" and disbursed + amount > approved:
-        raise WorkflowError(f"Disbursing {amount} would pay {disbursed + amount}, more than "
-                            f"the approved {approved}.", "amount")
+        raise WorkflowError(
+            f"Disbursing {amount} would pay {disbursed + amount}, more than "
+            f"the approved {approved}.",
+            "amount",
+        )

@@ -5,11 +5,12 @@ holidays do not count); feedback within M calendar days of receipt. Both are cou
 tenant's local calendar. A clock stops when its obligation is met: acknowledgement by leaving
 `received`; feedback by a decision the reporter can read (not a WBS matter, or a conclusion).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 DUE_SOON_DAYS = 2
@@ -25,19 +26,22 @@ class Sla:
     auto_acknowledge: bool = False
 
     @classmethod
-    def from_config(cls, service_config: dict) -> "Sla":
+    def from_config(cls, service_config: dict) -> Sla:
         sla = service_config.get("sla", {}) or {}
-        return cls(int(sla.get("acknowledge_working_days", DEFAULT_ACK_WORKING_DAYS)),
-                   int(sla.get("feedback_days", DEFAULT_FEEDBACK_DAYS)),
-                   bool(sla.get("auto_acknowledge", False)))
+        return cls(
+            int(sla.get("acknowledge_working_days", DEFAULT_ACK_WORKING_DAYS)),
+            int(sla.get("feedback_days", DEFAULT_FEEDBACK_DAYS)),
+            bool(sla.get("auto_acknowledge", False)),
+        )
 
 
 class Calendar:
     """Working days: Monday to Friday, minus the tenant's holidays."""
 
     def __init__(self, holidays: Iterable[str | date] = ()) -> None:
-        self.holidays = frozenset(h if isinstance(h, date) else date.fromisoformat(h)
-                                  for h in holidays)
+        self.holidays = frozenset(
+            h if isinstance(h, date) else date.fromisoformat(h) for h in holidays
+        )
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.holidays
@@ -72,8 +76,10 @@ class DueDates:
 
 def due_dates(received_at: datetime, tz: str, sla: Sla, calendar: Calendar) -> DueDates:
     received = local_date(received_at, tz)
-    return DueDates(calendar.add_working_days(received, sla.acknowledge_working_days),
-                    received + timedelta(days=sla.feedback_days))
+    return DueDates(
+        calendar.add_working_days(received, sla.acknowledge_working_days),
+        received + timedelta(days=sla.feedback_days),
+    )
 
 
 def feedback_pending(status: str, outcome: str | None) -> bool:
@@ -106,5 +112,7 @@ class Flags:
 
 
 def flags(today: date, status: str, outcome: str | None, dues: DueDates) -> Flags:
-    return Flags(clock_state(today, dues.acknowledge_by, status in ACK_PENDING),
-                 clock_state(today, dues.feedback_by, feedback_pending(status, outcome)))
+    return Flags(
+        clock_state(today, dues.acknowledge_by, status in ACK_PENDING),
+        clock_state(today, dues.feedback_by, feedback_pending(status, outcome)),
+    )

@@ -5,6 +5,7 @@ A receipt is 25 Crockford base32 characters (125 random bits) in five groups of 
 The server keeps only its keyed hash; `normalise_receipt` makes the typed form canonical first.
 A case number (`WBS-2026-8Q3KZ7MD`) is public and random, so it reveals no count of reports.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ def _random_chars(n: int) -> str:
 
 def new_receipt() -> str:
     raw = _random_chars(RECEIPT_CHARS)
-    return "-".join(raw[i:i + GROUP_SIZE] for i in range(0, RECEIPT_CHARS, GROUP_SIZE))
+    return "-".join(raw[i : i + GROUP_SIZE] for i in range(0, RECEIPT_CHARS, GROUP_SIZE))
 
 
 def normalise_receipt(typed: str) -> str | None:
@@ -35,7 +36,7 @@ def normalise_receipt(typed: str) -> str | None:
     raw = re.sub(r"[\s\-]", "", typed).upper().translate(_CONFUSABLE)
     if len(raw) != RECEIPT_CHARS or any(c not in CROCKFORD for c in raw):
         return None
-    return "-".join(raw[i:i + GROUP_SIZE] for i in range(0, RECEIPT_CHARS, GROUP_SIZE))
+    return "-".join(raw[i : i + GROUP_SIZE] for i in range(0, RECEIPT_CHARS, GROUP_SIZE))
 
 
 def new_case_number(year: int) -> str:

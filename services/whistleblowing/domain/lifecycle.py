@@ -6,6 +6,7 @@
 A report triaged as not a WBS matter is closed by archiving it (with its referral, if any,
 e.g. to SP4N-LAPOR!). Anything else is an illegal transition.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,12 @@ class Status(StrEnum):
 
 
 TRIAGE_OUTCOMES = ("accepted", "not_wbs_matter")
-CONCLUSION_OUTCOMES = ("substantiated", "unsubstantiated", "forwarded_law_enforcement",
-                       "forwarded_higher_apip")
+CONCLUSION_OUTCOMES = (
+    "substantiated",
+    "unsubstantiated",
+    "forwarded_law_enforcement",
+    "forwarded_higher_apip",
+)
 OUTCOMES = {Status.TRIAGED: TRIAGE_OUTCOMES, Status.CONCLUDED: CONCLUSION_OUTCOMES}
 
 INTAKE = frozenset({"wbs_intake", "wbs_supervisor"})
@@ -50,10 +55,13 @@ EDGES: tuple[Edge, ...] = (
 )
 
 # Decisions that the reporter is owed a reason for.
-REASON_REQUIRED = {(Status.TRIAGED, "not_wbs_matter"), (Status.CONCLUDED, "substantiated"),
-                   (Status.CONCLUDED, "unsubstantiated"),
-                   (Status.CONCLUDED, "forwarded_law_enforcement"),
-                   (Status.CONCLUDED, "forwarded_higher_apip")}
+REASON_REQUIRED = {
+    (Status.TRIAGED, "not_wbs_matter"),
+    (Status.CONCLUDED, "substantiated"),
+    (Status.CONCLUDED, "unsubstantiated"),
+    (Status.CONCLUDED, "forwarded_law_enforcement"),
+    (Status.CONCLUDED, "forwarded_higher_apip"),
+}
 REFERRAL_ALLOWED = {(Status.TRIAGED, "not_wbs_matter")}
 MAX_REASON = 4000
 MAX_REFERRAL = 200
@@ -67,15 +75,18 @@ class IllegalTransition(LifecycleError):
     def __init__(self, source: str, target: str) -> None:
         self.source, self.target = source, target
         allowed = ", ".join(sorted(e.target.value for e in EDGES if e.source == source)) or "none"
-        super().__init__(f"A report that is '{source}' cannot move to '{target}' "
-                         f"(allowed next: {allowed}).")
+        super().__init__(
+            f"A report that is '{source}' cannot move to '{target}' (allowed next: {allowed})."
+        )
 
 
 class TransitionNotPermitted(LifecycleError):
     def __init__(self, target: str, roles: frozenset[str]) -> None:
         self.required_roles = sorted(roles)
-        super().__init__(f"Moving a report to '{target}' needs one of the roles "
-                         f"{', '.join(self.required_roles)}.")
+        super().__init__(
+            f"Moving a report to '{target}' needs one of the roles "
+            f"{', '.join(self.required_roles)}."
+        )
 
 
 class InvalidDecision(LifecycleError):
@@ -89,6 +100,7 @@ class InvalidDecision(LifecycleError):
 @dataclass(frozen=True)
 class Step:
     """A checked transition, ready to be applied to a report."""
+
     source: Status
     target: Status
     outcome: str | None
@@ -97,20 +109,36 @@ class Step:
 
 
 def allowed_targets(status: str, outcome: str | None) -> list[str]:
-    return [e.target.value for e in EDGES
-            if e.source == status and e.requires_outcome in (None, outcome)]
+    return [
+        e.target.value
+        for e in EDGES
+        if e.source == status and e.requires_outcome in (None, outcome)
+    ]
 
 
-def decide(status: str, outcome: str | None, target: str, *, roles: frozenset[str],
-           new_outcome: str | None = None, reason: str | None = None,
-           referral: str | None = None) -> Step:
+def decide(
+    status: str,
+    outcome: str | None,
+    target: str,
+    *,
+    roles: frozenset[str],
+    new_outcome: str | None = None,
+    reason: str | None = None,
+    referral: str | None = None,
+) -> Step:
     """Check one requested transition of a report now in (`status`, `outcome`)."""
     try:
         source, dest = Status(status), Status(target)
     except ValueError:
         raise IllegalTransition(status, target) from None
-    edge = next((e for e in EDGES if e.source == source and e.target == dest
-                 and e.requires_outcome in (None, outcome)), None)
+    edge = next(
+        (
+            e
+            for e in EDGES
+            if e.source == source and e.target == dest and e.requires_outcome in (None, outcome)
+        ),
+        None,
+    )
     if edge is None:
         raise IllegalTransition(status, target)
     if not roles & edge.roles:
@@ -119,8 +147,9 @@ def decide(status: str, outcome: str | None, target: str, *, roles: frozenset[st
     if choices is None and new_outcome is not None:
         raise InvalidDecision("outcome", f"Moving to '{target}' takes no outcome.")
     if choices is not None and new_outcome not in choices:
-        raise InvalidDecision("outcome", f"Moving to '{target}' needs an outcome: "
-                                         f"one of {', '.join(choices)}.")
+        raise InvalidDecision(
+            "outcome", f"Moving to '{target}' needs an outcome: one of {', '.join(choices)}."
+        )
     reason = (reason or "").strip() or None
     referral = (referral or "").strip() or None
     if (dest, new_outcome) in REASON_REQUIRED and not reason:

@@ -5,11 +5,12 @@ only as keyed hashes, so conflicts are found without decrypting reports or keepi
 units in the clear. Matching is exact after normalisation: "Dinas PUPR" does not match
 "Dinas Pekerjaan Umum"; a handler can always recuse themselves by hand.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACE = re.compile(r"\s+")

@@ -4,6 +4,7 @@ A case expires `retention_days` after it was archived, but never sooner than GRA
 after the reporter last wrote (new input restarts the short clock, so nothing a reporter
 just sent disappears unread). Handlers see the date WARNING_DAYS ahead.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -13,13 +14,18 @@ GRACE_DAYS = 30
 WARNING_DAYS = 30
 
 
-def expires_on(status: str, archived: date | None, last_reporter_input: date,
-               retention_days: int = DEFAULT_RETENTION_DAYS) -> date | None:
+def expires_on(
+    status: str,
+    archived: date | None,
+    last_reporter_input: date,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+) -> date | None:
     """The day the case may be deleted, or None while it is not archived."""
     if status != "archived" or archived is None:
         return None
-    return max(archived + timedelta(days=retention_days),
-               last_reporter_input + timedelta(days=GRACE_DAYS))
+    return max(
+        archived + timedelta(days=retention_days), last_reporter_input + timedelta(days=GRACE_DAYS)
+    )
 
 
 def state(today: date, expiry: date | None) -> str:

@@ -4,10 +4,11 @@ A public count between 1 and SMALL_CELL-1 could point at a person (one report fr
 unit in one month), so it is hidden. If a dimension then has exactly one hidden cell, its
 total would give it away, so the next-smallest visible cell is hidden too.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from statistics import median
-from typing import Iterable, Mapping
 
 SMALL_CELL = 5
 

@@ -3,8 +3,9 @@
 Revision ID: 0001
 Revises:
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0001"
 down_revision = None
@@ -19,8 +20,9 @@ def upgrade() -> None:
         sa.Column("slug", sa.String(63), nullable=False, unique=True),
         sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
         sa.Column("config", sa.JSON, nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
     )
     # The ledger role may only read and append (issue: the ledger is never edited in place).
     op.execute("grant select, insert on tenants to replika_audit_app")

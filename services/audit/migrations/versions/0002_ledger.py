@@ -3,8 +3,9 @@
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -28,8 +29,9 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("event", sa.JSON, nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
     )
     op.create_index("audit_ledger_subject", "audit_ledger", ["tenant_id", "subject", "seq"])
     op.create_table(
@@ -48,8 +50,9 @@ def upgrade() -> None:
         sa.Column("public_key", sa.LargeBinary, nullable=False),
         sa.Column("wrapped_private_key", sa.LargeBinary, nullable=False),
         sa.Column("wrapping", sa.String(64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
     )
     # The ledger is never edited in place: its role may only read and append.
     for table in TABLES:

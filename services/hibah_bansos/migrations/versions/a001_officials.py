@@ -3,8 +3,9 @@
 Revision ID: a001
 Revises: 0001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from shared.db import tenant_rls_sql
 
@@ -25,10 +26,12 @@ def upgrade() -> None:
         sa.Column("last_totp_step", sa.BigInteger, nullable=True),
         sa.Column("roles", sa.JSON, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.UniqueConstraint("tenant_id", "username", name="officials_tenant_username"),
     )
     op.create_table(

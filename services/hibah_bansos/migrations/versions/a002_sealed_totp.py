@@ -5,8 +5,9 @@ Existing plain seeds keep working and are sealed at the official's next sign-in.
 Revision ID: a002
 Revises: a001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "a002"
 down_revision = "a001"

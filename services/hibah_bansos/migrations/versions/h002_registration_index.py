@@ -3,8 +3,9 @@
 Revision ID: h002
 Revises: h001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "h002"
 down_revision = "h001"
@@ -14,8 +15,13 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("applicants", sa.Column("registration_index", sa.String(64)))
-    op.create_index("applicants_registration", "applicants", ["tenant_id", "registration_index"],
-                    unique=True, postgresql_where=sa.text("registration_index is not null"))
+    op.create_index(
+        "applicants_registration",
+        "applicants",
+        ["tenant_id", "registration_index"],
+        unique=True,
+        postgresql_where=sa.text("registration_index is not null"),
+    )
 
 
 def downgrade() -> None:

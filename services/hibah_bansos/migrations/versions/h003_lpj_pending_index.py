@@ -8,8 +8,9 @@ partial index answers it from the index alone.
 Revision ID: h003
 Revises: h002
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "h003"
 down_revision = "h002"
@@ -18,9 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("applications_lpj_pending", "applications",
-                    ["tenant_id", "programme_id", "lpj_due"],
-                    postgresql_where=sa.text("status in ('agreement_signed', 'disbursed')"))
+    op.create_index(
+        "applications_lpj_pending",
+        "applications",
+        ["tenant_id", "programme_id", "lpj_due"],
+        postgresql_where=sa.text("status in ('agreement_signed', 'disbursed')"),
+    )
 
 
 def downgrade() -> None:

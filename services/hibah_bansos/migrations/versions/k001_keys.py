@@ -3,8 +3,9 @@
 Revision ID: k001
 Revises: 0001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from shared.db import tenant_rls_sql
 
@@ -24,12 +25,18 @@ def upgrade() -> None:
         # NULL once destroyed (crypto-shredding of the whole tenant)
         sa.Column("wrapped", sa.LargeBinary, nullable=True),
         sa.Column("active", sa.Boolean, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.PrimaryKeyConstraint("tenant_id", "key_id"),
     )
-    op.create_index("tenant_keys_one_active", "tenant_keys", ["tenant_id", "purpose"],
-                    unique=True, postgresql_where=sa.text("active"))
+    op.create_index(
+        "tenant_keys_one_active",
+        "tenant_keys",
+        ["tenant_id", "purpose"],
+        unique=True,
+        postgresql_where=sa.text("active"),
+    )
     op.create_table(
         "record_keys",
         sa.Column("tenant_id", sa.Uuid, nullable=False),

@@ -3,8 +3,9 @@
 Revision ID: 0001
 Revises:
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0001"
 down_revision = None
@@ -19,8 +20,9 @@ def upgrade() -> None:
         sa.Column("slug", sa.String(63), nullable=False, unique=True),
         sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
         sa.Column("config", sa.JSON, nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
     )
     op.create_table(
         "outbox",
@@ -30,12 +32,14 @@ def upgrade() -> None:
         sa.Column("type", sa.String(200), nullable=False),
         sa.Column("key", sa.String(200), nullable=False),
         sa.Column("payload", sa.JSON, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
     )
-    op.create_index("outbox_unpublished", "outbox", ["seq"],
-                    postgresql_where=sa.text("published_at is null"))
+    op.create_index(
+        "outbox_unpublished", "outbox", ["seq"], postgresql_where=sa.text("published_at is null")
+    )
 
 
 def downgrade() -> None:

@@ -3,8 +3,9 @@
 Revision ID: r001
 Revises: 0001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from shared.db import tenant_rls_sql
 
@@ -34,12 +35,19 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("provisioned_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("status in ('pending', 'approved', 'rejected', 'provisioned')",
-                           name="replication_requests_status"),
+        sa.CheckConstraint(
+            "status in ('pending', 'approved', 'rejected', 'provisioned')",
+            name="replication_requests_status",
+        ),
     )
     # one live request per new city: a rejected one may be asked again
-    op.create_index("replication_requests_live_slug", "replication_requests", ["new_slug"],
-                    unique=True, postgresql_where=sa.text("status <> 'rejected'"))
+    op.create_index(
+        "replication_requests_live_slug",
+        "replication_requests",
+        ["new_slug"],
+        unique=True,
+        postgresql_where=sa.text("status <> 'rejected'"),
+    )
     op.create_table(
         "replication_onboarding",
         sa.Column("token_hash", sa.String(64), primary_key=True),

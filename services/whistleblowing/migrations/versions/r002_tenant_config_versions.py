@@ -3,8 +3,9 @@
 Revision ID: r002
 Revises: r001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from shared.db import tenant_rls_sql
 

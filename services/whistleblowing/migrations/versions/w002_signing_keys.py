@@ -3,8 +3,9 @@
 Revision ID: w002
 Revises: w001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from shared.db import tenant_rls_sql
 

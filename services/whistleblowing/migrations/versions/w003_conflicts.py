@@ -3,8 +3,9 @@
 Revision ID: w003
 Revises: w002
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from shared.db import tenant_rls_sql
 
@@ -15,11 +16,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("wb_reports", sa.Column("reported_marks", sa.JSON, nullable=False,
-                                          server_default=sa.text("'[]'")))
+    op.add_column(
+        "wb_reports",
+        sa.Column("reported_marks", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
+    )
     op.alter_column("wb_recusals", "recorded_by", nullable=True)
-    op.add_column("wb_recusals", sa.Column("kind", sa.String(20), nullable=False,
-                                           server_default="declared"))
+    op.add_column(
+        "wb_recusals", sa.Column("kind", sa.String(20), nullable=False, server_default="declared")
+    )
     op.create_table(
         "wb_handler_profiles",
         sa.Column("official_id", sa.Uuid, primary_key=True),

@@ -8,6 +8,7 @@ order, with every column the list filters on included.
 Revision ID: w004
 Revises: w003
 """
+
 from alembic import op
 
 revision = "w004"
@@ -17,9 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("create index wb_reports_case_list on wb_reports "
-               "(tenant_id, received_at desc, id) "
-               "include (status, category, outcome, acknowledge_by, feedback_by, assignee_id)")
+    op.execute(
+        "create index wb_reports_case_list on wb_reports "
+        "(tenant_id, received_at desc, id) "
+        "include (status, category, outcome, acknowledge_by, feedback_by, assignee_id)"
+    )
 
 
 def downgrade() -> None:

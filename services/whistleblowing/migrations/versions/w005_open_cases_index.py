@@ -10,6 +10,7 @@ by the planner and still scans wb_reports_case_list.)
 Revision ID: w005
 Revises: w004
 """
+
 from alembic import op
 
 revision = "w005"
@@ -19,10 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("create index wb_reports_open_cases on wb_reports "
-               "(tenant_id, received_at desc, id) "
-               "include (status, category, outcome, acknowledge_by, feedback_by, assignee_id) "
-               "where status in ('received', 'acknowledged', 'triaged', 'investigating')")
+    op.execute(
+        "create index wb_reports_open_cases on wb_reports "
+        "(tenant_id, received_at desc, id) "
+        "include (status, category, outcome, acknowledge_by, feedback_by, assignee_id) "
+        "where status in ('received', 'acknowledged', 'triaged', 'investigating')"
+    )
 
 
 def downgrade() -> None:
