@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from shared.actor import OFFICIAL_KIND, Actor
 from shared.problem import Problem, not_found
 from shared.roles import ROLES  # defined without Flask, so domain code can import it
 
@@ -96,6 +97,15 @@ def current_principal() -> Principal | None:
         principal = None  # another tenant's credentials mean nothing here
     g.principal = principal
     return principal
+
+
+def official_actor() -> Actor:
+    """The one builder of an official's `Actor`: the request's signed-in official (401 when
+    there is none; `require_roles` on the view has already said which roles may come)."""
+    p = current_principal()
+    if p is None:
+        raise Problem(401, "Unauthorized", "Sign in as an official of this tenant.")
+    return Actor(OFFICIAL_KIND, p.pseudonym, official_id=p.official_id, roles=frozenset(p.roles))
 
 
 def require_roles(*roles: str) -> Callable:

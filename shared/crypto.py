@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -244,6 +246,37 @@ def shred_record(session: Session, tenant_id: uuid.UUID, table: str, row_id: Any
         {"t": tenant_id, "tb": table, "r": row_id},
     )
     session.info.get("replika_record_keys", {}).pop((tenant_id, table, row_id), None)
+
+
+@dataclass(frozen=True)
+class FieldCipher:
+    """The fields of one record: every ciphertext is bound to (tenant, table, row, field), so
+    a cipher is made for one row and names only the field."""
+
+    session: Session
+    tenant_id: uuid.UUID
+    table: str
+    row_id: Any
+
+    def encrypt(self, field: str, value: bytes | str) -> bytes:
+        return encrypt_field(self.session, self.tenant_id, self.table, self.row_id, field, value)
+
+    def decrypt(self, field: str, blob: bytes) -> bytes:
+        return decrypt_field(self.session, self.tenant_id, self.table, self.row_id, field, blob)
+
+    def decrypt_text(self, field: str, blob: bytes) -> str:
+        return self.decrypt(field, blob).decode()
+
+    def encrypt_json(self, field: str, value: Any) -> bytes:
+        return self.encrypt(field, json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def decrypt_json(self, field: str, blob: bytes) -> Any:
+        return json.loads(self.decrypt(field, blob))
+
+    def shred(self) -> None:
+        """Crypto-shredding: the record's key is destroyed, so its ciphertexts (also in
+        backups) can never be opened again."""
+        shred_record(self.session, self.tenant_id, self.table, self.row_id)
 
 
 # -- blind indexes and keyed hashes -------------------------------------------------------------

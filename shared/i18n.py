@@ -21,6 +21,17 @@ LANGUAGES = ("id", "en")
 SHARED = Path(__file__).parent
 
 
+def label(mapping: dict[str, str] | str | None, fallback: str = "") -> str:
+    """A localized label from tenant configuration (`{"id": ..., "en": ...}`): the page's
+    language, else Indonesian, else any, else `fallback`. A plain string is its own label."""
+    if isinstance(mapping, str):
+        return mapping
+    if not mapping:
+        return fallback
+    lang = str(get_locale() or "id") if request else "id"
+    return mapping.get(lang) or mapping.get("id") or next(iter(mapping.values()), fallback)
+
+
 def compile_catalogues(directory: Path) -> None:
     for po in directory.glob("*/LC_MESSAGES/*.po"):
         mo = po.with_suffix(".mo")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Boolean, String, Uuid, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -56,6 +57,12 @@ class Tenant:
         return service in self.config.get("services", {}) and self.service_config(service).get(
             "enabled", True
         )
+
+
+def today(tenant: Tenant, now: datetime | None = None) -> date:
+    """The date in the tenant's own zone: windows, deadlines and due dates are decided here
+    (the UTC date is a day behind in Jakarta before 07:00 and in Jayapura before 09:00)."""
+    return (now or utcnow()).astimezone(ZoneInfo(tenant.timezone)).date()
 
 
 def load_tenant(session: Session, model: type, slug: str, service: str) -> Tenant | None:

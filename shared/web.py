@@ -4,22 +4,41 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import health, settings
 from shared.db import session_factory, tenant_session
-from shared.problem import Problem, problem_response
+from shared.problem import Problem, Refused, problem_of, problem_response
 from shared.tenancy import Tenant, load_tenant
+from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 TENANT_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ServiceModels:
+    """A service's own tables that shared code works on: shared/ never imports services/, the
+    service's composition root (its app.py) passes them in."""
+
+    tenant: type
+    outbox: type | None = None
+    official: type | None = None
+    login_throttle: type | None = None
+
+
+# Turns a unique index that fired into the refusal the service means by it (None: a bug).
+IntegrityHook = Callable[[IntegrityError], Refused | None]
 
 
 class TenantCache:
@@ -47,9 +66,14 @@ def create_service_app(
     service: str,
     import_name: str,
     engine: Engine,
-    tenant_model: type,
+    models: ServiceModels,
+    *,
+    integrity_refusal: IntegrityHook | None = None,
+    domain_errors: tuple[type[Exception], ...] = (),
     extra_ready_checks: dict[str, Callable[[], str | None]] | None = None,
 ) -> Flask:
+    """`domain_errors`: the service's domain exception bases; each carries `status` (and
+    `field`, `extra`) and is answered by the one refusal handler below, like `Refused`."""
     from pathlib import Path
 
     from flask import Blueprint
@@ -84,7 +108,9 @@ def create_service_app(
         "service": service,
         "engine": engine,
         "sessions": factory,
-        "tenants": TenantCache(factory, tenant_model, service),
+        "tenants": TenantCache(factory, models.tenant, service),
+        "models": models,
+        "integrity_refusal": integrity_refusal,
     }
     from shared.replication import suspension
 
@@ -155,8 +181,14 @@ def create_service_app(
         if db is not None:
             db.__exit__(None, None, None)
 
+    def on_refused(exc: Exception):
+        return on_problem(problem_of(exc), getattr(exc, "headers", None))
+
+    for refusal in (Refused, *domain_errors):
+        app.register_error_handler(refusal, on_refused)
+
     @app.errorhandler(Problem)
-    def on_problem(p: Problem):
+    def on_problem(p: Problem, headers: dict[str, str] | None = None):
         from shared.auth import is_api_request
 
         if (
@@ -172,7 +204,7 @@ def create_service_app(
                 401,
                 {"Cache-Control": "no-store"},
             )
-        return problem_response(p)
+        return problem_response(p, headers)
 
     @app.errorhandler(HTTPException)
     def on_http(exc: HTTPException):
@@ -252,8 +284,35 @@ def _ext() -> dict:
     return current_app.extensions["replika"]
 
 
-def uow(outbox_model: type):
-    """A unit of work on the request's tenant session (see shared/uow.py)."""
-    from shared.uow import UnitOfWork
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    """The one way a handler runs a use case: `with unit_of_work() as uw: cases.do(uw, ...)`.
+    Commits (state and outbox events together) when the block ends, rolls back when it raises;
+    a unique index firing is answered by the service's integrity hook (409 naming the field),
+    never 500. Handlers never commit by themselves."""
+    ext = _ext()
+    uw = UnitOfWork(db(), g.tenant, ext["service"], ext["models"].outbox)
+    try:
+        yield uw
+        uw.commit()
+    except IntegrityError as exc:
+        uw.rollback()
+        hook: IntegrityHook | None = ext.get("integrity_refusal")
+        refusal = hook(exc) if hook is not None else None
+        if refusal is not None:
+            raise refusal from None
+        raise
+    except BaseException:
+        uw.rollback()
+        raise
 
+
+def uow(outbox_model: type) -> UnitOfWork:
+    """Transitional: callers move to `unit_of_work()`; this goes when none is left."""
     return UnitOfWork(db(), g.tenant, _ext()["service"], outbox_model)
+
+
+def no_store(resp: Response) -> Response:
+    """`after_request` for responses that show personal data, receipts or secrets."""
+    resp.headers.setdefault("Cache-Control", "no-store")
+    return resp

@@ -157,13 +157,13 @@ def test_a_request_while_the_database_is_unreachable_is_503_not_500(stack):
     from sqlalchemy import create_engine
 
     from services.whistleblowing.models import TenantRow
-    from shared.web import create_service_app
+    from shared.web import ServiceModels, create_service_app
     from tests.test_faults_worker import free_port
 
     nowhere = create_engine(
         f"postgresql+psycopg://replika@127.0.0.1:{free_port()}/replika", pool_pre_ping=True
     )
-    app = create_service_app(SERVICE, __name__, nowhere, TenantRow)
+    app = create_service_app(SERVICE, __name__, nowhere, ServiceModels(TenantRow))
     client = app.test_client()
     resp = client.get("/t/cimahi/api/v1/tenant")
     assert resp.status_code == 503, resp.get_data(as_text=True)

@@ -85,7 +85,7 @@ def test_a_service_app_logs_json_lines_through_the_redaction_filter(monkeypatch,
     from sqlalchemy import create_engine
 
     from services.hibah_bansos.models import TenantRow
-    from shared.web import create_service_app
+    from shared.web import ServiceModels, create_service_app
 
     root = logging.getLogger()
     monkeypatch.setattr(root, "handlers", [])  # as in a fresh service process
@@ -94,13 +94,13 @@ def test_a_service_app_logs_json_lines_through_the_redaction_filter(monkeypatch,
         "hibah_bansos",
         "replika_logging_test",
         create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"),
-        TenantRow,
+        ServiceModels(TenantRow),
     )
     create_service_app(
         "hibah_bansos",
         "replika_logging_test_2",
         create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"),
-        TenantRow,
+        ServiceModels(TenantRow),
     )
     assert len(root.handlers) == 1  # installed once
     logging.getLogger("replika.test").warning(

@@ -19,7 +19,7 @@ from shared.auth import require_roles
 from shared.db import service_engine
 from shared.problem import Problem, not_found, validation_error
 from shared.tenancy import Tenant
-from shared.web import TenantCache, create_service_app, db
+from shared.web import ServiceModels, TenantCache, create_service_app, db
 
 SERVICE = "audit"
 
@@ -54,7 +54,7 @@ def _entry_json(row) -> dict:
 
 
 def create_app() -> Flask:
-    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
+    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), ServiceModels(TenantRow))
     ext = app.extensions["replika"]
     ext["tenants"] = AuditTenantCache(ext["sessions"], TenantRow, SERVICE)
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.hibah_bansos.models import TenantRow
+from services.hibah_bansos.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
-from shared.web import create_service_app
+from shared.web import ServiceModels, create_service_app
 
 SERVICE = "hibah_bansos"
 
 
 def create_app() -> Flask:
-    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
+    models = ServiceModels(TenantRow, OutboxRow, OfficialRow, LoginThrottleRow)
+    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), models)
     from services.hibah_bansos import api, office_pages, pages
 
     app.register_blueprint(api.bp)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.whistleblowing.models import TenantRow
+from services.whistleblowing.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
-from shared.web import create_service_app
+from shared.web import ServiceModels, create_service_app
 
 SERVICE = "whistleblowing"
 
 
 def create_app() -> Flask:
-    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), TenantRow)
+    models = ServiceModels(TenantRow, OutboxRow, OfficialRow, LoginThrottleRow)
+    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), models)
     from services.whistleblowing import api, official_pages, pages
 
     app.register_blueprint(api.bp)

@@ -1,0 +1,47 @@
+"""Event type names, once: each constant names a JSON Schema in `shared/schemas/events/`.
+
+Call sites use these constants, never string literals, so a renamed or retired type is a
+NameError at import, and `tests/unit/test_event_types.py` keeps this list and the schema files equal.
+"""
+
+from __future__ import annotations
+
+# --- hibah_bansos
+HB_APPLICANT_REGISTERED = "hibah_bansos.applicant.registered.v1"
+HB_APPLICATION_CREATED = "hibah_bansos.application.created.v1"
+HB_APPLICATION_SUBMITTED = "hibah_bansos.application.submitted.v1"
+HB_APPLICATION_TRANSITIONED = "hibah_bansos.application.transitioned.v1"
+HB_BENEFICIARIES_IMPORTED = "hibah_bansos.beneficiaries.imported.v1"
+HB_DOCUMENT_ADDED = "hibah_bansos.document.added.v1"
+HB_LPJ_FILED = "hibah_bansos.lpj.filed.v1"
+
+# --- platform
+PLATFORM_ONBOARDING_REISSUED = "platform.onboarding.reissued.v1"
+PLATFORM_REPLICATION_APPROVED = "platform.replication.approved.v1"
+PLATFORM_REPLICATION_REJECTED = "platform.replication.rejected.v1"
+PLATFORM_REPLICATION_REQUESTED = "platform.replication.requested.v1"
+PLATFORM_TENANT_CONFIGURED = "platform.tenant.configured.v1"
+PLATFORM_TENANT_EXPORTED = "platform.tenant.exported.v1"
+PLATFORM_TENANT_IMPORTED = "platform.tenant.imported.v1"
+PLATFORM_TENANT_OFFBOARDED = "platform.tenant.offboarded.v1"
+PLATFORM_TENANT_ONBOARDED = "platform.tenant.onboarded.v1"
+PLATFORM_TENANT_PROVISIONED = "platform.tenant.provisioned.v1"
+PLATFORM_TENANT_RESUMED = "platform.tenant.resumed.v1"
+PLATFORM_TENANT_SUSPENDED = "platform.tenant.suspended.v1"
+
+# --- whistleblowing
+WB_ATTACHMENT_ADDED = "whistleblowing.attachment.added.v1"
+WB_HANDLER_PROFILE_SET = "whistleblowing.handler.profile_set.v1"
+WB_IDENTITY_DECIDED = "whistleblowing.identity.decided.v1"
+WB_IDENTITY_REQUESTED = "whistleblowing.identity.requested.v1"
+WB_IDENTITY_VIEWED = "whistleblowing.identity.viewed.v1"
+WB_MESSAGE_POSTED = "whistleblowing.message.posted.v1"
+WB_REPORT_ASSIGNED = "whistleblowing.report.assigned.v1"
+WB_REPORT_EXPIRED = "whistleblowing.report.expired.v1"
+WB_REPORT_RECUSED = "whistleblowing.report.recused.v1"
+WB_REPORT_SUBMITTED = "whistleblowing.report.submitted.v1"
+WB_REPORT_TRANSITIONED = "whistleblowing.report.transitioned.v1"
+
+ALL: frozenset[str] = frozenset(
+    v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str)
+)
