@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from services.whistleblowing.cases import integrity_refusal
+from services.whistleblowing.domain import lifecycle
 from services.whistleblowing.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
 from shared.web import ServiceModels, create_service_app
@@ -13,12 +15,19 @@ SERVICE = "whistleblowing"
 
 def create_app() -> Flask:
     models = ServiceModels(TenantRow, OutboxRow, OfficialRow, LoginThrottleRow)
-    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), models)
-    from services.whistleblowing import api, official_pages, pages
+    app = create_service_app(
+        SERVICE,
+        __name__,
+        service_engine(SERVICE),
+        models,
+        integrity_refusal=integrity_refusal,
+        domain_errors=(lifecycle.LifecycleError,),
+    )
+    from services.whistleblowing import api, office_pages, pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    app.register_blueprint(official_pages.bp)
+    app.register_blueprint(office_pages.bp)
     from shared.replication.web import bp as replication_bp  # hosts the replication portal
 
     app.register_blueprint(replication_bp)

@@ -14,6 +14,7 @@ from services.whistleblowing.models import (
     Attachment,
     IdentityRequest,
     Message,
+    OfficialRow,
     Recusal,
     Report,
     ReportHistory,
@@ -235,5 +236,18 @@ def identity_requests_by(
                 IdentityRequest.report_id == report_id, IdentityRequest.requested_by == official_id
             )
             .order_by(IdentityRequest.created_at)
+        ).scalars()
+    )
+
+
+def active_official(session: Session, official_id: uuid.UUID) -> OfficialRow | None:
+    row = session.get(OfficialRow, official_id)
+    return row if row is not None and row.active else None
+
+
+def active_officials(session: Session) -> list[OfficialRow]:
+    return list(
+        session.execute(
+            select(OfficialRow).where(OfficialRow.active.is_(True)).order_by(OfficialRow.username)
         ).scalars()
     )
