@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
@@ -55,14 +56,20 @@ def _reporter_case(session: Session, *, for_update: bool = False) -> Report:
     )
 
 
-def _locked_case(uw: UnitOfWork, actor: Actor, case_number: str, *, if_match: bool) -> Report:
-    """The case locked for a change. With `if_match`, optional optimistic concurrency:
-    `If-Match: "<version>"` from a case's ETag, 412 if the case changed since."""
-    report = views.official_case(uw.session, actor, case_number, for_update=True)
-    wanted = request.headers.get("If-Match") if if_match else None
-    if wanted and wanted.strip().strip('"') != str(report.version):
-        raise Refused(412, "The report changed since you read it; read it again.")
-    return report
+@contextmanager
+def _changing_case(
+    case_number: str, *, if_match: bool = False
+) -> Iterator[tuple[UnitOfWork, Actor, Report]]:
+    """A unit of work on the case, locked, for the signed-in official who may handle it (else
+    404). With `if_match`, optional optimistic concurrency: `If-Match: "<version>"` from a
+    case's ETag, 412 if the case changed since."""
+    actor = official_actor()
+    with unit_of_work() as uw:
+        report = views.official_case(uw.session, actor, case_number, for_update=True)
+        wanted = request.headers.get("If-Match") if if_match else None
+        if wanted and wanted.strip().strip('"') != str(report.version):
+            raise Refused(412, "The report changed since you read it; read it again.")
+        yield uw, actor, report
 
 
 def _upload() -> bytes:
@@ -266,26 +273,15 @@ def get_report(case_number: str):
 @bp.get(f"{API}/reports/<case_number>/attachments/<uuid:attachment_id>")
 @require_roles(*access.HANDLERS)
 def get_attachment(case_number: str, attachment_id: uuid.UUID):
-    report = views.official_case(db(), official_actor(), case_number)
-    return views.attachment(db(), g.tenant, report, attachment_id).response()
+    return views.attachment(db(), g.tenant, official_actor(), case_number, attachment_id).response()
 
 
 @bp.post(f"{API}/reports/<case_number>/transitions")
 @require_roles(*access.HANDLERS)
 def transition(case_number: str):
-    actor = official_actor()
     form = _body(schemas.TransitionIn)
-    with unit_of_work() as uw:
-        report = _locked_case(uw, actor, case_number, if_match=True)
-        cases.transition(
-            uw,
-            actor,
-            report,
-            form.to,
-            outcome=form.outcome,
-            reason=form.reason,
-            referral=form.referral,
-        )
+    with _changing_case(case_number, if_match=True) as (uw, actor, report):
+        cases.transition(uw, actor, report, form)
     resp = jsonify(views.summary(g.tenant, report) | {"version": report.version})
     resp.headers["ETag"] = f'"{report.version}"'
     return resp
@@ -294,10 +290,8 @@ def transition(case_number: str):
 @bp.post(f"{API}/reports/<case_number>/assignments")
 @require_roles(*access.ASSIGNERS)
 def assign(case_number: str):
-    actor = official_actor()
     form = _body(schemas.AssignmentIn)
-    with unit_of_work() as uw:
-        report = _locked_case(uw, actor, case_number, if_match=True)
+    with _changing_case(case_number, if_match=True) as (uw, actor, report):
         cases.assign(uw, actor, report, _uuid(form.official_id, "official_id"))
     return jsonify(views.summary(g.tenant, report)), 201
 
@@ -305,10 +299,8 @@ def assign(case_number: str):
 @bp.post(f"{API}/reports/<case_number>/recusals")
 @require_roles(*access.HANDLERS)
 def recuse(case_number: str):
-    actor = official_actor()
     form = _body(schemas.RecusalIn)
-    with unit_of_work() as uw:
-        report = _locked_case(uw, actor, case_number, if_match=False)
+    with _changing_case(case_number) as (uw, actor, report):
         rec = cases.recuse(uw, actor, report, _uuid(form.official_id, "official_id"), form.reason)
     return jsonify(id=str(rec.id), official_id=str(rec.official_id)), 201
 
@@ -328,10 +320,8 @@ def set_handler_profile(official_id: uuid.UUID):
 @bp.post(f"{API}/reports/<case_number>/messages")
 @require_roles(*access.HANDLERS)
 def official_message(case_number: str):
-    actor = official_actor()
     form = _body(schemas.MessageIn)
-    with unit_of_work() as uw:
-        report = _locked_case(uw, actor, case_number, if_match=False)
+    with _changing_case(case_number) as (uw, actor, report):
         msg = cases.post_message(uw, actor, report, form.body)
     return jsonify(id=str(msg.id), at=msg.at.isoformat(), author_role=msg.author_role), 201
 
@@ -339,10 +329,8 @@ def official_message(case_number: str):
 @bp.post(f"{API}/reports/<case_number>/identity-requests")
 @require_roles(*access.DISCLOSURE_REQUESTERS)
 def request_identity(case_number: str):
-    actor = official_actor()
     form = _body(schemas.IdentityRequestIn)
-    with unit_of_work() as uw:
-        report = _locked_case(uw, actor, case_number, if_match=False)
+    with _changing_case(case_number) as (uw, actor, report):
         req = cases.request_identity(uw, actor, report, form.reason)
     return jsonify(id=str(req.id), status=req.status), 201
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.whistleblowing import attachments as files
-from services.whistleblowing import repository, views
+from services.whistleblowing import repository, schemas, views
 from services.whistleblowing.domain import access, clocks, codes, lifecycle, recusal, retention
 from services.whistleblowing.models import (
     Assignment,
@@ -74,6 +74,17 @@ def digest(session: Session, tenant: Tenant, value: Any) -> str:
 
 def _role(actor: Actor) -> str:
     return access.shown_role(actor.kind, actor.roles)
+
+
+def _emit(uw: UnitOfWork, type_: str, report: Report, actor: Actor, **data: Any) -> None:
+    """One event about a case: its subject is the case number, its data the case's ids and
+    `data` (ids, states and digests only)."""
+    uw.emit(
+        type_,
+        subject=report.case_number,
+        actor=actor.pseudonym,
+        data={"report_id": str(report.id), "case_number": report.case_number, **data},
+    )
 
 
 # --- Filing -------------------------------------------------------------------------------
@@ -158,21 +169,18 @@ def submit(
     )
     session.flush()
     added = [_store_attachment(uw, report, f, REPORTER) for f in cleaned]
-    uw.emit(
+    _emit(
+        uw,
         ev.WB_REPORT_SUBMITTED,
-        subject=case_number,
-        actor=REPORTER.pseudonym,
-        data={
-            "report_id": str(report_id),
-            "case_number": case_number,
-            "category": form.category,
-            "status": report.status,
-            "confidential": form.identity is not None,
-            "content_digest": report.content_digest,
-            "attachment_count": len(added),
-            "acknowledge_by": due.acknowledge_by.isoformat(),
-            "feedback_by": due.feedback_by.isoformat(),
-        },
+        report,
+        REPORTER,
+        category=form.category,
+        status=report.status,
+        confidential=form.identity is not None,
+        content_digest=report.content_digest,
+        attachment_count=len(added),
+        acknowledge_by=due.acknowledge_by.isoformat(),
+        feedback_by=due.feedback_by.isoformat(),
     )
     for att in added:
         _emit_attachment(uw, report, att, REPORTER)
@@ -320,24 +328,16 @@ def _count_failure(session: Session, tenant: Tenant, key: str, now: datetime) ->
 # --- Changing a case ------------------------------------------------------------------------
 
 
-def transition(
-    uw: UnitOfWork,
-    actor: Actor,
-    report: Report,
-    to: str,
-    *,
-    outcome: str | None = None,
-    reason: str | None = None,
-    referral: str | None = None,
-) -> Report:
+def transition(uw: UnitOfWork, actor: Actor, report: Report, form: schemas.TransitionIn) -> Report:
+    """Move the case one step (`form.to`), with the step's outcome, reason and referral."""
     step = lifecycle.decide(
         report.status,
         report.outcome,
-        to,
+        form.to,
         roles=actor.roles,
-        new_outcome=outcome,
-        reason=reason,
-        referral=referral,
+        new_outcome=form.outcome,
+        reason=form.reason,
+        referral=form.referral,
     )
     return _apply(uw, report, step, actor)
 
@@ -374,9 +374,7 @@ def _apply(uw: UnitOfWork, report: Report, step: lifecycle.Step, actor: Actor) -
     if stamp:
         setattr(report, stamp, now)
     report.version += 1
-    data = {
-        "report_id": str(report.id),
-        "case_number": report.case_number,
+    data: dict[str, Any] = {
         "from": step.source.value,
         "to": step.target.value,
         "outcome": step.outcome,
@@ -385,12 +383,7 @@ def _apply(uw: UnitOfWork, report: Report, step: lifecycle.Step, actor: Actor) -
     }
     if step.reason:
         data["reason_digest"] = digest(session, tenant, step.reason)
-    uw.emit(
-        ev.WB_REPORT_TRANSITIONED,
-        subject=report.case_number,
-        actor=actor.pseudonym,
-        data=data,
-    )
+    _emit(uw, ev.WB_REPORT_TRANSITIONED, report, actor, **data)
     return report
 
 
@@ -416,17 +409,14 @@ def post_message(uw: UnitOfWork, actor: Actor, report: Report, text: str) -> Mes
     session.add(msg)
     if actor.kind == REPORTER_KIND:
         report.last_reporter_input_at = msg.at
-    uw.emit(
+    _emit(
+        uw,
         ev.WB_MESSAGE_POSTED,
-        subject=report.case_number,
-        actor=actor.pseudonym,
-        data={
-            "report_id": str(report.id),
-            "case_number": report.case_number,
-            "message_id": str(msg.id),
-            "author_role": _role(actor),
-            "body_digest": digest(session, tenant, text),
-        },
+        report,
+        actor,
+        message_id=str(msg.id),
+        author_role=_role(actor),
+        body_digest=digest(session, tenant, text),
     )
     return msg
 
@@ -468,19 +458,16 @@ def _store_attachment(
 
 
 def _emit_attachment(uw: UnitOfWork, report: Report, att: Attachment, actor: Actor) -> None:
-    uw.emit(
+    _emit(
+        uw,
         ev.WB_ATTACHMENT_ADDED,
-        subject=report.case_number,
-        actor=actor.pseudonym,
-        data={
-            "report_id": str(report.id),
-            "case_number": report.case_number,
-            "attachment_id": str(att.id),
-            "media_type": att.media_type,
-            "size": att.size,
-            "digest": att.digest,
-            "uploaded_by": _role(actor),
-        },
+        report,
+        actor,
+        attachment_id=str(att.id),
+        media_type=att.media_type,
+        size=att.size,
+        digest=att.digest,
+        uploaded_by=_role(actor),
     )
 
 
@@ -507,15 +494,12 @@ def assign(uw: UnitOfWork, actor: Actor, report: Report, official_id: uuid.UUID)
             at=utcnow(),
         )
     )
-    uw.emit(
+    _emit(
+        uw,
         ev.WB_REPORT_ASSIGNED,
-        subject=report.case_number,
-        actor=actor.pseudonym,
-        data={
-            "report_id": str(report.id),
-            "case_number": report.case_number,
-            "assignee_id": str(official_id),
-        },
+        report,
+        actor,
+        assignee_id=str(official_id),
     )
     return report
 
@@ -549,17 +533,14 @@ def _record_recusal(
     if report.assignee_id == official_id:
         report.assignee_id = None
     report.version += 1
-    uw.emit(
+    _emit(
+        uw,
         ev.WB_REPORT_RECUSED,
-        subject=report.case_number,
-        actor=actor.pseudonym,
-        data={
-            "report_id": str(report.id),
-            "case_number": report.case_number,
-            "official_id": str(official_id),
-            "kind": kind,
-            "reason_digest": digest(session, tenant, reason),
-        },
+        report,
+        actor,
+        official_id=str(official_id),
+        kind=kind,
+        reason_digest=digest(session, tenant, reason),
     )
     return rec
 
@@ -635,16 +616,13 @@ def request_identity(uw: UnitOfWork, actor: Actor, report: Report, reason: str) 
         "reason", reason
     )
     session.add(req)
-    uw.emit(
+    _emit(
+        uw,
         ev.WB_IDENTITY_REQUESTED,
-        subject=report.case_number,
-        actor=actor.pseudonym,
-        data={
-            "report_id": str(report.id),
-            "case_number": report.case_number,
-            "request_id": str(req.id),
-            "reason_digest": digest(session, tenant, reason),
-        },
+        report,
+        actor,
+        request_id=str(req.id),
+        reason_digest=digest(session, tenant, reason),
     )
     return req
 
@@ -713,20 +691,17 @@ def decide_identity(
             )
             session.add(notice)
         req.approvals = approvals
-    uw.emit(
+    _emit(
+        uw,
         ev.WB_IDENTITY_DECIDED,
-        subject=report.case_number,
-        actor=actor.pseudonym,
-        data={
-            "report_id": str(report.id),
-            "case_number": report.case_number,
-            "request_id": str(req.id),
-            "decision": decision,
-            "status": req.status,
-            "approvals": len(req.approvals),
-            "approvals_needed": needed,
-            "reporter_notified": req.status == "approved",
-        },
+        report,
+        actor,
+        request_id=str(req.id),
+        decision=decision,
+        status=req.status,
+        approvals=len(req.approvals),
+        approvals_needed=needed,
+        reporter_notified=req.status == "approved",
     )
     return req
 
@@ -746,15 +721,12 @@ def view_identity(uw: UnitOfWork, actor: Actor, request_id: uuid.UUID) -> dict:
     )
     req.disclosure, req.status, req.viewed_at = None, "viewed", utcnow()
     report = session.get(Report, req.report_id)
-    uw.emit(
+    _emit(
+        uw,
         ev.WB_IDENTITY_VIEWED,
-        subject=report.case_number,
-        actor=actor.pseudonym,
-        data={
-            "report_id": str(report.id),
-            "case_number": report.case_number,
-            "request_id": str(req.id),
-        },
+        report,
+        actor,
+        request_id=str(req.id),
     )
     return identity
 
@@ -789,15 +761,12 @@ def expire_due(uw: UnitOfWork, *, now: datetime | None = None) -> list[str]:
         ):
             session.execute(delete(model).where(model.report_id == report.id))
         session.delete(report)
-        uw.emit(
+        _emit(
+            uw,
             ev.WB_REPORT_EXPIRED,
-            subject=report.case_number,
-            actor=SYSTEM.pseudonym,
-            data={
-                "report_id": str(report.id),
-                "case_number": report.case_number,
-                "archived_on": clocks.local_date(report.archived_at, tenant.timezone).isoformat(),
-            },
+            report,
+            SYSTEM,
+            archived_on=clocks.local_date(report.archived_at, tenant.timezone).isoformat(),
         )
         expired.append(report.case_number)
     return expired

@@ -46,12 +46,12 @@ def uploads(files: MultiDict[str, FileStorage], name: str = "files") -> list[byt
     return [data for f in files.getlist(name) if (data := f.read())]
 
 
-def parse(model: type[schemas.Strict], form: MultiDict[str, str], names: tuple[str, ...]) -> Any:
+def parse(model: type[schemas.S], form: MultiDict[str, str], names: tuple[str, ...]) -> schemas.S:
     """The named fields of a form (blank ones left out) validated as `model`."""
     return schemas.parse(model, {f: v for f in names if (v := form.get(f, "").strip())})
 
 
-def decision(form: MultiDict[str, str]) -> Any:
+def decision(form: MultiDict[str, str]) -> schemas.DecisionIn:
     """A custodian's decision; the passphrase as typed (never stripped)."""
     passphrase = form.get("passphrase")
     body = {

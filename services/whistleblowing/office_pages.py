@@ -14,7 +14,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from services.whistleblowing import cases, forms, repository, schemas, views
+from services.whistleblowing import api, cases, forms, repository, schemas, views
 from services.whistleblowing.domain import access, lifecycle
 from services.whistleblowing.models import Report
 from shared.auth import official_actor, require_roles
@@ -128,15 +128,7 @@ def case_transition(case_number: str):
         form = forms.parse(
             schemas.TransitionIn, request.form, ("to", "outcome", "reason", "referral")
         )
-        cases.transition(
-            uw,
-            official_actor(),
-            report,
-            form.to,
-            outcome=form.outcome,
-            reason=form.reason,
-            referral=form.referral,
-        )
+        cases.transition(uw, official_actor(), report, form)
 
     return _act(case_number, go)
 
@@ -180,11 +172,12 @@ def case_recuse(case_number: str):
     return redirect(url_for("wb_office.case_list"), code=303)
 
 
-@bp.get(f"{BASE}/<case_number>/attachments/<uuid:attachment_id>")
-@require_roles(*access.HANDLERS)
-def case_attachment(case_number: str, attachment_id: uuid.UUID):
-    report = views.official_case(db(), official_actor(), case_number)
-    return views.attachment(db(), g.tenant, report, attachment_id).response()
+# The evidence download of the case page is the API's (same file, same headers, same 404).
+bp.add_url_rule(
+    f"{BASE}/<case_number>/attachments/<uuid:attachment_id>",
+    "case_attachment",
+    api.get_attachment,
+)
 
 
 # --- Identity disclosure (requester, custodian) -----------------------------------------------

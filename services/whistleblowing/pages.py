@@ -6,8 +6,10 @@ POST bodies (never a URL), and every page answers `Cache-Control: no-store`.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import Blueprint, Response, g, render_template, request
@@ -108,24 +110,40 @@ def _receipt_refused(exc: cases.ReceiptRejected):
     return render_template("whistleblowing/inbox_open.html", error=message), exc.status, headers
 
 
+def with_receipt(*, for_update: bool = False) -> Callable[[Callable], Callable]:
+    """Decorator: the view gets the case that the posted receipt opens (locked with
+    `for_update`); a wrong receipt, or too many, answers the receipt form again."""
+
+    def wrap(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def inner(**kwargs):
+            try:
+                report = _open(for_update)
+            except cases.ReceiptRejected as exc:
+                return _receipt_refused(exc)
+            return view(report, **kwargs)
+
+        return inner
+
+    return wrap
+
+
 @bp.route(f"{BASE}/inbox", methods=["GET", "POST"])
 def inbox():
     if request.method == "GET":
         return render_template("whistleblowing/inbox_open.html", error=None)
-    try:
-        report = _open()
-    except cases.ReceiptRejected as exc:
-        return _receipt_refused(exc)
+    return _open_inbox()
+
+
+@with_receipt()
+def _open_inbox(report: Report):
     return _inbox_page(report)
 
 
 @bp.post(f"{BASE}/inbox/acknowledgement")
-def inbox_acknowledgement():
+@with_receipt()
+def inbox_acknowledgement(report: Report):
     """The signed acknowledgement as a file to keep (JSON; verifiable with the public key)."""
-    try:
-        report = _open()
-    except cases.ReceiptRejected as exc:
-        return _receipt_refused(exc)
     with unit_of_work() as uw:
         doc = acknowledgement.acknowledge(uw.session, uw.tenant, report)
     return Response(
@@ -139,11 +157,8 @@ def inbox_acknowledgement():
 
 
 @bp.post(f"{BASE}/inbox/messages")
-def inbox_message():
-    try:
-        report = _open(for_update=True)
-    except cases.ReceiptRejected as exc:
-        return _receipt_refused(exc)
+@with_receipt(for_update=True)
+def inbox_message(report: Report):
     try:
         form = schemas.parse(schemas.MessageIn, {"body": request.form.get("body", "")})
         with unit_of_work() as uw:
@@ -156,11 +171,8 @@ def inbox_message():
 
 
 @bp.post(f"{BASE}/inbox/attachments")
-def inbox_attachment():
-    try:
-        report = _open(for_update=True)
-    except cases.ReceiptRejected as exc:
-        return _receipt_refused(exc)
+@with_receipt(for_update=True)
+def inbox_attachment(report: Report):
     files = forms.uploads(request.files)
     if not files:
         return _inbox_page(report, error=_("Choose a file first."), status=422)

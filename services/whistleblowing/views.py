@@ -112,9 +112,8 @@ def expires_on(tenant: Tenant, report: Report) -> date | None:
     )
 
 
-def summary(tenant: Tenant, report: Report) -> dict[str, Any]:
-    f = report_flags(tenant, report)
-    expiry = expires_on(tenant, report)
+def _basics(report: Report) -> dict[str, Any]:
+    """What both the reporter and the handlers read first: the case and its due dates."""
     return {
         "case_number": report.case_number,
         "category": report.category,
@@ -123,6 +122,14 @@ def summary(tenant: Tenant, report: Report) -> dict[str, Any]:
         "received_at": report.received_at.isoformat(),
         "acknowledge_by": report.acknowledge_by.isoformat(),
         "feedback_by": report.feedback_by.isoformat(),
+    }
+
+
+def summary(tenant: Tenant, report: Report) -> dict[str, Any]:
+    f = report_flags(tenant, report)
+    expiry = expires_on(tenant, report)
+    return {
+        **_basics(report),
         "clocks": {"acknowledge": f.acknowledge, "feedback": f.feedback},
         "overdue": f.overdue,
         "due_soon": f.due_soon,
@@ -180,13 +187,7 @@ def attachments_view(session: Session, report: Report) -> list[dict[str, Any]]:
 def inbox(session: Session, tenant: Tenant, report: Report) -> dict[str, Any]:
     """What the reporter sees: status, timeline, messages; handlers only as roles."""
     return {
-        "case_number": report.case_number,
-        "category": report.category,
-        "status": report.status,
-        "outcome": report.outcome,
-        "received_at": report.received_at.isoformat(),
-        "acknowledge_by": report.acknowledge_by.isoformat(),
-        "feedback_by": report.feedback_by.isoformat(),
+        **_basics(report),
         "report": content_of(session, tenant, report),
         "confidential": report.sealed_identity is not None,
         "timeline": timeline_view(session, tenant, report),
@@ -244,9 +245,11 @@ class Download:
 
 
 def attachment(
-    session: Session, tenant: Tenant, report: Report, attachment_id: uuid.UUID
+    session: Session, tenant: Tenant, actor: Actor, case_number: str, attachment_id: uuid.UUID
 ) -> Download:
-    """One evidence file of the case (404 for another case's file, like a missing one)."""
+    """One evidence file of a case the official may handle (404 for another case's file, like
+    a missing one)."""
+    report = official_case(session, actor, case_number)
     att = session.get(Attachment, attachment_id)
     if att is None or att.report_id != report.id:
         raise Refused(404, "No such attachment.")
