@@ -8,7 +8,7 @@ import stat
 
 import pyotp
 
-from shared import demo
+from operations import demo
 from shared.roles import ROLES
 
 
