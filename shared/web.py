@@ -219,7 +219,8 @@ def _register_error_handlers(app: Flask, domain_errors: tuple[type[Exception], .
     def on_refused(exc: Exception):
         return on_problem(problem_of(exc), getattr(exc, "headers", None))
 
-    for refusal in (Refused, *domain_errors):
+    refusals: tuple[type[Exception], ...] = (Refused, *domain_errors)
+    for refusal in refusals:
         app.register_error_handler(refusal, on_refused)
 
     @app.errorhandler(Problem)

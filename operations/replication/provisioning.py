@@ -5,7 +5,7 @@ a database hiccup) skips the recorded steps and continues. Every step is itself 
 repeat, because a crash can come between doing a step and recording it.
 
     tenant_file  write <REPLIKA_TENANTS_DIR>/<slug>.yaml from the template city's file
-    applied      apply it to every service database (shared/tenant_apply)
+    applied      apply it to every service database (operations/tenant_apply)
     keys         the tenant's data, index and hash keys in each keyed service (shared/crypto)
     admin        the first `tenant_admin` official, inactive until onboarded
     onboarding   a one-time onboarding link (only its hash is stored)
