@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from services.whistleblowing import attachments as files
-from services.whistleblowing import protect, repository
+from services.whistleblowing import holiday_calendar, protect, repository
 from services.whistleblowing.domain import clocks, codes, lifecycle, recusal, retention
 from services.whistleblowing.models import (
     Assignment,
@@ -142,9 +142,8 @@ def submit(
     while repository.case_number_taken(session, case_number):
         case_number = codes.new_case_number(clocks.local_date(now, tenant.timezone).year)
     sla = clocks.Sla.from_config(_config(tenant))
-    due = clocks.due_dates(
-        now, tenant.timezone, sla, clocks.Calendar(tenant.config.get("holidays", []))
-    )
+    calendar = holiday_calendar.for_tenant(tenant.config, clocks.local_date(now, tenant.timezone))
+    due = clocks.due_dates(now, tenant.timezone, sla, calendar)
     content = form.content()
     report = Report(
         id=report_id,
