@@ -41,11 +41,11 @@ def kafka_bootstrap(stack) -> str:
 @pytest.fixture(scope="session")
 def demo_tenants(stack):
     """The demo tenants bandung and cimahi, applied to every service database."""
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import load_file
 
     configs = {slug: load_file(ROOT / "tenants" / f"{slug}.yaml") for slug in ("bandung", "cimahi")}
-    from shared import key_admin
+    from operations import key_admin
 
     for config in configs.values():
         tenant_apply.apply(config)
@@ -55,7 +55,7 @@ def demo_tenants(stack):
 
 @pytest.fixture(scope="session")
 def wb_app(stack, demo_tenants):
-    from services.whistleblowing.app import create_app
+    from operations.apps import whistleblowing as create_app
 
     app = create_app()
     app.config.update(TESTING=True)
@@ -64,7 +64,7 @@ def wb_app(stack, demo_tenants):
 
 @pytest.fixture(scope="session")
 def hb_app(stack, demo_tenants):
-    from services.hibah_bansos.app import create_app
+    from operations.apps import hibah_bansos as create_app
 
     app = create_app()
     app.config.update(TESTING=True)
@@ -110,7 +110,7 @@ def make_official(stack, demo_tenants):
     totp_secret). Use `api_login` to get a token the way a client would."""
     import uuid as _uuid
 
-    from shared import official_admin
+    from operations import official_admin
 
     def make(slug, *roles, username=None):
         return official_admin.add(slug, username or f"t-{_uuid.uuid4().hex[:12]}", roles)
@@ -190,7 +190,7 @@ def every_emitted_event_is_valid():
 def custodian_passphrase(stack, demo_tenants):
     """custodian_passphrase(tenant_config) -> the passphrase of that tenant's identity custodian
     (created on first use with a test passphrase; real tenants get a random one)."""
-    from shared import key_admin
+    from operations import key_admin
 
     def get(config) -> str:
         passphrase = f"test-custodian-{config.slug}"

@@ -25,7 +25,7 @@ def fresh_tenant(prefix: str = "ev") -> Tenant:
     """A new city (copy of cimahi's configuration) applied to every database, audit included."""
     import yaml
 
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import parse
 
     data = copy.deepcopy(yaml.safe_load((ROOT / "tenants" / "cimahi.yaml").read_text()))

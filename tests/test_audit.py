@@ -33,7 +33,7 @@ def tenant(stack, demo_tenants):
 
 
 def verify_cli(slug: str):
-    from shared.cli import main
+    from operations.cli import main
 
     return CliRunner().invoke(main, ["audit", "verify", "--tenant", slug])
 
@@ -371,7 +371,7 @@ def test_checkpoints_are_due_every_n_entries_and_on_a_timer(tenant):
 
 @pytest.fixture(scope="module")
 def audit_app(stack, demo_tenants):
-    from services.audit.app import create_app
+    from operations.apps import audit as create_app
 
     app = create_app()
     app.config.update(TESTING=True)

@@ -175,7 +175,7 @@ def test_an_address_is_throttled_after_many_failures_on_any_accounts(wb, make_of
 def test_failures_are_counted_in_the_database_so_every_worker_sees_them(
     stack, demo_tenants, wb, make_official
 ):
-    from services.whistleblowing.app import create_app
+    from operations.apps import whistleblowing as create_app
 
     other_worker = create_app().test_client()  # its own process memory, same database
     creds = make_official("cimahi", "wbs_intake")
@@ -383,7 +383,7 @@ def test_login_redirects_only_within_the_tenant(wb, make_official, csrf_token):
 
 def test_session_cookies_are_secure_httponly_and_samesite(stack, demo_tenants, monkeypatch):
     monkeypatch.delenv("REPLIKA_INSECURE_COOKIES", raising=False)
-    from services.whistleblowing.app import create_app
+    from operations.apps import whistleblowing as create_app
 
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -395,7 +395,7 @@ def test_session_cookies_are_secure_httponly_and_samesite(stack, demo_tenants, m
 def test_over_https_a_form_works_without_a_referer(stack, demo_tenants, monkeypatch, make_official):
     # production: Secure cookies, HTTPS, and `Referrer-Policy: no-referrer` on every page
     monkeypatch.delenv("REPLIKA_INSECURE_COOKIES", raising=False)
-    from services.whistleblowing.app import create_app
+    from operations.apps import whistleblowing as create_app
 
     client = create_app().test_client()
     creds = make_official("cimahi", "wbs_intake")
@@ -424,7 +424,7 @@ def test_bearer_requests_need_no_csrf_token(wb, make_official, api_login):
 
 
 def test_a_separation_of_duties_violation_is_a_409_problem(stack, demo_tenants):
-    from services.hibah_bansos.app import create_app
+    from operations.apps import hibah_bansos as create_app
     from shared.separation import check_separation
 
     app = create_app()
@@ -455,7 +455,7 @@ def test_official_add_command_creates_the_account_in_both_services(
 ):
     from click.testing import CliRunner
 
-    from shared.cli import main
+    from operations.cli import main
     from shared.officials import NewCredentials
 
     username = "cli-" + uuid.uuid4().hex[:8]
@@ -528,7 +528,7 @@ def test_official_add_command_creates_the_account_in_both_services(
 def test_deactivate_reset_and_reactivate_an_official_from_the_command_line(wb, hb, make_official):
     from click.testing import CliRunner
 
-    from shared.cli import main
+    from operations.cli import main
     from shared.officials import NewCredentials
 
     creds = make_official("cimahi", "wbs_intake")
@@ -569,7 +569,7 @@ def test_client_addresses_come_from_trusted_proxies_only(
     proxy); an address the client wrote into X-Forwarded-For itself is never believed."""
     from flask import request
 
-    from services.whistleblowing.app import create_app
+    from operations.apps import whistleblowing as create_app
 
     monkeypatch.setenv("REPLIKA_TRUSTED_PROXIES", proxies)
     app = create_app()
@@ -587,7 +587,7 @@ def test_client_addresses_come_from_trusted_proxies_only(
 
 
 def test_a_wrong_trusted_proxies_setting_stops_the_service(stack, monkeypatch):
-    from services.whistleblowing.app import create_app
+    from operations.apps import whistleblowing as create_app
 
     monkeypatch.setenv("REPLIKA_TRUSTED_PROXIES", "all")
     with pytest.raises(RuntimeError, match="REPLIKA_TRUSTED_PROXIES"):

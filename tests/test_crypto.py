@@ -99,7 +99,7 @@ def test_shredding_one_record_leaves_the_others_readable(sessions, demo_tenants)
 def test_rotating_the_master_key_keeps_old_data_and_new_writes_use_the_new_key(
     sessions, demo_tenants
 ):
-    from shared import key_admin
+    from operations import key_admin
     from shared.keyring import keyring
 
     tid = demo_tenants["bandung"].id
@@ -131,7 +131,7 @@ def test_rotating_the_master_key_keeps_old_data_and_new_writes_use_the_new_key(
 def test_shredding_a_tenant_makes_its_data_unreadable_and_spares_others(
     sessions, demo_tenants, stack
 ):
-    from shared import key_admin, tenant_apply
+    from operations import key_admin, tenant_apply
     from shared.tenant_config import parse
 
     data = dict(demo_tenants["cimahi"].data)
@@ -236,7 +236,7 @@ def test_pg_dump_holds_no_plaintext_of_stored_personal_data(demo_tenants, stack,
 def test_a_rolled_back_first_use_loses_no_key(stack, demo_tenants):
     """The first use of a tenant key creates it; if the caller's transaction then rolls back,
     data encrypted or hashed right after must still open and match later (no phantom keys)."""
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import parse
 
     data = dict(demo_tenants["cimahi"].data)
@@ -321,7 +321,7 @@ def test_first_use_of_a_tenant_key_is_race_safe(stack, demo_tenants):
     """Many workers asking at once for a new tenant's first keys all end up with the same key."""
     import threading
 
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import parse
 
     data = dict(demo_tenants["cimahi"].data)

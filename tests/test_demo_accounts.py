@@ -8,7 +8,7 @@ import stat
 
 import pyotp
 
-from shared import demo
+from operations import demo
 from shared.roles import ROLES
 
 
@@ -48,3 +48,15 @@ def test_demo_seed_writes_every_role_and_keeps_them_across_runs(tmp_path, stack,
     assert fresh["cimahi"]["auditor"]["password"] != creds["cimahi"]["auditor"]["password"]
     assert _login_status(wb, "cimahi", fresh["cimahi"]["auditor"]) == 200
     assert _login_status(hb, "cimahi", fresh["cimahi"]["auditor"]) == 200
+
+
+def test_the_local_runner_seeds_through_the_operator_command(tmp_path, stack, wb):
+    """`make run` seeds by running `replika demo seed` as a process (infra imports nothing
+    from operations): the credentials file it writes signs in."""
+    from infra.local import seed_demo
+
+    seed_demo(tmp_path)
+    path = tmp_path / "demo-credentials.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    creds = json.loads(path.read_text())
+    assert _login_status(wb, "bandung", creds["bandung"]["tenant_admin"]) == 200

@@ -623,6 +623,72 @@ def test_malformed_import_imports_nothing(hb, officials, raw):
     assert after["by_status"] == before["by_status"]
 
 
+EXCEL_ID = __import__("pathlib").Path(__file__).parent / "fixtures" / "excel-id"
+BANSOS_RULES = {
+    "applicant_types": ["individual"],
+    "domicile_required": True,
+    "max_amount": 3_000_000,
+    "social_registry_required": True,
+}
+
+
+@pytest.mark.parametrize("name", sorted(json.loads((EXCEL_ID / "expected.json").read_text())))
+def test_files_excel_id_saves_import_every_good_row_and_name_every_bad_one(
+    hb, officials, hb_owner_db, demo_tenants, name
+):
+    """Issue 21: `;` + BOM + CRLF, cp1252, tabs, XLSX (first or named sheet), Indonesian
+    headers, Rp amounts, E+15 NIKs (tests/fixtures/excel-id/make_fixtures.py)."""
+    expected = json.loads((EXCEL_ID / "expected.json").read_text())[name]
+    code = add_programme(
+        hb_owner_db,
+        demo_tenants["cimahi"].id,
+        "TEST-EXCEL",
+        kind="bansos",
+        eligibility=BANSOS_RULES,
+    )
+    data = {"file": (__import__("io").BytesIO((EXCEL_ID / name).read_bytes()), name)}
+    if "sheet" in expected:
+        data["sheet"] = expected["sheet"]
+    resp = hb.post(
+        f"{T}/programmes/{code}/imports",
+        headers=officials["bansos_evaluator"],
+        data=data,
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    result = resp.json
+    assert result["imported"] == expected["imported"] and result["unchanged"] == 0, result
+    rejected = {str(r["row"]): r for r in result["rejected"]}
+    assert sorted(rejected) == sorted(expected["rejected"]), result["rejected"]
+    for row, (column, words) in expected["rejected"].items():
+        problems = rejected[row]["problems"]
+        assert any(p["column"] == column and words in p["reason"] for p in problems), (
+            row,
+            problems,
+        )
+    summary = hb.get(f"{T}/programmes/{code}/summary", headers=officials["bansos_finance"]).json
+    assert summary["by_status"].get("submitted", 0) == expected["imported"]
+
+
+def test_an_xlsx_sheet_that_does_not_exist_imports_nothing(hb, officials):
+    resp = hb.post(
+        f"{T}/programmes/{BANSOS}/imports",
+        headers=officials["bansos_evaluator"],
+        data={
+            "file": (__import__("io").BytesIO((EXCEL_ID / "dua-sheet.xlsx").read_bytes()), "x"),
+            "sheet": "Lembar3",
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 422 and resp.json["errors"][0]["field"] == "file"
+    assert resp.json["sheets"] == ["Petunjuk", "Data"]
+
+
+def test_a_woman_born_in_1926_registers(hb):
+    """Issue 21: 15-12-26 is not "a birth date in the future" but 15 December 1926."""
+    register(hb, person(nik="3277015512260001"))
+
+
 def test_openapi_lists_the_api(hb):
     doc = hb.get("/openapi.json").json
     assert doc["openapi"].startswith("3.1")

@@ -39,13 +39,25 @@ def test_valid_nik(value):
         ("3277013202900001", "birth date"),  # 32 February
         ("3277017208900001", "birth date"),  # day 72 - 40 = 32
         ("3277011713900001", "birth date"),  # month 13
-        ("3277010112260001", "future"),  # 1 December 2026, after TODAY
+        ("3277010113260001", "birth date"),  # month 13 of 1926 or 2026
+        ("٣٢٧٧011708900001", "16 digits"),  # Arabic-Indic digits
         ("3277011708900000", "serial"),
     ],
 )
 def test_invalid_nik_names_the_rule(value, words):
     problems = nik.nik_problems(value, TODAY)
     assert problems and any(words in p for p in problems), problems
+
+
+def test_two_digit_years_are_never_in_the_future():
+    # 1 December 26 read on 23 November 2026 was "a birth date in the future"; it is 1926
+    assert nik.nik_problems("3277010112260001", TODAY) == []
+    assert nik.birth_of("3277010112260001", TODAY) == date(1926, 12, 1)
+    assert nik.birth_of("3277015512260001", date(2026, 12, 1)) == date(1926, 12, 15)
+    assert nik.birth_of("3277015512260001", date(2026, 12, 15)) == date(2026, 12, 15)
+    assert nik.birth_of("3277010101050001", TODAY) == date(2005, 1, 1)
+    assert nik.birth_of("3277012902000001", TODAY) == date(2000, 2, 29)
+    assert nik.birth_of("3277012902010001", TODAY) is None
 
 
 def test_stdnum_agrees_on_valid_samples():

@@ -14,7 +14,7 @@ PERSON = {"name": "Siti Aminah", "nik": "3277014502900003", "phone": "+628112222
 
 @pytest.fixture
 def new_tenant(stack, demo_tenants):
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import parse
 
     data = dict(demo_tenants["cimahi"].data)
@@ -30,7 +30,7 @@ def session_for(tenant_id):
 
 
 def test_sealed_identity_opens_only_with_the_right_passphrase(new_tenant):
-    from shared import key_admin
+    from operations import key_admin
 
     created = key_admin.ensure_custodian(new_tenant.id, "correct horse battery")
     assert created["recovery_secret"].startswith("RK-")
@@ -49,7 +49,7 @@ def test_sealed_identity_opens_only_with_the_right_passphrase(new_tenant):
 
 
 def test_a_lost_passphrase_is_recovered_with_the_offline_secret(new_tenant):
-    from shared import key_admin
+    from operations import key_admin
 
     created = key_admin.ensure_custodian(new_tenant.id, "first passphrase")
     report = uuid.uuid4()
@@ -76,7 +76,7 @@ def test_sealing_without_a_custodian_is_a_clear_error(new_tenant):
 
 
 def test_changing_the_passphrase_needs_the_old_one(new_tenant):
-    from shared import key_admin
+    from operations import key_admin
 
     key_admin.ensure_custodian(new_tenant.id, "old passphrase 1")
     report = uuid.uuid4()
@@ -100,7 +100,7 @@ def test_changing_the_passphrase_needs_the_old_one(new_tenant):
 def test_a_sealed_identity_is_bound_to_its_tenant(new_tenant, demo_tenants, custodian_passphrase):
     """Sealed for one tenant, it does not open as another tenant's, even with that tenant's
     own custodian passphrase."""
-    from shared import key_admin
+    from operations import key_admin
 
     key_admin.ensure_custodian(new_tenant.id, "passphrase of new")
     report = uuid.uuid4()
@@ -127,9 +127,9 @@ def test_demo_custodian_is_created_once_with_a_random_passphrase(new_tenant):
 
 
 def test_make_run_demo_seeding_stores_a_working_custodian_passphrase(new_tenant):
-    """shared/demo.py: the passphrase (and recovery secret) land in the tenant's
+    """operations/demo.py: the passphrase (and recovery secret) land in the tenant's
     "identity_custodian" entry, other keys of the entry are kept, re-runs change nothing."""
-    from shared import demo
+    from operations import demo
 
     entry = {"username": "identity-custodian", "password": "kept"}
     demo.seed_custodian(new_tenant.id, entry)

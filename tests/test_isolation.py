@@ -39,7 +39,7 @@ def engines(stack):
 @pytest.fixture(scope="module")
 def populated(demo_tenants, wb_app, hb_app):
     """Officials and login-throttle rows in both tenants of both service databases."""
-    from shared import official_admin
+    from operations import official_admin
 
     for slug in ("bandung", "cimahi"):
         official_admin.add(slug, f"iso-{uuid.uuid4().hex[:8]}", ["auditor"])

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from operations.cli import main
 from shared import crypto, identity
-from shared.cli import main
 from shared.db import service_engine, session_factory, tenant_session
 from shared.keyring import keyring
 
@@ -32,7 +32,7 @@ def read(service, tenant_id, row, blob: bytes) -> bytes:
 
 
 def new_tenant(demo_tenants, prefix: str):
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import parse
 
     data = dict(demo_tenants["cimahi"].data)

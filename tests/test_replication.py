@@ -307,7 +307,7 @@ def test_request_to_working_tenant_with_one_time_onboarding(
 def test_interrupted_provisioning_resumes_where_it_stopped(
     wb, tenants_dir, host_admin, monkeypatch
 ):
-    from shared.replication import provisioning
+    from operations.replication import provisioning
 
     slug = unique_slug("kuningan")
     req_id = wb.post(
@@ -349,8 +349,8 @@ def test_interrupted_provisioning_resumes_where_it_stopped(
 def test_suspended_tenant_refuses_writes_and_serves_reads(
     wb, hb, wb_app, hb_app, tenants_dir, host_admin
 ):
-    from shared import tenant_apply
-    from shared.cli import main
+    from operations import tenant_apply
+    from operations.cli import main
     from shared.tenant_config import load_file
 
     slug = unique_slug("sumedang")

@@ -9,7 +9,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from shared.replication import instance, portal, template
+from operations.replication import instance, portal, template
+from shared.problem import Refused
 from shared.tenant_config import TenantConfigError, load_file, parse
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -108,7 +109,7 @@ def test_written_file_validates_and_is_never_overwritten(tmp_path):
 
 
 def test_cli_tenant_new(tmp_path):
-    from shared.cli import main
+    from operations.cli import main
 
     (tmp_path / "cimahi.yaml").write_text((ROOT / "tenants" / "cimahi.yaml").read_text())
     args = [
@@ -167,7 +168,7 @@ def test_instance_init_refuses_to_replace_and_never_replaces_the_keyring(tmp_pat
     assert (tmp_path / "secrets" / "master-keys.json").read_text() == keys
 
 
-# --- request validation (shared/replication/portal.py) --------------------------------------
+# --- request validation (operations/replication/portal.py) --------------------------------------
 
 
 TEMPLATES = {
@@ -218,13 +219,13 @@ def test_a_good_request_parses_and_derives_the_slug():
     ],
 )
 def test_each_wrong_field_is_named(overrides, field):
-    with pytest.raises(portal.PortalError) as exc:
+    with pytest.raises(Refused) as exc:
         portal.parse_request(good(**overrides), TEMPLATES, date(2026, 2, 1))
     assert exc.value.status == 422 and [e["field"] for e in exc.value.errors] == [field]
 
 
 def test_a_non_object_body_names_every_required_field():
-    with pytest.raises(portal.PortalError) as exc:
+    with pytest.raises(Refused) as exc:
         portal.parse_request(["x"], TEMPLATES, date(2026, 2, 1))
     assert {"region_name", "region_code", "contact_email", "applications", "template"} <= {
         e["field"] for e in exc.value.errors

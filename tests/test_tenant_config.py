@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from shared.cli import main
+from operations.cli import main
 from shared.tenant_config import TenantConfigError, load_file, tenant_id_for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from sqlalchemy import text
 
-from shared import tenant_apply
+from operations import tenant_apply
+from operations.replication.template import template_file, write_new_tenant
 from shared.db import service_engine
-from shared.replication.template import template_file, write_new_tenant
 from shared.tenant_config import load_file
 
 pytestmark = pytest.mark.integration

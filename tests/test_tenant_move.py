@@ -21,7 +21,7 @@ from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from shared.cli import main
+from operations.cli import main
 from shared.db import service_engine
 from shared.settings import SERVICES, env_prefix
 from tests.eventing import consumer, emit, fresh_tenant, in_thread, relay, wait_until
@@ -172,7 +172,7 @@ def receiver_rows(env, tenant_id: uuid.UUID) -> dict[str, int]:
     """Rows of `tenant_id` in every receiver database (tenants row and tenant-owned tables)."""
     counts = {}
     with deployment(env):
-        from shared.tenant_move import _connect
+        from operations.tenant_move import _connect
 
         for svc in SERVICES:
             with _connect(svc) as conn:
@@ -417,7 +417,7 @@ def _resealed(sender, receiver, path, change) -> str:
     import json
     import zipfile
 
-    from shared import tenant_move
+    from operations import tenant_move
 
     payload, _ = tenant_move.build_payload(sender["tenant"].slug)
     with zipfile.ZipFile(io.BytesIO(payload)) as z:
@@ -484,8 +484,8 @@ def test_the_moved_tenant_works_on_the_receiver_and_its_chain_continues(sender, 
             assert "platform.tenant.imported.v1" in set(types)
 
     with deployment(receiver):
-        from services.hibah_bansos.app import create_app as hb_create
-        from services.whistleblowing.app import create_app as wb_create
+        from operations.apps import hibah_bansos as hb_create
+        from operations.apps import whistleblowing as wb_create
         from shared.db import service_engine
         from shared.keyring import keyring
 

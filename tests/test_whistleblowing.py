@@ -649,7 +649,7 @@ def new_city(demo_tenants, **wb_settings):
     """A fresh city: a copy of cimahi's configuration with whistleblowing settings changed."""
     import copy
 
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import parse
 
     data = copy.deepcopy(demo_tenants["cimahi"].data)

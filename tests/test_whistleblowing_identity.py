@@ -26,7 +26,7 @@ def custodian_passphrase(stack, demo_tenants):
 def new_city(demo_tenants, custodian: bool = True, **wb_settings):
     import copy
 
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import parse
 
     data = copy.deepcopy(demo_tenants["cimahi"].data)
@@ -36,7 +36,7 @@ def new_city(demo_tenants, custodian: bool = True, **wb_settings):
     config = parse(data, "test")
     tenant_apply.apply(config)
     if custodian:
-        from shared import key_admin
+        from operations import key_admin
 
         key_admin.ensure_custodian(config.id, f"test-custodian-{config.slug}")
     return config

@@ -341,5 +341,6 @@ def import_beneficiaries(code: str):
     file = request.files.get("file")
     raw = file.read() if file is not None else request.get_data()
     actor = _official()
-    result = committed(lambda uw: imports.import_beneficiaries(uw, actor, code, raw))
+    sheet = request.values.get("sheet") or None  # an .xlsx workbook's sheet; default the first
+    result = committed(lambda uw: imports.import_beneficiaries(uw, actor, code, raw, sheet))
     return jsonify(result), 200

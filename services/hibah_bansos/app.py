@@ -1,9 +1,11 @@
-"""Flask application factory of the hibah_bansos service. Production: `gunicorn 'services.hibah_bansos.app:create_app()'`."""
+"""Flask application factory of the hibah_bansos service: the service's own app. Production
+runs it through its composition root: `gunicorn 'operations.apps:hibah_bansos()'`."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from services.hibah_bansos import api, office_pages, pages
 from services.hibah_bansos.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
 from shared.web import ServiceModels, create_service_app
@@ -14,8 +16,6 @@ SERVICE = "hibah_bansos"
 def create_app() -> Flask:
     models = ServiceModels(TenantRow, OutboxRow, OfficialRow, LoginThrottleRow)
     app = create_service_app(SERVICE, __name__, service_engine(SERVICE), models)
-    from services.hibah_bansos import api, office_pages, pages
-
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)

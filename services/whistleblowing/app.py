@@ -1,9 +1,11 @@
-"""Flask application factory of the whistleblowing service. Production: `gunicorn 'services.whistleblowing.app:create_app()'`."""
+"""Flask application factory of the whistleblowing service: the service's own app. Production
+runs it with the operator pages plugged in: `gunicorn 'operations.apps:whistleblowing()'`."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from services.whistleblowing import api, office_pages, pages
 from services.whistleblowing.cases import integrity_refusal
 from services.whistleblowing.domain import lifecycle
 from services.whistleblowing.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
@@ -23,15 +25,7 @@ def create_app() -> Flask:
         integrity_refusal=integrity_refusal,
         domain_errors=(lifecycle.LifecycleError,),
     )
-    from services.whistleblowing import api, office_pages, pages
-
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)
-    from shared.replication.web import bp as replication_bp  # hosts the replication portal
-
-    app.register_blueprint(replication_bp)
-    from shared.replication.config_web import bp as tenant_config_bp  # tenant admins' settings
-
-    app.register_blueprint(tenant_config_bp)
     return app

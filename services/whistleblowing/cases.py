@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.whistleblowing import attachments as files
-from services.whistleblowing import repository, schemas, views
+from services.whistleblowing import holiday_calendar, repository, schemas, views
 from services.whistleblowing.domain import access, clocks, codes, lifecycle, recusal, retention
 from services.whistleblowing.models import (
     Assignment,
@@ -131,9 +131,8 @@ def submit(
     while repository.case_number_taken(session, case_number):
         case_number = codes.new_case_number(today(tenant, now).year)
     sla = clocks.Sla.from_config(views.config(tenant))
-    due = clocks.due_dates(
-        now, tenant.timezone, sla, clocks.Calendar(tenant.config.get("holidays", []))
-    )
+    calendar = holiday_calendar.for_tenant(tenant.config, today(tenant, now))
+    due = clocks.due_dates(now, tenant.timezone, sla, calendar)
     content = form.content()
     report = Report(
         id=report_id,

@@ -7,9 +7,11 @@ import uuid
 
 from sqlalchemy import text
 
-from shared import crypto, settings
+from services.audit import keys as audit_keys
+from shared import crypto, identity, settings
 from shared.db import service_engine, session_factory, tenant_session
 from shared.keyring import keyring
+from shared.tenant_config import tenant_id_for
 
 KEYED_SERVICES = ("whistleblowing", "hibah_bansos")
 
@@ -67,8 +69,6 @@ def rotate_master() -> dict[str, int]:
 def _rewrap_audit_keys() -> int:
     """The audit ledger's signing keys are wrapped by the master key too (services/audit/keys.py):
     re-wrap them so an old master key can be retired once nothing names it."""
-    from services.audit import keys as audit_keys
-
     n = 0
     with service_engine("audit", migration=True).begin() as conn:
         rows = conn.execute(
@@ -125,16 +125,12 @@ def shred_tenant(tenant_id: uuid.UUID) -> dict[str, int]:
 def ensure_custodian(tenant_id: uuid.UUID, passphrase: str | None = None) -> dict | None:
     """Create the tenant's identity custodian key if it has none. Returns the new passphrase
     and offline recovery secret (shown once), or None when the tenant already has one."""
-    from shared import identity
-
     return identity.ensure_demo_custodian(
         service_engine("whistleblowing", migration=True), tenant_id, passphrase
     )
 
 
 def tenant_id_of(slug: str) -> uuid.UUID:
-    from shared.tenant_config import tenant_id_for
-
     engine = service_engine(settings.SERVICES[0], migration=True)
     with engine.connect() as conn:
         row = conn.execute(text("select id from tenants where slug = :s"), {"s": slug}).first()

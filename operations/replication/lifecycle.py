@@ -8,13 +8,13 @@ Each change is an audited event (`platform.tenant.suspended.v1` / `.resumed.v1`)
 
 from __future__ import annotations
 
-import importlib
-
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
+from operations.service_models import models_of
 from shared import settings
 from shared.db import service_engine, session_factory
+from shared.event_types import PLATFORM_TENANT_RESUMED, PLATFORM_TENANT_SUSPENDED
 from shared.tenancy import Tenant
 from shared.uow import UnitOfWork
 
@@ -25,15 +25,11 @@ class UnknownTenant(LookupError):
     pass
 
 
-def _models(service: str):
-    return importlib.import_module(f"services.{service}.models")
-
-
 def set_suspended(slug: str, suspended: bool, actor: str = "system") -> bool:
     """Suspend or resume `slug` in every service database; returns True when it changed."""
     changed = False
     for service in settings.SERVICES:
-        model = _models(service).TenantRow
+        model = models_of(service).TenantRow
         with session_factory(service_engine(service, migration=True))() as session:
             row = session.execute(
                 select(model).where(model.slug == slug).with_for_update()
@@ -50,10 +46,9 @@ def set_suspended(slug: str, suspended: bool, actor: str = "system") -> bool:
                 session.commit()
             else:
                 tenant = Tenant(id=row.id, slug=row.slug, config=row.config)
-                uow = UnitOfWork(session, tenant, EVENT_SERVICE, _models(service).OutboxRow)
-                kind = "suspended" if suspended else "resumed"
+                uow = UnitOfWork(session, tenant, EVENT_SERVICE, models_of(service).OutboxRow)
                 uow.emit(
-                    f"platform.tenant.{kind}.v1",
+                    PLATFORM_TENANT_SUSPENDED if suspended else PLATFORM_TENANT_RESUMED,
                     f"tenant:{row.id}",
                     actor,
                     {"tenant_id": str(row.id), "slug": row.slug},
@@ -62,10 +57,11 @@ def set_suspended(slug: str, suspended: bool, actor: str = "system") -> bool:
     return changed
 
 
-def record(slug: str, kind: str, data: dict, actor: str = "system") -> None:
-    """Audit a lifecycle step done outside a request (`platform.tenant.<kind>.v1`): written to
-    the hosting service's outbox like every other event, so the ledger records it."""
-    model = _models(EVENT_SERVICE)
+def record(slug: str, type_: str, data: dict, actor: str = "system") -> None:
+    """Audit a lifecycle step done outside a request (`type_`, a PLATFORM_TENANT_* event
+    type): written to the hosting service's outbox like every other event, so the ledger
+    records it."""
+    model = models_of(EVENT_SERVICE)
     with session_factory(service_engine(EVENT_SERVICE, migration=True))() as session:
         row = session.execute(
             select(model.TenantRow).where(model.TenantRow.slug == slug)
@@ -79,7 +75,7 @@ def record(slug: str, kind: str, data: dict, actor: str = "system") -> None:
             model.OutboxRow,
         )
         uow.emit(
-            f"platform.tenant.{kind}.v1",
+            type_,
             f"tenant:{row.id}",
             actor,
             {"tenant_id": str(row.id), "slug": row.slug, **data},

@@ -7,7 +7,6 @@ service's app role in a tenant session, so row-level security checks every write
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Iterable
 from contextlib import ExitStack
@@ -15,6 +14,7 @@ from contextlib import ExitStack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from operations.service_models import models_of
 from shared.db import service_engine, session_factory, tenant_session
 from shared.officials import (
     OFFICIAL_SERVICES,
@@ -31,15 +31,11 @@ from shared.officials import (
 )
 
 
-def _models(service: str):
-    return importlib.import_module(f"services.{service}.models")
-
-
 def tenant_id_of(slug: str) -> uuid.UUID:
     """The tenant's id (the same in every service database), or OfficialError."""
     ids = set()
     for service in OFFICIAL_SERVICES:
-        model = _models(service).TenantRow
+        model = models_of(service).TenantRow
         with session_factory(service_engine(service))() as session:
             ids.add(session.execute(select(model.id).where(model.slug == slug)).scalar())
     if len(ids) != 1 or None in ids:
@@ -72,7 +68,7 @@ def add(slug: str, username: str, roles: Iterable[str]) -> NewCredentials:
         for svc, session in sessions.items():
             add_official(
                 session,
-                _models(svc).OfficialRow,
+                models_of(svc).OfficialRow,
                 username,
                 roles,
                 official_id=official_id,
@@ -97,7 +93,8 @@ def ensure(
     with ExitStack() as stack:
         sessions = _sessions(stack, tenant_id)
         found = {
-            svc: find_official(s, _models(svc).OfficialRow, username) for svc, s in sessions.items()
+            svc: find_official(s, models_of(svc).OfficialRow, username)
+            for svc, s in sessions.items()
         }
         known = [o.id for o in found.values() if o is not None]
         official_id = known[0] if known else uuid.uuid4()
@@ -108,7 +105,7 @@ def ensure(
             if official is None:
                 add_official(
                     session,
-                    _models(svc).OfficialRow,
+                    models_of(svc).OfficialRow,
                     username,
                     roles,
                     official_id=official_id,
@@ -127,7 +124,7 @@ def list_officials(slug: str) -> list[tuple[str, list[str], bool]]:
     """(username, roles, active) of a tenant's officials, from the first service database."""
     tenant_id = tenant_id_of(slug)
     service = OFFICIAL_SERVICES[0]
-    model = _models(service).OfficialRow
+    model = models_of(service).OfficialRow
     with tenant_session(session_factory(service_engine(service)), tenant_id) as session:
         rows = session.execute(select(model).order_by(model.username)).scalars().all()
         return [(r.username, list(r.roles), r.active) for r in rows]
@@ -138,7 +135,7 @@ def _officials_named(sessions: dict[str, Session], username: str) -> list:
     found = [
         o
         for svc, session in sessions.items()
-        if (o := find_official(session, _models(svc).OfficialRow, username)) is not None
+        if (o := find_official(session, models_of(svc).OfficialRow, username)) is not None
     ]
     if not found:
         raise OfficialError("username: no such official in this tenant")

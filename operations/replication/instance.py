@@ -11,6 +11,7 @@ import re
 import secrets
 from pathlib import Path
 
+from shared.files import write_private
 from shared.keyring import new_keyring_data, write_keyring_file
 from shared.settings import project_root
 
@@ -42,15 +43,6 @@ def env_text(example: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_private(path: Path, text: str) -> None:
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
-
-
 def init_instance(directory: Path, *, force: bool = False) -> list[Path]:
     """Write `.env` and `secrets/master-keys.json` under `directory`. An existing keyring is
     never replaced (that would make every encrypted record unreadable)."""
@@ -60,7 +52,7 @@ def init_instance(directory: Path, *, force: bool = False) -> list[Path]:
     if env_path.exists() and not force:
         raise InstanceExists(str(env_path))
     written = []
-    _write_private(env_path, env_text())
+    write_private(env_path, env_text())
     written.append(env_path)
     if not keyring_path.exists():
         write_keyring_file(keyring_path, new_keyring_data())

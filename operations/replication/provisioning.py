@@ -5,7 +5,7 @@ a database hiccup) skips the recorded steps and continues. Every step is itself 
 repeat, because a crash can come between doing a step and recording it.
 
     tenant_file  write <REPLIKA_TENANTS_DIR>/<slug>.yaml from the template city's file
-    applied      apply it to every service database (shared/tenant_apply)
+    applied      apply it to every service database (operations/tenant_apply)
     keys         the tenant's data, index and hash keys in each keyed service (shared/crypto)
     admin        the first `tenant_admin` official, inactive until onboarded
     onboarding   a one-time onboarding link (only its hash is stored)
@@ -14,7 +14,6 @@ repeat, because a crash can come between doing a step and recording it.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import secrets
 import uuid
@@ -25,8 +24,14 @@ from pathlib import Path
 
 from sqlalchemy import select, text, update
 
-from shared import crypto, tenant_apply
+from operations import tenant_apply
+from operations.replication.models import OnboardingLink, ReplicationRequest
+from operations.replication.template import TenantExists, template_file, write_new_tenant
+from operations.service_models import models_of
+from services.audit import keys as audit_keys
+from shared import crypto
 from shared.db import service_engine, session_factory, tenant_session, utcnow
+from shared.event_types import PLATFORM_ONBOARDING_REISSUED, PLATFORM_TENANT_PROVISIONED
 from shared.officials import (
     OFFICIAL_SERVICES,
     add_official,
@@ -35,9 +40,7 @@ from shared.officials import (
     new_password,
     new_totp_secret,
 )
-from shared.replication.models import OnboardingLink, ReplicationRequest
-from shared.replication.portal import PortalError
-from shared.replication.template import TenantExists, template_file, write_new_tenant
+from shared.problem import Refused
 from shared.tenant_config import load_file, tenant_id_for
 
 STEPS = ("tenant_file", "applied", "keys", "admin", "onboarding")
@@ -66,10 +69,6 @@ class Provisioned:
     onboarding_token: str | None  # only when this run issued the link: shown once
 
 
-def _models(service: str):
-    return importlib.import_module(f"services.{service}.models")
-
-
 @contextmanager
 def _exclusive(session, request_id: uuid.UUID):
     """One provisioning run per request at a time, across processes (advisory lock on a
@@ -77,7 +76,7 @@ def _exclusive(session, request_id: uuid.UUID):
     key = int.from_bytes(request_id.bytes[:8], "big", signed=True)
     with session.get_bind().engine.connect() as conn:
         if not conn.execute(text("select pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-            raise PortalError(409, "provisioning of this request is already running")
+            raise Refused(409, "provisioning of this request is already running")
         try:
             yield
         finally:
@@ -101,9 +100,7 @@ def _step_tenant_file(req: ReplicationRequest) -> None:
         # written by an interrupted run (or by hand): use it only if it is this city's file
         existing = load_file(directory / f"{req.new_slug}.yaml")
         if existing.data.get("region_code") != req.region_code:
-            raise PortalError(
-                409, "a different tenant file with this slug exists", "slug"
-            ) from None
+            raise Refused(409, "a different tenant file with this slug exists", "slug") from None
 
 
 def _step_applied(req: ReplicationRequest) -> None:
@@ -120,8 +117,6 @@ def _step_keys(tenant_id: uuid.UUID) -> None:
                 crypto.create_tenant_key(conn, tenant_id, purpose)
     # the ledger's signing key now, not on the first event: the city can publish its public
     # key (to verify checkpoints) from day one
-    from services.audit import keys as audit_keys
-
     with session_factory(service_engine("audit", migration=True))() as session:
         audit_keys.signing_key(session, tenant_id)  # created if missing, else kept
         session.commit()
@@ -137,7 +132,7 @@ def _step_admin(tenant_id: uuid.UUID) -> uuid.UUID:
             cm = tenant_session(session_factory(service_engine(service)), tenant_id)
             session = cm.__enter__()
             sessions.append(cm)
-            model = _models(service).OfficialRow
+            model = models_of(service).OfficialRow
             row = find_official(session, model, ADMIN_USERNAME)
             if row is None:
                 row = add_official(
@@ -159,7 +154,7 @@ def _step_admin(tenant_id: uuid.UUID) -> uuid.UUID:
 
 
 def admin_id(tenant_id: uuid.UUID) -> uuid.UUID:
-    model = _models("whistleblowing").OfficialRow
+    model = models_of("whistleblowing").OfficialRow
     with tenant_session(session_factory(service_engine("whistleblowing")), tenant_id) as s:
         return find_official(s, model, ADMIN_USERNAME).id
 
@@ -198,12 +193,12 @@ def provision(uow, request_id: uuid.UUID, actor: str) -> Provisioned:
             select(ReplicationRequest).where(ReplicationRequest.id == request_id)
         ).scalar_one_or_none()
         if req is None:
-            raise PortalError(404, "no such replication request")
+            raise Refused(404, "no such replication request")
         tenant_id = tenant_id_for(req.new_slug)
         if req.status == "provisioned":
             return Provisioned(req, tenant_id, None)
         if req.status != "approved":
-            raise PortalError(409, f"only an approved request is provisioned ({req.status})")
+            raise Refused(409, f"only an approved request is provisioned ({req.status})")
         token = None
         for step in STEPS:
             if step in req.steps:
@@ -222,7 +217,7 @@ def provision(uow, request_id: uuid.UUID, actor: str) -> Provisioned:
             if step == STEPS[-1]:
                 req.status, req.provisioned_at = "provisioned", utcnow()
                 uow.emit(
-                    "platform.tenant.provisioned.v1",
+                    PLATFORM_TENANT_PROVISIONED,
                     f"replication:{req.id}",
                     actor,
                     {
@@ -239,26 +234,26 @@ def provision(uow, request_id: uuid.UUID, actor: str) -> Provisioned:
 
 
 def reissue_onboarding(uow, request_id: uuid.UUID, actor: str) -> str:
-    """A fresh link when the first one was lost or expired (only before onboarding)."""
+    """A fresh link when the first one was lost or expired (only before onboarding); the
+    caller commits the reissued event."""
     session = uow.session
     req = session.execute(
         select(ReplicationRequest).where(ReplicationRequest.id == request_id)
     ).scalar_one_or_none()
     if req is None:
-        raise PortalError(404, "no such replication request")
+        raise Refused(404, "no such replication request")
     if req.status != "provisioned":
-        raise PortalError(409, "the tenant is not provisioned yet")
+        raise Refused(409, "the tenant is not provisioned yet")
     tenant_id = tenant_id_for(req.new_slug)
     factory = session_factory(service_engine("whistleblowing"))
     with tenant_session(factory, tenant_id) as s:
         if s.execute(select(OnboardingLink).where(OnboardingLink.used_at.is_not(None))).first():
-            raise PortalError(409, "the tenant admin has already completed onboarding")
+            raise Refused(409, "the tenant admin has already completed onboarding")
     token = issue_onboarding_link(tenant_id, req.id)
     uow.emit(
-        "platform.onboarding.reissued.v1",
+        PLATFORM_ONBOARDING_REISSUED,
         f"replication:{req.id}",
         actor,
         {"request_id": str(req.id), "tenant_id": str(tenant_id)},
     )
-    uow.commit()
     return token

@@ -3,17 +3,18 @@ expires, and only finishes with a new password and a TOTP code from the enrolled
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from datetime import datetime
 
 from sqlalchemy import select
 
+from operations.replication.models import OnboardingLink
+from operations.replication.provisioning import token_hash
+from services.hibah_bansos.models import OfficialRow as HibahOfficial
+from services.whistleblowing.models import OfficialRow as WhistleblowingOfficial
 from shared.db import service_engine, session_factory, tenant_session, utcnow
 from shared.officials import _totp_step, hash_password, seal_totp_secret
-from shared.replication.models import OnboardingLink
-from shared.replication.portal import PortalError
-from shared.replication.provisioning import token_hash
+from shared.problem import Refused
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -25,17 +26,17 @@ def open_link(
     query = select(OnboardingLink).where(OnboardingLink.token_hash == token_hash(token or ""))
     link = session.execute(query.with_for_update() if for_update else query).scalar_one_or_none()
     if link is None:
-        raise PortalError(404, "no such onboarding link")
+        raise Refused(404, "no such onboarding link")
     if link.used_at is not None or link.expires_at <= (now or utcnow()):
-        raise PortalError(410, "this onboarding link was used or has expired")
+        raise Refused(410, "this onboarding link was used or has expired")
     return link
 
 
 def check_password(password: str, confirm: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise PortalError(422, f"at least {MIN_PASSWORD_LENGTH} characters", "password")
+        raise Refused(422, f"at least {MIN_PASSWORD_LENGTH} characters", "password")
     if password != confirm:
-        raise PortalError(422, "the two passwords differ", "password_confirm")
+        raise Refused(422, "the two passwords differ", "password_confirm")
 
 
 def complete(
@@ -56,20 +57,18 @@ def complete(
     check_password(password, confirm)
     step = _totp_step(totp_secret, otp, None, now)
     if step is None:
-        raise PortalError(
+        raise Refused(
             422,
             "the code does not match the secret shown; check the time on "
             "your phone and try the next code",
             "otp",
         )
     password_hash = hash_password(password)
-    wb = importlib.import_module("services.whistleblowing.models").OfficialRow
-    hb = importlib.import_module("services.hibah_bansos.models").OfficialRow
     # hibah_bansos first: if whistleblowing then fails, the link still works for a retry
     with tenant_session(session_factory(service_engine("hibah_bansos")), tenant_id) as other:
-        _set(other, hb, link.official_id, password_hash, totp_secret, step)
+        _set(other, HibahOfficial, link.official_id, password_hash, totp_secret, step)
         other.commit()
-    _set(session, wb, link.official_id, password_hash, totp_secret, step)
+    _set(session, WhistleblowingOfficial, link.official_id, password_hash, totp_secret, step)
     link.used_at = now
     return link.official_id
 
@@ -77,7 +76,7 @@ def complete(
 def _set(session, model, official_id, password_hash, totp_secret, step) -> None:
     official = session.get(model, official_id)
     if official is None:
-        raise PortalError(409, "the tenant admin account is missing; ask the hosting city")
+        raise Refused(409, "the tenant admin account is missing; ask the hosting city")
     official.password_hash = password_hash
     seal_totp_secret(official, totp_secret)
     official.last_totp_step = step  # the enrolment code cannot be replayed to sign in

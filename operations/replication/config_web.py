@@ -1,5 +1,6 @@
 """HTTP side of tenant configuration editing (thin handlers over config_admin), served by the
-whistleblowing service for every tenant; `tenant_admin` only.
+whistleblowing service for every tenant (plugged in by operations/apps.py); `tenant_admin`
+only.
 
     GET  /t/<tenant>/api/v1/admin/config            {"version", "digest", "config"}; ETag
     PUT  /t/<tenant>/api/v1/admin/config            {"version", "config"} (or If-Match) -> saved
@@ -10,48 +11,24 @@ whistleblowing service for every tenant; `tenant_admin` only.
 from __future__ import annotations
 
 import yaml
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Response, g, jsonify, render_template, request
 
+from operations.replication import config_admin
+from operations.replication.portal import invalid
 from shared.auth import current_principal, require_roles
-from shared.problem import Problem, problem_response, validation_error
-from shared.replication import config_admin
-from shared.replication.config_admin import ConfigRefused
-from shared.web import db, uow
+from shared.problem import Refused
+from shared.request_context import ext
+from shared.web import db, no_store, unit_of_work
 
 bp = Blueprint("tenant_config", __name__, template_folder="templates")
+bp.after_request(no_store)
 API = "/t/<tenant>/api/v1/admin/config"
-TITLES = {409: "Conflict", 422: "Unprocessable Content"}
-
-
-def _outbox():
-    from services.whistleblowing.models import OutboxRow
-
-    return OutboxRow
-
-
-@bp.errorhandler(ConfigRefused)
-def _refused(exc: ConfigRefused):
-    if exc.status == 422:
-        return problem_response(validation_error(exc.errors))
-    return problem_response(
-        Problem(exc.status, TITLES.get(exc.status, "Error"), str(exc), errors=exc.errors or None)
-    )
-
-
-@bp.after_request
-def _no_store(resp: Response) -> Response:
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
 
 
 def _save(new, version: int) -> config_admin.Current:
-    uw = uow(_outbox())
-    try:
+    with unit_of_work() as uw:
         saved = config_admin.update(uw, new, version, current_principal().pseudonym)
-    except Exception:
-        uw.rollback()
-        raise
-    current_app.extensions["replika"]["tenants"].clear()  # this process sees it at once
+    ext()["tenants"].clear()  # this process sees it at once
     return saved
 
 
@@ -72,20 +49,12 @@ def show():
 def save():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("config"), dict):
-        raise ConfigRefused(
-            422,
-            'Send {"version", "config"}.',
-            [{"field": "config", "reason": "an object is required"}],
-        )
+        raise invalid([{"field": "config", "reason": "an object is required"}])
     version = body.get("version")
     if version is None and request.headers.get("If-Match", "").strip('"').isdigit():
         version = int(request.headers["If-Match"].strip('"'))
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise ConfigRefused(
-            422,
-            "The version you edited is required.",
-            [{"field": "version", "reason": "a whole number (from GET)"}],
-        )
+        raise invalid([{"field": "version", "reason": "a whole number (from GET)"}])
     return _body(_save(body["config"], version))
 
 
@@ -117,11 +86,11 @@ def page():
         version = request.form.get("version", "")
         try:
             if not version.isdigit():
-                raise ConfigRefused(422, "stale form", [{"field": "version", "reason": "missing"}])
+                raise invalid([{"field": "version", "reason": "missing"}])  # a stale form
             cur = _save(config_admin.parse_yaml(text), int(version))
             text = yaml.safe_dump(cur.config, allow_unicode=True, sort_keys=False)
             saved = True
-        except ConfigRefused as exc:
+        except Refused as exc:
             errors, status = exc.errors, exc.status
     return render_template(
         "replication/tenant_config.html",

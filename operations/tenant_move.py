@@ -44,14 +44,26 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import yaml
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives import serialization as s
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg import sql
 from sqlalchemy import MetaData, create_engine, pool
 from sqlalchemy.engine import make_url
 
-from shared import settings
+from operations import key_admin
+from operations.replication.lifecycle import UnknownTenant, record, set_suspended
+from services.audit import keys as audit_keys
+from shared import crypto, settings
+from shared.event_types import (
+    PLATFORM_TENANT_EXPORTED,
+    PLATFORM_TENANT_IMPORTED,
+    PLATFORM_TENANT_OFFBOARDED,
+)
+from shared.keyring import TRANSPORT_KEM, KeyringError, keyring, transport_private_key
+from shared.tenant_config import TenantConfigError, parse
 
 FORMAT = "replika-tenant-bundle"
 VERSION = 1
@@ -115,14 +127,10 @@ def fingerprint(public_raw: bytes) -> str:
 
 def deployment_public_key() -> bytes:
     """This deployment's public transport key (the private half is created on first use)."""
-    from shared.keyring import transport_private_key
-
     return _public_raw(transport_private_key(create=True))
 
 
 def public_key_document(public_raw: bytes) -> str:
-    from shared.keyring import TRANSPORT_KEM
-
     return (
         json.dumps(
             {
@@ -140,8 +148,6 @@ def public_key_document(public_raw: bytes) -> str:
 
 def read_public_key(text: str) -> bytes:
     """The raw public key of a `replika instance public-key` document (fingerprint checked)."""
-    from shared.keyring import TRANSPORT_KEM
-
     try:
         doc = json.loads(text)
         assert doc["format"] == PUBLIC_KEY_FORMAT and doc["kem"] == TRANSPORT_KEM
@@ -288,8 +294,6 @@ def _tenant_row(slug: str) -> tuple[uuid.UUID, dict]:
 
 
 def _tenant_file_text(slug: str, config: dict) -> str:
-    import yaml
-
     path = Path(os.environ.get("REPLIKA_TENANTS_DIR", "tenants")) / f"{slug}.yaml"
     if path.exists():
         return path.read_text()
@@ -297,9 +301,6 @@ def _tenant_file_text(slug: str, config: dict) -> str:
 
 
 def _unwrap_tenant_keys(cur, tenant_id: uuid.UUID) -> dict[str, str]:
-    from shared import crypto
-    from shared.keyring import keyring
-
     cur.execute(
         "select key_id, purpose, master_key_id, wrapped from tenant_keys "
         "where tenant_id = %s and wrapped is not null",
@@ -315,8 +316,6 @@ def _unwrap_tenant_keys(cur, tenant_id: uuid.UUID) -> dict[str, str]:
 
 
 def _unwrap_audit_keys(cur, tenant_id: uuid.UUID) -> dict[str, str]:
-    from services.audit import keys as audit_keys
-
     cur.execute(
         "select id, wrapped_private_key, wrapping from audit_keys where tenant_id = %s",
         (tenant_id,),
@@ -429,11 +428,9 @@ def export_tenant(slug: str, recipient_public: bytes, out: Path) -> ExportSummar
         for t, info in v["tables"].items()
         if info["rows"]
     }
-    from shared.replication.lifecycle import record
-
     record(
         slug,
-        "exported",
+        PLATFORM_TENANT_EXPORTED,
         {"bundle_sha256": _sha(bundle), "recipient": fingerprint(recipient_public)},
     )
     return ExportSummary(
@@ -465,8 +462,6 @@ class OpenedBundle:
 
 def open_bundle(blob: bytes) -> OpenedBundle:
     """Decrypt and check a bundle addressed to this deployment; raise MoveError otherwise."""
-    from shared.keyring import transport_private_key
-
     if not blob.startswith(MAGIC) or b"\n" not in blob[len(MAGIC) :]:
         raise MoveError(
             "Not a tenant bundle", "the file does not start like a Replika tenant bundle"
@@ -482,8 +477,6 @@ def open_bundle(blob: bytes) -> OpenedBundle:
         or header.get("suite") != SUITE_NAME
     ):
         raise MoveError("Bundle refused", "unknown bundle format, version or suite")
-    from shared.keyring import KeyringError
-
     try:
         private_raw = transport_private_key(create=False)
     except KeyringError as exc:
@@ -601,9 +594,6 @@ def _check_receiver(bundle: OpenedBundle, plans: dict[str, list[TablePlan]]) -> 
 
 def _rewrap_keys(cur, service: str, tables: set[str], tenant_id: uuid.UUID, keys: dict) -> None:
     """Wrap the bundle's tenant and audit keys under this deployment's current master key."""
-    from shared import crypto
-    from shared.keyring import keyring
-
     ring = keyring()
     master_id = ring.current_key_id()
     if "tenant_keys" in tables:
@@ -627,10 +617,6 @@ def _rewrap_keys(cur, service: str, tables: set[str], tenant_id: uuid.UUID, keys
                 (master_id, wrapped, tenant_id, key_id),
             )
     if "audit_keys" in tables:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-        from services.audit import keys as audit_keys
-
         wanted = keys["audit_keys"]
         cur.execute(
             "select id from audit_keys where tenant_id = %s and wrapping = %s", (tenant_id, MOVED)
@@ -700,11 +686,6 @@ class ImportSummary:
 
 def import_bundle(blob: bytes) -> ImportSummary:
     """Import a bundle into this deployment: everything or nothing."""
-    import yaml
-
-    from shared import crypto
-    from shared.tenant_config import TenantConfigError, parse
-
     bundle = open_bundle(blob)
     tenant_id, slug = bundle.tenant_id, bundle.slug
     try:
@@ -792,9 +773,9 @@ def import_bundle(blob: bytes) -> ImportSummary:
     fd = os.open(tenant_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as f:
         f.write(bundle.files["tenant.yaml"])
-    from shared.replication.lifecycle import record
-
-    record(slug, "imported", {"bundle_sha256": _sha(blob)})  # continues the moved chain
+    record(
+        slug, PLATFORM_TENANT_IMPORTED, {"bundle_sha256": _sha(blob)}
+    )  # continues the moved chain
     return ImportSummary(slug, tenant_id, rows, tenant_file, _sha(blob), republish)
 
 
@@ -803,9 +784,6 @@ def import_bundle(blob: bytes) -> ImportSummary:
 
 def offboard(slug: str, recipient_public: bytes, out: Path) -> tuple[ExportSummary, dict]:
     """Suspend `slug`, export it to `out`, then crypto-shred its keys on this deployment."""
-    from shared import key_admin
-    from shared.replication.lifecycle import UnknownTenant, set_suspended
-
     if out.exists():  # before suspending anything
         raise MoveError("Bundle file exists", f"{out} exists; not overwritten")
     try:
@@ -817,7 +795,5 @@ def offboard(slug: str, recipient_public: bytes, out: Path) -> tuple[ExportSumma
     if _sha(out.read_bytes()) != summary.bundle_sha256:
         raise MoveError("Export failed", f"{out} does not read back as written; not shredded")
     shredded = key_admin.shred_tenant(summary.tenant_id)
-    from shared.replication.lifecycle import record
-
-    record(slug, "offboarded", {"bundle_sha256": summary.bundle_sha256})
+    record(slug, PLATFORM_TENANT_OFFBOARDED, {"bundle_sha256": summary.bundle_sha256})
     return summary, shredded

@@ -11,6 +11,8 @@
     GET|POST /t/<new>/onboarding/<token>                            one-time onboarding page
 
 Only a tenant whose configuration says `replication_host: true` hosts the portal (others 404).
+Plugged into the whistleblowing app by its composition root (operations/apps.py); the tables
+it reads through the app's `ServiceModels`.
 """
 
 from __future__ import annotations
@@ -25,46 +27,21 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from operations import key_admin
+from operations.replication import onboarding, portal, provisioning
 from shared import login_throttle
 from shared.auth import Principal, current_principal, require_roles
+from shared.event_types import PLATFORM_TENANT_ONBOARDED
 from shared.officials import new_totp_secret, provisioning_uri
-from shared.problem import Problem, problem_response, validation_error
-from shared.replication import onboarding, portal, provisioning
-from shared.replication.portal import PortalError
+from shared.problem import Problem, Refused, problem_response
+from shared.request_context import ext
 from shared.tenant_config import TenantConfigError, load_file
-from shared.web import db, uow
+from shared.web import db, no_store, unit_of_work
 
 log = logging.getLogger(__name__)
 bp = Blueprint("replication", __name__, template_folder="templates")
+bp.after_request(no_store)  # contacts and onboarding secrets
 API = "/t/<tenant>/api/v1/replication"
-TITLES = {404: "Not Found", 409: "Conflict", 410: "Gone", 422: "Unprocessable Content"}
-
-
-def _outbox():
-    from services.whistleblowing.models import OutboxRow
-
-    return OutboxRow
-
-
-@bp.errorhandler(PortalError)
-def _portal_error(exc: PortalError):
-    errors = getattr(exc, "errors", None)
-    if exc.status == 422 and errors:
-        return problem_response(validation_error(errors))
-    return problem_response(
-        Problem(
-            exc.status,
-            TITLES.get(exc.status, "Error"),
-            str(exc),
-            errors=[{"field": exc.field, "reason": str(exc)}] if exc.field else None,
-        )
-    )
-
-
-@bp.after_request
-def _no_store(resp: Response) -> Response:
-    resp.headers["Cache-Control"] = "no-store"  # contacts and onboarding secrets
-    return resp
 
 
 def _host() -> None:
@@ -90,7 +67,7 @@ def _request_id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise PortalError(404, "no such replication request") from None
+        raise Refused(404, "no such replication request") from None
 
 
 def _actor() -> str:
@@ -111,15 +88,14 @@ def _throttled() -> Response | None:
     request reaches a person (the host's tenant admin). Counted in the database in the
     request's own transaction (so only accepted requests count), shared by every worker and
     replica; the key is an HMAC, so the table holds no addresses."""
-    from services.whistleblowing.models import LoginThrottleRow
-
+    throttle_model = ext()["models"].login_throttle
     key = login_throttle.throttle_key(
         current_app.config["SECRET_KEY"],
         f"{g.tenant.id}:replication-request",
         request.remote_addr or "",
     )
     session = db()
-    wait = login_throttle.retry_after(session, LoginThrottleRow, [key])
+    wait = login_throttle.retry_after(session, throttle_model, [key])
     if wait:
         return problem_response(
             Problem(
@@ -129,9 +105,7 @@ def _throttled() -> Response | None:
             ),
             headers={"Retry-After": str(wait)},
         )
-    login_throttle.count(
-        session, LoginThrottleRow, g.tenant.id, [(key, login_throttle.PUBLIC_FORM)]
-    )
+    login_throttle.count(session, throttle_model, g.tenant.id, [(key, login_throttle.PUBLIC_FORM)])
     return None
 
 
@@ -142,16 +116,13 @@ def submit():
         return refused
     templates = _templates()
     form = portal.parse_request(request.get_json(silent=True), templates, date.today())
-    from services.whistleblowing.models import TenantRow
-
-    existing = set(db().execute(select(TenantRow.slug)).scalars()) | set(templates)
-    uw = uow(_outbox())
-    req = portal.submit(uw, form, existing)
+    tenant_model = ext()["models"].tenant
+    existing = set(db().execute(select(tenant_model.slug)).scalars()) | set(templates)
     try:
-        uw.commit()
+        with unit_of_work() as uw:
+            req = portal.submit(uw, form, existing)
     except IntegrityError:  # the same slug asked for at the same moment (unique index)
-        uw.rollback()
-        raise PortalError(409, "a request for this slug is already under way", "slug") from None
+        raise Refused(409, "a request for this slug is already under way", "slug") from None
     log.info("replication: request %s received", req.id)  # ids only: no contact data
     return jsonify(request_id=str(req.id), status=req.status, slug=req.new_slug), 201
 
@@ -185,14 +156,13 @@ def show_request(request_id: str):
 
 def _provision(request_id: uuid.UUID):
     """Provision (or resume) and answer; an interrupted run answers 503 with its progress."""
-    uw = uow(_outbox())
     try:
-        done = provisioning.provision(uw, request_id, _actor())
-    except PortalError:
+        with unit_of_work() as uw:
+            done = provisioning.provision(uw, request_id, _actor())
+    except Refused:
         raise
-    except Exception:
+    except Exception:  # rolled back; the steps already recorded stay recorded
         log.exception("replication: provisioning of %s interrupted", request_id)
-        uw.rollback()
         req = portal.get_request(db(), request_id)
         return problem_response(
             Problem(
@@ -203,7 +173,7 @@ def _provision(request_id: uuid.UUID):
                 steps=req.steps,
             )
         )
-    current_app.extensions["replika"]["tenants"].clear()  # the new city answers at once here
+    ext()["tenants"].clear()  # the new city answers at once here
     body = dict(portal.public_view(done.request), tenant=done.request.new_slug)
     if done.onboarding_token:  # shown once: pass it to the contact official
         body["onboarding_url"] = provisioning.onboarding_path(
@@ -219,14 +189,13 @@ def decide(request_id: str):
     body = request.get_json(silent=True)
     body = body if isinstance(body, dict) else {}
     if not isinstance(body.get("approve"), bool):
-        raise PortalError(422, "true or false", "approve")
+        raise Refused(422, "true or false", "approve")
     if body.get("reason") is not None and not isinstance(body.get("reason"), str):
-        raise PortalError(422, "text", "reason")
-    uw = uow(_outbox())
-    req = portal.decide(
-        uw, _request_id(request_id), body["approve"], body.get("reason") or "", _actor()
-    )
-    uw.commit()
+        raise Refused(422, "text", "reason")
+    with unit_of_work() as uw:
+        req = portal.decide(
+            uw, _request_id(request_id), body["approve"], body.get("reason") or "", _actor()
+        )
     if not body["approve"]:
         return jsonify(portal.public_view(req))
     return _provision(req.id)
@@ -244,7 +213,8 @@ def resume(request_id: str):
 def reissue(request_id: str):
     _host()
     req_id = _request_id(request_id)
-    token = provisioning.reissue_onboarding(uow(_outbox()), req_id, _actor())
+    with unit_of_work() as uw:
+        token = provisioning.reissue_onboarding(uw, req_id, _actor())
     req = portal.get_request(db(), req_id)
     return jsonify(
         request_id=str(req.id), onboarding_url=provisioning.onboarding_path(req.new_slug, token)
@@ -258,7 +228,7 @@ def reissue(request_id: str):
 def onboard(token: str):
     try:
         onboarding.open_link(db(), token)
-    except PortalError as exc:
+    except Refused as exc:
         return render_template("replication/onboarding_gone.html"), exc.status
     # A fresh secret for each form shown, kept in this browser's signed session only: someone
     # who merely opened the link (a link previewer) never learns the secret that gets enrolled.
@@ -267,29 +237,28 @@ def onboard(token: str):
     if request.method == "POST" and key in web_session:
         form = request.form
         try:
-            official_id = onboarding.complete(
-                db(),
-                g.tenant.id,
-                token,
-                form.get("password", ""),
-                form.get("password_confirm", ""),
-                web_session[key],
-                form.get("otp", ""),
-            )
-        except PortalError as exc:
+            with unit_of_work() as uw:
+                official_id = onboarding.complete(
+                    uw.session,
+                    g.tenant.id,
+                    token,
+                    form.get("password", ""),
+                    form.get("password_confirm", ""),
+                    web_session[key],
+                    form.get("otp", ""),
+                )
+                actor = Principal(
+                    official_id, g.tenant.id, provisioning.ADMIN_USERNAME, frozenset()
+                ).pseudonym
+                uw.emit(
+                    PLATFORM_TENANT_ONBOARDED,
+                    f"tenant:{g.tenant.id}",
+                    actor,
+                    {"tenant_id": str(g.tenant.id), "official_id": str(official_id)},
+                )
+        except Refused as exc:
             error, status = _onboarding_error(exc), exc.status
         else:
-            uw = uow(_outbox())
-            actor = Principal(
-                official_id, g.tenant.id, provisioning.ADMIN_USERNAME, frozenset()
-            ).pseudonym
-            uw.emit(
-                "platform.tenant.onboarded.v1",
-                f"tenant:{g.tenant.id}",
-                actor,
-                {"tenant_id": str(g.tenant.id), "official_id": str(official_id)},
-            )
-            uw.commit()
             web_session.pop(key, None)
             custodian = _first_custodian()
             return render_template(
@@ -310,7 +279,7 @@ def onboard(token: str):
     ), status
 
 
-def _onboarding_error(exc: PortalError) -> str:
+def _onboarding_error(exc: Refused) -> str:
     return {
         "password": _(
             "The password needs at least %(n)s characters.", n=onboarding.MIN_PASSWORD_LENGTH
@@ -323,8 +292,6 @@ def _onboarding_error(exc: PortalError) -> str:
 def _first_custodian() -> dict | None:
     """The new city's identity custodian key, created now so reporters' identities can be
     sealed from the first report; its passphrase and recovery secret are shown once."""
-    from shared import key_admin
-
     try:
         return key_admin.ensure_custodian(g.tenant.id)
     except Exception:  # onboarding stays done; the operator can run `replika keys init-custodian`

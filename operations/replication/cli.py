@@ -1,4 +1,6 @@
-"""`replika tenant new|suspend|resume` and `replika instance init` (registered by shared/cli.py)."""
+"""`replika tenant new|suspend|resume` and `replika instance init` (registered by
+operations/cli.py). Like every command there, each imports what it needs in its own body, for
+the command line's start-up time."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def tenant_new(
 ) -> None:
     """Write a new tenant file SLUG.yaml copied from the template city's file (not applied:
     review it, then `replika tenant apply` it)."""
-    from shared.replication.template import TenantExists, template_file, write_new_tenant
+    from operations.replication.template import TenantExists, template_file, write_new_tenant
     from shared.tenant_config import TenantConfigError
 
     directory = Path(tenants_dir)
@@ -60,7 +62,7 @@ def tenant_new(
 
 
 def _set_suspended(slug: str, suspended: bool) -> None:
-    from shared.replication.lifecycle import UnknownTenant, set_suspended
+    from operations.replication.lifecycle import UnknownTenant, set_suspended
 
     try:
         changed = set_suspended(slug, suspended)
@@ -102,7 +104,7 @@ def instance() -> None:
 @click.option("--force", is_flag=True, help="replace an existing .env (never the keyring)")
 def instance_init(directory: str, force: bool) -> None:
     """Write DIR/.env (random passwords and secret key) and DIR/secrets/master-keys.json (0600)."""
-    from shared.replication.instance import InstanceExists, init_instance
+    from operations.replication.instance import InstanceExists, init_instance
 
     try:
         written = init_instance(Path(directory), force=force)

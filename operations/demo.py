@@ -4,7 +4,8 @@ Credentials are random when first created and written to `.local/demo-credential
 (mode 0600) as {tenant: {role: {"username", "password", "totp_secret", ...}}}. Re-runs keep
 them: an account whose credentials are already in the file is left as it is (or re-created
 with them if the database was wiped); other keys in an entry (the identity custodian's
-`passphrase`) are kept. The production path never calls this.
+`passphrase`) are kept. The production path never calls this; the local runner runs it as
+`replika demo seed --state .local` (infra/local.py imports nothing from here).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import json
 import os
 from pathlib import Path
 
-from shared import official_admin, tenant_apply
+from operations import key_admin, official_admin, tenant_apply
+from shared.files import write_private
 from shared.officials import new_password, new_totp_secret
 from shared.roles import ROLES
 from shared.tenant_config import load_file
@@ -44,8 +46,6 @@ def seed_officials(slug: str, accounts: dict) -> None:
 def seed_custodian(tenant_id, entry: dict) -> None:
     """The tenant's identity custodian key; its passphrase (and the offline recovery secret,
     which a real city would keep on paper) go into the custodian's entry of the file."""
-    from shared import key_admin
-
     created = key_admin.ensure_custodian(tenant_id, entry.get("passphrase"))
     if created is not None:
         entry.update(created)
@@ -55,8 +55,6 @@ def seed(state: Path) -> dict:
     tenants_dir = Path(os.environ.get("REPLIKA_TENANTS_DIR", "tenants"))
     creds_path = state / "demo-credentials.json"
     creds: dict = json.loads(creds_path.read_text()) if creds_path.exists() else {}
-    from infra.local import write_private
-
     for slug in DEMO_TENANTS:
         config = load_file(tenants_dir / f"{slug}.yaml")
         tenant_apply.apply(config)

@@ -1,8 +1,9 @@
 """The replication portal's rules (no Flask): catalogue, request validation, decisions.
 
 A regional government asks the hosting city for a replica of its applications; the hosting
-city's `tenant_admin` approves or rejects with a reason. Handlers parse input, call these
-functions with the unit of work, and commit.
+city's `tenant_admin` approves or rejects with a reason. Handlers parse input and call these
+functions inside `with unit_of_work() as uw:`, which commits. What the rules refuse is a
+`shared.problem.Refused`, answered by the service's one refusal handler.
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ from typing import Any
 
 from sqlalchemy import select
 
+from operations.replication.models import ReplicationRequest
+from operations.replication.template import REGION_CODE_RE, SLUG_RE, slug_from_region_name
 from shared import crypto
 from shared.db import utcnow
-from shared.replication.models import ReplicationRequest
-from shared.replication.template import REGION_CODE_RE, SLUG_RE, slug_from_region_name
+from shared.event_types import (
+    PLATFORM_REPLICATION_APPROVED,
+    PLATFORM_REPLICATION_REJECTED,
+    PLATFORM_REPLICATION_REQUESTED,
+)
+from shared.problem import Refused
 
 APPLICATIONS: dict[str, dict[str, dict[str, str]]] = {
     "whistleblowing": {
@@ -50,10 +57,10 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 LIVE_STATUSES = ("pending", "approved", "provisioned")
 
 
-class PortalError(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.field = status, field
+def invalid(errors: list[dict[str, str]]) -> Refused:
+    """422 naming every wrong field at once (detail "Invalid field(s): a, b", as every API)."""
+    fields = ", ".join(e["field"] for e in errors)
+    return Refused(422, f"Invalid field(s): {fields}", errors=errors)
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,8 @@ def _text(body: dict, field: str, errors: list, max_len: int) -> str:
 
 
 def parse_request(body: Any, templates: dict[str, dict[str, Any]], today: date) -> RequestForm:
-    """Validate a request body; raises PortalError(422) naming every wrong field at once
-    (as `errors` on the exception)."""
+    """Validate a request body; raises Refused(422) naming every wrong field at once (as
+    `errors` on the exception)."""
     body = body if isinstance(body, dict) else {}
     errors: list[dict[str, str]] = []
     region_name = _text(body, "region_name", errors, 200)
@@ -148,9 +155,7 @@ def parse_request(body: Any, templates: dict[str, dict[str, Any]], today: date) 
             }
         )
     if errors:
-        exc = PortalError(422, "invalid replication request")
-        exc.errors = errors
-        raise exc
+        raise invalid(errors)
     return RequestForm(
         region_name,
         region_code,
@@ -172,14 +177,14 @@ def submit(uow, form: RequestForm, existing_slugs: set[str]) -> ReplicationReque
     """Record a pending request of the hosting tenant (uow's tenant); the caller commits."""
     session, host = uow.session, uow.tenant
     if form.slug in existing_slugs:
-        raise PortalError(409, "a tenant with this slug already exists", "slug")
+        raise Refused(409, "a tenant with this slug already exists", "slug")
     live = session.execute(
         select(ReplicationRequest.id).where(
             ReplicationRequest.new_slug == form.slug, ReplicationRequest.status.in_(LIVE_STATUSES)
         )
     ).first()
     if live is not None:
-        raise PortalError(409, "a request for this slug is already under way", "slug")
+        raise Refused(409, "a request for this slug is already under way", "slug")
     req = ReplicationRequest(
         id=uuid.uuid4(),
         status="pending",
@@ -202,7 +207,7 @@ def submit(uow, form: RequestForm, existing_slugs: set[str]) -> ReplicationReque
     )
     session.add(req)
     uow.emit(
-        "platform.replication.requested.v1",
+        PLATFORM_REPLICATION_REQUESTED,
         f"replication:{req.id}",
         "applicant",
         {
@@ -231,7 +236,7 @@ def get_request(session, request_id: uuid.UUID, *, for_update: bool = False) -> 
         query = query.with_for_update()
     req = session.execute(query).scalar_one_or_none()
     if req is None:
-        raise PortalError(404, "no such replication request")
+        raise Refused(404, "no such replication request")
     return req
 
 
@@ -248,19 +253,19 @@ def decide(
     """Approve or reject a pending request (a reason is required to reject); caller commits."""
     reason = (reason or "").strip()
     if not approve and not reason:
-        raise PortalError(422, "give the reason for rejecting", "reason")
+        raise Refused(422, "give the reason for rejecting", "reason")
     if len(reason) > 2000:
-        raise PortalError(422, "at most 2000 characters", "reason")
+        raise Refused(422, "at most 2000 characters", "reason")
     req = get_request(uow.session, request_id, for_update=True)
     if req.status != "pending":
-        raise PortalError(409, f"the request was already decided ({req.status})")
+        raise Refused(409, f"the request was already decided ({req.status})")
     req.status = "approved" if approve else "rejected"
     req.decision_reason, req.decided_by, req.decided_at = reason or None, actor, utcnow()
     data = {"request_id": str(req.id), "new_slug": req.new_slug}
     if reason:
         data["reason_digest"] = digest(reason)
     uow.emit(
-        f"platform.replication.{'approved' if approve else 'rejected'}.v1",
+        PLATFORM_REPLICATION_APPROVED if approve else PLATFORM_REPLICATION_REJECTED,
         f"replication:{req.id}",
         actor,
         data,

@@ -1,8 +1,16 @@
-"""`replika`: the operator's command line (migrate, tenants, relay, audit)."""
+"""`replika`: the operator's command line (migrate, tenants, officials, relay, audit, keys,
+tenant moves, demo data).
+
+Each command imports what it needs inside its own body: `replika --help` and every short
+command start without loading Flask, SQLAlchemy models or Kafka (start-up time, not cycles:
+nothing imports this module but the `replika` entry point).
+"""
 
 from __future__ import annotations
 
 import click
+
+from operations.replication.cli import register as _register_replication
 
 
 @click.group()
@@ -30,7 +38,7 @@ def tenant_apply_cmd(files: tuple[str, ...]) -> None:
     """Validate FILES and create or update each tenant in every service."""
     from pathlib import Path
 
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import TenantConfigError, load_file
 
     try:
@@ -46,7 +54,7 @@ def tenant_apply_cmd(files: tuple[str, ...]) -> None:
 @tenant.command("list")
 def tenant_list_cmd() -> None:
     """List the tenants of this deployment."""
-    from shared import tenant_apply
+    from operations import tenant_apply
 
     for slug, name, enabled, services in tenant_apply.list_tenants():
         click.echo(f"{slug}\t{'enabled' if enabled else 'disabled'}\t{','.join(services)}\t{name}")
@@ -63,7 +71,7 @@ def official() -> None:
 @click.option("--role", "roles", multiple=True, required=True, help="repeat for several roles")
 def official_add_cmd(slug: str, username: str, roles: tuple[str, ...]) -> None:
     """Create an official; prints the password and TOTP secret once (store them now)."""
-    from shared import official_admin
+    from operations import official_admin
     from shared.officials import OfficialError
 
     try:
@@ -88,7 +96,7 @@ def _show_credentials(creds, slug: str) -> None:
 @click.option("--tenant", "slug", required=True)
 def official_list_cmd(slug: str) -> None:
     """List a tenant's officials and their roles."""
-    from shared import official_admin
+    from operations import official_admin
     from shared.officials import OfficialError
 
     try:
@@ -116,7 +124,7 @@ def official_activate_cmd(slug: str, username: str) -> None:
 
 
 def _set_active(slug: str, username: str, active: bool) -> None:
-    from shared import official_admin
+    from operations import official_admin
     from shared.officials import OfficialError
 
     try:
@@ -132,7 +140,7 @@ def _set_active(slug: str, username: str, active: bool) -> None:
 @click.option("--username", required=True)
 def official_reset_cmd(slug: str, username: str) -> None:
     """New password and TOTP seed for an official; prints them once."""
-    from shared import official_admin
+    from operations import official_admin
     from shared.officials import OfficialError
 
     try:
@@ -282,7 +290,7 @@ def keys() -> None:
 @keys.command("rotate-master")
 def keys_rotate_master() -> None:
     """Add a master key, re-wrap every tenant key under it, start new data keys."""
-    from shared import key_admin
+    from operations import key_admin
 
     counts = key_admin.rotate_master()
     click.echo("re-wrapped tenant keys: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
@@ -295,7 +303,7 @@ def keys_shred_tenant(slug: str, yes: bool) -> None:
     """Destroy a tenant's keys: all its encrypted data becomes unreadable, for ever."""
     if not yes:
         raise click.ClickException("add --yes to confirm crypto-shredding " + slug)
-    from shared import key_admin
+    from operations import key_admin
 
     counts = key_admin.shred_tenant(key_admin.tenant_id_of(slug))
     click.echo(f"{slug}: keys destroyed: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
@@ -306,7 +314,7 @@ def keys_shred_tenant(slug: str, yes: bool) -> None:
 def keys_init_custodian(slug: str) -> None:
     """Create the tenant's identity custodian key; prints the passphrase and the offline
     recovery secret once (give them to the custodian; Replika keeps neither)."""
-    from shared import key_admin
+    from operations import key_admin
 
     created = key_admin.ensure_custodian(key_admin.tenant_id_of(slug))
     if created is None:
@@ -315,12 +323,10 @@ def keys_init_custodian(slug: str) -> None:
     click.echo(f"recovery secret (store offline): {created['recovery_secret']}")
 
 
-from shared.replication.cli import register as _register_replication  # noqa: E402  (registers on the groups defined above)
-
 _register_replication(main, tenant)  # tenant new|suspend|resume, instance init (issue 8)
 
 
-# --- moving a tenant between deployments (issue 8 points 4 and 5; shared/tenant_move.py) -----
+# --- moving a tenant between deployments (issue 8 points 4 and 5; operations/tenant_move.py) ---
 
 
 def _move_error(exc) -> click.ClickException:
@@ -330,7 +336,7 @@ def _move_error(exc) -> click.ClickException:
 def _recipient(path: str) -> bytes:
     from pathlib import Path
 
-    from shared.tenant_move import read_public_key
+    from operations.tenant_move import read_public_key
 
     return read_public_key(Path(path).read_text())
 
@@ -355,7 +361,7 @@ def tenant_export(slug: str, to: str, out: str) -> None:
     bundle only the receiving deployment can open. Suspend SLUG first so nothing changes after."""
     from pathlib import Path
 
-    from shared.tenant_move import MoveError, export_tenant
+    from operations.tenant_move import MoveError, export_tenant
 
     try:
         summary = export_tenant(slug, _recipient(to), Path(out))
@@ -379,7 +385,7 @@ def tenant_import(file: str) -> None:
     bundle was altered, is addressed elsewhere, or the tenant already exists here."""
     from pathlib import Path
 
-    from shared.tenant_move import MoveError, import_bundle
+    from operations.tenant_move import MoveError, import_bundle
 
     try:
         summary = import_bundle(Path(file).read_bytes())
@@ -416,7 +422,7 @@ def tenant_offboard(slug: str, to: str, out: str, yes: bool) -> None:
         )
     from pathlib import Path
 
-    from shared.tenant_move import MoveError, offboard
+    from operations.tenant_move import MoveError, offboard
 
     try:
         summary, shredded = offboard(slug, _recipient(to), Path(out))
@@ -441,7 +447,7 @@ def instance_public_key(out: str | None) -> None:
     first use next to the keyring, mode 0600)."""
     from pathlib import Path
 
-    from shared.tenant_move import deployment_public_key, fingerprint, public_key_document
+    from operations.tenant_move import deployment_public_key, fingerprint, public_key_document
 
     raw = deployment_public_key()
     doc = public_key_document(raw)
@@ -453,6 +459,28 @@ def instance_public_key(out: str | None) -> None:
 
 
 main.commands["instance"].add_command(instance_public_key)
+
+
+@main.group()
+def demo() -> None:
+    """Demo data for `make run` (never on the production path)."""
+
+
+@demo.command("seed")
+@click.option(
+    "--state",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="the runner's state directory; demo-credentials.json (0600) is kept there",
+)
+def demo_seed(state: str) -> None:
+    """Apply the demo tenants and make one official per role (credentials kept across runs)."""
+    from pathlib import Path
+
+    from operations import demo as demo_data
+
+    demo_data.seed(Path(state))
+    click.echo(f"demo: tenants seeded; accounts in {Path(state) / 'demo-credentials.json'}")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 from sqlalchemy import select
 
+from operations.service_models import models_of
 from shared import settings
 from shared.db import service_engine, session_factory
 from shared.tenancy import upsert_tenant
@@ -13,7 +12,7 @@ from shared.tenant_config import TenantConfig
 
 
 def _tenant_model(service: str) -> type:
-    return importlib.import_module(f"services.{service}.models").TenantRow
+    return models_of(service).TenantRow
 
 
 def apply(config: TenantConfig) -> dict[str, bool]:

@@ -20,19 +20,17 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
-from shared import tenant_apply
-from shared.replication.models import TenantConfigVersion
-from shared.replication.provisioning import tenants_dir
+from operations import tenant_apply
+from operations.replication.models import TenantConfigVersion
+from operations.replication.portal import invalid
+from operations.replication.provisioning import tenants_dir
+from shared.event_types import PLATFORM_TENANT_CONFIGURED
+from shared.problem import Refused
 from shared.tenant_config import TenantConfigError, parse
+from shared.uow import UnitOfWork
 
 # Decided by the hosting deployment, not by the city itself.
 PLATFORM_KEYS = ("id", "slug", "replication_host", "suspended", "enabled")
-
-
-class ConfigRefused(Exception):
-    def __init__(self, status: int, message: str, errors: list[dict] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.errors = status, errors or []
 
 
 @dataclass(frozen=True)
@@ -71,25 +69,18 @@ def parse_yaml(text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise ConfigRefused(
-            422,
-            "The configuration is not valid YAML.",
-            [{"field": "config", "reason": f"not valid YAML{where}"}],
-        ) from None
+        raise invalid([{"field": "config", "reason": f"not valid YAML{where}"}]) from None
 
 
-def update(uow, new: Any, expected_version: int, actor: str) -> Current:
-    """Validate and save `new` as the next version, then apply it everywhere.
+def update(uow: UnitOfWork, new: Any, expected_version: int, actor: str) -> Current:
+    """Validate and save `new` as the next version (committed here, before it is applied),
+    then apply it everywhere.
 
     `expected_version` is the version the admin edited: a concurrent save makes it stale (409),
     so one admin never silently overwrites another."""
     tenant, session = uow.tenant, uow.session
     if not isinstance(new, dict):
-        raise ConfigRefused(
-            422,
-            "The configuration must be a mapping.",
-            [{"field": "config", "reason": "must be a mapping"}],
-        )
+        raise invalid([{"field": "config", "reason": "must be a mapping"}])
     before = current(session, tenant)
     locked = [
         {"field": key, "reason": "set by the hosting deployment; cannot be changed here"}
@@ -97,26 +88,24 @@ def update(uow, new: Any, expected_version: int, actor: str) -> Current:
         if key in new and new[key] != before.config.get(key)
     ]
     if locked:
-        raise ConfigRefused(422, "Some settings belong to the hosting deployment.", locked)
+        raise invalid(locked)  # some settings belong to the hosting deployment
     # leaving a platform setting out keeps it as it is
     merged = {**new, **{k: before.config[k] for k in PLATFORM_KEYS if k in before.config}}
     try:
         config = parse(merged, f"tenant {tenant.slug}")
     except TenantConfigError as exc:
-        raise ConfigRefused(
-            422,
-            "The configuration does not match the schema.",
-            [{"field": field, "reason": reason} for field, reason in exc.problems],
+        raise invalid(  # the configuration does not match the schema
+            [{"field": field, "reason": reason} for field, reason in exc.problems]
         ) from None
     # the row lock serialises concurrent saves; the stale check then sees the winner
     session.execute(select(func.pg_advisory_xact_lock(_lock_key(tenant.id))))
     before = current(session, tenant)
     if expected_version != before.version:
-        raise ConfigRefused(
+        raise Refused(
             409,
             f"The configuration changed since you opened it (now version "
             f"{before.version}); reload and edit again.",
-            [{"field": "version", "reason": "stale"}],
+            errors=[{"field": "version", "reason": "stale"}],
         )
     changed = sorted(
         k
@@ -137,7 +126,7 @@ def update(uow, new: Any, expected_version: int, actor: str) -> Current:
         )
     )
     uow.emit(
-        "platform.tenant.configured.v1",
+        PLATFORM_TENANT_CONFIGURED,
         f"tenant:{tenant.id}",
         actor,
         {
