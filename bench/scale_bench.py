@@ -22,7 +22,7 @@ app role (row-level security applies):
   SELECT applicants by nik_index), half hits, half misses; and one 1,000-NIK chunk of the
   CSV import's look-ups (imports.import_beneficiaries' two IN queries);
 - applications.programme_summary over the programme's N applications;
-- repository.list_reports + cases.summary per row (what GET /api/v1/reports does) for the
+- repository.list_reports + views.summary per row (what GET /api/v1/reports does) for the
   first, a middle and the last page (20 per page, the API default), with and without filters.
 Where a goal is missed, every SQL statement the measured call runs is re-run under
 EXPLAIN (ANALYZE, BUFFERS) and the plans go into the result.
@@ -668,8 +668,9 @@ def _bare_page(tenant, kw: dict, page: int, hide_from: uuid.UUID | None = None):
     the plain OFFSET query the list's rows are checked against."""
     from sqlalchemy import and_, exists, select
 
-    from services.whistleblowing import cases, repository
+    from services.whistleblowing import repository
     from services.whistleblowing.models import Recusal, Report
+    from shared.tenancy import today
 
     conds = [Report.tenant_id == tenant.id]
     if hide_from is not None:
@@ -681,7 +682,7 @@ def _bare_page(tenant, kw: dict, page: int, hide_from: uuid.UUID | None = None):
     if kw.get("category"):
         conds.append(Report.category == kw["category"])
     if kw.get("overdue"):
-        conds.append(repository.overdue_clause(cases.today(tenant)))
+        conds.append(repository.overdue_clause(today(tenant)))
     return (
         select(Report.__table__)
         .where(*conds)
@@ -692,8 +693,9 @@ def _bare_page(tenant, kw: dict, page: int, hide_from: uuid.UUID | None = None):
 
 
 def case_list_timing(tenant, official_id: uuid.UUID, reps: int) -> dict:
-    from services.whistleblowing import cases, repository
+    from services.whistleblowing import repository, views
     from shared.db import service_engine, session_factory, tenant_session
+    from shared.tenancy import today
 
     factory = session_factory(service_engine("whistleblowing"))
     filters = {
@@ -708,14 +710,14 @@ def case_list_timing(tenant, official_id: uuid.UUID, reps: int) -> dict:
             # GET /api/v1/reports as a supervisor (sees all, never their recused cases)
             rows, total = repository.list_reports(
                 s,
-                today=cases.today(tenant),
+                today=today(tenant),
                 hide_from=official_id,
                 only_assigned_to=None,
                 page=page,
                 per_page=PER_PAGE,
                 **kw,
             )
-            items = [cases.summary(tenant, r) for r in rows]
+            items = [views.summary(tenant, r) for r in rows]
             return items, total
 
         return call

@@ -224,3 +224,17 @@ def test_a_form_sent_twice_files_one_report(wb, csrf_token):
     first = wb.post(f"{P}/report", data=data).get_data(as_text=True)
     again = wb.post(f"{P}/report", data=data).get_data(as_text=True)
     assert RECEIPT_RE.search(first).group(0) == RECEIPT_RE.search(again).group(0)
+
+
+def test_the_officials_case_list_pages_by_the_one_rule(wb_app, make_official, csrf_token):
+    """The case list takes `page` like the API (25 a page): a page past the end is empty, a
+    page that is no whole number from 1 is a 422 naming `page`, never a silent first page."""
+    office = wb_app.test_client()
+    sign_in(office, make_official, csrf_token, "wbs_intake")
+    assert office.get(f"{P}/cases?page=1").status_code == 200
+    beyond = office.get(f"{P}/cases?page=100000")
+    assert beyond.status_code == 200 and "WBS-" not in beyond.get_data(as_text=True)
+    for bad in ("0", "x", "-1"):
+        resp = office.get(f"{P}/cases?page={bad}")
+        assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+        assert [e["field"] for e in resp.json["errors"]] == ["page"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.whistleblowing import api, official_pages, pages
+from services.whistleblowing import api, office_pages, pages
+from services.whistleblowing.cases import integrity_refusal
+from services.whistleblowing.domain import lifecycle
 from services.whistleblowing.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
 from shared.web import ServiceModels, create_service_app
@@ -15,8 +17,15 @@ SERVICE = "whistleblowing"
 
 def create_app() -> Flask:
     models = ServiceModels(TenantRow, OutboxRow, OfficialRow, LoginThrottleRow)
-    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), models)
+    app = create_service_app(
+        SERVICE,
+        __name__,
+        service_engine(SERVICE),
+        models,
+        integrity_refusal=integrity_refusal,
+        domain_errors=(lifecycle.LifecycleError,),
+    )
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    app.register_blueprint(official_pages.bp)
+    app.register_blueprint(office_pages.bp)
     return app
