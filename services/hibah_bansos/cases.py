@@ -70,6 +70,33 @@ def _refuse(status: int, errors: list[dict[str, str]], message: str) -> None:
         raise Refused(status, message, errors=errors)
 
 
+def _emit(
+    uw: UnitOfWork,
+    type_: str,
+    actor: Actor,
+    app: Application,
+    programme: Programme,
+    *,
+    edge: workflow.Edge | None = None,
+    **data: Any,
+) -> None:
+    """One event about `app`: its ids and programme, the edge it moved along (if any), and
+    `data` (ids, states and amounts only, never personal data)."""
+    moved = {"from": edge.source.value, "to": edge.target.value} if edge is not None else {}
+    uw.emit(
+        type_,
+        subject=app.number,
+        actor=actor.pseudonym,
+        data={
+            "application_id": str(app.id),
+            "application_number": app.number,
+            "programme": programme.code,
+            **moved,
+            **data,
+        },
+    )
+
+
 # --- applicants -------------------------------------------------------------------------------
 
 
@@ -221,18 +248,15 @@ def create_application(
     )
     s.add(app)
     s.flush()
-    uw.emit(
+    _emit(
+        uw,
         ev.HB_APPLICATION_CREATED,
-        subject=app.number,
-        actor=actor.pseudonym,
-        data={
-            "application_id": str(app.id),
-            "application_number": app.number,
-            "programme": programme.code,
-            "status": app.status,
-            "requested": app.requested,
-            "kind": programme.kind,
-        },
+        actor,
+        app,
+        programme,
+        status=app.status,
+        requested=app.requested,
+        kind=programme.kind,
     )
     return app
 
@@ -309,19 +333,16 @@ def add_document(uw: UnitOfWork, actor: Actor, number: str, code: str, content: 
     )
     s.add(doc)
     s.flush()
-    uw.emit(
+    _emit(
+        uw,
         ev.HB_DOCUMENT_ADDED,
-        subject=app.number,
-        actor=actor.pseudonym,
-        data={
-            "application_id": str(app.id),
-            "application_number": app.number,
-            "programme": programme.code,
-            "document_id": str(doc.id),
-            "code": code,
-            "media_type": kind.mime,
-            "size": len(content),
-        },
+        actor,
+        app,
+        programme,
+        document_id=str(doc.id),
+        code=code,
+        media_type=kind.mime,
+        size=len(content),
     )
     return doc
 
@@ -341,18 +362,14 @@ def submit(uw: UnitOfWork, actor: Actor, number: str) -> Application:
         422, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
     )
     _move(uw, app, edge, actor)
-    uw.emit(
+    _emit(
+        uw,
         ev.HB_APPLICATION_SUBMITTED,
-        subject=app.number,
-        actor=actor.pseudonym,
-        data={
-            "application_id": str(app.id),
-            "application_number": app.number,
-            "programme": programme.code,
-            "from": edge.source.value,
-            "to": edge.target.value,
-            "requested": app.requested,
-        },
+        actor,
+        app,
+        programme,
+        edge=edge,
+        requested=app.requested,
     )
     return app
 
@@ -430,22 +447,18 @@ def transition(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Applicat
     for column, value in out.record.items():
         setattr(app, column, value)
     _move(uw, app, edge, actor, reason=form.reason, amount=form.amount, reference=form.reference)
-    uw.emit(
+    _emit(
+        uw,
         ev.HB_APPLICATION_TRANSITIONED,
-        subject=app.number,
-        actor=actor.pseudonym,
-        data={
-            "application_id": str(app.id),
-            "application_number": app.number,
-            "programme": programme.code,
-            "from": edge.source.value,
-            "to": edge.target.value,
-            "step": edge.step,
-            "amount": form.amount,
-            "approved": app.approved,
-            "disbursed": app.disbursed,
-            "reference": form.reference or None,
-        },
+        actor,
+        app,
+        programme,
+        edge=edge,
+        step=edge.step,
+        amount=form.amount,
+        approved=app.approved,
+        disbursed=app.disbursed,
+        reference=form.reference or None,
     )
     return app
 
@@ -492,19 +505,15 @@ def file_lpj(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Applicatio
     }
     programme = s.get_one(Programme, app.programme_id)
     _move(uw, app, edge, actor, amount=spent)
-    uw.emit(
+    _emit(
+        uw,
         ev.HB_LPJ_FILED,
-        subject=app.number,
-        actor=actor.pseudonym,
-        data={
-            "application_id": str(app.id),
-            "application_number": app.number,
-            "programme": programme.code,
-            "from": edge.source.value,
-            "to": edge.target.value,
-            "spent": spent,
-            "disbursed": app.disbursed,
-            "lines": len(lines),
-        },
+        actor,
+        app,
+        programme,
+        edge=edge,
+        spent=spent,
+        disbursed=app.disbursed,
+        lines=len(lines),
     )
     return app

@@ -110,7 +110,7 @@ def status_counts(session: Session, programme_id: uuid.UUID) -> dict[str, int]:
             select(Application.status, func.count())
             .where(Application.programme_id == programme_id)
             .group_by(Application.status)
-        ).tuples()
+        ).all()
     )
 
 
@@ -213,20 +213,19 @@ def other_active(session: Session, app: Application) -> list[tuple[Application, 
         .join(Programme, Programme.id == Application.programme_id)
         .where(same, Application.id != app.id, Application.status.in_(ACTIVE))
         .order_by(Application.created_at)
-    ).tuples()
-    return list(rows)
+    )
+    return [(a, code) for a, code in rows]
 
 
 def of_applicant(session: Session, applicant_id: uuid.UUID | None) -> list[tuple[Application, str]]:
     """An applicant's applications with their programme codes, newest first."""
-    return list(
-        session.execute(
-            select(Application, Programme.code)
-            .join(Programme, Programme.id == Application.programme_id)
-            .where(Application.applicant_id == applicant_id)
-            .order_by(Application.created_at.desc())
-        ).tuples()
+    rows = session.execute(
+        select(Application, Programme.code)
+        .join(Programme, Programme.id == Application.programme_id)
+        .where(Application.applicant_id == applicant_id)
+        .order_by(Application.created_at.desc())
     )
+    return [(a, code) for a, code in rows]
 
 
 def search(
@@ -258,5 +257,5 @@ def search(
     total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
     rows = session.execute(
         q.order_by(Application.created_at, Application.id).offset(offset).limit(limit)
-    ).tuples()
-    return list(rows), total
+    )
+    return [(a, code) for a, code in rows], total
