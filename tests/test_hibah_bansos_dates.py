@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from tests.eventing import ROOT, sync_hibah_programmes
+from tests.eventing import ROOT
 from tests.test_hibah_bansos import HIBAH, application, organisation
 
 pytestmark = pytest.mark.integration
@@ -22,8 +22,10 @@ AFTER_MIDNIGHT_WIT = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)  # 00:30 WIT, 1 
 
 @pytest.fixture(scope="module")
 def jayapura(stack, demo_tenants):
-    """A city in Asia/Jayapura with cimahi's programmes (HIBAH closes on 31 December 2026)."""
-    from shared import tenant_apply
+    """A city in Asia/Jayapura with cimahi's programmes (HIBAH closes on 31 December 2026),
+    applied as a tenant file is (which syncs the programmes)."""
+    from operations import tenant_apply
+    from shared.tenancy import Tenant
     from shared.tenant_config import parse
 
     data = copy.deepcopy(yaml.safe_load((ROOT / "tenants" / "cimahi.yaml").read_text()))
@@ -36,7 +38,7 @@ def jayapura(stack, demo_tenants):
     )
     assert programme["closes"] == "2026-12-31"
     tenant_apply.apply(config)
-    return sync_hibah_programmes(config)
+    return Tenant(config.id, config.slug, config.data)
 
 
 def at(monkeypatch, instant: datetime) -> None:

@@ -24,7 +24,8 @@ from services.hibah_bansos.domain.workflow import INTAKE, MOVERS, OFFICIALS
 from shared.auth import current_principal, official_actor, require_roles
 from shared.pagination import API_DEFAULT, API_MAXIMUM, Page
 from shared.problem import Problem, Refused
-from shared.web import db, no_store, unit_of_work
+from shared.request_context import db
+from shared.web import no_store, unit_of_work
 
 bp = Blueprint("hb_api", __name__)
 bp.after_request(no_store)

@@ -24,8 +24,8 @@ from shared.actor import Actor
 from shared.actor import applicant as applicant_actor
 from shared.crypto import blind_index
 from shared.problem import Problem
+from shared.request_context import db
 from shared.tenancy import Tenant
-from shared.web import db
 
 TOKEN_TTL_SECONDS = 3600
 SALT = "replika.hibah-bansos.applicant-token"

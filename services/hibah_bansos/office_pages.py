@@ -24,8 +24,9 @@ from shared.actor import Actor
 from shared.auth import official_actor, require_roles
 from shared.pagination import LIST_PAGE_SIZE, Page
 from shared.problem import Problem, Refused, not_found
+from shared.request_context import db
 from shared.separation import SeparationOfDutiesViolation, allowed
-from shared.web import db, no_store, unit_of_work
+from shared.web import no_store, unit_of_work
 
 bp = Blueprint("hb_office", __name__)
 bp.after_request(no_store)

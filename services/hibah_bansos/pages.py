@@ -31,8 +31,9 @@ from services.hibah_bansos.models import Programme
 from services.hibah_bansos.views import programme_name, rupiah
 from shared.actor import applicant as applicant_actor
 from shared.problem import Problem, Refused
+from shared.request_context import db
 from shared.tenancy import today
-from shared.web import db, no_store, unit_of_work
+from shared.web import no_store, unit_of_work
 
 bp = Blueprint("hb_pages", __name__)
 # applicants' pages show personal data; public pages vary by the language cookie
