@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services.hibah_bansos.domain.workflow import Status
@@ -74,11 +74,13 @@ def funded_last_year(session: Session, applicant_id: uuid.UUID, fiscal_year: int
 # --- programmes -------------------------------------------------------------------------------
 
 
+def _one(session: Session, q: Select[Any], for_update: bool) -> Any:
+    """The one row `q` selects (None if none), locked for the transaction if `for_update`."""
+    return session.execute(q.with_for_update() if for_update else q).scalar_one_or_none()
+
+
 def programme_by_code(session: Session, code: str, *, for_update: bool = False) -> Programme | None:
-    q = select(Programme).where(Programme.code == code)
-    if for_update:
-        q = q.with_for_update()
-    return session.execute(q).scalar_one_or_none()
+    return _one(session, select(Programme).where(Programme.code == code), for_update)
 
 
 def programme(
@@ -149,10 +151,7 @@ def person_in_programme(session: Session, programme_id: uuid.UUID, nik_index: st
 
 
 def by_number(session: Session, number: str, *, for_update: bool = False) -> Application:
-    q = select(Application).where(Application.number == number)
-    if for_update:
-        q = q.with_for_update()
-    app = session.execute(q).scalar_one_or_none()
+    app = _one(session, select(Application).where(Application.number == number), for_update)
     if app is None:
         raise Refused(404, "No such application.")
     return app
