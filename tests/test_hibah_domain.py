@@ -239,17 +239,20 @@ def test_workflow_errors_carry_their_http_status():
     assert "errors" not in problem_of(not_mine.value).to_dict()  # names no field
 
 
-def test_role_sets_are_declared_once_from_the_edges():
+def test_role_sets_are_declared_once_and_match_the_edges():
+    from services.hibah_bansos.domain import access
     from shared.roles import ROLES
 
-    assert workflow.MOVERS == (
+    assert access.MOVERS == (
         "bansos_evaluator",
         "bansos_verifier",
         "bansos_approver",
         "bansos_finance",
     )
-    assert workflow.OFFICIALS == (*workflow.MOVERS, "auditor")
-    assert set(workflow.OFFICIALS) <= set(ROLES) and workflow.INTAKE in workflow.MOVERS
+    # every role that moves an application has a step, and only those roles have one
+    assert {e.role for e in workflow.EDGES} == {*access.MOVERS, workflow.APPLICANT}
+    assert access.OFFICIALS == (*access.MOVERS, "auditor")
+    assert set(access.OFFICIALS) <= set(ROLES) and access.INTAKE in access.MOVERS
 
 
 def _outcome(source, target, role, **kw):

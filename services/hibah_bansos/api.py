@@ -20,7 +20,7 @@ from services.hibah_bansos import (
     transparency,
     views,
 )
-from services.hibah_bansos.domain.workflow import INTAKE, MOVERS, OFFICIALS
+from services.hibah_bansos.domain.access import INTAKE, MOVERS, OFFICIALS
 from shared.auth import current_principal, official_actor, require_roles
 from shared.pagination import API_DEFAULT, API_MAXIMUM, Page
 from shared.problem import Problem, Refused

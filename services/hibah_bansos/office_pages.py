@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from services.hibah_bansos import cases, export, forms, repository, schemas, views
 from services.hibah_bansos.domain import workflow
-from services.hibah_bansos.domain.workflow import MOVERS, OFFICIALS
+from services.hibah_bansos.domain.access import MOVERS, OFFICIALS
 from services.hibah_bansos.models import Programme
 from services.hibah_bansos.pages import STATUS_LABELS, document_labels
 from services.hibah_bansos.views import programme_name

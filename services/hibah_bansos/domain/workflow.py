@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.hibah_bansos.domain import lpj
+from services.hibah_bansos.domain.access import APPROVER, EVALUATOR, FINANCE, VERIFIER
 from services.hibah_bansos.domain.money import InvalidAmount, rupiah
 
 
@@ -53,33 +54,23 @@ S = Status
 EDGES: tuple[Edge, ...] = (
     Edge(S.DRAFT, S.SUBMITTED, APPLICANT, "submit"),
     Edge(S.RETURNED, S.SUBMITTED, APPLICANT, "submit"),
-    Edge(S.SUBMITTED, S.EVALUATED, "bansos_evaluator", "evaluate", ("amount", "reason")),
-    Edge(S.SUBMITTED, S.RETURNED, "bansos_evaluator", "return", ("reason",)),
-    Edge(S.SUBMITTED, S.REJECTED, "bansos_evaluator", "reject", ("reason",)),
-    Edge(S.EVALUATED, S.VERIFIED, "bansos_verifier", "verify", ("reason",)),
-    Edge(S.EVALUATED, S.RETURNED, "bansos_verifier", "return", ("reason",)),
-    Edge(S.EVALUATED, S.REJECTED, "bansos_verifier", "reject", ("reason",)),
-    Edge(S.VERIFIED, S.APPROVED, "bansos_approver", "approve", ("amount", "reference", "date")),
-    Edge(S.VERIFIED, S.REJECTED, "bansos_approver", "reject", ("reason",)),
-    Edge(
-        S.APPROVED, S.AGREEMENT_SIGNED, "bansos_approver", "sign_agreement", ("reference", "date")
-    ),
-    Edge(S.AGREEMENT_SIGNED, S.DISBURSED, "bansos_finance", "disburse", ("amount", "reference")),
-    Edge(S.DISBURSED, S.DISBURSED, "bansos_finance", "disburse", ("amount", "reference")),
+    Edge(S.SUBMITTED, S.EVALUATED, EVALUATOR, "evaluate", ("amount", "reason")),
+    Edge(S.SUBMITTED, S.RETURNED, EVALUATOR, "return", ("reason",)),
+    Edge(S.SUBMITTED, S.REJECTED, EVALUATOR, "reject", ("reason",)),
+    Edge(S.EVALUATED, S.VERIFIED, VERIFIER, "verify", ("reason",)),
+    Edge(S.EVALUATED, S.RETURNED, VERIFIER, "return", ("reason",)),
+    Edge(S.EVALUATED, S.REJECTED, VERIFIER, "reject", ("reason",)),
+    Edge(S.VERIFIED, S.APPROVED, APPROVER, "approve", ("amount", "reference", "date")),
+    Edge(S.VERIFIED, S.REJECTED, APPROVER, "reject", ("reason",)),
+    Edge(S.APPROVED, S.AGREEMENT_SIGNED, APPROVER, "sign_agreement", ("reference", "date")),
+    Edge(S.AGREEMENT_SIGNED, S.DISBURSED, FINANCE, "disburse", ("amount", "reference")),
+    Edge(S.DISBURSED, S.DISBURSED, FINANCE, "disburse", ("amount", "reference")),
     Edge(S.DISBURSED, S.REPORTED, APPLICANT, "report"),
-    Edge(S.REPORTED, S.CLOSED, "bansos_evaluator", "close", ("reason",)),
+    Edge(S.REPORTED, S.CLOSED, EVALUATOR, "close", ("reason",)),
 )
 
 # One official may not do two of these steps on the same application.
 SEPARATED_STEPS = (frozenset({"evaluate", "verify", "approve"}),)
-
-# Who may do what, declared once: the roles that take a step of the workflow, and every
-# hibah-bansos role that may see applications (auditors look, they take no step).
-MOVERS: tuple[str, ...] = tuple(dict.fromkeys(e.role for e in EDGES if e.role != APPLICANT))
-OFFICIALS: tuple[str, ...] = (*MOVERS, "auditor")
-# The OPD's evaluator also does the intake: enters applications and registers people on
-# someone's behalf (confirming their social-registry entry) and imports beneficiary lists.
-INTAKE = "bansos_evaluator"
 
 
 class WorkflowError(Exception):
@@ -136,7 +127,7 @@ def edge_for(status: str, target: str, roles: frozenset[str]) -> Edge:
     raise NotYourStep(f"Moving an application to '{target}' needs the role {candidates[0].role}.")
 
 
-def check_fields(edge: Edge, fields: dict) -> None:
+def check_fields(edge: Edge, fields: dict[str, Any]) -> None:
     for name in edge.needs:
         value = fields.get(name)
         if value in (None, ""):
