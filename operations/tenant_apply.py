@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from operations.service_models import models_of
+from services.hibah_bansos.programmes import sync_programmes
 from shared import settings
 from shared.db import service_engine, session_factory
-from shared.tenancy import upsert_tenant
+from shared.tenancy import Tenant, upsert_tenant
 from shared.tenant_config import TenantConfig
+
+# What applying a tenant file (or saving its settings) also writes in a service's database,
+# in the same transaction as the tenant row: hibah_bansos keeps its programmes' budget ledger.
+AFTER_APPLY: dict[str, Callable[[Session, Tenant], None]] = {"hibah_bansos": sync_programmes}
 
 
 def _tenant_model(service: str) -> type:
@@ -25,6 +33,8 @@ def apply(config: TenantConfig) -> dict[str, bool]:
             changed[service] = upsert_tenant(
                 session, _tenant_model(service), config.id, config.slug, config.data, enabled
             )
+            if (after := AFTER_APPLY.get(service)) is not None:
+                after(session, Tenant(config.id, config.slug, config.data))
     return changed
 
 

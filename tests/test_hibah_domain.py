@@ -222,6 +222,75 @@ def test_three_officials_for_evaluate_verify_approve():
     check_separation(done, "approve", "official:c", workflow.SEPARATED_STEPS)
 
 
+def test_workflow_errors_carry_their_http_status():
+    from shared.problem import problem_of
+
+    with pytest.raises(workflow.IllegalTransition) as illegal:
+        workflow.edge_for("draft", "approved", frozenset({"bansos_approver"}))
+    with pytest.raises(workflow.NotYourStep) as not_mine:
+        workflow.edge_for("verified", "approved", frozenset({"bansos_verifier"}))
+    edge = workflow.edge_for("submitted", "evaluated", frozenset({"bansos_evaluator"}))
+    with pytest.raises(workflow.WorkflowError) as missing:
+        workflow.check_fields(edge, {"amount": 5})
+    assert (illegal.value.status, not_mine.value.status, missing.value.status) == (409, 403, 422)
+    problem = problem_of(missing.value).to_dict()
+    assert problem["status"] == 422 and problem["title"] == "Unprocessable Content"
+    assert problem["errors"] == [{"field": "reason", "reason": str(missing.value)}]
+    assert "errors" not in problem_of(not_mine.value).to_dict()  # names no field
+
+
+def test_role_sets_are_declared_once_and_match_the_edges():
+    from services.hibah_bansos.domain import access
+    from shared.roles import ROLES
+
+    assert access.MOVERS == (
+        "bansos_evaluator",
+        "bansos_verifier",
+        "bansos_approver",
+        "bansos_finance",
+    )
+    # every role that moves an application has a step, and only those roles have one
+    assert {e.role for e in workflow.EDGES} == {*access.MOVERS, workflow.APPLICANT}
+    assert access.OFFICIALS == (*access.MOVERS, "auditor")
+    assert set(access.OFFICIALS) <= set(ROLES) and access.INTAKE in access.MOVERS
+
+
+def _outcome(source, target, role, **kw):
+    edge = workflow.edge_for(source, target, frozenset({role}))
+    args = {"amount": None, "reference": None, "on": None, "disbursed": 0, "fiscal_year": 2026}
+    return workflow.outcome(edge, **{**args, **kw})
+
+
+def test_each_step_says_what_it_records_and_asks_of_the_budget():
+    evaluated = _outcome("submitted", "evaluated", "bansos_evaluator", amount=90)
+    assert evaluated == workflow.Outcome({"recommended": 90})
+    approved = _outcome(
+        "verified", "approved", "bansos_approver", amount=80, reference="KEP-1", on=date(2026, 3, 1)
+    )
+    assert approved.record == {
+        "approved": 80,
+        "decree_number": "KEP-1",
+        "decree_date": date(2026, 3, 1),
+        "lpj_due": date(2027, 1, 10),
+    }
+    assert (approved.allocate, approved.pay, approved.recheck_eligibility) == (80, 0, True)
+    assert _outcome("verified", "approved", "bansos_approver", amount=1, lpj_due="02-28").record[
+        "lpj_due"
+    ] == date(2027, 2, 28)
+    signed = _outcome(
+        "approved", "agreement_signed", "bansos_approver", reference="NPHD/1", on=date(2026, 3, 9)
+    )
+    assert signed == workflow.Outcome({"nphd_number": "NPHD/1", "nphd_date": date(2026, 3, 9)})
+    paid = _outcome("disbursed", "disbursed", "bansos_finance", amount=30, disbursed=50)
+    assert paid == workflow.Outcome({"disbursed": 80}, pay=30)
+    for source, target, role in (
+        ("evaluated", "verified", "bansos_verifier"),
+        ("submitted", "returned", "bansos_evaluator"),
+        ("reported", "closed", "bansos_evaluator"),
+    ):
+        assert _outcome(source, target, role, amount=5) == workflow.Outcome()
+
+
 # --- LPJ -----------------------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """HTML forms to the API's request shapes, and refusals back to messages beside the fields.
 
 The pages validate nothing themselves: a form becomes the same dict a JSON client would send,
-the same pydantic models (schemas.py) and use cases (applications.py) judge it, and their
+the same pydantic models (schemas.py) and use cases (cases.py) judge it, and their
 errors, which name fields, are turned here into texts in the page's language.
 """
 
@@ -12,9 +12,9 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from services.hibah_bansos.applications import Refused
 from services.hibah_bansos.domain import workflow
-from shared.problem import Problem
+from services.hibah_bansos.views import rupiah
+from shared.problem import Problem, Refused
 from shared.separation import SeparationOfDutiesViolation
 
 RAB_ROWS = 5
@@ -214,7 +214,7 @@ def field_errors(
                 field,
                 _(
                     "The programme ceiling (pagu) would be exceeded: %(left)s remains.",
-                    left=_rupiah(exc.extra.get("remaining")),
+                    left=rupiah(exc.extra.get("remaining")),
                 ),
             )
         else:
@@ -257,10 +257,6 @@ NEEDED = {
     "reference": INPUT["reference"],
     "date": _l("This step needs a date."),
 }
-
-
-def _rupiah(value) -> str:
-    return "Rp" + f"{int(value or 0):,}".replace(",", ".")
 
 
 LABELS = {

@@ -16,15 +16,22 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import date
 
 from sqlalchemy import select
 
-from services.hibah_bansos import programmes, protect, spreadsheet
-from services.hibah_bansos.applications import SERVICE, Actor, Refused, new_number, today_utc
+from services.hibah_bansos import repository, spreadsheet
+from services.hibah_bansos.cases import SERVICE, new_number
 from services.hibah_bansos.domain import beneficiary_file
 from services.hibah_bansos.domain import nik as nik_rules
 from services.hibah_bansos.models import Applicant, Application, ApplicationStep
+from shared import event_types as ev
+from shared.actor import Actor
+from shared.crypto import FieldCipher, blind_index, keyed_hash
 from shared.db import utcnow
+from shared.problem import Refused
+from shared.tenancy import today
+from shared.uow import UnitOfWork
 
 COLUMNS = beneficiary_file.COLUMNS
 MAX_BYTES = beneficiary_file.MAX_BYTES
@@ -32,7 +39,7 @@ MAX_ROWS = beneficiary_file.MAX_ROWS
 
 
 def parse(
-    raw: bytes, rules: dict, regions: list[str], today, sheet: str | None = None
+    raw: bytes, rules: dict, regions: list[str], on: date, sheet: str | None = None
 ) -> list[beneficiary_file.Row]:
     """The file's rows, judged; Refused (413/422, field `file`) if it cannot be read."""
     try:
@@ -41,27 +48,24 @@ def parse(
             table = spreadsheet.read_xlsx(raw, sheet)
         else:
             table = beneficiary_file.read_csv(raw)
-        return beneficiary_file.rows_of(table, rules, regions, today)
+        return beneficiary_file.rows_of(table, rules, regions, on)
     except beneficiary_file.FileRefused as exc:
         raise Refused(exc.status, str(exc), "file", **exc.extra) from None
 
 
-def import_beneficiaries(uw, actor: Actor, code: str, raw: bytes, sheet: str | None = None) -> dict:
+def import_beneficiaries(
+    uw: UnitOfWork, actor: Actor, code: str, raw: bytes, sheet: str | None = None
+) -> dict:
     s, tenant = uw.session, uw.tenant
-    programmes.ensure_synced(s, tenant)
-    programme = programmes.by_code(s, code, for_update=True)  # one import at a time
-    if programme is None:
-        raise Refused(404, "No such programme.")
+    programme = repository.programme(s, code, for_update=True)  # one import at a time
     if programme.kind != "bansos":
         raise Refused(409, "Beneficiary imports are for bansos programmes.", "programme")
     rules = programme.config.get("eligibility", {})
     regions = tenant.service_config(SERVICE).get("region_codes", [])
-    parsed = parse(raw, rules, regions, today_utc(), sheet)
+    parsed = parse(raw, rules, regions, today(tenant), sheet)
     rejected = [r.refusal() for r in parsed if not r.ok]
     valid = [
-        (r.row, r.values, protect.blind_index(s, tenant.id, "nik", r.values["nik"]))
-        for r in parsed
-        if r.ok
+        (r.row, r.values, blind_index(s, tenant.id, "nik", r.values["nik"])) for r in parsed if r.ok
     ]
     indexes = [ix for _, _, ix in valid]
     taken = set()
@@ -103,11 +107,11 @@ def import_beneficiaries(uw, actor: Actor, code: str, raw: bytes, sheet: str | N
                     nik_index=ix,
                     nik_region=nik_rules.region_of(row["nik"]),
                     in_social_registry=True,
-                    bank_account_index=protect.blind_index(
+                    bank_account_index=blind_index(
                         s, tenant.id, "bank_account", row["bank_account"]
                     ),
-                    personal=protect.encrypt_json(
-                        s, tenant.id, "applicants", applicant_id, "personal", personal
+                    personal=FieldCipher(s, tenant.id, "applicants", applicant_id).encrypt_json(
+                        "personal", personal
                     ),
                 )
             )
@@ -145,9 +149,9 @@ def import_beneficiaries(uw, actor: Actor, code: str, raw: bytes, sheet: str | N
         )
         imported += 1
     s.flush()
-    digest = protect.keyed_hash(s, tenant.id, "hb-import", hashlib.sha256(raw).hexdigest())
+    digest = keyed_hash(s, tenant.id, "hb-import", hashlib.sha256(raw).hexdigest())
     uw.emit(
-        "hibah_bansos.beneficiaries.imported.v1",
+        ev.HB_BENEFICIARIES_IMPORTED,
         subject=programme.code,
         actor=actor.pseudonym,
         data={
