@@ -45,6 +45,8 @@ def openapi():
 def _public(body: dict) -> Response:
     resp = jsonify(body)
     resp.headers["Cache-Control"] = "public, max-age=60"
+    # programme names follow the language (?lang= is in the URL; the cookie is not)
+    resp.vary.add("Cookie")
     return resp
 
 
