@@ -322,11 +322,6 @@ def unit_of_work() -> Iterator[UnitOfWork]:
         raise
 
 
-def uow(outbox_model: type) -> UnitOfWork:
-    """Transitional: callers move to `unit_of_work()`; this goes when none is left."""
-    return UnitOfWork(db(), g.tenant, ext()["service"], outbox_model)
-
-
 def no_store(resp: Response) -> Response:
     """`after_request` for responses that show personal data, receipts or secrets."""
     resp.headers.setdefault("Cache-Control", "no-store")

@@ -288,7 +288,7 @@ LABELS = {
 }
 
 
-def label(field: str, documents: dict[str, str]) -> str:
+def field_label(field: str, documents: dict[str, str]) -> str:
     """The name of a form field in the error summary ("" when the message says it all)."""
     parts = field.split(".")
     if parts[0] == "rab" and len(parts) > 1 and parts[1].isdigit():

@@ -84,7 +84,7 @@ def hb_date(value) -> str:
 
 @bp.app_template_global("error_label")
 def error_label(field: str) -> str:
-    return forms.label(field, document_labels())
+    return forms.field_label(field, document_labels())
 
 
 @bp.app_context_processor
