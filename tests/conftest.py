@@ -21,12 +21,6 @@ def _require_stack() -> None:
         pytest.fail("integration tests need the stack: run them with `make test`")
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "stack" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.integration)
-
-
 @pytest.fixture(scope="session")
 def stack() -> dict[str, str]:
     _require_stack()

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.eventing import (
+from tests.support.eventing import (
     consumer,
     fresh_tenant,
     in_thread,
@@ -29,7 +29,7 @@ from tests.eventing import (
     relay,
     wait_until,
 )
-from tests.test_faults_worker import (
+from tests.support.faults import (
     SERVICE,
     Gunicorn,
     Load,
@@ -158,7 +158,7 @@ def test_a_request_while_the_database_is_unreachable_is_503_not_500(stack):
 
     from services.whistleblowing.models import TenantRow
     from shared.web import ServiceModels, create_service_app
-    from tests.test_faults_worker import free_port
+    from tests.support.faults import free_port
 
     nowhere = create_engine(
         f"postgresql+psycopg://replika@127.0.0.1:{free_port()}/replika", pool_pre_ping=True

@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from shared.tenancy import Tenant
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SOURCE_SERVICES = ("whistleblowing", "hibah_bansos")
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
-from pathlib import Path
 
 import yaml
 from jsonschema import Draft7Validator
 
 from shared.settings import ENV_VARS
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from shared.replication import instance, portal, template
 from shared.tenant_config import TenantConfigError, load_file, parse
-
-ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 def cimahi() -> dict:

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from shared.cli import main
 from shared.tenant_config import TenantConfigError, load_file, tenant_id_for
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 def _write(tmp_path: Path, data, name="kota.yaml") -> Path:
@@ -91,20 +90,3 @@ def test_tenant_apply_refuses_an_invalid_file_and_applies_nothing(tmp_path):
     assert result.exit_code != 0
     assert f"{bad}: slug: " in result.output
     assert "never-applied" not in result.output  # validated all before applying any
-
-
-def test_tenant_apply_is_idempotent_and_list_shows_the_tenants(stack, demo_tenants):
-    path = ROOT / "tenants" / "cimahi.yaml"
-    first = CliRunner().invoke(main, ["tenant", "apply", str(path)])
-    assert first.exit_code == 0, first.output
-    again = CliRunner().invoke(main, ["tenant", "apply", str(path)])
-    assert again.output.strip() == "cimahi: unchanged"
-    listed = CliRunner().invoke(main, ["tenant", "list"])
-    assert listed.exit_code == 0
-    lines = {line.split("\t")[0]: line.split("\t") for line in listed.output.splitlines()}
-    assert lines["cimahi"][1:] == [
-        "enabled",
-        "hibah_bansos,whistleblowing",
-        "Pemerintah Kota Cimahi",
-    ]
-    assert "bandung" in lines

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from tests.eventing import (
+from tests.support.eventing import (
     Broker,
     consumer,
     emit,

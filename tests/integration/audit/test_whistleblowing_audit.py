@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy import text
 
-from tests.eventing import (
+from tests.support.eventing import (
     consumer,
     fresh_tenant,
     in_thread,

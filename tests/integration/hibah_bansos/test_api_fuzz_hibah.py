@@ -26,7 +26,7 @@ from schemathesis.checks import (
 )
 
 from services.hibah_bansos.openapi import document
-from tests.test_hibah_bansos import BANSOS, HIBAH, application, organisation
+from tests.support.hibah_bansos import BANSOS, HIBAH, application, organisation
 
 # (schemathesis's own pytest plugin does not run under pytest 9, so each operation's
 # hypothesis strategy is driven here directly, as in tests/test_api_fuzz.py)
@@ -137,7 +137,7 @@ def test_the_fuzzer_reached_the_service(hb_app):
 def test_an_email_without_a_password_is_422_not_500(hb, demo_tenants):
     """Regression (found by the fuzzer above): an individual registering with an e-mail but no
     password reached the password hashing with None and answered 500."""
-    from tests.test_hibah_bansos import person
+    from tests.support.hibah_bansos import person
 
     body = person()
     del body["password"]

@@ -12,7 +12,7 @@ import uuid
 import pyotp
 import pytest
 
-from tests.test_hibah_bansos import (
+from tests.support.hibah_bansos import (
     HIBAH,
     ORG_DOCUMENTS,
     PDF,

@@ -8,7 +8,6 @@ import re
 import shutil
 import time
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
 import pyotp
@@ -18,8 +17,8 @@ from sqlalchemy import text
 
 from shared.db import service_engine
 from shared.tenant_config import tenant_id_for
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 HOST = "/t/bandung/api/v1/replication"
 CONTACT_NAME, CONTACT_EMAIL = "Dewi Lestari Kartika", "dewi.kartika@garutkab.go.id"
 

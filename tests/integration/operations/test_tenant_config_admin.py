@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
 import yaml
@@ -18,9 +17,7 @@ from shared import tenant_apply
 from shared.db import service_engine
 from shared.replication.template import template_file, write_new_tenant
 from shared.tenant_config import load_file
-
-pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 @pytest.fixture

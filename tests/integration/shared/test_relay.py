@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import pytest
 
-from tests.eventing import (
+from tests.support.eventing import (
     emit,
     fresh_tenant,
     in_thread,

@@ -300,7 +300,7 @@ def test_the_disclosure_flow_through_the_pages(
 ):
     import re
 
-    from tests.test_whistleblowing_pages import P, sign_in
+    from tests.support.whistleblowing import P, sign_in
 
     citizen = wb_app.test_client()
     filed = citizen.post(

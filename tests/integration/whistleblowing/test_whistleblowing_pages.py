@@ -8,13 +8,9 @@ import uuid
 
 from PIL import Image
 
-P = "/t/cimahi/whistleblowing"
+from tests.support.whistleblowing import P, addr, sign_in
+
 RECEIPT_RE = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}(?:-[0-9A-HJKMNP-TV-Z]{5}){4}")
-
-
-def addr() -> dict:
-    n = uuid.uuid4().int
-    return {"REMOTE_ADDR": f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}"}
 
 
 def jpeg() -> bytes:
@@ -110,24 +106,6 @@ def test_a_disguised_file_on_the_page_is_refused(wb, csrf_token):
 
 
 # --- officials' pages ------------------------------------------------------------------------
-
-
-def sign_in(client, make_official, csrf_token, role):
-    import pyotp
-
-    creds = make_official("cimahi", role)
-    resp = client.post(
-        "/t/cimahi/login",
-        environ_base=addr(),
-        data={
-            "csrf_token": csrf_token(client, "/t/cimahi/login"),
-            "username": creds.username,
-            "password": creds.password,
-            "otp": pyotp.TOTP(creds.totp_secret).now(),
-        },
-    )
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    return creds
 
 
 def test_an_official_takes_a_case_to_concluded_through_the_pages(wb_app, make_official, csrf_token):
