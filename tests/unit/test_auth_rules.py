@@ -1,4 +1,5 @@
-"""Officials' sign-in, the pure rules: Argon2id password hashes, one-time TOTP codes with one step of drift, the account lock's growth, throttle keys that hold no personal data."""
+"""Officials' sign-in, the pure rules: Argon2id password hashes, TOTP codes accepted once and
+within one step of drift, the account lock's growth, throttle keys without personal data."""
 
 from __future__ import annotations
 

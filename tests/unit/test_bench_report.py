@@ -1,4 +1,5 @@
-"""bench/report.py goals(): which goals of issue 9 a result meets (pure logic, no stack)."""
+"""bench/report.py goals(): which benchmark goals (intake throughput, ledger latency, relay
+rate, city-scale data) a result meets (pure logic, no stack)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def _by_section(goals):
     return out
 
 
-def test_every_goal_of_issue_9_is_listed_and_none_measured_without_sections():
+def test_every_benchmark_goal_is_listed_and_none_measured_without_sections():
     goals = report.goals({"sections": {}})
     assert len(goals) == 7  # 2 intake targets, ledger p99, relay, 3 scale goals
     assert all(g["met"] is None and g["measured"] is None for g in goals)
@@ -87,7 +88,7 @@ def test_all_met():
     assert [g["met"] for g in goals] == [True] * 7
 
 
-def test_each_threshold_is_strict_where_the_issue_says_under():
+def test_each_threshold_is_strict_where_the_goal_says_under():
     goals = report.goals(
         {
             "sections": {

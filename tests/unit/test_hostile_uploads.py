@@ -1,4 +1,4 @@
-"""Hostile uploads (issue 10): zip bomb, SVG with script, polyglots, pixel bombs, oversize.
+"""Hostile uploads: zip bomb, SVG with script, polyglots, pixel bombs, oversize.
 Each is refused, or neutralised so that what is stored can do nothing but be what it claims."""
 
 from __future__ import annotations

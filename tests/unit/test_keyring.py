@@ -1,4 +1,5 @@
-"""The master keyring file (0600, rotation, concurrent creation) and blind-index normalisation: no database."""
+"""The master keyring file (0600 only, rotation keeps old keys, processes creating it at once
+agree) and blind-index normalisation; no database."""
 
 from __future__ import annotations
 

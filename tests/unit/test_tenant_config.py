@@ -1,5 +1,5 @@
-"""Tenant configuration: validation errors name the file, the field and the reason; the
-`replika tenant` commands apply and list tenants idempotently."""
+"""Tenant configuration: validation errors name the file, the field and the reason; `replika
+tenant apply` validates every file before it applies any."""
 
 from __future__ import annotations
 

@@ -21,21 +21,19 @@ from tests.support.eventing import (
 
 
 def test_every_step_of_a_case_is_in_the_audit_ledger_without_plaintext(
-    wb, stack, demo_tenants, official_token
+    wb, stack, demo_tenants, official_token, make_report
 ):
     city = fresh_tenant("wba")
     base = f"/t/{city.slug}/api/v1"
     boss = {"Authorization": official_token(wb.application, city, "wbs_supervisor")}
     secret_text = f"Kepala seksi menerima amplop dari kontraktor {uuid.uuid4().hex}"
     secret_name = f"Budi-{uuid.uuid4().hex[:8]}"
-    filed = wb.post(
-        f"{base}/reports",
-        json={
-            "category": "gratifikasi",
-            "what": secret_text,
-            "reported_persons": [{"name": secret_name, "work_unit": "Dinas PUPR"}],
-        },
-    ).json
+    filed = make_report(
+        city,
+        category="gratifikasi",
+        what=secret_text,
+        reported_persons=[{"name": secret_name, "work_unit": "Dinas PUPR"}],
+    )
     case, receipt = filed["case_number"], filed["receipt"]
     me = {"Authorization": f"Receipt {receipt}"}
     assert (

@@ -29,7 +29,8 @@ from services.hibah_bansos.openapi import document
 from tests.support.hibah_bansos import BANSOS, HIBAH, application, organisation
 
 # (schemathesis's own pytest plugin does not run under pytest 9, so each operation's
-# hypothesis strategy is driven here directly, as in tests/test_api_fuzz.py)
+# hypothesis strategy is driven here directly, as in
+# tests/integration/whistleblowing/test_api_fuzz.py)
 SCHEMA = schemathesis.openapi.from_dict(document())
 OPERATIONS = {op.label: op for op in (r.ok() for r in SCHEMA.get_all_operations())}
 CHECKS = [

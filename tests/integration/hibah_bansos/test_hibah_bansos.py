@@ -1,10 +1,10 @@
 """Hibah-bansos service, end to end through the API on the real stack (PostgreSQL + Kafka).
 
-Issue 7's "done when": an organisation registers, applies with documents, and three different
-officials (and finance) take it through every state to `closed`, each step in the ledger;
-50 concurrent approvals against room for 10 approve exactly 10; the same NIK twice in one
-programme year and invalid NIKs are refused with the reason; a 10,000-row import with bad
-rows imports the rest and lists each bad row.
+An organisation registers, applies with documents, and three different officials (and
+finance) take it through every state to `closed`, each step in the ledger; 50 concurrent
+approvals against room for 10 approve exactly 10; the same NIK twice in one programme year and
+invalid NIKs are refused with the reason; a 10,000-row import with bad rows imports the rest
+and lists each bad row.
 """
 
 from __future__ import annotations
@@ -267,15 +267,16 @@ def test_organisation_from_proposal_to_closed(hb, officials, hb_owner_db):
     assert org["chairperson"] not in page and org["phone"] not in page
 
 
-def test_separation_of_duties_three_officials(hb, hb_app, demo_tenants, official_token):
+def test_separation_of_duties_three_officials(
+    hb, hb_app, demo_tenants, official_token, make_application
+):
     cimahi = demo_tenants["cimahi"]
     both = {
         "Authorization": official_token(
             hb_app, cimahi, "bansos_evaluator", "bansos_verifier", "bansos_approver"
         )
     }
-    me = as_applicant(register(hb, organisation())["access_token"])
-    number = hb.post(f"{T}/applications", json=application(), headers=me).json["application_number"]
+    number, me = make_application("cimahi")
     for code in ORG_DOCUMENTS:
         upload(hb, me, number, code)
     assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200
@@ -290,9 +291,10 @@ def test_separation_of_duties_three_officials(hb, hb_app, demo_tenants, official
     assert resp.json["step"] == "approve"
 
 
-def test_other_tenant_cannot_see_application(hb, hb_app, demo_tenants, official_token, officials):
-    me = as_applicant(register(hb, organisation())["access_token"])
-    number = hb.post(f"{T}/applications", json=application(), headers=me).json["application_number"]
+def test_other_tenant_cannot_see_application(
+    hb, hb_app, demo_tenants, official_token, officials, make_application
+):
+    number, me = make_application("cimahi")
     bandung = {"Authorization": official_token(hb_app, demo_tenants["bandung"], "bansos_evaluator")}
     assert hb.get(f"/t/bandung/api/v1/applications/{number}", headers=bandung).status_code == 404
     assert hb.get(f"{T}/applications/{number}", headers=bandung).status_code == 404
@@ -610,9 +612,8 @@ def test_organisation_funded_last_year_is_blocked_unless_exempt(
     assert resp.status_code == 409 and resp.json["errors"][0]["field"] == "registration_number"
 
 
-def test_returned_for_revision_then_resubmitted(hb, officials):
-    me = as_applicant(register(hb, organisation())["access_token"])
-    number = hb.post(f"{T}/applications", json=application(), headers=me).json["application_number"]
+def test_returned_for_revision_then_resubmitted(hb, officials, make_application):
+    number, me = make_application("cimahi")
     for code in ORG_DOCUMENTS:
         upload(hb, me, number, code)
     assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200

@@ -1,4 +1,5 @@
-"""`replika tenant apply` and `replika tenant list` against every service database: applying the same file twice changes nothing."""
+"""`replika tenant apply` and `replika tenant list` against every service database: applying
+the same file twice changes nothing, and the list shows each tenant's state and services."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Moving a tenant to another deployment (issue 8, points 4 and 5) on real PostgreSQL.
+"""Moving a tenant to another deployment (sealed export bundle, import, offboarding with
+crypto-shredding on the sender) on real PostgreSQL.
 
 The sender is the stack `make test` started. The receiver is a second deployment in the same
 PostgreSQL server: three new databases with other names (the same roles: migrations grant to
@@ -267,22 +268,21 @@ def open_identity(tenant, case: str, passphrase: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def sender(stack, demo_tenants, wb_app, hb_app, custodian_passphrase, receiver, tmp_path_factory):
-    from tests.support.hibah_bansos import application, organisation
-
+def sender(
+    stack,
+    demo_tenants,
+    wb_app,
+    hb_app,
+    custodian_passphrase,
+    receiver,
+    tmp_path_factory,
+    make_application,
+):
     tenant = fresh_tenant("mv")
     passphrase = custodian_passphrase(tenant)
     wb, hb = wb_app.test_client(), hb_app.test_client()
     filed = file_report(wb, tenant)
-    applicant = hb.post(f"/t/{tenant.slug}/api/v1/applicants", json=organisation())
-    assert applicant.status_code == 201, applicant.get_data(as_text=True)
-    created = hb.post(
-        f"/t/{tenant.slug}/api/v1/applications",
-        json=application(),
-        headers={"Authorization": f"Bearer {applicant.json['access_token']}"},
-    )
-    assert created.status_code == 201, created.get_data(as_text=True)
-    number = created.json["application_number"]
+    number = make_application(tenant).number
 
     expected = outbox_count(tenant.id)
     assert expected >= 3

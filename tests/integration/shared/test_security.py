@@ -1,4 +1,4 @@
-"""Security checks over every route (issue 10): headers on every response, no caching of
+"""Security checks over every route: headers on every response, no caching of
 reporter pages, CSRF on every form, stored XSS escaped, SQL injection inert."""
 
 from __future__ import annotations

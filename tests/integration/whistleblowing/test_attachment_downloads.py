@@ -1,4 +1,5 @@
-"""Stored evidence is served as a download: its checked type, nosniff and a sandbox CSP, never rendered."""
+"""Stored evidence is served as a download (hostile uploads, the serving side): its checked
+type, `nosniff` and a sandbox CSP, never rendered by the browser."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import io
 from tests.support.images import png
 
 
-def test_a_downloaded_attachment_is_never_rendered_by_the_browser(wb, demo_tenants, official_token):
+def test_a_downloaded_attachment_is_never_rendered_by_the_browser(
+    wb, demo_tenants, official_token, make_report
+):
     """Whatever got stored is served as a download, with its checked type and nosniff."""
     token = official_token(wb.application, demo_tenants["cimahi"], "wbs_supervisor")
-    filed = wb.post(
-        "/t/cimahi/api/v1/reports", json={"category": "korupsi", "what": "Bukti foto terlampir."}
-    ).json
+    filed = make_report("cimahi", what="Bukti foto terlampir.")
     receipt = filed["receipt"]
     up = wb.post(
         "/t/cimahi/api/v1/inbox/attachments",

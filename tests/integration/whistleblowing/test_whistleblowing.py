@@ -1,9 +1,9 @@
 """Whistleblowing service, end to end through the API on the real stack (PostgreSQL + Kafka).
 
-Covers issue 6's "done when" as far as built: an anonymous report with evidence followed with
-its receipt, messages both ways, every state to `concluded`; wrong receipts, illegal
-transitions, bad files and other tenants' requests refused with a clear 4xx and no change;
-no plaintext of the report or identity in the database or the outbox.
+An anonymous report with evidence followed with its receipt, messages both ways, every state
+to `concluded`; wrong receipts, illegal transitions, bad files and other tenants' requests
+refused with a clear 4xx and no change; no plaintext of the report or identity in the database
+or the outbox.
 """
 
 from __future__ import annotations

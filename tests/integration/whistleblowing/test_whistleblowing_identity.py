@@ -246,13 +246,13 @@ def test_a_city_without_a_custodian_refuses_an_identity_but_takes_anonymous_repo
     )
 
 
-def test_an_anonymous_report_has_no_identity_to_request(wb, demo_tenants, official_token):
+def test_an_anonymous_report_has_no_identity_to_request(
+    wb, demo_tenants, official_token, make_report
+):
     city = demo_tenants["cimahi"]
     base = "/t/cimahi/api/v1"
     boss = {"Authorization": official_token(wb.application, city, "wbs_supervisor")}
-    case = wb.post(
-        f"{base}/reports", json={"category": "korupsi", "what": "Anonim tanpa identitas."}
-    ).json["case_number"]
+    case = make_report("cimahi", what="Anonim tanpa identitas.")["case_number"]
     resp = wb.post(
         f"{base}/reports/{case}/identity-requests",
         headers=boss,
@@ -261,7 +261,7 @@ def test_an_anonymous_report_has_no_identity_to_request(wb, demo_tenants, offici
     assert resp.status_code == 409
 
 
-def test_a_rejected_request_discloses_nothing(wb, demo_tenants, official_token):
+def test_a_rejected_request_discloses_nothing(wb, demo_tenants, official_token, make_report):
     city = demo_tenants["cimahi"]
     base = "/t/cimahi/api/v1"
     requester = uuid.uuid4()
@@ -270,10 +270,7 @@ def test_a_rejected_request_discloses_nothing(wb, demo_tenants, official_token):
             wb.application, city, "wbs_supervisor", official_id=requester
         )
     }
-    filed = wb.post(
-        f"{base}/reports",
-        json={"category": "korupsi", "what": "Dengan identitas.", "identity": IDENTITY},
-    ).json
+    filed = make_report("cimahi", what="Dengan identitas.", identity=IDENTITY)
     request_id = wb.post(
         f"{base}/reports/{filed['case_number']}/identity-requests",
         headers=boss,
