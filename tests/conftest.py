@@ -1,4 +1,10 @@
-"""Fixtures for integration tests against the real stack that `make test` starts.
+"""Fixtures for the tests against the real stack that `make test` starts.
+
+The folder of a test says what it needs: tests/unit nothing (`make test-unit` runs it alone;
+its conftest makes `stack` fail), tests/integration/<area> the real PostgreSQL and Kafka
+(areas as in the code: whistleblowing, hibah_bansos, audit, shared, operations), tests/faults
+the stack plus the right to stop parts of it, tests/browser the stack and a headless Chromium.
+Data builders and rigs that several test modules use are in tests/support.
 
 `make test` (infra/local.py `test`) provisions PostgreSQL and Kafka on free ports, migrates, and
 runs pytest with their settings in the environment. Integration tests fail loudly, never skip,
@@ -9,9 +15,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import create_engine
+
+from tests.support.hibah_bansos import application, organisation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,12 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def _require_stack() -> None:
     if not os.environ.get("WHISTLEBLOWING_DATABASE_URL"):
         pytest.fail("integration tests need the stack: run them with `make test`")
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "stack" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
@@ -118,6 +121,50 @@ def make_official(stack, demo_tenants):
     return make
 
 
+class NewApplication(NamedTuple):
+    number: str  # the application number, HB-YYYY-...
+    applicant: dict[str, str]  # the Authorization header of the applicant who made it
+
+
+@pytest.fixture(scope="session")
+def make_report(wb_app):
+    """File a report through the whistleblowing API as an anonymous reporter:
+    make_report("cimahi", what="...", identity={...}) -> the 201 body (case_number, receipt).
+    `tenant` is a slug or anything with a `.slug`; the body is a minimal valid report
+    (category korupsi) updated with `overrides`."""
+
+    def make(tenant, **overrides) -> dict:
+        slug = getattr(tenant, "slug", tenant)
+        body = {"category": "korupsi", "what": "Pungutan di loket pelayanan.", **overrides}
+        resp = wb_app.test_client().post(f"/t/{slug}/api/v1/reports", json=body)
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def make_application(hb_app):
+    """A draft hibah application of a newly registered organisation:
+    make_application("cimahi", requested=20_000_000) -> NewApplication(number, applicant).
+    `tenant` is a slug or anything with a `.slug`; `overrides` go to
+    tests.support.hibah_bansos.application (programme, requested, proposal, rab, ...)."""
+
+    def make(tenant="cimahi", **overrides) -> NewApplication:
+        base = f"/t/{getattr(tenant, 'slug', tenant)}/api/v1"
+        client = hb_app.test_client()
+        registered = client.post(f"{base}/applicants", json=organisation())
+        assert registered.status_code == 201, registered.get_data(as_text=True)
+        applicant = {"Authorization": f"Bearer {registered.json['access_token']}"}
+        created = client.post(
+            f"{base}/applications", json=application(**overrides), headers=applicant
+        )
+        assert created.status_code == 201, created.get_data(as_text=True)
+        return NewApplication(created.json["application_number"], applicant)
+
+    return make
+
+
 @pytest.fixture
 def api_login():
     """POST /t/<slug>/api/v1/auth/token with a current TOTP code -> "Bearer ..." header value:
@@ -178,7 +225,7 @@ def emitted_event_problems() -> list[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def every_emitted_event_is_valid():
-    """Issue 5: every event emitted during the test run validates against its schemas.
+    """Every event emitted during the test run validates against its schemas.
     Checked once at the end of the session (an error there names the bad events)."""
     yield
     if os.environ.get("WHISTLEBLOWING_DATABASE_URL"):  # unit-only runs have no outbox
