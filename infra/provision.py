@@ -14,8 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-from infra import kafka, topics
+from infra import kafka, kafka_access, topics
 from infra.databases import provision
+from shared.settings import KAFKA_ROLES, kafka_client_config, kafka_password_var
 
 
 def main() -> int:
@@ -29,10 +30,17 @@ def main() -> int:
     )
     for key, value in env.items():
         os.environ.setdefault(key, value)
-    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-    kafka.wait_ready(bootstrap, timeout=180)
-    created = topics.ensure_topics(bootstrap)
-    print("provision: topics created:", ", ".join(created) or "none (all existed)")
+    admin_config = kafka_client_config("admin")
+    kafka.wait_ready(admin_config, timeout=180)
+    granted = kafka_access.ensure_access(
+        admin_config,
+        {r: os.environ[v] for r in KAFKA_ROLES if (v := kafka_password_var(r)) in os.environ},
+    )
+    print("provision: Kafka users set; ACLs created:", "; ".join(granted) or "none (all existed)")
+    report = topics.ensure_topics(admin_config)
+    print("provision: topics created:", ", ".join(report.created) or "none (all existed)")
+    for line in report.drift:
+        print(f"provision: WARNING: topic drift: {line}", file=sys.stderr)
     from shared.migrations import upgrade_all
 
     upgrade_all()
