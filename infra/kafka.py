@@ -40,8 +40,8 @@ SERVER_PROPERTIES = """\
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}
-listeners=CLIENTS://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=CLIENTS://127.0.0.1:{port}
+listeners=CLIENTS://{listen_host}:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=CLIENTS://{advertised_host}:{port}
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CLIENTS:SASL_SSL,CONTROLLER:SASL_PLAINTEXT
 inter.broker.listener.name=CLIENTS
@@ -141,9 +141,10 @@ class BrokerSecrets:
     admin_password: str
 
 
-def ensure_tls(tls: Path) -> Path:
-    """A CA and a broker certificate for 127.0.0.1 and localhost under `tls` (made once; the
-    private keys 0600). Returns the CA file clients trust (`KAFKA_SSL_CAFILE`)."""
+def ensure_tls(tls: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1")) -> Path:
+    """A CA and a broker certificate for `hosts` under `tls` (made once; the private key 0600).
+    Returns the CA file clients trust (`KAFKA_SSL_CAFILE`). The CA's key is not kept: no
+    further certificate can be signed with it."""
     ca_file, broker_file = tls / "ca.pem", tls / "broker.pem"
     if ca_file.exists() and broker_file.exists():
         return ca_file
@@ -179,12 +180,7 @@ def ensure_tls(tls: Path) -> Path:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=825))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
+        .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -196,6 +192,41 @@ def ensure_tls(tls: Path) -> Path:
     _write_private(broker_file, key_pem + cert.public_bytes(pem) + ca.public_bytes(pem))
     ca_file.write_bytes(ca.public_bytes(pem))  # public: every client reads it
     return ca_file
+
+
+def _san(host: str):
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+def server_properties(
+    port: int,
+    controller_port: int,
+    logdir: Path,
+    tls: Path,
+    secrets: BrokerSecrets,
+    *,
+    listen_host: str = "127.0.0.1",
+    advertised_host: str = "127.0.0.1",
+) -> str:
+    """The broker's configuration (local runner and compose alike; see the module docstring)."""
+    from shared.settings import KAFKA_ROLES
+
+    return SERVER_PROPERTIES.format(
+        port=port,
+        controller_port=controller_port,
+        listen_host=listen_host,
+        advertised_host=advertised_host,
+        logdir=logdir,
+        tls=tls,
+        broker_user=BROKER_USER,
+        broker_password=_jaas_safe(secrets.broker_password),
+        admin_user=KAFKA_ROLES["admin"],
+    )
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -243,16 +274,7 @@ def start(
         )
     props = datadir / "server.properties"
     _write_private(
-        props,
-        SERVER_PROPERTIES.format(
-            port=port,
-            controller_port=port + 1,
-            logdir=logdir,
-            tls=datadir / "tls",
-            broker_user=BROKER_USER,
-            broker_password=_jaas_safe(secrets.broker_password),
-            admin_user=KAFKA_ROLES["admin"],
-        ).encode(),
+        props, server_properties(port, port + 1, logdir, datadir / "tls", secrets).encode()
     )
     classpath = f"{libs}/*"
     if not (logdir / "meta.properties").exists():
@@ -373,3 +395,51 @@ def wait_ready(
                     f"Kafka at {bootstrap} did not become ready in {timeout}s"
                 ) from None
             time.sleep(0.5)
+
+
+def compose_config(conf: Path, ca_dir: Path, host: str, owner: int | None) -> None:
+    """The compose broker's files (the `kafka-config` step): `conf/server.properties`, its TLS
+    key and certificate for `host`, a client file for the healthcheck (the broker's own
+    principal) and the CA for clients in `ca_dir`. Passwords from KAFKA_BROKER_PASSWORD and
+    KAFKA_ADMIN_PASSWORD; `owner` (the broker image's uid) gets the private files."""
+    secrets = BrokerSecrets(os.environ["KAFKA_BROKER_PASSWORD"], os.environ["KAFKA_ADMIN_PASSWORD"])
+    tls = conf / "tls"
+    ca = ensure_tls(tls, (host, "localhost"))
+    props = server_properties(
+        9092,
+        9093,
+        Path("/var/lib/kafka/data/logs"),
+        tls,
+        secrets,
+        listen_host="",
+        advertised_host=host,
+    )
+    _write_private(conf / "server.properties", props.encode())
+    health = {
+        "bootstrap_servers": f"{host}:9092",
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": BROKER_USER,
+        "sasl_plain_password": secrets.broker_password,
+        "ssl_cafile": str(ca),
+    }
+    _write_private(conf / "healthcheck.properties", java_client_properties(health).encode())
+    ca_dir.mkdir(parents=True, exist_ok=True)
+    (ca_dir / "ca.pem").write_bytes(ca.read_bytes())
+    os.chmod(ca_dir / "ca.pem", 0o644)
+    if owner is not None:
+        for path in (conf, tls, *conf.glob("*"), *tls.glob("*")):
+            os.chown(path, owner, owner)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m infra.kafka")
+    parser.add_argument("command", choices=["compose-config"])
+    parser.add_argument("--conf", type=Path, required=True)
+    parser.add_argument("--ca", type=Path, required=True)
+    parser.add_argument("--host", default="kafka")
+    parser.add_argument("--owner", type=int, default=None)
+    args = parser.parse_args()
+    compose_config(args.conf, args.ca, args.host, args.owner)

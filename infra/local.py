@@ -94,8 +94,7 @@ def load_secrets(state: Path) -> dict[str, str]:
     path = state / "secrets.json"
     values = json.loads(path.read_text()) if path.exists() else {}
     wanted = {
-        "db_owner": 24,
-        "db_app": 24,
+        **{f"db_{svc}_{kind}": 24 for svc in SERVICES for kind in ("owner", "app")},
         "secret_key": 48,
         "kafka_broker": 24,
         **{f"kafka_{role}": 24 for role in KAFKA_ROLES},
@@ -263,7 +262,11 @@ def up(
 def provision_databases(admin_url: str, sec: dict[str, str]) -> dict[str, str]:
     from infra.databases import provision
 
-    return provision(admin_url, {"owner": sec["db_owner"], "app": sec["db_app"]})
+    # one password per role: no service's credentials open another service's database
+    return provision(
+        admin_url,
+        {f"{svc}_{kind}": sec[f"db_{svc}_{kind}"] for svc in SERVICES for kind in ("owner", "app")},
+    )
 
 
 def write_env(path: Path, env: dict[str, str]) -> None:

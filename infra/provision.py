@@ -3,9 +3,12 @@
     python -m infra.provision
 
 Creates each service's database and roles on the server at `DATABASE_URL` (an admin URL), the
-Kafka topics from infra/topics.yaml, migrates every database, and applies every tenant file in
-`REPLIKA_TENANTS_DIR`. Idempotent: safe to run on every deploy. Creates no demo accounts.
-Role passwords come from `REPLIKA_DB_OWNER_PASSWORD` and `REPLIKA_DB_APP_PASSWORD`.
+Kafka users and ACLs (infra/kafka_access.py) and topics (infra/topics.yaml, values of
+`KAFKA_TOPICS_ENVIRONMENT`; drift is reported), migrates every database, and applies every
+tenant file in `REPLIKA_TENANTS_DIR`. Idempotent: safe to run on every deploy. Creates no demo
+accounts. Role passwords come from `REPLIKA_DB_<SERVICE>_OWNER_PASSWORD` and
+`REPLIKA_DB_<SERVICE>_APP_PASSWORD` (one pair per service), Kafka's from
+`KAFKA_<ROLE>_PASSWORD` (the admin's was bootstrapped with the broker).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import sys
 from pathlib import Path
 
 from infra import kafka, kafka_access, topics
-from infra.databases import provision
-from shared.settings import KAFKA_ROLES, kafka_client_config, kafka_password_var
+from infra.databases import password_env_var, provision
+from shared.settings import KAFKA_ROLES, SERVICES, kafka_client_config, kafka_password_var
 
 
 def main() -> int:
@@ -24,8 +27,9 @@ def main() -> int:
     env = provision(
         admin,
         {
-            "owner": os.environ["REPLIKA_DB_OWNER_PASSWORD"],
-            "app": os.environ["REPLIKA_DB_APP_PASSWORD"],
+            f"{svc}_{kind}": os.environ[password_env_var(svc, kind)]
+            for svc in SERVICES
+            for kind in ("owner", "app")
         },
     )
     for key, value in env.items():

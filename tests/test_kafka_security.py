@@ -183,3 +183,35 @@ def test_the_java_cloudevents_sdk_decodes_every_record_of_both_topics(stack):
         f"/replika/whistleblowing/{city.slug}",
         f"/replika/hibah_bansos/{city.slug}",
     }
+
+
+def test_ensure_topics_finds_no_drift_on_the_declared_topics(kafka_bootstrap):
+    from infra.topics import ensure_topics
+
+    report = ensure_topics(kafka_client_config("admin", kafka_bootstrap))
+    assert report.created == [] and report.drift == []
+
+
+def test_ensure_topics_reports_drift_instead_of_ignoring_it(kafka_bootstrap):
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from infra.topics import drift
+
+    name = f"test.drift.{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(**kafka_client_config("admin", kafka_bootstrap))
+    try:
+        admin.create_topics([NewTopic(name, 2, 1, topic_configs={"retention.ms": "60000"})])
+        declared = {
+            "name": name,
+            "partitions": 3,
+            "replication_factor": 1,
+            "config": {"retention.ms": "2592000000", "cleanup.policy": "delete"},
+        }
+        found = drift(admin, [declared])
+    finally:
+        admin.delete_topics([name])
+        admin.close()
+    assert found == [
+        f"{name}: 2 partitions on the broker, 3 declared",
+        f"{name}: retention.ms=60000 on the broker, 2592000000 declared",
+    ]
