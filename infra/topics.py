@@ -96,14 +96,14 @@ def drift(admin, declared: list[dict]) -> list[str]:
     from kafka.admin import ConfigResource, ConfigResourceType
 
     found: list[str] = []
-    described = {d["topic"]: d for d in admin.describe_topics([t["name"] for t in declared])}
+    described = {d["name"]: d for d in admin.describe_topics([t["name"] for t in declared])}
     for t in declared:
         partitions = described[t["name"]]["partitions"]
         if len(partitions) != t["partitions"]:
             found.append(
                 f"{t['name']}: {len(partitions)} partitions on the broker, {t['partitions']} declared"
             )
-        factors = sorted({len(p["replicas"]) for p in partitions})
+        factors = sorted({len(p["replica_nodes"]) for p in partitions})
         if factors != [t["replication_factor"]]:
             shown = "/".join(map(str, factors))
             found.append(
