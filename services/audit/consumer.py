@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from infra.topics import topic_for
 from services.audit import ledger
 from shared.db import session_factory
+from shared.settings import kafka_client_config
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class AuditConsumer:
 
         return KafkaConsumer(
             *self.topics,
-            bootstrap_servers=self.bootstrap,
+            **kafka_client_config("audit-consumer", self.bootstrap),
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
