@@ -369,6 +369,7 @@ def tenant_export(slug: str, to: str, out: str) -> None:
         raise _move_error(exc) from None
     click.echo(f"{slug}: exported {sum(summary.rows.values())} rows to {out}")
     click.echo(f"recipient: {summary.recipient}")
+    click.echo(f"signed by: {summary.signer} (the receiver compares it out of band)")
     click.echo(f"bundle sha256: {summary.bundle_sha256} (compare it on import)")
     if not summary.suspended:
         click.echo(
@@ -380,15 +381,44 @@ def tenant_export(slug: str, to: str, out: str) -> None:
 
 @tenant.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def tenant_import(file: str) -> None:
-    """Import a tenant bundle addressed to this deployment: all or nothing; refused when the
-    bundle was altered, is addressed elsewhere, or the tenant already exists here."""
+@click.option(
+    "--from",
+    "sender",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="the sending deployment's public-key document (`replika instance public-key` there)",
+)
+@click.option(
+    "--signer",
+    default=None,
+    help="or the sender's signing-key fingerprint (sha256:...), as compared out of band",
+)
+def tenant_import(file: str, sender: str | None, signer: str | None) -> None:
+    """Import a tenant bundle signed by the sending deployment and addressed to this one: all
+    or nothing; refused when the bundle was altered, signed by another key, is addressed
+    elsewhere, or the tenant already exists here."""
     from pathlib import Path
 
-    from operations.tenant_move import MoveError, import_bundle
+    from operations.tenant_move import (
+        MAX_BUNDLE_BYTES,
+        MoveError,
+        import_bundle,
+        read_signing_fingerprint,
+    )
 
+    if (sender is None) == (signer is None):
+        raise click.ClickException(
+            "name the sending deployment: --from its public-key document, or --signer its "
+            "signing-key fingerprint (compare it with the sender out of band)"
+        )
+    path = Path(file)
     try:
-        summary = import_bundle(Path(file).read_bytes())
+        if signer is None:
+            signer = read_signing_fingerprint(Path(sender).read_text())
+        if path.stat().st_size > MAX_BUNDLE_BYTES:
+            raise MoveError("Bundle refused", f"it is larger than {MAX_BUNDLE_BYTES} bytes")
+        click.echo(f"expected signer: {signer}")
+        summary = import_bundle(path.read_bytes(), signer.strip())
     except MoveError as exc:
         raise _move_error(exc) from None
     click.echo(
@@ -443,17 +473,24 @@ def tenant_offboard(slug: str, to: str, out: str, yes: bool) -> None:
     help="write the key to this file instead of printing it",
 )
 def instance_public_key(out: str | None) -> None:
-    """Print this deployment's public key for tenant bundles (its private half is created on
-    first use next to the keyring, mode 0600)."""
+    """Print this deployment's public keys for tenant bundles: the transport key bundles are
+    sealed to, and the signing key of the bundles it exports (private halves created on first
+    use next to the keyring, mode 0600). Read the signing fingerprint to the other side."""
     from pathlib import Path
 
-    from operations.tenant_move import deployment_public_key, fingerprint, public_key_document
+    from operations.tenant_move import (
+        deployment_public_key,
+        deployment_signing_key,
+        fingerprint,
+        public_key_document,
+    )
 
-    raw = deployment_public_key()
-    doc = public_key_document(raw)
+    raw, signing = deployment_public_key(), deployment_signing_key()
+    doc = public_key_document(raw, signing)
     if out:
         Path(out).write_text(doc)
         click.echo(f"written: {out} ({fingerprint(raw)})")
+        click.echo(f"signing fingerprint: {fingerprint(signing)}")
     else:
         click.echo(doc, nl=False)
 
