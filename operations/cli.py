@@ -312,15 +312,84 @@ def keys_shred_tenant(slug: str, yes: bool) -> None:
 @keys.command("init-custodian")
 @click.argument("slug")
 def keys_init_custodian(slug: str) -> None:
-    """Create the tenant's identity custodian key; prints the passphrase and the offline
-    recovery secret once (give them to the custodian; Replika keeps neither)."""
+    """Where the tenant's identity custodian creates their key. The key belongs to the
+    custodian: they create it on their own page, typing their own passphrase, and see the
+    recovery secret once; no command chooses or prints a custodian passphrase."""
     from operations import key_admin
 
-    created = key_admin.ensure_custodian(key_admin.tenant_id_of(slug))
-    if created is None:
-        raise click.ClickException(f"{slug} already has a custodian key")
-    click.echo(f"passphrase: {created['passphrase']}")
-    click.echo(f"recovery secret (store offline): {created['recovery_secret']}")
+    status = key_admin.custodian_status(key_admin.tenant_id_of(slug))
+    if status is not None:
+        raise click.ClickException(
+            f"{slug} already has a custodian key (fingerprint {status['fingerprint']})"
+        )
+    click.echo(
+        f"{slug}: the identity custodian signs in and creates the key at "
+        + key_admin.CUSTODIAN_PAGE.format(slug=slug)
+    )
+
+
+def _custodian_error(exc: Exception) -> click.ClickException:
+    from shared import identity
+
+    if isinstance(exc, identity.PassphraseThrottled):
+        return click.ClickException(f"too many wrong tries; wait {exc.retry_after} s")
+    if isinstance(exc, identity.WrongPassphrase):
+        return click.ClickException("the passphrase is not right")
+    if isinstance(exc, identity.WrongRecoverySecret):
+        return click.ClickException("the recovery secret is not right")
+    return click.ClickException(str(exc))
+
+
+@keys.command("custodian-passphrase")
+@click.argument("slug")
+def keys_custodian_passphrase(slug: str) -> None:
+    """The custodian changes their passphrase (typed at the prompt, never shown)."""
+    from operations import key_admin
+    from shared import identity
+
+    old = click.prompt("current passphrase", hide_input=True)
+    new = click.prompt("new passphrase", hide_input=True, confirmation_prompt=True)
+    try:
+        key_admin.change_custodian_passphrase(key_admin.tenant_id_of(slug), old, new)
+    except (ValueError, identity.NoCustodian, identity.WrongPassphrase) as exc:
+        raise _custodian_error(exc) from None
+    except identity.PassphraseThrottled as exc:
+        raise _custodian_error(exc) from None
+    click.echo(f"{slug}: custodian passphrase changed")
+
+
+@keys.command("custodian-recover")
+@click.argument("slug")
+def keys_custodian_recover(slug: str) -> None:
+    """The custodian sets a new passphrase with the offline recovery secret."""
+    from operations import key_admin
+    from shared import identity
+
+    secret = click.prompt("recovery secret", hide_input=True)
+    new = click.prompt("new passphrase", hide_input=True, confirmation_prompt=True)
+    try:
+        key_admin.recover_custodian(key_admin.tenant_id_of(slug), secret, new)
+    except (ValueError, identity.NoCustodian, identity.WrongRecoverySecret) as exc:
+        raise _custodian_error(exc) from None
+    except identity.PassphraseThrottled as exc:
+        raise _custodian_error(exc) from None
+    click.echo(f"{slug}: custodian passphrase set from the recovery secret")
+
+
+@keys.command("authenticate-custodian")
+@click.argument("slug")
+@click.option("--fingerprint", required=True, help="as the custodian reads it from their page")
+def keys_authenticate_custodian(slug: str, fingerprint: str) -> None:
+    """Authenticate a custodian key made before this version (sealing refuses it until then),
+    once its fingerprint equals the one the custodian reads on their page."""
+    from operations import key_admin
+    from shared import identity
+
+    try:
+        found = key_admin.authenticate_custodian(key_admin.tenant_id_of(slug), fingerprint)
+    except (ValueError, identity.NoCustodian) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{slug}: custodian key {found} authenticated")
 
 
 _register_replication(main, tenant)  # tenant new|suspend|resume, instance init (issue 8)

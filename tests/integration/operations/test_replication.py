@@ -225,7 +225,12 @@ def test_request_to_working_tenant_with_one_time_onboarding(
     assert again.status_code == 200 and "onboarding_url" not in again.json
 
     g = wb_app.test_client()  # the contact official's browser
-    form = g.get(link)
+    exchanged = g.get(link)  # the link's token is spent for this browser's session ...
+    assert exchanged.status_code == 303
+    page = exchanged.headers["Location"]
+    assert page.endswith(f"/t/{slug}/onboarding") and link.rsplit("/", 1)[1] not in page
+    assert wb_app.test_client().get(link).status_code == 410  # ... so a logged link is dead
+    form = g.get(page)
     assert form.status_code == 200
     html = form.get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', html).group(1)
@@ -233,7 +238,7 @@ def test_request_to_working_tenant_with_one_time_onboarding(
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     password = "garut-admin-" + uuid.uuid4().hex[:12]
     weak = g.post(
-        link,
+        page,
         data={
             "csrf_token": token,
             "password": "short",
@@ -243,7 +248,7 @@ def test_request_to_working_tenant_with_one_time_onboarding(
     )
     assert weak.status_code == 422
     wrong_code = g.post(
-        link,
+        page,
         data={
             "csrf_token": token,
             "password": password,
@@ -254,12 +259,23 @@ def test_request_to_working_tenant_with_one_time_onboarding(
     assert wrong_code.status_code == 422  # TOTP enrolment is not optional
     code = pyotp.TOTP(secret).now()
     done = g.post(
-        link,
+        page,
         data={"csrf_token": token, "password": password, "password_confirm": password, "otp": code},
     )
     assert done.status_code == 200, done.get_data(as_text=True)
-    assert "Passphrase" in done.get_data(as_text=True) or "Frasa" in done.get_data(as_text=True)
+    # the custodian's key is the custodian's: no passphrase or recovery secret for the admin
+    finished = done.get_data(as_text=True)
+    assert "RK-" not in finished and f"/t/{slug}/whistleblowing/custodian" in finished
+    with service_engine("whistleblowing", migration=True).connect() as conn:
+        assert not conn.execute(
+            text(
+                "select 1 from custodian_keys where tenant_id = "
+                "(select id from tenants where slug = :s)"
+            ),
+            {"s": slug},
+        ).first()
     assert g.get(link).status_code == 410  # once only
+    assert g.get(page).status_code == 410
     assert wb_app.test_client().post(link, data={"csrf_token": token}).status_code in (400, 410)
 
     # sign in with 2FA on both services (the enrolment code itself cannot be replayed)
@@ -342,7 +358,8 @@ def test_interrupted_provisioning_resumes_where_it_stopped(
     old = resumed.json["onboarding_url"]
     new = wb.post(f"{HOST}/requests/{req_id}/onboarding-link", headers=host_admin)
     assert new.status_code == 200 and new.json["onboarding_url"] != old
-    assert wb.get(old).status_code == 410 and wb.get(new.json["onboarding_url"]).status_code == 200
+    assert wb.get(old).status_code == 410
+    assert wb.get(new.json["onboarding_url"], follow_redirects=True).status_code == 200
 
 
 def test_suspended_tenant_refuses_writes_and_serves_reads(
