@@ -814,6 +814,30 @@ def _check_receiver(bundle: OpenedBundle, plans: dict[str, list[TablePlan]]) -> 
             conn.rollback()
 
 
+def _load(cur, service: str, table: str, columns: list[str], data: bytes) -> None:
+    """COPY the rows into a staging table (temporary, no policies: COPY FROM is refused on
+    a table with row-level security for a role it binds), then INSERT them into the table,
+    where the policy checks every row against the tenant set for this transaction."""
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    if service in OWNER_WRITTEN:
+        with cur.copy(sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(table), cols)) as c:
+            c.write(data)
+        return
+    stage = sql.Identifier(f"stage_{table}")
+    cur.execute(
+        sql.SQL("create temporary table {} (like {}) on commit drop").format(
+            stage, sql.Identifier(table)
+        )
+    )
+    with cur.copy(sql.SQL("copy {} ({}) from stdin").format(stage, cols)) as copy:
+        copy.write(data)
+    cur.execute(
+        sql.SQL("insert into {} ({}) select {} from {}").format(
+            sql.Identifier(table), cols, cols, stage
+        )
+    )
+
+
 def _rewrap_keys(cur, service: str, tables: set[str], tenant_id: uuid.UUID, keys: dict) -> None:
     """Wrap the bundle's tenant and audit keys under this deployment's current master key."""
     ring = keyring()
@@ -942,12 +966,7 @@ def import_bundle(blob: bytes, signer: str) -> ImportSummary:
                 data = bundle.files[info["file"]]
                 if not data:
                     continue
-                query = sql.SQL("copy {} ({}) from stdin").format(
-                    sql.Identifier(plan.name),
-                    sql.SQL(", ").join(sql.Identifier(c) for c in info["columns"]),
-                )
-                with cur.copy(query) as copy:
-                    copy.write(data)
+                _load(cur, service, plan.name, info["columns"], data)
                 rows[f"{service}.{plan.name}"] = info["rows"]
             # every copied row really is this tenant's (a crafted bundle cannot reach others)
             for plan in plans[service]:

@@ -437,3 +437,60 @@ def test_requests_are_limited_per_address(wb, tenants_dir):
     assert int(refused.headers["Retry-After"]) > 0
     wb.environ_base["REMOTE_ADDR"] = "10.78.0.1"
     assert wb.post(f"{HOST}/requests", json=request_body(unique_slug("kab"))).status_code == 201
+
+
+def test_reserved_slugs_are_refused(wb, tenants_dir):
+    for slug in ("admin", "api", "static", "t", "onboarding"):
+        resp = wb.post(f"{HOST}/requests", json=request_body(slug))
+        assert resp.status_code == 422, (slug, resp.get_data(as_text=True))
+        assert resp.json["errors"][0]["field"] == "slug"
+        assert "reserved" in resp.json["errors"][0]["reason"]
+
+
+def test_a_pending_request_expires_then_frees_its_slug(wb, tenants_dir, host_admin):
+    """Nobody decided it in time: it can no longer be approved, and the slug may be asked for
+    again (the old request is closed as expired)."""
+    from operations.replication.portal import PENDING_TTL
+
+    slug = unique_slug("banjar")
+    first = wb.post(f"{HOST}/requests", json=request_body(slug))
+    assert first.status_code == 201
+    under_way = wb.post(f"{HOST}/requests", json=request_body(slug))
+    assert under_way.status_code == 409
+    with service_engine("whistleblowing", migration=True).begin() as conn:
+        conn.execute(
+            text("update replication_requests set created_at = created_at - :d where id = :i"),
+            {"d": PENDING_TTL, "i": first.json["request_id"]},
+        )
+    late = wb.post(
+        f"{HOST}/requests/{first.json['request_id']}/decision",
+        json={"approve": True},
+        headers=host_admin,
+    )
+    assert late.status_code == 409 and "expired" in late.json["detail"]
+    shown = wb.get(f"{HOST}/requests/{first.json['request_id']}", headers=host_admin)
+    assert shown.json["expired"] is True and shown.json["status"] == "pending"
+    assert not (tenants_dir / f"{slug}.yaml").exists()
+    wb.environ_base["REMOTE_ADDR"] = "10.79.0.1"
+    again = wb.post(f"{HOST}/requests", json=request_body(slug))
+    assert again.status_code == 201, again.get_data(as_text=True)
+    old = wb.get(f"{HOST}/requests/{first.json['request_id']}", headers=host_admin).json
+    assert old["status"] == "rejected" and old["decision_reason"].startswith("expired")
+
+
+def test_settings_yaml_with_aliases_is_refused():
+    """A "billion laughs" document: aliases multiply one node; the settings page refuses any."""
+    from operations.replication import config_admin
+    from shared.problem import Refused
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    with pytest.raises(Refused) as refused:
+        config_admin.parse_yaml(bomb)
+    assert refused.value.status == 422 and refused.value.errors[0]["field"] == "config"
+    assert config_admin.parse_yaml("name: {id: Kota}\nlist: [1, 2]\n") == {
+        "name": {"id": "Kota"},
+        "list": [1, 2],
+    }

@@ -532,9 +532,11 @@ def test_a_foreign_officials_row_without_a_newline_and_counted_as_no_row_writes_
     out = _resealed(sender, receiver, tmp_path / "c.bundle", crafted(True, own, "JBSWY3DPEHPK3PXP"))
     assert "plaintext seeds are no longer accepted" in out, out
 
+    reports = "db/whistleblowing/wb_reports.copy"
+
     def carriage_return(files, manifest):  # COPY takes a lone CR as the end of a row too
-        files[officials] = files[officials].replace(b"\n", b"\r", 1)
-        manifest["files"][officials]["sha256"] = hashlib.sha256(files[officials]).hexdigest()
+        files[reports] = files[reports].replace(b"\n", b"\r", 1)
+        manifest["files"][reports]["sha256"] = hashlib.sha256(files[reports]).hexdigest()
 
     out = _resealed(sender, receiver, tmp_path / "d.bundle", carriage_return)
     assert "carriage return" in out or "no end of line" in out or "row count" in out, out
