@@ -824,10 +824,10 @@ def _load(cur, service: str, table: str, columns: list[str], data: bytes) -> Non
             c.write(data)
         return
     stage = sql.Identifier(f"stage_{table}")
-    cur.execute(
-        sql.SQL("create temporary table {} (like {}) on commit drop").format(
-            stage, sql.Identifier(table)
-        )
+    cur.execute(  # the columns' types only: no constraint, default or identity
+        sql.SQL(
+            "create temporary table {} on commit drop as select {} from {} with no data"
+        ).format(stage, cols, sql.Identifier(table))
     )
     with cur.copy(sql.SQL("copy {} ({}) from stdin").format(stage, cols)) as copy:
         copy.write(data)

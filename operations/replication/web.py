@@ -246,8 +246,8 @@ def onboarding_link(token: str):
     try:
         with unit_of_work() as uw:
             fresh = onboarding.exchange(uw.session, token)
-    except Refused as exc:
-        return render_template("replication/onboarding_gone.html"), exc.status
+    except Refused:  # unknown, spent (exchanged) or expired: the same answer
+        return render_template("replication/onboarding_gone.html"), 410
     web_session[ONBOARDING_SESSION] = fresh
     return redirect(url_for("replication.onboard"), code=303)
 

@@ -440,11 +440,13 @@ def test_requests_are_limited_per_address(wb, tenants_dir):
 
 
 def test_reserved_slugs_are_refused(wb, tenants_dir):
-    for slug in ("admin", "api", "static", "t", "onboarding"):
+    for slug in ("admin", "api", "static", "onboarding", "replika"):
         resp = wb.post(f"{HOST}/requests", json=request_body(slug))
         assert resp.status_code == 422, (slug, resp.get_data(as_text=True))
         assert resp.json["errors"][0]["field"] == "slug"
         assert "reserved" in resp.json["errors"][0]["reason"]
+    short = wb.post(f"{HOST}/requests", json=request_body("t"))  # `t` is also too short
+    assert short.status_code == 422 and short.json["errors"][0]["field"] == "slug"
 
 
 def test_a_pending_request_expires_then_frees_its_slug(wb, tenants_dir, host_admin):
