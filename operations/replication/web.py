@@ -257,8 +257,8 @@ def onboard():
     token = web_session.get(ONBOARDING_SESSION) or ""
     try:
         onboarding.open_link(db(), token)
-    except Refused as exc:
-        return render_template("replication/onboarding_gone.html"), exc.status
+    except Refused:  # no link in this browser's session, or it was used or has expired
+        return render_template("replication/onboarding_gone.html"), 410
     # A fresh secret for each form shown, kept in this browser's signed session only: someone
     # who merely opened the link (a link previewer) never learns the secret that gets enrolled.
     key = f"onboarding:{provisioning.token_hash(token)[:16]}"
