@@ -4,9 +4,10 @@ receipt, keep the signed acknowledgement (page, PDF) and verify one.
 Server-rendered, no JavaScript needed (a small static script only adds copy and print
 buttons); every text through flask-babel. The receipt travels only in POST bodies (never a
 URL, so never an access log): the receipt page, its PDF and its language switch are POSTs that
-carry it, checked like any receipt. After a message or a file is accepted the inbox answers
-307 to itself, so the browser shows the inbox from a POST that changes nothing and a reload
-sends nothing twice. Every page answers `Cache-Control: no-store`.
+carry it, checked like any receipt. A receipt that opened the inbox is remembered in the
+signed session cookie as the case's id (never the receipt) for `INBOX_SESSION_SECONDS`, so
+the inbox is also a GET: after a message or a file is accepted the page redirects there
+(post/redirect/get; a reload sends nothing twice). Every page answers `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,23 @@ from __future__ import annotations
 import functools
 import json
 import secrets
+import time
+import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 
@@ -41,6 +54,7 @@ from shared.web import db, no_store, unit_of_work
 bp = Blueprint("wb_pages", __name__)
 bp.after_request(no_store)
 BASE = "/t/<tenant>/whistleblowing"
+INBOX_SESSION_SECONDS = 15 * 60  # how long an opened inbox stays open without the receipt
 
 
 @bp.app_template_filter("datetime_local")
@@ -146,17 +160,52 @@ def _receipt_refused(exc: cases.ReceiptRejected):
     )
 
 
-def with_receipt(*, for_update: bool = False) -> Callable[[Callable], Callable]:
+def _remember(report: Report) -> None:
+    """The inbox this browser opened, for a while: the case's id in the signed session."""
+    session["wb_inbox"] = {
+        "tenant": str(g.tenant.id),
+        "report": str(report.id),
+        "until": int(time.time()) + INBOX_SESSION_SECONDS,
+    }
+
+
+def _remembered(for_update: bool) -> Report | None:
+    mark = session.get("wb_inbox")
+    if not isinstance(mark, dict) or mark.get("tenant") != str(g.tenant.id):
+        return None
+    if int(mark.get("until", 0)) < time.time():
+        session.pop("wb_inbox", None)
+        return None
+    try:
+        report_id = uuid.UUID(str(mark.get("report")))
+    except ValueError:
+        return None
+    return db().get(Report, report_id, with_for_update=for_update)
+
+
+def with_receipt(
+    *, for_update: bool = False, remember: bool = True
+) -> Callable[[Callable], Callable]:
     """Decorator: the view gets the case that the posted receipt opens (locked with
-    `for_update`); a wrong receipt, or too many, answers the receipt form again."""
+    `for_update`), else the inbox this browser opened a moment ago; a wrong receipt, or too
+    many, answers the receipt form again. `remember`: the inbox stays open on this browser
+    (not for the receipt page: leaving it asks for the receipt, as the person was told)."""
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
         def inner(**kwargs):
-            try:
-                report = _open(for_update)
-            except cases.ReceiptRejected as exc:
-                return _receipt_refused(exc)
+            if request.form.get("receipt", "").strip():
+                try:
+                    report = _open(for_update)
+                except cases.ReceiptRejected as exc:
+                    return _receipt_refused(exc)
+                if remember:
+                    _remember(report)
+            else:
+                found = _remembered(for_update)
+                if found is None:
+                    return _receipt_refused(cases.ReceiptRejected())
+                report = found
             return view(report, **kwargs)
 
         return inner
@@ -169,7 +218,7 @@ def _posted_receipt() -> str:
 
 
 @bp.post(f"{BASE}/receipt")
-@with_receipt()
+@with_receipt(remember=False)
 def receipt_again(report: Report):
     """The receipt page again, in the language asked for (`?lang=`): the receipt came in the
     POST body and is checked like any receipt, so it never lands in a URL."""
@@ -177,7 +226,7 @@ def receipt_again(report: Report):
 
 
 @bp.post(f"{BASE}/receipt.pdf")
-@with_receipt()
+@with_receipt(remember=False)
 def receipt_pdf(report: Report):
     """The receipt hand-off as a PDF to save or print (made on request, never stored)."""
     receipt = _posted_receipt()
@@ -243,8 +292,18 @@ def _inbox_page(report: Report, notice: str | None = None, error: str | None = N
 @bp.route(f"{BASE}/inbox", methods=["GET", "POST"])
 def inbox():
     if request.method == "GET":
+        report = _remembered(False)
+        if report is not None:
+            return _inbox_page(report)
         return render_template("whistleblowing/inbox_open.html", error=None)
     return _open_inbox()
+
+
+@bp.post(f"{BASE}/inbox/close")
+def inbox_close():
+    """Close the inbox on this browser (a shared phone): the receipt is needed again."""
+    session.pop("wb_inbox", None)
+    return redirect(url_for("wb_pages.inbox"), code=303)
 
 
 @with_receipt()
@@ -253,10 +312,10 @@ def _open_inbox(report: Report):
 
 
 def _back_to_inbox(notice: str) -> Response:
-    """After an accepted POST: 307 to the inbox, which the browser asks for with the same
-    body (the receipt stays out of the URL); that POST only shows, so a reload adds nothing."""
+    """After an accepted POST: see the inbox by GET (post/redirect/get), the receipt nowhere
+    in the URL; the session remembers which inbox."""
     flash(notice, "success")
-    return redirect(url_for("wb_pages.inbox"), code=307)
+    return redirect(url_for("wb_pages.inbox"), code=303)
 
 
 @bp.post(f"{BASE}/inbox/acknowledgement")
