@@ -260,6 +260,7 @@ def audit_verify(slug: str) -> None:
     if report.ok:
         click.echo(f"{slug}: OK, {report.entries} entries, {report.checkpoints} checkpoints")
         return
+    assert report.problem is not None  # not ok: verify names what broke
     click.echo(f"{slug}: BROKEN at seq {report.problem.seq}: {report.problem.reason}", err=True)
     raise SystemExit(1)
 
@@ -483,6 +484,7 @@ def tenant_import(file: str, sender: str | None, signer: str | None) -> None:
     path = Path(file)
     try:
         if signer is None:
+            assert sender is not None  # exactly one of --from and --signer
             signer = read_signing_fingerprint(Path(sender).read_text())
         if path.stat().st_size > MAX_BUNDLE_BYTES:
             raise MoveError("Bundle refused", f"it is larger than {MAX_BUNDLE_BYTES} bytes")
@@ -564,7 +566,9 @@ def instance_public_key(out: str | None) -> None:
         click.echo(doc, nl=False)
 
 
-main.commands["instance"].add_command(instance_public_key)
+instance_group = main.commands["instance"]
+assert isinstance(instance_group, click.Group)
+instance_group.add_command(instance_public_key)
 
 
 @main.group()

@@ -135,6 +135,13 @@ class MoveError(Exception):
 # -- the deployment's transport key ------------------------------------------------------------
 
 
+def _scalar(cursor: Any) -> Any:
+    """The first column of the one row a query returns (it always returns one)."""
+    row = cursor.fetchone()
+    assert row is not None
+    return row[0]
+
+
 def _private_key(raw: bytes) -> hpke.MLKEM768X25519PrivateKey:
     return hpke.MLKEM768X25519PrivateKey(
         mlkem.MLKEM768PrivateKey.from_seed_bytes(raw[:64]),
@@ -351,7 +358,7 @@ def _plan(service: str) -> tuple[list[TablePlan], list[str]]:
 def _export_select(service: str, plan: TablePlan) -> list[sql.Composable]:
     """Column expressions for export: key material is replaced by placeholders (it travels,
     unwrapped, in keys.json)."""
-    out = []
+    out: list[sql.Composable] = []
     for c in plan.columns:
         ident = sql.Identifier(c)
         if plan.name == "tenant_keys" and c == "master_key_id":
@@ -894,7 +901,7 @@ def _republish_unrecorded(conns: dict[str, psycopg.Connection], tenant_id: uuid.
             continue
         c = conn.cursor()
         c.execute("select to_regclass('outbox') is not null")
-        if not c.fetchone()[0]:
+        if not _scalar(c):
             continue
         c.execute(
             "update outbox set published_at = null where tenant_id = %s and "
@@ -977,7 +984,7 @@ def import_bundle(blob: bytes, signer: str) -> ImportSummary:
                     ),
                     (tenant_id,),
                 )
-                if cur.fetchone()[0] != sent[plan.name]["rows"]:
+                if _scalar(cur) != sent[plan.name]["rows"]:
                     raise MoveError(
                         "Bundle refused", f"{service}.{plan.name} holds rows of another tenant"
                     )

@@ -46,7 +46,7 @@ from shared.db import session_factory, tenant_session
 SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 RECOVERY_SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 # Argon2id parameters for the passphrase (RFC 9106 second recommendation: 64 MiB, 3 passes).
-ARGON2 = {"length": 32, "iterations": 3, "lanes": 4, "memory_cost": 64 * 1024}
+ARGON2: dict[str, int] = {"length": 32, "iterations": 3, "lanes": 4, "memory_cost": 64 * 1024}
 MIN_PASSPHRASE = 12
 # Wrong passphrases per custodian (and per tenant, summed over its custodians): a few free,
 # then a lock that doubles up to an hour.
@@ -119,7 +119,14 @@ def _public_key(raw: bytes) -> hpke.MLKEM768X25519PublicKey:
 
 
 def _passphrase_key(passphrase: str, salt: bytes) -> bytes:
-    return Argon2id(salt=salt, **ARGON2).derive(passphrase.encode())
+    a = ARGON2
+    return Argon2id(
+        salt=salt,
+        length=a["length"],
+        iterations=a["iterations"],
+        lanes=a["lanes"],
+        memory_cost=a["memory_cost"],
+    ).derive(passphrase.encode())
 
 
 def _wrap_with_passphrase(
