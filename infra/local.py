@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from infra import kafka, postgres, topics
-from shared.settings import SERVICES, env_prefix, project_root
+from shared.settings import LEDGER_DIRS, SERVICES, env_prefix, project_root
 
 ROOT = project_root()
 LOCAL = ROOT / ".local"
@@ -192,6 +192,8 @@ def up(
         "REPLIKA_MASTER_KEY_FILE", str(state / "master-keys.json")
     )
     env["REPLIKA_TENANTS_DIR"] = os.environ.get("REPLIKA_TENANTS_DIR", str(ROOT / "tenants"))
+    for var, default in LEDGER_DIRS.items():  # event signing keys; heads outside the database
+        env[var] = os.environ.get(var, str(state / default))
     env["REPLIKA_INSECURE_COOKIES"] = os.environ.get("REPLIKA_INSECURE_COOKIES", "1")
     os.environ.update(env)
 
