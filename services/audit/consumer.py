@@ -98,9 +98,17 @@ class AuditConsumer:
                     session, self.checkpoint_every, self.checkpoint_seconds
                 )
             for tenant_id in due:
-                with session.begin():
-                    if ledger.write_checkpoint(session, tenant_id):
-                        written += 1
+                try:
+                    with session.begin():
+                        if ledger.write_checkpoint(session, tenant_id):
+                            written += 1
+                except Exception as exc:
+                    if _is_db_error(exc):
+                        raise  # an outage: the run loop backs off
+                    # one tenant's key or heads file must not stop the others or the stream
+                    log.error(
+                        "audit: checkpoint of tenant %s failed: %s", tenant_id, type(exc).__name__
+                    )
         return written
 
     def handle(self, batch: dict) -> None:

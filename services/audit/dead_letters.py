@@ -212,7 +212,7 @@ def redrive(session: Session, dead_letter_id: int, keys: TrustedKeys, by: str) -
     ).first()
     if done is not None:
         raise AlreadyRedriven(
-            f"dead letter {dead_letter_id} was re-driven at {done.at} ({done.outcome})"
+            f"dead letter {dead_letter_id} was already re-driven at {done.at} ({done.outcome})"
         )
     verdict = intake.check(row.topic, row.record_value, keys)
     if not isinstance(verdict, intake.Rejected) and verdict["tenant"] not in ledger.tenant_ids(
