@@ -88,7 +88,42 @@ def _raw_private(key: Ed25519PrivateKey) -> bytes:
 
 def signed_bytes(event: dict[str, Any]) -> bytes:
     """What the signature covers: the canonical JSON of the event without `sig`."""
-    return rfc8785.dumps({k: v for k, v in event.items() if k != SIG})
+    return canonical({k: v for k, v in event.items() if k != SIG})
+
+
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _plain(value: Any) -> bool:
+    """True when `value` holds only what RFC 8785 writes exactly as sorted compact JSON does:
+    strings, safe integers, booleans, null, lists, and objects whose keys sort the same by
+    UTF-16 code units as by code points (no key character at or above U+D800). No floats."""
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER
+    if isinstance(value, dict):
+        return all(
+            isinstance(k, str) and (not k or max(k) < "\ud800") and _plain(v)
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return False
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of `value`. Events hold no floats, so the C encoder's sorted compact
+    output is already canonical for them (same escapes, same integers, same key order; a test
+    compares it with the rfc8785 package); anything else goes through rfc8785."""
+    if _plain(value):
+        try:
+            return json.dumps(
+                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
+        except UnicodeEncodeError:  # a lone surrogate: let rfc8785 decide
+            pass
+    return rfc8785.dumps(value)
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ import threading
 import uuid
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.audit import intake
 from shared import event_signing, events
@@ -150,3 +153,35 @@ def test_the_consumer_needs_only_the_public_keys(signer, keys_dir, tmp_path):
     trusted = event_signing.TrustedKeys(only_public)
     event = signer.sign(built())
     assert intake.check("whistleblowing.events", encoded(event), trusted) == event
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.text(st.characters(blacklist_categories=("Cs",))),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(st.characters(blacklist_categories=("Cs",)), max_size=6), children, max_size=4
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300)
+@given(value=_json)
+def test_the_fast_canonical_form_is_rfc8785(value):
+    assert event_signing.canonical(value) == rfc8785.dumps(value)
+
+
+def test_the_canonical_form_falls_back_to_rfc8785_for_floats_and_astral_keys():
+    for value in ({"a": 1.5, "b": [1e21, -0.0]}, {"\U0001f600": 1, "\uffff": 2}, {"x": 2**60}):
+        try:
+            expected = rfc8785.dumps(value)
+        except rfc8785.CanonicalizationError:
+            with pytest.raises(rfc8785.CanonicalizationError):
+                event_signing.canonical(value)
+        else:
+            assert event_signing.canonical(value) == expected
