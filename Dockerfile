@@ -5,10 +5,11 @@ WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY shared ./shared
 COPY services ./services
+COPY operations ./operations
 COPY infra ./infra
 COPY tenants ./tenants
 RUN pip install --no-cache-dir -c constraints.txt . \
  && useradd --system --uid 10001 replika
 USER replika
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "services.whistleblowing.app:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "operations.apps:whistleblowing()"]

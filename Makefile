@@ -39,9 +39,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m infra.local test -- $(PYTEST_ARGS)
 
-## Pure domain tests only: no database or broker needed.
+## tests/unit alone: pure domain rules and helpers, no database or broker needed.
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 ## Benchmarks on a throw-away stack: results in bench/results/, docs/benchmarks.md, charts.
 bench: $(STAMP)

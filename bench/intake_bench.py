@@ -436,14 +436,14 @@ def run(quick: bool, state: Path, env: dict) -> dict:
     plan = [
         (
             "whistleblowing.submit_report",
-            "services.whistleblowing.app:create_app()",
+            "operations.apps:whistleblowing()",
             path_wb,
             wb_requests,
             "baseline.for_report",
         ),
         (
             "hibah_bansos.submit_application",
-            "services.hibah_bansos.app:create_app()",
+            "operations.apps:hibah_bansos()",
             path_hb,
             hb_requests,
             "baseline.for_application",

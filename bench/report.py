@@ -720,7 +720,7 @@ def _md_scale(s: dict) -> list[str]:
                 ]
             )
     out += [
-        f"Officials' case list (`repository.list_reports` + `cases.summary` per row, "
+        f"Officials' case list (`repository.list_reports` + `views.summary` per row, "
         f"{c.get('per_page')} per page, as a supervisor; ms):",
         "",
     ]

@@ -22,7 +22,7 @@ app role (row-level security applies):
   SELECT applicants by nik_index), half hits, half misses; and one 1,000-NIK chunk of the
   CSV import's look-ups (imports.import_beneficiaries' two IN queries);
 - applications.programme_summary over the programme's N applications;
-- repository.list_reports + cases.summary per row (what GET /api/v1/reports does) for the
+- repository.list_reports + views.summary per row (what GET /api/v1/reports does) for the
   first, a middle and the last page (20 per page, the API default), with and without filters.
 Where a goal is missed, every SQL statement the measured call runs is re-run under
 EXPLAIN (ANALYZE, BUFFERS) and the plans go into the result.
@@ -127,7 +127,7 @@ def _copy(conn, table: str, columns: list[str], rows) -> int:
 def generate_bansos(tenant, n: int, rng: random.Random) -> dict:
     from sqlalchemy import text
 
-    from services.hibah_bansos import programmes
+    from services.hibah_bansos import programmes, repository
     from services.hibah_bansos.domain import lpj
     from shared import crypto
     from shared.db import service_engine, session_factory, tenant_session
@@ -135,8 +135,9 @@ def generate_bansos(tenant, n: int, rng: random.Random) -> dict:
     t0 = time.monotonic()
     factory = session_factory(service_engine("hibah_bansos"))
     with tenant_session(factory, tenant.id) as s:
-        programmes.ensure_synced(s, tenant)
-        programme_id = programmes.by_code(s, PROGRAMME).id
+        programmes.sync_programmes(s, tenant)
+        s.commit()
+        programme_id = repository.programme(s, PROGRAMME).id
         niks: list[str] = []
         seen: set[str] = set()
         kec_values, kec_cum = _cumulative(KECAMATAN)
@@ -512,9 +513,11 @@ def _ratio_p50(ms: dict, base: dict) -> float | None:
 def duplicate_checks(tenant, data: dict, lookups: int, rng: random.Random) -> dict:
     from sqlalchemy import select
 
-    from services.hibah_bansos import applications, protect
+    from services.hibah_bansos import cases
     from services.hibah_bansos.models import Applicant, Application, Programme
+    from shared.crypto import blind_index
     from shared.db import service_engine, session_factory, tenant_session
+    from shared.problem import Refused
 
     factory = session_factory(service_engine("hibah_bansos"))
     niks, seen = data["_niks"], data["_seen"]
@@ -540,16 +543,16 @@ def duplicate_checks(tenant, data: dict, lookups: int, rng: random.Random) -> di
     def application_check(s, nik):
         """What create_application runs for a person: blind index of the NIK, then
         _refuse_duplicate_person (SELECT ... by programme and nik_index)."""
-        applicant = Applicant(nik_index=protect.blind_index(s, tenant.id, "nik", nik))
+        applicant = Applicant(nik_index=blind_index(s, tenant.id, "nik", nik))
         try:
-            applications._refuse_duplicate_person(s, applicant, programme)
+            cases._refuse_duplicate_person(s, applicant, programme)
             return False
-        except applications.Refused:
+        except Refused:
             return True
 
     def registration_check(s, nik):
         """What register_applicant runs for an individual: blind index, SELECT by it."""
-        ix = protect.blind_index(s, tenant.id, "nik", nik)
+        ix = blind_index(s, tenant.id, "nik", nik)
         return s.execute(select(Applicant.id).where(Applicant.nik_index == ix)).first() is not None
 
     out = {}
@@ -577,7 +580,7 @@ def duplicate_checks(tenant, data: dict, lookups: int, rng: random.Random) -> di
     chunk = [n for n, _ in probe[:1000]]
 
     def import_chunk(s):
-        part = [protect.blind_index(s, tenant.id, "nik", n) for n in chunk]
+        part = [blind_index(s, tenant.id, "nik", n) for n in chunk]
         taken = set(
             s.execute(
                 select(Application.nik_index).where(
@@ -626,7 +629,7 @@ def duplicate_checks(tenant, data: dict, lookups: int, rng: random.Random) -> di
 
 
 def summary_timing(tenant, data: dict, reps: int) -> dict:
-    from services.hibah_bansos import applications
+    from services.hibah_bansos import views
     from services.hibah_bansos.models import Programme
     from shared.db import service_engine, session_factory
 
@@ -634,7 +637,8 @@ def summary_timing(tenant, data: dict, reps: int) -> dict:
     result: dict = {}
 
     def call(s):
-        result["last"] = applications.programme_summary(s, s.get(Programme, data["_programme_id"]))
+        programme = s.get(Programme, data["_programme_id"])
+        result["last"] = views.programme_summary(s, tenant, programme)
 
     samples = _timed_in_session(factory, tenant.id, call, reps)
     from sqlalchemy import text
@@ -668,8 +672,9 @@ def _bare_page(tenant, kw: dict, page: int, hide_from: uuid.UUID | None = None):
     the plain OFFSET query the list's rows are checked against."""
     from sqlalchemy import and_, exists, select
 
-    from services.whistleblowing import cases, repository
+    from services.whistleblowing import repository
     from services.whistleblowing.models import Recusal, Report
+    from shared.tenancy import today
 
     conds = [Report.tenant_id == tenant.id]
     if hide_from is not None:
@@ -681,7 +686,7 @@ def _bare_page(tenant, kw: dict, page: int, hide_from: uuid.UUID | None = None):
     if kw.get("category"):
         conds.append(Report.category == kw["category"])
     if kw.get("overdue"):
-        conds.append(repository.overdue_clause(cases.today(tenant)))
+        conds.append(repository.overdue_clause(today(tenant)))
     return (
         select(Report.__table__)
         .where(*conds)
@@ -692,8 +697,9 @@ def _bare_page(tenant, kw: dict, page: int, hide_from: uuid.UUID | None = None):
 
 
 def case_list_timing(tenant, official_id: uuid.UUID, reps: int) -> dict:
-    from services.whistleblowing import cases, repository
+    from services.whistleblowing import repository, views
     from shared.db import service_engine, session_factory, tenant_session
+    from shared.tenancy import today
 
     factory = session_factory(service_engine("whistleblowing"))
     filters = {
@@ -708,14 +714,14 @@ def case_list_timing(tenant, official_id: uuid.UUID, reps: int) -> dict:
             # GET /api/v1/reports as a supervisor (sees all, never their recused cases)
             rows, total = repository.list_reports(
                 s,
-                today=cases.today(tenant),
+                today=today(tenant),
                 hide_from=official_id,
                 only_assigned_to=None,
                 page=page,
                 per_page=PER_PAGE,
                 **kw,
             )
-            items = [cases.summary(tenant, r) for r in rows]
+            items = [views.summary(tenant, r) for r in rows]
             return items, total
 
         return call

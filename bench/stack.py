@@ -42,7 +42,7 @@ def seed_tenants() -> None:
     missing file with check-then-write, so gunicorn workers racing on their first request can
     each write a different master key, and tenant keys wrapped under the losing one never open
     again (seen on the first bench run: every intake request then failed with 500)."""
-    from shared import key_admin, tenant_apply
+    from operations import key_admin, tenant_apply
     from shared.keyring import keyring
     from shared.tenant_config import load_file
 

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from infra import kafka, postgres, topics
+from shared.files import write_private
 from shared.settings import LEDGER_DIRS, SERVICES, env_prefix, project_root
 
 ROOT = project_root()
@@ -71,14 +72,6 @@ def free_port_pair() -> int:
         except OSError:
             continue
     raise RuntimeError("no free port pair")
-
-
-def write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
 
 
 def load_secrets(state: Path) -> dict[str, str]:
@@ -259,10 +252,12 @@ def _wait_gone(pids: list[int], timeout: float = 20) -> None:
 
 
 def seed_demo(state: Path) -> None:
-    """Demo tenants and their officials (never on the production path)."""
-    from shared import demo
-
-    demo.seed(state)
+    """Demo tenants and their officials (never on the production path): the operator
+    command `replika demo seed`, run as a process with the settings `up` put in the
+    environment."""
+    subprocess.run(
+        [str(VENV_BIN / "replika"), "demo", "seed", "--state", str(state)], check=True, cwd=ROOT
+    )
 
 
 def start_process(name: str, argv: list[str], state: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -296,7 +291,7 @@ def web_argv(service: str, host: str, port: int) -> list[str]:
         # gunicorn 27's control socket has one default path per machine: parallel runs
         # (make run, make test, make bench) would take it from each other; nothing uses it
         "--no-control-socket",
-        f"services.{service}.app:create_app()",
+        f"operations.apps:{service}()",  # the service's composition root
     ]
 
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 from flask import (
@@ -40,8 +39,8 @@ from shared.auth import (
 )
 from shared.officials import check_credentials
 from shared.problem import Problem, problem_response, validation_error
+from shared.request_context import db, ext
 from shared.separation import SeparationOfDutiesViolation
-from shared.web import db
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -57,10 +56,12 @@ class LoginThrottled(Exception):
     retry_after: int
 
 
-def _models():
-    service = current_app.extensions["replika"]["service"]
-    module = importlib.import_module(f"services.{service}.models")
-    return module.OfficialRow, module.LoginThrottleRow
+def _models() -> tuple[type, type]:
+    """The service's official and throttle tables (its `ServiceModels`)."""
+    models = ext()["models"]
+    if models.official is None or models.login_throttle is None:
+        raise Problem(404, "Not Found", "Sign in at a service; its token is valid here.")
+    return models.official, models.login_throttle
 
 
 def authenticate(username: str, password: str, otp: str) -> Principal:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import uuid
 from typing import Any
 
@@ -23,7 +24,10 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from shared.db import session_factory, tenant_session
 
 SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 RECOVERY_SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
@@ -211,12 +215,6 @@ def ensure_demo_custodian(
     """Create the tenant's custodian key if it has none (whistleblowing database), with a random
     passphrase unless one is given. Returns {"passphrase", "recovery_secret"} (show once), or
     None when the tenant already has a custodian key."""
-    import secrets
-
-    from sqlalchemy.engine import Engine
-
-    from shared.db import session_factory, tenant_session
-
     factory = session_factory_or_engine
     if isinstance(factory, Engine):
         factory = session_factory(factory)

@@ -140,7 +140,7 @@ def keyring() -> FileKeyring:
     return _keyrings[path]
 
 
-# -- the deployment's transport key (tenant move bundles, shared/tenant_move.py) ---------------
+# -- the deployment's transport key (tenant move bundles, operations/tenant_move.py) --------------
 #
 # A deployment receives tenant bundles sealed to its public key (HPKE, ML-KEM-768 + X25519, as
 # reporter identities). The private half lives next to the keyring, in its own 0600 file with

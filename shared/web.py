@@ -1,4 +1,6 @@
-"""Web plumbing shared by every Flask service: problems, health, tenant resolution, headers."""
+"""Web plumbing shared by every Flask service: the service factory (configuration,
+extensions, health routes, tenant resolution, error handlers, security headers), the one way
+a handler runs a use case (`unit_of_work()`), and `no_store`."""
 
 from __future__ import annotations
 
@@ -7,17 +9,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-from flask import Flask, Response, g, jsonify, render_template, request
+import psycopg
+from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import health, settings
-from shared.db import session_factory, tenant_session
+from shared import auth_routes, health, i18n, logging_setup, settings, suspension
+from shared.auth import is_api_request
+from shared.db import session_factory
 from shared.problem import Problem, Refused, problem_of, problem_response
+from shared.request_context import close_db, db, ext
 from shared.tenancy import Tenant, load_tenant
 from shared.uow import UnitOfWork
 
@@ -29,7 +35,7 @@ TENANT_CACHE_SECONDS = 5.0
 @dataclass(frozen=True)
 class ServiceModels:
     """A service's own tables that shared code works on: shared/ never imports services/, the
-    service's composition root (its app.py) passes them in."""
+    service's app factory passes them in; at request time they are `ext()["models"]`."""
 
     tenant: type
     outbox: type | None = None
@@ -72,16 +78,24 @@ def create_service_app(
     domain_errors: tuple[type[Exception], ...] = (),
     extra_ready_checks: dict[str, Callable[[], str | None]] | None = None,
 ) -> Flask:
-    """`domain_errors`: the service's domain exception bases; each carries `status` (and
-    `field`, `extra`) and is answered by the one refusal handler below, like `Refused`."""
-    from pathlib import Path
+    """A service's Flask app with everything every service has; the service's composition
+    root then registers its own blueprints (and operations/apps.py the operator pages).
 
-    from flask import Blueprint
-
-    from shared import i18n, logging_setup
-
+    `domain_errors`: the service's domain exception bases; each carries `status` (and
+    `field`, `extra`) and is answered by the one refusal handler, like `Refused`."""
     logging_setup.install()
     app = Flask(import_name, static_folder=None)
+    _configure(app, service)
+    _install_extensions(app, service, engine, models, integrity_refusal)
+    _add_health_routes(app, service, engine, extra_ready_checks or {})
+    _resolve_tenants(app)
+    _register_error_handlers(app, domain_errors)
+    app.after_request(security_headers)
+    return app
+
+
+def _configure(app: Flask, service: str) -> None:
+    """Settings from the environment, translations, the shared static files, proxies."""
     service_dir = Path(__file__).resolve().parent.parent / "services" / service
     i18n.init_app(app, service_dir)
     app.register_blueprint(
@@ -103,6 +117,17 @@ def create_service_app(
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=web.trusted_proxies, x_proto=web.trusted_proxies
         )
+
+
+def _install_extensions(
+    app: Flask,
+    service: str,
+    engine: Engine,
+    models: ServiceModels,
+    integrity_refusal: IntegrityHook | None,
+) -> None:
+    """The service's wiring (shared/request_context.ext()), the read-only rule of suspended
+    tenants, and officials' sign-in with CSRF on every form."""
     factory = session_factory(engine)
     app.extensions["replika"] = {
         "service": service,
@@ -112,12 +137,18 @@ def create_service_app(
         "models": models,
         "integrity_refusal": integrity_refusal,
     }
-    from shared.replication import suspension
-
+    app.teardown_request(close_db)
     suspension.init_app(app)  # a suspended tenant is read-only (checked here, for every service)
-    from shared import auth_routes
-
     auth_routes.init_app(app)  # officials' sign-in routes, CSRF on every form, 409 on SoD
+
+
+def _add_health_routes(
+    app: Flask,
+    service: str,
+    engine: Engine,
+    extra_ready_checks: dict[str, Callable[[], str | None]],
+) -> None:
+    """`/healthz` (the process answers) and `/readyz` (its database and Kafka answer)."""
 
     @app.get("/healthz")
     def healthz():
@@ -128,8 +159,8 @@ def create_service_app(
         checks: dict[str, Callable[[], str | None]] = {
             "database": lambda: health.check_database(engine),
             "kafka": lambda: health.check_kafka(settings.kafka_bootstrap()),
+            **extra_ready_checks,
         }
-        checks.update(extra_ready_checks or {})
         failed = {name: reason for name, check in checks.items() if (reason := check()) is not None}
         if failed:
             names = ", ".join(sorted(failed))
@@ -144,18 +175,10 @@ def create_service_app(
             )
         return jsonify(status="ready", service=service, checks=sorted(checks))
 
-    @app.get("/t/<tenant>/api/v1/tenant")
-    def tenant_info():
-        t: Tenant = g.tenant
-        return jsonify(
-            slug=t.slug,
-            name=t.config.get("name"),
-            display_name=t.display_name,
-            locale=t.locale,
-            timezone=t.timezone,
-            branding=t.config.get("branding", {}),
-            services=sorted(t.config.get("services", {})),
-        )
+
+def _resolve_tenants(app: Flask) -> None:
+    """`/t/<tenant>/…` sets `g.tenant` (404 for an unknown or disabled tenant), URLs built
+    inside a tenant's request keep it, and `GET /t/<tenant>/api/v1/tenant` describes it."""
 
     @app.url_value_preprocessor
     def resolve_tenant(endpoint, values):
@@ -175,22 +198,33 @@ def create_service_app(
         ):
             values["tenant"] = g.tenant.slug
 
-    @app.teardown_request
-    def close_db(exc):
-        db = g.pop("db_cm", None)
-        if db is not None:
-            db.__exit__(None, None, None)
+    @app.get("/t/<tenant>/api/v1/tenant")
+    def tenant_info():
+        t: Tenant = g.tenant
+        return jsonify(
+            slug=t.slug,
+            name=t.config.get("name"),
+            display_name=t.display_name,
+            locale=t.locale,
+            timezone=t.timezone,
+            branding=t.config.get("branding", {}),
+            services=sorted(t.config.get("services", {})),
+        )
+
+
+def _register_error_handlers(app: Flask, domain_errors: tuple[type[Exception], ...]) -> None:
+    """Every error answers as a problem document: refusals and domain errors with their
+    status, HTTP errors with theirs, an unreachable database 503, anything else 500."""
 
     def on_refused(exc: Exception):
         return on_problem(problem_of(exc), getattr(exc, "headers", None))
 
-    for refusal in (Refused, *domain_errors):
+    refusals: tuple[type[Exception], ...] = (Refused, *domain_errors)
+    for refusal in refusals:
         app.register_error_handler(refusal, on_refused)
 
     @app.errorhandler(Problem)
     def on_problem(p: Problem, headers: dict[str, str] | None = None):
-        from shared.auth import is_api_request
-
         if (
             p.status == 401
             and request.method == "GET"
@@ -234,30 +268,27 @@ def create_service_app(
         log.exception("unhandled error on %s %s", request.method, request.url_rule)
         return problem_response(Problem(500, "Internal Server Error"))
 
-    @app.after_request
-    def security_headers(resp: Response) -> Response:
-        h = resp.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        )
-        h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        h.setdefault("X-Frame-Options", "DENY")
-        return resp
 
-    return app
+def security_headers(resp: Response) -> Response:
+    """`after_request` of every service: no sniffing, no referrer, a strict CSP, HSTS, no
+    framing (a response that set its own keeps it)."""
+    h = resp.headers
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "no-referrer")
+    h.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    )
+    h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    h.setdefault("X-Frame-Options", "DENY")
+    return resp
 
 
 def database_unavailable(exc: BaseException) -> bool:
     """The database could not be reached or dropped the connection (server stopped or
     restarting): no SQLSTATE (refused, reset), class 08 (connection exception) or 57P
     (shut down, starting up). Serialization failures and timeouts stay errors."""
-    import psycopg
-    from sqlalchemy.exc import DBAPIError
-
     if not isinstance(exc, DBAPIError):
         return False
     if exc.connection_invalidated:
@@ -268,36 +299,20 @@ def database_unavailable(exc: BaseException) -> bool:
     )
 
 
-def db() -> Session:
-    """The request's tenant-scoped session (opened on first use, closed at teardown)."""
-    if "db" not in g:
-        factory = _ext()["sessions"]
-        cm = tenant_session(factory, g.tenant.id)
-        g.db = cm.__enter__()
-        g.db_cm = cm
-    return g.db
-
-
-def _ext() -> dict:
-    from flask import current_app
-
-    return current_app.extensions["replika"]
-
-
 @contextmanager
 def unit_of_work() -> Iterator[UnitOfWork]:
     """The one way a handler runs a use case: `with unit_of_work() as uw: cases.do(uw, ...)`.
     Commits (state and outbox events together) when the block ends, rolls back when it raises;
     a unique index firing is answered by the service's integrity hook (409 naming the field),
     never 500. Handlers never commit by themselves."""
-    ext = _ext()
-    uw = UnitOfWork(db(), g.tenant, ext["service"], ext["models"].outbox)
+    wiring = ext()
+    uw = UnitOfWork(db(), g.tenant, wiring["service"], wiring["models"].outbox)
     try:
         yield uw
         uw.commit()
     except IntegrityError as exc:
         uw.rollback()
-        hook: IntegrityHook | None = ext.get("integrity_refusal")
+        hook: IntegrityHook | None = wiring.get("integrity_refusal")
         refusal = hook(exc) if hook is not None else None
         if refusal is not None:
             raise refusal from None
@@ -305,11 +320,6 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     except BaseException:
         uw.rollback()
         raise
-
-
-def uow(outbox_model: type) -> UnitOfWork:
-    """Transitional: callers move to `unit_of_work()`; this goes when none is left."""
-    return UnitOfWork(db(), g.tenant, _ext()["service"], outbox_model)
 
 
 def no_store(resp: Response) -> Response:

@@ -1,4 +1,10 @@
-"""Fixtures for integration tests against the real stack that `make test` starts.
+"""Fixtures for the tests against the real stack that `make test` starts.
+
+The folder of a test says what it needs: tests/unit nothing (`make test-unit` runs it alone;
+its conftest makes `stack` fail), tests/integration/<area> the real PostgreSQL and Kafka
+(areas as in the code: whistleblowing, hibah_bansos, audit, shared, operations), tests/faults
+the stack plus the right to stop parts of it, tests/browser the stack and a headless Chromium.
+Data builders and rigs that several test modules use are in tests/support.
 
 `make test` (infra/local.py `test`) provisions PostgreSQL and Kafka on free ports, migrates, and
 runs pytest with their settings in the environment. Integration tests fail loudly, never skip,
@@ -9,9 +15,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import create_engine
+
+from tests.support.hibah_bansos import application, organisation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,12 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def _require_stack() -> None:
     if not os.environ.get("WHISTLEBLOWING_DATABASE_URL"):
         pytest.fail("integration tests need the stack: run them with `make test`")
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "stack" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
@@ -41,11 +44,11 @@ def kafka_bootstrap(stack) -> str:
 @pytest.fixture(scope="session")
 def demo_tenants(stack):
     """The demo tenants bandung and cimahi, applied to every service database."""
-    from shared import tenant_apply
+    from operations import tenant_apply
     from shared.tenant_config import load_file
 
     configs = {slug: load_file(ROOT / "tenants" / f"{slug}.yaml") for slug in ("bandung", "cimahi")}
-    from shared import key_admin
+    from operations import key_admin
 
     for config in configs.values():
         tenant_apply.apply(config)
@@ -55,7 +58,7 @@ def demo_tenants(stack):
 
 @pytest.fixture(scope="session")
 def wb_app(stack, demo_tenants):
-    from services.whistleblowing.app import create_app
+    from operations.apps import whistleblowing as create_app
 
     app = create_app()
     app.config.update(TESTING=True)
@@ -64,7 +67,7 @@ def wb_app(stack, demo_tenants):
 
 @pytest.fixture(scope="session")
 def hb_app(stack, demo_tenants):
-    from services.hibah_bansos.app import create_app
+    from operations.apps import hibah_bansos as create_app
 
     app = create_app()
     app.config.update(TESTING=True)
@@ -110,10 +113,54 @@ def make_official(stack, demo_tenants):
     totp_secret). Use `api_login` to get a token the way a client would."""
     import uuid as _uuid
 
-    from shared import official_admin
+    from operations import official_admin
 
     def make(slug, *roles, username=None):
         return official_admin.add(slug, username or f"t-{_uuid.uuid4().hex[:12]}", roles)
+
+    return make
+
+
+class NewApplication(NamedTuple):
+    number: str  # the application number, HB-YYYY-...
+    applicant: dict[str, str]  # the Authorization header of the applicant who made it
+
+
+@pytest.fixture(scope="session")
+def make_report(wb_app):
+    """File a report through the whistleblowing API as an anonymous reporter:
+    make_report("cimahi", what="...", identity={...}) -> the 201 body (case_number, receipt).
+    `tenant` is a slug or anything with a `.slug`; the body is a minimal valid report
+    (category korupsi) updated with `overrides`."""
+
+    def make(tenant, **overrides) -> dict:
+        slug = getattr(tenant, "slug", tenant)
+        body = {"category": "korupsi", "what": "Pungutan di loket pelayanan.", **overrides}
+        resp = wb_app.test_client().post(f"/t/{slug}/api/v1/reports", json=body)
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def make_application(hb_app):
+    """A draft hibah application of a newly registered organisation:
+    make_application("cimahi", requested=20_000_000) -> NewApplication(number, applicant).
+    `tenant` is a slug or anything with a `.slug`; `overrides` go to
+    tests.support.hibah_bansos.application (programme, requested, proposal, rab, ...)."""
+
+    def make(tenant="cimahi", **overrides) -> NewApplication:
+        base = f"/t/{getattr(tenant, 'slug', tenant)}/api/v1"
+        client = hb_app.test_client()
+        registered = client.post(f"{base}/applicants", json=organisation())
+        assert registered.status_code == 201, registered.get_data(as_text=True)
+        applicant = {"Authorization": f"Bearer {registered.json['access_token']}"}
+        created = client.post(
+            f"{base}/applications", json=application(**overrides), headers=applicant
+        )
+        assert created.status_code == 201, created.get_data(as_text=True)
+        return NewApplication(created.json["application_number"], applicant)
 
     return make
 
@@ -184,7 +231,7 @@ def emitted_event_problems() -> list[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def every_emitted_event_is_valid():
-    """Issue 5: every event emitted during the test run validates against its schemas.
+    """Every event emitted during the test run validates against its schemas.
     Checked once at the end of the session (an error there names the bad events)."""
     yield
     if os.environ.get("WHISTLEBLOWING_DATABASE_URL"):  # unit-only runs have no outbox
@@ -196,7 +243,7 @@ def every_emitted_event_is_valid():
 def custodian_passphrase(stack, demo_tenants):
     """custodian_passphrase(tenant_config) -> the passphrase of that tenant's identity custodian
     (created on first use with a test passphrase; real tenants get a random one)."""
-    from shared import key_admin
+    from operations import key_admin
 
     def get(config) -> str:
         passphrase = f"test-custodian-{config.slug}"

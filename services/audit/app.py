@@ -1,25 +1,17 @@
-"""The auditor API (read only). Production: `gunicorn 'services.audit.app:create_app()'`.
-
-- `GET /t/<tenant>/api/v1/audit?subject=ID`       one case's entries in order, with hashes
-- `GET /t/<tenant>/api/v1/audit/checkpoints`      the tenant's signed chain heads
-- `GET /t/<tenant>/api/v1/audit/public-key`       the key that verifies them (public)
-
-Auditors sign in at a service (the token names the tenant and is valid on every service).
-"""
+"""Flask application factory of the audit service (the auditor API in services/audit/api.py).
+Production: `gunicorn 'operations.apps:audit()'`."""
 
 from __future__ import annotations
 
-import base64
+from flask import Flask, request
+from sqlalchemy import select
 
-from flask import Flask, g, jsonify, request
-
-from services.audit import chain, keys, ledger
+from services.audit import api
 from services.audit.models import TenantRow
-from shared.auth import require_roles
 from shared.db import service_engine
-from shared.problem import Problem, not_found, validation_error
+from shared.problem import Problem
 from shared.tenancy import Tenant
-from shared.web import ServiceModels, TenantCache, create_service_app, db
+from shared.web import ServiceModels, TenantCache, create_service_app
 
 SERVICE = "audit"
 
@@ -28,8 +20,6 @@ class AuditTenantCache(TenantCache):
     """Every enabled tenant has a ledger, whichever services it runs."""
 
     def get(self, slug: str) -> Tenant | None:
-        from sqlalchemy import select
-
         with self.factory() as session:
             row = session.execute(
                 select(TenantRow).where(TenantRow.slug == slug)
@@ -37,79 +27,16 @@ class AuditTenantCache(TenantCache):
         return Tenant(row.id, row.slug, row.config) if row is not None and row.enabled else None
 
 
-def _entry_json(row) -> dict:
-    return {
-        "seq": row.seq,
-        "event_id": row.event_id,
-        "type": row.type,
-        "subject": row.subject,
-        "time": row.time.isoformat(),
-        "actor": row.actor,
-        "digest": row.digest,
-        "prev_hash": row.prev_hash,
-        "hash": row.hash,
-        "data": row.event.get("data"),
-        "recorded_at": row.recorded_at.isoformat(),
-    }
+def no_sign_in_here() -> None:
+    """The audit database holds no officials: sign in at a service, bring the token here."""
+    if request.endpoint in ("auth.token", "auth.login"):
+        raise Problem(404, "Not Found", "Sign in at a service; its token is valid here.")
 
 
 def create_app() -> Flask:
     app = create_service_app(SERVICE, __name__, service_engine(SERVICE), ServiceModels(TenantRow))
     ext = app.extensions["replika"]
     ext["tenants"] = AuditTenantCache(ext["sessions"], TenantRow, SERVICE)
-
-    @app.before_request
-    def no_sign_in_here():
-        # the audit database holds no officials: sign in at a service, bring the token here
-        if request.endpoint in ("auth.token", "auth.login"):
-            raise Problem(404, "Not Found", "Sign in at a service; its token is valid here.")
-
-    @app.get("/t/<tenant>/api/v1/audit")
-    @require_roles("auditor")
-    def case_entries():
-        subject = request.args.get("subject", "").strip()
-        if not subject:
-            raise validation_error([{"field": "subject", "reason": "required"}])
-        rows = ledger.subject_entries(db(), g.tenant.id, subject)
-        return jsonify(
-            tenant=g.tenant.slug, subject=subject, entries=[_entry_json(r) for r in rows]
-        )
-
-    @app.get("/t/<tenant>/api/v1/audit/checkpoints")
-    @require_roles("auditor")
-    def checkpoints():
-        rows = ledger.checkpoint_rows(db(), g.tenant.id)
-        return jsonify(
-            tenant=g.tenant.slug,
-            tenant_id=str(g.tenant.id),
-            signed_message=(
-                "Ed25519 over the RFC 8785 JSON of {purpose: "
-                "'replika.audit.checkpoint.v1', tenant_id, seq, head_hash, time}"
-            ),
-            checkpoints=[
-                {
-                    "seq": r.seq,
-                    "head_hash": r.head_hash,
-                    "time": chain.normalize_time(r.time),
-                    "key_id": str(r.key_id),
-                    "signature": base64.b64encode(r.signature).decode(),
-                }
-                for r in rows
-            ],
-        )
-
-    @app.get("/t/<tenant>/api/v1/audit/public-key")
-    def public_key():
-        found = keys.public_key(db(), g.tenant.id)
-        if found is None:
-            raise not_found("audit key (no checkpoint signed yet)")
-        key_id, raw = found
-        return jsonify(
-            tenant=g.tenant.slug,
-            key_id=str(key_id),
-            algorithm="Ed25519",
-            public_key=base64.b64encode(raw).decode(),
-            pem=keys.public_pem(raw),
-        )
-
+    app.before_request(no_sign_in_here)
+    app.register_blueprint(api.bp)
     return app

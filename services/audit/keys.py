@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.audit.models import AuditKeyRow
+from shared.keyring import keyring
 
 LEGACY_WRAPPING = "hkdf-sha256(REPLIKA_SECRET_KEY)+aes-256-gcm.v1"
 KEYRING_PREFIX = "keyring:"
@@ -51,8 +52,6 @@ def _aad(tenant_id: uuid.UUID, key_id: uuid.UUID) -> bytes:
 
 def wrap(private: Ed25519PrivateKey, tenant_id: uuid.UUID, key_id: uuid.UUID) -> tuple[bytes, str]:
     """(wrapped key, wrapping method) under the keyring's current master key."""
-    from shared.keyring import keyring
-
     raw = private.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
@@ -64,8 +63,6 @@ def unwrap(
     blob: bytes, tenant_id: uuid.UUID, key_id: uuid.UUID, wrapping: str
 ) -> Ed25519PrivateKey:
     if wrapping.startswith(KEYRING_PREFIX):
-        from shared.keyring import keyring
-
         raw = keyring().unwrap(wrapping[len(KEYRING_PREFIX) :], blob, _aad(tenant_id, key_id))
     else:
         raw = AESGCM(_wrapping_key()).decrypt(blob[:12], blob[12:], _aad(tenant_id, key_id))

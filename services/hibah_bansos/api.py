@@ -1,107 +1,35 @@
 """JSON API of the hibah-bansos service (problem+json errors; every route under /t/<tenant>/).
 
 Applicants authenticate with their own bearer tokens (applicant_auth.py); officials with
-officials' tokens and roles (shared/auth.py). Handlers are thin: parse, call one use case in
-applications.py or imports.py inside a unit of work, commit.
+officials' tokens and roles (shared/auth.py). Handlers are thin: parse, run one use case of
+cases.py or imports.py in `with unit_of_work() as uw:` (which commits), or one read of views.py.
+Refusals (`Refused`, workflow errors) are answered by the app's one handler (shared/web.py).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
-from sqlalchemy.exc import IntegrityError
 
-from services.hibah_bansos import applicant_auth, export, imports, programmes, schemas, transparency
-from services.hibah_bansos import applications as cases
-from services.hibah_bansos.applications import Actor, Refused
-from services.hibah_bansos.domain import workflow
-from services.hibah_bansos.models import OutboxRow
-from shared.auth import current_principal, require_roles
-from shared.problem import Problem, problem_response
-from shared.web import db, uow
+from services.hibah_bansos import (
+    applicant_auth,
+    cases,
+    export,
+    imports,
+    repository,
+    schemas,
+    transparency,
+    views,
+)
+from services.hibah_bansos.domain.access import INTAKE, MOVERS, OFFICIALS
+from shared.auth import current_principal, official_actor, require_roles
+from shared.pagination import API_DEFAULT, API_MAXIMUM, Page
+from shared.problem import Problem, Refused
+from shared.request_context import db
+from shared.web import no_store, unit_of_work
 
 bp = Blueprint("hb_api", __name__)
+bp.after_request(no_store)
 API = "/t/<tenant>/api/v1"
-OFFICIALS = ("bansos_evaluator", "bansos_verifier", "bansos_approver", "bansos_finance", "auditor")
-TITLES = {
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-}
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-@bp.errorhandler(Refused)
-def _refused(exc: Refused):
-    return problem_response(
-        Problem(
-            exc.status, TITLES.get(exc.status, "Error"), str(exc), errors=exc.errors, **exc.extra
-        )
-    )
-
-
-@bp.errorhandler(workflow.WorkflowError)
-def _workflow(exc: workflow.WorkflowError):
-    if isinstance(exc, workflow.IllegalTransition):
-        status = 409
-    elif isinstance(exc, workflow.NotYourStep):
-        status = 403
-    else:
-        status = 422
-    errors = [{"field": exc.field, "reason": str(exc)}] if exc.field else None
-    return problem_response(Problem(status, TITLES[status], str(exc), errors=errors))
-
-
-@bp.after_request
-def _no_store(resp: Response) -> Response:
-    resp.headers.setdefault("Cache-Control", "no-store")
-    return resp
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _applicant() -> Actor:
-    applicant_id = applicant_auth.presented_applicant()
-    if applicant_id is None:
-        raise Problem(401, "Unauthorized", "Sign in as an applicant: POST .../applicants/token.")
-    return Actor("applicant", "applicant", applicant_id=applicant_id)
-
-
-def _official() -> Actor:
-    p = current_principal()
-    return Actor("official", p.pseudonym, roles=frozenset(p.roles))
-
-
-def committed(work):
-    """Run `work(uw)` in one unit of work and commit; a unique index firing (a concurrent
-    duplicate) is answered 409, never 500."""
-    uw = uow(OutboxRow)
-    try:
-        result = work(uw)
-        uw.commit()
-        return result
-    except IntegrityError as exc:
-        uw.rollback()
-        if "applicants_registration" in str(exc.orig):
-            raise Refused(
-                409, "This legal entity already has an account in this city.", "registration_number"
-            ) from None
-        if "applications_one_per_person" in str(exc.orig):
-            raise Refused(
-                409,
-                "This person (NIK) already has an application in this programme this fiscal year.",
-                "nik",
-            ) from None
-        raise Refused(409, "A concurrent request changed the same record; try again.") from None
-    except Exception:
-        uw.rollback()
-        raise
 
 
 @bp.get("/openapi.json")
@@ -114,27 +42,24 @@ def openapi():
 # --- public -----------------------------------------------------------------------------------
 
 
+def _public(body: dict) -> Response:
+    resp = jsonify(body)
+    resp.headers["Cache-Control"] = "public, max-age=60"
+    # programme names follow the language (?lang= is in the URL; the cookie is not)
+    resp.vary.add("Cookie")
+    return resp
+
+
 @bp.get(f"{API}/programmes")
 def list_programmes():
-    s = db()
-    programmes.ensure_synced(s, g.tenant)
-    items = [
-        programmes.public_view(p, g.tenant.locale)
-        for p in programmes.open_programmes(s, cases.today_utc())
-    ]
-    resp = jsonify(items=items)
-    resp.headers["Cache-Control"] = "public, max-age=60"
-    return resp
+    items = [views.programme_view(p) for p in views.open_programmes(db(), g.tenant)]
+    return _public({"items": items})
 
 
 @bp.get(f"{API}/transparency")
 def public_report():
     """Funded hibah by organisation; bansos only as totals (people are never listed)."""
-    s = db()
-    programmes.ensure_synced(s, g.tenant)
-    resp = jsonify(transparency.public_report(s, g.tenant.locale))
-    resp.headers["Cache-Control"] = "public, max-age=60"
-    return resp
+    return _public(transparency.public_report(db(), g.tenant))
 
 
 # --- applicants -------------------------------------------------------------------------------
@@ -143,14 +68,11 @@ def public_report():
 @bp.post(f"{API}/applicants")
 def register_applicant():
     form = schemas.parse_applicant(request.get_json(silent=True))
-    principal = current_principal()
-    by_official = principal is not None
-    actor = principal.pseudonym if principal else "applicant"
-    applicant = committed(
-        lambda uw: cases.register_applicant(uw, form, by_official=by_official, actor=actor)
-    )
+    registrar = official_actor() if current_principal() is not None else None
+    with unit_of_work() as uw:
+        applicant = cases.register_applicant(uw, form, registrar=registrar)
     body = {"applicant_id": str(applicant.id), "type": applicant.kind}
-    if applicant.email_index and not by_official:
+    if applicant.email_index and registrar is None:
         body["access_token"] = applicant_auth.issue(g.tenant.id, applicant.id)
         body["token_type"] = "Bearer"
     return jsonify(body), 201
@@ -161,9 +83,8 @@ def applicant_token():
     form = schemas.parse(schemas.TokenIn, request.get_json(silent=True))
     applicant, wait = applicant_auth.checked_sign_in(form.email, form.password)
     if wait:
-        return problem_response(
-            Problem(429, "Too Many Requests", "Too many failed sign-ins; try again later."),
-            headers={"Retry-After": str(wait)},
+        raise Refused(
+            429, "Too many failed sign-ins; try again later.", headers={"Retry-After": str(wait)}
         )
     if applicant is None:
         raise Problem(401, "Unauthorized", "Wrong e-mail address or password.")
@@ -177,42 +98,42 @@ def applicant_token():
 # --- applications: applicants (and officials entering on someone's behalf) --------------------
 
 
+def _replayed(applicant_id, key: str) -> tuple[Response, int] | None:
+    """The answer to a repeated Idempotency-Key: the application the first request made."""
+    replay = repository.by_idempotency(db(), cases.idempotency_digest(applicant_id, key))
+    if replay is None:
+        return None
+    resp = jsonify(application_number=replay.number, status=replay.status)
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp, 201
+
+
 @bp.post(f"{API}/applications")
 def create_application():
     principal = current_principal()
     if principal is not None:
-        if not principal.has("bansos_evaluator"):
+        if not principal.has(INTAKE):
             raise Problem(
                 403,
                 "Forbidden",
-                "Entering applications on someone's behalf needs the role bansos_evaluator.",
+                f"Entering applications on someone's behalf needs the role {INTAKE}.",
             )
-        actor = _official()
+        actor = official_actor()
     else:
-        actor = _applicant()
+        actor = applicant_auth.api_applicant()
     form = schemas.parse(schemas.ApplicationIn, request.get_json(silent=True))
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         raise Refused(422, "Idempotency-Key must have 1 to 200 characters.", "Idempotency-Key")
-    if key and actor.kind == "applicant":
-        replay = cases.by_idempotency(db(), cases.idempotency_digest(actor.applicant_id, key))
-        if replay is not None:
-            resp = jsonify(application_number=replay.number, status=replay.status)
-            resp.headers["Idempotent-Replayed"] = "true"
-            return resp, 201
+    key = key if key and not actor.is_official else None  # keys are the applicants' own
+    if key and (replay := _replayed(actor.applicant_id, key)):
+        return replay
     try:
-        app = committed(
-            lambda uw: cases.create_application(
-                uw, actor, form, idempotency_key=key if actor.kind == "applicant" else None
-            )
-        )
+        with unit_of_work() as uw:
+            app = cases.create_application(uw, actor, form, idempotency_key=key)
     except Refused:
-        if key and actor.kind == "applicant":  # a concurrent twin may have won the race
-            replay = cases.by_idempotency(db(), cases.idempotency_digest(actor.applicant_id, key))
-            if replay is not None:
-                resp = jsonify(application_number=replay.number, status=replay.status)
-                resp.headers["Idempotent-Replayed"] = "true"
-                return resp, 201
+        if key and (replay := _replayed(actor.applicant_id, key)):
+            return replay  # a concurrent twin won the race
         raise
     resp = jsonify(application_number=app.number, status=app.status)
     resp.headers["Location"] = f"/t/{g.tenant.slug}/api/v1/applications/{app.number}"
@@ -221,19 +142,20 @@ def create_application():
 
 @bp.get(f"{API}/applications/mine")
 def my_applications():
-    actor = _applicant()
-    return jsonify(items=cases.of_applicant(db(), actor.applicant_id))
+    actor = applicant_auth.api_applicant()
+    return jsonify(items=views.my_applications(db(), g.tenant, actor.applicant_id))
 
 
 @bp.post(f"{API}/applications/<number>/documents")
 def add_document(number: str):
-    actor = _applicant()
+    actor = applicant_auth.api_applicant()
     file = request.files.get("file")
     if file is None:
         raise Refused(422, "Send the file as multipart/form-data field 'file'.", "file")
     code = (request.form.get("code") or "").strip()
     content = file.read()  # the client's file name and type are ignored on purpose
-    doc = committed(lambda uw: cases.add_document(uw, actor, number, code, content))
+    with unit_of_work() as uw:
+        doc = cases.add_document(uw, actor, number, code, content)
     return jsonify(
         document_id=str(doc.id), code=doc.code, media_type=doc.media_type, size=doc.size
     ), 201
@@ -241,17 +163,20 @@ def add_document(number: str):
 
 @bp.post(f"{API}/applications/<number>/submit")
 def submit(number: str):
-    actor = _applicant()
-    app = committed(lambda uw: cases.submit(uw, actor, number))
+    actor = applicant_auth.api_applicant()
+    with unit_of_work() as uw:
+        app = cases.submit(uw, actor, number)
     return jsonify(application_number=app.number, status=app.status)
 
 
 @bp.post(f"{API}/applications/<number>/lpj")
 def file_lpj(number: str):
-    actor = _applicant()
+    actor = applicant_auth.api_applicant()
     form = schemas.parse(schemas.LpjIn, request.get_json(silent=True))
-    app = committed(lambda uw: cases.file_lpj(uw, actor, number, form))
-    return jsonify(application_number=app.number, status=app.status, spent=app.lpj["spent"]), 201
+    with unit_of_work() as uw:
+        app = cases.file_lpj(uw, actor, number, form)
+    spent = (app.lpj or {}).get("spent")
+    return jsonify(application_number=app.number, status=app.status, spent=spent), 201
 
 
 # --- officials --------------------------------------------------------------------------------
@@ -260,38 +185,32 @@ def file_lpj(number: str):
 @bp.get(f"{API}/applications")
 @require_roles(*OFFICIALS)
 def list_applications():
-    s = db()
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
-    except ValueError:
-        raise Refused(422, "page and per_page are whole numbers.", "page") from None
+    page = Page.from_args(request.args, API_DEFAULT, API_MAXIMUM)
     status = request.args.get("status")
-    rows, total = cases.search(
-        s,
+    items, total = views.application_list(
+        db(),
+        g.tenant,
+        page,
         statuses=[status] if status else None,
         programme=request.args.get("programme"),
-        page=page,
-        per_page=per_page,
     )
-    return jsonify(
-        items=[cases.summary_view(a, c) for a, c in rows], total=total, page=page, per_page=per_page
-    )
+    return jsonify(items=items, total=total, page=page.number, per_page=page.size)
 
 
 @bp.get(f"{API}/applications/<number>")
 @require_roles(*OFFICIALS)
 def application_detail(number: str):
     s = db()
-    return jsonify(cases.detail_view(s, g.tenant, cases.by_number(s, number)))
+    return jsonify(views.detail_view(s, g.tenant, repository.by_number(s, number)))
 
 
 @bp.post(f"{API}/applications/<number>/transitions")
-@require_roles("bansos_evaluator", "bansos_verifier", "bansos_approver", "bansos_finance")
+@require_roles(*MOVERS)
 def transition(number: str):
     form = schemas.parse(schemas.TransitionIn, request.get_json(silent=True))
-    actor = _official()
-    app = committed(lambda uw: cases.transition(uw, actor, number, form))
+    actor = official_actor()
+    with unit_of_work() as uw:
+        app = cases.transition(uw, actor, number, form)
     return jsonify(
         application_number=app.number,
         status=app.status,
@@ -304,11 +223,7 @@ def transition(number: str):
 @require_roles(*OFFICIALS)
 def programme_summary(code: str):
     s = db()
-    programmes.ensure_synced(s, g.tenant)
-    programme = programmes.by_code(s, code)
-    if programme is None:
-        raise Refused(404, "No such programme.")
-    return jsonify(cases.programme_summary(s, programme))
+    return jsonify(views.programme_summary(s, g.tenant, repository.programme(s, code)))
 
 
 @bp.get(f"{API}/programmes/<code>/applications.csv")
@@ -317,29 +232,16 @@ def programme_applications_csv(code: str):
     """The programme's applications as CSV; no NIK, bank account or people's names in it
     (see export.py for why)."""
     s = db()
-    programmes.ensure_synced(s, g.tenant)
-    programme = programmes.by_code(s, code)
-    if programme is None:
-        raise Refused(404, "No such programme.")
-    return csv_response(export.applications_csv(s, programme), export.filename(programme))
-
-
-def csv_response(body: str, name: str) -> Response:
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return export.download(s, g.tenant, repository.programme(s, code))
 
 
 @bp.post(f"{API}/programmes/<code>/imports")
-@require_roles("bansos_evaluator")
+@require_roles(INTAKE)
 def import_beneficiaries(code: str):
     file = request.files.get("file")
     raw = file.read() if file is not None else request.get_data()
-    actor = _official()
-    result = committed(lambda uw: imports.import_beneficiaries(uw, actor, code, raw))
+    actor = official_actor()
+    sheet = request.values.get("sheet") or None  # an .xlsx workbook's sheet; default the first
+    with unit_of_work() as uw:
+        result = imports.import_beneficiaries(uw, actor, code, raw, sheet)
     return jsonify(result), 200

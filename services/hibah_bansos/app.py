@@ -1,9 +1,12 @@
-"""Flask application factory of the hibah_bansos service. Production: `gunicorn 'services.hibah_bansos.app:create_app()'`."""
+"""Flask application factory of the hibah_bansos service: the service's own app. Production
+runs it through its composition root: `gunicorn 'operations.apps:hibah_bansos()'`."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from services.hibah_bansos import api, cases, office_pages, pages
+from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
 from shared.web import ServiceModels, create_service_app
@@ -13,9 +16,14 @@ SERVICE = "hibah_bansos"
 
 def create_app() -> Flask:
     models = ServiceModels(TenantRow, OutboxRow, OfficialRow, LoginThrottleRow)
-    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), models)
-    from services.hibah_bansos import api, office_pages, pages
-
+    app = create_service_app(
+        SERVICE,
+        __name__,
+        service_engine(SERVICE),
+        models,
+        integrity_refusal=cases.integrity_refusal,
+        domain_errors=(workflow.WorkflowError,),
+    )
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)

@@ -10,16 +10,22 @@ and SameSite=Lax; every page form carries a CSRF token (shared/auth_routes.py).
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
 
+from services.hibah_bansos import repository
+from services.hibah_bansos.models import Applicant, LoginThrottleRow
 from shared import login_throttle
-from shared.web import db
-
-if TYPE_CHECKING:
-    from services.hibah_bansos.models import Applicant
+from shared.actor import Actor
+from shared.actor import applicant as applicant_actor
+from shared.crypto import blind_index
+from shared.problem import Problem
+from shared.request_context import db
+from shared.tenancy import Tenant
 
 TOKEN_TTL_SECONDS = 3600
 SALT = "replika.hibah-bansos.applicant-token"
@@ -54,6 +60,14 @@ def presented_applicant() -> uuid.UUID | None:
     return _applicant_of(header[7:].strip(), SALT, TOKEN_TTL_SECONDS)
 
 
+def api_applicant() -> Actor:
+    """The applicant whose bearer token this API request carries (401 when there is none)."""
+    applicant_id = presented_applicant()
+    if applicant_id is None:
+        raise Problem(401, "Unauthorized", "Sign in as an applicant: POST .../applicants/token.")
+    return applicant_actor(applicant_id)
+
+
 def sign_in_page(tenant_id: uuid.UUID, applicant_id: uuid.UUID) -> None:
     session.clear()  # a fresh session (and CSRF token) for the signed-in applicant
     session[SESSION_KEY] = _serializer(PAGE_SALT).dumps(
@@ -77,9 +91,6 @@ def checked_sign_in(email: str, password: str) -> tuple[Applicant | None, int]:
     """(applicant, 0), (None, 0) for wrong credentials, (None, seconds) when throttled; the
     one sign-in check of the pages and the API token. Failures count per account and per
     address in the shared login throttle, as officials' do."""
-    from services.hibah_bansos import applications as cases
-    from services.hibah_bansos.models import LoginThrottleRow
-
     s = db()
     keys = login_throttle.Keys.of(
         current_app.config["SECRET_KEY"],
@@ -92,7 +103,7 @@ def checked_sign_in(email: str, password: str) -> tuple[Applicant | None, int]:
     if wait:
         s.rollback()
         return None, wait
-    applicant = cases.check_applicant_password(s, g.tenant, email, password)
+    applicant = check_password(s, g.tenant, email, password)
     if applicant is None:
         login_throttle.record_failure(s, LoginThrottleRow, g.tenant.id, keys)
         s.commit()
@@ -100,3 +111,19 @@ def checked_sign_in(email: str, password: str) -> tuple[Applicant | None, int]:
     login_throttle.record_success(s, LoginThrottleRow, keys)
     s.commit()
     return applicant, 0
+
+
+def check_password(session: Session, tenant: Tenant, email: str, password: str) -> Applicant | None:
+    """The applicant with this e-mail address and password, or None (the same Argon2 cost
+    whether the account exists or not)."""
+    found = repository.applicant_by_email_index(
+        session, blind_index(session, tenant.id, "email", email)
+    )
+    try:
+        if found is None or not found.password_hash:
+            PasswordHasher().hash(password)  # same cost whether the account exists or not
+            return None
+        PasswordHasher().verify(found.password_hash, password)
+        return found
+    except (VerificationError, InvalidHashError):
+        return None

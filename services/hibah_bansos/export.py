@@ -13,12 +13,13 @@ from __future__ import annotations
 import csv
 import io
 
+from flask import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.hibah_bansos.applications import today_utc
 from services.hibah_bansos.domain import lpj
 from services.hibah_bansos.models import Applicant, Application, Programme
+from shared.tenancy import Tenant, today
 
 COLUMNS = (
     "application_number",
@@ -52,8 +53,8 @@ def _cell(value) -> object:
     return value
 
 
-def applications_csv(session: Session, programme: Programme) -> str:
-    today = today_utc()
+def applications_csv(session: Session, tenant: Tenant, programme: Programme) -> str:
+    on = today(tenant)
     rows = session.execute(
         select(Application, Applicant.kind, Applicant.organisation_name)
         .join(Applicant, Applicant.id == Application.applicant_id)
@@ -83,7 +84,7 @@ def applications_csv(session: Session, programme: Programme) -> str:
                     app.nphd_number,
                     app.nphd_date and app.nphd_date.isoformat(),
                     app.lpj_due and app.lpj_due.isoformat(),
-                    "yes" if lpj.is_overdue(app.status, app.lpj_due, today) else "no",
+                    "yes" if lpj.is_overdue(app.status, app.lpj_due, on) else "no",
                     (app.lpj or {}).get("spent"),
                     app.created_at.isoformat(),
                 )
@@ -95,3 +96,15 @@ def applications_csv(session: Session, programme: Programme) -> str:
 def filename(programme: Programme) -> str:
     safe = "".join(ch for ch in programme.code if ch.isalnum() or ch in "-_") or "programme"
     return f"{safe}-applications.csv"
+
+
+def download(session: Session, tenant: Tenant, programme: Programme) -> Response:
+    """The export as an attachment (the office page and the API answer the same)."""
+    return Response(
+        applications_csv(session, tenant, programme),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename(programme)}"',
+            "Cache-Control": "no-store",
+        },
+    )

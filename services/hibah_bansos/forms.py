@@ -1,7 +1,7 @@
 """HTML forms to the API's request shapes, and refusals back to messages beside the fields.
 
 The pages validate nothing themselves: a form becomes the same dict a JSON client would send,
-the same pydantic models (schemas.py) and use cases (applications.py) judge it, and their
+the same pydantic models (schemas.py) and use cases (cases.py) judge it, and their
 errors, which name fields, are turned here into texts in the page's language.
 """
 
@@ -12,9 +12,9 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from services.hibah_bansos.applications import Refused
 from services.hibah_bansos.domain import workflow
-from shared.problem import Problem
+from services.hibah_bansos.views import rupiah
+from shared.problem import Problem, Refused
 from shared.separation import SeparationOfDutiesViolation
 
 RAB_ROWS = 5
@@ -214,7 +214,7 @@ def field_errors(
                 field,
                 _(
                     "The programme ceiling (pagu) would be exceeded: %(left)s remains.",
-                    left=_rupiah(exc.extra.get("remaining")),
+                    left=rupiah(exc.extra.get("remaining")),
                 ),
             )
         else:
@@ -259,10 +259,6 @@ NEEDED = {
 }
 
 
-def _rupiah(value) -> str:
-    return "Rp" + f"{int(value or 0):,}".replace(",", ".")
-
-
 LABELS = {
     "requested": _l("Requested amount (whole rupiah)"),
     "proposal": _l("Proposal"),
@@ -292,7 +288,7 @@ LABELS = {
 }
 
 
-def label(field: str, documents: dict[str, str]) -> str:
+def field_label(field: str, documents: dict[str, str]) -> str:
     """The name of a form field in the error summary ("" when the message says it all)."""
     parts = field.split(".")
     if parts[0] == "rab" and len(parts) > 1 and parts[1].isdigit():

@@ -1,126 +1,72 @@
-"""Bulk import of bansos beneficiaries from a social-service CSV extract (DTKS/DTSEN rows).
+"""Bulk import of bansos beneficiaries from a social-service extract (DTKS/DTSEN rows): a CSV
+or an .xlsx workbook, read by `domain/beneficiary_file.py` (delimiters, encodings, Indonesian
+headers and amounts, what Excel does to long numbers) and `spreadsheet.py` (XLSX).
 
-All or nothing at the file level, row by row inside it: a file that is not a readable CSV
-with the expected header imports nothing; otherwise every valid row is imported (as a
-submitted application, in the social registry) and every invalid row is listed with its line
-and reason. A NIK already holding an application in the programme is left unchanged, so
-importing the same file again changes nothing.
+All or nothing at the file level, row by row inside it: a file that cannot be read, or whose
+header lacks a column, imports nothing; otherwise every valid row is imported (as a submitted
+application, in the social registry) and every invalid row is listed with its row number and
+the columns at fault, as Excel shows them. A NIK already holding an application in the
+programme is left unchanged, so importing the same file again changes nothing.
 
-Columns: nik, kk, name, address, phone, bank_account, amount (integer rupiah).
+Columns: nik, kk, name, address, bank_account, amount; optional phone and birth_date (checked
+against the NIK); Indonesian names (nama, no_kk, alamat, no_hp, no_rekening, nominal, ...) too.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import uuid
+from datetime import date
 
 from sqlalchemy import select
 
-from services.hibah_bansos import programmes, protect
-from services.hibah_bansos.applications import SERVICE, Actor, Refused, new_number, today_utc
-from services.hibah_bansos.domain import eligibility
+from services.hibah_bansos import repository, spreadsheet
+from services.hibah_bansos.cases import SERVICE, new_number
+from services.hibah_bansos.domain import beneficiary_file
 from services.hibah_bansos.domain import nik as nik_rules
 from services.hibah_bansos.models import Applicant, Application, ApplicationStep
+from shared import event_types as ev
+from shared.actor import Actor
+from shared.crypto import FieldCipher, blind_index, keyed_hash
 from shared.db import utcnow
+from shared.problem import Refused
+from shared.tenancy import today
+from shared.uow import UnitOfWork
 
-COLUMNS = ("nik", "kk", "name", "address", "phone", "bank_account", "amount")
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 200_000
+COLUMNS = beneficiary_file.COLUMNS
+MAX_BYTES = beneficiary_file.MAX_BYTES
+MAX_ROWS = beneficiary_file.MAX_ROWS
 
 
-def parse(raw: bytes) -> list[tuple[int, dict[str, str] | None, str | None]]:
-    """[(line, row or None, reason if the row is bad)]; Refused(422) if the file is malformed."""
-    if not raw.strip():
-        raise Refused(422, "The file is empty.", "file")
-    if len(raw) > MAX_BYTES:
-        raise Refused(413, "The file is larger than 20 MB.", "file")
+def parse(
+    raw: bytes, rules: dict, regions: list[str], on: date, sheet: str | None = None
+) -> list[beneficiary_file.Row]:
+    """The file's rows, judged; Refused (413/422, field `file`) if it cannot be read."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Refused(422, "The file is not UTF-8 text; nothing was imported.", "file") from None
-    if "\x00" in text:
-        raise Refused(422, "The file is not a CSV text file; nothing was imported.", "file")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise Refused(
-                422,
-                f"The header lacks column(s) {', '.join(missing)}; nothing was imported.",
-                "file",
-                expected_columns=list(COLUMNS),
-            )
-        out = []
-        for values in reader:
-            line = reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            if len(out) >= MAX_ROWS:
-                raise Refused(413, f"More than {MAX_ROWS} rows; nothing was imported.", "file")
-            if len(values) != len(header):
-                out.append((line, None, f"expected {len(header)} fields, found {len(values)}"))
-                continue
-            out.append((line, {h: v.strip() for h, v in zip(header, values, strict=True)}, None))
-    except csv.Error as exc:
-        raise Refused(
-            422, f"The file is not a valid CSV ({exc}); nothing was imported.", "file"
-        ) from None
-    return out
+        beneficiary_file.check_size(raw)
+        if beneficiary_file.is_xlsx(raw):
+            table = spreadsheet.read_xlsx(raw, sheet)
+        else:
+            table = beneficiary_file.read_csv(raw)
+        return beneficiary_file.rows_of(table, rules, regions, on)
+    except beneficiary_file.FileRefused as exc:
+        raise Refused(exc.status, str(exc), "file", **exc.extra) from None
 
 
-def row_problems(row: dict[str, str], rules: dict, regions: list[str], today) -> list[str]:
-    problems = [f"nik: {p}" for p in nik_rules.nik_problems(row["nik"], today)]
-    problems += [f"kk: {p}" for p in nik_rules.kk_problems(row["kk"])]
-    for f in ("name", "address"):
-        if not row[f]:
-            problems.append(f"{f}: required")
-    if not row["bank_account"].replace("-", "").replace(" ", "").isdigit():
-        problems.append("bank_account: digits only")
-    amount = row["amount"]
-    if not (amount.isascii() and amount.isdigit()) or int(amount) <= 0:
-        problems.append("amount: a whole, positive number of rupiah (no decimals, no separators)")
-    elif not problems:
-        facts = eligibility.Facts(
-            "individual",
-            int(amount),
-            nik_region=nik_rules.region_of(row["nik"]),
-            in_social_registry=True,
-        )
-        problems += [
-            f"eligibility.{r}: {why}"
-            for r, why in eligibility.failed_rules(rules, facts, regions, today)
-        ]
-    return problems
-
-
-def import_beneficiaries(uw, actor: Actor, code: str, raw: bytes) -> dict:
+def import_beneficiaries(
+    uw: UnitOfWork, actor: Actor, code: str, raw: bytes, sheet: str | None = None
+) -> dict:
     s, tenant = uw.session, uw.tenant
-    programmes.ensure_synced(s, tenant)
-    programme = programmes.by_code(s, code, for_update=True)  # one import at a time
-    if programme is None:
-        raise Refused(404, "No such programme.")
+    programme = repository.programme(s, code, for_update=True)  # one import at a time
     if programme.kind != "bansos":
         raise Refused(409, "Beneficiary imports are for bansos programmes.", "programme")
-    parsed = parse(raw)
     rules = programme.config.get("eligibility", {})
     regions = tenant.service_config(SERVICE).get("region_codes", [])
-    today = today_utc()
-    rejected, valid, first_line = [], [], {}
-    for line, row, reason in parsed:
-        if row is None:
-            rejected.append({"line": line, "reason": reason})
-            continue
-        problems = row_problems(row, rules, regions, today)
-        if not problems and row["nik"] in first_line:
-            problems = [f"nik: the same NIK as line {first_line[row['nik']]}"]
-        if problems:
-            rejected.append({"line": line, "reason": "; ".join(problems)})
-            continue
-        first_line[row["nik"]] = line
-        valid.append((line, row, protect.blind_index(s, tenant.id, "nik", row["nik"])))
+    parsed = parse(raw, rules, regions, today(tenant), sheet)
+    rejected = [r.refusal() for r in parsed if not r.ok]
+    valid = [
+        (r.row, r.values, blind_index(s, tenant.id, "nik", r.values["nik"])) for r in parsed if r.ok
+    ]
     indexes = [ix for _, _, ix in valid]
     taken = set()
     applicants = {}
@@ -144,6 +90,7 @@ def import_beneficiaries(uw, actor: Actor, code: str, raw: bytes) -> dict:
         )
     imported = unchanged = 0
     now = utcnow()
+    source = "XLSX" if beneficiary_file.is_xlsx(raw) else "CSV"
     for line, row, ix in valid:
         if ix in taken:
             unchanged += 1
@@ -160,11 +107,11 @@ def import_beneficiaries(uw, actor: Actor, code: str, raw: bytes) -> dict:
                     nik_index=ix,
                     nik_region=nik_rules.region_of(row["nik"]),
                     in_social_registry=True,
-                    bank_account_index=protect.blind_index(
+                    bank_account_index=blind_index(
                         s, tenant.id, "bank_account", row["bank_account"]
                     ),
-                    personal=protect.encrypt_json(
-                        s, tenant.id, "applicants", applicant_id, "personal", personal
+                    personal=FieldCipher(s, tenant.id, "applicants", applicant_id).encrypt_json(
+                        "personal", personal
                     ),
                 )
             )
@@ -196,15 +143,15 @@ def import_beneficiaries(uw, actor: Actor, code: str, raw: bytes) -> dict:
                 target="submitted",
                 actor=actor.pseudonym,
                 at=now,
-                reason=f"imported from CSV line {line}",
+                reason=f"imported from {source} row {line}",
                 amount=amount,
             )
         )
         imported += 1
     s.flush()
-    digest = protect.keyed_hash(s, tenant.id, "hb-import", hashlib.sha256(raw).hexdigest())
+    digest = keyed_hash(s, tenant.id, "hb-import", hashlib.sha256(raw).hexdigest())
     uw.emit(
-        "hibah_bansos.beneficiaries.imported.v1",
+        ev.HB_BENEFICIARIES_IMPORTED,
         subject=programme.code,
         actor=actor.pseudonym,
         data={

@@ -2,8 +2,9 @@
 dashboards and the CSV export.
 
 Signed-in officials only (the shared sign-in at /t/<tenant>/login; session cookie; CSRF on
-every form). The same use cases as the API (applications.py, export.py); a refused step is
-shown again beside the form's fields with a 4xx status, a done step redirects back (303).
+every form). The same use cases and reads as the API (cases.py, views.py, export.py); a
+refused step is shown again beside the form's fields with a 4xx status, a done step
+redirects back (303).
 """
 
 from __future__ import annotations
@@ -12,52 +13,25 @@ import uuid
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from services.hibah_bansos import applications as cases
-from services.hibah_bansos import export, forms, programmes, schemas
-from services.hibah_bansos.api import OFFICIALS, committed, csv_response
-from services.hibah_bansos.applications import Actor, Refused
+from services.hibah_bansos import cases, export, forms, repository, schemas, views
 from services.hibah_bansos.domain import workflow
+from services.hibah_bansos.domain.access import MOVERS, OFFICIALS
 from services.hibah_bansos.models import Programme
-from services.hibah_bansos.pages import STATUS_LABELS, document_labels, programme_name
-from shared.auth import current_principal, require_roles
-from shared.problem import Problem, not_found, problem_response
+from services.hibah_bansos.pages import STATUS_LABELS, document_labels
+from services.hibah_bansos.views import programme_name
+from shared.actor import Actor
+from shared.auth import official_actor, require_roles
+from shared.pagination import LIST_PAGE_SIZE, Page
+from shared.problem import Problem, Refused, not_found
+from shared.request_context import db
 from shared.separation import SeparationOfDutiesViolation, allowed
-from shared.web import db
+from shared.web import no_store, unit_of_work
 
 bp = Blueprint("hb_office", __name__)
+bp.after_request(no_store)
 OFFICE = "/t/<tenant>/hibah-bansos/office"
-MOVERS = ("bansos_evaluator", "bansos_verifier", "bansos_approver", "bansos_finance")
-PER_PAGE = 50
 STATUS_ORDER = [s.value for s in workflow.Status]
-
-
-@bp.after_request
-def _no_store(resp: Response) -> Response:
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
-@bp.errorhandler(Refused)
-def _refused(exc: Refused):
-    return problem_response(
-        Problem(exc.status, "Not Found" if exc.status == 404 else "Error", str(exc))
-    )
-
-
-def _actor() -> Actor:
-    p = current_principal()
-    return Actor("official", p.pseudonym, roles=frozenset(p.roles))
-
-
-def _programme(code: str) -> Programme:
-    s = db()
-    programmes.ensure_synced(s, g.tenant)
-    p = programmes.by_code(s, code)
-    if p is None:
-        raise not_found("programme")
-    return p
 
 
 @bp.get(OFFICE)
@@ -65,38 +39,32 @@ def _programme(code: str) -> Programme:
 def worklist():
     """By default the applications waiting for a step the official's roles take; any status
     on request (auditors, who take no step, see every application)."""
-    actor, args = _actor(), request.args
+    actor, args = official_actor(), request.args
     mine = workflow.waiting_for(actor.roles)
     status = args.get("status") or ""
     if status in STATUS_ORDER:
-        statuses = [status]
+        statuses: list[str] | None = [status]
     elif status == "all" or not mine:
         status, statuses = "all", None
     else:
         status, statuses = "", mine
-    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    page = Page.from_args(args, LIST_PAGE_SIZE, LIST_PAGE_SIZE)
     s = db()
-    programmes.ensure_synced(s, g.tenant)
     code = args.get("programme") or None
-    rows, total = cases.search(
-        s, statuses=statuses, programme=code, page=page, per_page=PER_PAGE, waiting=status == ""
-    )
-    all_programmes = list(
-        s.execute(
-            select(Programme).order_by(Programme.fiscal_year.desc(), Programme.code)
-        ).scalars()
+    items, total = views.application_list(
+        s, g.tenant, page, statuses=statuses, programme=code, waiting=status == ""
     )
     return render_template(
         "hibah_bansos/office/worklist.html",
-        items=[cases.summary_view(a, c) for a, c in rows],
+        items=items,
         total=total,
-        page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        page=page.number,
+        pages=max(1, -(-total // page.size)),
         status=status,
         statuses=STATUS_ORDER,
         waiting=mine,
         programme=code or "",
-        programmes=all_programmes,
+        programmes=repository.programmes(s),
     )
 
 
@@ -112,17 +80,14 @@ def _targets(app_status: str, actors: dict, actor: Actor) -> list[str]:
 
 
 def _detail_page(number: str, errors: dict | None = None, status: int = 200):
-    s, actor = db(), _actor()
-    try:
-        app = cases.by_number(s, number)
-    except Refused:
-        raise not_found("application") from None
-    view = cases.detail_view(s, g.tenant, app)
+    s, actor = db(), official_actor()
+    app = repository.by_number(s, number)  # 404 "No such application."
+    view = views.detail_view(s, g.tenant, app)
     targets = _targets(app.status, app.actors, actor)
     return render_template(
         "hibah_bansos/office/application.html",
         app=view,
-        programme_name=programme_name(s.get(Programme, app.programme_id)),
+        programme_name=programme_name(s.get_one(Programme, app.programme_id)),
         targets=targets,
         blocked=[t for t in workflow.targets_for(app.status, actor.roles) if t not in targets],
         labels=document_labels(),
@@ -140,21 +105,13 @@ def application(number: str):
 @bp.post(f"{OFFICE}/applications/<number>/transitions")
 @require_roles(*MOVERS)
 def transition(number: str):
-    try:
-        cases.by_number(db(), number)
-    except Refused:
-        raise not_found("application") from None
+    repository.by_number(db(), number)  # another tenant's or no number: 404, not a form
     try:
         form = schemas.parse(schemas.TransitionIn, forms.transition_body(request.form))
-        app = committed(lambda uw: cases.transition(uw, _actor(), number, form))
+        with unit_of_work() as uw:
+            app = cases.transition(uw, official_actor(), number, form)
     except (Problem, Refused, workflow.WorkflowError, SeparationOfDutiesViolation) as exc:
-        status = getattr(exc, "status", None) or (
-            409
-            if isinstance(exc, (workflow.IllegalTransition, SeparationOfDutiesViolation))
-            else 403
-            if isinstance(exc, workflow.NotYourStep)
-            else 422
-        )
+        status = getattr(exc, "status", 409)  # separation of duties: 409, as in the API
         return _detail_page(number, forms.workflow_errors(exc), status)
     flash(
         _(
@@ -171,10 +128,10 @@ def transition(number: str):
 def document(number: str, document_id: uuid.UUID):
     s = db()
     try:
-        app = cases.by_number(s, number)
-        doc, data = cases.document_content(s, g.tenant, app, document_id)
+        app = repository.by_number(s, number)
+        doc, data = views.document_content(s, g.tenant, app, document_id)
     except Refused:
-        raise not_found("document") from None
+        raise not_found("document") from None  # no application or no document: the same 404
     ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
         doc.media_type, "bin"
     )
@@ -191,22 +148,16 @@ def document(number: str, document_id: uuid.UUID):
 @bp.get(f"{OFFICE}/programmes")
 @require_roles(*OFFICIALS)
 def programme_list():
-    s = db()
-    programmes.ensure_synced(s, g.tenant)
-    items = [
-        (p, programme_name(p))
-        for p in s.execute(
-            select(Programme).order_by(Programme.fiscal_year.desc(), Programme.code)
-        ).scalars()
-    ]
+    items = [(p, programme_name(p)) for p in repository.programmes(db())]
     return render_template("hibah_bansos/office/programmes.html", items=items)
 
 
 @bp.get(f"{OFFICE}/programmes/<code>")
 @require_roles(*OFFICIALS)
 def dashboard(code: str):
-    p = _programme(code)
-    summary = cases.programme_summary(db(), p)
+    s = db()
+    p = repository.programme(s, code)
+    summary = views.programme_summary(s, g.tenant, p)
     counts = [(st, summary["by_status"].get(st, 0)) for st in STATUS_ORDER]
     return render_template(
         "hibah_bansos/office/dashboard.html",
@@ -221,5 +172,5 @@ def dashboard(code: str):
 @require_roles(*OFFICIALS)
 def programme_csv(code: str):
     """No NIK, bank account or people's names in the export, for any role (see export.py)."""
-    p = _programme(code)
-    return csv_response(export.applications_csv(db(), p), export.filename(p))
+    s = db()
+    return export.download(s, g.tenant, repository.programme(s, code))

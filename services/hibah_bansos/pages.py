@@ -3,8 +3,8 @@
 No JavaScript needed; Bahasa Indonesia first, English with ?lang=en; every form carries a CSRF
 token (shared/auth_routes.py). Applicants sign in with the credentials of applicant_auth.py
 into a page session. Handlers are thin: a form becomes the API's request shape (forms.py),
-the same schemas and use cases (applications.py) judge it, refusals come back beside the
-fields with a 4xx status.
+the same schemas and use cases (cases.py, run in `with unit_of_work() as uw:`) judge it,
+refusals come back beside the fields with a 4xx status.
 """
 
 from __future__ import annotations
@@ -12,37 +12,33 @@ from __future__ import annotations
 import functools
 import secrets
 
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
-from flask_babel import get_locale
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from services.hibah_bansos import applicant_auth, forms, programmes, schemas
-from services.hibah_bansos import applications as cases
+from services.hibah_bansos import (
+    applicant_auth,
+    cases,
+    forms,
+    programmes,
+    repository,
+    schemas,
+    views,
+)
 from services.hibah_bansos import transparency as public
-from services.hibah_bansos.api import committed
-from services.hibah_bansos.applications import Actor, Refused
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.models import Programme
-from shared.problem import Problem, problem_response
-from shared.web import db
+from services.hibah_bansos.views import programme_name, rupiah
+from shared.actor import applicant as applicant_actor
+from shared.problem import Problem, Refused
+from shared.request_context import db
+from shared.tenancy import today
+from shared.web import no_store, unit_of_work
 
 bp = Blueprint("hb_pages", __name__)
+# applicants' pages show personal data; public pages vary by the language cookie
+bp.after_request(no_store)
 BASE = "/t/<tenant>/hibah-bansos"
-
-
-def rupiah(value: int | None) -> str:
-    """Integer rupiah the Indonesian way: Rp12.500.000 (dots group thousands, no decimals)."""
-    return "Rp" + f"{int(value or 0):,}".replace(",", ".")
 
 
 STATUS_LABELS = {
@@ -66,21 +62,8 @@ KIND_LABELS = {
 }
 
 
-def _lang() -> str:
-    return str(get_locale() or g.tenant.locale)
-
-
-def programme_name(p: Programme) -> str:
-    name = p.config.get("name", {})
-    return name.get(_lang()) or name.get("id") or p.code
-
-
 def document_labels() -> dict[str, str]:
-    lang = _lang()
-    return {
-        d["code"]: d["label"].get(lang) or d["label"].get("id") or d["code"]
-        for d in g.tenant.service_config("hibah_bansos").get("required_documents", [])
-    }
+    return views.document_labels(g.tenant)
 
 
 @bp.app_template_filter("hb_date")
@@ -101,7 +84,7 @@ def hb_date(value) -> str:
 
 @bp.app_template_global("error_label")
 def error_label(field: str) -> str:
-    return forms.label(field, document_labels())
+    return forms.field_label(field, document_labels())
 
 
 @bp.app_context_processor
@@ -113,37 +96,19 @@ def _helpers() -> dict:
     }
 
 
-@bp.after_request
-def _no_store(resp: Response) -> Response:
-    # applicants' pages show personal data; public pages vary by the language cookie
-    resp.headers.setdefault("Cache-Control", "no-store")
-    return resp
-
-
-@bp.errorhandler(Refused)
-def _refused(exc: Refused):
-    return problem_response(
-        Problem(exc.status, "Not Found" if exc.status == 404 else "Error", str(exc))
-    )
-
-
 # --- public -----------------------------------------------------------------------------------
 
 
 @bp.get(f"{BASE}/transparansi")
 def transparency():
-    s = db()
-    programmes.ensure_synced(s, g.tenant)
-    report = public.public_report(s, _lang())
+    report = public.public_report(db(), g.tenant)
     return render_template("hibah_bansos/transparency.html", report=report)
 
 
 @bp.get(BASE)
 def index():
     """Open programmes, and the applicant's way in."""
-    s = db()
-    programmes.ensure_synced(s, g.tenant)
-    items = [(p, programme_name(p)) for p in programmes.open_programmes(s, cases.today_utc())]
+    items = [(p, programme_name(p)) for p in views.open_programmes(db(), g.tenant)]
     return render_template(
         "hibah_bansos/index.html",
         items=items,
@@ -178,11 +143,8 @@ def _register(kind: str):
         parsed = None
     if parsed is not None and not errors:
         try:
-            applicant = committed(
-                lambda uw: cases.register_applicant(
-                    uw, parsed, by_official=False, actor="applicant"
-                )
-            )
+            with unit_of_work() as uw:
+                applicant = cases.register_applicant(uw, parsed, registrar=None)
         except Refused as exc:
             errors, status = forms.field_errors(exc), exc.status
         else:
@@ -242,7 +204,7 @@ def applicant_required(view):
             if request.method == "GET":
                 return redirect(url_for("hb_pages.sign_in", next=request.path))
             raise Problem(401, "Unauthorized", "Sign in as an applicant first.")
-        g.applicant = Actor("applicant", "applicant", applicant_id=applicant_id)
+        g.applicant = applicant_actor(applicant_id)
         return view(*args, **kwargs)
 
     return inner
@@ -256,15 +218,13 @@ def applicant_required(view):
 def my_applications():
     return render_template(
         "hibah_bansos/my_applications.html",
-        items=cases.of_applicant(db(), g.applicant.applicant_id),
+        items=views.my_applications(db(), g.tenant, g.applicant.applicant_id),
     )
 
 
 def _open_programme(code: str) -> Programme:
-    s = db()
-    programmes.ensure_synced(s, g.tenant)
-    p = programmes.by_code(s, code)
-    if p is None or not programmes.is_open(p, cases.today_utc()):
+    p = repository.programme_by_code(db(), code)
+    if p is None or not programmes.is_open(p, today(g.tenant)):
         raise Problem(404, "Not Found", "No such open programme.")
     return p
 
@@ -304,7 +264,7 @@ def apply(code: str):
     # A random token per rendered form is the Idempotency-Key: a re-sent form saves one draft.
     submission = (form.get("submission") or "")[:200] or None
     if submission:
-        replay = cases.by_idempotency(
+        replay = repository.by_idempotency(
             db(), cases.idempotency_digest(actor.applicant_id, submission)
         )
         if replay is not None:
@@ -316,17 +276,14 @@ def apply(code: str):
         return page(form, forms.field_errors(exc, rows={"rab": used}), 422, submission)
     uploads = _uploads(required)
 
-    def save(uw):
-        app = cases.create_application(uw, actor, parsed, idempotency_key=submission)
-        for doc_code, content in uploads:
-            try:
-                cases.add_document(uw, actor, app.number, doc_code, content)
-            except Refused as exc:
-                raise Refused(exc.status, str(exc), f"documents.{doc_code}.file") from None
-        return app
-
     try:
-        app = committed(save)
+        with unit_of_work() as uw:  # the draft and its documents, or nothing
+            app = cases.create_application(uw, actor, parsed, idempotency_key=submission)
+            for doc_code, content in uploads:
+                try:
+                    cases.add_document(uw, actor, app.number, doc_code, content)
+                except Refused as exc:
+                    raise Refused(exc.status, str(exc), f"documents.{doc_code}.file") from None
     except Refused as exc:
         return page(form, forms.field_errors(exc, rows={"rab": used}), exc.status, submission)
     if form.get("action") != "submit":
@@ -337,25 +294,25 @@ def apply(code: str):
 
 def _application_page(number: str, errors: dict | None = None, status: int = 200):
     s = db()
-    app = cases.own_application(s, g.applicant, number)
-    programme = s.get(Programme, app.programme_id)
-    view = cases.summary_view(app, programme.code)
-    history = cases.steps(s, app.id)
+    app = repository.own_application(s, g.applicant, number)
+    programme = s.get_one(Programme, app.programme_id)
+    view = views.summary_view(app, programme.code, today(g.tenant))
+    history = repository.steps(s, app.id)
     return render_template(
         "hibah_bansos/application.html",
         app=view,
         programme_name=programme_name(programme),
-        proposal=cases.proposal_text(s, g.tenant, app),
+        proposal=views.proposal_text(s, g.tenant, app),
         rab=app.rab,
         lpj=app.lpj,
-        documents=cases.documents(s, app.id),
-        missing=cases.missing_documents(s, app),
+        documents=repository.documents(s, app.id),
+        missing=repository.missing_documents(s, app),
         labels=document_labels(),
         history=history,
         errors=errors or {},
         editable=app.status in ("draft", "returned"),
         can_report=workflow.Status.REPORTED.value
-        in workflow.targets_for(app.status, frozenset({workflow.APPLICANT})),
+        in workflow.targets_for(app.status, cases.APPLICANT_STEP),
         lpj_rows=forms.LPJ_ROWS,
         form=request.form if errors else {},
     ), status
@@ -376,7 +333,8 @@ def add_documents(number: str):
     if not content:
         return _application_page(number, {"file": _("Choose a file first.")}, 422)
     try:
-        committed(lambda uw: cases.add_document(uw, g.applicant, number, code, content))
+        with unit_of_work() as uw:
+            cases.add_document(uw, g.applicant, number, code, content)
     except Refused as exc:
         if exc.status == 404:
             raise
@@ -387,7 +345,8 @@ def add_documents(number: str):
 
 def _submit(number: str):
     try:
-        committed(lambda uw: cases.submit(uw, g.applicant, number))
+        with unit_of_work() as uw:
+            cases.submit(uw, g.applicant, number)
     except (Refused, workflow.WorkflowError) as exc:
         if isinstance(exc, Refused) and exc.status == 404:
             raise
@@ -414,7 +373,8 @@ def file_lpj(number: str):
     body, used = forms.lpj_body(request.form)
     try:
         parsed = schemas.parse(schemas.LpjIn, body)
-        committed(lambda uw: cases.file_lpj(uw, g.applicant, number, parsed))
+        with unit_of_work() as uw:
+            cases.file_lpj(uw, g.applicant, number, parsed)
     except (Problem, Refused) as exc:
         if isinstance(exc, Refused) and exc.status == 404:
             raise

@@ -1,5 +1,6 @@
 """Programmes: synced from the tenant configuration into the `programmes` table (the ledger of
-ceiling, allocated and disbursed rupiah), on first use per tenant and configuration.
+ceiling, allocated and disbursed rupiah) when a tenant file is applied or its settings are
+saved (`sync_programmes`, called by the code that applies them), never while serving a request.
 
 The sync never touches `allocated` or `disbursed`, and never lowers a ceiling below what is
 already allocated (the table's CHECK would refuse it anyway).
@@ -7,27 +8,24 @@ already allocated (the table's CHECK would refuse it anyway).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.hibah_bansos.models import Programme
 from shared.tenancy import Tenant
 
 SERVICE = "hibah_bansos"
-_synced: dict[uuid.UUID, str] = {}  # tenant id -> digest of the programme config last synced
 
 
-def ensure_synced(session: Session, tenant: Tenant) -> None:
-    programmes = tenant.service_config(SERVICE).get("programmes", [])
-    digest = hashlib.sha256(json.dumps(programmes, sort_keys=True).encode()).hexdigest()
-    if _synced.get(tenant.id) == digest:
-        return
-    for p in programmes:
+def sync_programmes(session: Session, tenant: Tenant) -> None:
+    """Write the tenant's configured programmes into `programmes`, in the caller's transaction
+    (idempotent; the caller commits). `session` reaches the hibah_bansos database as the tenant
+    or as its owner."""
+    for p in tenant.service_config(SERVICE).get("programmes", []):
         session.execute(
             text(
                 "insert into programmes (id, tenant_id, code, kind, fiscal_year, ceiling, allocated,"
@@ -50,49 +48,13 @@ def ensure_synced(session: Session, tenant: Tenant) -> None:
                 "config": json.dumps(p),
             },
         )
-    session.commit()
-    _synced[tenant.id] = digest
-
-
-def forget_sync() -> None:
-    _synced.clear()
-
-
-def by_code(session: Session, code: str, *, for_update: bool = False) -> Programme | None:
-    q = select(Programme).where(Programme.code == code)
-    if for_update:
-        q = q.with_for_update()
-    return session.execute(q).scalar_one_or_none()
 
 
 def is_open(programme: Programme, today: date) -> bool:
+    """Open on `today`, the tenant's local date (shared.tenancy.today), both ends included."""
     return (programme.opens is None or programme.opens <= today) and (
         programme.closes is None or today <= programme.closes
     )
-
-
-def open_programmes(session: Session, today: date) -> list[Programme]:
-    rows = session.execute(
-        select(Programme).order_by(Programme.fiscal_year.desc(), Programme.code)
-    ).scalars()
-    return [p for p in rows if is_open(p, today)]
-
-
-def public_view(p: Programme, locale: str = "id") -> dict:
-    c = p.config
-    name = c.get("name", {})
-    return {
-        "code": p.code,
-        "kind": p.kind,
-        "fiscal_year": p.fiscal_year,
-        "name": name.get(locale) or name.get("id"),
-        "opd": c.get("opd"),
-        "ceiling": p.ceiling,
-        "opens": p.opens and p.opens.isoformat(),
-        "closes": p.closes and p.closes.isoformat(),
-        "required_documents": c.get("required_documents", []),
-        "eligibility": c.get("eligibility", {}),
-    }
 
 
 def allocate(session: Session, programme_id: uuid.UUID, amount: int) -> tuple[int, int] | None:

@@ -4,41 +4,33 @@ shown only as aggregates per programme, never one by one."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.hibah_bansos.applications import FUNDED, today_utc
-from services.hibah_bansos.models import Applicant, Application, Programme
+from services.hibah_bansos import repository
+from services.hibah_bansos.models import Applicant, Application
+from services.hibah_bansos.repository import FUNDED
+from services.hibah_bansos.views import programme_name
+from shared.tenancy import Tenant, today
 
 
-def public_report(session: Session, locale: str = "id") -> dict:
-    today = today_utc()
-    progs = list(
-        session.execute(
-            select(Programme).order_by(Programme.fiscal_year.desc(), Programme.code)
-        ).scalars()
-    )
+def public_report(session: Session, tenant: Tenant) -> dict[str, Any]:
+    """Names in the request's language (shared.i18n.label); overdue LPJs on the tenant's date."""
+    on = today(tenant)
     out = []
-    for p in progs:
-        name = p.config.get("name", {})
-        item = {
+    for p in repository.programmes(session):
+        item: dict[str, Any] = {
             "code": p.code,
             "kind": p.kind,
             "fiscal_year": p.fiscal_year,
-            "name": name.get(locale) or name.get("id") or p.code,
+            "name": programme_name(p),
             "opd": p.config.get("opd"),
             "ceiling": p.ceiling,
             "allocated": p.allocated,
             "disbursed": p.disbursed,
-            "lpj_overdue": session.execute(
-                select(func.count())
-                .select_from(Application)
-                .where(
-                    Application.programme_id == p.id,
-                    Application.status.in_(("agreement_signed", "disbursed")),
-                    Application.lpj_due < today,
-                )
-            ).scalar_one(),
+            "lpj_overdue": repository.lpj_overdue(session, p.id, on),
         }
         funded = select(Application).where(
             Application.programme_id == p.id, Application.status.in_(FUNDED)

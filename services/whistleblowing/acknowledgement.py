@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.whistleblowing import protect
-from services.whistleblowing.models import SigningKey
+from services.whistleblowing import views
+from services.whistleblowing.models import Report, SigningKey
+from shared.crypto import FieldCipher
 from shared.db import utcnow
 from shared.tenancy import Tenant
 
@@ -51,15 +52,15 @@ def signing_key(session: Session, tenant: Tenant) -> tuple[SigningKey, Ed25519Pr
                 tenant_id=tenant.id,
                 public_key=public,
                 created_at=utcnow(),
-                private_key=protect.encrypt_bytes(
-                    session, tenant.id, "wb_signing_keys", key_id, "private_key", _raw(private)
+                private_key=FieldCipher(session, tenant.id, "wb_signing_keys", key_id).encrypt(
+                    "private_key", _raw(private)
                 ),
             )
             .on_conflict_do_nothing(index_elements=["tenant_id"])
         )
         row = session.execute(select(SigningKey)).scalar_one()
-    raw = protect.decrypt_bytes(
-        session, tenant.id, "wb_signing_keys", row.id, "private_key", row.private_key
+    raw = FieldCipher(session, tenant.id, "wb_signing_keys", row.id).decrypt(
+        "private_key", row.private_key
     )
     return row, Ed25519PrivateKey.from_private_bytes(raw)
 
@@ -90,6 +91,19 @@ def issue(
     }
     signature = private.sign(rfc8785.dumps(statement))
     return {**statement, "signature": base64.b64encode(signature).decode()}
+
+
+def acknowledge(session: Session, tenant: Tenant, report: Report) -> dict[str, Any]:
+    """The reporter's acknowledgement of `report` (the tenant's key is made on first use, so
+    callers run this in a unit of work)."""
+    return issue(
+        session,
+        tenant,
+        case_number=report.case_number,
+        received_at=report.received_at.isoformat(),
+        category=report.category,
+        content=views.content_of(session, tenant, report),
+    )
 
 
 def public_key(session: Session, tenant: Tenant) -> dict[str, str]:

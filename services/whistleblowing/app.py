@@ -1,9 +1,13 @@
-"""Flask application factory of the whistleblowing service. Production: `gunicorn 'services.whistleblowing.app:create_app()'`."""
+"""Flask application factory of the whistleblowing service: the service's own app. Production
+runs it with the operator pages plugged in: `gunicorn 'operations.apps:whistleblowing()'`."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from services.whistleblowing import api, office_pages, pages
+from services.whistleblowing.cases import integrity_refusal
+from services.whistleblowing.domain import lifecycle
 from services.whistleblowing.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
 from shared.web import ServiceModels, create_service_app
@@ -13,16 +17,15 @@ SERVICE = "whistleblowing"
 
 def create_app() -> Flask:
     models = ServiceModels(TenantRow, OutboxRow, OfficialRow, LoginThrottleRow)
-    app = create_service_app(SERVICE, __name__, service_engine(SERVICE), models)
-    from services.whistleblowing import api, official_pages, pages
-
+    app = create_service_app(
+        SERVICE,
+        __name__,
+        service_engine(SERVICE),
+        models,
+        integrity_refusal=integrity_refusal,
+        domain_errors=(lifecycle.LifecycleError,),
+    )
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    app.register_blueprint(official_pages.bp)
-    from shared.replication.web import bp as replication_bp  # hosts the replication portal
-
-    app.register_blueprint(replication_bp)
-    from shared.replication.config_web import bp as tenant_config_bp  # tenant admins' settings
-
-    app.register_blueprint(tenant_config_bp)
+    app.register_blueprint(office_pages.bp)
     return app

@@ -6,74 +6,38 @@ POST bodies (never a URL), and every page answers `Cache-Control: no-store`.
 
 from __future__ import annotations
 
+import functools
+import json
 import secrets
+from collections.abc import Callable
+from datetime import datetime
 
 from flask import Blueprint, Response, g, render_template, request
-from flask_babel import get_locale
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from services.whistleblowing import cases, schemas
-from services.whistleblowing.cases import Refused
-from services.whistleblowing.models import OutboxRow
-from shared.problem import Problem
-from shared.web import db, uow
+from services.whistleblowing import acknowledgement, cases, forms, schemas, views
+from services.whistleblowing.api import file_report
+from services.whistleblowing.models import Report
+from shared.actor import REPORTER
+from shared.problem import Problem, Refused
+from shared.web import db, no_store, unit_of_work
 
 bp = Blueprint("wb_pages", __name__)
+bp.after_request(no_store)
 BASE = "/t/<tenant>/whistleblowing"
-PERSON_ROWS = 3
 
 
 @bp.app_template_filter("datetime_local")
 def datetime_local(value) -> str:
     """A stored UTC time (or its ISO text), shown in the tenant's zone and the page's language."""
-    from datetime import datetime
-
-    from flask_babel import format_datetime
-
     return format_datetime(
         value if isinstance(value, datetime) else datetime.fromisoformat(value), "medium"
     )
 
 
-@bp.after_request
-def _no_store(resp: Response) -> Response:
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
 def _categories() -> list[tuple[str, str]]:
-    lang = str(get_locale() or "id")
-    return [
-        (c["code"], c["label"].get(lang) or c["label"]["id"]) for c in cases.categories(g.tenant)
-    ]
-
-
-def _form_body(form) -> dict:
-    persons = []
-    for i in range(PERSON_ROWS):
-        p = {k: form.get(f"person_{i}_{k}", "").strip() for k in ("name", "position", "work_unit")}
-        if any(p.values()):
-            persons.append(p)
-    identity = {
-        k: v
-        for k in ("name", "nik", "phone", "email")
-        if (v := form.get(f"identity_{k}", "").strip())
-    }
-    body = {
-        "category": form.get("category", ""),
-        "what": form.get("what", ""),
-        "reported_persons": persons,
-        "where": form.get("where", ""),
-        "when": form.get("when", ""),
-        "how_known": form.get("how_known", ""),
-    }
-    if identity:
-        body["identity"] = identity
-    return body
-
-
-def _uploads() -> list[bytes]:
-    return [data for f in request.files.getlist("files") if (data := f.read())]
+    return list(views.category_labels(g.tenant).items())
 
 
 @bp.get(BASE)
@@ -89,7 +53,7 @@ def report():
             categories=_categories(),
             form={},
             errors=[],
-            rows=PERSON_ROWS,
+            rows=forms.PERSON_ROWS,
             submission=secrets.token_urlsafe(24),
         )
     form = request.form
@@ -97,55 +61,36 @@ def report():
     # form files one report and shows the same receipt page again.
     submission = form.get("submission", "")[:200] or None
     try:
-        parsed = schemas.parse(schemas.ReportIn, _form_body(form))
-        from services.whistleblowing.api import file_report
-
-        filed = file_report(parsed, _uploads(), submission)
+        parsed = schemas.parse(schemas.ReportIn, forms.report_body(form))
+        filed = file_report(parsed, forms.uploads(request.files), submission)
     except (Problem, Refused) as exc:
         fields = [e["field"] for e in exc.errors] if isinstance(exc, Problem) else [exc.field or ""]
-        status = exc.status
         return render_template(
             "whistleblowing/report_form.html",
             categories=_categories(),
             form=form,
-            errors=[_field_label(f) for f in fields],
+            errors=[forms.field_label(f) for f in fields],
             file_problem=isinstance(exc, Refused) and exc.field == "file",
-            rows=PERSON_ROWS,
+            rows=forms.PERSON_ROWS,
             submission=submission,
-        ), status
+        ), exc.status
     return render_template(
         "whistleblowing/receipt.html", case_number=filed.report.case_number, receipt=filed.receipt
     ), 201
 
 
-def _field_label(field: str) -> str:
-    head = field.split(".")[0]
-    labels = {
-        "category": _("Category"),
-        "what": _("What happened"),
-        "reported_persons": _("Who is reported"),
-        "where": _("Where"),
-        "when": _("When"),
-        "how_known": _("How do you know"),
-        "identity": _("Your identity"),
-        "file": _("Evidence files"),
-    }
-    return labels.get(head, head)
-
-
-def _inbox_page(report, notice: str | None = None, error: str | None = None, status=200):
-    view = cases.inbox(db(), g.tenant, report)
+def _inbox_page(report: Report, notice: str | None = None, error: str | None = None, status=200):
     return render_template(
         "whistleblowing/inbox.html",
-        inbox=view,
+        inbox=views.inbox(db(), g.tenant, report),
         notice=notice,
         error=error,
         receipt=request.form.get("receipt", ""),
-        categories=dict(_categories()),
+        categories=views.category_labels(g.tenant),
     ), status
 
 
-def _open(for_update: bool = False):
+def _open(for_update: bool = False) -> Report:
     return cases.open_with_receipt(
         db(),
         g.tenant,
@@ -165,37 +110,42 @@ def _receipt_refused(exc: cases.ReceiptRejected):
     return render_template("whistleblowing/inbox_open.html", error=message), exc.status, headers
 
 
+def with_receipt(*, for_update: bool = False) -> Callable[[Callable], Callable]:
+    """Decorator: the view gets the case that the posted receipt opens (locked with
+    `for_update`); a wrong receipt, or too many, answers the receipt form again."""
+
+    def wrap(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def inner(**kwargs):
+            try:
+                report = _open(for_update)
+            except cases.ReceiptRejected as exc:
+                return _receipt_refused(exc)
+            return view(report, **kwargs)
+
+        return inner
+
+    return wrap
+
+
 @bp.route(f"{BASE}/inbox", methods=["GET", "POST"])
 def inbox():
     if request.method == "GET":
         return render_template("whistleblowing/inbox_open.html", error=None)
-    try:
-        report = _open()
-    except cases.ReceiptRejected as exc:
-        return _receipt_refused(exc)
+    return _open_inbox()
+
+
+@with_receipt()
+def _open_inbox(report: Report):
     return _inbox_page(report)
 
 
 @bp.post(f"{BASE}/inbox/acknowledgement")
-def inbox_acknowledgement():
+@with_receipt()
+def inbox_acknowledgement(report: Report):
     """The signed acknowledgement as a file to keep (JSON; verifiable with the public key)."""
-    import json
-
-    from services.whistleblowing import acknowledgement
-
-    try:
-        report = _open()
-    except cases.ReceiptRejected as exc:
-        return _receipt_refused(exc)
-    doc = acknowledgement.issue(
-        db(),
-        g.tenant,
-        case_number=report.case_number,
-        received_at=report.received_at.isoformat(),
-        category=report.category,
-        content=cases.content_of(db(), g.tenant, report),
-    )
-    db().commit()
+    with unit_of_work() as uw:
+        doc = acknowledgement.acknowledge(uw.session, uw.tenant, report)
     return Response(
         json.dumps(doc, indent=2, ensure_ascii=False),
         mimetype="application/json",
@@ -207,16 +157,12 @@ def inbox_acknowledgement():
 
 
 @bp.post(f"{BASE}/inbox/messages")
-def inbox_message():
-    try:
-        report = _open(for_update=True)
-    except cases.ReceiptRejected as exc:
-        return _receipt_refused(exc)
+@with_receipt(for_update=True)
+def inbox_message(report: Report):
     try:
         form = schemas.parse(schemas.MessageIn, {"body": request.form.get("body", "")})
-        uw = uow(OutboxRow)
-        cases.post_message(uw, cases.REPORTER, report, form.body)
-        uw.commit()
+        with unit_of_work() as uw:
+            cases.post_message(uw, REPORTER, report, form.body)
     except Problem:
         return _inbox_page(report, error=_("Write a message first."), status=422)
     except Refused:
@@ -225,21 +171,16 @@ def inbox_message():
 
 
 @bp.post(f"{BASE}/inbox/attachments")
-def inbox_attachment():
-    try:
-        report = _open(for_update=True)
-    except cases.ReceiptRejected as exc:
-        return _receipt_refused(exc)
-    files = _uploads()
+@with_receipt(for_update=True)
+def inbox_attachment(report: Report):
+    files = forms.uploads(request.files)
     if not files:
         return _inbox_page(report, error=_("Choose a file first."), status=422)
     try:
-        uw = uow(OutboxRow)
-        for data in files:
-            cases.add_attachment(uw, cases.REPORTER, report, data)
-        uw.commit()
+        with unit_of_work() as uw:
+            for data in files:
+                cases.add_attachment(uw, REPORTER, report, data)
     except Refused as exc:
-        uw.rollback()
         return _inbox_page(report, error=_file_error(exc), status=exc.status)
     return _inbox_page(report, notice=_("Your file was added."))
 

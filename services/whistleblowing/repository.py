@@ -14,60 +14,53 @@ from services.whistleblowing.models import (
     Attachment,
     IdentityRequest,
     Message,
+    OfficialRow,
     Recusal,
     Report,
     ReportHistory,
 )
 
 
+def _report_where(session: Session, condition: Any, for_update: bool) -> Report | None:
+    q = select(Report).where(condition)
+    return session.execute(q.with_for_update() if for_update else q).scalar_one_or_none()
+
+
 def report_by_case(
     session: Session, case_number: str, *, for_update: bool = False
 ) -> Report | None:
-    q = select(Report).where(Report.case_number == case_number)
-    if for_update:
-        q = q.with_for_update()
-    return session.execute(q).scalar_one_or_none()
+    return _report_where(session, Report.case_number == case_number, for_update)
 
 
 def report_by_receipt_hash(
     session: Session, receipt_hash: str, *, for_update: bool = False
 ) -> Report | None:
-    q = select(Report).where(Report.receipt_hash == receipt_hash)
-    if for_update:
-        q = q.with_for_update()
-    return session.execute(q).scalar_one_or_none()
+    return _report_where(session, Report.receipt_hash == receipt_hash, for_update)
 
 
 def case_number_taken(session: Session, case_number: str) -> bool:
     return session.execute(select(exists().where(Report.case_number == case_number))).scalar()
 
 
-def timeline(session: Session, report_id: uuid.UUID) -> list[ReportHistory]:
+def _of_case(session: Session, model: Any, report_id: uuid.UUID, *order: Any) -> list[Any]:
+    """A case's rows of `model` (history, messages, files, recusals), oldest first."""
     return list(
-        session.execute(
-            select(ReportHistory)
-            .where(ReportHistory.report_id == report_id)
-            .order_by(ReportHistory.at, ReportHistory.id)
-        ).scalars()
+        session.execute(select(model).where(model.report_id == report_id).order_by(*order))
+        .scalars()
+        .all()
     )
+
+
+def timeline(session: Session, report_id: uuid.UUID) -> list[ReportHistory]:
+    return _of_case(session, ReportHistory, report_id, ReportHistory.at, ReportHistory.id)
 
 
 def messages(session: Session, report_id: uuid.UUID) -> list[Message]:
-    return list(
-        session.execute(
-            select(Message).where(Message.report_id == report_id).order_by(Message.at, Message.id)
-        ).scalars()
-    )
+    return _of_case(session, Message, report_id, Message.at, Message.id)
 
 
 def attachments(session: Session, report_id: uuid.UUID) -> list[Attachment]:
-    return list(
-        session.execute(
-            select(Attachment)
-            .where(Attachment.report_id == report_id)
-            .order_by(Attachment.at, Attachment.id)
-        ).scalars()
-    )
+    return _of_case(session, Attachment, report_id, Attachment.at, Attachment.id)
 
 
 def attachment_count(session: Session, report_id: uuid.UUID) -> int:
@@ -83,11 +76,7 @@ def recused_officials(session: Session, report_id: uuid.UUID) -> set[uuid.UUID]:
 
 
 def recusals(session: Session, report_id: uuid.UUID) -> list[Recusal]:
-    return list(
-        session.execute(
-            select(Recusal).where(Recusal.report_id == report_id).order_by(Recusal.at)
-        ).scalars()
-    )
+    return _of_case(session, Recusal, report_id, Recusal.at)
 
 
 def identity_request(
@@ -235,5 +224,18 @@ def identity_requests_by(
                 IdentityRequest.report_id == report_id, IdentityRequest.requested_by == official_id
             )
             .order_by(IdentityRequest.created_at)
+        ).scalars()
+    )
+
+
+def active_official(session: Session, official_id: uuid.UUID) -> OfficialRow | None:
+    row = session.get(OfficialRow, official_id)
+    return row if row is not None and row.active else None
+
+
+def active_officials(session: Session) -> list[OfficialRow]:
+    return list(
+        session.execute(
+            select(OfficialRow).where(OfficialRow.active.is_(True)).order_by(OfficialRow.username)
         ).scalars()
     )

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from services.whistleblowing import cases
 from services.whistleblowing.models import OutboxRow, TenantRow
+from services.whistleblowing.views import SERVICE
 from shared.db import service_engine, session_factory, tenant_session
 from shared.tenancy import Tenant
 from shared.uow import UnitOfWork
@@ -23,16 +24,16 @@ log = logging.getLogger(__name__)
 
 
 def run_once(now: datetime | None = None) -> dict[str, list[str]]:
-    factory = session_factory(service_engine(cases.SERVICE))
+    factory = session_factory(service_engine(SERVICE))
     with factory() as session:
         rows = session.execute(select(TenantRow).where(TenantRow.enabled.is_(True))).scalars()
         tenants = [Tenant(r.id, r.slug, r.config) for r in rows]
     done = {}
     for tenant in tenants:
-        if not tenant.runs(cases.SERVICE):
+        if not tenant.runs(SERVICE):
             continue
         with tenant_session(factory, tenant.id) as session:
-            uw = UnitOfWork(session, tenant, cases.SERVICE, OutboxRow)
+            uw = UnitOfWork(session, tenant, SERVICE, OutboxRow)
             done[tenant.slug] = cases.expire_due(uw, now=now)
             cases.purge_stale_throttles(uw, now=now)
             uw.commit()

@@ -1,4 +1,5 @@
-"""Fixtures for end-to-end tests in a real headless Chromium (issue 10, point 5).
+"""Fixtures for end-to-end tests in a real headless Chromium: citizens and officials using both
+services' pages as a browser does, each page checked by axe-core.
 
 Chromium is Debian's package (`infra.browser.ensure_chromium()` installs it when missing, as
 root), driven by the Python `playwright` package pointed at that binary: Playwright's own browser

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytestmark = pytest.mark.integration  # needs Chromium, like the rest of tests/browser
-
 
 def test_axe_finds_serious_problems_on_a_page_that_has_them(visitor):
     """A page with an unlabelled field, an image without text and no language gets serious or

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests.test_hibah_bansos import HIBAH, ORG_DOCUMENTS, PDF, organisation
-
-pytestmark = pytest.mark.integration
+from tests.support.hibah_bansos import HIBAH, ORG_DOCUMENTS, PDF, organisation
 
 P = "/t/cimahi/hibah-bansos"
 NUMBER_RE = re.compile(r"HB-\d{4}-[0-9A-HJKMNP-TV-Z]{8}")

@@ -14,9 +14,13 @@ NPHD: the grant agreement (Naskah Perjanjian Hibah Daerah); LPJ: Laporan Pertang
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
+from typing import Any
 
+from services.hibah_bansos.domain import lpj
+from services.hibah_bansos.domain.access import APPROVER, EVALUATOR, FINANCE, VERIFIER
 from services.hibah_bansos.domain.money import InvalidAmount, rupiah
 
 
@@ -50,21 +54,19 @@ S = Status
 EDGES: tuple[Edge, ...] = (
     Edge(S.DRAFT, S.SUBMITTED, APPLICANT, "submit"),
     Edge(S.RETURNED, S.SUBMITTED, APPLICANT, "submit"),
-    Edge(S.SUBMITTED, S.EVALUATED, "bansos_evaluator", "evaluate", ("amount", "reason")),
-    Edge(S.SUBMITTED, S.RETURNED, "bansos_evaluator", "return", ("reason",)),
-    Edge(S.SUBMITTED, S.REJECTED, "bansos_evaluator", "reject", ("reason",)),
-    Edge(S.EVALUATED, S.VERIFIED, "bansos_verifier", "verify", ("reason",)),
-    Edge(S.EVALUATED, S.RETURNED, "bansos_verifier", "return", ("reason",)),
-    Edge(S.EVALUATED, S.REJECTED, "bansos_verifier", "reject", ("reason",)),
-    Edge(S.VERIFIED, S.APPROVED, "bansos_approver", "approve", ("amount", "reference", "date")),
-    Edge(S.VERIFIED, S.REJECTED, "bansos_approver", "reject", ("reason",)),
-    Edge(
-        S.APPROVED, S.AGREEMENT_SIGNED, "bansos_approver", "sign_agreement", ("reference", "date")
-    ),
-    Edge(S.AGREEMENT_SIGNED, S.DISBURSED, "bansos_finance", "disburse", ("amount", "reference")),
-    Edge(S.DISBURSED, S.DISBURSED, "bansos_finance", "disburse", ("amount", "reference")),
+    Edge(S.SUBMITTED, S.EVALUATED, EVALUATOR, "evaluate", ("amount", "reason")),
+    Edge(S.SUBMITTED, S.RETURNED, EVALUATOR, "return", ("reason",)),
+    Edge(S.SUBMITTED, S.REJECTED, EVALUATOR, "reject", ("reason",)),
+    Edge(S.EVALUATED, S.VERIFIED, VERIFIER, "verify", ("reason",)),
+    Edge(S.EVALUATED, S.RETURNED, VERIFIER, "return", ("reason",)),
+    Edge(S.EVALUATED, S.REJECTED, VERIFIER, "reject", ("reason",)),
+    Edge(S.VERIFIED, S.APPROVED, APPROVER, "approve", ("amount", "reference", "date")),
+    Edge(S.VERIFIED, S.REJECTED, APPROVER, "reject", ("reason",)),
+    Edge(S.APPROVED, S.AGREEMENT_SIGNED, APPROVER, "sign_agreement", ("reference", "date")),
+    Edge(S.AGREEMENT_SIGNED, S.DISBURSED, FINANCE, "disburse", ("amount", "reference")),
+    Edge(S.DISBURSED, S.DISBURSED, FINANCE, "disburse", ("amount", "reference")),
     Edge(S.DISBURSED, S.REPORTED, APPLICANT, "report"),
-    Edge(S.REPORTED, S.CLOSED, "bansos_evaluator", "close", ("reason",)),
+    Edge(S.REPORTED, S.CLOSED, EVALUATOR, "close", ("reason",)),
 )
 
 # One official may not do two of these steps on the same application.
@@ -72,19 +74,27 @@ SEPARATED_STEPS = (frozenset({"evaluate", "verify", "approve"}),)
 
 
 class WorkflowError(Exception):
-    """A refused step; `field` names the request field at fault, if any."""
+    """A refused step (422 unless a subclass says otherwise); `field` names the request field
+    at fault, if any. `status`, `field` and `extra` are what the web layer answers with."""
+
+    status = 422
 
     def __init__(self, message: str, field: str | None = None) -> None:
         self.field = field
+        self.extra: dict[str, Any] = {}
         super().__init__(message)
 
 
 class IllegalTransition(WorkflowError):
-    pass
+    """No edge leads from the current status to the wanted one."""
+
+    status = 409
 
 
 class NotYourStep(WorkflowError):
-    pass
+    """The edge exists, but the caller's roles do not take it."""
+
+    status = 403
 
 
 def allowed_targets(status: str) -> list[str]:
@@ -117,7 +127,7 @@ def edge_for(status: str, target: str, roles: frozenset[str]) -> Edge:
     raise NotYourStep(f"Moving an application to '{target}' needs the role {candidates[0].role}.")
 
 
-def check_fields(edge: Edge, fields: dict) -> None:
+def check_fields(edge: Edge, fields: dict[str, Any]) -> None:
     for name in edge.needs:
         value = fields.get(name)
         if value in (None, ""):
@@ -133,6 +143,8 @@ def check_amount(
     edge: Edge, amount: int | None, *, requested: int, approved: int, disbursed: int
 ) -> None:
     """Amount rules of the money steps (the ceiling is enforced by the database)."""
+    if amount is None:
+        return  # no money step: check_fields refuses a money step without an amount
     if edge.step == "evaluate" and amount > requested:
         raise WorkflowError("The recommended amount is more than was requested.", "amount")
     if edge.step == "approve" and amount > requested:
@@ -143,3 +155,50 @@ def check_amount(
             f"the approved {approved}.",
             "amount",
         )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step records on the application, and what it asks of the programme's budget:
+    `allocate` is reserved from the ceiling (pagu), `pay` paid out of what is allocated;
+    `recheck_eligibility`: the applicant must still be eligible (facts may have changed)."""
+
+    record: dict[str, Any] = field(default_factory=dict)
+    allocate: int = 0
+    pay: int = 0
+    recheck_eligibility: bool = False
+
+
+def outcome(
+    edge: Edge,
+    *,
+    amount: int | None,
+    reference: str | None,
+    on: date | None,
+    disbursed: int,
+    fiscal_year: int,
+    lpj_due: str | None = None,
+) -> Outcome:
+    """The effects of `edge` (after `check_fields` and `check_amount` passed): evaluation
+    records the recommendation; approval the decree, the approved amount and the LPJ deadline,
+    and reserves the amount; signing records the NPHD; a disbursement pays a tranche."""
+    if edge.step == "evaluate":
+        return Outcome({"recommended": amount})
+    if edge.step == "approve":
+        assert amount is not None
+        return Outcome(
+            {
+                "approved": amount,
+                "decree_number": reference,
+                "decree_date": on,
+                "lpj_due": lpj.due_date(fiscal_year, lpj_due),
+            },
+            allocate=amount,
+            recheck_eligibility=True,
+        )
+    if edge.step == "sign_agreement":
+        return Outcome({"nphd_number": reference, "nphd_date": on})
+    if edge.step == "disburse":
+        assert amount is not None
+        return Outcome({"disbursed": disbursed + amount}, pay=amount)
+    return Outcome()

@@ -1,14 +1,15 @@
 """Legal clocks: when a report must be acknowledged and when the reporter is owed feedback.
 
-Acknowledgement is due within N *working* days of receipt (weekends and the tenant's public
-holidays do not count); feedback within M calendar days of receipt. Both are counted on the
+Acknowledgement is due within N *working* days of receipt (weekends and the tenant's days off
+do not count: Indonesia's public holidays and cuti bersama, with the tenant's own additions and
+removals, assembled by `services/whistleblowing/holiday_calendar.py`); feedback within M calendar days of receipt. Both are counted on the
 tenant's local calendar. A clock stops when its obligation is met: acknowledgement by leaving
 `received`; feedback by a decision the reporter can read (not a WBS matter, or a conclusion).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,15 +37,34 @@ class Sla:
 
 
 class Calendar:
-    """Working days: Monday to Friday, minus the tenant's holidays."""
+    """Working days: Monday to Friday, minus the days off.
 
-    def __init__(self, holidays: Iterable[str | date] = ()) -> None:
+    `holidays`: fixed dates off. `year_days_off`: a function giving one year's dates off, asked
+    once per year the calendar meets (so a count across a year end reads both years)."""
+
+    def __init__(
+        self,
+        holidays: Iterable[str | date] = (),
+        *,
+        year_days_off: Callable[[int], Iterable[date]] | None = None,
+    ) -> None:
         self.holidays = frozenset(
             h if isinstance(h, date) else date.fromisoformat(h) for h in holidays
         )
+        self._year_days_off = year_days_off
+        self._years: dict[int, frozenset[date]] = {}
+
+    def is_day_off(self, day: date) -> bool:
+        if day in self.holidays:
+            return True
+        if self._year_days_off is None:
+            return False
+        if day.year not in self._years:
+            self._years[day.year] = frozenset(self._year_days_off(day.year))
+        return day in self._years[day.year]
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self.holidays
+        return day.weekday() < 5 and not self.is_day_off(day)
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start` (the day of receipt itself does not count)."""

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, ClassVar
+
+from services.whistleblowing.domain.access import INTAKE, INVESTIGATION, SUPERVISION
 
 
 class Status(StrEnum):
@@ -31,11 +34,6 @@ CONCLUSION_OUTCOMES = (
 )
 OUTCOMES = {Status.TRIAGED: TRIAGE_OUTCOMES, Status.CONCLUDED: CONCLUSION_OUTCOMES}
 
-INTAKE = frozenset({"wbs_intake", "wbs_supervisor"})
-INVESTIGATION = frozenset({"wbs_investigator", "wbs_supervisor"})
-SUPERVISION = frozenset({"wbs_supervisor"})
-HANDLER_ROLES = frozenset({"wbs_intake", "wbs_investigator", "wbs_supervisor"})
-
 
 @dataclass(frozen=True)
 class Edge:
@@ -46,12 +44,16 @@ class Edge:
 
 
 EDGES: tuple[Edge, ...] = (
-    Edge(Status.RECEIVED, Status.ACKNOWLEDGED, INTAKE),
-    Edge(Status.ACKNOWLEDGED, Status.TRIAGED, INTAKE),
-    Edge(Status.TRIAGED, Status.INVESTIGATING, INVESTIGATION, requires_outcome="accepted"),
-    Edge(Status.TRIAGED, Status.ARCHIVED, SUPERVISION, requires_outcome="not_wbs_matter"),
-    Edge(Status.INVESTIGATING, Status.CONCLUDED, INVESTIGATION),
-    Edge(Status.CONCLUDED, Status.ARCHIVED, SUPERVISION),
+    Edge(Status.RECEIVED, Status.ACKNOWLEDGED, frozenset(INTAKE)),
+    Edge(Status.ACKNOWLEDGED, Status.TRIAGED, frozenset(INTAKE)),
+    Edge(
+        Status.TRIAGED, Status.INVESTIGATING, frozenset(INVESTIGATION), requires_outcome="accepted"
+    ),
+    Edge(
+        Status.TRIAGED, Status.ARCHIVED, frozenset(SUPERVISION), requires_outcome="not_wbs_matter"
+    ),
+    Edge(Status.INVESTIGATING, Status.CONCLUDED, frozenset(INVESTIGATION)),
+    Edge(Status.CONCLUDED, Status.ARCHIVED, frozenset(SUPERVISION)),
 )
 
 # Decisions that the reporter is owed a reason for.
@@ -68,10 +70,22 @@ MAX_REFERRAL = 200
 
 
 class LifecycleError(Exception):
-    """Base of every refused step; `str(exc)` is a message fit for the caller."""
+    """Base of every refused step; `str(exc)` is a message fit for the caller. `status` is
+    the HTTP answer, `field` the input at fault, `extra` further members of the problem."""
+
+    status: ClassVar[int] = 422
+    field: str | None = None
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        return {}
 
 
 class IllegalTransition(LifecycleError):
+    """No such step from the report's state (409 naming the state and the target)."""
+
+    status = 409
+
     def __init__(self, source: str, target: str) -> None:
         self.source, self.target = source, target
         allowed = ", ".join(sorted(e.target.value for e in EDGES if e.source == source)) or "none"
@@ -79,14 +93,26 @@ class IllegalTransition(LifecycleError):
             f"A report that is '{source}' cannot move to '{target}' (allowed next: {allowed})."
         )
 
+    @property
+    def extra(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target}
+
 
 class TransitionNotPermitted(LifecycleError):
+    """The step exists but the actor's roles do not take it (403 naming the roles that do)."""
+
+    status = 403
+
     def __init__(self, target: str, roles: frozenset[str]) -> None:
         self.required_roles = sorted(roles)
         super().__init__(
             f"Moving a report to '{target}' needs one of the roles "
             f"{', '.join(self.required_roles)}."
         )
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        return {"required_roles": self.required_roles}
 
 
 class InvalidDecision(LifecycleError):
@@ -164,4 +190,10 @@ def decide(
 
 
 def is_closed(status: str) -> bool:
+    """Concluded and archived cases are no longer (re)assigned."""
     return status in (Status.CONCLUDED, Status.ARCHIVED)
+
+
+def takes_input(status: str) -> bool:
+    """An archived report takes no more messages or files (from anyone)."""
+    return status != Status.ARCHIVED

@@ -1,0 +1,38 @@
+"""The composition roots: each service's app as production runs it, with the operator pages
+plugged in. Gunicorn, docker-compose, the local runner and the tests name these (as strings
+outside Python: `gunicorn 'operations.apps:whistleblowing()'`).
+
+`services/<svc>/app.py` builds the service's own app; services never import `operations`, so
+the pages that belong to the platform (replication portal, tenant settings) are added here.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from operations.replication import config_web
+from operations.replication import web as replication_web
+from services.audit import app as audit_app
+from services.hibah_bansos import app as hibah_bansos_app
+from services.whistleblowing import app as whistleblowing_app
+
+
+def whistleblowing() -> Flask:
+    """The whistleblowing service; it also hosts the replication portal (for a tenant whose
+    configuration says `replication_host: true`) and every tenant admin's settings pages."""
+    app = whistleblowing_app.create_app()
+    app.register_blueprint(replication_web.bp)
+    app.register_blueprint(config_web.bp)
+    return app
+
+
+def hibah_bansos() -> Flask:
+    return hibah_bansos_app.create_app()
+
+
+def audit() -> Flask:
+    return audit_app.create_app()
+
+
+# `gunicorn 'operations.apps:<name>()'` for each web service, by service name
+APPS = {"whistleblowing": whistleblowing, "hibah_bansos": hibah_bansos, "audit": audit}

@@ -1,0 +1,169 @@
+"""Operator-side management of officials (the `replika official` commands and the demo seed).
+
+An official exists in every service database of `OFFICIAL_SERVICES` with the same id, the same
+password hash and the same TOTP secret; these functions keep them in step. They connect as each
+service's app role in a tenant session, so row-level security checks every write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from contextlib import ExitStack
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operations.service_models import models_of
+from shared.db import service_engine, session_factory, tenant_session
+from shared.officials import (
+    OFFICIAL_SERVICES,
+    NewCredentials,
+    OfficialError,
+    add_official,
+    find_official,
+    hash_password,
+    new_password,
+    new_totp_secret,
+    normalise_username,
+    set_credentials,
+    validate_roles,
+)
+
+
+def tenant_id_of(slug: str) -> uuid.UUID:
+    """The tenant's id (the same in every service database), or OfficialError."""
+    ids = set()
+    for service in OFFICIAL_SERVICES:
+        model = models_of(service).TenantRow
+        with session_factory(service_engine(service))() as session:
+            ids.add(session.execute(select(model.id).where(model.slug == slug)).scalar())
+    if len(ids) != 1 or None in ids:
+        raise OfficialError("tenant: no such tenant in every service; run `replika tenant apply`")
+    return ids.pop()
+
+
+def _sessions(stack: ExitStack, tenant_id: uuid.UUID) -> dict[str, Session]:
+    return {
+        svc: stack.enter_context(tenant_session(session_factory(service_engine(svc)), tenant_id))
+        for svc in OFFICIAL_SERVICES
+    }
+
+
+def _commit_all(sessions: dict[str, Session]) -> None:
+    for session in sessions.values():
+        session.flush()  # every database accepted the rows before any commits
+    for session in sessions.values():
+        session.commit()
+
+
+def add(slug: str, username: str, roles: Iterable[str]) -> NewCredentials:
+    """Create an official in every service database with fresh random credentials."""
+    roles = validate_roles(roles)
+    tenant_id = tenant_id_of(slug)
+    password, totp_secret, official_id = new_password(), new_totp_secret(), uuid.uuid4()
+    password_hash = hash_password(password)
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        for svc, session in sessions.items():
+            add_official(
+                session,
+                models_of(svc).OfficialRow,
+                username,
+                roles,
+                official_id=official_id,
+                password_hash=password_hash,
+                totp_secret=totp_secret,
+            )
+        _commit_all(sessions)
+    return NewCredentials(official_id, normalise_username(username), password, totp_secret)
+
+
+def ensure(
+    slug: str, username: str, roles: Iterable[str], password: str, totp_secret: str, *, reset: bool
+) -> uuid.UUID:
+    """Make `username` exist with `roles` in every service database (the demo seed).
+
+    A missing account is created with `password` and `totp_secret`; an existing one gets them
+    only when `reset` (the caller generated new ones), so re-runs cost no password hashing.
+    """
+    roles = validate_roles(roles)
+    tenant_id = tenant_id_of(slug)
+    password_hash = None
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        found = {
+            svc: find_official(s, models_of(svc).OfficialRow, username)
+            for svc, s in sessions.items()
+        }
+        known = [o.id for o in found.values() if o is not None]
+        official_id = known[0] if known else uuid.uuid4()
+        for svc, session in sessions.items():
+            official = found[svc]
+            if official is None or reset:
+                password_hash = password_hash or hash_password(password)
+            if official is None:
+                add_official(
+                    session,
+                    models_of(svc).OfficialRow,
+                    username,
+                    roles,
+                    official_id=official_id,
+                    password_hash=password_hash,
+                    totp_secret=totp_secret,
+                )
+                continue
+            if reset:
+                set_credentials(official, password_hash=password_hash, totp_secret=totp_secret)
+            official.roles, official.active = roles, True
+        _commit_all(sessions)
+    return official_id
+
+
+def list_officials(slug: str) -> list[tuple[str, list[str], bool]]:
+    """(username, roles, active) of a tenant's officials, from the first service database."""
+    tenant_id = tenant_id_of(slug)
+    service = OFFICIAL_SERVICES[0]
+    model = models_of(service).OfficialRow
+    with tenant_session(session_factory(service_engine(service)), tenant_id) as session:
+        rows = session.execute(select(model).order_by(model.username)).scalars().all()
+        return [(r.username, list(r.roles), r.active) for r in rows]
+
+
+def _officials_named(sessions: dict[str, Session], username: str) -> list:
+    """The official `username` in each service database that has them (at least one)."""
+    found = [
+        o
+        for svc, session in sessions.items()
+        if (o := find_official(session, models_of(svc).OfficialRow, username)) is not None
+    ]
+    if not found:
+        raise OfficialError("username: no such official in this tenant")
+    return found
+
+
+def set_active(slug: str, username: str, active: bool) -> bool:
+    """Deactivate (someone left or lost their phone) or reactivate an official in every
+    service database; True when anything changed. A deactivated official cannot sign in;
+    tokens already issued run out within auth.TOKEN_TTL_SECONDS."""
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id_of(slug))
+        officials = _officials_named(sessions, username)
+        changed = any(o.active != active for o in officials)
+        for official in officials:
+            official.active = active
+        _commit_all(sessions)
+    return changed
+
+
+def reset_credentials(slug: str, username: str) -> NewCredentials:
+    """New password and TOTP seed for an official (a lost phone or password): shown once."""
+    password, totp_secret = new_password(), new_totp_secret()
+    password_hash = hash_password(password)
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id_of(slug))
+        officials = _officials_named(sessions, username)
+        for official in officials:
+            set_credentials(official, password_hash=password_hash, totp_secret=totp_secret)
+        _commit_all(sessions)
+    return NewCredentials(officials[0].id, normalise_username(username), password, totp_secret)

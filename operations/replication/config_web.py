@@ -1,0 +1,102 @@
+"""HTTP side of tenant configuration editing (thin handlers over config_admin), served by the
+whistleblowing service for every tenant (plugged in by operations/apps.py); `tenant_admin`
+only.
+
+    GET  /t/<tenant>/api/v1/admin/config            {"version", "digest", "config"}; ETag
+    PUT  /t/<tenant>/api/v1/admin/config            {"version", "config"} (or If-Match) -> saved
+    GET  /t/<tenant>/api/v1/admin/config/versions   saved versions, newest first
+    GET|POST /t/<tenant>/admin/config               the same as a page (YAML text area)
+"""
+
+from __future__ import annotations
+
+import yaml
+from flask import Blueprint, Response, g, jsonify, render_template, request
+
+from operations.replication import config_admin
+from operations.replication.portal import invalid
+from shared.auth import current_principal, require_roles
+from shared.problem import Refused
+from shared.request_context import ext
+from shared.web import db, no_store, unit_of_work
+
+bp = Blueprint("tenant_config", __name__, template_folder="templates")
+bp.after_request(no_store)
+API = "/t/<tenant>/api/v1/admin/config"
+
+
+def _save(new, version: int) -> config_admin.Current:
+    with unit_of_work() as uw:
+        saved = config_admin.update(uw, new, version, current_principal().pseudonym)
+    ext()["tenants"].clear()  # this process sees it at once
+    return saved
+
+
+def _body(cur: config_admin.Current) -> Response:
+    resp = jsonify(version=cur.version, digest=cur.digest, config=cur.config)
+    resp.headers["ETag"] = f'"{cur.version}"'
+    return resp
+
+
+@bp.get(API)
+@require_roles("tenant_admin")
+def show():
+    return _body(config_admin.current(db(), g.tenant))
+
+
+@bp.put(API)
+@require_roles("tenant_admin")
+def save():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("config"), dict):
+        raise invalid([{"field": "config", "reason": "an object is required"}])
+    version = body.get("version")
+    if version is None and request.headers.get("If-Match", "").strip('"').isdigit():
+        version = int(request.headers["If-Match"].strip('"'))
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise invalid([{"field": "version", "reason": "a whole number (from GET)"}])
+    return _body(_save(body["config"], version))
+
+
+@bp.get(f"{API}/versions")
+@require_roles("tenant_admin")
+def versions():
+    return jsonify(
+        items=[
+            {
+                "version": v.version,
+                "digest": v.digest,
+                "changed": v.changed,
+                "created_by": v.created_by,
+                "created_at": v.created_at.isoformat(),
+            }
+            for v in config_admin.history(db())
+        ]
+    )
+
+
+@bp.route("/t/<tenant>/admin/config", methods=["GET", "POST"])
+@require_roles("tenant_admin")
+def page():
+    cur = config_admin.current(db(), g.tenant)
+    text = yaml.safe_dump(cur.config, allow_unicode=True, sort_keys=False)
+    errors, saved, status = [], False, 200
+    if request.method == "POST":
+        text = request.form.get("config", "")
+        version = request.form.get("version", "")
+        try:
+            if not version.isdigit():
+                raise invalid([{"field": "version", "reason": "missing"}])  # a stale form
+            cur = _save(config_admin.parse_yaml(text), int(version))
+            text = yaml.safe_dump(cur.config, allow_unicode=True, sort_keys=False)
+            saved = True
+        except Refused as exc:
+            errors, status = exc.errors, exc.status
+    return render_template(
+        "replication/tenant_config.html",
+        text=text,
+        current=cur,
+        errors=errors,
+        saved=saved,
+        history=config_admin.history(db())[:20],
+    ), status

@@ -1,0 +1,519 @@
+"""Use cases of hibah-bansos applications, everything that changes state: register, apply,
+attach, submit, move through the workflow, file the LPJ. Each runs inside the caller's unit of
+work (`with unit_of_work() as uw:` in the handlers, shared/web.py) and never commits by itself.
+
+Queries live in repository.py, reads that only present data in views.py, rules in domain/.
+Personal data lives only in encrypted columns; events carry ids, states and amounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.hibah_bansos import programmes, repository
+from services.hibah_bansos.domain import eligibility, lpj, rab, workflow
+from services.hibah_bansos.domain import nik as nik_rules
+from services.hibah_bansos.domain.workflow import Status
+from services.hibah_bansos.models import (
+    Applicant,
+    Application,
+    ApplicationStep,
+    Document,
+    Programme,
+)
+from shared import event_types as ev
+from shared.actor import APPLICANT_KIND, Actor
+from shared.crypto import FieldCipher, blind_index
+from shared.problem import Refused
+from shared.separation import check_separation
+from shared.tenancy import today
+from shared.uow import UnitOfWork
+
+SERVICE = "hibah_bansos"
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+APPLICANT_STEP = frozenset({workflow.APPLICANT})
+
+
+def new_number(year: int) -> str:
+    """HB-2026-XXXXXXXX: 40 random bits in Crockford base32 (not guessable, not sequential)."""
+    n = secrets.randbits(40)
+    return f"HB-{year}-" + "".join(CROCKFORD[(n >> (5 * i)) & 31] for i in range(7, -1, -1))
+
+
+def integrity_refusal(exc: IntegrityError) -> Refused:
+    """The service's hook for shared/web.py's unit of work: a unique index that fired under a
+    concurrent duplicate is answered 409 naming the field, never 500."""
+    if "applicants_registration" in str(exc.orig):
+        return Refused(
+            409, "This legal entity already has an account in this city.", "registration_number"
+        )
+    if "applications_one_per_person" in str(exc.orig):
+        return Refused(
+            409,
+            "This person (NIK) already has an application in this programme this fiscal year.",
+            "nik",
+        )
+    return Refused(409, "A concurrent request changed the same record; try again.")
+
+
+def _refuse(status: int, errors: list[dict[str, str]], message: str) -> None:
+    if errors:
+        raise Refused(status, message, errors=errors)
+
+
+def _emit(
+    uw: UnitOfWork,
+    type_: str,
+    actor: Actor,
+    app: Application,
+    programme: Programme,
+    *,
+    edge: workflow.Edge | None = None,
+    **data: Any,
+) -> None:
+    """One event about `app`: its ids and programme, the edge it moved along (if any), and
+    `data` (ids, states and amounts only, never personal data)."""
+    moved = {"from": edge.source.value, "to": edge.target.value} if edge is not None else {}
+    uw.emit(
+        type_,
+        subject=app.number,
+        actor=actor.pseudonym,
+        data={
+            "application_id": str(app.id),
+            "application_number": app.number,
+            "programme": programme.code,
+            **moved,
+            **data,
+        },
+    )
+
+
+# --- applicants -------------------------------------------------------------------------------
+
+
+def register_applicant(uw: UnitOfWork, form: Any, *, registrar: Actor | None) -> Applicant:
+    """An applicant account; `registrar` is the official entering it on someone's behalf
+    (None: the applicant registers themselves)."""
+    s, tenant = uw.session, uw.tenant
+    by_official = registrar is not None and registrar.is_official
+    on = today(tenant)
+    applicant = Applicant(
+        id=uuid.uuid4(), kind=form.type, tenant_id=tenant.id, in_social_registry=False
+    )
+    if form.email:
+        applicant.email_index = blind_index(s, tenant.id, "email", form.email)
+        if repository.applicant_taken(s, Applicant.email_index, applicant.email_index):
+            raise Refused(
+                409, "An account with this e-mail address exists; sign in instead.", "email"
+            )
+        from shared.officials import hash_password
+
+        applicant.password_hash = hash_password(form.password)
+    elif not by_official:
+        raise Refused(422, "Give an e-mail address and a password to sign in with.", "email")
+    if form.email and not form.password:
+        raise Refused(422, "Give a password of at least 12 characters.", "password")
+    personal = {
+        "name": form.name,
+        "address": form.address,
+        "phone": form.phone,
+        "bank_account": form.bank_account,
+    }
+    if form.type == "organisation":
+        if form.legal_entity_since > on:
+            raise Refused(
+                422, "The legal entity cannot be registered in the future.", "legal_entity_since"
+            )
+        applicant.organisation_name = form.name  # public: published if funded
+        applicant.registration_index = blind_index(
+            s, tenant.id, "registration_number", "".join(form.registration_number.upper().split())
+        )
+        if repository.applicant_taken(
+            s, Applicant.registration_index, applicant.registration_index
+        ):
+            raise Refused(
+                409,
+                "This legal entity already has an account in this city; sign in with it.",
+                "registration_number",
+            )
+        applicant.legal_entity_since = form.legal_entity_since
+        personal.update(
+            chairperson=form.chairperson,
+            npwp=form.npwp,
+            registration_number=form.registration_number,
+        )
+    else:
+        errors = [{"field": "nik", "reason": r} for r in nik_rules.nik_problems(form.nik, on)]
+        errors += [{"field": "kk", "reason": r} for r in nik_rules.kk_problems(form.kk)]
+        _refuse(422, errors, "; ".join(f"{e['field']}: {e['reason']}" for e in errors))
+        applicant.nik_index = blind_index(s, tenant.id, "nik", form.nik)
+        if repository.applicant_taken(s, Applicant.nik_index, applicant.nik_index):
+            raise Refused(
+                409,
+                "This NIK is already registered in this city; an official can "
+                "help you recover the account.",
+                "nik",
+            )
+        applicant.nik_region = nik_rules.region_of(form.nik)
+        applicant.in_social_registry = bool(by_official and form.in_social_registry)
+        personal.update(nik=form.nik, kk=form.kk)
+    applicant.bank_account_index = blind_index(s, tenant.id, "bank_account", form.bank_account)
+    applicant.personal = FieldCipher(s, tenant.id, "applicants", applicant.id).encrypt_json(
+        "personal", personal
+    )
+    s.add(applicant)
+    s.flush()
+    uw.emit(
+        ev.HB_APPLICANT_REGISTERED,
+        subject=str(applicant.id),
+        actor=registrar.pseudonym if registrar is not None else APPLICANT_KIND,
+        data={
+            "applicant_id": str(applicant.id),
+            "kind": applicant.kind,
+            "registered_by": "official" if by_official else "self",
+        },
+    )
+    return applicant
+
+
+# --- applications -----------------------------------------------------------------------------
+
+
+def eligibility_errors(
+    uw: UnitOfWork, applicant: Applicant, programme: Programme, amount: int
+) -> list[dict[str, str]]:
+    facts = eligibility.Facts(
+        applicant_type=applicant.kind,
+        requested=amount,
+        nik_region=applicant.nik_region,
+        legal_entity_since=applicant.legal_entity_since,
+        hibah_last_year=repository.funded_last_year(
+            uw.session, applicant.id, programme.fiscal_year
+        ),
+        in_social_registry=applicant.in_social_registry,
+    )
+    rules = programme.config.get("eligibility", {})
+    regions = uw.tenant.service_config(SERVICE).get("region_codes", [])
+    return [
+        {"field": f"eligibility.{rule}", "reason": reason}
+        for rule, reason in eligibility.failed_rules(rules, facts, regions, today(uw.tenant))
+    ]
+
+
+def idempotency_digest(applicant_id: uuid.UUID | None, key: str) -> str:
+    """Keys are per applicant: two applicants' equal keys never meet."""
+    return hashlib.sha256(f"{applicant_id}|{key}".encode()).hexdigest()
+
+
+def create_application(
+    uw: UnitOfWork, actor: Actor, form: Any, *, idempotency_key: str | None
+) -> Application:
+    s, tenant = uw.session, uw.tenant
+    applicant = _applicant_for(uw, actor, form.applicant_id)
+    programme = repository.programme(s, form.programme, field="programme")
+    if not programmes.is_open(programme, today(tenant)):
+        raise Refused(409, "This programme is not open for applications.", "programme")
+    lines = [rab.BudgetLine(line.item, line.amount) for line in form.rab]
+    errors = [{"field": f, "reason": r} for f, r in rab.check_rab(lines, form.requested)]
+    errors += eligibility_errors(uw, applicant, programme, form.requested)
+    _refuse(422, errors, "; ".join(e["reason"] for e in errors))
+    _refuse_duplicate_person(s, applicant, programme)
+    app = Application(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        number=new_number(programme.fiscal_year),
+        programme_id=programme.id,
+        applicant_id=applicant.id,
+        status=Status.DRAFT.value,
+        requested=form.requested,
+        nik_index=applicant.nik_index,
+        rab=[{"item": line.item, "amount": line.amount} for line in lines],
+        actors={},
+        disbursed=0,
+        idempotency_key=idempotency_digest(applicant.id, idempotency_key)
+        if idempotency_key
+        else None,
+    )
+    app.proposal = FieldCipher(s, tenant.id, "applications", app.id).encrypt_json(
+        "proposal", form.proposal
+    )
+    s.add(app)
+    s.flush()
+    _emit(
+        uw,
+        ev.HB_APPLICATION_CREATED,
+        actor,
+        app,
+        programme,
+        status=app.status,
+        requested=app.requested,
+        kind=programme.kind,
+    )
+    return app
+
+
+def _applicant_for(uw: UnitOfWork, actor: Actor, applicant_id: str | None) -> Applicant:
+    if not actor.is_official:
+        if applicant_id not in (None, str(actor.applicant_id)):
+            raise Refused(403, "Applicants apply for themselves only.", "applicant_id")
+        wanted = actor.applicant_id
+    else:
+        try:
+            wanted = uuid.UUID(applicant_id or "")
+        except ValueError:
+            raise Refused(
+                422, "Name the applicant you enter this application for.", "applicant_id"
+            ) from None
+    applicant = uw.session.get(Applicant, wanted)
+    if applicant is None:
+        raise Refused(404 if actor.is_official else 401, "No such applicant.", "applicant_id")
+    return applicant
+
+
+def _refuse_duplicate_person(session: Session, applicant: Applicant, programme: Programme) -> None:
+    """One NIK, one programme (one fiscal year). The partial unique index
+    applications_one_per_person is the backstop against a concurrent second request."""
+    if applicant.nik_index is None:
+        return
+    other = repository.person_in_programme(session, programme.id, applicant.nik_index)
+    if other:
+        raise Refused(
+            409,
+            f"This person (NIK) already has application {other.number} in "
+            f"{programme.code} (fiscal year {programme.fiscal_year}); a NIK may "
+            f"receive a programme once a year.",
+            "nik",
+            existing_application=other.number,
+        )
+
+
+def add_document(uw: UnitOfWork, actor: Actor, number: str, code: str, content: bytes) -> Document:
+    import filetype
+
+    s, tenant = uw.session, uw.tenant
+    app = repository.own_application(s, actor, number, for_update=True)
+    if app.status not in ("draft", "returned"):
+        raise Refused(
+            409,
+            "Documents can be added while the application is a draft or returned for revision.",
+            "status",
+        )
+    programme = s.get_one(Programme, app.programme_id)
+    known = set(programme.config.get("required_documents", [])) | {
+        d["code"] for d in tenant.service_config(SERVICE).get("required_documents", [])
+    }
+    if code not in known:
+        raise Refused(422, f"Unknown document type; one of: {', '.join(sorted(known))}.", "code")
+    if not content:
+        raise Refused(422, "The file is empty.", "file")
+    if len(content) > DOCUMENT_MAX_BYTES:
+        raise Refused(413, "The file is larger than 10 MB.", "file")
+    kind = filetype.guess(content)  # from the bytes, never from the name or the header
+    if kind is None or kind.mime not in DOCUMENT_TYPES:
+        raise Refused(415, "Upload a PDF, JPEG or PNG file.", "file")
+    doc = Document(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        application_id=app.id,
+        code=code,
+        media_type=kind.mime,
+        size=len(content),
+    )
+    doc.content = FieldCipher(s, tenant.id, "application_documents", doc.id).encrypt(
+        "content", content
+    )
+    s.add(doc)
+    s.flush()
+    _emit(
+        uw,
+        ev.HB_DOCUMENT_ADDED,
+        actor,
+        app,
+        programme,
+        document_id=str(doc.id),
+        code=code,
+        media_type=kind.mime,
+        size=len(content),
+    )
+    return doc
+
+
+def submit(uw: UnitOfWork, actor: Actor, number: str) -> Application:
+    s = uw.session
+    app = repository.own_application(s, actor, number, for_update=True)
+    edge = workflow.edge_for(app.status, Status.SUBMITTED.value, APPLICANT_STEP)
+    programme = s.get_one(Programme, app.programme_id)
+    errors = [
+        {"field": f"documents.{c}", "reason": "required document missing"}
+        for c in repository.missing_documents(s, app)
+    ]
+    applicant = s.get_one(Applicant, app.applicant_id)
+    errors += eligibility_errors(uw, applicant, programme, app.requested)
+    _refuse(
+        422, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
+    )
+    _move(uw, app, edge, actor)
+    _emit(
+        uw,
+        ev.HB_APPLICATION_SUBMITTED,
+        actor,
+        app,
+        programme,
+        edge=edge,
+        requested=app.requested,
+    )
+    return app
+
+
+def _move(
+    uw: UnitOfWork,
+    app: Application,
+    edge: workflow.Edge,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    amount: int | None = None,
+    reference: str | None = None,
+) -> None:
+    uw.session.add(
+        ApplicationStep(
+            tenant_id=app.tenant_id,
+            application_id=app.id,
+            source=app.status,
+            target=edge.target.value,
+            actor=actor.pseudonym,
+            reason=reason,
+            amount=amount,
+            reference=reference,
+        )
+    )
+    app.status = edge.target.value
+    if actor.is_official:
+        app.actors = {**app.actors, edge.step: actor.pseudonym}  # new dict: JSON is replaced
+    uw.session.flush()
+
+
+def transition(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Application:
+    """An official's step: the domain names the edge, checks its fields and amounts and says
+    what the step records (workflow.outcome); budget rules are enforced by guarded UPDATEs in
+    this transaction."""
+    s, tenant = uw.session, uw.tenant
+    app = repository.by_number(s, number, for_update=True)
+    edge = workflow.edge_for(app.status, form.to, actor.roles)
+    workflow.check_fields(
+        edge,
+        {
+            "amount": form.amount,
+            "reason": form.reason,
+            "reference": form.reference,
+            "date": form.date,
+        },
+    )
+    check_separation(app.actors, edge.step, actor.pseudonym, workflow.SEPARATED_STEPS)
+    programme = s.get_one(Programme, app.programme_id)
+    workflow.check_amount(
+        edge,
+        form.amount,
+        requested=app.requested,
+        approved=app.approved or 0,
+        disbursed=app.disbursed,
+    )
+    out = workflow.outcome(
+        edge,
+        amount=form.amount,
+        reference=form.reference,
+        on=form.date,
+        disbursed=app.disbursed,
+        fiscal_year=programme.fiscal_year,
+        lpj_due=tenant.service_config(SERVICE).get("lpj_due"),
+    )
+    if out.recheck_eligibility:
+        _still_eligible(uw, app, programme, out.allocate)
+    if out.allocate:
+        _allocate(uw, programme, out.allocate)
+    if out.pay and not programmes.record_disbursement(s, programme.id, out.pay):
+        raise Refused(
+            409, "Disbursing this would pay out more than the programme has allocated.", "amount"
+        )
+    for column, value in out.record.items():
+        setattr(app, column, value)
+    _move(uw, app, edge, actor, reason=form.reason, amount=form.amount, reference=form.reference)
+    _emit(
+        uw,
+        ev.HB_APPLICATION_TRANSITIONED,
+        actor,
+        app,
+        programme,
+        edge=edge,
+        step=edge.step,
+        amount=form.amount,
+        approved=app.approved,
+        disbursed=app.disbursed,
+        reference=form.reference or None,
+    )
+    return app
+
+
+def _still_eligible(uw: UnitOfWork, app: Application, programme: Programme, amount: int) -> None:
+    # eligibility again at approval: facts (and last year's grants) may have changed
+    applicant = uw.session.get_one(Applicant, app.applicant_id)
+    errors = eligibility_errors(uw, applicant, programme, amount)
+    _refuse(409, errors, "No longer eligible: " + "; ".join(e["reason"] for e in errors))
+
+
+def _allocate(uw: UnitOfWork, programme: Programme, amount: int) -> None:
+    if programmes.allocate(uw.session, programme.id, amount) is None:
+        ceiling, allocated, _ = programmes.totals(uw.session, programme.id)
+        raise Refused(
+            409,
+            f"The programme ceiling (pagu) would be exceeded: {allocated} of "
+            f"{ceiling} rupiah is allocated, {ceiling - allocated} remains, "
+            f"{amount} was asked.",
+            "amount",
+            ceiling=ceiling,
+            allocated=allocated,
+            remaining=ceiling - allocated,
+        )
+
+
+def file_lpj(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Application:
+    s = uw.session
+    app = repository.own_application(s, actor, number, for_update=True)
+    edge = workflow.edge_for(app.status, Status.REPORTED.value, APPLICANT_STEP)
+    lines = [(line.item, line.amount) for line in form.lines]
+    problems = lpj.spending_problems(lines, app.disbursed)
+    _refuse(
+        422,
+        [{"field": f, "reason": r} for f, r in problems],
+        "; ".join(r for _, r in problems),
+    )
+    spent = sum(a for _, a in lines)
+    app.lpj = {
+        "summary": form.summary,
+        "lines": [{"item": i, "amount": a} for i, a in lines],
+        "spent": spent,
+        "filed_at": datetime.now(UTC).isoformat(),
+    }
+    programme = s.get_one(Programme, app.programme_id)
+    _move(uw, app, edge, actor, amount=spent)
+    _emit(
+        uw,
+        ev.HB_LPJ_FILED,
+        actor,
+        app,
+        programme,
+        edge=edge,
+        spent=spent,
+        disbursed=app.disbursed,
+        lines=len(lines),
+    )
+    return app

@@ -1,0 +1,260 @@
+"""Queries of the hibah-bansos service: every SELECT the use cases (cases.py) and the reads
+(views.py) share, in the caller's tenant-scoped session (RLS scopes each to the tenant).
+
+Nothing here changes state; a missing row the caller cannot do without is a 404 `Refused`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from services.hibah_bansos.domain.workflow import Status
+from services.hibah_bansos.models import (
+    Applicant,
+    Application,
+    ApplicationStep,
+    Document,
+    Programme,
+)
+from shared.actor import Actor
+from shared.problem import Refused
+
+ACTIVE = (
+    "draft",
+    "submitted",
+    "returned",
+    "evaluated",
+    "verified",
+    "approved",
+    "agreement_signed",
+    "disbursed",
+    "reported",
+)
+FUNDED = ("approved", "agreement_signed", "disbursed", "reported", "closed")
+LPJ_PENDING = ("agreement_signed", "disbursed")  # money promised or paid, no LPJ yet
+
+
+# --- applicants -------------------------------------------------------------------------------
+
+
+def applicant_taken(session: Session, index: InstrumentedAttribute[Any], value: str) -> bool:
+    """Whether an applicant already holds `value` in the blind-index column `index`."""
+    return session.execute(select(Applicant.id).where(index == value)).first() is not None
+
+
+def applicant_by_email_index(session: Session, email_index: str) -> Applicant | None:
+    return session.execute(
+        select(Applicant).where(Applicant.email_index == email_index)
+    ).scalar_one_or_none()
+
+
+def funded_last_year(session: Session, applicant_id: uuid.UUID, fiscal_year: int) -> bool:
+    """A hibah of the fiscal year before `fiscal_year` was funded for this applicant."""
+    return (
+        session.execute(
+            select(func.count())
+            .select_from(Application)
+            .join(Programme, Programme.id == Application.programme_id)
+            .where(
+                Application.applicant_id == applicant_id,
+                Programme.kind == "hibah",
+                Programme.fiscal_year == fiscal_year - 1,
+                Application.status.in_(FUNDED),
+            )
+        ).scalar_one()
+        > 0
+    )
+
+
+# --- programmes -------------------------------------------------------------------------------
+
+
+def _one(session: Session, q: Select[Any], for_update: bool) -> Any:
+    """The one row `q` selects (None if none), locked for the transaction if `for_update`."""
+    return session.execute(q.with_for_update() if for_update else q).scalar_one_or_none()
+
+
+def programme_by_code(session: Session, code: str, *, for_update: bool = False) -> Programme | None:
+    return _one(session, select(Programme).where(Programme.code == code), for_update)
+
+
+def programme(
+    session: Session, code: str, *, for_update: bool = False, field: str | None = None
+) -> Programme:
+    """The programme `code`, or a 404 refusal (naming `field` when the code came in a body)."""
+    p = programme_by_code(session, code, for_update=for_update)
+    if p is None:
+        raise Refused(404, "No such programme.", field)
+    return p
+
+
+def programmes(session: Session) -> list[Programme]:
+    """Every programme of the tenant, newest fiscal year first."""
+    return list(
+        session.execute(
+            select(Programme).order_by(Programme.fiscal_year.desc(), Programme.code)
+        ).scalars()
+    )
+
+
+def programme_code(session: Session, programme_id: uuid.UUID) -> str:
+    return session.get_one(Programme, programme_id).code
+
+
+def status_counts(session: Session, programme_id: uuid.UUID) -> dict[str, int]:
+    return dict(
+        session.execute(
+            select(Application.status, func.count())
+            .where(Application.programme_id == programme_id)
+            .group_by(Application.status)
+        ).all()
+    )
+
+
+def lpj_overdue(session: Session, programme_id: uuid.UUID, today: date) -> int:
+    """Applications of the programme whose LPJ is past its deadline (lpj.is_overdue in SQL)."""
+    return session.execute(
+        select(func.count())
+        .select_from(Application)
+        .where(
+            Application.programme_id == programme_id,
+            Application.status.in_(LPJ_PENDING),
+            Application.lpj_due < today,
+        )
+    ).scalar_one()
+
+
+# --- applications -----------------------------------------------------------------------------
+
+
+def by_idempotency(session: Session, digest: str) -> Application | None:
+    return session.execute(
+        select(Application).where(Application.idempotency_key == digest)
+    ).scalar_one_or_none()
+
+
+def person_in_programme(session: Session, programme_id: uuid.UUID, nik_index: str) -> Any:
+    """(number, status) of the person's (NIK) application in the programme that is not
+    rejected, or None."""
+    return session.execute(
+        select(Application.number, Application.status).where(
+            Application.programme_id == programme_id,
+            Application.nik_index == nik_index,
+            Application.status != "rejected",
+        )
+    ).first()
+
+
+def by_number(session: Session, number: str, *, for_update: bool = False) -> Application:
+    app = _one(session, select(Application).where(Application.number == number), for_update)
+    if app is None:
+        raise Refused(404, "No such application.")
+    return app
+
+
+def own_application(
+    session: Session, actor: Actor, number: str, *, for_update: bool = False
+) -> Application:
+    app = by_number(session, number, for_update=for_update)
+    if app.applicant_id != actor.applicant_id:
+        raise Refused(404, "No such application.")  # others' numbers look like no number
+    return app
+
+
+def documents(session: Session, application_id: uuid.UUID) -> list[Document]:
+    return list(
+        session.execute(
+            select(Document).where(Document.application_id == application_id).order_by(Document.at)
+        ).scalars()
+    )
+
+
+def document(session: Session, app: Application, document_id: uuid.UUID) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None or doc.application_id != app.id:
+        raise Refused(404, "No such document.")
+    return doc
+
+
+def missing_documents(session: Session, app: Application) -> list[str]:
+    """Required documents of the application's programme not attached yet (the list `submit`
+    checks and the applicant's page shows)."""
+    programme = session.get_one(Programme, app.programme_id)
+    have = {d.code for d in documents(session, app.id)}
+    return [c for c in programme.config.get("required_documents", []) if c not in have]
+
+
+def steps(session: Session, application_id: uuid.UUID) -> list[ApplicationStep]:
+    return list(
+        session.execute(
+            select(ApplicationStep)
+            .where(ApplicationStep.application_id == application_id)
+            .order_by(ApplicationStep.at)
+        ).scalars()
+    )
+
+
+def other_active(session: Session, app: Application) -> list[tuple[Application, str]]:
+    """The same person's (NIK) or account's other active applications in this tenant, with
+    their programme codes."""
+    same = (
+        (Application.nik_index == app.nik_index)
+        if app.nik_index
+        else (Application.applicant_id == app.applicant_id)
+    )
+    rows = session.execute(
+        select(Application, Programme.code)
+        .join(Programme, Programme.id == Application.programme_id)
+        .where(same, Application.id != app.id, Application.status.in_(ACTIVE))
+        .order_by(Application.created_at)
+    )
+    return [(a, code) for a, code in rows]
+
+
+def of_applicant(session: Session, applicant_id: uuid.UUID | None) -> list[tuple[Application, str]]:
+    """An applicant's applications with their programme codes, newest first."""
+    rows = session.execute(
+        select(Application, Programme.code)
+        .join(Programme, Programme.id == Application.programme_id)
+        .where(Application.applicant_id == applicant_id)
+        .order_by(Application.created_at.desc())
+    )
+    return [(a, code) for a, code in rows]
+
+
+def search(
+    session: Session,
+    *,
+    statuses: list[str] | None = None,
+    programme: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+    waiting: bool = False,
+) -> tuple[list[tuple[Application, str]], int]:
+    """Officials' list (API and worklist page): (application, programme code) rows and total.
+    `waiting`: leave out fully paid applications, which wait for the recipient's LPJ, not for
+    another tranche."""
+    q = select(Application, Programme.code).join(
+        Programme, Programme.id == Application.programme_id
+    )
+    if statuses is not None:
+        q = q.where(Application.status.in_(statuses))
+    if waiting:
+        q = q.where(
+            ~and_(
+                Application.status == Status.DISBURSED.value,
+                Application.disbursed >= func.coalesce(Application.approved, 0),
+            )
+        )
+    if programme:
+        q = q.where(Programme.code == programme)
+    total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    rows = session.execute(
+        q.order_by(Application.created_at, Application.id).offset(offset).limit(limit)
+    )
+    return [(a, code) for a, code in rows], total

@@ -1,0 +1,199 @@
+"""Reads of the hibah-bansos service: what the API and the pages show (application summary and
+detail, lists, timelines, programme summaries, localized labels). Nothing here changes state;
+use cases are in cases.py, queries in repository.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.hibah_bansos import programmes, repository
+from services.hibah_bansos.domain import lpj, workflow
+from services.hibah_bansos.models import Applicant, Application, Document, Programme
+from shared.crypto import FieldCipher
+from shared.i18n import label
+from shared.pagination import Page
+from shared.tenancy import Tenant, today
+
+SERVICE = "hibah_bansos"
+
+
+def rupiah(value: int | None) -> str:
+    """Integer rupiah the Indonesian way: Rp12.500.000 (dots group thousands, no decimals)."""
+    return "Rp" + f"{int(value or 0):,}".replace(",", ".")
+
+
+# --- programmes -------------------------------------------------------------------------------
+
+
+def programme_name(p: Programme) -> str:
+    """The programme's name in the page's language (its code when it has none)."""
+    return label(p.config.get("name"), p.code)
+
+
+def document_labels(tenant: Tenant) -> dict[str, str]:
+    """{document code: its label in the page's language} of the tenant's document types."""
+    return {
+        d["code"]: label(d.get("label"), d["code"])
+        for d in tenant.service_config(SERVICE).get("required_documents", [])
+    }
+
+
+def open_programmes(session: Session, tenant: Tenant) -> list[Programme]:
+    """The programmes open today, in the tenant's own date."""
+    on = today(tenant)
+    return [p for p in repository.programmes(session) if programmes.is_open(p, on)]
+
+
+def programme_view(p: Programme) -> dict[str, Any]:
+    """What anyone may know of an open programme (the public API's list)."""
+    c = p.config
+    return {
+        "code": p.code,
+        "kind": p.kind,
+        "fiscal_year": p.fiscal_year,
+        "name": programme_name(p),
+        "opd": c.get("opd"),
+        "ceiling": p.ceiling,
+        "opens": p.opens and p.opens.isoformat(),
+        "closes": p.closes and p.closes.isoformat(),
+        "required_documents": c.get("required_documents", []),
+        "eligibility": c.get("eligibility", {}),
+    }
+
+
+def programme_summary(session: Session, tenant: Tenant, programme: Programme) -> dict[str, Any]:
+    ceiling, allocated, disbursed = programmes.totals(session, programme.id)
+    return {
+        "programme": programme.code,
+        "ceiling": ceiling,
+        "allocated": allocated,
+        "disbursed": disbursed,
+        "remaining": ceiling - allocated,
+        "by_status": repository.status_counts(session, programme.id),
+        "lpj_overdue": repository.lpj_overdue(session, programme.id, today(tenant)),
+    }
+
+
+# --- applications -----------------------------------------------------------------------------
+
+
+def summary_view(app: Application, programme_code: str, on: date) -> dict[str, Any]:
+    """One application in a list; `on` is the tenant's date (for the LPJ overdue flag)."""
+    return {
+        "application_number": app.number,
+        "programme": programme_code,
+        "status": app.status,
+        "requested": app.requested,
+        "recommended": app.recommended,
+        "approved": app.approved,
+        "disbursed": app.disbursed,
+        "lpj_due": app.lpj_due and app.lpj_due.isoformat(),
+        "lpj_overdue": lpj.is_overdue(app.status, app.lpj_due, on),
+        "allowed_next": workflow.allowed_targets(app.status),
+        "created_at": app.created_at.isoformat(),
+    }
+
+
+def application_list(
+    session: Session,
+    tenant: Tenant,
+    page: Page,
+    *,
+    statuses: list[str] | None = None,
+    programme: str | None = None,
+    waiting: bool = False,
+) -> tuple[list[dict[str, Any]], int]:
+    """Officials' list (API and worklist page): one page of summaries and the total."""
+    rows, total = repository.search(
+        session,
+        statuses=statuses,
+        programme=programme,
+        offset=page.offset,
+        limit=page.size,
+        waiting=waiting,
+    )
+    on = today(tenant)
+    return [summary_view(a, code, on) for a, code in rows], total
+
+
+def my_applications(
+    session: Session, tenant: Tenant, applicant_id: uuid.UUID | None
+) -> list[dict[str, Any]]:
+    on = today(tenant)
+    return [summary_view(a, code, on) for a, code in repository.of_applicant(session, applicant_id)]
+
+
+def personal(session: Session, tenant: Tenant, applicant: Applicant) -> dict[str, Any]:
+    return FieldCipher(session, tenant.id, "applicants", applicant.id).decrypt_json(
+        "personal", applicant.personal
+    )
+
+
+def proposal_text(session: Session, tenant: Tenant, app: Application) -> str:
+    if not app.proposal:
+        return ""
+    return FieldCipher(session, tenant.id, "applications", app.id).decrypt_json(
+        "proposal", app.proposal
+    )
+
+
+def detail_view(session: Session, tenant: Tenant, app: Application) -> dict[str, Any]:
+    """One application as officials see it (API detail and office page): personal fields
+    decrypted, history, documents, and the person's other active applications."""
+    applicant = session.get_one(Applicant, app.applicant_id)
+    view = summary_view(app, repository.programme_code(session, app.programme_id), today(tenant))
+    view.update(
+        applicant={
+            "id": str(applicant.id),
+            "type": applicant.kind,
+            **personal(session, tenant, applicant),
+        },
+        proposal=proposal_text(session, tenant, app),
+        rab=app.rab,
+        decree_number=app.decree_number,
+        decree_date=app.decree_date and app.decree_date.isoformat(),
+        nphd_number=app.nphd_number,
+        nphd_date=app.nphd_date and app.nphd_date.isoformat(),
+        lpj=app.lpj,
+        actors=app.actors,
+        documents=[
+            {
+                "id": str(d.id),
+                "code": d.code,
+                "media_type": d.media_type,
+                "size": d.size,
+                "at": d.at.isoformat(),
+            }
+            for d in repository.documents(session, app.id)
+        ],
+        history=[
+            {
+                "from": st.source,
+                "to": st.target,
+                "actor": st.actor,
+                "reason": st.reason,
+                "amount": st.amount,
+                "reference": st.reference,
+                "at": st.at.isoformat(),
+            }
+            for st in repository.steps(session, app.id)
+        ],
+        other_active_applications=[
+            {"application_number": o.number, "status": o.status, "programme": code}
+            for o, code in repository.other_active(session, app)
+        ],
+    )
+    return view
+
+
+def document_content(
+    session: Session, tenant: Tenant, app: Application, document_id: uuid.UUID
+) -> tuple[Document, bytes]:
+    doc = repository.document(session, app, document_id)
+    cipher = FieldCipher(session, tenant.id, "application_documents", doc.id)
+    return doc, cipher.decrypt("content", doc.content)

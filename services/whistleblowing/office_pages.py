@@ -1,0 +1,240 @@
+"""Officials' pages: the case inbox (filters, clocks) and a case with its actions.
+
+Signed-in officials only (session cookie from /t/<tenant>/login; CSRF on every form). The
+same use cases as the API; actions answer with a redirect back to the case (POST/redirect/GET).
+A case an official may not handle is the same 404 as a missing one (the app's one handler).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from services.whistleblowing import api, cases, forms, repository, schemas, views
+from services.whistleblowing.domain import access, lifecycle
+from services.whistleblowing.models import Report
+from shared.auth import official_actor, require_roles
+from shared.pagination import LIST_PAGE_SIZE, Page
+from shared.problem import Problem, Refused
+from shared.separation import SeparationOfDutiesViolation
+from shared.tenancy import today
+from shared.uow import UnitOfWork
+from shared.web import db, no_store, unit_of_work
+
+bp = Blueprint("wb_office", __name__)
+bp.after_request(no_store)
+BASE = "/t/<tenant>/whistleblowing/cases"
+IDENTITY_BASE = "/t/<tenant>/whistleblowing/identity-requests"
+
+
+@bp.get(BASE)
+@require_roles(*access.HANDLERS)
+def case_list():
+    actor, args = official_actor(), request.args
+    status = (
+        args.get("status") if args.get("status") in {s.value for s in lifecycle.Status} else None
+    )
+    page = Page.from_args(args, LIST_PAGE_SIZE, LIST_PAGE_SIZE)
+    rows, total = repository.list_reports(
+        db(),
+        today=today(g.tenant),
+        status=status,
+        category=args.get("category") or None,
+        overdue=True if args.get("overdue") == "true" else None,
+        assignee=actor.official_id if args.get("mine") else None,
+        hide_from=actor.official_id,
+        only_assigned_to=None if access.sees_all(actor.roles) else actor.official_id,
+        page=page.number,
+        per_page=page.size,
+    )
+    return render_template(
+        "whistleblowing/office/cases.html",
+        items=[views.summary(g.tenant, r) for r in rows],
+        total=total,
+        page=page.number,
+        pages=max(1, -(-total // page.size)),
+        status=status,
+        statuses=[s.value for s in lifecycle.Status],
+        categories=views.category_labels(g.tenant),
+        args=args,
+    )
+
+
+@bp.get(f"{BASE}/<case_number>")
+@require_roles(*access.HANDLERS)
+def case_detail(case_number: str):
+    actor = official_actor()
+    report = views.official_case(db(), actor, case_number)
+    assignable = {
+        str(o.id): o.username
+        for o in repository.active_officials(db())
+        if access.may_be_assigned(o.roles)
+    }
+    return render_template(
+        "whistleblowing/office/case.html",
+        case=views.detail(db(), g.tenant, report),
+        my_requests=repository.identity_requests_by(db(), report.id, actor.official_id),
+        categories=views.category_labels(g.tenant),
+        assignable=assignable if access.holds(actor.roles, access.ASSIGNERS) else {},
+        may_request_identity=access.holds(actor.roles, access.DISCLOSURE_REQUESTERS),
+        outcomes=lifecycle.OUTCOMES,
+    )
+
+
+def _back(case_number: str):
+    return redirect(url_for("wb_office.case_detail", case_number=case_number), code=303)
+
+
+def _refusal_text(exc: Exception) -> str:
+    if isinstance(exc, lifecycle.IllegalTransition):
+        return _("This step is not allowed from the current status.")
+    if isinstance(exc, lifecycle.TransitionNotPermitted):
+        return _("Your role does not allow this step.")
+    if isinstance(exc, (lifecycle.InvalidDecision, Problem)):
+        return _("Check the outcome, the reason and the other fields.")
+    if isinstance(exc, Refused) and exc.status == 404:
+        return _("Not found.")
+    return _("This action was refused.")
+
+
+def _on_case(case_number: str, action: Callable[[UnitOfWork, Report], object]) -> bool:
+    """Run one action on the locked case in a unit of work: True when it committed, False
+    when it was refused (and the refusal flashed). A case the official may not handle is the
+    404 of a missing one, not a flash."""
+    report = views.official_case(db(), official_actor(), case_number, for_update=True)
+    try:
+        with unit_of_work() as uw:
+            action(uw, report)
+    except (lifecycle.LifecycleError, Refused, Problem) as exc:
+        flash(_refusal_text(exc), "error")
+        return False
+    return True
+
+
+def _act(case_number: str, action: Callable[[UnitOfWork, Report], object]) -> Response:
+    if _on_case(case_number, action):
+        flash(_("Saved."), "success")
+    return _back(case_number)
+
+
+@bp.post(f"{BASE}/<case_number>/transitions")
+@require_roles(*access.HANDLERS)
+def case_transition(case_number: str):
+    def go(uw: UnitOfWork, report: Report) -> None:
+        form = forms.parse(
+            schemas.TransitionIn, request.form, ("to", "outcome", "reason", "referral")
+        )
+        cases.transition(uw, official_actor(), report, form)
+
+    return _act(case_number, go)
+
+
+@bp.post(f"{BASE}/<case_number>/messages")
+@require_roles(*access.HANDLERS)
+def case_message(case_number: str):
+    def go(uw: UnitOfWork, report: Report) -> None:
+        form = forms.parse(schemas.MessageIn, request.form, ("body",))
+        cases.post_message(uw, official_actor(), report, form.body)
+
+    return _act(case_number, go)
+
+
+@bp.post(f"{BASE}/<case_number>/assignments")
+@require_roles(*access.ASSIGNERS)
+def case_assign(case_number: str):
+    def go(uw: UnitOfWork, report: Report) -> None:
+        form = forms.parse(schemas.AssignmentIn, request.form, ("official_id",))
+        cases.assign(uw, official_actor(), report, uuid.UUID(form.official_id))
+
+    return _act(case_number, go)
+
+
+@bp.post(f"{BASE}/<case_number>/recusals")
+@require_roles(*access.HANDLERS)
+def case_recuse(case_number: str):
+    """Self-recusal from the page (a supervisor recuses others through the API)."""
+    actor = official_actor()
+
+    def go(uw: UnitOfWork, report: Report) -> None:
+        form = schemas.parse(
+            schemas.RecusalIn,
+            {"official_id": str(actor.official_id), "reason": request.form.get("reason", "")},
+        )
+        cases.recuse(uw, actor, report, actor.official_id, form.reason)
+
+    if not _on_case(case_number, go):
+        return _back(case_number)
+    flash(_("You are recused from this case."), "success")
+    return redirect(url_for("wb_office.case_list"), code=303)
+
+
+# The evidence download of the case page is the API's (same file, same headers, same 404).
+bp.add_url_rule(
+    f"{BASE}/<case_number>/attachments/<uuid:attachment_id>",
+    "case_attachment",
+    api.get_attachment,
+)
+
+
+# --- Identity disclosure (requester, custodian) -----------------------------------------------
+
+
+@bp.post(f"{BASE}/<case_number>/identity-requests")
+@require_roles(*access.DISCLOSURE_REQUESTERS)
+def case_identity_request(case_number: str):
+    def go(uw: UnitOfWork, report: Report) -> None:
+        form = forms.parse(schemas.IdentityRequestIn, request.form, ("reason",))
+        cases.request_identity(uw, official_actor(), report, form.reason)
+
+    return _act(case_number, go)
+
+
+@bp.get(IDENTITY_BASE)
+@require_roles(*access.CUSTODIANS)
+def identity_requests():
+    items = views.pending_identity_requests(db(), g.tenant)
+    return render_template("whistleblowing/office/identity_requests.html", items=items)
+
+
+@bp.post(f"{IDENTITY_BASE}/<uuid:request_id>/decisions")
+@require_roles(*access.CUSTODIANS)
+def identity_decision(request_id: uuid.UUID):
+    try:
+        form = forms.decision(request.form)
+        with unit_of_work() as uw:
+            req = cases.decide_identity(
+                uw, official_actor(), request_id, form.decision, form.passphrase
+            )
+    except (Refused, Problem, SeparationOfDutiesViolation) as exc:
+        wrong = isinstance(exc, Refused) and exc.field == "passphrase"
+        flash(_("The passphrase is not right.") if wrong else _refusal_text(exc), "error")
+    else:
+        flash(
+            {
+                "approved": _("Approved: the reporter has been told."),
+                "rejected": _("Rejected."),
+                "pending": _("Approval recorded; another custodian must approve too."),
+            }.get(req.status, _("Saved.")),
+            "success",
+        )
+    return redirect(url_for("wb_office.identity_requests"), code=303)
+
+
+@bp.post(f"{IDENTITY_BASE}/<uuid:request_id>/view")
+@require_roles(*access.DISCLOSURE_REQUESTERS)
+def identity_view(request_id: uuid.UUID):
+    """The requester sees the identity once (a POST: it spends the disclosure)."""
+    try:
+        with unit_of_work() as uw:
+            identity = cases.view_identity(uw, official_actor(), request_id)
+    except Refused as exc:
+        if exc.status == 404:
+            raise  # the same 404 as a missing request
+        return render_template(
+            "whistleblowing/office/identity.html", identity=None, gone=exc.status == 410
+        ), exc.status
+    return render_template("whistleblowing/office/identity.html", identity=identity, gone=False)

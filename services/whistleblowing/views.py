@@ -1,0 +1,316 @@
+"""Reads of the whistleblowing service: what a case, a list, an inbox and the figures look like.
+
+Nothing here changes state (the use cases are in `cases.py`); queries are in `repository.py`.
+Free text comes out of its ciphertext here, and only for the callers entitled to it: the
+reporter's inbox shows handlers only as roles; the officials' detail adds ids and recusals.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import Response
+from sqlalchemy.orm import Session
+
+from services.whistleblowing import attachments as files
+from services.whistleblowing import repository
+from services.whistleblowing.domain import access, clocks, codes, lifecycle, retention
+from services.whistleblowing.domain import stats as stats_rules
+from services.whistleblowing.models import Attachment, Report
+from shared.actor import Actor
+from shared.crypto import FieldCipher
+from shared.i18n import label
+from shared.problem import Refused
+from shared.tenancy import Tenant, today
+
+SERVICE = "whistleblowing"
+# What a reporter reads for a system notice (pages translate the code).
+NOTICES = {
+    "identity_disclosed": "Your identity was disclosed to the handler of your report, "
+    "after approval by the identity custodian."
+}
+# The columns of the case list export: no content, no identity.
+EXPORT_FIELDS = (
+    "case_number",
+    "category",
+    "status",
+    "outcome",
+    "received_at",
+    "acknowledge_by",
+    "feedback_by",
+    "overdue",
+    "assignee",
+)
+
+
+def config(tenant: Tenant) -> dict[str, Any]:
+    return tenant.service_config(SERVICE)
+
+
+def categories(tenant: Tenant) -> list[dict[str, Any]]:
+    return list(config(tenant).get("categories", []))
+
+
+def category_labels(tenant: Tenant) -> dict[str, str]:
+    """Category code → its label in the page's language (in the tenant's order)."""
+    return {c["code"]: label(c.get("label"), c["code"]) for c in categories(tenant)}
+
+
+def _text(session: Session, tenant: Tenant, table: str, row_id: Any, field: str, blob):
+    return (
+        None
+        if blob is None
+        else FieldCipher(session, tenant.id, table, row_id).decrypt_text(field, blob)
+    )
+
+
+# --- One case -------------------------------------------------------------------------------
+
+
+def official_case(
+    session: Session, actor: Actor, case_number: str, *, for_update: bool = False
+) -> Report:
+    """The case if this official may handle it; otherwise the same 404 as a missing case."""
+    report = (
+        repository.report_by_case(session, case_number, for_update=for_update)
+        if codes.is_case_number(case_number)
+        else None
+    )
+    if report is None or not access.may_handle(
+        actor.roles,
+        actor.official_id,
+        report.assignee_id,
+        repository.recused_officials(session, report.id),
+    ):
+        raise Refused(404, "No such report.")
+    return report
+
+
+def content_of(session: Session, tenant: Tenant, report: Report) -> dict[str, Any]:
+    return FieldCipher(session, tenant.id, "wb_reports", report.id).decrypt_json(
+        "content", report.content
+    )
+
+
+def report_flags(tenant: Tenant, report: Report) -> clocks.Flags:
+    dues = clocks.DueDates(report.acknowledge_by, report.feedback_by)
+    return clocks.flags(today(tenant), report.status, report.outcome, dues)
+
+
+def expires_on(tenant: Tenant, report: Report) -> date | None:
+    def local(t: datetime | None) -> date | None:
+        return clocks.local_date(t, tenant.timezone) if t else None
+
+    return retention.expires_on(
+        report.status,
+        local(report.archived_at),
+        local(report.last_reporter_input_at),
+        int(config(tenant).get("retention_days", retention.DEFAULT_RETENTION_DAYS)),
+    )
+
+
+def _basics(report: Report) -> dict[str, Any]:
+    """What both the reporter and the handlers read first: the case and its due dates."""
+    return {
+        "case_number": report.case_number,
+        "category": report.category,
+        "status": report.status,
+        "outcome": report.outcome,
+        "received_at": report.received_at.isoformat(),
+        "acknowledge_by": report.acknowledge_by.isoformat(),
+        "feedback_by": report.feedback_by.isoformat(),
+    }
+
+
+def summary(tenant: Tenant, report: Report) -> dict[str, Any]:
+    f = report_flags(tenant, report)
+    expiry = expires_on(tenant, report)
+    return {
+        **_basics(report),
+        "clocks": {"acknowledge": f.acknowledge, "feedback": f.feedback},
+        "overdue": f.overdue,
+        "due_soon": f.due_soon,
+        "assignee": str(report.assignee_id) if report.assignee_id else None,
+        "expires_on": expiry.isoformat() if expiry else None,
+        "retention": retention.state(today(tenant), expiry),
+    }
+
+
+def timeline_view(session: Session, tenant: Tenant, report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": h.at.isoformat(),
+            "from": h.from_status,
+            "status": h.to_status,
+            "outcome": h.outcome,
+            "by": h.actor_role,
+            "reason": _text(session, tenant, "wb_report_history", h.id, "reason", h.reason),
+            "referral": _text(session, tenant, "wb_report_history", h.id, "referral", h.referral),
+        }
+        for h in repository.timeline(session, report.id)
+    ]
+
+
+def messages_view(
+    session: Session, tenant: Tenant, report: Report, *, for_official: bool
+) -> list[dict[str, Any]]:
+    out = []
+    for m in repository.messages(session, report.id):
+        item: dict[str, Any] = {"id": str(m.id), "at": m.at.isoformat(), "from": m.author_role}
+        body = FieldCipher(session, tenant.id, "wb_messages", m.id).decrypt_json("body", m.body)
+        if "notice" in body:
+            item.update(notice=body["notice"], body=NOTICES.get(body["notice"], ""))
+        else:
+            item["body"] = body["text"]
+        if for_official and m.author_id:
+            item["official_id"] = str(m.author_id)
+        out.append(item)
+    return out
+
+
+def attachments_view(session: Session, report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": str(a.id),
+            "at": a.at.isoformat(),
+            "media_type": a.media_type,
+            "size": a.size,
+            "by": a.uploaded_by,
+        }
+        for a in repository.attachments(session, report.id)
+    ]
+
+
+def inbox(session: Session, tenant: Tenant, report: Report) -> dict[str, Any]:
+    """What the reporter sees: status, timeline, messages; handlers only as roles."""
+    return {
+        **_basics(report),
+        "report": content_of(session, tenant, report),
+        "confidential": report.sealed_identity is not None,
+        "timeline": timeline_view(session, tenant, report),
+        "messages": messages_view(session, tenant, report, for_official=False),
+        "attachments": attachments_view(session, report),
+    }
+
+
+def detail(session: Session, tenant: Tenant, report: Report) -> dict[str, Any]:
+    """What a handler sees: the reporter's view plus ids, clocks, allowed steps, recusals."""
+    return {
+        **summary(tenant, report),
+        "version": report.version,
+        "allowed_transitions": lifecycle.allowed_targets(report.status, report.outcome),
+        "report": content_of(session, tenant, report),
+        "content_digest": report.content_digest,
+        "confidential": report.sealed_identity is not None,
+        "timeline": timeline_view(session, tenant, report),
+        "messages": messages_view(session, tenant, report, for_official=True),
+        "attachments": attachments_view(session, report),
+        "recusals": [
+            {
+                "official_id": str(r.official_id),
+                "at": r.at.isoformat(),
+                "kind": r.kind,
+                "reason": _text(session, tenant, "wb_recusals", r.id, "reason", r.reason),
+            }
+            for r in repository.recusals(session, report.id)
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class Download:
+    case_number: str
+    attachment: Attachment
+    data: bytes
+
+    @property
+    def filename(self) -> str:
+        """Generated, never the uploader's: `<case number>-<id>.<type's extension>`."""
+        att = self.attachment
+        return f"{self.case_number}-{att.id}.{files.EXTENSIONS.get(att.media_type, 'bin')}"
+
+    def response(self) -> Response:
+        """The file as a download that no browser runs or renders inline."""
+        return Response(
+            self.data,
+            mimetype=self.attachment.media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{self.filename}"',
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+            },
+        )
+
+
+def attachment(
+    session: Session, tenant: Tenant, actor: Actor, case_number: str, attachment_id: uuid.UUID
+) -> Download:
+    """One evidence file of a case the official may handle (404 for another case's file, like
+    a missing one)."""
+    report = official_case(session, actor, case_number)
+    att = session.get(Attachment, attachment_id)
+    if att is None or att.report_id != report.id:
+        raise Refused(404, "No such attachment.")
+    data = FieldCipher(session, tenant.id, "wb_attachments", att.id).decrypt("content", att.content)
+    return Download(report.case_number, att, data)
+
+
+# --- Lists and figures ----------------------------------------------------------------------
+
+
+def pending_identity_requests(session: Session, tenant: Tenant) -> list[dict[str, Any]]:
+    """What a custodian decides on: the pending requests, with the requester's reason."""
+    return [
+        {
+            "id": str(r.id),
+            "case_number": case_number,
+            "status": r.status,
+            "created_at": r.created_at.isoformat(),
+            "approvals": len(r.approvals),
+            "reason": _text(session, tenant, "wb_identity_requests", r.id, "reason", r.reason),
+        }
+        for r, case_number in repository.pending_identity_requests(session)
+    ]
+
+
+def stats(session: Session, tenant: Tenant) -> dict[str, Any]:
+    """Unsuppressed figures (handlers, auditors)."""
+    return repository.stats(session, today=today(tenant), tz=tenant.timezone)
+
+
+def public_stats(session: Session, tenant: Tenant) -> dict[str, Any]:
+    """Figures anyone may read: cells below the small-cell threshold are hidden (None)."""
+    s = stats(session, tenant)
+
+    def enough(n: int, v: Any) -> Any:
+        return v if n >= stats_rules.SMALL_CELL else None
+
+    return {
+        "total": stats_rules.suppress_total(s["total"]),
+        "by_category": stats_rules.suppress(s["by_category"]),
+        "by_status": stats_rules.suppress(s["by_status"]),
+        "by_month": stats_rules.suppress(s["by_month"]),
+        "median_days_to_acknowledge": enough(
+            s["acknowledged_count"], s["median_days_to_acknowledge"]
+        ),
+        "median_days_to_conclude": enough(s["concluded_count"], s["median_days_to_conclude"]),
+        "small_cell_threshold": stats_rules.SMALL_CELL,
+    }
+
+
+def stats_rows(s: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """The figures as (dimension, key, value) rows, for a spreadsheet."""
+    rows: list[tuple[str, str, Any]] = [
+        (dim, key, n)
+        for dim in ("category", "status", "month")
+        for key, n in s[f"by_{dim}"].items()
+    ]
+    rows += [
+        ("total", "", s["total"]),
+        ("overdue", "", s["overdue"]),
+        ("median_days_to_acknowledge", "", s["median_days_to_acknowledge"] or ""),
+        ("median_days_to_conclude", "", s["median_days_to_conclude"] or ""),
+    ]
+    return rows
