@@ -25,6 +25,7 @@ from infra.topics import topic_for
 from services.audit import dead_letters, intake, ledger
 from shared.db import session_factory
 from shared.event_signing import TrustedKeys
+from shared.settings import kafka_client_config
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class AuditConsumer:
 
         return KafkaConsumer(
             *self.topics,
-            bootstrap_servers=self.bootstrap,
+            **kafka_client_config("audit-consumer", self.bootstrap),
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
