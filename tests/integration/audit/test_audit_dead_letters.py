@@ -63,14 +63,26 @@ def signed_event(service: str, tenant, subject: str, **changes) -> dict:
 
 
 def produce(records: list[tuple[str, bytes, bytes]]) -> list[tuple[str, int, int]]:
-    """Send (topic, key, value) straight to the broker, as any client could; where they are."""
+    """Send (topic, key, value) straight to the broker with the topic's relay credentials (the
+    most a forger who stole them could do: without credentials the broker refuses); where they
+    landed."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
+    from shared.settings import kafka_client_config
+
+    producers: dict[str, KafkaProducer] = {}
     try:
-        metas = [producer.send(t, key=k, value=v).get(timeout=30) for t, k, v in records]
+        metas = []
+        for topic, key, value in records:
+            service = topic.removesuffix(".events")
+            if service not in producers:
+                producers[service] = KafkaProducer(
+                    **kafka_client_config(f"relay-{service}"), acks="all"
+                )
+            metas.append(producers[service].send(topic, key=key, value=value).get(timeout=30))
     finally:
-        producer.close(timeout=5)
+        for producer in producers.values():
+            producer.close(timeout=5)
     return [(m.topic, m.partition, m.offset) for m in metas]
 
 
@@ -248,6 +260,12 @@ def test_the_consumer_and_api_run_on_the_audit_database_s_settings_alone(tenant,
         "PATH": os.environ["PATH"],
         "AUDIT_DATABASE_URL": os.environ["AUDIT_DATABASE_URL"],
         "KAFKA_BOOTSTRAP_SERVERS": os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        **{  # the broker's protocol and CA, and the consumer group's own password only
+            k: v
+            for k, v in os.environ.items()
+            if k in ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SSL_CAFILE", "KAFKA_SASL_MECHANISM")
+        },
+        "KAFKA_AUDIT_CONSUMER_PASSWORD": os.environ["KAFKA_AUDIT_CONSUMER_PASSWORD"],
         "REPLIKA_MASTER_KEY_FILE": os.environ["REPLIKA_MASTER_KEY_FILE"],
         "REPLIKA_EVENT_KEYS_DIR": str(public),
         "REPLIKA_AUDIT_ANCHOR_DIR": str(tmp_path / "anchors"),
