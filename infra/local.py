@@ -28,6 +28,7 @@ from infra import kafka, kafka_access, postgres, topics
 from shared.files import write_private
 from shared.settings import (
     KAFKA_ROLES,
+    LEDGER_DIRS,
     SERVICES,
     env_prefix,
     kafka_client_config,
@@ -241,6 +242,8 @@ def up(
         "REPLIKA_MASTER_KEY_FILE", str(state / "master-keys.json")
     )
     env["REPLIKA_TENANTS_DIR"] = os.environ.get("REPLIKA_TENANTS_DIR", str(ROOT / "tenants"))
+    for var, default in LEDGER_DIRS.items():  # event signing keys; heads outside the database
+        env[var] = os.environ.get(var, str(state / default))
     env["REPLIKA_INSECURE_COOKIES"] = os.environ.get("REPLIKA_INSECURE_COOKIES", "1")
     os.environ.update(env)
 

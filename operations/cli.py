@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from operations.replication.cli import register as _register_replication
+from services.audit.commands import COMMANDS as AUDIT_COMMANDS
 
 
 @click.group()
@@ -206,7 +207,7 @@ def relay(service: str, metrics_port: int | None, batch_size: int, poll_seconds:
 
 @main.group()
 def audit() -> None:
-    """The audit ledger: consume events, verify chains."""
+    """The audit ledger: consume events, verify chains, dead letters, anchored heads."""
 
 
 @audit.command("consume")
@@ -243,26 +244,8 @@ def audit_consume(checkpoint_every: int, checkpoint_seconds: float) -> None:
     consumer.run(_until_signalled())
 
 
-@audit.command("verify")
-@click.option("--tenant", "slug", required=True)
-def audit_verify(slug: str) -> None:
-    """Exit 0 when TENANT's chain and signed checkpoints are intact; else name the first
-    broken seq and exit 1."""
-    from services.audit.ledger import UnknownTenant
-    from services.audit.verify import verify_tenant
-    from shared.db import service_engine, session_factory
-
-    with session_factory(service_engine("audit"))() as session:
-        try:
-            report = verify_tenant(session, slug)
-        except UnknownTenant:
-            raise click.ClickException(f"unknown tenant {slug}") from None
-    if report.ok:
-        click.echo(f"{slug}: OK, {report.entries} entries, {report.checkpoints} checkpoints")
-        return
-    assert report.problem is not None  # not ok: verify names what broke
-    click.echo(f"{slug}: BROKEN at seq {report.problem.seq}: {report.problem.reason}", err=True)
-    raise SystemExit(1)
+for _command in AUDIT_COMMANDS:  # verify, export-heads, dead-letters, redrive
+    audit.add_command(_command)
 
 
 @audit.command("checkpoint")

@@ -101,9 +101,10 @@ SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES
 INFO_PREFIX = b"replika/tenant-bundle/v1|"
 MLKEM_PUBLIC_BYTES = 1184
 
-# Tables without a tenant_id column that are known: the schema version (not moved) and the
-# tenants table itself (its row is the tenant: moved by id). Anything else stops the move.
-SCHEMA_TABLES = {"alembic_version"}
+# Tables without a tenant_id column that are known: the schema version and the audit ledger's
+# dead letters (records of this deployment's stream, often of no known tenant), not moved, and
+# the tenants table itself (its row is the tenant: moved by id). Anything else stops the move.
+SCHEMA_TABLES = {"alembic_version", "audit_dead_letters", "audit_dead_letter_redrives"}
 TENANTS_TABLE = "tenants"
 # Tables whose identity column is renumbered by the receiver (its own sequence); the rows keep
 # their own unique ids (an outbox row keeps its event id).
@@ -909,6 +910,21 @@ def _republish_unrecorded(conns: dict[str, psycopg.Connection], tenant_id: uuid.
             (tenant_id, recorded),
         )
         n += c.rowcount
+        # what this deployment's relay will publish now carries this deployment's signature:
+        # its ledger trusts only its own services' keys (shared/event_signing.py)
+        from psycopg.types.json import Json
+
+        from shared import event_signing
+
+        c.execute(
+            "select seq, payload from outbox where tenant_id = %s and published_at is null",
+            (tenant_id,),
+        )
+        for seq, payload in c.fetchall():
+            c.execute(
+                "update outbox set payload = %s where seq = %s",
+                (Json(event_signing.sign(service, payload)), seq),
+            )
     return n
 
 
