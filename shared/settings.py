@@ -30,20 +30,21 @@ ENV_VARS = {
 }
 
 # Directories of the event signing keys and of the audit heads anchored outside the database,
-# with their default (under the runner's state directory, `.local/`). Separate from ENV_VARS
-# because compose does not pass them yet: each container gets only what it uses (the services:
-# REPLIKA_EVENT_KEYS_DIR with their own private key; the audit consumer: the `public/` part of
-# it and REPLIKA_AUDIT_ANCHOR_DIR; the audit API: neither).
+# with their default under the runner's state directory (`.local/`). In compose each container
+# gets only what it uses: the emitters REPLIKA_EVENT_KEYS_DIR (their private keys), the audit
+# consumer its read-only `public/` part and REPLIKA_AUDIT_ANCHOR_DIR, the audit API neither.
 LEDGER_DIRS = {
     "REPLIKA_EVENT_KEYS_DIR": "event-keys",
     "REPLIKA_AUDIT_ANCHOR_DIR": "audit-anchors",
 }
-LEDGER_ENV_VARS = {
-    "REPLIKA_EVENT_KEYS_DIR": "event signing keys: <service>.key.json (private, 0600) and "
-    "public/<service>/*.json (what the audit consumer trusts)",
-    "REPLIKA_AUDIT_ANCHOR_DIR": "append-only files of signed audit heads, one per tenant, "
-    "outside the audit database",
-}
+ENV_VARS.update(
+    {
+        "REPLIKA_EVENT_KEYS_DIR": "event signing keys: <service>.key.json (private, 0600) and "
+        "public/<service>/*.json (what the audit consumer trusts)",
+        "REPLIKA_AUDIT_ANCHOR_DIR": "append-only files of signed audit heads, one per tenant, "
+        "outside the audit database",
+    }
+)
 
 
 def env_prefix(service: str) -> str:
