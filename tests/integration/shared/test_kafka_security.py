@@ -183,6 +183,40 @@ def test_the_java_cloudevents_sdk_decodes_every_record_of_both_topics(stack):
         f"/replika/whistleblowing/{city.slug}",
         f"/replika/hibah_bansos/{city.slug}",
     }
+    # and every record on either topic that says it is a structured CloudEvent (the relays'
+    # records: other tests also put forged or broken records there on purpose) decodes too
+    by_position = {(r.topic, r.partition, r.offset): r for r in records}
+    read_up_to: dict[tuple[str, int], int] = {}
+    for r in records:
+        read_up_to[r.topic, r.partition] = max(r.offset, read_up_to.get((r.topic, r.partition), -1))
+    structured = [  # what the Java read could see (later records may have come since)
+        (t, p, o)
+        for t, p, o in _structured_positions([WB_TOPIC, HB_TOPIC])
+        if o <= read_up_to.get((t, p), -1)
+    ]
+    assert structured and set(structured) <= set(by_position)
+    assert [p for p in structured if not by_position[p].ok] == []
+
+
+def _structured_positions(topics: list[str]) -> list[tuple[str, int, int]]:
+    """(topic, partition, offset) of every record whose content-type header is the binding's."""
+    consumer = KafkaConsumer(**kafka_client_config("admin"), enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t)]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        found = []
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            for recs in consumer.poll(timeout_ms=1000).values():
+                found += [
+                    (r.topic, r.partition, r.offset)
+                    for r in recs
+                    if dict(r.headers).get("content-type", b"").decode() == CONTENT_TYPE
+                ]
+        return found
+    finally:
+        consumer.close()
 
 
 def test_ensure_topics_finds_no_drift_on_the_declared_topics(kafka_bootstrap):
