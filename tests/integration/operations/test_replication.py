@@ -261,6 +261,7 @@ def test_request_to_working_tenant_with_one_time_onboarding(
     done = g.post(
         page,
         data={"csrf_token": token, "password": password, "password_confirm": password, "otp": code},
+        follow_redirects=True,  # signed in, on the admin's home
     )
     assert done.status_code == 200, done.get_data(as_text=True)
     # the custodian's key is the custodian's: no passphrase or recovery secret for the admin
