@@ -23,6 +23,7 @@ from services.hibah_bansos import (
 from services.hibah_bansos.domain.access import INTAKE, MOVERS, OFFICIALS
 from shared.auth import current_principal, official_actor, require_roles
 from shared.bodies import json_body, require_multipart
+from shared.openapi import served
 from shared.pagination import API_DEFAULT, API_MAXIMUM, Page
 from shared.problem import Problem, Refused
 from shared.request_context import db
@@ -37,7 +38,7 @@ API = "/t/<tenant>/api/v1"
 def openapi():
     from services.hibah_bansos.openapi import document
 
-    return jsonify(document())
+    return served(document())
 
 
 # --- public -----------------------------------------------------------------------------------

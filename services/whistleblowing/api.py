@@ -24,6 +24,7 @@ from services.whistleblowing.openapi import document
 from shared.actor import REPORTER, Actor
 from shared.auth import official_actor, require_roles
 from shared.bodies import json_body, require_multipart
+from shared.openapi import served
 from shared.pagination import API_DEFAULT, API_MAXIMUM, Page
 from shared.problem import Refused, validation_error
 from shared.tenancy import today
@@ -90,7 +91,7 @@ def _uuid(value: str, field: str) -> uuid.UUID:
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(document())
+    return served(document())
 
 
 def file_report(form: schemas.ReportIn, uploads: list[bytes], key: str | None) -> cases.Filed:
