@@ -44,7 +44,7 @@ DECISION: Schema = {
 }
 CONFIG_SAVE: Schema = {
     "type": "object",
-    "required": ["config"],
+    "required": ["config", "version"],
     "properties": {
         "config": {"type": "object", "description": "the whole tenant file, as JSON"},
         "version": {

@@ -10,11 +10,16 @@ from __future__ import annotations
 from functools import lru_cache
 
 from services.whistleblowing import schemas
+from services.whistleblowing.domain import lifecycle
 from shared import openapi
 from shared.openapi import FILE_PART, OFFICIAL, PAGING, UUID
 
 FILTERS = [
-    {"name": "status", "in": "query", "schema": {"type": "string"}},
+    {
+        "name": "status",
+        "in": "query",
+        "schema": {"enum": sorted(s.value for s in lifecycle.Status)},
+    },
     {"name": "category", "in": "query", "schema": {"type": "string"}},
     {"name": "overdue", "in": "query", "schema": {"enum": ["true", "false"]}},
     {
