@@ -13,10 +13,12 @@ from flask import Flask
 
 from operations import branding, officials_web
 from operations.replication import config_web
+from operations.replication import openapi as replication_openapi
 from operations.replication import web as replication_web
 from services.audit import app as audit_app
 from services.hibah_bansos import app as hibah_bansos_app
 from services.whistleblowing import app as whistleblowing_app
+from shared import openapi
 
 
 def whistleblowing() -> Flask:
@@ -27,6 +29,7 @@ def whistleblowing() -> Flask:
     app.register_blueprint(config_web.bp)
     app.register_blueprint(officials_web.bp)
     app.register_blueprint(branding.bp)
+    openapi.extend(app, replication_openapi.paths)  # its /openapi.json describes them too
     return app
 
 

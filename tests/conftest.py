@@ -74,6 +74,15 @@ def hb_app(stack, demo_tenants):
     return app
 
 
+@pytest.fixture(scope="session")
+def audit_app(stack, demo_tenants):
+    from operations.apps import audit as create_app
+
+    app = create_app()
+    app.config.update(TESTING=True)
+    return app
+
+
 @pytest.fixture
 def wb(wb_app):
     return wb_app.test_client()

@@ -46,6 +46,7 @@ from operations import key_admin, qr
 from operations.replication import onboarding, portal, provisioning, regions
 from shared import login_throttle
 from shared.auth import Principal, current_principal, issue_token, require_roles
+from shared.bodies import json_body
 from shared.event_types import PLATFORM_OFFICIAL_ENROLLED, PLATFORM_TENANT_ONBOARDED
 from shared.officials import new_totp_secret, provisioning_uri
 from shared.problem import Problem, Refused, problem_response
@@ -130,7 +131,7 @@ def submit():
     if (refused := _throttled()) is not None:
         return refused
     templates = _templates()
-    form = portal.parse_request(request.get_json(silent=True), templates, date.today())
+    form = portal.parse_request(json_body(), templates, date.today())
     tenant_model = ext()["models"].tenant
     existing = set(db().execute(select(tenant_model.slug)).scalars()) | set(templates)
     try:
@@ -201,7 +202,7 @@ def _provision(request_id: uuid.UUID):
 @require_roles("tenant_admin")
 def decide(request_id: str):
     _host()
-    body = request.get_json(silent=True)
+    body = json_body()
     body = body if isinstance(body, dict) else {}
     if not isinstance(body.get("approve"), bool):
         raise Refused(422, "true or false", "approve")

