@@ -26,6 +26,7 @@ from operations import key_admin, official_admin, qr
 from operations.replication import provisioning
 from operations.replication.models import TenantConfigVersion
 from shared.auth import current_principal, require_roles
+from shared.bodies import json_body
 from shared.event_types import (
     PLATFORM_OFFICIAL_ACTIVE_CHANGED,
     PLATFORM_OFFICIAL_ADDED,
@@ -328,7 +329,7 @@ def list_api():
 @bp.post(API)
 @require_roles("tenant_admin")
 def add_api():
-    body = request.get_json(silent=True)
+    body = json_body()
     body = body if isinstance(body, dict) else {}
     if not isinstance(body.get("username"), str):
         raise Refused(422, "required text", "username")
@@ -339,7 +340,7 @@ def add_api():
 @bp.patch(f"{API}/<uuid:official_id>")
 @require_roles("tenant_admin")
 def change_api(official_id: uuid.UUID):
-    body = request.get_json(silent=True)
+    body = json_body()
     body = body if isinstance(body, dict) else {}
     if "active" in body and not isinstance(body["active"], bool):
         raise Refused(422, "true or false", "active")

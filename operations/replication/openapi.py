@@ -55,6 +55,17 @@ CONFIG_SAVE: Schema = {
     },
 }
 ADMIN = "tenant_admin"
+OFFICIAL_ID: Schema = {"name": "official_id", "in": "path", "required": True, "schema": UUID}
+ROLES: Schema = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+NEW_OFFICIAL: Schema = {
+    "type": "object",
+    "required": ["username", "roles"],
+    "properties": {"username": {"type": "string", "minLength": 1, "maxLength": 64}, "roles": ROLES},
+}
+OFFICIAL_CHANGE: Schema = {
+    "type": "object",
+    "properties": {"roles": ROLES, "active": {"type": "boolean"}},
+}
 
 
 def paths() -> dict[str, Schema]:
@@ -126,6 +137,37 @@ def paths() -> dict[str, Schema]:
                 params=[{"name": "If-Match", "in": "header", "schema": {"type": "string"}}],
                 errors=(403, 404, 409, 422),
             ),
+        },
+        f"{P}/admin/officials": {
+            "get": operation(
+                f"The tenant's officials: username, roles, active, last sign-in ({ADMIN})",
+                security=OFFICIAL,
+                errors=(403, 404),
+            ),
+            "post": operation(
+                f"Add an official: answers a one-time enrolment URL, never a password ({ADMIN})",
+                security=OFFICIAL,
+                body=NEW_OFFICIAL,
+                ok="201",
+                errors=(403, 404, 409, 422),
+            ),
+        },
+        f"{P}/admin/officials/{{official_id}}": {
+            "patch": operation(
+                f"Change an official's roles or deactivate/reactivate them ({ADMIN})",
+                security=OFFICIAL,
+                params=[OFFICIAL_ID],
+                body=OFFICIAL_CHANGE,
+                errors=(403, 404, 409, 422),
+            )
+        },
+        f"{P}/admin/officials/{{official_id}}/second-factor-reset": {
+            "post": operation(
+                f"Reset an official's second factor: a new enrolment URL ({ADMIN})",
+                security=OFFICIAL,
+                params=[OFFICIAL_ID],
+                errors=(403, 404, 409),
+            )
         },
         f"{P}/admin/config/versions": {
             "get": operation(
