@@ -146,6 +146,13 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
+def _office_home() -> str:
+    """Where a sign-in without `next` lands: the service's officials' home (the endpoint its
+    office blueprint names in `OFFICE_HOME`), else this page ("signed in")."""
+    endpoint = current_app.config.get("OFFICE_HOME")
+    return url_for(endpoint if endpoint in current_app.view_functions else "auth.login")
+
+
 @bp.route("/t/<tenant>/login", methods=["GET", "POST"])
 def login():
     status, headers, error = 200, {}, None
@@ -167,7 +174,7 @@ def login():
             session.clear()  # a fresh session for the signed-in official
             session["official"] = issue_token(principal)
             flash(_("You are signed in."), "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("auth.login"))
+            return redirect(_safe_next(request.args.get("next")) or _office_home())
     html = render_template(
         "auth/login.html",
         principal=current_principal(),

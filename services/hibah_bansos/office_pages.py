@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from services.hibah_bansos import cases, export, forms, repository, schemas, views
@@ -21,7 +31,7 @@ from services.hibah_bansos.models import Programme
 from services.hibah_bansos.pages import STATUS_LABELS, document_labels
 from services.hibah_bansos.views import programme_name
 from shared.actor import Actor
-from shared.auth import official_actor, require_roles
+from shared.auth import current_principal, official_actor, require_roles
 from shared.pagination import LIST_PAGE_SIZE, Page
 from shared.problem import Problem, Refused, not_found
 from shared.request_context import db
@@ -32,6 +42,33 @@ bp = Blueprint("hb_office", __name__)
 bp.after_request(no_store)
 OFFICE = "/t/<tenant>/hibah-bansos/office"
 STATUS_ORDER = [s.value for s in workflow.Status]
+
+
+@bp.record_once
+def _land_on_home(state) -> None:
+    """A sign-in without `next` lands on the worklist, this service's officials' home."""
+    state.app.config.setdefault("OFFICE_HOME", "hb_office.worklist")
+
+
+@bp.context_processor
+def _office_menu() -> dict:
+    """The officials' menu (shared/templates/office_base.html) for the signed-in roles."""
+    p = current_principal()
+    if p is None:
+        return {}
+    here = request.endpoint or ""
+    rows = [(_("Worklist"), "hb_office.worklist"), (_("Programmes"), "hb_office.programme_list")]
+    if "tenant_admin" in p.roles:
+        rows.append((_("City settings"), "tenant_config.page"))
+    return {
+        "office_menu": [
+            (label, url_for(endpoint), here == endpoint)
+            for label, endpoint in rows
+            if endpoint in current_app.view_functions
+        ],
+        "office_user": p.username,
+        "office_home_url": url_for("hb_office.worklist"),
+    }
 
 
 @bp.get(OFFICE)
@@ -48,15 +85,20 @@ def worklist():
         status, statuses = "all", None
     else:
         status, statuses = "", mine
+    query = (args.get("q") or "").strip()
+    if query and status == "":  # a number or name is looked for in every status
+        status, statuses = "all", None
     page = Page.from_args(args, LIST_PAGE_SIZE, LIST_PAGE_SIZE)
     s = db()
     code = args.get("programme") or None
     items, total = views.application_list(
-        s, g.tenant, page, statuses=statuses, programme=code, waiting=status == ""
+        s, g.tenant, page, statuses=statuses, programme=code, waiting=status == "", query=query
     )
     return render_template(
         "hibah_bansos/office/worklist.html",
-        items=items,
+        items=views.worklist_rows(s, g.tenant, items),
+        at_my_step=repository.counts_by_status(s, mine),
+        query=query,
         total=total,
         page=page.number,
         pages=max(1, -(-total // page.size)),

@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services.hibah_bansos.domain.workflow import Status
@@ -235,13 +235,28 @@ def search(
     offset: int = 0,
     limit: int = 50,
     waiting: bool = False,
+    text: str | None = None,
+    nik_index: str | None = None,
 ) -> tuple[list[tuple[Application, str]], int]:
     """Officials' list (API and worklist page): (application, programme code) rows and total.
     `waiting`: leave out fully paid applications, which wait for the recipient's LPJ, not for
-    another tranche."""
+    another tranche. `text`: the start of an application number or part of an organisation's
+    name; `nik_index`: a person's NIK by its blind index."""
     q = select(Application, Programme.code).join(
         Programme, Programme.id == Application.programme_id
     )
+    if text:
+        org = select(Applicant.id).where(
+            Applicant.organisation_name.icontains(text, autoescape=True)
+        )
+        q = q.where(
+            or_(
+                Application.number.startswith(text.upper(), autoescape=True),
+                Application.applicant_id.in_(org),
+            )
+        )
+    if nik_index:
+        q = q.where(Application.nik_index == nik_index)
     if statuses is not None:
         q = q.where(Application.status.in_(statuses))
     if waiting:
@@ -258,3 +273,34 @@ def search(
         q.order_by(Application.created_at, Application.id).offset(offset).limit(limit)
     )
     return [(a, code) for a, code in rows], total
+
+
+def organisation_names(session: Session, applicant_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Applicant id → its organisation's (public) name; people have none here."""
+    if not applicant_ids:
+        return {}
+    rows = session.execute(
+        select(Applicant.id, Applicant.organisation_name).where(Applicant.id.in_(applicant_ids))
+    )
+    return {i: name for i, name in rows if name}
+
+
+def by_numbers(session: Session, numbers: list[str]) -> list[Application]:
+    if not numbers:
+        return []
+    return list(
+        session.execute(select(Application).where(Application.number.in_(numbers))).scalars()
+    )
+
+
+def counts_by_status(session: Session, statuses: list[str]) -> dict[str, int]:
+    """How many applications of the tenant are in each of `statuses` (the worklist's head)."""
+    if not statuses:
+        return {}
+    return dict(
+        session.execute(
+            select(Application.status, func.count())
+            .where(Application.status.in_(statuses))
+            .group_by(Application.status)
+        ).all()
+    )

@@ -8,13 +8,14 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from services.hibah_bansos import programmes, repository
 from services.hibah_bansos.domain import lpj, workflow
 from services.hibah_bansos.models import Applicant, Application, Document, Programme
-from shared.crypto import FieldCipher
+from shared.crypto import FieldCipher, blind_index
 from shared.i18n import label
 from shared.pagination import Page
 from shared.tenancy import Tenant, today
@@ -107,8 +108,13 @@ def application_list(
     statuses: list[str] | None = None,
     programme: str | None = None,
     waiting: bool = False,
+    query: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Officials' list (API and worklist page): one page of summaries and the total."""
+    """Officials' list (API and worklist page): one page of summaries and the total. `query`
+    (pages): 16 digits find a person by NIK (blind index), anything else an application
+    number's start or an organisation's name."""
+    query = (query or "").strip()[:100] or None
+    nik = query if query and query.isdigit() and len(query) == 16 else None
     rows, total = repository.search(
         session,
         statuses=statuses,
@@ -116,9 +122,36 @@ def application_list(
         offset=page.offset,
         limit=page.size,
         waiting=waiting,
+        text=None if nik else query,
+        nik_index=blind_index(session, tenant.id, "nik", nik) if nik else None,
     )
     on = today(tenant)
     return [summary_view(a, code, on) for a, code in rows], total
+
+
+def worklist_rows(
+    session: Session, tenant: Tenant, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The worklist's extra columns: the organisation and the days since the last step."""
+    apps = {
+        a.number: a
+        for a in repository.by_numbers(session, [i["application_number"] for i in items])
+    }
+    names = repository.organisation_names(session, {a.applicant_id for a in apps.values()})
+    on = today(tenant)
+    out = []
+    for item in items:
+        app = apps[item["application_number"]]
+        since = app.updated_at.astimezone(ZoneInfo(tenant.timezone)).date()
+        out.append(
+            {
+                **item,
+                "organisation": names.get(app.applicant_id),
+                "created_on": app.created_at.astimezone(ZoneInfo(tenant.timezone)).date(),
+                "days_waiting": (on - since).days,
+            }
+        )
+    return out
 
 
 def my_applications(

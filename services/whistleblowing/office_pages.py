@@ -1,4 +1,5 @@
-"""Officials' pages: the case inbox (filters, clocks) and a case with its actions.
+"""Officials' pages: the home (what waits for me), the case list (search, filters, clocks)
+and a case with one small form per step the official may take.
 
 Signed-in officials only (session cookie from /t/<tenant>/login; CSRF on every form). The
 same use cases as the API; actions answer with a redirect back to the case (POST/redirect/GET).
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import date
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -18,7 +21,7 @@ from services.whistleblowing import api, cases, forms, repository, schemas, view
 from services.whistleblowing.domain import access, lifecycle
 from services.whistleblowing.models import Report
 from shared import identity as custody
-from shared.auth import official_actor, require_roles
+from shared.auth import current_principal, official_actor, require_roles
 from shared.pagination import LIST_PAGE_SIZE, Page
 from shared.problem import Problem, Refused
 from shared.separation import SeparationOfDutiesViolation
@@ -30,6 +33,63 @@ bp = Blueprint("wb_office", __name__)
 bp.after_request(no_store)
 BASE = "/t/<tenant>/whistleblowing/cases"
 IDENTITY_BASE = "/t/<tenant>/whistleblowing/identity-requests"
+HOME = "/t/<tenant>/whistleblowing/office"
+# The list's filters, kept in the URL (links of the home, pagination, the search form).
+LIST_FILTERS = ("q", "status", "category", "overdue", "due_soon", "mine", "unassigned")
+
+
+@bp.app_template_filter("office_date")
+def office_date(value: str | date) -> str:
+    """A date as officials read it: "2 Des 2026" in the page's language."""
+    return format_date(value if isinstance(value, date) else date.fromisoformat(value), "medium")
+
+
+@bp.record_once
+def _land_on_home(state) -> None:
+    """A sign-in without `next` lands on this service's officials' home (shared/auth_routes)."""
+    state.app.config.setdefault("OFFICE_HOME", "wb_office.home")
+
+
+@bp.context_processor
+def _office_menu() -> dict:
+    """The officials' menu (shared/templates/office_base.html) for the signed-in official's
+    roles: only the pages they may open."""
+    p = current_principal()
+    if p is None:
+        return {}
+    roles = frozenset(p.roles)
+    here = request.endpoint or ""
+    rows = [(_("Home"), "wb_office.home")]
+    if access.holds(roles, access.HANDLERS):
+        rows.append((_("Cases"), "wb_office.case_list"))
+    if access.holds(roles, access.CUSTODIANS):
+        rows.append((_("Identity requests"), "wb_office.identity_requests"))
+        rows.append((_("Custodian key"), "wb_office.custodian_key"))
+    if "tenant_admin" in roles:  # the city's settings (operations/replication/config_web.py)
+        rows.append((_("City settings"), "tenant_config.page"))
+    menu = [
+        (label, url_for(endpoint), here == endpoint)
+        for label, endpoint in rows
+        if endpoint in current_app.view_functions
+    ]
+    return {
+        "office_menu": menu,
+        "office_user": p.username,
+        "office_home_url": url_for("wb_office.home"),
+    }
+
+
+@bp.get(HOME)
+@require_roles()  # any official of the tenant: the counts follow their roles
+def home():
+    """What waits for me: counts by what to do next, each a link to the list that shows it."""
+    actor = official_actor()
+    counts = views.home_counts(db(), g.tenant, actor)
+    return render_template("whistleblowing/office/home.html", counts=counts)
+
+
+def _list_args() -> dict[str, str]:
+    return {k: request.args[k] for k in LIST_FILTERS if request.args.get(k)}
 
 
 @bp.get(BASE)
@@ -40,21 +100,26 @@ def case_list():
         args.get("status") if args.get("status") in {s.value for s in lifecycle.Status} else None
     )
     page = Page.from_args(args, LIST_PAGE_SIZE, LIST_PAGE_SIZE)
+    s = db()
     rows, total = repository.list_reports(
-        db(),
+        s,
         today=today(g.tenant),
+        case_number=(args.get("q") or "").strip()[:32] or None,
         status=status,
         category=args.get("category") or None,
         overdue=True if args.get("overdue") == "true" else None,
+        due_soon=args.get("due_soon") == "true",
         assignee=actor.official_id if args.get("mine") else None,
+        unassigned=bool(args.get("unassigned")),
         hide_from=actor.official_id,
         only_assigned_to=None if access.sees_all(actor.roles) else actor.official_id,
         page=page.number,
         per_page=page.size,
     )
+    names = repository.official_names(s)
     return render_template(
         "whistleblowing/office/cases.html",
-        items=[views.summary(g.tenant, r) for r in rows],
+        items=[views.office_row(g.tenant, r, names) for r in rows],
         total=total,
         page=page.number,
         pages=max(1, -(-total // page.size)),
@@ -62,6 +127,7 @@ def case_list():
         statuses=[s.value for s in lifecycle.Status],
         categories=views.category_labels(g.tenant),
         args=args,
+        filters=_list_args(),
     )
 
 
@@ -69,20 +135,24 @@ def case_list():
 @require_roles(*access.HANDLERS)
 def case_detail(case_number: str):
     actor = official_actor()
-    report = views.official_case(db(), actor, case_number)
+    s = db()
+    report = views.official_case(s, actor, case_number)
+    case = views.office_detail(s, g.tenant, report, actor)
+    recused = repository.recused_officials(s, report.id)
     assignable = {
         str(o.id): o.username
-        for o in repository.active_officials(db())
-        if access.may_be_assigned(o.roles)
+        for o in repository.active_officials(s)
+        if access.may_be_assigned(o.roles) and o.id not in recused
     }
     return render_template(
         "whistleblowing/office/case.html",
-        case=views.detail(db(), g.tenant, report),
-        my_requests=repository.identity_requests_by(db(), report.id, actor.official_id),
+        case=case,
+        my_requests=repository.identity_requests_by(s, report.id, actor.official_id),
         categories=views.category_labels(g.tenant),
-        assignable=assignable if access.holds(actor.roles, access.ASSIGNERS) else {},
+        assignable=assignable if case["may_assign"] else {},
         may_request_identity=access.holds(actor.roles, access.DISCLOSURE_REQUESTERS),
         outcomes=lifecycle.OUTCOMES,
+        reason_required=lifecycle.REASON_REQUIRED,
     )
 
 
@@ -116,10 +186,26 @@ def _on_case(case_number: str, action: Callable[[UnitOfWork, Report], object]) -
     return True
 
 
-def _act(case_number: str, action: Callable[[UnitOfWork, Report], object]) -> Response:
+def _act(
+    case_number: str, action: Callable[[UnitOfWork, Report], object], done: Callable[[], str]
+) -> Response:
+    """Run the action; on success say in words what happened (`done()`, read after commit)."""
     if _on_case(case_number, action):
-        flash(_("Saved."), "success")
+        flash(done(), "success")
     return _back(case_number)
+
+
+def _step_done(target: str, outcome: str | None) -> str:
+    """What a committed step did, as the confirmation says it."""
+    if target == "triaged" and outcome == "not_wbs_matter":
+        return _("Case triaged: not a whistleblowing matter.")
+    return {
+        "acknowledged": _("Receipt acknowledged: the reporter sees it in their inbox."),
+        "triaged": _("Case triaged and accepted for handling."),
+        "investigating": _("Investigation started."),
+        "concluded": _("Case concluded; the reporter can read the conclusion."),
+        "archived": _("Case archived."),
+    }.get(target, _("Saved."))
 
 
 @bp.post(f"{BASE}/<case_number>/transitions")
@@ -131,7 +217,11 @@ def case_transition(case_number: str):
         )
         cases.transition(uw, official_actor(), report, form)
 
-    return _act(case_number, go)
+    return _act(
+        case_number,
+        go,
+        lambda: _step_done(request.form.get("to", ""), request.form.get("outcome") or None),
+    )
 
 
 @bp.post(f"{BASE}/<case_number>/messages")
@@ -141,17 +231,23 @@ def case_message(case_number: str):
         form = forms.parse(schemas.MessageIn, request.form, ("body",))
         cases.post_message(uw, official_actor(), report, form.body)
 
-    return _act(case_number, go)
+    return _act(case_number, go, lambda: _("Message sent to the reporter."))
 
 
 @bp.post(f"{BASE}/<case_number>/assignments")
 @require_roles(*access.ASSIGNERS)
 def case_assign(case_number: str):
+    chosen: dict[str, str] = {}
+
     def go(uw: UnitOfWork, report: Report) -> None:
         form = forms.parse(schemas.AssignmentIn, request.form, ("official_id",))
-        cases.assign(uw, official_actor(), report, uuid.UUID(form.official_id))
+        official_id = uuid.UUID(form.official_id)
+        cases.assign(uw, official_actor(), report, official_id)
+        chosen["name"] = repository.official_names(uw.session).get(official_id, "")
 
-    return _act(case_number, go)
+    return _act(
+        case_number, go, lambda: _("Case assigned to %(name)s.", name=chosen.get("name", ""))
+    )
 
 
 @bp.post(f"{BASE}/<case_number>/recusals")
@@ -191,7 +287,11 @@ def case_identity_request(case_number: str):
         form = forms.parse(schemas.IdentityRequestIn, request.form, ("reason",))
         cases.request_identity(uw, official_actor(), report, form.reason)
 
-    return _act(case_number, go)
+    return _act(
+        case_number,
+        go,
+        lambda: _("Identity requested: the custodian decides, and the reporter is told."),
+    )
 
 
 @bp.get(IDENTITY_BASE)

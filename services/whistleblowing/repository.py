@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -100,21 +100,46 @@ def overdue_clause(today: date):
     )
 
 
-def list_reports(
-    session: Session,
-    *,
+def due_soon_clause(today: date):
+    """SQL twin of domain.clocks.flags(...).due_soon: a pending clock due within
+    DUE_SOON_DAYS, and nothing overdue."""
+    soon = today + timedelta(days=clocks.DUE_SOON_DAYS)
+    feedback_pending = or_(
+        Report.status.in_(clocks.FEEDBACK_PENDING),
+        and_(Report.status == "triaged", Report.outcome == "accepted"),
+    )
+    return and_(
+        ~overdue_clause(today),
+        or_(
+            and_(Report.status.in_(clocks.ACK_PENDING), Report.acknowledge_by <= soon),
+            and_(feedback_pending, Report.feedback_by <= soon),
+        ),
+    )
+
+
+def _list_conditions(
     today: date,
+    *,
     status: str | None = None,
+    statuses: tuple[str, ...] | None = None,
     category: str | None = None,
     overdue: bool | None = None,
+    due_soon: bool = False,
+    case_number: str | None = None,
     assignee: uuid.UUID | None = None,
     unassigned: bool = False,
     hide_from: uuid.UUID | None = None,
     only_assigned_to: uuid.UUID | None = None,
-    page: int = 1,
-    per_page: int = 20,
-) -> tuple[list[Report], int]:
-    conditions = []
+) -> list[Any]:
+    conditions: list[Any] = []
+    if case_number:  # the number people quote, whole or its start (case-insensitive)
+        conditions.append(
+            Report.case_number.startswith(case_number.strip().upper(), autoescape=True)
+        )
+    if statuses:
+        conditions.append(Report.status.in_(statuses))
+    if due_soon:
+        conditions.append(due_soon_clause(today))
     if status:
         conditions.append(Report.status == status)
     if category:
@@ -134,6 +159,25 @@ def list_reports(
         conditions.append(
             Report.id.not_in(select(Recusal.report_id).where(Recusal.official_id == hide_from))
         )
+    return conditions
+
+
+def count_reports(session: Session, *, today: date, **filters: Any) -> int:
+    """How many cases match the list's filters (the officials' home counts)."""
+    conditions = _list_conditions(today, **filters)
+    return session.execute(select(func.count()).select_from(Report).where(*conditions)).scalar_one()
+
+
+def list_reports(
+    session: Session,
+    *,
+    today: date,
+    page: int = 1,
+    per_page: int = 20,
+    **filters: Any,
+) -> tuple[list[Report], int]:
+    """One page of cases (newest first) and the total; `filters` as `_list_conditions`."""
+    conditions = _list_conditions(today, **filters)
     total = session.execute(
         select(func.count()).select_from(Report).where(*conditions)
     ).scalar_one()
@@ -239,3 +283,8 @@ def active_officials(session: Session) -> list[OfficialRow]:
             select(OfficialRow).where(OfficialRow.active.is_(True)).order_by(OfficialRow.username)
         ).scalars()
     )
+
+
+def official_names(session: Session) -> dict[uuid.UUID, str]:
+    """Every official of the tenant by id → the name colleagues read (the username)."""
+    return {o.id: o.username for o in session.execute(select(OfficialRow)).scalars()}

@@ -257,6 +257,103 @@ def attachment(
     return Download(report.case_number, att, data)
 
 
+# --- the officials' workspace (pages) ------------------------------------------------------
+
+
+def steps_for(status: str, outcome: str | None, roles: frozenset[str]) -> list[str]:
+    """The next states this official's roles may move a case to: the lifecycle's edges from
+    (status, outcome) that name one of the roles. The case page offers these and no other."""
+    return [
+        e.target.value
+        for e in lifecycle.EDGES
+        if e.source == status and e.requires_outcome in (None, outcome) and roles & e.roles
+    ]
+
+
+def days_left(tenant: Tenant, report: Report) -> int | None:
+    """Days until the case's next pending clock (negative when overdue; None when met)."""
+    f = report_flags(tenant, report)
+    if f.acknowledge not in ("met",):
+        due = report.acknowledge_by
+    elif f.feedback not in ("met",):
+        due = report.feedback_by
+    else:
+        return None
+    return (due - today(tenant)).days
+
+
+def office_row(tenant: Tenant, report: Report, names: dict[uuid.UUID, str]) -> dict[str, Any]:
+    """One case in the officials' list: the summary, its assignee's name and days left."""
+    return {
+        **summary(tenant, report),
+        "received_on": clocks.local_date(report.received_at, tenant.timezone).isoformat(),
+        "assignee_name": names.get(report.assignee_id) if report.assignee_id else None,
+        "days_left": days_left(tenant, report),
+    }
+
+
+def office_detail(session: Session, tenant: Tenant, report: Report, actor: Actor) -> dict[str, Any]:
+    """The case page: the handler's detail, with officials named to colleagues (the reporter
+    as "reporter"), files with their generated names and sizes, the assignee and the steps
+    this official may take."""
+    names = repository.official_names(session)
+    view = detail(session, tenant, report)
+    for step, row in zip(view["timeline"], repository.timeline(session, report.id), strict=True):
+        step["by_name"] = names.get(row.actor_id) if row.actor_id else None
+    for m in view["messages"]:
+        m["by_name"] = names.get(uuid.UUID(m["official_id"])) if m.get("official_id") else None
+    for a in view["attachments"]:
+        ext = files.EXTENSIONS.get(a["media_type"], "bin")
+        a["filename"] = f"{report.case_number}-{a['id']}.{ext}"
+        a["kb"] = max(1, round(a["size"] / 1024))
+    for r in view["recusals"]:
+        r["name"] = names.get(uuid.UUID(r["official_id"]))
+    view.update(
+        received_on=clocks.local_date(report.received_at, tenant.timezone).isoformat(),
+        assignee_name=names.get(report.assignee_id) if report.assignee_id else None,
+        days_left=days_left(tenant, report),
+        steps=steps_for(report.status, report.outcome, actor.roles),
+        may_assign=access.holds(actor.roles, access.ASSIGNERS)
+        and not lifecycle.is_closed(report.status),
+        may_message=lifecycle.takes_input(report.status),
+    )
+    return view
+
+
+def home_counts(session: Session, tenant: Tenant, actor: Actor) -> dict[str, int]:
+    """What waits for this official, counted in the cases they may see."""
+    on = today(tenant)
+    scope: dict[str, Any] = {
+        "hide_from": actor.official_id,
+        "only_assigned_to": None if access.sees_all(actor.roles) else actor.official_id,
+    }
+    out: dict[str, int] = {}
+    if access.holds(actor.roles, access.HANDLERS):
+        if access.holds(actor.roles, access.INTAKE):
+            out["to_acknowledge"] = repository.count_reports(
+                session, today=on, status="received", **scope
+            )
+            out["unassigned"] = repository.count_reports(
+                session,
+                today=on,
+                statuses=("acknowledged", "triaged", "investigating"),
+                unassigned=True,
+                **scope,
+            )
+        out["mine"] = repository.count_reports(
+            session,
+            today=on,
+            statuses=("received", "acknowledged", "triaged", "investigating"),
+            assignee=actor.official_id,
+            **scope,
+        )
+        out["due_soon"] = repository.count_reports(session, today=on, due_soon=True, **scope)
+        out["overdue"] = repository.count_reports(session, today=on, overdue=True, **scope)
+    if access.holds(actor.roles, access.CUSTODIANS):
+        out["identity_requests"] = len(repository.pending_identity_requests(session))
+    return out
+
+
 # --- Lists and figures ----------------------------------------------------------------------
 
 
