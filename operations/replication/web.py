@@ -266,11 +266,9 @@ def home_of(slug: str, roles) -> str:
     """Where a freshly enrolled official starts: their own work."""
     if "tenant_admin" in roles:
         return f"/t/{slug}/admin/"
-    if "identity_custodian" in roles:
+    if "identity_custodian" in roles:  # their first task: create the key only they can open
         return key_admin.CUSTODIAN_PAGE.format(slug=slug)
-    if {"wbs_intake", "wbs_investigator", "wbs_supervisor"} & set(roles):
-        return f"/t/{slug}/whistleblowing/cases"
-    return url_for("auth.login")
+    return url_for("wb_office.home")  # what waits for their roles
 
 
 @bp.route("/t/<tenant>/onboarding", methods=["GET", "POST"])

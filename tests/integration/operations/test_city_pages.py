@@ -176,7 +176,7 @@ def test_a_city_from_request_to_its_first_officials_by_pages(
     assert "menunggu pendaftaran" in listed and "penyelidik" in listed
 
     intake, start = enrol(wb_app, links["penerima"], slug)
-    assert start == f"/t/{slug}/whistleblowing/cases"
+    assert start == f"/t/{slug}/whistleblowing/office"  # the officials' home
     assert intake.get(start).status_code == 200
     _custodian, page = enrol(wb_app, links["kustodian"], slug)
     assert page == f"/t/{slug}/whistleblowing/custodian"
