@@ -30,7 +30,7 @@ from services.hibah_bansos.models import (
     RegistryCheck,
 )
 from shared import event_types as ev
-from shared.actor import APPLICANT_KIND, Actor
+from shared.actor import APPLICANT_KIND, SYSTEM, Actor
 from shared.crypto import FieldCipher, blind_index
 from shared.problem import Refused
 from shared.separation import check_separation
@@ -455,7 +455,7 @@ def _record_check(
     uw.emit(
         ev.HB_APPLICANT_REGISTRY_CHECKED,
         subject=str(applicant_id),
-        actor=actor,
+        actor=SYSTEM.pseudonym if source == "registry" else actor,  # the registry answered
         data={
             "applicant_id": str(applicant_id),
             "source": source,

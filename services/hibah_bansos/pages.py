@@ -120,11 +120,10 @@ def _helpers() -> dict:
         "rupiah": rupiah,
         "status_label": lambda s: STATUS_LABELS.get(s, s),
         "kind_label": lambda k: KIND_LABELS.get(k, k),
-        "eligibility_lines": eligibility_lines,
-        "period_label": period_label,
     }
 
 
+@bp.app_template_global("eligibility_lines")
 def eligibility_lines(programme: Programme) -> list[str]:
     """The programme's eligibility rules in plain words, as each card shows them before the
     form (the same declarative rules domain/eligibility.py judges)."""
@@ -159,6 +158,7 @@ def eligibility_lines(programme: Programme) -> list[str]:
     return out
 
 
+@bp.app_template_global("period_label")
 def period_label(period: str | None) -> str:
     """A registry data period "2026-03" as "Maret 2026" / "March 2026"."""
     from datetime import date
