@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import auth_routes, health, i18n, logging_setup, settings, suspension
+from shared import (
+    auth_routes,
+    error_pages,
+    front_door,
+    health,
+    i18n,
+    logging_setup,
+    settings,
+    suspension,
+)
 from shared.auth import is_api_request
 from shared.db import session_factory
 from shared.problem import Problem, Refused, problem_of, problem_response
@@ -90,6 +99,8 @@ def create_service_app(
     _add_health_routes(app, service, engine, extra_ready_checks or {})
     _resolve_tenants(app)
     _register_error_handlers(app, domain_errors)
+    app.register_blueprint(front_door.bp)  # /t/<tenant>/, the city's front door
+    app.jinja_env.globals["tenant_home"] = error_pages.tenant_home
     app.after_request(security_headers)
     return app
 
@@ -238,10 +249,18 @@ def _register_error_handlers(app: Flask, domain_errors: tuple[type[Exception], .
                 401,
                 {"Cache-Control": "no-store"},
             )
-        return problem_response(p, headers)
+        page = error_pages.page_for(p.status, headers)  # a person's browser gets a page
+        return page if page is not None else problem_response(p, headers)
 
     @app.errorhandler(HTTPException)
     def on_http(exc: HTTPException):
+        moved = error_pages.slash_redirect(exc)  # `/t/cimahi/hibah-bansos/` → without the slash
+        if moved is not None:
+            return moved
+        allow = exc.get_response().headers.get("Allow") if exc.code == 405 else None
+        page = error_pages.page_for(exc.code or 500, {"Allow": allow} if allow else None)
+        if page is not None:
+            return page
         resp = problem_response(Problem(exc.code or 500, exc.name, exc.description))
         if exc.code == 405 and exc.get_response().headers.get("Allow"):
             resp.headers["Allow"] = exc.get_response().headers["Allow"]
@@ -256,7 +275,8 @@ def _register_error_handlers(app: Flask, domain_errors: tuple[type[Exception], .
                 request.url_rule,
                 type(exc).__name__,
             )
-            return problem_response(
+            page = error_pages.page_for(503, {"Retry-After": "5"})
+            return page or problem_response(
                 Problem(
                     503,
                     "Service Unavailable",
@@ -266,7 +286,7 @@ def _register_error_handlers(app: Flask, domain_errors: tuple[type[Exception], .
                 {"Retry-After": "5"},
             )
         log.exception("unhandled error on %s %s", request.method, request.url_rule)
-        return problem_response(Problem(500, "Internal Server Error"))
+        return error_pages.page_for(500) or problem_response(Problem(500, "Internal Server Error"))
 
 
 def security_headers(resp: Response) -> Response:

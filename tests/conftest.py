@@ -206,19 +206,25 @@ def csrf_token():
 
 
 def emitted_event_problems() -> list[str]:
-    """Every event in both services' outboxes that is not a valid Replika event."""
+    """Every event in both services' outboxes that is not a valid Replika event, or not
+    signed by its service (the audit ledger would dead-letter it)."""
     from sqlalchemy import text
 
-    from shared import events
+    from shared import event_signing, events
     from shared.db import service_engine
 
     found = []
+    trusted = event_signing.TrustedKeys()
     for service in ("whistleblowing", "hibah_bansos"):
         with service_engine(service, migration=True).connect() as conn:
             for seq, payload in conn.execute(text("select seq, payload from outbox order by seq")):
+                problems = events.problems(payload)
+                try:
+                    trusted.check(service, payload)
+                except event_signing.SignatureProblem as exc:
+                    problems.append(f"signature: {exc}")
                 found += [
-                    f"{service} outbox seq {seq} ({payload.get('type')}): {p}"
-                    for p in events.problems(payload)
+                    f"{service} outbox seq {seq} ({payload.get('type')}): {p}" for p in problems
                 ]
     return found
 

@@ -8,7 +8,9 @@
     POST /t/<host>/api/v1/replication/requests/<id>/provision       tenant_admin: resume
     POST /t/<host>/api/v1/replication/requests/<id>/onboarding-link tenant_admin: new link
     GET  /t/<host>/replication                                      catalogue page
-    GET|POST /t/<new>/onboarding/<token>                            one-time onboarding page
+    GET  /t/<new>/onboarding/<token>      the link: its token is exchanged for this browser's
+                                          session, then a redirect to the page without it
+    GET|POST /t/<new>/onboarding                                    one-time onboarding page
 
 Only a tenant whose configuration says `replication_host: true` hosts the portal (others 404).
 Plugged into the whistleblowing app by its composition root (operations/apps.py); the tables
@@ -21,7 +23,17 @@ import logging
 import uuid
 from datetime import date
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask import session as web_session
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -224,12 +236,29 @@ def reissue(request_id: str):
 # --- the new city's first tenant admin --------------------------------------------------------
 
 
+ONBOARDING_SESSION = "onboarding-token"
+
+
 @bp.route("/t/<tenant>/onboarding/<token>", methods=["GET", "POST"])
-def onboard(token: str):
+def onboarding_link(token: str):
+    """The link's token is spent at once for a fresh one in this browser's session: the page
+    itself has no secret in its address (access logs, Referer, browser history)."""
+    try:
+        with unit_of_work() as uw:
+            fresh = onboarding.exchange(uw.session, token)
+    except Refused:  # unknown, spent (exchanged) or expired: the same answer
+        return render_template("replication/onboarding_gone.html"), 410
+    web_session[ONBOARDING_SESSION] = fresh
+    return redirect(url_for("replication.onboard"), code=303)
+
+
+@bp.route("/t/<tenant>/onboarding", methods=["GET", "POST"])
+def onboard():
+    token = web_session.get(ONBOARDING_SESSION) or ""
     try:
         onboarding.open_link(db(), token)
-    except Refused as exc:
-        return render_template("replication/onboarding_gone.html"), exc.status
+    except Refused:  # no link in this browser's session, or it was used or has expired
+        return render_template("replication/onboarding_gone.html"), 410
     # A fresh secret for each form shown, kept in this browser's signed session only: someone
     # who merely opened the link (a link previewer) never learns the secret that gets enrolled.
     key = f"onboarding:{provisioning.token_hash(token)[:16]}"
@@ -260,11 +289,12 @@ def onboard(token: str):
             error, status = _onboarding_error(exc), exc.status
         else:
             web_session.pop(key, None)
-            custodian = _first_custodian()
+            web_session.pop(ONBOARDING_SESSION, None)
+            # the custodian key is the custodian's: they create it on their own page
             return render_template(
                 "replication/onboarding_done.html",
-                custodian=custodian,
                 login_url=url_for("auth.login"),
+                custodian_path=key_admin.CUSTODIAN_PAGE.format(slug=g.tenant.slug),
             )
     if request.method == "GET" or key not in web_session:
         web_session[key] = new_totp_secret()
@@ -287,13 +317,3 @@ def _onboarding_error(exc: Refused) -> str:
         "password_confirm": _("The two passwords differ."),
         "otp": _("The code does not match. Check your phone's clock and enter the next code."),
     }.get(exc.field, _("This onboarding link was used or has expired."))
-
-
-def _first_custodian() -> dict | None:
-    """The new city's identity custodian key, created now so reporters' identities can be
-    sealed from the first report; its passphrase and recovery secret are shown once."""
-    try:
-        return key_admin.ensure_custodian(g.tenant.id)
-    except Exception:  # onboarding stays done; the operator can run `replika keys init-custodian`
-        log.exception("replication: custodian key for tenant %s not created", g.tenant.id)
-        return None

@@ -180,11 +180,6 @@ def transparency():
     return render_template("hibah_bansos/transparency.html", report=report)
 
 
-@bp.get(f"{BASE}/")
-def index_slash():
-    return redirect(url_for("hb_pages.index", **request.args), code=308)
-
-
 @bp.get(BASE)
 def index():
     """Open programmes, and the applicant's way in."""

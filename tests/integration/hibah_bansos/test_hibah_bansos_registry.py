@@ -255,7 +255,7 @@ def test_forms_explain_each_field_with_aria_and_required_marks(hb_app, csrf_toke
     assert re.search(r'id="requested"[^>]*aria-invalid="true"', html)
     assert re.search(r'id="requested"[^>]*aria-describedby="requested-error requested-hint"', html)
     assert 'id="requested-error"' in html and 'href="#requested"' in html
-    assert "Isian bertanda * wajib diisi." in html and 'class="table-box"' in html
+    assert "Isian bertanda * wajib diisi." in html and 'class="table-scroll"' in html
     register = citizen.get(f"{P}/register/individual").get_data(as_text=True)
     assert re.search(r'<input id="email"[^>]*type="email"(?![^>]*required)', register)
     assert "tidak wajib" in register
