@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra import kafka, kafka_access, postgres, topics
+from infra import fake_registry, kafka, kafka_access, postgres, topics
 from shared.files import write_private
 from shared.settings import (
     KAFKA_ROLES,
@@ -356,6 +356,21 @@ def web_argv(service: str, host: str, port: int) -> list[str]:
     ]
 
 
+def start_fake_registry(state: Path, env: dict[str, str], port: int) -> str | None:
+    """The local fake social registry (infra/fake_registry.py), unless a registry URL is given;
+    its URL goes into `env` as REPLIKA_SOCIAL_REGISTRY_URL. Returns the URL it started on."""
+    if os.environ.get("REPLIKA_SOCIAL_REGISTRY_URL"):
+        env["REPLIKA_SOCIAL_REGISTRY_URL"] = os.environ["REPLIKA_SOCIAL_REGISTRY_URL"]
+        return None
+    proc = fake_registry.start(port, state / "logs" / "fake-registry.log", ROOT)
+    Pids(state).add("fake-registry", proc.pid)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_http(url + "/healthz", timeout=20):
+        raise RuntimeError(f"the fake social registry did not start; see {state / 'logs'}")
+    env["REPLIKA_SOCIAL_REGISTRY_URL"] = url
+    return url
+
+
 def wait_http(url: str, timeout: float = 60) -> bool:
     import urllib.request
 
@@ -377,6 +392,7 @@ def run(state: Path) -> int:
         print("replika: already running (see .local/pids.json); `make stop` first", file=sys.stderr)
         return 1
     env = up(state)
+    registry = start_fake_registry(state, env, int(os.environ.get("FAKE_REGISTRY_PORT", 8009)))
     seed_demo(state)
     host = os.environ.get("REPLIKA_HOST", "127.0.0.1")
     procs: dict[str, subprocess.Popen] = {}
@@ -398,6 +414,8 @@ def run(state: Path) -> int:
             stop(state)
             return 1
     print(f"replika: up in {time.monotonic() - started:.1f}s")
+    if registry:
+        print(f"replika: fake social registry (DTKS/DTSEN) {registry}")
     for service, url in urls.items():
         print(f"replika: {service:15s} {url}/t/bandung/   {url}/t/cimahi/")
     for name in procs:
@@ -435,6 +453,7 @@ def test(pytest_args: list[str]) -> int:
     started = time.monotonic()
     try:
         env = up(state, pg_port=free_port(), kafka_port=free_port_pair())
+        start_fake_registry(state, env, free_port())
         print(f"replika: test stack ready in {time.monotonic() - started:.1f}s", flush=True)
         env["REPLIKA_TEST_STATE"] = str(state)
         rc = subprocess.call(

@@ -7,10 +7,14 @@ NameError at import, and `tests/unit/test_event_types.py` keeps this list and th
 from __future__ import annotations
 
 # --- hibah_bansos
+HB_APPLICANT_PASSWORD_RESET = "hibah_bansos.applicant.password_reset.v1"
+HB_APPLICANT_PASSWORD_RESET_ISSUED = "hibah_bansos.applicant.password_reset_issued.v1"
 HB_APPLICANT_REGISTERED = "hibah_bansos.applicant.registered.v1"
+HB_APPLICANT_REGISTRY_CHECKED = "hibah_bansos.applicant.registry_checked.v1"
 HB_APPLICATION_CREATED = "hibah_bansos.application.created.v1"
 HB_APPLICATION_SUBMITTED = "hibah_bansos.application.submitted.v1"
 HB_APPLICATION_TRANSITIONED = "hibah_bansos.application.transitioned.v1"
+HB_APPLICATION_VERIFICATION_REQUESTED = "hibah_bansos.application.verification_requested.v1"
 HB_BENEFICIARIES_IMPORTED = "hibah_bansos.beneficiaries.imported.v1"
 HB_DOCUMENT_ADDED = "hibah_bansos.document.added.v1"
 HB_LPJ_FILED = "hibah_bansos.lpj.filed.v1"

@@ -65,6 +65,13 @@ def kafka_bootstrap() -> str:
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 
+def social_registry_url() -> str | None:
+    """The social registry (DTKS/DTSEN) endpoint hibah_bansos asks by NIK; None: not configured
+    (citizens are then verified by an official). `make run` and `make test` point it at the
+    local fake registry (infra/fake_registry.py)."""
+    return os.environ.get("REPLIKA_SOCIAL_REGISTRY_URL", "").strip() or None
+
+
 # Kafka principals: role -> SASL user name. The broker's ACLs (infra/kafka_access.py) let each
 # relay write its own topic only, the audit consumer (group "audit") read both topics, the
 # health role only connect (readiness checks), and the admin (a super user) provision topics

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.hibah_bansos import api, cases, office_pages, pages
+from services.hibah_bansos import api, cases, mailer, office_pages, pages, social_registry
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
@@ -14,7 +14,13 @@ from shared.web import ServiceModels, create_service_app
 SERVICE = "hibah_bansos"
 
 
-def create_app() -> Flask:
+def create_app(
+    *,
+    registry: social_registry.SocialRegistry | None = None,
+    mail: mailer.Mailer | None = None,
+) -> Flask:
+    """The service; `registry` and `mail` replace the configured outside services (the
+    social registry at REPLIKA_SOCIAL_REGISTRY_URL, e-mail as .eml files)."""
     models = ServiceModels(TenantRow, OutboxRow, OfficialRow, LoginThrottleRow)
     app = create_service_app(
         SERVICE,
@@ -24,6 +30,8 @@ def create_app() -> Flask:
         integrity_refusal=cases.integrity_refusal,
         domain_errors=(workflow.WorkflowError,),
     )
+    app.extensions["hb_social_registry"] = registry or social_registry.from_settings()
+    app.extensions["hb_mailer"] = mail or mailer.from_settings()
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)

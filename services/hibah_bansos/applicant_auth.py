@@ -114,11 +114,17 @@ def checked_sign_in(email: str, password: str) -> tuple[Applicant | None, int]:
 
 
 def check_password(session: Session, tenant: Tenant, email: str, password: str) -> Applicant | None:
-    """The applicant with this e-mail address and password, or None (the same Argon2 cost
-    whether the account exists or not)."""
-    found = repository.applicant_by_email_index(
-        session, blind_index(session, tenant.id, "email", email)
-    )
+    """The applicant with this e-mail address (or, for residents without one, this NIK) and
+    password, or None (the same Argon2 cost whether the account exists or not)."""
+    nik = "".join(email.split())
+    if "@" not in email and nik.isascii() and nik.isdigit():
+        found = repository.applicant_by_nik_index(
+            session, blind_index(session, tenant.id, "nik", nik)
+        )
+    else:
+        found = repository.applicant_by_email_index(
+            session, blind_index(session, tenant.id, "email", email)
+        )
     try:
         if found is None or not found.password_hash:
             PasswordHasher().hash(password)  # same cost whether the account exists or not

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.hibah_bansos import programmes, repository
+from services.hibah_bansos import programmes, repository, social_registry
 from services.hibah_bansos.domain import eligibility, lpj, rab, workflow
 from services.hibah_bansos.domain import nik as nik_rules
 from services.hibah_bansos.domain.workflow import Status
@@ -27,13 +27,14 @@ from services.hibah_bansos.models import (
     ApplicationStep,
     Document,
     Programme,
+    RegistryCheck,
 )
 from shared import event_types as ev
-from shared.actor import APPLICANT_KIND, Actor
+from shared.actor import APPLICANT_KIND, SYSTEM, Actor
 from shared.crypto import FieldCipher, blind_index
 from shared.problem import Refused
 from shared.separation import check_separation
-from shared.tenancy import today
+from shared.tenancy import Tenant, today
 from shared.uow import UnitOfWork
 
 SERVICE = "hibah_bansos"
@@ -115,13 +116,15 @@ def register_applicant(uw: UnitOfWork, form: Any, *, registrar: Actor | None) ->
             raise Refused(
                 409, "An account with this e-mail address exists; sign in instead.", "email"
             )
+    elif not by_official and not form.password:
+        # no e-mail is fine (many recipients have none): NIK and password sign in
+        raise Refused(422, "Give a password of at least 12 characters.", "password")
+    if form.email and not form.password:
+        raise Refused(422, "Give a password of at least 12 characters.", "password")
+    if form.password:
         from shared.officials import hash_password
 
         applicant.password_hash = hash_password(form.password)
-    elif not by_official:
-        raise Refused(422, "Give an e-mail address and a password to sign in with.", "email")
-    if form.email and not form.password:
-        raise Refused(422, "Give a password of at least 12 characters.", "password")
     personal = {
         "name": form.name,
         "address": form.address,
@@ -188,24 +191,58 @@ def register_applicant(uw: UnitOfWork, form: Any, *, registrar: Actor | None) ->
 # --- applications -----------------------------------------------------------------------------
 
 
+def in_social_registry(session: Session, applicant: Applicant) -> bool:
+    """The bansos fact: entered so by an official at registration or import, listed by the
+    social registry's latest answer, or vouched for by an official after the registry said no."""
+    checks = repository.latest_registry_checks(session, applicant.id)
+    registry = checks.get("registry")
+    return (
+        applicant.in_social_registry
+        or (registry is not None and registry.listed)
+        or "official" in checks
+    )
+
+
 def eligibility_errors(
-    uw: UnitOfWork, applicant: Applicant, programme: Programme, amount: int
+    uw: UnitOfWork,
+    applicant: Applicant,
+    programme: Programme,
+    amount: int,
+    *,
+    defer_registry: bool = False,
 ) -> list[dict[str, str]]:
+    """Every rule the applicant fails; `defer_registry`: leave the social-registry rule for
+    later (a draft of a person who may still ask an official to verify them)."""
+    return failed_eligibility(
+        uw.session, uw.tenant, applicant, programme, amount, defer_registry=defer_registry
+    )
+
+
+def failed_eligibility(
+    session: Session,
+    tenant: Tenant,
+    applicant: Applicant,
+    programme: Programme,
+    amount: int,
+    *,
+    defer_registry: bool = False,
+) -> list[dict[str, str]]:
+    """eligibility_errors outside a unit of work (the pages say before the form what fails)."""
     facts = eligibility.Facts(
         applicant_type=applicant.kind,
         requested=amount,
         nik_region=applicant.nik_region,
         legal_entity_since=applicant.legal_entity_since,
-        hibah_last_year=repository.funded_last_year(
-            uw.session, applicant.id, programme.fiscal_year
-        ),
-        in_social_registry=applicant.in_social_registry,
+        hibah_last_year=repository.funded_last_year(session, applicant.id, programme.fiscal_year),
+        in_social_registry=in_social_registry(session, applicant),
     )
-    rules = programme.config.get("eligibility", {})
-    regions = uw.tenant.service_config(SERVICE).get("region_codes", [])
+    rules = dict(programme.config.get("eligibility", {}))
+    if defer_registry:
+        rules.pop("social_registry_required", None)
+    regions = tenant.service_config(SERVICE).get("region_codes", [])
     return [
         {"field": f"eligibility.{rule}", "reason": reason}
-        for rule, reason in eligibility.failed_rules(rules, facts, regions, today(uw.tenant))
+        for rule, reason in eligibility.failed_rules(rules, facts, regions, today(tenant))
     ]
 
 
@@ -215,8 +252,15 @@ def idempotency_digest(applicant_id: uuid.UUID | None, key: str) -> str:
 
 
 def create_application(
-    uw: UnitOfWork, actor: Actor, form: Any, *, idempotency_key: str | None
+    uw: UnitOfWork,
+    actor: Actor,
+    form: Any,
+    *,
+    idempotency_key: str | None,
+    defer_registry: bool = False,
 ) -> Application:
+    """A draft; `defer_registry` (the pages): a person the social registry does not list may
+    keep a draft and ask an official to verify them (ask_verification) instead of submitting."""
     s, tenant = uw.session, uw.tenant
     applicant = _applicant_for(uw, actor, form.applicant_id)
     programme = repository.programme(s, form.programme, field="programme")
@@ -224,7 +268,9 @@ def create_application(
         raise Refused(409, "This programme is not open for applications.", "programme")
     lines = [rab.BudgetLine(line.item, line.amount) for line in form.rab]
     errors = [{"field": f, "reason": r} for f, r in rab.check_rab(lines, form.requested)]
-    errors += eligibility_errors(uw, applicant, programme, form.requested)
+    errors += eligibility_errors(
+        uw, applicant, programme, form.requested, defer_registry=defer_registry
+    )
     _refuse(422, errors, "; ".join(e["reason"] for e in errors))
     _refuse_duplicate_person(s, applicant, programme)
     app = Application(
@@ -374,6 +420,89 @@ def submit(uw: UnitOfWork, actor: Actor, number: str) -> Application:
     return app
 
 
+# --- the social registry (DTKS/DTSEN) ---------------------------------------------------------
+
+
+def record_registry_answer(
+    uw: UnitOfWork, applicant_id: uuid.UUID, answer: social_registry.Answer
+) -> RegistryCheck | None:
+    """Keep the registry's yes/no and data period for the person (nothing else of the
+    registry's record ever reaches this function); an unavailable answer keeps nothing."""
+    if answer.listed is None:
+        return None
+    return _record_check(uw, applicant_id, "registry", answer.listed, answer.period, "registry")
+
+
+def _record_check(
+    uw: UnitOfWork,
+    applicant_id: uuid.UUID,
+    source: str,
+    listed: bool,
+    period: str | None,
+    actor: str,
+    application_number: str | None = None,
+) -> RegistryCheck:
+    row = RegistryCheck(
+        tenant_id=uw.tenant.id,
+        applicant_id=applicant_id,
+        source=source,
+        listed=listed,
+        period=period,
+        actor=actor,
+    )
+    uw.session.add(row)
+    uw.session.flush()
+    uw.emit(
+        ev.HB_APPLICANT_REGISTRY_CHECKED,
+        subject=str(applicant_id),
+        actor=SYSTEM.pseudonym if source == "registry" else actor,  # the registry answered
+        data={
+            "applicant_id": str(applicant_id),
+            "source": source,
+            "listed": listed,
+            "period": period,
+            "application_number": application_number,
+        },
+    )
+    return row
+
+
+def ask_verification(uw: UnitOfWork, actor: Actor, number: str) -> Application:
+    """The applicant's draft goes to the OPD's worklist (status verification) for an official
+    to verify a person the social registry does not list. Everything else must be complete,
+    as for submitting."""
+    s = uw.session
+    app = repository.own_application(s, actor, number, for_update=True)
+    edge = workflow.edge_for(app.status, Status.VERIFICATION.value, APPLICANT_STEP)
+    programme = s.get_one(Programme, app.programme_id)
+    if not programme.config.get("eligibility", {}).get("social_registry_required"):
+        raise Refused(
+            409,
+            "This programme does not need the social registry; submit the application.",
+            "status",
+        )
+    applicant = s.get_one(Applicant, app.applicant_id)
+    errors = [
+        {"field": f"documents.{c}", "reason": "required document missing"}
+        for c in repository.missing_documents(s, app)
+    ]
+    errors += eligibility_errors(uw, applicant, programme, app.requested, defer_registry=True)
+    _refuse(
+        422, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
+    )
+    _move(uw, app, edge, actor)
+    _emit(
+        uw,
+        ev.HB_APPLICATION_VERIFICATION_REQUESTED,
+        actor,
+        app,
+        programme,
+        edge=edge,
+        requested=app.requested,
+    )
+    return app
+
+
 def _move(
     uw: UnitOfWork,
     app: Application,
@@ -436,6 +565,8 @@ def transition(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Applicat
         fiscal_year=programme.fiscal_year,
         lpj_due=tenant.service_config(SERVICE).get("lpj_due"),
     )
+    if out.confirms_person:  # the official vouches for the person: audited, kept for approval
+        _record_check(uw, app.applicant_id, "official", True, None, actor.pseudonym, app.number)
     if out.recheck_eligibility:
         _still_eligible(uw, app, programme, out.allocate)
     if out.allocate:

@@ -122,7 +122,10 @@ ELIGIBILITY = {
         "are not given two years running."
     ),
     "max_amount": _l("The requested amount is above this programme's maximum."),
-    "social_registry_required": _l("The person must be in the social registry (DTKS/DTSEN)."),
+    "social_registry_required": _l(
+        "The social registry (DTKS/DTSEN) does not list you: ask an official to verify you "
+        "instead of submitting."
+    ),
 }
 INPUT = {
     "email": _l("Enter a valid e-mail address."),
@@ -285,6 +288,9 @@ LABELS = {
     "file": _l("Document"),
     "summary": _l("Summary of the activity"),
     "eligibility": _l("Eligibility"),
+    "code": _l("Document"),
+    "reset_code": _l("Reset code"),
+    "identity_checked": _l("Identity check"),
 }
 
 

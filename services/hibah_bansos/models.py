@@ -158,3 +158,37 @@ class TenantKeyRow(TenantKeyRecord, Base):
 
 class RecordKeyRow(RecordKeyRecord, Base):
     pass
+
+
+# --- the social registry and account recovery (migrations h010, h011) ---------------------
+
+
+class RegistryCheck(TenantOwned, Base):
+    """What is known of a person's standing in the social registry (DTKS/DTSEN): the registry's
+    yes/no and data period (`source` "registry"), or an official vouching for a person the
+    registry does not list (`source` "official", `actor` the official's pseudonym). Never the
+    registry's record. Append-only: the newest row of each source is the standing."""
+
+    __tablename__ = "registry_checks"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    applicant_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("applicants.id"))
+    source: Mapped[str] = mapped_column(String(10))
+    listed: Mapped[bool] = mapped_column(Boolean)
+    period: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[_datetime] = mapped_column(default=utcnow)
+
+
+class PasswordReset(TenantOwned, Base):
+    """A one-time, expiring password reset for an applicant: sent by e-mail, or issued by an
+    official at the counter after checking the person's identity. Only a keyed hash of the
+    code is stored."""
+
+    __tablename__ = "applicant_password_resets"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    applicant_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("applicants.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(80))  # "email" or the official's pseudonym
+    expires_at: Mapped[_datetime] = mapped_column()
+    used_at: Mapped[_datetime | None] = mapped_column(nullable=True)
+    at: Mapped[_datetime] = mapped_column(default=utcnow)

@@ -24,10 +24,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from services.hibah_bansos import cases, export, forms, repository, schemas, views
+from services.hibah_bansos import cases, export, forms, recovery, repository, schemas, views
 from services.hibah_bansos.domain import workflow
-from services.hibah_bansos.domain.access import MOVERS, OFFICIALS
-from services.hibah_bansos.models import Programme
+from services.hibah_bansos.domain.access import INTAKE, MOVERS, OFFICIALS
+from services.hibah_bansos.models import Applicant, Programme
 from services.hibah_bansos.pages import STATUS_LABELS, document_labels
 from services.hibah_bansos.views import programme_name
 from shared.actor import Actor
@@ -58,6 +58,8 @@ def _office_menu() -> dict:
         return {}
     here = request.endpoint or ""
     rows = [(_("Worklist"), "hb_office.worklist"), (_("Programmes"), "hb_office.programme_list")]
+    if INTAKE in p.roles:  # the counter's password reset, identity checked in person
+        rows.append((_("Password reset at the counter"), "hb_office.password_reset"))
     if "tenant_admin" in p.roles:
         rows.append((_("City settings"), "tenant_config.page"))
     return {
@@ -126,10 +128,18 @@ def _detail_page(number: str, errors: dict | None = None, status: int = 200):
     app = repository.by_number(s, number)  # 404 "No such application."
     view = views.detail_view(s, g.tenant, app)
     targets = _targets(app.status, app.actors, actor)
+    programme = s.get_one(Programme, app.programme_id)
+    applicant = s.get_one(Applicant, app.applicant_id)
+    standing = (
+        views.registry_standing(s, applicant)
+        if views.needs_registry(programme) and applicant.kind == "individual"
+        else None
+    )
     return render_template(
         "hibah_bansos/office/application.html",
         app=view,
-        programme_name=programme_name(s.get_one(Programme, app.programme_id)),
+        programme_name=programme_name(programme),
+        standing=standing,
         targets=targets,
         blocked=[t for t in workflow.targets_for(app.status, actor.roles) if t not in targets],
         labels=document_labels(),
@@ -216,3 +226,50 @@ def programme_csv(code: str):
     """No NIK, bank account or people's names in the export, for any role (see export.py)."""
     s = db()
     return export.download(s, g.tenant, repository.programme(s, code))
+
+
+@bp.route(f"{OFFICE}/password-reset", methods=["GET", "POST"])
+@require_roles(INTAKE)
+def password_reset():
+    """At the counter: a resident without e-mail forgot their password. The official finds the
+    account by NIK, compares it with the person's identity card (KTP), and hands over a
+    one-time reset code (valid 24 hours); the official never sets or sees a password."""
+    form = request.form
+    if request.method == "GET":
+        return render_template("hibah_bansos/office/password_reset.html", form={}, errors={})
+    nik = "".join((form.get("nik") or "").split())
+    s = db()
+    from shared.crypto import blind_index
+
+    found = (
+        repository.applicant_by_nik_index(s, blind_index(s, g.tenant.id, "nik", nik))
+        if nik.isascii() and nik.isdigit() and len(nik) == 16
+        else None
+    )
+    if found is None:
+        errors = {"nik": _("No account has this NIK. Check the number on the KTP.")}
+        return render_template(
+            "hibah_bansos/office/password_reset.html", form=form, errors=errors
+        ), 404
+    person = views.personal(s, g.tenant, found)
+    if form.get("action") != "issue":
+        return render_template(
+            "hibah_bansos/office/password_reset.html", form=form, errors={}, person=person
+        )
+    try:
+        with unit_of_work() as uw:
+            issued = recovery.issue_at_counter(
+                uw, official_actor(), nik, identity_checked=form.get("identity_checked") == "yes"
+            )
+    except Refused as exc:
+        errors = {"identity_checked": _("Tick this box once you have compared the KTP.")}
+        return render_template(
+            "hibah_bansos/office/password_reset.html", form=form, errors=errors, person=person
+        ), exc.status
+    # shown once, in the answer to this POST (never in a URL, a cookie or a log)
+    return render_template(
+        "hibah_bansos/office/password_reset_code.html",
+        groups=recovery.grouped(issued.code),
+        expires=issued.expires_at,
+        reset_url=url_for("hb_pages.reset_password", _external=True),
+    )

@@ -12,7 +12,17 @@ from __future__ import annotations
 import functools
 import secrets
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -20,14 +30,17 @@ from services.hibah_bansos import (
     applicant_auth,
     cases,
     forms,
+    mailer,
     programmes,
+    recovery,
     repository,
     schemas,
+    social_registry,
     views,
 )
 from services.hibah_bansos import transparency as public
 from services.hibah_bansos.domain import workflow
-from services.hibah_bansos.models import Programme
+from services.hibah_bansos.models import Applicant, Programme
 from services.hibah_bansos.views import programme_name, rupiah
 from shared.actor import applicant as applicant_actor
 from shared.problem import Problem, Refused
@@ -43,6 +56,7 @@ BASE = "/t/<tenant>/hibah-bansos"
 
 STATUS_LABELS = {
     "draft": _l("Draft"),
+    "verification": _l("Waiting for an official to verify you"),
     "submitted": _l("Submitted"),
     "returned": _l("Returned for revision"),
     "evaluated": _l("Evaluated (OPD)"),
@@ -87,6 +101,19 @@ def error_label(field: str) -> str:
     return forms.field_label(field, document_labels())
 
 
+@bp.app_template_global("field_anchor")
+def field_anchor(field: str) -> str:
+    """The id of the form control an error names, for the summary's links ("" for none)."""
+    parts = field.split(".")
+    if parts[0] in ("rab", "lines") and len(parts) == 3:
+        return f"{'rab' if parts[0] == 'rab' else 'lpj'}_{parts[1]}_{parts[2]}"
+    if parts[0] == "documents" and len(parts) > 1:
+        return f"doc_{parts[1]}"
+    if field.startswith(("(", "eligibility")) or not field.replace("_", "").isalnum():
+        return ""
+    return field
+
+
 @bp.app_context_processor
 def _helpers() -> dict:
     return {
@@ -94,6 +121,54 @@ def _helpers() -> dict:
         "status_label": lambda s: STATUS_LABELS.get(s, s),
         "kind_label": lambda k: KIND_LABELS.get(k, k),
     }
+
+
+@bp.app_template_global("eligibility_lines")
+def eligibility_lines(programme: Programme) -> list[str]:
+    """The programme's eligibility rules in plain words, as each card shows them before the
+    form (the same declarative rules domain/eligibility.py judges)."""
+    rules = programme.config.get("eligibility", {})
+    out = []
+    types = rules.get("applicant_types") or []
+    if types == ["individual"]:
+        out.append(_("For residents (individuals), not for organisations."))
+    elif types == ["organisation"]:
+        out.append(_("For organisations with a legal entity, not for individuals."))
+    if rules.get("domicile_required"):
+        out.append(_("Your NIK must be registered in %(city)s.", city=g.tenant.display_name))
+    if rules.get("min_legal_entity_years"):
+        out.append(
+            _(
+                "The organisation has been a legal entity for at least %(n)s years.",
+                n=rules["min_legal_entity_years"],
+            )
+        )
+    if rules.get("no_hibah_previous_year") and not rules.get("exempt_from_annual_rule"):
+        out.append(_("Not for an organisation that received a grant in the last fiscal year."))
+    if rules.get("max_amount"):
+        out.append(_("At most %(amount)s per application.", amount=rupiah(rules["max_amount"])))
+    if rules.get("social_registry_required"):
+        out.append(
+            _(
+                "You must be listed in the social registry (DTKS/DTSEN). We check it by your "
+                "NIK before you fill in the form; if you are not listed, you can ask an "
+                "official to verify you."
+            )
+        )
+    return out
+
+
+@bp.app_template_global("period_label")
+def period_label(period: str | None) -> str:
+    """A registry data period "2026-03" as "Maret 2026" / "March 2026"."""
+    from datetime import date
+
+    from flask_babel import format_date
+
+    if not period:
+        return ""
+    year, month = period.split("-")
+    return format_date(date(int(year), int(month), 1), "MMMM y")
 
 
 # --- public -----------------------------------------------------------------------------------
@@ -150,6 +225,8 @@ def _register(kind: str):
         else:
             applicant_auth.sign_in_page(g.tenant.id, applicant.id)
             flash(_("Your account is ready and you are signed in."), "success")
+            if kind == "individual" and not parsed.email:
+                flash(_("Next time, sign in with your NIK and your password."), "success")
             return redirect(url_for("hb_pages.my_applications"), code=303)
     safe = {k: v for k, v in form.items() if not k.startswith("password")}
     return render_template(template, kind=kind, form=safe, errors=errors), status
@@ -178,7 +255,7 @@ def sign_in():
         if wait:
             error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=wait)
         else:
-            error = _("Wrong e-mail address or password.")
+            error = _("Wrong e-mail address, NIK or password.")
         return (
             render_template("hibah_bansos/sign_in.html", error=error, email=email, next=nxt),
             429 if wait else 401,
@@ -194,6 +271,95 @@ def sign_out():
     applicant_auth.sign_out_page()
     flash(_("You have signed out."), "success")
     return redirect(url_for("hb_pages.index"), code=303)
+
+
+# --- applicants: a forgotten password ---------------------------------------------------------
+
+RESET_SESSION_KEY = "hb_reset_code"
+
+
+def _mailer() -> mailer.Mailer:
+    return current_app.extensions["hb_mailer"]
+
+
+@bp.route(f"{BASE}/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """A reset link by e-mail where the account has one; the same answer whether it has or
+    not. Without e-mail: the counter (office page password_reset)."""
+    if request.method == "GET":
+        return render_template("hibah_bansos/forgot_password.html", errors={}, form={})
+    email = (request.form.get("email") or "").strip()
+    try:
+        parsed = schemas.parse(schemas.ResetRequestIn, {"email": email})
+    except Problem:
+        errors = {"email": _("Enter the e-mail address of your account.")}
+        return render_template(
+            "hibah_bansos/forgot_password.html", errors=errors, form=request.form
+        ), 422
+    with unit_of_work() as uw:
+        issued = recovery.request_by_email(uw, parsed.email)
+    if issued is not None:
+        link = url_for("hb_pages.reset_password", code=issued.code, _external=True)
+        _mailer().send(
+            parsed.email,
+            _("Choose a new password: %(city)s, grants and social aid", city=g.tenant.display_name),
+            render_template(
+                "hibah_bansos/reset_mail.txt",
+                link=link,
+                code="-".join(recovery.grouped(issued.code)),
+                minutes=int(recovery.EMAIL_TTL.total_seconds() // 60),
+            ),
+        )
+    flash(
+        _(
+            "If an account uses this e-mail address, we sent it a link to choose a new "
+            "password. The link works once, for 30 minutes."
+        ),
+        "success",
+    )
+    return redirect(url_for("hb_pages.sign_in"), code=303)
+
+
+@bp.route(f"{BASE}/reset-password", methods=["GET", "POST"])
+def reset_password():
+    """Type (or follow the link with) a reset code and choose a new password. A code in the
+    link moves into the session at once, so the page's own address holds no code."""
+    if request.method == "GET":
+        if request.args.get("code"):
+            session[RESET_SESSION_KEY] = request.args["code"][:64]
+            return redirect(url_for("hb_pages.reset_password"), code=303)
+        code = session.get(RESET_SESSION_KEY) or ""
+        return render_template(
+            "hibah_bansos/reset_password.html", errors={}, from_link=bool(code), code=code
+        )
+    form = request.form
+    code = (form.get("reset_code") or session.get(RESET_SESSION_KEY) or "").strip()
+    errors: dict[str, str] = {}
+    if not code:
+        errors["reset_code"] = _("Type the reset code from the e-mail or from the counter.")
+    if form.get("password", "") != form.get("password_confirm", ""):
+        errors["password_confirm"] = _("The two passwords differ.")
+    status = 422
+    if not errors:
+        try:
+            with unit_of_work() as uw:
+                recovery.reset_password(uw, code, form.get("password", ""))
+        except Refused as exc:
+            status = exc.status
+            if exc.field == "password":
+                errors = {"password": str(forms.INPUT["password"])}
+            else:
+                errors = {"reset_code": _("This reset code is not valid any more: ask for one.")}
+        else:
+            session.pop(RESET_SESSION_KEY, None)
+            flash(_("Your password is changed. Sign in with it."), "success")
+            return redirect(url_for("hb_pages.sign_in"), code=303)
+    return render_template(
+        "hibah_bansos/reset_password.html",
+        errors=errors,
+        from_link=bool(session.get(RESET_SESSION_KEY)),
+        code="" if session.get(RESET_SESSION_KEY) else form.get("reset_code", ""),
+    ), status
 
 
 def applicant_required(view):
@@ -239,11 +405,46 @@ def _uploads(codes: list[str]) -> list[tuple[str, bytes]]:
     return out
 
 
+def _registry() -> social_registry.SocialRegistry:
+    return current_app.extensions["hb_social_registry"]
+
+
+def _standing(applicant: Applicant, programme: Programme) -> dict | None:
+    """The person's standing in the social registry for a programme that needs it (None for
+    any other programme, and for organisations): the registry is asked by NIK when it has not
+    been in the last day, and only its yes/no and data period are kept."""
+    if not views.needs_registry(programme) or applicant.kind != "individual":
+        return None
+    s = db()
+    standing = views.registry_standing(s, applicant)
+    if not standing["due"]:
+        return standing
+    nik = views.personal(s, g.tenant, applicant).get("nik") or ""
+    answer = _registry().check(nik)
+    if not answer.available:
+        return {**standing, "unavailable": True}
+    with unit_of_work() as uw:
+        cases.record_registry_answer(uw, applicant.id, answer)
+    return views.registry_standing(db(), db().get_one(Applicant, applicant.id))
+
+
+def _opd(programme: Programme) -> str:
+    return programme.config.get("opd") or _("the social affairs office (Dinas Sosial)")
+
+
 @bp.route(f"{BASE}/programmes/<code>/apply", methods=["GET", "POST"])
 @applicant_required
 def apply(code: str):
+    """The form, after what the applicant must know first: the rules they fail (no form then),
+    and for bansos their standing in the social registry; a person it does not list may ask
+    an official to verify them instead of submitting."""
     programme = _open_programme(code)
     required = programme.config.get("required_documents", [])
+    s = db()
+    applicant = s.get_one(Applicant, g.applicant.applicant_id)
+    standing = _standing(applicant, programme)
+    verify = standing is not None and not standing["eligible"]
+    blocking = cases.failed_eligibility(s, g.tenant, applicant, programme, 0, defer_registry=True)
 
     def page(form, errors, status=200, submission=None):
         return render_template(
@@ -256,10 +457,15 @@ def apply(code: str):
             errors=errors,
             rows=forms.RAB_ROWS,
             submission=submission or secrets.token_urlsafe(24),
+            standing=standing,
+            verify=verify,
+            opd=_opd(programme),
+            blocking=forms.field_errors(Refused(422, "", errors=blocking)) if blocking else {},
+            max_amount=programme.config.get("eligibility", {}).get("max_amount"),
         ), status
 
-    if request.method == "GET":
-        return page({}, {})
+    if request.method == "GET" or blocking:
+        return page({}, {}, 200 if request.method == "GET" else 422)
     form, actor = request.form, g.applicant
     # A random token per rendered form is the Idempotency-Key: a re-sent form saves one draft.
     submission = (form.get("submission") or "")[:200] or None
@@ -278,7 +484,9 @@ def apply(code: str):
 
     try:
         with unit_of_work() as uw:  # the draft and its documents, or nothing
-            app = cases.create_application(uw, actor, parsed, idempotency_key=submission)
+            app = cases.create_application(
+                uw, actor, parsed, idempotency_key=submission, defer_registry=verify
+            )
             for doc_code, content in uploads:
                 try:
                     cases.add_document(uw, actor, app.number, doc_code, content)
@@ -286,7 +494,10 @@ def apply(code: str):
                     raise Refused(exc.status, str(exc), f"documents.{doc_code}.file") from None
     except Refused as exc:
         return page(form, forms.field_errors(exc, rows={"rab": used}), exc.status, submission)
-    if form.get("action") != "submit":
+    action = form.get("action")
+    if action == "verify":
+        return _ask_verification(app.number)
+    if action != "submit":
         flash(_("Your draft is saved. Add any missing documents, then submit it."), "success")
         return redirect(url_for("hb_pages.application", number=app.number), code=303)
     return _submit(app.number)
@@ -298,6 +509,12 @@ def _application_page(number: str, errors: dict | None = None, status: int = 200
     programme = s.get_one(Programme, app.programme_id)
     view = views.summary_view(app, programme.code, today(g.tenant))
     history = repository.steps(s, app.id)
+    applicant = s.get_one(Applicant, app.applicant_id)
+    standing = (
+        views.registry_standing(s, applicant)
+        if views.needs_registry(programme) and applicant.kind == "individual"
+        else None
+    )
     return render_template(
         "hibah_bansos/application.html",
         app=view,
@@ -315,6 +532,9 @@ def _application_page(number: str, errors: dict | None = None, status: int = 200
         in workflow.targets_for(app.status, cases.APPLICANT_STEP),
         lpj_rows=forms.LPJ_ROWS,
         form=request.form if errors else {},
+        standing=standing,
+        verify=standing is not None and not standing["eligible"],
+        opd=_opd(programme),
     ), status
 
 
@@ -358,6 +578,37 @@ def _submit(number: str):
         )
     flash(_("Your application is submitted. You can follow its status here."), "success")
     return redirect(url_for("hb_pages.application", number=number), code=303)
+
+
+def _ask_verification(number: str):
+    try:
+        with unit_of_work() as uw:
+            app = cases.ask_verification(uw, g.applicant, number)
+            programme = uw.session.get_one(Programme, app.programme_id)
+    except (Refused, workflow.WorkflowError) as exc:
+        if isinstance(exc, Refused) and exc.status == 404:
+            raise
+        if isinstance(exc, workflow.WorkflowError):
+            errors = {"(form)": _("Only a draft can be sent for verification.")}
+            return _application_page(number, errors, 409)
+        return _application_page(
+            number, forms.field_errors(exc, labels=document_labels()), exc.status
+        )
+    flash(
+        _(
+            "Your application is sent to %(opd)s: an official will verify your situation and "
+            "may call you at the phone number you registered. You can follow it here.",
+            opd=_opd(programme),
+        ),
+        "success",
+    )
+    return redirect(url_for("hb_pages.application", number=number), code=303)
+
+
+@bp.post(f"{BASE}/applications/<number>/verification")
+@applicant_required
+def ask_verification(number: str):
+    return _ask_verification(number)
 
 
 @bp.post(f"{BASE}/applications/<number>/submit")

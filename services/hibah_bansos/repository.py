@@ -19,13 +19,16 @@ from services.hibah_bansos.models import (
     Application,
     ApplicationStep,
     Document,
+    PasswordReset,
     Programme,
+    RegistryCheck,
 )
 from shared.actor import Actor
 from shared.problem import Refused
 
 ACTIVE = (
     "draft",
+    "verification",
     "submitted",
     "returned",
     "evaluated",
@@ -50,6 +53,43 @@ def applicant_taken(session: Session, index: InstrumentedAttribute[Any], value: 
 def applicant_by_email_index(session: Session, email_index: str) -> Applicant | None:
     return session.execute(
         select(Applicant).where(Applicant.email_index == email_index)
+    ).scalar_one_or_none()
+
+
+def applicant_by_nik_index(session: Session, nik_index: str) -> Applicant | None:
+    return session.execute(
+        select(Applicant).where(Applicant.nik_index == nik_index)
+    ).scalar_one_or_none()
+
+
+def latest_registry_checks(session: Session, applicant_id: uuid.UUID) -> dict[str, RegistryCheck]:
+    """{source: its newest check} of a person: "registry" (the social registry's answer) and
+    "official" (an official vouched for the person), either absent when there is none."""
+    rows = session.execute(
+        select(RegistryCheck)
+        .where(RegistryCheck.applicant_id == applicant_id)
+        .order_by(RegistryCheck.at.desc())
+    ).scalars()
+    out: dict[str, RegistryCheck] = {}
+    for row in rows:
+        out.setdefault(row.source, row)
+    return out
+
+
+def password_reset_by_code(
+    session: Session, code_hash: str, *, for_update: bool = False
+) -> PasswordReset | None:
+    return _one(
+        session, select(PasswordReset).where(PasswordReset.code_hash == code_hash), for_update
+    )
+
+
+def latest_password_reset(session: Session, applicant_id: uuid.UUID) -> PasswordReset | None:
+    return session.execute(
+        select(PasswordReset)
+        .where(PasswordReset.applicant_id == applicant_id)
+        .order_by(PasswordReset.at.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 

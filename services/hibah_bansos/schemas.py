@@ -89,6 +89,10 @@ def parse_applicant(data) -> OrganisationIn | IndividualIn:
     return form
 
 
+class ResetRequestIn(Strict):
+    email: Email
+
+
 class TokenIn(Strict):
     email: Email
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]

@@ -6,7 +6,7 @@ use cases are in cases.py, queries in repository.py.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -230,3 +230,37 @@ def document_content(
     doc = repository.document(session, app, document_id)
     cipher = FieldCipher(session, tenant.id, "application_documents", doc.id)
     return doc, cipher.decrypt("content", doc.content)
+
+
+# --- the social registry ----------------------------------------------------------------------
+
+REGISTRY_FRESH = timedelta(hours=24)  # a registry answer older than this is asked again
+
+
+def needs_registry(programme: Programme) -> bool:
+    return bool(programme.config.get("eligibility", {}).get("social_registry_required"))
+
+
+def registry_standing(session: Session, applicant: Applicant) -> dict[str, Any]:
+    """What the pages say about a person and the social registry: `state` one of "entered"
+    (by an official at registration or import), "verified" (an official vouched for them),
+    "listed", "not_listed", "unknown" (never asked); the data `period` and `at` of the answer;
+    `due`: the registry should be asked (again)."""
+    checks = repository.latest_registry_checks(session, applicant.id)
+    registry, official = checks.get("registry"), checks.get("official")
+    if applicant.in_social_registry:
+        state = "entered"
+    elif official is not None:
+        state = "verified"
+    elif registry is not None:
+        state = "listed" if registry.listed else "not_listed"
+    else:
+        state = "unknown"
+    fresh = registry is not None and registry.at > datetime.now(UTC) - REGISTRY_FRESH
+    return {
+        "state": state,
+        "period": registry.period if registry is not None else None,
+        "at": (official or registry).at if (official or registry) is not None else None,
+        "due": state in ("unknown", "not_listed", "listed") and not fresh,
+        "eligible": state in ("entered", "verified", "listed"),
+    }

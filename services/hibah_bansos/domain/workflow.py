@@ -7,6 +7,8 @@
           -> reported (LPJ: accountability report) -> closed (LPJ verified)
     submitted | evaluated -> returned (for revision) -> submitted
     submitted | evaluated | verified -> rejected (with a reason)
+    draft -> verification (bansos: the social registry says "not listed" and the applicant asks
+          an official to verify them) -> submitted (OPD: verified in person) | rejected
 
 OPD: the responsible regional work unit; TAPD: the regional government budget team;
 NPHD: the grant agreement (Naskah Perjanjian Hibah Daerah); LPJ: Laporan Pertanggungjawaban.
@@ -26,6 +28,7 @@ from services.hibah_bansos.domain.money import InvalidAmount, rupiah
 
 class Status(StrEnum):
     DRAFT = "draft"
+    VERIFICATION = "verification"  # waits for an official to verify a person the registry lacks
     SUBMITTED = "submitted"
     RETURNED = "returned"
     EVALUATED = "evaluated"
@@ -39,6 +42,9 @@ class Status(StrEnum):
 
 
 APPLICANT = "applicant"
+# The social-registry path of bansos: the applicant asks, an official confirms the person.
+ASK_VERIFICATION = "ask_verification"
+CONFIRM_PERSON = "confirm_person"
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,9 @@ S = Status
 EDGES: tuple[Edge, ...] = (
     Edge(S.DRAFT, S.SUBMITTED, APPLICANT, "submit"),
     Edge(S.RETURNED, S.SUBMITTED, APPLICANT, "submit"),
+    Edge(S.DRAFT, S.VERIFICATION, APPLICANT, ASK_VERIFICATION),
+    Edge(S.VERIFICATION, S.SUBMITTED, EVALUATOR, CONFIRM_PERSON, ("reason",)),
+    Edge(S.VERIFICATION, S.REJECTED, EVALUATOR, "reject", ("reason",)),
     Edge(S.SUBMITTED, S.EVALUATED, EVALUATOR, "evaluate", ("amount", "reason")),
     Edge(S.SUBMITTED, S.RETURNED, EVALUATOR, "return", ("reason",)),
     Edge(S.SUBMITTED, S.REJECTED, EVALUATOR, "reject", ("reason",)),
@@ -161,12 +170,14 @@ def check_amount(
 class Outcome:
     """What a step records on the application, and what it asks of the programme's budget:
     `allocate` is reserved from the ceiling (pagu), `pay` paid out of what is allocated;
-    `recheck_eligibility`: the applicant must still be eligible (facts may have changed)."""
+    `recheck_eligibility`: the applicant must still be eligible (facts may have changed);
+    `confirms_person`: the official vouches for a person the social registry does not list."""
 
     record: dict[str, Any] = field(default_factory=dict)
     allocate: int = 0
     pay: int = 0
     recheck_eligibility: bool = False
+    confirms_person: bool = False
 
 
 def outcome(
@@ -201,4 +212,6 @@ def outcome(
     if edge.step == "disburse":
         assert amount is not None
         return Outcome({"disbursed": disbursed + amount}, pay=amount)
+    if edge.step == CONFIRM_PERSON:
+        return Outcome(confirms_person=True)
     return Outcome()

@@ -77,7 +77,9 @@ def apply_form(
 ):
     path = f"{P}/programmes/{code}/apply"
     data = {
-        "csrf_token": csrf_token(client, path),
+        # the session's token from a page that always has a form: an applicant a programme
+        # is not for is told so instead of being shown the form
+        "csrf_token": csrf_token(client, f"{P}/sign-in"),
         "action": action,
         "proposal": "Pelatihan kewirausahaan pemuda di Kecamatan Cimahi Tengah.",
         "requested": requested,
