@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from operations import key_admin, official_admin, qr
 from operations.replication import provisioning
 from operations.replication.models import TenantConfigVersion
-from shared.auth import current_principal, require_roles
+from shared.auth import official_actor, require_roles
 from shared.bodies import json_body
 from shared.event_types import (
     PLATFORM_OFFICIAL_ACTIVE_CHANGED,
@@ -75,7 +75,13 @@ def _refused(exc: OfficialError) -> Refused:
 
 
 def _pseudonym() -> str:
-    return current_principal().pseudonym
+    return official_actor().pseudonym
+
+
+def _me() -> uuid.UUID:
+    me = official_actor().official_id
+    assert me is not None  # an official's actor always names them
+    return me
 
 
 def _enrolment_url(token: str) -> str:
@@ -103,9 +109,7 @@ def _add(username: str, roles: list[str]) -> tuple[uuid.UUID, str]:
 def _set_roles(official_id: uuid.UUID, roles: list[str]) -> None:
     with unit_of_work() as uw:
         try:
-            previous, now = official_admin.change_roles(
-                g.tenant.id, official_id, roles, by=current_principal().official_id
-            )
+            previous, now = official_admin.change_roles(g.tenant.id, official_id, roles, by=_me())
         except OfficialError as exc:
             raise _refused(exc) from None
         uw.emit(
@@ -119,9 +123,7 @@ def _set_roles(official_id: uuid.UUID, roles: list[str]) -> None:
 def _set_active(official_id: uuid.UUID, active: bool) -> None:
     with unit_of_work() as uw:
         try:
-            changed = official_admin.change_active(
-                g.tenant.id, official_id, active, by=current_principal().official_id
-            )
+            changed = official_admin.change_active(g.tenant.id, official_id, active, by=_me())
         except OfficialError as exc:
             raise _refused(exc) from None
         if changed:
@@ -161,7 +163,7 @@ def _list_page(errors: dict | None = None, values: dict | None = None, status: i
         separated=[sorted(rule) for rule in official_admin.SEPARATED_ROLES],
         errors=errors or {},
         values=values or {"roles": []},
-        me=current_principal().official_id,
+        me=_me(),
     ), status
 
 

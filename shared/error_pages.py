@@ -12,6 +12,7 @@ from flask import Response, current_app, g, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from shared.auth import is_api_request
 
@@ -87,7 +88,7 @@ def page_for(status: int, headers: dict[str, str] | None = None) -> Response | N
     return resp
 
 
-def slash_redirect(exc: HTTPException) -> Response | None:
+def slash_redirect(exc: HTTPException) -> WerkzeugResponse | None:
     """`/t/cimahi/hibah-bansos/` → `/t/cimahi/hibah-bansos`: a GET for a path that exists
     without its trailing slash is sent there (308, the query kept)."""
     path = request.path

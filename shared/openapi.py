@@ -41,7 +41,7 @@ PAGING: list[Schema] = [
     },
 ]
 UUID: Schema = {"type": "string", "format": "uuid"}
-OFFICIAL = [{"bearer": []}]
+OFFICIAL: list[dict[str, list[str]]] = [{"bearer": []}]
 BEARER_SCHEME: Schema = {
     "type": "http",
     "scheme": "bearer",

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, g, jsonify, render_template, request
 
 from operations.replication import config_admin
 from operations.replication.portal import invalid
-from shared.auth import current_principal, require_roles
+from shared.auth import official_actor, require_roles
 from shared.bodies import json_body
 from shared.problem import Refused
 from shared.request_context import ext
@@ -28,7 +28,7 @@ API = "/t/<tenant>/api/v1/admin/config"
 
 def _save(new, version: int) -> config_admin.Current:
     with unit_of_work() as uw:
-        saved = config_admin.update(uw, new, version, current_principal().pseudonym)
+        saved = config_admin.update(uw, new, version, official_actor().pseudonym)
     ext()["tenants"].clear()  # this process sees it at once
     return saved
 

@@ -174,6 +174,7 @@ def parse_request(body: Any, templates: dict[str, dict[str, Any]], today: date) 
         )
     if errors:
         raise invalid(errors)
+    assert agreement_date is not None  # else it is among the errors
     return RequestForm(
         region_name,
         region_code,

@@ -150,6 +150,7 @@ def _step_admin(tenant_id: uuid.UUID) -> uuid.UUID:
     finally:
         for cm in sessions:
             cm.__exit__(None, None, None)
+    assert official_id is not None  # OFFICIAL_SERVICES is never empty
     return official_id
 
 

@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from operations import key_admin, qr
 from operations.replication import onboarding, portal, provisioning, regions
 from shared import login_throttle
-from shared.auth import Principal, current_principal, issue_token, require_roles
+from shared.auth import Principal, issue_token, official_actor, require_roles
 from shared.bodies import json_body
 from shared.event_types import PLATFORM_OFFICIAL_ENROLLED, PLATFORM_TENANT_ONBOARDED
 from shared.officials import new_totp_secret, provisioning_uri
@@ -87,7 +87,7 @@ def _request_id(value: str) -> uuid.UUID:
 
 
 def _actor() -> str:
-    return current_principal().pseudonym
+    return official_actor().pseudonym
 
 
 # --- public ---------------------------------------------------------------------------------

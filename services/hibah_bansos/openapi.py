@@ -18,7 +18,7 @@ NUMBER = {
     "schema": {"type": "string", "pattern": "^HB-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{8}$"},
 }
 CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
-APPLICANT = [{"applicantBearer": []}]
+APPLICANT: list[dict[str, list[str]]] = [{"applicantBearer": []}]
 
 
 def _op(summary, *, multipart=None, **kwargs):

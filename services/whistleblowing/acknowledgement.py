@@ -121,6 +121,8 @@ def verify(document: dict[str, Any], public_key_pem: str) -> bool:
     """Anyone's check: the signature covers every other field of the document."""
     statement = {k: v for k, v in document.items() if k != "signature"}
     key = serialization.load_pem_public_key(public_key_pem.encode())
+    if not isinstance(key, Ed25519PublicKey):  # acknowledgements are signed with Ed25519 only
+        return False
     try:
         key.verify(base64.b64decode(document["signature"]), rfc8785.dumps(statement))
     except (InvalidSignature, KeyError, ValueError):

@@ -21,6 +21,7 @@ from services.whistleblowing import api, cases, forms, repository, schemas, view
 from services.whistleblowing.domain import access, lifecycle
 from services.whistleblowing.models import Report
 from shared import identity as custody
+from shared.actor import Actor
 from shared.auth import current_principal, official_actor, require_roles
 from shared.pagination import LIST_PAGE_SIZE, Page
 from shared.problem import Problem, Refused
@@ -36,6 +37,11 @@ IDENTITY_BASE = "/t/<tenant>/whistleblowing/identity-requests"
 HOME = "/t/<tenant>/whistleblowing/office"
 # The list's filters, kept in the URL (links of the home, pagination, the search form).
 LIST_FILTERS = ("q", "status", "category", "overdue", "due_soon", "mine", "unassigned")
+
+
+def _official_id(actor: Actor) -> uuid.UUID:
+    assert actor.official_id is not None  # official_actor() always names the official
+    return actor.official_id
 
 
 @bp.app_template_filter("office_date")
@@ -147,7 +153,7 @@ def case_detail(case_number: str):
     return render_template(
         "whistleblowing/office/case.html",
         case=case,
-        my_requests=repository.identity_requests_by(s, report.id, actor.official_id),
+        my_requests=repository.identity_requests_by(s, report.id, _official_id(actor)),
         categories=views.category_labels(g.tenant),
         assignable=assignable if case["may_assign"] else {},
         may_request_identity=access.holds(actor.roles, access.DISCLOSURE_REQUESTERS),
@@ -261,7 +267,7 @@ def case_recuse(case_number: str):
             schemas.RecusalIn,
             {"official_id": str(actor.official_id), "reason": request.form.get("reason", "")},
         )
-        cases.recuse(uw, actor, report, actor.official_id, form.reason)
+        cases.recuse(uw, actor, report, _official_id(actor), form.reason)
 
     if not _on_case(case_number, go):
         return _back(case_number)

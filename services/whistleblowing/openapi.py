@@ -36,7 +36,7 @@ CASE = {
     "schema": {"type": "string", "pattern": "^WBS-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{8}$"},
 }
 REQUEST_ID = {"name": "request_id", "in": "path", "required": True, "schema": UUID}
-RECEIPT = [{"receipt": []}]
+RECEIPT: list[dict[str, list[str]]] = [{"receipt": []}]
 
 
 def _op(summary, *, body=None, multipart=False, **kwargs):

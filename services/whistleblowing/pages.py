@@ -34,6 +34,7 @@ from flask import (
 )
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from services.whistleblowing import (
     acknowledgement,
@@ -311,7 +312,7 @@ def _open_inbox(report: Report):
     return _inbox_page(report)
 
 
-def _back_to_inbox(notice: str) -> Response:
+def _back_to_inbox(notice: str) -> WerkzeugResponse:
     """After an accepted POST: see the inbox by GET (post/redirect/get), the receipt nowhere
     in the URL; the session remembers which inbox."""
     flash(notice, "success")

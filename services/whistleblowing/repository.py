@@ -39,7 +39,7 @@ def report_by_receipt_hash(
 
 
 def case_number_taken(session: Session, case_number: str) -> bool:
-    return session.execute(select(exists().where(Report.case_number == case_number))).scalar()
+    return bool(session.execute(select(exists().where(Report.case_number == case_number))).scalar())
 
 
 def _of_case(session: Session, model: Any, report_id: uuid.UUID, *order: Any) -> list[Any]:
@@ -184,7 +184,7 @@ def list_reports(
     # the page's ids first (an index-only scan of wb_reports_case_list, migration w004), then
     # only those rows: OFFSET then skips narrow index entries, not wide rows
     offset, limit = (page - 1) * per_page, per_page
-    order = (Report.received_at.desc(), Report.id)
+    order: tuple[Any, ...] = (Report.received_at.desc(), Report.id)
     if offset >= total:
         return [], total
     if offset > total // 2:  # past the middle: the same rows, walking from the oldest end

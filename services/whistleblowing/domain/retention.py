@@ -17,15 +17,16 @@ WARNING_DAYS = 30
 def expires_on(
     status: str,
     archived: date | None,
-    last_reporter_input: date,
+    last_reporter_input: date | None,
     retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> date | None:
     """The day the case may be deleted, or None while it is not archived."""
     if status != "archived" or archived is None:
         return None
-    return max(
-        archived + timedelta(days=retention_days), last_reporter_input + timedelta(days=GRACE_DAYS)
-    )
+    kept = archived + timedelta(days=retention_days)
+    if last_reporter_input is None:  # the reporter never wrote after filing
+        return kept
+    return max(kept, last_reporter_input + timedelta(days=GRACE_DAYS))
 
 
 def state(today: date, expiry: date | None) -> str:
