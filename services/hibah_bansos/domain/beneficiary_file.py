@@ -435,7 +435,7 @@ def judge(
     header: Header,
     row: int,
     cells: list[Cell],
-    rules: dict,
+    rules: dict[str, Any],
     regions: list[str],
     today: date,
     *,
@@ -522,7 +522,7 @@ def judge(
     return Row(row, values, problems)
 
 
-def rows_of(table: Table, rules: dict, regions: list[str], today: date) -> list[Row]:
+def rows_of(table: Table, rules: dict[str, Any], regions: list[str], today: date) -> list[Row]:
     """Every data row of the table (blank rows skipped), judged; a NIK seen on an earlier good
     row makes a later row bad. FileRefused if the table cannot be read."""
     header, data = find_header(table)
@@ -547,7 +547,7 @@ def rows_of(table: Table, rules: dict, regions: list[str], today: date) -> list[
     return out
 
 
-def parse(raw: bytes, rules: dict, regions: list[str], today: date) -> list[Row]:
+def parse(raw: bytes, rules: dict[str, Any], regions: list[str], today: date) -> list[Row]:
     """A CSV file's rows (see `rows_of`); size limits checked first."""
     check_size(raw)
     return rows_of(read_csv(raw), rules, regions, today)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Facts:
 
 
 def failed_rules(
-    rules: dict, facts: Facts, region_codes: list[str], today: date
+    rules: dict[str, Any], facts: Facts, region_codes: list[str], today: date
 ) -> list[tuple[str, str]]:
     failed = []
     types = rules.get("applicant_types")

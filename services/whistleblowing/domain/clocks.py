@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 DUE_SOON_DAYS = 2
@@ -27,7 +28,7 @@ class Sla:
     auto_acknowledge: bool = False
 
     @classmethod
-    def from_config(cls, service_config: dict) -> Sla:
+    def from_config(cls, service_config: dict[str, Any]) -> Sla:
         sla = service_config.get("sla", {}) or {}
         return cls(
             int(sla.get("acknowledge_working_days", DEFAULT_ACK_WORKING_DAYS)),

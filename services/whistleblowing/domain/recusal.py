@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACE = re.compile(r"\s+")
@@ -28,7 +29,7 @@ def marks(work_units: Iterable[str] = (), names: Iterable[str] = ()) -> set[str]
     return out
 
 
-def report_marks(reported_persons: Iterable[dict]) -> set[str]:
+def report_marks(reported_persons: Iterable[dict[str, Any]]) -> set[str]:
     persons = list(reported_persons)
     return marks((p.get("work_unit", "") for p in persons), (p.get("name", "") for p in persons))
 
