@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.hibah_bansos import programmes, repository
+from services.hibah_bansos import programmes, repository, views
 from services.hibah_bansos.domain import eligibility, lpj, rab, workflow
 from services.hibah_bansos.domain import nik as nik_rules
 from services.hibah_bansos.domain.workflow import Status
@@ -236,16 +236,15 @@ def create_application(
         status=Status.DRAFT.value,
         requested=form.requested,
         nik_index=applicant.nik_index,
-        rab=[{"item": line.item, "amount": line.amount} for line in lines],
         actors={},
         disbursed=0,
         idempotency_key=idempotency_digest(applicant.id, idempotency_key)
         if idempotency_key
         else None,
     )
-    app.proposal = FieldCipher(s, tenant.id, "applications", app.id).encrypt_json(
-        "proposal", form.proposal
-    )
+    cipher = FieldCipher(s, tenant.id, "applications", app.id)
+    app.proposal = cipher.encrypt_json("proposal", form.proposal)
+    app.rab = cipher.encrypt_json("rab", [{"item": ln.item, "amount": ln.amount} for ln in lines])
     s.add(app)
     s.flush()
     _emit(
@@ -384,22 +383,33 @@ def _move(
     amount: int | None = None,
     reference: str | None = None,
 ) -> None:
-    uw.session.add(
-        ApplicationStep(
-            tenant_id=app.tenant_id,
-            application_id=app.id,
-            source=app.status,
-            target=edge.target.value,
-            actor=actor.pseudonym,
-            reason=reason,
-            amount=amount,
-            reference=reference,
-        )
+    step = ApplicationStep(
+        id=uuid.uuid4(),
+        tenant_id=app.tenant_id,
+        application_id=app.id,
+        source=app.status,
+        target=edge.target.value,
+        actor=actor.pseudonym,
+        amount=amount,
+        reference=reference,
     )
+    step.reason = seal_reason(uw.session, app, step.id, reason)
+    uw.session.add(step)
     app.status = edge.target.value
     if actor.is_official:
         app.actors = {**app.actors, edge.step: actor.pseudonym}  # new dict: JSON is replaced
     uw.session.flush()
+
+
+def seal_reason(
+    session: Session, app: Application, step_id: uuid.UUID, reason: str | None
+) -> bytes | None:
+    """A step's reason, encrypted under its application's record key and bound to the step
+    (field `steps.<step id>.reason`): shredding the application shreds its history's text."""
+    if not reason:
+        return None
+    cipher = FieldCipher(session, app.tenant_id, "applications", app.id)
+    return cipher.encrypt(f"steps.{step_id}.reason", reason)
 
 
 def transition(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Application:
@@ -418,7 +428,9 @@ def transition(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Applicat
             "date": form.date,
         },
     )
-    check_separation(app.actors, edge.step, actor.pseudonym, workflow.SEPARATED_STEPS)
+    check_separation(
+        views.step_actors(s, app), edge.step, actor.pseudonym, workflow.SEPARATED_STEPS
+    )
     programme = s.get_one(Programme, app.programme_id)
     workflow.check_amount(
         edge,
@@ -497,12 +509,16 @@ def file_lpj(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Applicatio
         "; ".join(r for _, r in problems),
     )
     spent = sum(a for _, a in lines)
-    app.lpj = {
-        "summary": form.summary,
-        "lines": [{"item": i, "amount": a} for i, a in lines],
-        "spent": spent,
-        "filed_at": datetime.now(UTC).isoformat(),
-    }
+    app.lpj = FieldCipher(s, app.tenant_id, "applications", app.id).encrypt_json(
+        "lpj",
+        {
+            "summary": form.summary,
+            "lines": [{"item": i, "amount": a} for i, a in lines],
+            "spent": spent,
+            "filed_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    app.lpj_spent = spent
     programme = s.get_one(Programme, app.programme_id)
     _move(uw, app, edge, actor, amount=spent)
     _emit(

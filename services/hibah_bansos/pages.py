@@ -297,14 +297,14 @@ def _application_page(number: str, errors: dict | None = None, status: int = 200
     app = repository.own_application(s, g.applicant, number)
     programme = s.get_one(Programme, app.programme_id)
     view = views.summary_view(app, programme.code, today(g.tenant))
-    history = repository.steps(s, app.id)
+    history = views.history(s, app)
     return render_template(
         "hibah_bansos/application.html",
         app=view,
         programme_name=programme_name(programme),
         proposal=views.proposal_text(s, g.tenant, app),
-        rab=app.rab,
-        lpj=app.lpj,
+        rab=views.rab_of(s, app),
+        lpj=views.lpj_of(s, app),
         documents=repository.documents(s, app.id),
         missing=repository.missing_documents(s, app),
         labels=document_labels(),
