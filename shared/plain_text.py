@@ -85,10 +85,14 @@ def check_no_control_characters(value: object, *, multiline: bool = False) -> ob
     return value
 
 
-def typed_number(value: object, *, digits: tuple[int, int], keep_plus: bool = False) -> str:
+def typed_number(
+    value: object, *, digits: tuple[int, int], keep_plus: bool = False, keep_format: bool = False
+) -> str:
     """A schema's number field (NIK, KK, bank account, phone): ASCII digits after NFKC with
     spaces and dashes dropped, between `digits` (min, max) long, or ValueError. The input is
-    capped before NFKC (which can make a string longer)."""
+    capped before NFKC (which can make a string longer). `keep_format`: the value is checked
+    the same way but kept as typed after NFKC (`+62 811 2222 3333`), for a number that is
+    shown to a person and never indexed."""
     if not isinstance(value, str):
         raise ValueError("send the number as text")
     if len(value) > 4 * digits[1]:
@@ -102,4 +106,4 @@ def typed_number(value: object, *, digits: tuple[int, int], keep_plus: bool = Fa
         raise ValueError(
             f"has exactly {low} digits" if low == high else f"has {low} to {high} digits"
         )
-    return number
+    return unicodedata.normalize("NFKC", value).strip() if keep_format else number

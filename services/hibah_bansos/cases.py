@@ -31,6 +31,7 @@ from services.hibah_bansos.models import (
 from shared import event_types as ev
 from shared.actor import APPLICANT_KIND, Actor
 from shared.crypto import FieldCipher, blind_index
+from shared.pdf_clean import PdfNotCleanable, clean_pdf
 from shared.problem import Refused
 from shared.separation import check_separation
 from shared.tenancy import today
@@ -319,6 +320,17 @@ def add_document(uw: UnitOfWork, actor: Actor, number: str, code: str, content: 
     kind = filetype.guess(content)  # from the bytes, never from the name or the header
     if kind is None or kind.mime not in DOCUMENT_TYPES:
         raise Refused(415, "Upload a PDF, JPEG or PNG file.", "file")
+    if kind.mime == "application/pdf":
+        try:
+            content = clean_pdf(content)  # no metadata, scripts or embedded files (issue 16)
+        except PdfNotCleanable:
+            raise Refused(
+                422,
+                f"The {code} PDF cannot be cleaned of its metadata, scripts and embedded "
+                "files (damaged, or locked with a password); upload it unlocked.",
+                "file",
+                document=code,
+            ) from None
     doc = Document(
         id=uuid.uuid4(),
         tenant_id=tenant.id,

@@ -57,7 +57,12 @@ class Identity(Strict):
     # fullwidth and Arabic-Indic digits, one NIK in many spellings
     nik: Annotated[str, BeforeValidator(partial(typed_number, digits=(16, 16)))] | None = None
     phone: (
-        Annotated[str, BeforeValidator(partial(typed_number, digits=(6, 20), keep_plus=True))]
+        Annotated[
+            str,
+            BeforeValidator(
+                partial(typed_number, digits=(6, 20), keep_plus=True, keep_format=True)
+            ),
+        ]
         | None
     ) = None
     email: (

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError
 
 from tests.support.hibah_bansos import (
+    PDF,
     add_programme,
     application,
     cimahi_nik,
@@ -109,7 +110,7 @@ def test_the_auditor_reads_no_personal_data(hb, hb_app, token, hb_owner_db, demo
     )
     assert resp.status_code == 201, resp.get_data(as_text=True)
     number = resp.json["application_number"]
-    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    pdf = PDF
     hb.post(
         f"{T}/applications/{number}/documents",
         headers=me,
