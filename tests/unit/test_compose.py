@@ -66,3 +66,30 @@ def test_compose_holds_no_secret_values():
             if key.endswith("DATABASE_URL"):
                 password = value.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
                 assert password.startswith("${"), f"{name}.{key} holds a literal password"
+
+
+def test_only_the_pinned_tls_proxy_is_published_and_services_trust_one_hop():
+    """Issue 16, item 10: compose trusted one proxy but published the services' ports and
+    shipped no proxy, so a rotating X-Forwarded-For bypassed every throttle."""
+    services = COMPOSE["services"]
+    published = {name for name, svc in services.items() if svc.get("ports")}
+    assert published == {"proxy"}
+    image = services["proxy"]["image"]
+    assert image.startswith("caddy:") and re.match(r"caddy:\d+\.\d+\.\d+", image), image
+    assert {p.split(":")[-1].split("/")[0] for p in services["proxy"]["ports"]} == {"80", "443"}
+    caddyfile = (ROOT / "infra" / "caddy" / "Caddyfile").read_text()
+    directives = [ln for ln in caddyfile.splitlines() if not ln.lstrip().startswith("#")]
+    assert not any("trusted_proxies" in ln for ln in directives)  # forged XFF never believed
+    for name in ("whistleblowing", "hibah_bansos", "audit"):
+        assert f"import service {name}" in caddyfile
+        assert str(services[name]["environment"]["REPLIKA_TRUSTED_PROXIES"]) == "1"
+
+
+def test_trusted_proxies_default_to_none_outside_compose(monkeypatch):
+    from shared.settings import WebSettings
+
+    monkeypatch.setenv("REPLIKA_SECRET_KEY", "x" * 48)
+    monkeypatch.delenv("REPLIKA_TRUSTED_PROXIES", raising=False)
+    assert WebSettings.from_env().trusted_proxies == 0
+    example = (ROOT / ".env.example").read_text()
+    assert "REPLIKA_TRUSTED_PROXIES=1" not in example
