@@ -231,3 +231,117 @@ def test_engines_hide_the_parameters_of_a_failed_statement(stack):
         conn.execute(text("select :a, :b"), {"a": "argon2id$RAHASIA", "b": "x\x00"})
     assert "RAHASIA" not in str(info.value)
     assert "hidden" in str(info.value)
+
+
+def test_the_migration_reindexes_old_rows_and_counts_duplicates(hb_owner_db, demo_tenants, caplog):
+    """Rows written before item 2: the personal record holds the NIK as typed (fullwidth) and
+    the index was taken over that raw string. Migration h004 makes them ASCII, indexes them
+    again, and a second spelling of a NIK already held is counted as a duplicate (logged as
+    a number only)."""
+    import hashlib
+    import hmac
+    import importlib.util
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy.orm import Session
+
+    from shared import crypto
+    from tests.support import ROOT
+
+    tenant_id = demo_tenants["cimahi"].id
+    nik = cimahi_nik()
+    held = uuid.uuid4()
+    with hb_owner_db.begin() as conn:
+        session = Session(bind=conn)
+        _, key = crypto._active_tenant_key(session, tenant_id, "index")
+
+        def old_index(value: str) -> str:  # the raw string, as before: \D kept other digits
+            return hmac.new(key, f"nik:{value}".encode(), hashlib.sha256).hexdigest()
+
+        rows = [(uuid.uuid4(), fullwidth(nik)), (held, nik[:4] + fullwidth(nik[4:]))]
+        for i, (row_id, typed) in enumerate(rows):
+            personal = crypto.FieldCipher(session, tenant_id, "applicants", row_id).encrypt_json(
+                "personal",
+                {
+                    "name": "Lama",
+                    "nik": typed,
+                    "kk": fullwidth("3277010101200001"),
+                    "phone": "０８１２-３４５６-７８９０",
+                    "bank_account": f"９１０{i}００００１",
+                    "address": "Jl. Lama",
+                },
+            )
+            conn.execute(
+                text(
+                    "insert into applicants (id, tenant_id, kind, nik_index, personal, "
+                    "in_social_registry, created_at) values (:i, :t, 'individual', :n, :p, "
+                    "false, now() + make_interval(secs => :s))"
+                ),
+                {"i": row_id, "t": tenant_id, "n": old_index(typed), "p": personal, "s": i},
+            )
+        session.flush()
+    path = ROOT / "services/hibah_bansos/migrations/versions/h004_digits_reindex.py"
+    spec = importlib.util.spec_from_file_location("h004", path)
+    h004 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(h004)
+    caplog.set_level(logging.WARNING)
+    with hb_owner_db.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        h004.upgrade()
+    with hb_owner_db.begin() as conn:
+        session = Session(bind=conn)
+        first_id, second_id = (r[0] for r in rows)
+        got = dict(
+            conn.execute(
+                text("select id, nik_index from applicants where id in (:a, :b)"),
+                {"a": first_id, "b": second_id},
+            ).all()
+        )
+        assert got[first_id] == crypto.blind_index(session, tenant_id, "nik", nik)
+        assert got[second_id] != got[first_id]  # a duplicate cannot hold the index too
+        raw = conn.execute(
+            text("select personal from applicants where id = :a"), {"a": first_id}
+        ).scalar_one()
+        personal = crypto.FieldCipher(session, tenant_id, "applicants", first_id).decrypt_json(
+            "personal", raw
+        )
+        assert (personal["nik"], personal["phone"]) == (nik, "081234567890")
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("h004"))
+    assert "1 duplicate" in line and nik not in caplog.text
+
+
+# --- item 11: hibah documents in PDF are cleaned like images ---------------------------------
+
+
+def test_a_hibah_pdf_is_stored_cleaned_and_one_that_cannot_be_is_refused(
+    hb, hb_app, token, hb_owner_db, demo_tenants
+):
+    from tests.support.pdfs import hostile_pdf, locked_pdf, what_is_left
+
+    code = _individuals_programme(hb_owner_db, demo_tenants)
+    me = {"Authorization": f"Bearer {_register(hb, person())['access_token']}"}
+    number = hb.post(f"{T}/applications", json=application(code, 1_000_000), headers=me).json[
+        "application_number"
+    ]
+
+    def upload(content):
+        return hb.post(
+            f"{T}/applications/{number}/documents",
+            headers=me,
+            data={"code": "ktp_pengurus", "file": (io.BytesIO(content), "ktp.pdf")},
+            content_type="multipart/form-data",
+        )
+
+    locked = upload(locked_pdf())
+    assert locked.status_code == 422 and locked.json["errors"][0]["field"] == "file"
+    assert locked.json["document"] == "ktp_pengurus"
+    assert upload(hostile_pdf()).status_code == 201
+    evaluator = token("bansos_evaluator")
+    doc = hb.get(f"{T}/applications/{number}", headers=evaluator).json["documents"][0]
+    stored = hb_app.test_client().get(
+        f"{OFFICE}/applications/{number}/documents/{doc['id']}", headers=evaluator
+    )
+    assert stored.status_code == 200 and stored.mimetype == "application/pdf"
+    left = what_is_left(stored.data)
+    assert left["pages"] == 1 and left["info"] == {} and left["attachments"] == []
+    assert not left["mark"] and "/OpenAction" not in left["root"]
