@@ -28,6 +28,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.stats import ratio, summarize
+from shared.settings import kafka_client_config
 
 EVENT_TYPE = "whistleblowing.report.submitted.v1"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -106,7 +107,7 @@ def _ensure_topic(name: str, like: str = "whistleblowing.events") -> None:
     from infra.topics import declared_topics
 
     spec = next(t for t in declared_topics() if t["name"] == like)
-    admin = KafkaAdminClient(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"])
+    admin = KafkaAdminClient(**kafka_client_config("admin"))
     try:
         if name not in set(admin.list_topics()):
             try:
@@ -142,9 +143,8 @@ def baseline_max(tenant, n: int, topic: str) -> dict:
     from kafka import KafkaProducer
 
     payloads = _payloads(tenant, n)
-    producer = KafkaProducer(
-        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"], **PRODUCER_SETTINGS
-    )
+    # the bench topics are no relay's: only the admin principal may write them
+    producer = KafkaProducer(**kafka_client_config("admin"), **PRODUCER_SETTINGS)
     try:
         for key, value in payloads[:200]:  # warm-up: metadata, connections
             producer.send(topic, key=key, value=value)
@@ -177,6 +177,7 @@ def relay_max(tenant, n: int, topic: str, batch_size: int = 200) -> dict:
         batch_size=batch_size,
     )
     relay.topic = topic  # same code path, a topic the audit consumer does not read
+    relay.role = "admin"  # which no relay principal may write
     try:
         relay.producer()  # connect first: the timing is the draining, not the bootstrap
         started = time.monotonic()
@@ -209,6 +210,7 @@ def relay_profile(tenant, n: int, topic: str, top: int = 15) -> dict:
         os.environ["KAFKA_BOOTSTRAP_SERVERS"],
     )
     relay.topic = topic
+    relay.role = "admin"
     relay.producer()
     prof = cProfile.Profile()
     started = time.monotonic()
@@ -344,9 +346,8 @@ def producer_latency(tenant, rate: float, duration: float, topic: str) -> dict:
 
     n = int(rate * duration)
     payloads = _payloads(tenant, n)
-    producer = KafkaProducer(
-        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"], **PRODUCER_SETTINGS
-    )
+    # the bench topics are no relay's: only the admin principal may write them
+    producer = KafkaProducer(**kafka_client_config("admin"), **PRODUCER_SETTINGS)
     acked: list[float] = [0.0] * n
     sent: list[float] = [0.0] * n
     try:

@@ -38,19 +38,32 @@ def _ensure_role(cur, name: str, password: str) -> None:
     )
 
 
+def role_password(passwords: dict[str, str], service: str, kind: str) -> str:
+    """The password of `service`'s `kind` ("owner" or "app") role: `passwords["<service>_<kind>"]`,
+    else the deployment-wide `passwords[kind]` (older set-ups)."""
+    return passwords.get(f"{service}_{kind}") or passwords[kind]
+
+
+def password_env_var(service: str, kind: str) -> str:
+    """REPLIKA_DB_WHISTLEBLOWING_OWNER_PASSWORD, ... (the compose `provision` step's input)."""
+    return f"REPLIKA_DB_{env_prefix(service)}_{kind.upper()}_PASSWORD"
+
+
 def provision(admin_url: str, passwords: dict[str, str]) -> dict[str, str]:
     """Idempotently create databases and roles; returns the env vars naming their URLs.
 
-    `passwords` holds "owner" and "app" (one secret each for the whole deployment; roles differ
-    per service so that no service can read another's tables).
+    `passwords` holds "<service>_owner" and "<service>_app" for each service (distinct secrets,
+    so that one service's credentials open no other database), or "owner"/"app" as a fallback.
     """
     env: dict[str, str] = {}
     with psycopg.connect(admin_url, autocommit=True) as conn:
         cur = conn.cursor()
         for svc in SERVICES:
             owner, app, db = f"replika_{svc}_owner", f"replika_{svc}_app", database_name(svc)
-            _ensure_role(cur, owner, passwords["owner"])
-            _ensure_role(cur, app, passwords["app"])
+            owner_pw = role_password(passwords, svc, "owner")
+            app_pw = role_password(passwords, svc, "app")
+            _ensure_role(cur, owner, owner_pw)
+            _ensure_role(cur, app, app_pw)
             cur.execute("select 1 from pg_database where datname = %s", (db,))
             if not cur.fetchone():
                 cur.execute(
@@ -64,9 +77,9 @@ def provision(admin_url: str, passwords: dict[str, str]) -> dict[str, str]:
                     sql.Identifier(db), sql.Identifier(app)
                 )
             )
-            env[f"{env_prefix(svc)}_DATABASE_URL"] = _url_for(admin_url, app, passwords["app"], db)
+            env[f"{env_prefix(svc)}_DATABASE_URL"] = _url_for(admin_url, app, app_pw, db)
             env[f"{env_prefix(svc)}_MIGRATION_DATABASE_URL"] = _url_for(
-                admin_url, owner, passwords["owner"], db
+                admin_url, owner, owner_pw, db
             )
     for svc in SERVICES:
         db_admin = urlunsplit(urlsplit(admin_url)._replace(path=f"/{database_name(svc)}"))

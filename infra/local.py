@@ -24,9 +24,17 @@ import sys
 import time
 from pathlib import Path
 
-from infra import kafka, postgres, topics
+from infra import kafka, kafka_access, postgres, topics
 from shared.files import write_private
-from shared.settings import SERVICES, env_prefix, project_root
+from shared.settings import (
+    KAFKA_ROLES,
+    LEDGER_DIRS,
+    SERVICES,
+    env_prefix,
+    kafka_client_config,
+    kafka_password_var,
+    project_root,
+)
 
 ROOT = project_root()
 LOCAL = ROOT / ".local"
@@ -75,16 +83,37 @@ def free_port_pair() -> int:
 
 
 def load_secrets(state: Path) -> dict[str, str]:
+    """The runner's generated secrets (state/secrets.json, 0600); any missing one (a state
+    directory from before it existed) is generated and added."""
     path = state / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    values = {
-        "db_owner": secrets.token_urlsafe(24),
-        "db_app": secrets.token_urlsafe(24),
-        "secret_key": secrets.token_urlsafe(48),
+    values = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {
+        **{f"db_{svc}_{kind}": 24 for svc in SERVICES for kind in ("owner", "app")},
+        "secret_key": 48,
+        "kafka_broker": 24,
+        **{f"kafka_{role}": 24 for role in KAFKA_ROLES},
     }
-    write_private(path, json.dumps(values, indent=2))
+    missing = {k: secrets.token_urlsafe(n) for k, n in wanted.items() if k not in values}
+    if missing or not path.exists():
+        values.update(missing)
+        write_private(path, json.dumps(values, indent=2))
     return values
+
+
+def kafka_env(sec: dict[str, str], bootstrap: str, cafile: Path) -> dict[str, str]:
+    """The Kafka settings of the runner's own broker: SASL_SSL, SCRAM, every role's password."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "KAFKA_SSL_CAFILE": str(cafile),
+    }
+    env.update({kafka_password_var(role): sec[f"kafka_{role}"] for role in KAFKA_ROLES})
+    return env
+
+
+def broker_secrets(sec: dict[str, str]) -> kafka.BrokerSecrets:
+    return kafka.BrokerSecrets(sec["kafka_broker"], sec["kafka_admin"])
 
 
 class Pids:
@@ -161,30 +190,60 @@ def up(
 
     # Kafka
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        # someone else's broker: its KAFKA_* settings (protocol, CA, passwords) come with it
+        env.update({k: v for k, v in os.environ.items() if k.startswith("KAFKA_")})
         say(f"using Kafka at {env['KAFKA_BOOTSTRAP_SERVERS']}")
+        kafka_provisioned = bool(os.environ.get(kafka_password_var("admin")))
     else:
-        env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{kafka_port}"
+        bootstrap = f"127.0.0.1:{kafka_port}"
         existing = pids.load().get("kafka")
-        if existing and alive(existing):
-            kafka.wait_ready(env["KAFKA_BOOTSTRAP_SERVERS"])
-            say(f"Kafka already running, pid {existing}")
-        elif kafka.java_available():
-            pid = kafka.start(CACHE / "kafka", state / "kafka", kafka_port, state / "kafka.log")
-            pids.add("kafka", pid)
-            say(f"Apache Kafka (KRaft) on {env['KAFKA_BOOTSTRAP_SERVERS']}, pid {pid}")
-        else:
-            pid = kafka.start_tansu(kafka_port, state / "kafka.log")
-            pids.add("kafka", pid)
-    created = topics.ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"])
-    if created:
-        say("created topics:", ", ".join(created))
+        kafka_provisioned = True
+        if kafka.java_available():
+            env.update(kafka_env(sec, bootstrap, kafka.ensure_tls(state / "kafka" / "tls")))
+            os.environ.update(env)
+            if existing and alive(existing):
+                kafka.wait_ready(kafka_client_config("admin"))
+                say(f"Kafka already running, pid {existing}")
+            else:
+                pid = kafka.start(
+                    CACHE / "kafka",
+                    state / "kafka",
+                    kafka_port,
+                    state / "kafka.log",
+                    broker_secrets(sec),
+                    kafka_client_config("admin"),
+                )
+                pids.add("kafka", pid)
+                say(f"Apache Kafka (KRaft, SASL_SSL + SCRAM-SHA-512) on {bootstrap}, pid {pid}")
+        else:  # Tansu has no authentication: say so (start_tansu warns loudly too)
+            env.update(
+                {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+            )
+            kafka_provisioned = False
+            if not (existing and alive(existing)):
+                pid = kafka.start_tansu(kafka_port, state / "kafka.log")
+                pids.add("kafka", pid)
+    os.environ.update(env)
+    if kafka_provisioned:
+        granted = kafka_access.ensure_access(
+            kafka_client_config("admin"),
+            {r: os.environ[v] for r in KAFKA_ROLES if (v := kafka_password_var(r)) in os.environ},
+        )
+        if granted:
+            say(f"created {len(granted)} Kafka ACLs")
+    report = topics.ensure_topics(kafka_client_config("admin"))
+    if report.created:
+        say("created topics:", ", ".join(report.created))
+    for line in report.drift:
+        print(f"replika: WARNING: topic drift: {line}", file=sys.stderr, flush=True)
 
     env["REPLIKA_SECRET_KEY"] = os.environ.get("REPLIKA_SECRET_KEY", sec["secret_key"])
     env["REPLIKA_MASTER_KEY_FILE"] = os.environ.get(
         "REPLIKA_MASTER_KEY_FILE", str(state / "master-keys.json")
     )
     env["REPLIKA_TENANTS_DIR"] = os.environ.get("REPLIKA_TENANTS_DIR", str(ROOT / "tenants"))
+    for var, default in LEDGER_DIRS.items():  # event signing keys; heads outside the database
+        env[var] = os.environ.get(var, str(state / default))
     env["REPLIKA_INSECURE_COOKIES"] = os.environ.get("REPLIKA_INSECURE_COOKIES", "1")
     os.environ.update(env)
 
@@ -199,7 +258,11 @@ def up(
 def provision_databases(admin_url: str, sec: dict[str, str]) -> dict[str, str]:
     from infra.databases import provision
 
-    return provision(admin_url, {"owner": sec["db_owner"], "app": sec["db_app"]})
+    # one password per role: no service's credentials open another service's database
+    return provision(
+        admin_url,
+        {f"{svc}_{kind}": sec[f"db_{svc}_{kind}"] for svc in SERVICES for kind in ("owner", "app")},
+    )
 
 
 def write_env(path: Path, env: dict[str, str]) -> None:

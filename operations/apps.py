@@ -3,18 +3,22 @@ plugged in. Gunicorn, docker-compose, the local runner and the tests name these 
 outside Python: `gunicorn 'operations.apps:whistleblowing()'`).
 
 `services/<svc>/app.py` builds the service's own app; services never import `operations`, so
-the pages that belong to the platform (replication portal, tenant settings) are added here.
+the pages that belong to the platform (replication portal, tenant settings, the city's
+officials and its admin's home) are added here.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
+from operations import branding, officials_web
 from operations.replication import config_web
+from operations.replication import openapi as replication_openapi
 from operations.replication import web as replication_web
 from services.audit import app as audit_app
 from services.hibah_bansos import app as hibah_bansos_app
 from services.whistleblowing import app as whistleblowing_app
+from shared import openapi
 
 
 def whistleblowing() -> Flask:
@@ -23,11 +27,16 @@ def whistleblowing() -> Flask:
     app = whistleblowing_app.create_app()
     app.register_blueprint(replication_web.bp)
     app.register_blueprint(config_web.bp)
+    app.register_blueprint(officials_web.bp)
+    app.register_blueprint(branding.bp)
+    openapi.extend(app, replication_openapi.paths)  # its /openapi.json describes them too
     return app
 
 
 def hibah_bansos() -> Flask:
-    return hibah_bansos_app.create_app()
+    app = hibah_bansos_app.create_app()
+    app.register_blueprint(branding.bp)  # the tenant's colours in every page's header
+    return app
 
 
 def audit() -> Flask:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from operations.replication.cli import register as _register_replication
+from services.audit.commands import COMMANDS as AUDIT_COMMANDS
 
 
 @click.group()
@@ -206,7 +207,7 @@ def relay(service: str, metrics_port: int | None, batch_size: int, poll_seconds:
 
 @main.group()
 def audit() -> None:
-    """The audit ledger: consume events, verify chains."""
+    """The audit ledger: consume events, verify chains, dead letters, anchored heads."""
 
 
 @audit.command("consume")
@@ -243,25 +244,8 @@ def audit_consume(checkpoint_every: int, checkpoint_seconds: float) -> None:
     consumer.run(_until_signalled())
 
 
-@audit.command("verify")
-@click.option("--tenant", "slug", required=True)
-def audit_verify(slug: str) -> None:
-    """Exit 0 when TENANT's chain and signed checkpoints are intact; else name the first
-    broken seq and exit 1."""
-    from services.audit.ledger import UnknownTenant
-    from services.audit.verify import verify_tenant
-    from shared.db import service_engine, session_factory
-
-    with session_factory(service_engine("audit"))() as session:
-        try:
-            report = verify_tenant(session, slug)
-        except UnknownTenant:
-            raise click.ClickException(f"unknown tenant {slug}") from None
-    if report.ok:
-        click.echo(f"{slug}: OK, {report.entries} entries, {report.checkpoints} checkpoints")
-        return
-    click.echo(f"{slug}: BROKEN at seq {report.problem.seq}: {report.problem.reason}", err=True)
-    raise SystemExit(1)
+for _command in AUDIT_COMMANDS:  # verify, export-heads, dead-letters, redrive
+    audit.add_command(_command)
 
 
 @audit.command("checkpoint")
@@ -312,15 +296,84 @@ def keys_shred_tenant(slug: str, yes: bool) -> None:
 @keys.command("init-custodian")
 @click.argument("slug")
 def keys_init_custodian(slug: str) -> None:
-    """Create the tenant's identity custodian key; prints the passphrase and the offline
-    recovery secret once (give them to the custodian; Replika keeps neither)."""
+    """Where the tenant's identity custodian creates their key. The key belongs to the
+    custodian: they create it on their own page, typing their own passphrase, and see the
+    recovery secret once; no command chooses or prints a custodian passphrase."""
     from operations import key_admin
 
-    created = key_admin.ensure_custodian(key_admin.tenant_id_of(slug))
-    if created is None:
-        raise click.ClickException(f"{slug} already has a custodian key")
-    click.echo(f"passphrase: {created['passphrase']}")
-    click.echo(f"recovery secret (store offline): {created['recovery_secret']}")
+    status = key_admin.custodian_status(key_admin.tenant_id_of(slug))
+    if status is not None:
+        raise click.ClickException(
+            f"{slug} already has a custodian key (fingerprint {status['fingerprint']})"
+        )
+    click.echo(
+        f"{slug}: the identity custodian signs in and creates the key at "
+        + key_admin.CUSTODIAN_PAGE.format(slug=slug)
+    )
+
+
+def _custodian_error(exc: Exception) -> click.ClickException:
+    from shared import identity
+
+    if isinstance(exc, identity.PassphraseThrottled):
+        return click.ClickException(f"too many wrong tries; wait {exc.retry_after} s")
+    if isinstance(exc, identity.WrongPassphrase):
+        return click.ClickException("the passphrase is not right")
+    if isinstance(exc, identity.WrongRecoverySecret):
+        return click.ClickException("the recovery secret is not right")
+    return click.ClickException(str(exc))
+
+
+@keys.command("custodian-passphrase")
+@click.argument("slug")
+def keys_custodian_passphrase(slug: str) -> None:
+    """The custodian changes their passphrase (typed at the prompt, never shown)."""
+    from operations import key_admin
+    from shared import identity
+
+    old = click.prompt("current passphrase", hide_input=True)
+    new = click.prompt("new passphrase", hide_input=True, confirmation_prompt=True)
+    try:
+        key_admin.change_custodian_passphrase(key_admin.tenant_id_of(slug), old, new)
+    except (ValueError, identity.NoCustodian, identity.WrongPassphrase) as exc:
+        raise _custodian_error(exc) from None
+    except identity.PassphraseThrottled as exc:
+        raise _custodian_error(exc) from None
+    click.echo(f"{slug}: custodian passphrase changed")
+
+
+@keys.command("custodian-recover")
+@click.argument("slug")
+def keys_custodian_recover(slug: str) -> None:
+    """The custodian sets a new passphrase with the offline recovery secret."""
+    from operations import key_admin
+    from shared import identity
+
+    secret = click.prompt("recovery secret", hide_input=True)
+    new = click.prompt("new passphrase", hide_input=True, confirmation_prompt=True)
+    try:
+        key_admin.recover_custodian(key_admin.tenant_id_of(slug), secret, new)
+    except (ValueError, identity.NoCustodian, identity.WrongRecoverySecret) as exc:
+        raise _custodian_error(exc) from None
+    except identity.PassphraseThrottled as exc:
+        raise _custodian_error(exc) from None
+    click.echo(f"{slug}: custodian passphrase set from the recovery secret")
+
+
+@keys.command("authenticate-custodian")
+@click.argument("slug")
+@click.option("--fingerprint", required=True, help="as the custodian reads it from their page")
+def keys_authenticate_custodian(slug: str, fingerprint: str) -> None:
+    """Authenticate a custodian key made before this version (sealing refuses it until then),
+    once its fingerprint equals the one the custodian reads on their page."""
+    from operations import key_admin
+    from shared import identity
+
+    try:
+        found = key_admin.authenticate_custodian(key_admin.tenant_id_of(slug), fingerprint)
+    except (ValueError, identity.NoCustodian) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{slug}: custodian key {found} authenticated")
 
 
 _register_replication(main, tenant)  # tenant new|suspend|resume, instance init (issue 8)
@@ -369,6 +422,7 @@ def tenant_export(slug: str, to: str, out: str) -> None:
         raise _move_error(exc) from None
     click.echo(f"{slug}: exported {sum(summary.rows.values())} rows to {out}")
     click.echo(f"recipient: {summary.recipient}")
+    click.echo(f"signed by: {summary.signer} (the receiver compares it out of band)")
     click.echo(f"bundle sha256: {summary.bundle_sha256} (compare it on import)")
     if not summary.suspended:
         click.echo(
@@ -380,15 +434,45 @@ def tenant_export(slug: str, to: str, out: str) -> None:
 
 @tenant.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def tenant_import(file: str) -> None:
-    """Import a tenant bundle addressed to this deployment: all or nothing; refused when the
-    bundle was altered, is addressed elsewhere, or the tenant already exists here."""
+@click.option(
+    "--from",
+    "sender",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="the sending deployment's public-key document (`replika instance public-key` there)",
+)
+@click.option(
+    "--signer",
+    default=None,
+    help="or the sender's signing-key fingerprint (sha256:...), as compared out of band",
+)
+def tenant_import(file: str, sender: str | None, signer: str | None) -> None:
+    """Import a tenant bundle signed by the sending deployment and addressed to this one: all
+    or nothing; refused when the bundle was altered, signed by another key, is addressed
+    elsewhere, or the tenant already exists here."""
     from pathlib import Path
 
-    from operations.tenant_move import MoveError, import_bundle
+    from operations.tenant_move import (
+        MAX_BUNDLE_BYTES,
+        MoveError,
+        import_bundle,
+        read_signing_fingerprint,
+    )
 
+    if (sender is None) == (signer is None):
+        raise click.ClickException(
+            "name the sending deployment: --from its public-key document, or --signer its "
+            "signing-key fingerprint (compare it with the sender out of band)"
+        )
+    path = Path(file)
     try:
-        summary = import_bundle(Path(file).read_bytes())
+        if signer is None:
+            assert sender is not None  # exactly one of --from and --signer
+            signer = read_signing_fingerprint(Path(sender).read_text())
+        if path.stat().st_size > MAX_BUNDLE_BYTES:
+            raise MoveError("Bundle refused", f"it is larger than {MAX_BUNDLE_BYTES} bytes")
+        click.echo(f"expected signer: {signer}")
+        summary = import_bundle(path.read_bytes(), signer.strip())
     except MoveError as exc:
         raise _move_error(exc) from None
     click.echo(
@@ -443,22 +527,31 @@ def tenant_offboard(slug: str, to: str, out: str, yes: bool) -> None:
     help="write the key to this file instead of printing it",
 )
 def instance_public_key(out: str | None) -> None:
-    """Print this deployment's public key for tenant bundles (its private half is created on
-    first use next to the keyring, mode 0600)."""
+    """Print this deployment's public keys for tenant bundles: the transport key bundles are
+    sealed to, and the signing key of the bundles it exports (private halves created on first
+    use next to the keyring, mode 0600). Read the signing fingerprint to the other side."""
     from pathlib import Path
 
-    from operations.tenant_move import deployment_public_key, fingerprint, public_key_document
+    from operations.tenant_move import (
+        deployment_public_key,
+        deployment_signing_key,
+        fingerprint,
+        public_key_document,
+    )
 
-    raw = deployment_public_key()
-    doc = public_key_document(raw)
+    raw, signing = deployment_public_key(), deployment_signing_key()
+    doc = public_key_document(raw, signing)
     if out:
         Path(out).write_text(doc)
         click.echo(f"written: {out} ({fingerprint(raw)})")
+        click.echo(f"signing fingerprint: {fingerprint(signing)}")
     else:
         click.echo(doc, nl=False)
 
 
-main.commands["instance"].add_command(instance_public_key)
+instance_group = main.commands["instance"]
+assert isinstance(instance_group, click.Group)
+instance_group.add_command(instance_public_key)
 
 
 @main.group()

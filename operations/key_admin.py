@@ -106,6 +106,10 @@ def shred_tenant(tenant_id: uuid.UUID) -> dict[str, int]:
             ).rowcount
             if service == "whistleblowing":
                 n += conn.execute(
+                    text("delete from custodian_passphrase_wraps where tenant_id = :t"),
+                    {"t": tenant_id},
+                ).rowcount
+                n += conn.execute(
                     text("delete from custodian_keys where tenant_id = :t"), {"t": tenant_id}
                 ).rowcount
             # a tenant that never had a key gets a destroyed marker, so none is made later
@@ -123,11 +127,62 @@ def shred_tenant(tenant_id: uuid.UUID) -> dict[str, int]:
 
 
 def ensure_custodian(tenant_id: uuid.UUID, passphrase: str | None = None) -> dict | None:
-    """Create the tenant's identity custodian key if it has none. Returns the new passphrase
-    and offline recovery secret (shown once), or None when the tenant already has one."""
+    """Demo data and tests only: create the tenant's identity custodian key if it has none.
+    Returns the passphrase and offline recovery secret, or None when the tenant already has
+    one. A real city's custodian creates the key on their own page (CUSTODIAN_PAGE); no
+    command chooses or prints a custodian passphrase."""
     return identity.ensure_demo_custodian(
         service_engine("whistleblowing", migration=True), tenant_id, passphrase
     )
+
+
+CUSTODIAN_PAGE = "/t/{slug}/whistleblowing/custodian"
+
+
+def _custodian_session(tenant_id: uuid.UUID):
+    return tenant_session(session_factory(service_engine("whistleblowing")), tenant_id)
+
+
+def custodian_status(tenant_id: uuid.UUID) -> dict | None:
+    with _custodian_session(tenant_id) as session:
+        return identity.custodian_status(session, tenant_id)
+
+
+def change_custodian_passphrase(tenant_id: uuid.UUID, old: str, new: str) -> None:
+    """The custodian at the operator's terminal (passphrases typed, never printed); the same
+    throttle as the page. Runs as the application role: a new wrap is appended."""
+    with _custodian_session(tenant_id) as session, session.begin():
+        identity.change_custodian_passphrase(session, tenant_id, old, new, who="cli")
+
+
+def recover_custodian(tenant_id: uuid.UUID, recovery_secret: str, new: str) -> None:
+    with _custodian_session(tenant_id) as session, session.begin():
+        identity.recover_custodian(session, tenant_id, recovery_secret, new, who="cli")
+
+
+def authenticate_custodian(tenant_id: uuid.UUID, expected_fingerprint: str) -> str:
+    """Authenticate a custodian key made before migration k002 (it has no MAC yet), once the
+    custodian has read its fingerprint from their page and it equals `expected_fingerprint`.
+    Owner connection: the application role cannot UPDATE the key row."""
+    engine = service_engine("whistleblowing", migration=True)
+    with tenant_session(session_factory(engine), tenant_id) as session, session.begin():
+        row = session.execute(
+            text(
+                "select public_key, public_key_mac from custodian_keys where tenant_id = :t "
+                "for update"
+            ),
+            {"t": tenant_id},
+        ).first()
+        if row is None:
+            raise identity.NoCustodian("this tenant has no identity custodian key")
+        found = identity.fingerprint(row.public_key)
+        if "".join(expected_fingerprint.split()).upper() != "".join(found.split()):
+            raise ValueError(f"the key's fingerprint is {found}, not the one given")
+        session.execute(
+            text("update custodian_keys set public_key_mac = :m where tenant_id = :t"),
+            {"m": identity._mac(session, tenant_id, row.public_key), "t": tenant_id},
+        )
+    return found
 
 
 def tenant_id_of(slug: str) -> uuid.UUID:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from operations.replication.provisioning import issue_enrolment_link
 from operations.service_models import models_of
 from shared.db import service_engine, session_factory, tenant_session
 from shared.officials import (
     OFFICIAL_SERVICES,
+    TOTP_STEP_SECONDS,
     NewCredentials,
     OfficialError,
     add_official,
@@ -59,7 +63,7 @@ def _commit_all(sessions: dict[str, Session]) -> None:
 
 def add(slug: str, username: str, roles: Iterable[str]) -> NewCredentials:
     """Create an official in every service database with fresh random credentials."""
-    roles = validate_roles(roles)
+    roles = check_separated(roles)
     tenant_id = tenant_id_of(slug)
     password, totp_secret, official_id = new_password(), new_totp_secret(), uuid.uuid4()
     password_hash = hash_password(password)
@@ -167,3 +171,140 @@ def reset_credentials(slug: str, username: str) -> NewCredentials:
             set_credentials(official, password_hash=password_hash, totp_secret=totp_secret)
         _commit_all(sessions)
     return NewCredentials(officials[0].id, normalise_username(username), password, totp_secret)
+
+
+# --- the city's own officials, managed by its tenant admin (pages and API) -----------------
+#
+# The same rules for the page at /t/<slug>/admin/officials and for the CLI: an official added
+# here gets a one-time enrolment link (the onboarding link of replication), never a password
+# chosen by someone else; roles that must stay apart are refused together.
+
+# An identity custodian decrypts reporters' identities: they may not also investigate the
+# cases those identities belong to (nor supervise the investigation).
+SEPARATED_ROLES: tuple[frozenset[str], ...] = (
+    frozenset({"identity_custodian", "wbs_investigator"}),
+    frozenset({"identity_custodian", "wbs_supervisor"}),
+)
+
+
+def check_separated(roles: Iterable[str]) -> list[str]:
+    """`validate_roles`, plus the separation rules (OfficialError naming `roles`)."""
+    valid = validate_roles(roles)
+    for rule in SEPARATED_ROLES:
+        if rule <= set(valid):
+            raise OfficialError(f"roles: {' and '.join(sorted(rule))} may not be held together")
+    return valid
+
+
+@dataclass(frozen=True)
+class OfficialView:
+    id: uuid.UUID
+    username: str
+    roles: list[str]
+    active: bool
+    enrolled: bool  # has set their own password and second factor
+    last_sign_in: datetime | None  # the time of the last accepted TOTP code
+
+
+def officials_of(tenant_id: uuid.UUID) -> list[OfficialView]:
+    """The tenant's officials, from the first service database (they are equal in each)."""
+    service = OFFICIAL_SERVICES[0]
+    model = models_of(service).OfficialRow
+    with tenant_session(session_factory(service_engine(service)), tenant_id) as session:
+        rows = session.execute(select(model).order_by(model.username)).scalars().all()
+        return [_view(r) for r in rows]
+
+
+def _view(row) -> OfficialView:
+    step = row.last_totp_step
+    seen = datetime.fromtimestamp(step * TOTP_STEP_SECONDS, UTC) if step else None
+    return OfficialView(row.id, row.username, list(row.roles), row.active, step is not None, seen)
+
+
+def official_of(tenant_id: uuid.UUID, official_id: uuid.UUID) -> OfficialView:
+    for official in officials_of(tenant_id):
+        if official.id == official_id:
+            return official
+    raise OfficialError("official: no such official in this tenant")
+
+
+def enrol(tenant_id: uuid.UUID, username: str, roles: Iterable[str]) -> tuple[uuid.UUID, str]:
+    """A new official in every service database, unable to sign in until they follow the
+    one-time enrolment link (returned: its token) and set their own password and TOTP."""
+    roles = check_separated(roles)
+    official_id = uuid.uuid4()
+    password_hash = hash_password(new_password())  # nobody knows it: the link sets the real one
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        for svc, session in sessions.items():
+            row = add_official(
+                session,
+                models_of(svc).OfficialRow,
+                username,
+                roles,
+                official_id=official_id,
+                password_hash=password_hash,
+                totp_secret=new_totp_secret(),
+            )
+            row.active = False
+        _commit_all(sessions)
+    return official_id, issue_enrolment_link(tenant_id, official_id)
+
+
+def _rows_of(sessions: dict[str, Session], official_id: uuid.UUID) -> list:
+    found = [
+        row
+        for svc, session in sessions.items()
+        if (row := session.get(models_of(svc).OfficialRow, official_id)) is not None
+    ]
+    if not found:
+        raise OfficialError("official: no such official in this tenant")
+    return found
+
+
+def change_roles(
+    tenant_id: uuid.UUID, official_id: uuid.UUID, roles: Iterable[str], *, by: uuid.UUID
+) -> tuple[list[str], list[str]]:
+    """(previous roles, new roles); a tenant admin cannot take the role away from themself
+    (the city would be left without anyone to manage its officials)."""
+    roles = check_separated(roles)
+    if official_id == by and "tenant_admin" not in roles:
+        raise OfficialError("roles: you cannot remove tenant_admin from your own account")
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        rows = _rows_of(sessions, official_id)
+        previous = sorted(rows[0].roles)
+        for row in rows:
+            row.roles = roles
+        _commit_all(sessions)
+    return previous, roles
+
+
+def change_active(
+    tenant_id: uuid.UUID, official_id: uuid.UUID, active: bool, *, by: uuid.UUID | None = None
+) -> bool:
+    """Deactivate or reactivate in every service database; True when anything changed."""
+    if official_id == by and not active:
+        raise OfficialError("active: you cannot deactivate your own account")
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        rows = _rows_of(sessions, official_id)
+        if active and not any(r.last_totp_step for r in rows):
+            raise OfficialError("active: the official has not enrolled yet; send a new link")
+        changed = any(r.active != active for r in rows)
+        for row in rows:
+            row.active = active
+        _commit_all(sessions)
+    return changed
+
+
+def reset_second_factor(tenant_id: uuid.UUID, official_id: uuid.UUID) -> str:
+    """Lost phone: the official's password and TOTP stop working at once; a new one-time
+    enrolment link (its token returned) lets them set both again."""
+    password_hash = hash_password(new_password())
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        for row in _rows_of(sessions, official_id):
+            set_credentials(row, password_hash=password_hash, totp_secret=new_totp_secret())
+        _commit_all(sessions)
+    return issue_enrolment_link(tenant_id, official_id)

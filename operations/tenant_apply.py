@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from shared.tenant_config import TenantConfig
 AFTER_APPLY: dict[str, Callable[[Session, Tenant], None]] = {"hibah_bansos": sync_programmes}
 
 
-def _tenant_model(service: str) -> type:
+def _tenant_model(service: str) -> type[Any]:
     return models_of(service).TenantRow
 
 

@@ -1,8 +1,15 @@
-"""Move one tenant between deployments: an export bundle sealed to the receiving deployment.
+"""Move one tenant between deployments: an export bundle signed by the sending deployment and
+sealed to the receiving one.
 
-    replika instance public-key --out garut.pub          (on the receiver)
-    replika tenant export garut --to garut.pub --out garut.bundle   (on the sender)
-    replika tenant import garut.bundle                   (on the receiver)
+    replika instance public-key --out receiver.pub       (on the receiver; also on the sender)
+    replika tenant export garut --to receiver.pub --out garut.bundle   (on the sender)
+    replika tenant import garut.bundle --from sender.pub (on the receiver)
+
+Both sides print the sender's signing-key fingerprint (`instance public-key`, `tenant export`);
+the operators compare it out of band (a call, a letter), and the importer names the sender by
+its public-key document (`--from`) or that fingerprint (`--signer`). A bundle signed by any
+other key, or not signed, is refused before it is decrypted: the receiver's public key is
+public, so a seal alone proves nothing about who made a bundle.
 
 The bundle holds the tenant's configuration (its tenant file), every row it owns in every
 service database (found by reflecting each database: every table with a `tenant_id` column,
@@ -17,13 +24,22 @@ they are: they are wrapped by tenant keys (or the custodian's passphrase), which
 so every field, identity and signature opens on the receiver.
 
 Bundle file: one line of magic, one line of JSON header (format, version, suite, recipient key
-fingerprint, time), then HPKE (RFC 9180; ML-KEM-768 + X25519 hybrid KEM, HKDF-SHA256,
-AES-256-GCM, the suite reporter identities use) of a zip archive, with the header bound in as
-HPKE `info`. Inside, `manifest.json` lists the SHA-256 and row count of every table's data
-(PostgreSQL COPY text, UTC) and every other file; import checks all of it before writing a row.
-Import refuses a slug or tenant id the receiver already has, a bundle addressed to another
-deployment, an altered bundle, or a schema version that differs; it writes each database in one
-transaction and commits only when all three are loaded.
+fingerprint, signer's Ed25519 public key, time), the signer's 64-byte Ed25519 signature over
+magic, header and ciphertext, then HPKE (RFC 9180; ML-KEM-768 + X25519 hybrid KEM,
+HKDF-SHA256, AES-256-GCM, the suite reporter identities use) of a zip archive, with the header
+bound in as HPKE `info`. Inside, `manifest.json` lists the SHA-256 and row count of every
+table's data (PostgreSQL COPY text, UTC) and every other file.
+
+Before a row is written, import checks all of it, row by row: every row ends with a newline
+(COPY also loads an unterminated last line, and takes a carriage return as one), has the
+manifest's columns, and carries the bundle's tenant id; officials carry only sealed TOTP
+seeds. Member and total uncompressed sizes are capped from the archive's directory before any
+member is read (and each read is bounded). Import refuses a slug or tenant id the receiver
+already has, a bundle addressed to another deployment or signed by another, an altered bundle,
+or a schema version that differs; it writes each database in one transaction and commits only
+when all three are loaded. The databases with row-level security are written as the
+application role (`*_DATABASE_URL`), which RLS binds, with the tenant set: a row of another
+tenant fails the policy's check even if it got past the row check.
 
 The whole bundle is built and opened in memory (attachments are size-limited rows); plaintext
 keys are never written to disk.
@@ -45,15 +61,17 @@ from typing import Any
 
 import psycopg
 import yaml
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives import serialization as s
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from psycopg import sql
 from sqlalchemy import MetaData, create_engine, pool
 from sqlalchemy.engine import make_url
 
 from operations import key_admin
+from operations.replication.config_admin import load_yaml
 from operations.replication.lifecycle import UnknownTenant, record, set_suspended
 from services.audit import keys as audit_keys
 from shared import crypto, settings
@@ -62,26 +80,45 @@ from shared.event_types import (
     PLATFORM_TENANT_IMPORTED,
     PLATFORM_TENANT_OFFBOARDED,
 )
-from shared.keyring import TRANSPORT_KEM, KeyringError, keyring, transport_private_key
+from shared.keyring import (
+    TRANSPORT_KEM,
+    KeyringError,
+    keyring,
+    transport_key_path,
+    transport_private_key,
+)
+from shared.officials import SEALED
 from shared.tenant_config import TenantConfigError, parse
 
 FORMAT = "replika-tenant-bundle"
-VERSION = 1
-MAGIC = b"REPLIKA-TENANT-BUNDLE/1\n"
+VERSION = 2  # 2: signed by the sending deployment (1 was sealed only, and is refused)
+MAGIC = b"REPLIKA-TENANT-BUNDLE/2\n"
+SIGNATURE_BYTES = 64
+SIGNING_ALG = "Ed25519"
 PUBLIC_KEY_FORMAT = "replika-deployment-public-key"
 SUITE_NAME = "MLKEM768-X25519/HKDF-SHA256/AES-256-GCM"
 SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 INFO_PREFIX = b"replika/tenant-bundle/v1|"
 MLKEM_PUBLIC_BYTES = 1184
 
-# Tables without a tenant_id column that are known: the schema version (not moved) and the
-# tenants table itself (its row is the tenant: moved by id). Anything else stops the move.
-SCHEMA_TABLES = {"alembic_version"}
+# Tables without a tenant_id column that are known: the schema version and the audit ledger's
+# dead letters (records of this deployment's stream, often of no known tenant), not moved, and
+# the tenants table itself (its row is the tenant: moved by id). Anything else stops the move.
+SCHEMA_TABLES = {"alembic_version", "audit_dead_letters", "audit_dead_letter_redrives"}
 TENANTS_TABLE = "tenants"
 # Tables whose identity column is renumbered by the receiver (its own sequence); the rows keep
 # their own unique ids (an outbox row keeps its event id).
 RENUMBERED = {"outbox": "seq"}
 MOVED = "moved"  # placeholder master key id of a key row until the receiver re-wraps it
+# Caps checked before anything is decompressed (the archive's directory declares the sizes;
+# every read is bounded as well, so a lying directory does not get past them either).
+MAX_BUNDLE_BYTES = 2 * 1024**3
+MAX_MEMBER_BYTES = 512 * 1024**2
+MAX_TOTAL_BYTES = 2 * 1024**3
+MAX_MEMBERS = 1000
+# Databases without row-level security (the audit ledger's grants are insert/select only and
+# it has no tenant policies): written as the owner, guarded by the row check alone.
+OWNER_WRITTEN = {"audit"}
 
 
 class MoveError(Exception):
@@ -97,6 +134,13 @@ class MoveError(Exception):
 
 
 # -- the deployment's transport key ------------------------------------------------------------
+
+
+def _scalar(cursor: Any) -> Any:
+    """The first column of the one row a query returns (it always returns one)."""
+    row = cursor.fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _private_key(raw: bytes) -> hpke.MLKEM768X25519PrivateKey:
@@ -130,27 +174,89 @@ def deployment_public_key() -> bytes:
     return _public_raw(transport_private_key(create=True))
 
 
-def public_key_document(public_raw: bytes) -> str:
-    return (
-        json.dumps(
-            {
-                "format": PUBLIC_KEY_FORMAT,
-                "version": VERSION,
-                "kem": TRANSPORT_KEM,
-                "fingerprint": fingerprint(public_raw),
-                "public_key": base64.b64encode(public_raw).decode(),
-            },
-            indent=2,
+def signing_key_path() -> Path:
+    """`<keyring stem>.signing-key.json`, next to the transport key (same 0600 rule)."""
+    transport = transport_key_path()
+    return transport.with_name(transport.name.replace(".transport-key.", ".signing-key."))
+
+
+def signing_private_key(create: bool = True) -> Ed25519PrivateKey:
+    """This deployment's Ed25519 key that signs the bundles it exports, created once (O_EXCL)
+    on first use and never replaced. Back it up with the keyring."""
+    path = signing_key_path()
+    if not path.exists():
+        if not create:
+            raise MoveError(
+                "No signing key here", f"{path} does not exist (`replika instance public-key`)"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        raw = Ed25519PrivateKey.generate().private_bytes(
+            s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption()
         )
-        + "\n"
-    )
+        data = {
+            "alg": SIGNING_ALG,
+            "created": datetime.now(UTC).isoformat(),
+            "private": base64.b64encode(raw).decode(),
+        }
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=2)
+                f.flush()
+                os.fsync(f.fileno())
+    if path.stat().st_mode & 0o077:
+        raise MoveError("Signing key exposed", f"{path} is readable by others; chmod 600")
+    data = json.loads(path.read_text())
+    if data.get("alg") != SIGNING_ALG:
+        raise MoveError("Unknown signing key", f"{path}: alg {data.get('alg')!r}")
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(data["private"]))
+
+
+def _raw_public(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)
+
+
+def deployment_signing_key() -> bytes:
+    """This deployment's raw Ed25519 public key (bundles it exports are signed with it)."""
+    return _raw_public(signing_private_key(create=True))
+
+
+def public_key_document(public_raw: bytes, signing_raw: bytes | None = None) -> str:
+    doc: dict[str, Any] = {
+        "format": PUBLIC_KEY_FORMAT,
+        "version": VERSION,
+        "kem": TRANSPORT_KEM,
+        "fingerprint": fingerprint(public_raw),
+        "public_key": base64.b64encode(public_raw).decode(),
+    }
+    if signing_raw is not None:
+        doc.update(
+            signing_alg=SIGNING_ALG,
+            signing_fingerprint=fingerprint(signing_raw),
+            signing_key=base64.b64encode(signing_raw).decode(),
+        )
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _document(text: str) -> dict:
+    try:
+        doc = json.loads(text)
+        assert doc["format"] == PUBLIC_KEY_FORMAT and doc["kem"] == TRANSPORT_KEM
+        return doc
+    except Exception:
+        raise MoveError(
+            "Not a deployment public key",
+            "the file is not the output of `replika instance public-key`",
+        ) from None
 
 
 def read_public_key(text: str) -> bytes:
     """The raw public key of a `replika instance public-key` document (fingerprint checked)."""
+    doc = _document(text)
     try:
-        doc = json.loads(text)
-        assert doc["format"] == PUBLIC_KEY_FORMAT and doc["kem"] == TRANSPORT_KEM
         raw = base64.b64decode(doc["public_key"], validate=True)
         _public_key(raw)
     except Exception:
@@ -163,6 +269,24 @@ def read_public_key(text: str) -> bytes:
     return raw
 
 
+def read_signing_fingerprint(text: str) -> str:
+    """The signing-key fingerprint of a sender's `replika instance public-key` document."""
+    doc = _document(text)
+    try:
+        assert doc["signing_alg"] == SIGNING_ALG
+        raw = base64.b64decode(doc["signing_key"], validate=True)
+        Ed25519PublicKey.from_public_bytes(raw)
+    except Exception:
+        raise MoveError(
+            "No signing key in the document",
+            "the sender's public-key document has no bundle signing key (`replika instance "
+            "public-key` of a current version prints one)",
+        ) from None
+    if fingerprint(raw) != doc["signing_fingerprint"]:
+        raise MoveError("Damaged public key", "the signing key does not match its fingerprint")
+    return fingerprint(raw)
+
+
 # -- database plans ----------------------------------------------------------------------------
 
 
@@ -172,13 +296,15 @@ class TablePlan:
     columns: list[str]  # columns carried in the bundle (in COPY order)
 
 
-def _psycopg_url(service: str) -> str:
-    url = make_url(settings.database_url(service, migration=True))
+def _psycopg_url(service: str, *, migration: bool = True) -> str:
+    url = make_url(settings.database_url(service, migration=migration))
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _connect(service: str) -> psycopg.Connection:
-    return psycopg.connect(_psycopg_url(service), autocommit=False)
+def _connect(service: str, *, as_app: bool = False) -> psycopg.Connection:
+    """The owner's connection, or (`as_app`) the application role's, which row-level security
+    binds (it owns nothing and is no superuser: infra/databases.py)."""
+    return psycopg.connect(_psycopg_url(service, migration=not as_app), autocommit=False)
 
 
 def _reflect(service: str) -> MetaData:
@@ -233,7 +359,7 @@ def _plan(service: str) -> tuple[list[TablePlan], list[str]]:
 def _export_select(service: str, plan: TablePlan) -> list[sql.Composable]:
     """Column expressions for export: key material is replaced by placeholders (it travels,
     unwrapped, in keys.json)."""
-    out = []
+    out: list[sql.Composable] = []
     for c in plan.columns:
         ident = sql.Identifier(c)
         if plan.name == "tenant_keys" and c == "master_key_id":
@@ -282,6 +408,7 @@ class ExportSummary:
     recipient: str
     bundle_sha256: str
     suspended: bool
+    signer: str = ""  # fingerprint of the signing key: compared out of band by the receiver
 
 
 def _tenant_row(slug: str) -> tuple[uuid.UUID, dict]:
@@ -393,19 +520,25 @@ def build_payload(slug: str) -> tuple[bytes, dict]:
     return archive.getvalue(), manifest
 
 
-def seal(payload: bytes, recipient_public: bytes) -> bytes:
+def seal(payload: bytes, recipient_public: bytes, signer: Ed25519PrivateKey | None = None) -> bytes:
+    """Encrypt `payload` to the recipient and sign the whole file with `signer` (by default
+    this deployment's signing key)."""
+    signer = signer or signing_private_key(create=True)
     header = json.dumps(
         {
             "format": FORMAT,
             "version": VERSION,
             "suite": SUITE_NAME,
             "recipient": fingerprint(recipient_public),
+            "signer_alg": SIGNING_ALG,
+            "signer_key": base64.b64encode(_raw_public(signer)).decode(),
             "created_at": datetime.now(UTC).isoformat(),
         },
         sort_keys=True,
     ).encode()
     ciphertext = SUITE.encrypt(payload, _public_key(recipient_public), info=INFO_PREFIX + header)
-    return MAGIC + header + b"\n" + ciphertext
+    signature = signer.sign(MAGIC + header + b"\n" + ciphertext)
+    return MAGIC + header + b"\n" + signature + ciphertext
 
 
 def export_tenant(slug: str, recipient_public: bytes, out: Path) -> ExportSummary:
@@ -440,6 +573,7 @@ def export_tenant(slug: str, recipient_public: bytes, out: Path) -> ExportSummar
         fingerprint(recipient_public),
         _sha(bundle),
         bool(manifest.get("suspended")),
+        fingerprint(deployment_signing_key()),
     )
 
 
@@ -460,23 +594,53 @@ class OpenedBundle:
         return self.manifest["tenant"]["slug"]
 
 
-def open_bundle(blob: bytes) -> OpenedBundle:
-    """Decrypt and check a bundle addressed to this deployment; raise MoveError otherwise."""
+def _refused(detail: str) -> MoveError:
+    return MoveError("Bundle refused", detail)
+
+
+def open_bundle(blob: bytes, signer: str) -> OpenedBundle:
+    """Check the signature (by the key of fingerprint `signer`, compared out of band),
+    decrypt and check a bundle addressed to this deployment; raise MoveError otherwise.
+    Nothing is written here."""
+    if len(blob) > MAX_BUNDLE_BYTES:
+        raise _refused(f"it is larger than {MAX_BUNDLE_BYTES} bytes")
     if not blob.startswith(MAGIC) or b"\n" not in blob[len(MAGIC) :]:
         raise MoveError(
-            "Not a tenant bundle", "the file does not start like a Replika tenant bundle"
+            "Not a tenant bundle",
+            "the file does not start like a signed Replika tenant bundle (format "
+            f"{VERSION}; earlier, unsigned bundles are no longer accepted)",
         )
-    header_bytes, ciphertext = blob[len(MAGIC) :].split(b"\n", 1)
+    header_bytes, rest = blob[len(MAGIC) :].split(b"\n", 1)
     try:
         header = json.loads(header_bytes)
-    except ValueError:
-        raise MoveError("Bundle refused", "its header is damaged") from None
+        assert isinstance(header, dict)
+    except (ValueError, AssertionError):
+        raise _refused("its header is damaged") from None
     if (
         header.get("format") != FORMAT
         or header.get("version") != VERSION
         or header.get("suite") != SUITE_NAME
+        or header.get("signer_alg") != SIGNING_ALG
     ):
-        raise MoveError("Bundle refused", "unknown bundle format, version or suite")
+        raise _refused("unknown bundle format, version or suite")
+    try:
+        signer_raw = base64.b64decode(header["signer_key"], validate=True)
+        signer_key = Ed25519PublicKey.from_public_bytes(signer_raw)
+    except Exception:
+        raise _refused("its signer's key is damaged") from None
+    if fingerprint(signer_raw) != signer:
+        raise MoveError(
+            "Bundle signed by another deployment",
+            f"it was signed by {fingerprint(signer_raw)}, not by the expected {signer}; "
+            "nothing imported (compare the fingerprint with the sender out of band)",
+        )
+    signature, ciphertext = rest[:SIGNATURE_BYTES], rest[SIGNATURE_BYTES:]
+    try:
+        signer_key.verify(signature, MAGIC + header_bytes + b"\n" + ciphertext)
+    except InvalidSignature:
+        raise _refused(
+            "its signature does not verify: it was altered or damaged after export"
+        ) from None
     try:
         private_raw = transport_private_key(create=False)
     except KeyringError as exc:
@@ -493,42 +657,108 @@ def open_bundle(blob: bytes) -> OpenedBundle:
             ciphertext, _private_key(private_raw), info=INFO_PREFIX + header_bytes
         )
     except Exception:
-        raise MoveError(
-            "Bundle refused", "it does not decrypt: it was altered or damaged after export"
-        ) from None
-    try:
-        with zipfile.ZipFile(io.BytesIO(payload)) as z:
-            manifest = json.loads(z.read("manifest.json"))
-            files = {n: z.read(n) for n in z.namelist() if n != "manifest.json"}
-    except Exception:
-        raise MoveError("Bundle refused", "its archive does not open") from None
+        raise _refused("it does not decrypt: it was altered or damaged after export") from None
+    manifest, files = _read_archive(payload)
     try:
         _check_manifest(manifest, files)
     except MoveError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise MoveError("Bundle refused", "its manifest is malformed") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise _refused("its manifest is malformed") from None
     return OpenedBundle(manifest, files)
+
+
+def _read_archive(payload: bytes) -> tuple[dict, dict[str, bytes]]:
+    """The archive's manifest and files, with the sizes its directory declares capped before
+    any member is decompressed, and every read bounded by its declared size."""
+    try:
+        z = zipfile.ZipFile(io.BytesIO(payload))
+    except Exception:
+        raise _refused("its archive does not open") from None
+    with z:
+        infos = z.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise _refused(f"its archive has more than {MAX_MEMBERS} files")
+        total = 0
+        for info in infos:
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise _refused(
+                    f"{info.filename[:100]} declares {info.file_size} bytes "
+                    f"(at most {MAX_MEMBER_BYTES})"
+                )
+            total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise _refused(f"its files declare {total} bytes (at most {MAX_TOTAL_BYTES})")
+        names = [i.filename for i in infos]
+        if len(set(names)) != len(names):
+            raise _refused("its archive names a file twice")
+        out: dict[str, bytes] = {}
+        try:
+            for info in infos:
+                with z.open(info) as member:
+                    data = member.read(info.file_size + 1)
+                if len(data) != info.file_size:
+                    raise _refused(f"{info.filename[:100]} is not the size its archive declares")
+                out[info.filename] = data
+        except MoveError:
+            raise
+        except Exception:
+            raise _refused("its archive does not open") from None
+    try:
+        manifest = json.loads(out.pop("manifest.json"))
+        assert isinstance(manifest, dict)
+    except (KeyError, ValueError, AssertionError):
+        raise _refused("its manifest is missing or malformed") from None
+    return manifest, out
 
 
 def _check_manifest(manifest: dict, files: dict[str, bytes]) -> None:
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-        raise MoveError("Bundle refused", "unknown manifest format")
-    uuid.UUID(manifest["tenant"]["id"])
+        raise _refused("unknown manifest format")
+    tenant_id = uuid.UUID(manifest["tenant"]["id"])
     if not isinstance(manifest["tenant"]["slug"], str):
         raise ValueError("slug")
     listed = manifest["files"]
     if set(listed) != set(files) or not {"tenant.yaml", "keys.json"} <= set(files):
-        raise MoveError("Bundle refused", "its files differ from its manifest")
+        raise _refused("its files differ from its manifest")
     for name, info in listed.items():
         if _sha(files[name]) != info["sha256"] or len(files[name]) != info["bytes"]:
-            raise MoveError("Bundle refused", f"{name} does not match its SHA-256 in the manifest")
+            raise _refused(f"{name} does not match its SHA-256 in the manifest")
     for service, v in manifest["services"].items():
         for table, info in v["tables"].items():
-            if files[info["file"]].count(b"\n") != info["rows"]:
-                raise MoveError(
-                    "Bundle refused", f"{service}.{table}: row count differs from the manifest"
-                )
+            _check_rows(f"{service}.{table}", table, info, files[info["file"]], tenant_id)
+
+
+def _check_rows(where: str, table: str, info: dict, data: bytes, tenant_id: uuid.UUID) -> None:
+    """Every row of a table's COPY text, one by one, before anything is written: rows end with
+    a newline, there is no carriage return (COPY would take it as a row end) nor end-of-data
+    marker, each row has the manifest's columns, carries this bundle's tenant id in its
+    tenant column exactly as COPY TO writes it, and officials carry only sealed TOTP seeds."""
+    columns = info["columns"]
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise ValueError("columns")
+    key = "id" if table == TENANTS_TABLE else "tenant_id"
+    if key not in columns:
+        raise _refused(f"{where} has no {key} column")
+    if data and not data.endswith(b"\n"):
+        raise _refused(f"{where}: its last row has no end of line")
+    if b"\r" in data:
+        raise _refused(f"{where}: a row holds a carriage return")
+    lines = data.split(b"\n")[:-1] if data else []
+    if len(lines) != info["rows"]:
+        raise _refused(f"{where}: row count differs from the manifest")
+    at, want = columns.index(key), str(tenant_id).encode()
+    seed = columns.index("totp_secret") if table == "officials" else None
+    for line in lines:
+        fields = line.split(b"\t")
+        if len(fields) != len(columns):
+            raise _refused(f"{where}: a row has other columns than the manifest")
+        if fields[at] != want:
+            raise _refused(f"{where} holds rows of another tenant")
+        if seed is not None and not fields[seed].startswith(SEALED.encode()):
+            raise _refused(
+                f"{where}: a TOTP seed is not sealed (plaintext seeds are no longer accepted)"
+            )
 
 
 def _check_receiver(bundle: OpenedBundle, plans: dict[str, list[TablePlan]]) -> None:
@@ -592,6 +822,30 @@ def _check_receiver(bundle: OpenedBundle, plans: dict[str, list[TablePlan]]) -> 
             conn.rollback()
 
 
+def _load(cur, service: str, table: str, columns: list[str], data: bytes) -> None:
+    """COPY the rows into a staging table (temporary, no policies: COPY FROM is refused on
+    a table with row-level security for a role it binds), then INSERT them into the table,
+    where the policy checks every row against the tenant set for this transaction."""
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    if service in OWNER_WRITTEN:
+        with cur.copy(sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(table), cols)) as c:
+            c.write(data)
+        return
+    stage = sql.Identifier(f"stage_{table}")
+    cur.execute(  # the columns' types only: no constraint, default or identity
+        sql.SQL(
+            "create temporary table {} on commit drop as select {} from {} with no data"
+        ).format(stage, cols, sql.Identifier(table))
+    )
+    with cur.copy(sql.SQL("copy {} ({}) from stdin").format(stage, cols)) as copy:
+        copy.write(data)
+    cur.execute(
+        sql.SQL("insert into {} ({}) select {} from {}").format(
+            sql.Identifier(table), cols, cols, stage
+        )
+    )
+
+
 def _rewrap_keys(cur, service: str, tables: set[str], tenant_id: uuid.UUID, keys: dict) -> None:
     """Wrap the bundle's tenant and audit keys under this deployment's current master key."""
     ring = keyring()
@@ -648,7 +902,7 @@ def _republish_unrecorded(conns: dict[str, psycopg.Connection], tenant_id: uuid.
             continue
         c = conn.cursor()
         c.execute("select to_regclass('outbox') is not null")
-        if not c.fetchone()[0]:
+        if not _scalar(c):
             continue
         c.execute(
             "update outbox set published_at = null where tenant_id = %s and "
@@ -656,6 +910,21 @@ def _republish_unrecorded(conns: dict[str, psycopg.Connection], tenant_id: uuid.
             (tenant_id, recorded),
         )
         n += c.rowcount
+        # what this deployment's relay will publish now carries this deployment's signature:
+        # its ledger trusts only its own services' keys (shared/event_signing.py)
+        from psycopg.types.json import Json
+
+        from shared import event_signing
+
+        c.execute(
+            "select seq, payload from outbox where tenant_id = %s and published_at is null",
+            (tenant_id,),
+        )
+        for seq, payload in c.fetchall():
+            c.execute(
+                "update outbox set payload = %s where seq = %s",
+                (Json(event_signing.sign(service, payload)), seq),
+            )
     return n
 
 
@@ -684,12 +953,13 @@ class ImportSummary:
     republish: int  # outbox events the sender published but its ledger had not recorded
 
 
-def import_bundle(blob: bytes) -> ImportSummary:
-    """Import a bundle into this deployment: everything or nothing."""
-    bundle = open_bundle(blob)
+def import_bundle(blob: bytes, signer: str) -> ImportSummary:
+    """Import a bundle signed by the key of fingerprint `signer` into this deployment:
+    everything or nothing."""
+    bundle = open_bundle(blob, signer)
     tenant_id, slug = bundle.tenant_id, bundle.slug
     try:
-        config = parse(yaml.safe_load(bundle.files["tenant.yaml"]), f"bundle:{slug}.yaml")
+        config = parse(load_yaml(bundle.files["tenant.yaml"]), f"bundle:{slug}.yaml")
     except (TenantConfigError, yaml.YAMLError) as exc:
         raise MoveError(
             "Bundle refused", f"its tenant file does not validate here: {exc}"
@@ -708,7 +978,8 @@ def import_bundle(blob: bytes) -> ImportSummary:
     committed: list[str] = []
     try:
         for service in settings.SERVICES:
-            conn = conns[service] = _connect(service)
+            # RLS-bound writes where the database has tenant policies (see OWNER_WRITTEN)
+            conn = conns[service] = _connect(service, as_app=service not in OWNER_WRITTEN)
             cur = conn.cursor()
             _session_settings(cur)
             cur.execute("select set_config('app.tenant_id', %s, true)", (str(tenant_id),))
@@ -718,12 +989,7 @@ def import_bundle(blob: bytes) -> ImportSummary:
                 data = bundle.files[info["file"]]
                 if not data:
                     continue
-                query = sql.SQL("copy {} ({}) from stdin").format(
-                    sql.Identifier(plan.name),
-                    sql.SQL(", ").join(sql.Identifier(c) for c in info["columns"]),
-                )
-                with cur.copy(query) as copy:
-                    copy.write(data)
+                _load(cur, service, plan.name, info["columns"], data)
                 rows[f"{service}.{plan.name}"] = info["rows"]
             # every copied row really is this tenant's (a crafted bundle cannot reach others)
             for plan in plans[service]:
@@ -734,7 +1000,7 @@ def import_bundle(blob: bytes) -> ImportSummary:
                     ),
                     (tenant_id,),
                 )
-                if cur.fetchone()[0] != sent[plan.name]["rows"]:
+                if _scalar(cur) != sent[plan.name]["rows"]:
                     raise MoveError(
                         "Bundle refused", f"{service}.{plan.name} holds rows of another tenant"
                     )

@@ -99,6 +99,17 @@ def current_principal() -> Principal | None:
     return principal
 
 
+def bearer_challenge() -> str:
+    """The `WWW-Authenticate` of a 401 on a bearer-protected route (RFC 6750 §3): the realm is
+    the tenant; `error="invalid_token"` when a bearer token was sent and refused."""
+    tenant = getattr(g, "tenant", None)
+    realm = tenant.slug if tenant is not None else "replika"
+    challenge = f'Bearer realm="{realm}"'
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        challenge += ', error="invalid_token"'
+    return challenge
+
+
 def official_actor() -> Actor:
     """The one builder of an official's `Actor`: the request's signed-in official (401 when
     there is none; `require_roles` on the view has already said which roles may come)."""

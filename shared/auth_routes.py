@@ -32,11 +32,13 @@ from shared import login_throttle
 from shared.auth import (
     TOKEN_TTL_SECONDS,
     Principal,
+    bearer_challenge,
     current_principal,
     is_api_request,
     issue_token,
     require_roles,
 )
+from shared.bodies import json_body
 from shared.officials import check_credentials
 from shared.problem import Problem, problem_response, validation_error
 from shared.request_context import db, ext
@@ -92,7 +94,7 @@ def authenticate(username: str, password: str, otp: str) -> Principal:
 
 @bp.post("/t/<tenant>/api/v1/auth/token")
 def token():
-    body = request.get_json(silent=True)
+    body = json_body()
     body = body if isinstance(body, dict) else {}
     missing = [f for f in ("username", "password", "otp") if not isinstance(body.get(f), str)]
     if missing:
@@ -112,7 +114,7 @@ def token():
     except InvalidCredentials:
         return problem_response(
             Problem(401, "Unauthorized", "Username, password or code is not right."),
-            headers={"WWW-Authenticate": 'Bearer realm="replika"'},
+            headers={"WWW-Authenticate": bearer_challenge()},
         )
     resp = jsonify(
         access_token=issue_token(principal), token_type="Bearer", expires_in=TOKEN_TTL_SECONDS

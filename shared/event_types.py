@@ -17,6 +17,11 @@ HB_LPJ_FILED = "hibah_bansos.lpj.filed.v1"
 
 # --- platform
 PLATFORM_ONBOARDING_REISSUED = "platform.onboarding.reissued.v1"
+PLATFORM_OFFICIAL_ACTIVE_CHANGED = "platform.official.active_changed.v1"
+PLATFORM_OFFICIAL_ADDED = "platform.official.added.v1"
+PLATFORM_OFFICIAL_ENROLLED = "platform.official.enrolled.v1"
+PLATFORM_OFFICIAL_ROLES_CHANGED = "platform.official.roles_changed.v1"
+PLATFORM_OFFICIAL_SECOND_FACTOR_RESET = "platform.official.second_factor_reset.v1"
 PLATFORM_REPLICATION_APPROVED = "platform.replication.approved.v1"
 PLATFORM_REPLICATION_REJECTED = "platform.replication.rejected.v1"
 PLATFORM_REPLICATION_REQUESTED = "platform.replication.requested.v1"

@@ -17,6 +17,8 @@ def check_database(engine: Engine) -> str | None:
 
 
 def check_kafka(bootstrap: str, timeout_ms: int = 2000) -> str | None:
+    """None when the brokers answer an authenticated metadata request as the `health`
+    principal (which no ACL allows anything more), else a short reason."""
     import socket
 
     from kafka import KafkaAdminClient
@@ -33,8 +35,12 @@ def check_kafka(bootstrap: str, timeout_ms: int = 2000) -> str | None:
     if not reachable:
         return "ConnectionRefused"
     try:
+        from shared.settings import kafka_client_config
+
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, reconnect_backoff_max_ms=500
+            **kafka_client_config("health", bootstrap),
+            request_timeout_ms=timeout_ms,
+            reconnect_backoff_max_ms=500,
         )
         try:
             admin.describe_cluster()

@@ -53,13 +53,28 @@ class RecordKeyRecord(TenantOwned):
 
 
 class CustodianKeyRecord(TenantOwned):
-    """The identity custodian's HPKE key: public half in the clear, private half only wrapped
-    (Argon2id passphrase key; offline recovery key). Whistleblowing database only."""
+    """The identity custodian's HPKE key: public half in the clear (authenticated by
+    `public_key_mac`), private half only wrapped (Argon2id passphrase key; offline recovery
+    key). Whistleblowing database only; the application role may not UPDATE it (k002)."""
 
     __tablename__ = "custodian_keys"
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    public_key_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
     passphrase_salt: Mapped[bytes] = mapped_column(LargeBinary)
     wrapped_by_passphrase: Mapped[bytes] = mapped_column(LargeBinary)
     wrapped_by_recovery: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustodianPassphraseWrapRecord(TenantOwned):
+    """A later wrap of the custodian's private key under a new passphrase (a change or a
+    recovery), appended; the highest version wins over the key row's first wrap."""
+
+    __tablename__ = "custodian_passphrase_wraps"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    passphrase_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped_by_passphrase: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

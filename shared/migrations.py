@@ -30,6 +30,7 @@ def upgrade_all() -> None:
 def run_env(metadata: MetaData) -> None:
     """Body of each service's `migrations/env.py`."""
     service = context.config.get_main_option("service")
+    assert service, "alembic.ini names the service"
     url = settings.database_url(service, migration=True)
     engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     with engine.connect() as connection:

@@ -4,6 +4,11 @@
   the work without publishing the same row at the same moment.
 - Publishes with acks=all (idempotent producer, in order per partition) to `<service>.events`,
   key `tenant:subject`, and marks rows published only after the broker acknowledged them.
+- Records follow the CloudEvents Kafka protocol binding in structured mode: the value is the
+  whole event as JSON, with the header `content-type: application/cloudevents+json;
+  charset=UTF-8` (without it a spec-following consumer such as the Java SDK reads nothing).
+- Authenticates as the Kafka principal `relay-<service>`, which may write its own topic only
+  (settings from shared.settings.kafka_client_config).
   A relay that dies in between leaves the rows unpublished: they are sent again (at least
   once); consumers drop duplicates by event id.
 - Keeps one case's order across relays: a row is held back while an earlier unpublished row
@@ -31,6 +36,7 @@ from sqlalchemy.engine import Engine
 
 from infra.topics import topic_for
 from shared import events
+from shared.settings import kafka_client_config
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,9 @@ FAILURES = Counter("replika_relay_failures_total", "Relay rounds that failed", [
 BACKOFF_MAX = 10.0  # short enough that a restarted broker is seen soon
 METRICS_REFRESH_SECONDS = 5.0
 HELD_BACK_RETRY_SECONDS = 0.1
+# CloudEvents Kafka binding, structured content mode (cloudevents/spec kafka-protocol-binding.md)
+CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+RECORD_HEADERS = [("content-type", CONTENT_TYPE.encode())]
 
 CLAIM_SQL = text("""
     select seq, key, payload from outbox
@@ -96,6 +105,7 @@ class Relay:
     ) -> None:
         self.service, self.engine, self.bootstrap = service, engine, bootstrap
         self.topic = topic_for(service)
+        self.role = relay_role(service)
         self.batch_size, self.poll_seconds = batch_size, poll_seconds
         self.send_timeout = send_timeout_seconds
         self.lag_log_seconds = lag_log_seconds
@@ -110,7 +120,7 @@ class Relay:
 
             timeout_ms = int(self.send_timeout * 1000)
             self._producer = KafkaProducer(
-                bootstrap_servers=self.bootstrap,
+                **kafka_client_config(self.role, self.bootstrap),
                 acks="all",
                 enable_idempotence=True,
                 linger_ms=5,
@@ -134,7 +144,12 @@ class Relay:
         """Send `rows` in order; returns the seqs the broker acknowledged (acks=all)."""
         producer = self.producer()
         futures = [
-            (r.seq, producer.send(self.topic, key=r.key.encode(), value=encode(r.payload)))
+            (
+                r.seq,
+                producer.send(
+                    self.topic, key=r.key.encode(), value=encode(r.payload), headers=RECORD_HEADERS
+                ),
+            )
             for r in rows
         ]
         producer.flush(timeout=self.send_timeout)
@@ -270,6 +285,11 @@ class Relay:
                 lag.backlog,
                 lag.oldest_age_seconds,
             )
+
+
+def relay_role(service: str) -> str:
+    """The Kafka principal a service's relay authenticates as."""
+    return f"relay-{service}"
 
 
 def encode(payload: dict) -> bytes:

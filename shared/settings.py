@@ -15,6 +15,9 @@ SERVICES = ("whistleblowing", "hibah_bansos", "audit")
 
 ENV_VARS = {
     "KAFKA_BOOTSTRAP_SERVERS": "Kafka brokers, comma separated",
+    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL (default), SASL_PLAINTEXT, or PLAINTEXT (no auth)",
+    "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512 (default) or PLAIN",
+    "KAFKA_SSL_CAFILE": "PEM file of the CA that signed the brokers' certificates",
     "WHISTLEBLOWING_DATABASE_URL": "whistleblowing app role (no table ownership, RLS applies)",
     "WHISTLEBLOWING_MIGRATION_DATABASE_URL": "whistleblowing owner role, used by migrations",
     "HIBAH_BANSOS_DATABASE_URL": "hibah_bansos app role",
@@ -25,6 +28,23 @@ ENV_VARS = {
     "REPLIKA_SECRET_KEY": "signs page sessions and API tokens",
     "REPLIKA_TENANTS_DIR": "directory of tenant YAML files",
 }
+
+# Directories of the event signing keys and of the audit heads anchored outside the database,
+# with their default under the runner's state directory (`.local/`). In compose each container
+# gets only what it uses: the emitters REPLIKA_EVENT_KEYS_DIR (their private keys), the audit
+# consumer its read-only `public/` part and REPLIKA_AUDIT_ANCHOR_DIR, the audit API neither.
+LEDGER_DIRS = {
+    "REPLIKA_EVENT_KEYS_DIR": "event-keys",
+    "REPLIKA_AUDIT_ANCHOR_DIR": "audit-anchors",
+}
+ENV_VARS.update(
+    {
+        "REPLIKA_EVENT_KEYS_DIR": "event signing keys: <service>.key.json (private, 0600) and "
+        "public/<service>/*.json (what the audit consumer trusts)",
+        "REPLIKA_AUDIT_ANCHOR_DIR": "append-only files of signed audit heads, one per tenant, "
+        "outside the audit database",
+    }
+)
 
 
 def env_prefix(service: str) -> str:
@@ -43,6 +63,67 @@ def database_url(service: str, *, migration: bool = False) -> str:
 
 def kafka_bootstrap() -> str:
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+
+# Kafka principals: role -> SASL user name. The broker's ACLs (infra/kafka_access.py) let each
+# relay write its own topic only, the audit consumer (group "audit") read both topics, the
+# health role only connect (readiness checks), and the admin (a super user) provision topics
+# and ACLs. Each role's password is in KAFKA_<ROLE>_PASSWORD; a process is given only its own.
+KAFKA_ROLES = {
+    "admin": "replika-admin",
+    "relay-whistleblowing": "replika-relay-whistleblowing",
+    "relay-hibah_bansos": "replika-relay-hibah-bansos",
+    "audit-consumer": "replika-audit-consumer",
+    "health": "replika-health",
+}
+KAFKA_PROTOCOLS = ("SASL_SSL", "SASL_PLAINTEXT", "PLAINTEXT")
+
+
+def kafka_password_var(role: str) -> str:
+    """KAFKA_ADMIN_PASSWORD, KAFKA_RELAY_WHISTLEBLOWING_PASSWORD, ..."""
+    if role not in KAFKA_ROLES:
+        raise ValueError(f"unknown Kafka role {role!r} (one of {', '.join(KAFKA_ROLES)})")
+    return "KAFKA_" + role.upper().replace("-", "_") + "_PASSWORD"
+
+
+ENV_VARS.update(
+    {
+        kafka_password_var(role): f"SASL password of the Kafka principal {user}"
+        for role, user in KAFKA_ROLES.items()
+    }
+)
+
+
+def kafka_client_config(role: str, bootstrap: str | None = None) -> dict[str, object]:
+    """The settings of every kafka-python client (producer, consumer, admin) acting as `role`:
+    bootstrap servers, security protocol, SASL user and password, the CA to trust. Unpack it
+    into the client: `KafkaProducer(**kafka_client_config("relay-whistleblowing"), acks=...)`.
+
+    A missing password under a SASL protocol is an error naming the variable, so that no
+    client is ever left without credentials by accident."""
+    protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL", "SASL_SSL").strip().upper()
+    if protocol not in KAFKA_PROTOCOLS:
+        raise RuntimeError(f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(KAFKA_PROTOCOLS)}")
+    var = kafka_password_var(role)
+    config: dict[str, object] = {
+        "bootstrap_servers": bootstrap or kafka_bootstrap(),
+        "security_protocol": protocol,
+    }
+    if protocol.startswith("SASL_"):
+        password = os.environ.get(var)
+        if not password:
+            raise RuntimeError(f"{var} is not set (run `make run`, or source .local/run.env)")
+        config.update(
+            sasl_mechanism=os.environ.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+            sasl_plain_username=KAFKA_ROLES[role],
+            sasl_plain_password=password,
+        )
+    if protocol.endswith("_SSL"):
+        cafile = os.environ.get("KAFKA_SSL_CAFILE")
+        if cafile:  # else the system's trust store
+            config["ssl_cafile"] = cafile
+        config["ssl_check_hostname"] = True
+    return config
 
 
 def project_root() -> Path:

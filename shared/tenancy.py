@@ -65,7 +65,7 @@ def today(tenant: Tenant, now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(ZoneInfo(tenant.timezone)).date()
 
 
-def load_tenant(session: Session, model: type, slug: str, service: str) -> Tenant | None:
+def load_tenant(session: Session, model: type[Any], slug: str, service: str) -> Tenant | None:
     """The enabled tenant `slug` that runs `service`, or None (callers answer 404)."""
     row = session.execute(select(model).where(model.slug == slug)).scalar_one_or_none()
     if row is None or not row.enabled:

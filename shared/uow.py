@@ -2,7 +2,9 @@
 
 Domain code never commits by itself and never talks to Kafka: it changes rows through the
 session and calls `uow.emit(...)`; `uow.commit()` writes the events to the outbox in the same
-transaction, so a state change without its event cannot happen.
+transaction, so a state change without its event cannot happen. Each event is signed with the
+service's key as its outbox row is written (shared/event_signing.py): what leaves the service is
+what the service made, and the audit ledger refuses anything else.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shared import events
+from shared import event_signing, events
 from shared.tenancy import Tenant
 
 
@@ -30,6 +32,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         for event in self._pending:
+            event_signing.sign(self.service, event)
             self.session.add(
                 self.outbox_model(
                     event_id=event["id"],

@@ -19,10 +19,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import auth_routes, health, i18n, logging_setup, settings, suspension
-from shared.auth import is_api_request
+from shared import (
+    auth_routes,
+    error_pages,
+    front_door,
+    health,
+    i18n,
+    logging_setup,
+    settings,
+    suspension,
+)
+from shared.auth import bearer_challenge, is_api_request
 from shared.db import session_factory
-from shared.problem import Problem, Refused, problem_of, problem_response
+from shared.problem import (
+    PROBLEM_TYPES,
+    TITLES,
+    Problem,
+    Refused,
+    not_found,
+    problem_of,
+    problem_response,
+)
 from shared.request_context import close_db, db, ext
 from shared.tenancy import Tenant, load_tenant
 from shared.uow import UnitOfWork
@@ -90,6 +107,10 @@ def create_service_app(
     _add_health_routes(app, service, engine, extra_ready_checks or {})
     _resolve_tenants(app)
     _register_error_handlers(app, domain_errors)
+    app.register_blueprint(front_door.bp)  # /t/<tenant>/, the city's front door
+    app.jinja_env.globals["tenant_home"] = error_pages.tenant_home
+    _add_problem_type_routes(app)
+    app.after_request(challenge_unauthorized)
     app.after_request(security_headers)
     return app
 
@@ -238,11 +259,22 @@ def _register_error_handlers(app: Flask, domain_errors: tuple[type[Exception], .
                 401,
                 {"Cache-Control": "no-store"},
             )
-        return problem_response(p, headers)
+        page = error_pages.page_for(p.status, headers)  # a person's browser gets a page
+        return page if page is not None else problem_response(p, headers)
 
     @app.errorhandler(HTTPException)
     def on_http(exc: HTTPException):
-        resp = problem_response(Problem(exc.code or 500, exc.name, exc.description))
+        moved = error_pages.slash_redirect(exc)  # `/t/cimahi/hibah-bansos/` → without the slash
+        if moved is not None:
+            return moved
+        allow = exc.get_response().headers.get("Allow") if exc.code == 405 else None
+        page = error_pages.page_for(exc.code or 500, {"Allow": allow} if allow else None)
+        if page is not None:
+            return page
+        code = exc.code or 500
+        # the one title table (werkzeug says "Request Entity Too Large" for 413, RFC 9110
+        # "Content Too Large")
+        resp = problem_response(Problem(code, TITLES.get(code, exc.name), exc.description))
         if exc.code == 405 and exc.get_response().headers.get("Allow"):
             resp.headers["Allow"] = exc.get_response().headers["Allow"]
         return resp
@@ -270,7 +302,8 @@ def _register_error_handlers(app: Flask, domain_errors: tuple[type[Exception], .
                 request.url_rule,
                 type(exc).__name__,
             )
-            return problem_response(
+            page = error_pages.page_for(503, {"Retry-After": "5"})
+            return page or problem_response(
                 Problem(
                     503,
                     "Service Unavailable",
@@ -280,7 +313,34 @@ def _register_error_handlers(app: Flask, domain_errors: tuple[type[Exception], .
                 {"Retry-After": "5"},
             )
         log.exception("unhandled error on %s %s", request.method, request.url_rule)
-        return problem_response(Problem(500, "Internal Server Error"))
+        return error_pages.page_for(500) or problem_response(Problem(500, "Internal Server Error"))
+
+
+def _add_problem_type_routes(app: Flask) -> None:
+    """`GET /problems/<name>`: what a problem type means and what its members hold. The `type`
+    of a problem document is the relative reference `/problems/<name>`, so it resolves here."""
+
+    @app.get("/problems/<name>")
+    def problem_type(name: str):
+        found = PROBLEM_TYPES.get(name)
+        if found is None:
+            raise not_found("problem type")
+        resp = jsonify(found.describe())
+        resp.headers["Cache-Control"] = "public, max-age=86400"
+        return resp
+
+
+def challenge_unauthorized(resp: Response) -> Response:
+    """`after_request` of every service: a 401 of the API (or of any request that sent a bearer
+    token) says how to authenticate, `WWW-Authenticate: Bearer realm="<tenant>"` (RFC 9110
+    §11.6.1, RFC 6750 §3); a route with a scheme of its own (receipts) has set its header."""
+    if (
+        resp.status_code == 401
+        and "WWW-Authenticate" not in resp.headers
+        and (is_api_request() or request.headers.get("Authorization", "").startswith("Bearer "))
+    ):
+        resp.headers["WWW-Authenticate"] = bearer_challenge()
+    return resp
 
 
 def security_headers(resp: Response) -> Response:

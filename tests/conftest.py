@@ -74,6 +74,15 @@ def hb_app(stack, demo_tenants):
     return app
 
 
+@pytest.fixture(scope="session")
+def audit_app(stack, demo_tenants):
+    from operations.apps import audit as create_app
+
+    app = create_app()
+    app.config.update(TESTING=True)
+    return app
+
+
 @pytest.fixture
 def wb(wb_app):
     return wb_app.test_client()
@@ -206,19 +215,25 @@ def csrf_token():
 
 
 def emitted_event_problems() -> list[str]:
-    """Every event in both services' outboxes that is not a valid Replika event."""
+    """Every event in both services' outboxes that is not a valid Replika event, or not
+    signed by its service (the audit ledger would dead-letter it)."""
     from sqlalchemy import text
 
-    from shared import events
+    from shared import event_signing, events
     from shared.db import service_engine
 
     found = []
+    trusted = event_signing.TrustedKeys()
     for service in ("whistleblowing", "hibah_bansos"):
         with service_engine(service, migration=True).connect() as conn:
             for seq, payload in conn.execute(text("select seq, payload from outbox order by seq")):
+                problems = events.problems(payload)
+                try:
+                    trusted.check(service, payload)
+                except event_signing.SignatureProblem as exc:
+                    problems.append(f"signature: {exc}")
                 found += [
-                    f"{service} outbox seq {seq} ({payload.get('type')}): {p}"
-                    for p in events.problems(payload)
+                    f"{service} outbox seq {seq} ({payload.get('type')}): {p}" for p in problems
                 ]
     return found
 

@@ -63,9 +63,32 @@ def history(session) -> list[TenantConfigVersion]:
     )
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """The safe loader, refusing aliases: `*name` makes one node many times over (a
+    "billion laughs" document grows exponentially), and a tenant's settings never need it."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a tenant's settings", mark
+            )
+        return super().compose_node(parent, index)
+
+
+MAX_YAML_CHARS = 1_000_000
+
+
+def load_yaml(text: str | bytes) -> Any:
+    """YAML without aliases (yaml.YAMLError when it has one)."""
+    if len(text) > MAX_YAML_CHARS:
+        raise yaml.YAMLError(f"longer than {MAX_YAML_CHARS} characters")
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_yaml(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, g, jsonify, render_template, request
 from operations.replication import config_admin
 from operations.replication.portal import invalid
 from shared.auth import current_principal, require_roles
+from shared.bodies import json_body
 from shared.problem import Refused
 from shared.request_context import ext
 from shared.web import db, no_store, unit_of_work
@@ -47,7 +48,7 @@ def show():
 @bp.put(API)
 @require_roles("tenant_admin")
 def save():
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict) or not isinstance(body.get("config"), dict):
         raise invalid([{"field": "config", "reason": "an object is required"}])
     version = body.get("version")

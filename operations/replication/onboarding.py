@@ -1,8 +1,13 @@
 """The first tenant admin's one-time onboarding (no Flask): a link that works once, before it
-expires, and only finishes with a new password and a TOTP code from the enrolled app."""
+expires, and only finishes with a new password and a TOTP code from the enrolled app.
+
+The link's token is exchanged on its first GET: the link row then answers only to a fresh
+token kept in that browser's session, so the token of the link (which a mail relay, a proxy or
+an access log may have seen) no longer opens anything."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime
 
@@ -30,6 +35,14 @@ def open_link(
     if link.used_at is not None or link.expires_at <= (now or utcnow()):
         raise Refused(410, "this onboarding link was used or has expired")
     return link
+
+
+def exchange(session, token: str, now: datetime | None = None) -> str:
+    """Spend the link's token for a fresh one (returned, for the browser's session only)."""
+    link = open_link(session, token, for_update=True, now=now)
+    fresh = secrets.token_urlsafe(32)
+    link.token_hash = token_hash(fresh)
+    return fresh
 
 
 def check_password(password: str, confirm: str) -> None:

@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -55,6 +55,22 @@ APPLICATIONS: dict[str, dict[str, dict[str, str]]] = {
 }
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 LIVE_STATUSES = ("pending", "approved", "provisioned")
+# A request nobody decided within this time expires: its slug is free again, and it can no
+# longer be approved (the hosting city's admin decides on fresh requests only).
+PENDING_TTL = timedelta(days=30)
+# Slugs that name the platform's own paths or roles, never a city.
+RESERVED_SLUGS = frozenset(
+    {
+        "admin", "api", "app", "apps", "assets", "auth", "default", "docs", "health",
+        "healthz", "host", "login", "logout", "metrics", "new", "null", "onboarding",
+        "openapi", "platform", "public", "ready", "readyz", "replika", "replication", "root",
+        "static", "status", "system", "t", "tenant", "tenants", "test", "www",
+    }
+)  # fmt: skip
+
+
+def expired(req: ReplicationRequest, now: datetime | None = None) -> bool:
+    return req.status == "pending" and req.created_at <= (now or utcnow()) - PENDING_TTL
 
 
 def invalid(errors: list[dict[str, str]]) -> Refused:
@@ -118,6 +134,8 @@ def parse_request(body: Any, templates: dict[str, dict[str, Any]], today: date) 
     slug = body.get("slug") or slug_from_region_name(region_name)
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         errors.append({"field": "slug", "reason": "lower-case letters, digits and '-', 2-63"})
+    elif slug in RESERVED_SLUGS:
+        errors.append({"field": "slug", "reason": "reserved by the platform; choose another"})
     contact_name = _text(body, "contact_name", errors, 200)
     contact_email = _text(body, "contact_email", errors, 254)
     if contact_email and not EMAIL_RE.match(contact_email):
@@ -176,14 +194,21 @@ def digest(value: str) -> str:
 def submit(uow, form: RequestForm, existing_slugs: set[str]) -> ReplicationRequest:
     """Record a pending request of the hosting tenant (uow's tenant); the caller commits."""
     session, host = uow.session, uow.tenant
-    if form.slug in existing_slugs:
+    if form.slug in existing_slugs or form.slug in RESERVED_SLUGS:
         raise Refused(409, "a tenant with this slug already exists", "slug")
     live = session.execute(
-        select(ReplicationRequest.id).where(
+        select(ReplicationRequest)
+        .where(
             ReplicationRequest.new_slug == form.slug, ReplicationRequest.status.in_(LIVE_STATUSES)
         )
-    ).first()
-    if live is not None:
+        .with_for_update()
+    ).scalar_one_or_none()
+    if live is not None and expired(live):
+        # nobody decided it in time: it is closed, and the slug may be asked for again
+        live.status, live.decided_at = "rejected", utcnow()
+        live.decision_reason, live.decided_by = "expired: not decided in time", "system"
+        session.flush()
+    elif live is not None:
         raise Refused(409, "a request for this slug is already under way", "slug")
     req = ReplicationRequest(
         id=uuid.uuid4(),
@@ -259,6 +284,12 @@ def decide(
     req = get_request(uow.session, request_id, for_update=True)
     if req.status != "pending":
         raise Refused(409, f"the request was already decided ({req.status})")
+    if expired(req):
+        raise Refused(
+            409,
+            f"the request expired: it was not decided within {PENDING_TTL.days} days; "
+            "the city may ask again",
+        )
     req.status = "approved" if approve else "rejected"
     req.decision_reason, req.decided_by, req.decided_at = reason or None, actor, utcnow()
     data = {"request_id": str(req.id), "new_slug": req.new_slug}
@@ -277,6 +308,7 @@ def public_view(req: ReplicationRequest) -> dict[str, Any]:
     return {
         "request_id": str(req.id),
         "status": req.status,
+        "expired": expired(req),
         "slug": req.new_slug,
         "region_name": req.region_name,
         "region_code": req.region_code,

@@ -161,13 +161,29 @@ def admin_id(tenant_id: uuid.UUID) -> uuid.UUID:
 
 def issue_onboarding_link(tenant_id: uuid.UUID, request_id: uuid.UUID) -> str:
     """A new one-time link for the first tenant admin; earlier unused links stop working."""
+    return _issue_link(tenant_id, admin_id(tenant_id), request_id)
+
+
+# An official's enrolment link (added by the city's own tenant admin) answers to no request.
+NO_REQUEST = uuid.UUID(int=0)
+
+
+def issue_enrolment_link(tenant_id: uuid.UUID, official_id: uuid.UUID) -> str:
+    """A one-time link for an official the city's admin added (or whose second factor was
+    reset): the same page as the first admin's onboarding. Earlier unused links of this
+    official stop working."""
+    return _issue_link(tenant_id, official_id, NO_REQUEST)
+
+
+def _issue_link(tenant_id: uuid.UUID, official: uuid.UUID, request_id: uuid.UUID) -> str:
     token = secrets.token_urlsafe(32)
-    official = admin_id(tenant_id)
     factory = session_factory(service_engine("whistleblowing"))
     with tenant_session(factory, tenant_id) as session:
         now = utcnow()
         session.execute(
-            update(OnboardingLink).where(OnboardingLink.used_at.is_(None)).values(expires_at=now)
+            update(OnboardingLink)
+            .where(OnboardingLink.used_at.is_(None), OnboardingLink.official_id == official)
+            .values(expires_at=now)
         )
         session.add(
             OnboardingLink(
@@ -247,7 +263,10 @@ def reissue_onboarding(uow, request_id: uuid.UUID, actor: str) -> str:
     tenant_id = tenant_id_for(req.new_slug)
     factory = session_factory(service_engine("whistleblowing"))
     with tenant_session(factory, tenant_id) as s:
-        if s.execute(select(OnboardingLink).where(OnboardingLink.used_at.is_not(None))).first():
+        used = select(OnboardingLink).where(
+            OnboardingLink.used_at.is_not(None), OnboardingLink.request_id == request_id
+        )
+        if s.execute(used).first():
             raise Refused(409, "the tenant admin has already completed onboarding")
     token = issue_onboarding_link(tenant_id, req.id)
     uow.emit(

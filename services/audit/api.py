@@ -3,6 +3,7 @@
 - `GET /t/<tenant>/api/v1/audit?subject=ID`       one case's entries in order, with hashes
 - `GET /t/<tenant>/api/v1/audit/checkpoints`      the tenant's signed chain heads
 - `GET /t/<tenant>/api/v1/audit/public-key`       the key that verifies them (public)
+- `GET /openapi.json`                             this API's OpenAPI document
 
 Auditors sign in at a service (the token names the tenant and is valid on every service).
 """
@@ -13,9 +14,10 @@ import base64
 
 from flask import Blueprint, g, jsonify, request
 
-from services.audit import chain, keys, ledger
+from services.audit import chain, keys, ledger, openapi
 from services.audit.models import LedgerEntryRow
 from shared.auth import require_roles
+from shared.openapi import served
 from shared.problem import not_found, validation_error
 from shared.web import db
 
@@ -37,6 +39,11 @@ def _entry_json(row: LedgerEntryRow) -> dict:
         "data": row.event.get("data"),
         "recorded_at": row.recorded_at.isoformat(),
     }
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return served(openapi.document())
 
 
 @bp.get(API)

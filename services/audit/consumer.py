@@ -5,11 +5,15 @@ transaction (duplicates skipped by event id), and Kafka offsets are committed on
 transaction commits. If the process dies between the two, the records come again and are
 skipped as duplicates. One consumer per partition set (Kafka's group assignment); several
 consumers may run, the per-tenant advisory lock orders their appends.
+
+Only what passes services/audit/intake.py is chained (signature of the topic's service,
+source, type, schema, time with an offset) and only for a tenant the audit database knows;
+every other record becomes a dead letter in the same transaction (services/audit/dead_letters.py)
+and the consumer commits past it. Only outages (database, broker) are retried.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -18,26 +22,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from infra.topics import topic_for
-from services.audit import ledger
+from services.audit import dead_letters, intake, ledger
 from shared.db import session_factory
+from shared.event_signing import TrustedKeys
+from shared.settings import kafka_client_config
 
 log = logging.getLogger(__name__)
 
 GROUP = "audit"
-SOURCE_SERVICES = ("whistleblowing", "hibah_bansos")
+SOURCE_SERVICES = intake.SOURCE_SERVICES
 BACKOFF_MAX = 10.0  # short enough that a restarted broker is seen soon
-
-
-def parse(value: bytes | None) -> dict[str, Any] | None:
-    """The CloudEvent in a record, or None when the record is not one of ours."""
-    try:
-        event = json.loads(value) if value else None
-    except ValueError:
-        return None
-    required = ("id", "type", "subject", "time", "tenant")
-    if not isinstance(event, dict) or not all(isinstance(event.get(k), str) for k in required):
-        return None
-    return event
 
 
 class AuditConsumer:
@@ -50,19 +44,21 @@ class AuditConsumer:
         topics: tuple[str, ...] | None = None,
         checkpoint_every: int = 100,
         checkpoint_seconds: float = 60.0,
+        keys: TrustedKeys | None = None,
     ) -> None:
         self.sessions = session_factory(engine)
         self.bootstrap, self.group = bootstrap, group
         self.topics = topics or tuple(topic_for(s) for s in SOURCE_SERVICES)
         self.checkpoint_every, self.checkpoint_seconds = checkpoint_every, checkpoint_seconds
-        self.appended = self.duplicates = self.skipped = 0
+        self.keys = keys or TrustedKeys()
+        self.appended = self.duplicates = self.dead_lettered = 0
 
     def _consumer(self):
         from kafka import KafkaConsumer
 
         return KafkaConsumer(
             *self.topics,
-            bootstrap_servers=self.bootstrap,
+            **kafka_client_config("audit-consumer", self.bootstrap),
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -72,10 +68,28 @@ class AuditConsumer:
             request_timeout_ms=15000,
         )
 
-    def store(self, events: list[dict[str, Any]]) -> ledger.AppendResult:
-        """Append one poll's events in one transaction."""
+    def store(
+        self, accepted: list[tuple[Any, dict[str, Any]]], letters: list[dead_letters.DeadLetter]
+    ) -> ledger.AppendResult:
+        """Append one poll's accepted events and record its dead letters, in one transaction.
+        An event of a tenant the audit database does not know joins the dead letters."""
+        letters = list(letters)
         with self.sessions() as session, session.begin():
-            return ledger.append_events(session, events)
+            known = ledger.tenant_ids(session)
+            events = []
+            for record, event in accepted:
+                if event["tenant"] in known:
+                    events.append(event)
+                else:
+                    rejected = intake.Rejected(
+                        "unknown_tenant", "the tenant is not in the audit database"
+                    )
+                    letters.append(dead_letters.of_record(record, rejected, event))
+            result = ledger.append_events(session, events)
+            dead_letters.record(session, letters)
+        dead_letters.report(letters)
+        self.dead_lettered += len(letters)
+        return result
 
     def checkpoint_due(self) -> int:
         written = 0
@@ -85,28 +99,33 @@ class AuditConsumer:
                     session, self.checkpoint_every, self.checkpoint_seconds
                 )
             for tenant_id in due:
-                with session.begin():
-                    if ledger.write_checkpoint(session, tenant_id):
-                        written += 1
+                try:
+                    with session.begin():
+                        if ledger.write_checkpoint(session, tenant_id):
+                            written += 1
+                except Exception as exc:
+                    if _is_db_error(exc):
+                        raise  # an outage: the run loop backs off
+                    # one tenant's key or heads file must not stop the others or the stream
+                    log.error(
+                        "audit: checkpoint of tenant %s failed: %s", tenant_id, type(exc).__name__
+                    )
         return written
 
     def handle(self, batch: dict) -> None:
-        events = []
+        accepted: list[tuple[Any, dict[str, Any]]] = []
+        letters: list[dead_letters.DeadLetter] = []
         for records in batch.values():
             for record in records:
-                event = parse(record.value)
-                if event is None:
-                    # not a Replika event (nothing we could chain); say where it is and go on
-                    log.error(
-                        "audit: skipping a record that is not a CloudEvent: %s[%d]@%d",
-                        record.topic,
-                        record.partition,
-                        record.offset,
-                    )
-                    self.skipped += 1
-                    continue
-                events.append(event)
-        result = self.store(events)
+                try:
+                    verdict = intake.check(record.topic, record.value, self.keys)
+                except Exception as exc:  # a check's own bug must not stop the ledger either
+                    verdict = intake.Rejected("unreadable", type(exc).__name__)
+                if isinstance(verdict, intake.Rejected):
+                    letters.append(dead_letters.of_record(record, verdict))
+                else:
+                    accepted.append((record, verdict))
+        result = self.store(accepted, letters)
         self.appended += result.appended
         self.duplicates += result.duplicates
         if result.appended or result.duplicates:
@@ -150,7 +169,7 @@ class AuditConsumer:
 def _is_db_error(exc: Exception) -> bool:
     from sqlalchemy.exc import SQLAlchemyError
 
-    return isinstance(exc, (SQLAlchemyError, ledger.UnknownTenant))
+    return isinstance(exc, SQLAlchemyError)
 
 
 def _close(consumer) -> None:

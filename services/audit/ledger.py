@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.audit import chain, keys
+from services.audit import anchor, chain, keys
 from services.audit.models import CheckpointRow, LedgerEntryRow, TenantRow
 from shared.db import utcnow
 
@@ -134,7 +134,8 @@ def append_events(session: Session, events: list[dict[str, Any]]) -> AppendResul
 
 
 def write_checkpoint(session: Session, tenant_id: uuid.UUID) -> chain.Checkpoint | None:
-    """Sign the tenant's current head (None when the chain is empty or already signed)."""
+    """Sign the tenant's current head (None when the chain is empty or already signed) and
+    append it to the tenant's heads file outside the database."""
     lock_chain(session, tenant_id)
     top = head(session, tenant_id)
     if top is None:
@@ -154,7 +155,13 @@ def write_checkpoint(session: Session, tenant_id: uuid.UUID) -> chain.Checkpoint
         .on_conflict_do_nothing()
         .returning(CheckpointRow.seq)
     ).scalar()
-    return cp if inserted is not None else None
+    if inserted is None:
+        return None
+    # anchored outside the database before the checkpoint commits (services/audit/anchor.py);
+    # the pin is the key actually signing, not the database's copy of its public half
+    slug = session.execute(select(TenantRow.slug).where(TenantRow.id == tenant_id)).scalar_one()
+    anchor.append(slug, cp, str(signing.key_id), keys.raw_public(signing.private.public_key()))
+    return cp
 
 
 def checkpoints_due(session: Session, every: int, max_age_seconds: float) -> list[uuid.UUID]:

@@ -22,6 +22,8 @@ from services.hibah_bansos import (
 )
 from services.hibah_bansos.domain.access import INTAKE, MOVERS, OFFICIALS
 from shared.auth import current_principal, official_actor, require_roles
+from shared.bodies import json_body, require_multipart
+from shared.openapi import served
 from shared.pagination import API_DEFAULT, API_MAXIMUM, Page
 from shared.problem import Problem, Refused
 from shared.request_context import db
@@ -36,7 +38,7 @@ API = "/t/<tenant>/api/v1"
 def openapi():
     from services.hibah_bansos.openapi import document
 
-    return jsonify(document())
+    return served(document())
 
 
 # --- public -----------------------------------------------------------------------------------
@@ -67,7 +69,7 @@ def public_report():
 
 @bp.post(f"{API}/applicants")
 def register_applicant():
-    form = schemas.parse_applicant(request.get_json(silent=True))
+    form = schemas.parse_applicant(json_body())
     registrar = official_actor() if current_principal() is not None else None
     with unit_of_work() as uw:
         applicant = cases.register_applicant(uw, form, registrar=registrar)
@@ -80,7 +82,7 @@ def register_applicant():
 
 @bp.post(f"{API}/applicants/token")
 def applicant_token():
-    form = schemas.parse(schemas.TokenIn, request.get_json(silent=True))
+    form = schemas.parse(schemas.TokenIn, json_body())
     applicant, wait = applicant_auth.checked_sign_in(form.email, form.password)
     if wait:
         raise Refused(
@@ -121,7 +123,7 @@ def create_application():
         actor = official_actor()
     else:
         actor = applicant_auth.api_applicant()
-    form = schemas.parse(schemas.ApplicationIn, request.get_json(silent=True))
+    form = schemas.parse(schemas.ApplicationIn, json_body())
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         raise Refused(422, "Idempotency-Key must have 1 to 200 characters.", "Idempotency-Key")
@@ -149,6 +151,7 @@ def my_applications():
 @bp.post(f"{API}/applications/<number>/documents")
 def add_document(number: str):
     actor = applicant_auth.api_applicant()
+    require_multipart()
     file = request.files.get("file")
     if file is None:
         raise Refused(422, "Send the file as multipart/form-data field 'file'.", "file")
@@ -172,7 +175,7 @@ def submit(number: str):
 @bp.post(f"{API}/applications/<number>/lpj")
 def file_lpj(number: str):
     actor = applicant_auth.api_applicant()
-    form = schemas.parse(schemas.LpjIn, request.get_json(silent=True))
+    form = schemas.parse(schemas.LpjIn, json_body())
     with unit_of_work() as uw:
         app = cases.file_lpj(uw, actor, number, form)
     spent = app.lpj_spent
@@ -208,7 +211,7 @@ def application_detail(number: str):
 @bp.post(f"{API}/applications/<number>/transitions")
 @require_roles(*MOVERS)
 def transition(number: str):
-    form = schemas.parse(schemas.TransitionIn, request.get_json(silent=True))
+    form = schemas.parse(schemas.TransitionIn, json_body())
     actor = official_actor()
     with unit_of_work() as uw:
         app = cases.transition(uw, actor, number, form)

@@ -1,19 +1,16 @@
 """OpenAPI 3.1 description of the JSON API, served at /openapi.json. Request bodies come from
-the pydantic models that validate them, so the document cannot drift from what is accepted."""
+the pydantic models that validate them, so the document cannot drift from what is accepted;
+what every service shares (sign-in, the tenant, problem documents, paging) is in
+shared/openapi.py."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 from services.hibah_bansos import schemas
+from shared import openapi
+from shared.openapi import FILE_PART, OFFICIAL, PAGING
 
-TENANT = {
-    "name": "tenant",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "the city's slug, e.g. cimahi",
-}
 NUMBER = {
     "name": "number",
     "in": "path",
@@ -21,102 +18,38 @@ NUMBER = {
     "schema": {"type": "string", "pattern": "^HB-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{8}$"},
 }
 CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
-PROBLEM = {
-    "description": "problem details (RFC 9457)",
-    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-OFFICIAL = [{"bearer": []}]
 APPLICANT = [{"applicantBearer": []}]
 
 
-def _op(
-    summary,
-    *,
-    body=None,
-    security=None,
-    params=(),
-    ok="200",
-    errors=(401, 404, 422),
-    multipart=None,
-):
-    op = {
-        "summary": summary,
-        "parameters": [TENANT, *params],
-        "responses": {
-            ok: {
-                "description": "OK",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
-            **{str(e): PROBLEM for e in errors},
-        },
-    }
-    if security is not None:
-        op["security"] = security
-    if body is not None:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
-        }
+def _op(summary, *, multipart=None, **kwargs):
+    """An operation of this API; `multipart` names the form's parts (`file` is the upload)."""
     if multipart:
-        op["requestBody"] = {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": list(multipart),
-                        "properties": {
-                            k: (
-                                {"type": "string", "format": "binary"}
-                                if k == "file"
-                                else {"type": "string"}
-                            )
-                            for k in multipart
-                        },
-                    }
-                }
-            },
+        kwargs["multipart"] = {
+            k: FILE_PART if k == "file" else {"type": "string"} for k in multipart
         }
-    return op
+        kwargs["required_parts"] = multipart
+    return openapi.operation(summary, **kwargs)
 
 
 @lru_cache(maxsize=1)
 def document() -> dict:
     p = "/t/{tenant}/api/v1"
-    components = {}
-    for m in (
-        schemas.OrganisationIn,
-        schemas.IndividualIn,
-        schemas.TokenIn,
-        schemas.ApplicationIn,
-        schemas.TransitionIn,
-        schemas.LpjIn,
-    ):
-        s = m.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(s.pop("$defs", {}))
-        components[m.__name__] = s
+    components = openapi.model_schemas(
+        (
+            schemas.OrganisationIn,
+            schemas.IndividualIn,
+            schemas.TokenIn,
+            schemas.ApplicationIn,
+            schemas.TransitionIn,
+            schemas.LpjIn,
+        )
+    )
     components["ApplicantIn"] = {
         "oneOf": [
             {"$ref": "#/components/schemas/OrganisationIn"},
             {"$ref": "#/components/schemas/IndividualIn"},
         ],
         "discriminator": {"propertyName": "type"},
-    }
-    components["Problem"] = {
-        "type": "object",
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
-                },
-            },
-        },
     }
     create = _op(
         "Apply (applicant) or enter an application on someone's behalf (official)",
@@ -146,6 +79,13 @@ def document() -> dict:
     }
     paths = {
         f"{p}/programmes": {"get": _op("Open programmes (public)", errors=(404,))},
+        f"{p}/transparency": {
+            "get": _op(
+                "Funded hibah by organisation (name, amounts, decree and NPHD numbers); bansos "
+                "only as totals per programme (public)",
+                errors=(404,),
+            )
+        },
         f"{p}/applicants": {
             "post": _op(
                 "Register an organisation or a person",
@@ -167,8 +107,9 @@ def document() -> dict:
                 "Worklist (filters status, programme; paging)",
                 security=OFFICIAL,
                 params=[
-                    {"name": n, "in": "query", "schema": {"type": "string"}}
-                    for n in ("status", "programme", "page", "per_page")
+                    {"name": "status", "in": "query", "schema": {"type": "string"}},
+                    {"name": "programme", "in": "query", "schema": {"type": "string"}},
+                    *PAGING,
                 ],
                 errors=(401, 403, 422),
             ),
@@ -241,28 +182,17 @@ def document() -> dict:
             )
         },
     }
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Replika hibah-bansos API",
-            "version": "1.0.0",
-            "description": "Regional grants (hibah) and social aid (bansos), from "
-            "proposal to accountability report (LPJ).",
+    return openapi.document(
+        "Replika hibah-bansos API",
+        "Regional grants (hibah) and social aid (bansos), from proposal to accountability "
+        "report (LPJ). Errors are application/problem+json.",
+        paths,
+        schemas=components,
+        security_schemes={
+            "applicantBearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "an applicant's token (/applicants/token)",
+            }
         },
-        "paths": paths,
-        "components": {
-            "schemas": components,
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "an official's token (/auth/token)",
-                },
-                "applicantBearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "an applicant's token (/applicants/token)",
-                },
-            },
-        },
-    }
+    )

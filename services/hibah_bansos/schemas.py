@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import partial
 from typing import Annotated, ClassVar, Literal
 
@@ -30,6 +31,15 @@ def _text(max_length: int, min_length: int = 1):
     ]
 
 
+def _iso_date_text(value: object) -> object:
+    """A date is text, YYYY-MM-DD, as the document says (`format: date`): pydantic alone would
+    take 0 as 1970-01-01 and a date-time at midnight as its date."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date as text, YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
 Rupiah = Annotated[StrictInt, Field(gt=0, le=10**15, description="integer rupiah")]
 Email = Annotated[
     str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254)
@@ -61,7 +71,7 @@ class OrganisationIn(Strict):
     password: Annotated[str, StringConstraints(min_length=12, max_length=200)]
     name: _text(200)
     registration_number: _text(100)  # legal-entity approval (AHU) number
-    legal_entity_since: dt.date
+    legal_entity_since: IsoDate
     npwp: Annotated[str, StringConstraints(pattern=r"^[0-9.\-]{15,20}$")]
     address: _text(500)
     chairperson: _text(200)
@@ -120,7 +130,7 @@ class TransitionIn(Strict):
     reason: _text(2000, 0) | None = None
     amount: Rupiah | None = None
     reference: _text(100, 0) | None = None  # decree, NPHD, receipt or transfer number
-    date: dt.date | None = None
+    date: IsoDate | None = None
     checklist: dict[Annotated[str, StringConstraints(max_length=40)], StrictBool] | None = None
 
 

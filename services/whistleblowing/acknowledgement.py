@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -123,5 +124,52 @@ def verify(document: dict[str, Any], public_key_pem: str) -> bool:
     try:
         key.verify(base64.b64decode(document["signature"]), rfc8785.dumps(statement))
     except (InvalidSignature, KeyError, ValueError):
+        return False
+    return True
+
+
+def qr_payload(document: dict[str, Any]) -> str:
+    """The document in a QR code: base64url of its canonical JSON (no identity, no receipt)."""
+    return base64.urlsafe_b64encode(rfc8785.dumps(document)).rstrip(b"=").decode()
+
+
+def from_qr_payload(payload: str) -> dict[str, Any] | None:
+    """The document a QR payload (or a verification link's `d`) carries, or None."""
+    text = payload.strip()
+    if "d=" in text:  # a whole verification link was pasted
+        text = text.split("d=", 1)[1].split("&", 1)[0]
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return parse_document(raw)
+    except ValueError:
+        return None
+
+
+def parse_document(raw: bytes) -> dict[str, Any] | None:
+    """An uploaded acknowledgement file, or None when it is not one."""
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        return None
+    return doc
+
+
+def check(session: Session, tenant: Tenant, document: dict[str, Any]) -> bool:
+    """Whether `document` is an acknowledgement this tenant signed (its key, its slug). Says
+    nothing about the case beyond what the document itself holds."""
+    row = session.execute(select(SigningKey)).scalar_one_or_none()
+    if row is None or document.get("tenant") != tenant.slug:
+        return False
+    if document.get("key_id") != str(row.id) or document.get("algorithm") != ALGORITHM:
+        return False
+    statement = {k: v for k, v in document.items() if k != "signature"}
+    try:
+        Ed25519PublicKey.from_public_bytes(row.public_key).verify(
+            base64.b64decode(str(document.get("signature", "")), validate=True),
+            rfc8785.dumps(statement),
+        )
+    except (InvalidSignature, ValueError, TypeError, rfc8785.CanonicalizationError):
         return False
     return True

@@ -23,6 +23,8 @@ from services.whistleblowing.models import Report
 from services.whistleblowing.openapi import document
 from shared.actor import REPORTER, Actor
 from shared.auth import official_actor, require_roles
+from shared.bodies import json_body, require_multipart
+from shared.openapi import served
 from shared.pagination import API_DEFAULT, API_MAXIMUM, Page
 from shared.problem import Refused, validation_error
 from shared.tenancy import today
@@ -40,7 +42,7 @@ EXPORT_ROWS = 10_000  # the CSV export is one page of up to this many cases
 
 
 def _body(model):
-    return schemas.parse(model, request.get_json(silent=True))
+    return schemas.parse(model, json_body())
 
 
 def _reporter_case(session: Session, *, for_update: bool = False) -> Report:
@@ -73,6 +75,7 @@ def _changing_case(
 
 
 def _upload() -> bytes:
+    require_multipart()
     file = request.files.get("file")
     if file is None:
         raise Refused(422, "Send the file as multipart/form-data field 'file'.", "file")
@@ -88,7 +91,7 @@ def _uuid(value: str, field: str) -> uuid.UUID:
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(document())
+    return served(document())
 
 
 def file_report(form: schemas.ReportIn, uploads: list[bytes], key: str | None) -> cases.Filed:

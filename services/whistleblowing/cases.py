@@ -742,10 +742,17 @@ def decide_identity(
                 )
             try:
                 identity = custody.open_identity(
-                    session, tenant.id, report.id, report.sealed_identity, passphrase
+                    session, tenant.id, report.id, report.sealed_identity, passphrase, who=actor_key
                 )
             except custody.WrongPassphrase:
                 raise Refused(403, "The passphrase is not right.", "passphrase") from None
+            except custody.PassphraseThrottled as exc:
+                raise Refused(
+                    429,
+                    "Too many wrong passphrases; try again later.",
+                    "passphrase",
+                    headers={"Retry-After": str(exc.retry_after)},
+                ) from None
             except custody.IdentityDoesNotOpen:
                 raise Refused(
                     409,

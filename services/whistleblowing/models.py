@@ -10,7 +10,12 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String, Uni
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import TYPE_ANNOTATION_MAP, TenantOwned, utcnow
-from shared.key_tables import CustodianKeyRecord, RecordKeyRecord, TenantKeyRecord
+from shared.key_tables import (
+    CustodianKeyRecord,
+    CustodianPassphraseWrapRecord,
+    RecordKeyRecord,
+    TenantKeyRecord,
+)
 from shared.login_throttle import LoginThrottleRecord
 from shared.officials import OfficialRecord
 from shared.outbox import OutboxRecord
@@ -197,7 +202,7 @@ class HandlerProfile(TenantOwned, Base):
 
 
 # Envelope-encryption keys and the identity custodian key (shared/crypto.py, shared/identity.py;
-# migration k001).
+# migrations k001, k002).
 
 
 class TenantKeyRow(TenantKeyRecord, Base):
@@ -209,4 +214,8 @@ class RecordKeyRow(RecordKeyRecord, Base):
 
 
 class CustodianKeyRow(CustodianKeyRecord, Base):
+    pass
+
+
+class CustodianPassphraseWrapRow(CustodianPassphraseWrapRecord, Base):
     pass

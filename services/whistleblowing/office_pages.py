@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from services.whistleblowing import api, cases, forms, repository, schemas, views
 from services.whistleblowing.domain import access, lifecycle
 from services.whistleblowing.models import Report
+from shared import identity as custody
 from shared.auth import official_actor, require_roles
 from shared.pagination import LIST_PAGE_SIZE, Page
 from shared.problem import Problem, Refused
@@ -238,3 +239,113 @@ def identity_view(request_id: uuid.UUID):
             "whistleblowing/office/identity.html", identity=None, gone=exc.status == 410
         ), exc.status
     return render_template("whistleblowing/office/identity.html", identity=identity, gone=False)
+
+
+# --- the identity custodian's own key (shared/identity.py) ----------------------------------
+
+CUSTODIAN_PAGE = "/t/<tenant>/whistleblowing/custodian"
+
+
+def _custodian_page(status: int = 200, recovery: str | None = None) -> tuple[str, int]:
+    return render_template(
+        "whistleblowing/office/custodian.html",
+        key=custody.custodian_status(db(), g.tenant.id),
+        recovery=custody.grouped(recovery) if recovery else None,
+        min_length=custody.MIN_PASSPHRASE,
+    ), status
+
+
+def _custodian_refusal(exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, custody.PassphraseThrottled):
+        flash(_("Too many wrong tries. Wait %(n)s seconds, then try again.", n=exc.retry_after))
+        return _custodian_page(429)
+    if isinstance(exc, custody.WrongPassphrase):
+        flash(_("The passphrase is not right."), "error")
+        return _custodian_page(403)
+    if isinstance(exc, custody.WrongRecoverySecret):
+        flash(_("The recovery secret is not right."), "error")
+        return _custodian_page(403)
+    if isinstance(exc, custody.CustodianExists):
+        flash(_("This city already has a custodian key."), "error")
+        return _custodian_page(409)
+    flash(
+        _(
+            "The passphrase needs at least %(n)s characters, typed the same twice.",
+            n=custody.MIN_PASSPHRASE,
+        ),
+        "error",
+    )
+    return _custodian_page(422)
+
+
+_CUSTODIAN_ERRORS = (
+    custody.PassphraseThrottled,
+    custody.WrongPassphrase,
+    custody.WrongRecoverySecret,
+    custody.CustodianExists,
+    ValueError,
+)
+
+
+@bp.get(CUSTODIAN_PAGE)
+@require_roles(*access.CUSTODIANS)
+def custodian_key():
+    return _custodian_page()
+
+
+@bp.post(f"{CUSTODIAN_PAGE}/key")
+@require_roles(*access.CUSTODIANS)
+def custodian_create():
+    """The custodian creates the key with their own passphrase; the recovery secret is shown
+    on this answer only (no-store), grouped for writing down."""
+    form = request.form
+    try:
+        with unit_of_work() as uw:
+            recovery = custody.create_own_custodian_key(
+                uw.session, g.tenant.id, form.get("passphrase", ""), form.get("confirm", "")
+            )
+    except _CUSTODIAN_ERRORS as exc:
+        return _custodian_refusal(exc)
+    return _custodian_page(201, recovery)
+
+
+@bp.post(f"{CUSTODIAN_PAGE}/passphrase")
+@require_roles(*access.CUSTODIANS)
+def custodian_passphrase():
+    form = request.form
+    try:
+        if form.get("new", "") != form.get("confirm", ""):
+            raise ValueError("the two passphrases differ")
+        with unit_of_work() as uw:
+            custody.change_custodian_passphrase(
+                uw.session,
+                g.tenant.id,
+                form.get("current", ""),
+                form.get("new", ""),
+                who=str(official_actor().official_id),
+            )
+    except _CUSTODIAN_ERRORS as exc:
+        return _custodian_refusal(exc)
+    flash(_("Passphrase changed."), "success")
+    return redirect(url_for("wb_office.custodian_key"), code=303)
+
+
+@bp.post(f"{CUSTODIAN_PAGE}/recovery")
+@require_roles(*access.CUSTODIANS)
+def custodian_recover():
+    form = request.form
+    try:
+        if form.get("new", "") != form.get("confirm", ""):
+            raise ValueError("the two passphrases differ")
+        with unit_of_work() as uw:
+            custody.recover_custodian(
+                uw.session,
+                g.tenant.id,
+                form.get("recovery_secret", ""),
+                form.get("new", ""),
+                who=str(official_actor().official_id),
+            )
+    except _CUSTODIAN_ERRORS as exc:
+        return _custodian_refusal(exc)
+    flash(_("New passphrase set with the recovery secret."), "success")
+    return redirect(url_for("wb_office.custodian_key"), code=303)

@@ -1,7 +1,8 @@
 """OpenAPI 3.1 description of the JSON API, served at /openapi.json.
 
 Request bodies come from the pydantic models that validate them, so the document cannot
-drift from what the service accepts.
+drift from what the service accepts. What every service shares (sign-in, the tenant, problem
+documents, paging) is in shared/openapi.py.
 """
 
 from __future__ import annotations
@@ -9,80 +10,44 @@ from __future__ import annotations
 from functools import lru_cache
 
 from services.whistleblowing import schemas
+from services.whistleblowing.domain import lifecycle
+from shared import openapi
+from shared.openapi import FILE_PART, OFFICIAL, PAGING, UUID
 
-TENANT = {
-    "name": "tenant",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "the city's slug, e.g. cimahi",
-}
+FILTERS = [
+    {
+        "name": "status",
+        "in": "query",
+        "schema": {"enum": sorted(s.value for s in lifecycle.Status)},
+    },
+    {"name": "category", "in": "query", "schema": {"type": "string"}},
+    {"name": "overdue", "in": "query", "schema": {"enum": ["true", "false"]}},
+    {
+        "name": "assignee",
+        "in": "query",
+        "schema": {"anyOf": [{"enum": ["me", "none"]}, UUID]},
+        "description": "an official's id, me or none",
+    },
+]
 CASE = {
     "name": "case_number",
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": "^WBS-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{8}$"},
 }
-REQUEST_ID = {
-    "name": "request_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
-}
-PROBLEM = {
-    "description": "problem details (RFC 9457)",
-    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-OFFICIAL = [{"bearer": []}]
+REQUEST_ID = {"name": "request_id", "in": "path", "required": True, "schema": UUID}
 RECEIPT = [{"receipt": []}]
 
 
-def _op(
-    summary,
-    *,
-    body=None,
-    security=None,
-    params=(),
-    ok="200",
-    ok_schema=None,
-    errors=(401, 404, 422),
-    multipart=False,
-    produces="application/json",
-):
-    op = {
-        "summary": summary,
-        "parameters": [TENANT, *params],
-        "responses": {
-            ok: {
-                "description": "OK",
-                "content": {produces: {"schema": ok_schema or {"type": "object"}}},
-            },
-            **{str(e): PROBLEM for e in errors},
-        },
-    }
-    if security is not None:
-        op["security"] = security
-    if body is not None:
-        op["requestBody"] = {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}
-            },
-        }
-    if multipart:
-        op["requestBody"] = {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    return op
+def _op(summary, *, body=None, multipart=False, **kwargs):
+    """An operation of this API (bodies named by their pydantic model)."""
+    return openapi.operation(
+        summary,
+        body=body.__name__ if body is not None else None,
+        multipart={"file": FILE_PART} if multipart else None,
+        required_parts=("file",) if multipart else (),
+        **kwargs,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -98,27 +63,7 @@ def document() -> dict:
         schemas.DecisionIn,
         schemas.HandlerProfileIn,
     )
-    components = {}
-    for m in models:
-        s = m.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(s.pop("$defs", {}))
-        components[m.__name__] = s
-    components["Problem"] = {
-        "type": "object",
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
-                },
-            },
-        },
-    }
+    components = openapi.model_schemas(models)
     filed = {
         "type": "object",
         "required": ["case_number", "receipt", "status"],
@@ -154,10 +99,8 @@ def document() -> dict:
             "get": _op(
                 "List cases (filters status, category, overdue, assignee; paging)",
                 security=OFFICIAL,
-                params=[
-                    {"name": n, "in": "query", "schema": {"type": "string"}}
-                    for n in ("status", "category", "overdue", "assignee", "page", "per_page")
-                ],
+                params=[*FILTERS, *PAGING],
+                errors=(401, 403, 404, 422),
             ),
         },
         f"{p}/inbox": {
@@ -315,6 +258,7 @@ def document() -> dict:
             "get": _op(
                 "Case list as CSV (no content)",
                 security=OFFICIAL,
+                params=FILTERS,
                 errors=(401, 403, 422),
                 produces="text/csv",
                 ok_schema={"type": "string"},
@@ -324,29 +268,19 @@ def document() -> dict:
             "get": _op("Public statistics (cells below 5 hidden)", errors=(404,))
         },
     }
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Replika whistleblowing API",
-            "version": "1",
-            "description": "Errors are application/problem+json. See "
-            "services/whistleblowing/README.md.",
+    return openapi.document(
+        "Replika whistleblowing API",
+        "Reports of wrongdoing, anonymous unless the reporter says who they are. Errors are "
+        "application/problem+json. See services/whistleblowing/README.md.",
+        paths,
+        schemas=components,
+        security_schemes={
+            "receipt": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Receipt <receipt>`; a 401 answers `WWW-Authenticate: Receipt "
+                'realm="whistleblowing"`',
+            }
         },
-        "paths": paths,
-        "components": {
-            "schemas": components,
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "from POST /t/{tenant}/api/v1/auth/token",
-                },
-                "receipt": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "Authorization",
-                    "description": "Receipt <receipt>",
-                },
-            },
-        },
-    }
+    )

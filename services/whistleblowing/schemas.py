@@ -105,13 +105,17 @@ class TransitionIn(Strict):
     referral: str | None = Field(default=None, max_length=200)
 
 
+# an official's id as uuid.UUID reads it (the document and the server refuse the same strings)
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
 class AssignmentIn(Strict):
-    official_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    official_id: str = Field(pattern=UUID_PATTERN)
 
 
 class RecusalIn(Strict):
     MULTILINE = frozenset({"reason"})
-    official_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    official_id: str = Field(pattern=UUID_PATTERN)
     reason: _text(2000)
 
 

@@ -74,8 +74,9 @@ def test_a_citizen_files_a_report_with_a_photo_and_follows_it_with_the_receipt(l
 
     page.locator("p.receipt code").select_text()
     page.keyboard.press("Control+C")
-    page.get_by_role("link", name="Pantau pengaduan saya").click()
-    page.wait_for_url(f"**{P}/inbox")
+    page.get_by_label("Saya sudah mencatat kode ini").check()  # the confirmation before leaving
+    page.get_by_role("button", name="Pantau pengaduan saya").click()
+    page.wait_for_url(f"**{P}/inbox?noted=1")
     open_inbox(citizen, receipt, paste=True)
 
     main = page.locator("main")

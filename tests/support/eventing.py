@@ -149,13 +149,18 @@ def consumer(**kwargs):
     return AuditConsumer(service_engine("audit"), os.environ["KAFKA_BOOTSTRAP_SERVERS"], **kwargs)
 
 
-def records_on_topic(topic: str, key_prefix: str, timeout: float = 10.0) -> list:
+def records_on_topic(
+    topic: str, key_prefix: str, timeout: float = 10.0, *, with_headers: bool = False
+) -> list:
     """Every record of `topic` whose key starts with `key_prefix`, read by assignment from the
-    start (no consumer group, so the audit group's offsets are untouched)."""
+    start (no consumer group, so the audit group's offsets are untouched), as (key, event,
+    partition, offset), and the record's headers {name: bytes} last when `with_headers`."""
     from kafka import KafkaConsumer, TopicPartition
 
+    from shared.settings import kafka_client_config
+
     c = KafkaConsumer(
-        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        **kafka_client_config("admin"),
         enable_auto_commit=False,
         consumer_timeout_ms=int(timeout * 1000),
     )
@@ -169,7 +174,11 @@ def records_on_topic(topic: str, key_prefix: str, timeout: float = 10.0) -> list
         while any(c.position(tp) < ends[tp] for tp in parts) and time.monotonic() < deadline:
             for recs in c.poll(timeout_ms=500).values():
                 out.extend(r for r in recs if r.key and r.key.decode().startswith(key_prefix))
-        return [(r.key.decode(), json.loads(r.value), r.partition, r.offset) for r in out]
+        return [
+            (r.key.decode(), json.loads(r.value), r.partition, r.offset)
+            + ((dict(r.headers),) if with_headers else ())
+            for r in out
+        ]
     finally:
         c.close()
 
@@ -194,9 +203,15 @@ class Broker:
 
     def start(self) -> None:
         from infra import kafka
-        from infra.local import CACHE, Pids
+        from infra.local import CACHE, Pids, broker_secrets, load_secrets
+        from shared.settings import kafka_client_config
 
         pid = kafka.start(
-            CACHE / "kafka", self.state / "kafka", self.port, self.state / "kafka.log"
+            CACHE / "kafka",
+            self.state / "kafka",
+            self.port,
+            self.state / "kafka.log",
+            broker_secrets(load_secrets(self.state)),
+            kafka_client_config("admin"),
         )
         Pids(self.state).add("kafka", pid)

@@ -225,7 +225,12 @@ def test_request_to_working_tenant_with_one_time_onboarding(
     assert again.status_code == 200 and "onboarding_url" not in again.json
 
     g = wb_app.test_client()  # the contact official's browser
-    form = g.get(link)
+    exchanged = g.get(link)  # the link's token is spent for this browser's session ...
+    assert exchanged.status_code == 303
+    page = exchanged.headers["Location"]
+    assert page.endswith(f"/t/{slug}/onboarding") and link.rsplit("/", 1)[1] not in page
+    assert wb_app.test_client().get(link).status_code == 410  # ... so a logged link is dead
+    form = g.get(page)
     assert form.status_code == 200
     html = form.get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', html).group(1)
@@ -233,7 +238,7 @@ def test_request_to_working_tenant_with_one_time_onboarding(
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     password = "garut-admin-" + uuid.uuid4().hex[:12]
     weak = g.post(
-        link,
+        page,
         data={
             "csrf_token": token,
             "password": "short",
@@ -243,7 +248,7 @@ def test_request_to_working_tenant_with_one_time_onboarding(
     )
     assert weak.status_code == 422
     wrong_code = g.post(
-        link,
+        page,
         data={
             "csrf_token": token,
             "password": password,
@@ -254,12 +259,24 @@ def test_request_to_working_tenant_with_one_time_onboarding(
     assert wrong_code.status_code == 422  # TOTP enrolment is not optional
     code = pyotp.TOTP(secret).now()
     done = g.post(
-        link,
+        page,
         data={"csrf_token": token, "password": password, "password_confirm": password, "otp": code},
+        follow_redirects=True,  # signed in, on the admin's home
     )
     assert done.status_code == 200, done.get_data(as_text=True)
-    assert "Passphrase" in done.get_data(as_text=True) or "Frasa" in done.get_data(as_text=True)
+    # the custodian's key is the custodian's: no passphrase or recovery secret for the admin
+    finished = done.get_data(as_text=True)
+    assert "RK-" not in finished and f"/t/{slug}/whistleblowing/custodian" in finished
+    with service_engine("whistleblowing", migration=True).connect() as conn:
+        assert not conn.execute(
+            text(
+                "select 1 from custodian_keys where tenant_id = "
+                "(select id from tenants where slug = :s)"
+            ),
+            {"s": slug},
+        ).first()
     assert g.get(link).status_code == 410  # once only
+    assert g.get(page).status_code == 410
     assert wb_app.test_client().post(link, data={"csrf_token": token}).status_code in (400, 410)
 
     # sign in with 2FA on both services (the enrolment code itself cannot be replayed)
@@ -342,7 +359,8 @@ def test_interrupted_provisioning_resumes_where_it_stopped(
     old = resumed.json["onboarding_url"]
     new = wb.post(f"{HOST}/requests/{req_id}/onboarding-link", headers=host_admin)
     assert new.status_code == 200 and new.json["onboarding_url"] != old
-    assert wb.get(old).status_code == 410 and wb.get(new.json["onboarding_url"]).status_code == 200
+    assert wb.get(old).status_code == 410
+    assert wb.get(new.json["onboarding_url"], follow_redirects=True).status_code == 200
 
 
 def test_suspended_tenant_refuses_writes_and_serves_reads(
@@ -420,3 +438,62 @@ def test_requests_are_limited_per_address(wb, tenants_dir):
     assert int(refused.headers["Retry-After"]) > 0
     wb.environ_base["REMOTE_ADDR"] = "10.78.0.1"
     assert wb.post(f"{HOST}/requests", json=request_body(unique_slug("kab"))).status_code == 201
+
+
+def test_reserved_slugs_are_refused(wb, tenants_dir):
+    for slug in ("admin", "api", "static", "onboarding", "replika"):
+        resp = wb.post(f"{HOST}/requests", json=request_body(slug))
+        assert resp.status_code == 422, (slug, resp.get_data(as_text=True))
+        assert resp.json["errors"][0]["field"] == "slug"
+        assert "reserved" in resp.json["errors"][0]["reason"]
+    short = wb.post(f"{HOST}/requests", json=request_body("t"))  # `t` is also too short
+    assert short.status_code == 422 and short.json["errors"][0]["field"] == "slug"
+
+
+def test_a_pending_request_expires_then_frees_its_slug(wb, tenants_dir, host_admin):
+    """Nobody decided it in time: it can no longer be approved, and the slug may be asked for
+    again (the old request is closed as expired)."""
+    from operations.replication.portal import PENDING_TTL
+
+    slug = unique_slug("banjar")
+    first = wb.post(f"{HOST}/requests", json=request_body(slug))
+    assert first.status_code == 201
+    under_way = wb.post(f"{HOST}/requests", json=request_body(slug))
+    assert under_way.status_code == 409
+    with service_engine("whistleblowing", migration=True).begin() as conn:
+        conn.execute(
+            text("update replication_requests set created_at = created_at - :d where id = :i"),
+            {"d": PENDING_TTL, "i": first.json["request_id"]},
+        )
+    late = wb.post(
+        f"{HOST}/requests/{first.json['request_id']}/decision",
+        json={"approve": True},
+        headers=host_admin,
+    )
+    assert late.status_code == 409 and "expired" in late.json["detail"]
+    shown = wb.get(f"{HOST}/requests/{first.json['request_id']}", headers=host_admin)
+    assert shown.json["expired"] is True and shown.json["status"] == "pending"
+    assert not (tenants_dir / f"{slug}.yaml").exists()
+    wb.environ_base["REMOTE_ADDR"] = "10.79.0.1"
+    again = wb.post(f"{HOST}/requests", json=request_body(slug))
+    assert again.status_code == 201, again.get_data(as_text=True)
+    old = wb.get(f"{HOST}/requests/{first.json['request_id']}", headers=host_admin).json
+    assert old["status"] == "rejected" and old["decision_reason"].startswith("expired")
+
+
+def test_settings_yaml_with_aliases_is_refused():
+    """A "billion laughs" document: aliases multiply one node; the settings page refuses any."""
+    from operations.replication import config_admin
+    from shared.problem import Refused
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    with pytest.raises(Refused) as refused:
+        config_admin.parse_yaml(bomb)
+    assert refused.value.status == 422 and refused.value.errors[0]["field"] == "config"
+    assert config_admin.parse_yaml("name: {id: Kota}\nlist: [1, 2]\n") == {
+        "name": {"id": "Kota"},
+        "list": [1, 2],
+    }

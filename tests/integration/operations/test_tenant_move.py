@@ -269,8 +269,19 @@ def open_identity(tenant, case: str, passphrase: str) -> dict:
 
 
 @pytest.fixture(scope="module")
+def sender_pub(stack, tmp_path_factory) -> str:
+    """The sending deployment's public-key document (its signing key is what imports trust)."""
+    path = tmp_path_factory.mktemp("sender-keys") / "sender.pub"
+    result = cli("instance", "public-key", "--out", str(path))
+    assert result.exit_code == 0, result.output
+    assert "signing fingerprint: sha256:" in result.output
+    return str(path)
+
+
+@pytest.fixture(scope="module")
 def sender(
     stack,
+    sender_pub,
     demo_tenants,
     wb_app,
     hb_app,
@@ -332,6 +343,7 @@ def sender(
         "sha256": exported.output.split("bundle sha256: ")[1].split()[0],
         "ledger": ledger(tenant.id),
         "verified": verified.output,
+        "pub": sender_pub,
     }
 
 
@@ -345,7 +357,7 @@ def test_a_bundle_with_one_flipped_byte_imports_nothing(sender, receiver, tmp_pa
         bad[where] ^= 0x01
         path = tmp_path / f"flipped-{where}.bundle"
         path.write_bytes(bytes(bad))
-        result = cli("tenant", "import", str(path), env=receiver)
+        result = cli("tenant", "import", str(path), "--from", sender["pub"], env=receiver)
         assert result.exit_code == 1, result.output
         assert (
             "altered or damaged" in result.output
@@ -364,7 +376,7 @@ def test_a_bundle_addressed_to_another_deployment_is_refused(sender, receiver, t
     out = tmp_path / "elsewhere.bundle"
     exported = cli("tenant", "export", sender["tenant"].slug, "--to", str(key), "--out", str(out))
     assert exported.exit_code == 0, exported.output
-    result = cli("tenant", "import", str(out), env=receiver)
+    result = cli("tenant", "import", str(out), "--from", sender["pub"], env=receiver)
     assert result.exit_code == 1
     assert "addressed to another deployment" in result.output, result.output
     assert receiver_rows(receiver, sender["tenant"].id) == {s: 0 for s in SERVICES}
@@ -402,7 +414,9 @@ def test_a_table_not_known_to_be_tenant_owned_or_global_stops_the_import(sender,
     ) as conn:
         conn.execute("create table stray_notes (id integer primary key, note text)")
         try:
-            result = cli("tenant", "import", str(sender["bundle"]), env=receiver)
+            result = cli(
+                "tenant", "import", str(sender["bundle"]), "--from", sender["pub"], env=receiver
+            )
         finally:
             conn.execute("drop table stray_notes")
     assert result.exit_code == 1
@@ -410,9 +424,11 @@ def test_a_table_not_known_to_be_tenant_owned_or_global_stops_the_import(sender,
     assert receiver_rows(receiver, sender["tenant"].id) == {s: 0 for s in SERVICES}
 
 
-def _resealed(sender, receiver, path, change) -> str:
-    """A bundle made by someone who has only the receiver's public key: the sender's payload,
-    changed by `change(files, manifest)`, sealed again. Returns the import's output."""
+def _resealed(sender, receiver, path, change, signer=None) -> str:
+    """A bundle made by someone who holds the receiver's public key and a signing key (by
+    default the sender's own, as an insider would: only the checks inside can tell): the
+    sender's payload, changed by `change(files, manifest)`, sealed and signed again. Returns
+    the import's output."""
     import json
     import zipfile
 
@@ -429,10 +445,170 @@ def _resealed(sender, receiver, path, change) -> str:
         for name, data in files.items():
             z.writestr(name, data)
     public = tenant_move.read_public_key(open(receiver["_PUBLIC_KEY"]).read())
-    path.write_bytes(tenant_move.seal(out.getvalue(), public))
-    result = cli("tenant", "import", str(path), env=receiver)
+    path.write_bytes(tenant_move.seal(out.getvalue(), public, signer))
+    result = cli("tenant", "import", str(path), "--from", sender["pub"], env=receiver)
     assert result.exit_code == 1, result.output
     return result.output
+
+
+def _nothing_of(receiver, *tenant_ids) -> None:
+    for tenant_id in tenant_ids:
+        assert receiver_rows(receiver, tenant_id) == {s: 0 for s in SERVICES}
+
+
+def test_a_bundle_signed_by_any_other_key_or_unsigned_is_refused(
+    sender, receiver, demo_tenants, tmp_path
+):
+    """Anyone can seal to the receiver's public key: only the sender's signature counts."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    output = _resealed(
+        sender,
+        receiver,
+        tmp_path / "forged.bundle",
+        lambda f, m: None,
+        Ed25519PrivateKey.generate(),
+    )
+    assert "Bundle signed by another deployment" in output, output
+    # the fingerprint given by hand is compared the same way
+    wrong = cli(
+        "tenant",
+        "import",
+        str(sender["bundle"]),
+        "--signer",
+        "sha256:" + "0" * 64,
+        env=receiver,
+    )
+    assert wrong.exit_code == 1 and "signed by another deployment" in wrong.output
+    nobody = cli("tenant", "import", str(sender["bundle"]), env=receiver)
+    assert nobody.exit_code == 1 and "name the sending deployment" in nobody.output
+    # a bundle of the earlier, unsigned format
+    blob = sender["bundle"].read_bytes()
+    old = tmp_path / "unsigned.bundle"
+    old.write_bytes(blob.replace(b"REPLIKA-TENANT-BUNDLE/2", b"REPLIKA-TENANT-BUNDLE/1", 1))
+    refused = cli("tenant", "import", str(old), "--from", sender["pub"], env=receiver)
+    assert refused.exit_code == 1 and "unsigned bundles are no longer accepted" in refused.output
+    _nothing_of(receiver, sender["tenant"].id)
+
+
+def _officials_row(columns: list[str], tenant_id, **values) -> bytes:
+    fields = {c: "\\N" for c in columns}
+    fields.update(id=str(uuid.uuid4()), tenant_id=str(tenant_id), **values)
+    return "\t".join(fields[c] for c in columns).encode()
+
+
+def test_a_foreign_officials_row_without_a_newline_and_counted_as_no_row_writes_nothing(
+    sender, receiver, demo_tenants, tmp_path
+):
+    """The reviewed attack: one `officials` row of another tenant (tenant_admin and
+    identity_custodian), no trailing newline, `rows` unchanged: COPY would load it."""
+    import hashlib
+
+    officials = "db/whistleblowing/officials.copy"
+    cimahi = demo_tenants["cimahi"].id
+
+    def crafted(newline: bool, tenant_id, seed: str):
+        def change(files, manifest):
+            info = manifest["services"]["whistleblowing"]["tables"]["officials"]
+            row = _officials_row(
+                info["columns"],
+                tenant_id,
+                username="penyusup",
+                roles='["tenant_admin", "identity_custodian"]',
+                totp_secret=seed,
+                active="t",
+            )
+            files[officials] += row + (b"\n" if newline else b"")
+            info["rows"] = files[officials].count(b"\n")  # 0 more for the unterminated row
+            manifest["files"][officials]["sha256"] = hashlib.sha256(files[officials]).hexdigest()
+            manifest["files"][officials]["bytes"] = len(files[officials])
+
+        return change
+
+    out = _resealed(sender, receiver, tmp_path / "a.bundle", crafted(False, cimahi, "v1:x"))
+    assert "officials: its last row has no end of line" in out, out
+    out = _resealed(sender, receiver, tmp_path / "b.bundle", crafted(True, cimahi, "v1:x"))
+    assert "whistleblowing.officials holds rows of another tenant" in out, out
+    own = sender["tenant"].id
+    out = _resealed(sender, receiver, tmp_path / "c.bundle", crafted(True, own, "JBSWY3DPEHPK3PXP"))
+    assert "plaintext seeds are no longer accepted" in out, out
+
+    reports = "db/whistleblowing/wb_reports.copy"
+
+    def carriage_return(files, manifest):  # COPY takes a lone CR as the end of a row too
+        files[reports] = files[reports].replace(b"\n", b"\r", 1)
+        manifest["files"][reports]["sha256"] = hashlib.sha256(files[reports]).hexdigest()
+
+    out = _resealed(sender, receiver, tmp_path / "d.bundle", carriage_return)
+    assert "carriage return" in out or "no end of line" in out or "row count" in out, out
+    _nothing_of(receiver, own, cimahi)
+
+
+def test_the_database_itself_refuses_a_foreign_row_the_checks_missed(
+    sender, receiver, demo_tenants, tmp_path
+):
+    """The import writes as the application role, which row-level security binds, with the
+    tenant set: with the row check switched off, a foreign row still fails the policy."""
+    import hashlib
+
+    from operations import tenant_move
+
+    attachments = "db/whistleblowing/wb_attachments.copy"
+
+    def other_tenant(files, manifest):
+        files[attachments] = files[attachments].replace(
+            str(sender["tenant"].id).encode(), str(demo_tenants["cimahi"].id).encode()
+        )
+        manifest["files"][attachments]["sha256"] = hashlib.sha256(files[attachments]).hexdigest()
+
+    with mock.patch.object(tenant_move, "_check_rows", lambda *a: None):
+        output = _resealed(sender, receiver, tmp_path / "rls.bundle", other_tenant)
+        assert "the database refused the data" in output, output
+        with deployment(receiver), pytest.raises(tenant_move.MoveError) as refused:
+            tenant_move.import_bundle(
+                (tmp_path / "rls.bundle").read_bytes(),
+                tenant_move.read_signing_fingerprint(open(sender["pub"]).read()),
+            )
+    # refused by the policy (insufficient_privilege), before any constraint or trigger
+    assert isinstance(refused.value.__cause__, psycopg.errors.InsufficientPrivilege)
+    assert "row-level security" in str(refused.value.__cause__)
+    _nothing_of(receiver, sender["tenant"].id, demo_tenants["cimahi"].id)
+
+
+def test_a_small_bundle_declaring_a_huge_member_is_refused_without_reading_it(
+    sender, receiver, tmp_path
+):
+    import json
+    import tracemalloc
+    import zipfile
+
+    from operations import tenant_move
+
+    huge = 64 * 1024 * 1024
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", json.dumps({"format": tenant_move.FORMAT}))
+        with z.open("db/whistleblowing/officials.copy", "w") as member:
+            chunk = b"\0" * (1024 * 1024)
+            for _ in range(huge // len(chunk)):
+                member.write(chunk)
+    payload = out.getvalue()
+    assert len(payload) < 1024 * 1024  # a small bundle
+    public = tenant_move.read_public_key(open(receiver["_PUBLIC_KEY"]).read())
+    path = tmp_path / "bomb.bundle"
+    path.write_bytes(tenant_move.seal(payload, public))
+    with mock.patch.object(tenant_move, "MAX_MEMBER_BYTES", 8 * 1024 * 1024):
+        tracemalloc.start()
+        try:
+            result = cli("tenant", "import", str(path), "--from", sender["pub"], env=receiver)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert result.exit_code == 1 and f"declares {huge} bytes" in result.output, result.output
+    assert peak < 16 * 1024 * 1024, peak  # the member was never decompressed
+    with mock.patch.object(tenant_move, "MAX_TOTAL_BYTES", 32 * 1024 * 1024):
+        result = cli("tenant", "import", str(path), "--from", sender["pub"], env=receiver)
+    assert result.exit_code == 1 and "its files declare" in result.output, result.output
 
 
 def test_sealed_bundles_that_disagree_with_their_manifest_or_reach_other_tenants_are_refused(
@@ -467,7 +643,7 @@ def test_sealed_bundles_that_disagree_with_their_manifest_or_reach_other_tenants
 
 def test_the_moved_tenant_works_on_the_receiver_and_its_chain_continues(sender, receiver):
     tenant, slug = sender["tenant"], sender["tenant"].slug
-    result = cli("tenant", "import", str(sender["bundle"]), env=receiver)
+    result = cli("tenant", "import", str(sender["bundle"]), "--from", sender["pub"], env=receiver)
     assert result.exit_code == 0, result.output
     assert f"bundle sha256: {sender['sha256']}" in result.output
     assert "not yet in the sender's ledger" not in result.output  # the ledger had them all
@@ -558,7 +734,7 @@ def test_the_moved_tenant_works_on_the_receiver_and_its_chain_continues(sender, 
     again = cli("audit", "verify", "--tenant", slug, env=receiver)
     assert again.exit_code == 0 and f"OK, {len(before) + 1} entries" in again.output
 
-    twice = cli("tenant", "import", str(sender["bundle"]), env=receiver)
+    twice = cli("tenant", "import", str(sender["bundle"]), "--from", sender["pub"], env=receiver)
     assert twice.exit_code == 1 and "Tenant exists" in twice.output, twice.output
 
 
@@ -566,7 +742,7 @@ def test_the_moved_tenant_works_on_the_receiver_and_its_chain_continues(sender, 
 
 
 def test_offboarding_exports_then_shreds_so_nothing_opens_on_the_sender(
-    stack, demo_tenants, wb_app, hb_app, custodian_passphrase, receiver, tmp_path
+    stack, demo_tenants, wb_app, hb_app, custodian_passphrase, receiver, sender_pub, tmp_path
 ):
     from shared import crypto, identity
     from shared.db import service_engine, session_factory, tenant_session
@@ -610,7 +786,7 @@ def test_offboarding_exports_then_shreds_so_nothing_opens_on_the_sender(
         open_identity(tenant, filed["case"], passphrase)
 
     # the bundle was made before the keys went: it opens on the receiver
-    imported = cli("tenant", "import", str(out), env=receiver)
+    imported = cli("tenant", "import", str(out), "--from", sender_pub, env=receiver)
     assert imported.exit_code == 0, imported.output
     assert f"{lagging} events not yet in the sender's ledger" in imported.output
     with deployment(receiver):

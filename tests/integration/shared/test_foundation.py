@@ -42,17 +42,20 @@ def test_a_record_produced_to_the_real_broker_is_consumed_back(kafka_bootstrap):
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
 
+    from shared.settings import kafka_client_config
+
+    config = kafka_client_config("admin", kafka_bootstrap)
     topic = f"test.roundtrip.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(**config)
     admin.create_topics([NewTopic(topic, 1, 1)])
     admin.close()
     marker = uuid.uuid4().hex.encode()
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**config, acks="all")
     producer.send(topic, key=b"k", value=marker).get(timeout=30)
     producer.close()
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=kafka_bootstrap,
+        **config,
         group_id=f"g-{topic}",
         auto_offset_reset="earliest",
         consumer_timeout_ms=20000,
@@ -70,8 +73,9 @@ def test_declared_topics_exist_on_the_broker(kafka_bootstrap):
     from kafka.admin import KafkaAdminClient
 
     from infra.topics import declared_topics
+    from shared.settings import kafka_client_config
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_client_config("admin", kafka_bootstrap))
     names = set(admin.list_topics())
     admin.close()
     assert {t["name"] for t in declared_topics()} <= names

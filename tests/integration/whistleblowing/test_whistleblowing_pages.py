@@ -72,6 +72,7 @@ def test_file_by_page_see_receipt_once_then_follow_and_write(wb, csrf_token):
         f"{P}/inbox/messages",
         environ_base=client,
         data={"csrf_token": token, "receipt": receipt, "body": "Bukti tambahan ada."},
+        follow_redirects=True,  # post/redirect/get: 303 to the inbox this browser opened
     )
     assert sent.status_code == 200 and "Bukti tambahan ada." in sent.get_data(as_text=True)
     assert "Pesan Anda telah terkirim." in sent.get_data(as_text=True)

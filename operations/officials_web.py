@@ -1,0 +1,359 @@
+"""A city's tenant admin manages the city's officials and sees what is missing before the
+city can operate (pages and API), served by the whistleblowing service (operations/apps.py).
+
+    GET       /t/<tenant>/admin/                                   the admin's home: checklist
+    GET|POST  /t/<tenant>/admin/officials                          list; add (enrolment link)
+    POST      /t/<tenant>/admin/officials/<id>/roles               change roles
+    POST      /t/<tenant>/admin/officials/<id>/active              deactivate / reactivate
+    POST      /t/<tenant>/admin/officials/<id>/reset               reset the second factor
+    GET|POST  /t/<tenant>/api/v1/admin/officials                   the same as JSON
+    PATCH     /t/<tenant>/api/v1/admin/officials/<id>              {"roles"?, "active"?}
+    POST      /t/<tenant>/api/v1/admin/officials/<id>/second-factor-reset
+
+The use cases are operations/official_admin's (the CLI uses the same ones); every change is an
+audited event. An added official never gets a password chosen by the admin: a one-time link.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from operations import key_admin, official_admin, qr
+from operations.replication import provisioning
+from operations.replication.models import TenantConfigVersion
+from shared.auth import current_principal, require_roles
+from shared.event_types import (
+    PLATFORM_OFFICIAL_ACTIVE_CHANGED,
+    PLATFORM_OFFICIAL_ADDED,
+    PLATFORM_OFFICIAL_ROLES_CHANGED,
+    PLATFORM_OFFICIAL_SECOND_FACTOR_RESET,
+)
+from shared.officials import OfficialError
+from shared.problem import Refused
+from shared.roles import ROLES
+from shared.web import db, no_store, unit_of_work
+
+bp = Blueprint("officials_web", __name__, template_folder="templates")
+bp.after_request(no_store)  # enrolment links
+PAGE = "/t/<tenant>/admin/officials"
+API = "/t/<tenant>/api/v1/admin/officials"
+
+
+def role_labels() -> dict[str, str]:
+    return {
+        "wbs_intake": _("Whistleblowing intake (reads and triages new reports)"),
+        "wbs_investigator": _("Whistleblowing investigator"),
+        "wbs_supervisor": _("Whistleblowing supervisor"),
+        "identity_custodian": _("Identity custodian (keeps reporters' identities sealed)"),
+        "bansos_evaluator": _("Grants: evaluator (OPD)"),
+        "bansos_verifier": _("Grants: verifier (TAPD)"),
+        "bansos_approver": _("Grants: approver"),
+        "bansos_finance": _("Grants: finance"),
+        "auditor": _("Auditor (reads the audit ledger)"),
+        "tenant_admin": _("City administrator"),
+    }
+
+
+def _refused(exc: OfficialError) -> Refused:
+    field, _sep, _reason = str(exc).partition(":")
+    messages = {
+        "username": _("Use 3-63 characters: a-z, 0-9, '.', '_', '-'; the name may be taken."),
+        "roles": _(
+            "Choose at least one role. An identity custodian may not also investigate or "
+            "supervise cases, and you keep your own administrator role."
+        ),
+        "active": _("This change is not possible for this account."),
+        "official": _("No such official in this city."),
+    }
+    status = 404 if field == "official" else 422
+    return Refused(status, messages.get(field, str(exc)), field)
+
+
+def _pseudonym() -> str:
+    return current_principal().pseudonym
+
+
+def _enrolment_url(token: str) -> str:
+    return request.url_root.rstrip("/") + provisioning.onboarding_path(g.tenant.slug, token)
+
+
+# --- use cases with their events --------------------------------------------------------------
+
+
+def _add(username: str, roles: list[str]) -> tuple[uuid.UUID, str]:
+    with unit_of_work() as uw:
+        try:
+            official_id, token = official_admin.enrol(g.tenant.id, username, roles)
+        except OfficialError as exc:
+            raise _refused(exc) from None
+        uw.emit(
+            PLATFORM_OFFICIAL_ADDED,
+            f"official:{official_id}",
+            _pseudonym(),
+            {"official_id": str(official_id), "roles": sorted(set(roles))},
+        )
+    return official_id, token
+
+
+def _set_roles(official_id: uuid.UUID, roles: list[str]) -> None:
+    with unit_of_work() as uw:
+        try:
+            previous, now = official_admin.change_roles(
+                g.tenant.id, official_id, roles, by=current_principal().official_id
+            )
+        except OfficialError as exc:
+            raise _refused(exc) from None
+        uw.emit(
+            PLATFORM_OFFICIAL_ROLES_CHANGED,
+            f"official:{official_id}",
+            _pseudonym(),
+            {"official_id": str(official_id), "roles": now, "previous_roles": previous},
+        )
+
+
+def _set_active(official_id: uuid.UUID, active: bool) -> None:
+    with unit_of_work() as uw:
+        try:
+            changed = official_admin.change_active(
+                g.tenant.id, official_id, active, by=current_principal().official_id
+            )
+        except OfficialError as exc:
+            raise _refused(exc) from None
+        if changed:
+            uw.emit(
+                PLATFORM_OFFICIAL_ACTIVE_CHANGED,
+                f"official:{official_id}",
+                _pseudonym(),
+                {"official_id": str(official_id), "active": active},
+            )
+
+
+def _reset(official_id: uuid.UUID) -> str:
+    with unit_of_work() as uw:
+        try:
+            official_admin.official_of(g.tenant.id, official_id)
+            token = official_admin.reset_second_factor(g.tenant.id, official_id)
+        except OfficialError as exc:
+            raise _refused(exc) from None
+        uw.emit(
+            PLATFORM_OFFICIAL_SECOND_FACTOR_RESET,
+            f"official:{official_id}",
+            _pseudonym(),
+            {"official_id": str(official_id)},
+        )
+    return token
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def _list_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
+    return render_template(
+        "officials/list.html",
+        officials=official_admin.officials_of(g.tenant.id),
+        roles=ROLES,
+        labels=role_labels(),
+        separated=[sorted(rule) for rule in official_admin.SEPARATED_ROLES],
+        errors=errors or {},
+        values=values or {"roles": []},
+        me=current_principal().official_id,
+    ), status
+
+
+def _enrolment_page(username: str, token: str, *, reset: bool = False):
+    url = _enrolment_url(token)
+    return render_template(
+        "officials/enrolment.html",
+        username=username,
+        url=url,
+        qr=qr.svg(url, _("QR code of the enrolment link")),
+        reset=reset,
+    )
+
+
+@bp.get(PAGE)
+@require_roles("tenant_admin")
+def officials_page():
+    return _list_page()
+
+
+@bp.post(PAGE)
+@require_roles("tenant_admin")
+def add_page():
+    username = request.form.get("username", "").strip().lower()
+    roles = request.form.getlist("roles")
+    try:
+        _official_id, token = _add(username, roles)
+    except Refused as exc:
+        return _list_page(
+            {exc.field or "username": str(exc)}, {"username": username, "roles": roles}, exc.status
+        )
+    return _enrolment_page(username, token)
+
+
+@bp.post(f"{PAGE}/<uuid:official_id>/roles")
+@require_roles("tenant_admin")
+def roles_page(official_id: uuid.UUID):
+    try:
+        _set_roles(official_id, request.form.getlist("roles"))
+    except Refused as exc:
+        return _list_page({f"roles-{official_id}": str(exc)}, status=exc.status)
+    name = official_admin.official_of(g.tenant.id, official_id).username
+    flash(_("Roles of %(name)s changed.", name=name), "success")
+    return redirect(url_for(".officials_page"), code=303)
+
+
+@bp.post(f"{PAGE}/<uuid:official_id>/active")
+@require_roles("tenant_admin")
+def active_page(official_id: uuid.UUID):
+    active = request.form.get("active") == "1"
+    try:
+        _set_active(official_id, active)
+    except Refused as exc:
+        return _list_page({f"active-{official_id}": str(exc)}, status=exc.status)
+    name = official_admin.official_of(g.tenant.id, official_id).username
+    flash(
+        _("%(name)s can sign in again.", name=name)
+        if active
+        else _("%(name)s can no longer sign in.", name=name),
+        "success",
+    )
+    return redirect(url_for(".officials_page"), code=303)
+
+
+@bp.post(f"{PAGE}/<uuid:official_id>/reset")
+@require_roles("tenant_admin")
+def reset_page(official_id: uuid.UUID):
+    token = _reset(official_id)
+    return _enrolment_page(
+        official_admin.official_of(g.tenant.id, official_id).username, token, reset=True
+    )
+
+
+# --- the admin's home -------------------------------------------------------------------------
+
+
+def checklist() -> list[dict]:
+    """What is missing before the city can operate, each with where to fix it."""
+    slug, tenant = g.tenant.slug, g.tenant
+    officials = [o for o in official_admin.officials_of(tenant.id) if o.active or not o.enrolled]
+    holders = {role for o in officials for role in o.roles}
+    items = []
+    if tenant.runs("whistleblowing"):
+        items.append(
+            {
+                "done": "wbs_intake" in holders,
+                "text": _("An official who reads new reports (role: whistleblowing intake)"),
+                "href": url_for(".officials_page"),
+            }
+        )
+        items.append(
+            {
+                "done": "identity_custodian" in holders,
+                "text": _("An identity custodian"),
+                "href": url_for(".officials_page"),
+            }
+        )
+        items.append(
+            {
+                "done": key_admin.custodian_status(tenant.id) is not None,
+                "text": _(
+                    "The identity custodian's key: the custodian creates it on their own page"
+                ),
+                "href": key_admin.CUSTODIAN_PAGE.format(slug=slug),
+            }
+        )
+    if tenant.runs("hibah_bansos"):
+        items.append(
+            {
+                "done": bool(tenant.service_config("hibah_bansos").get("programmes")),
+                "text": _("At least one grant or social aid programme"),
+                "href": url_for("tenant_config.page"),
+            }
+        )
+    saved = db().execute(select(func.count()).select_from(TenantConfigVersion)).scalar()
+    items.append(
+        {
+            "done": bool(saved),
+            "text": _("Your own texts and settings (still those of the city you started from)"),
+            "href": url_for("tenant_config.page"),
+        }
+    )
+    return items
+
+
+@bp.get("/t/<tenant>/admin/")
+@require_roles("tenant_admin")
+def home():
+    items = checklist()
+    return render_template(
+        "officials/home.html",
+        items=items,
+        ready=all(i["done"] for i in items),
+        hosts=bool(g.tenant.config.get("replication_host")),
+    )
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+def _json(o: official_admin.OfficialView) -> dict:
+    return {
+        "official_id": str(o.id),
+        "username": o.username,
+        "roles": o.roles,
+        "active": o.active,
+        "enrolled": o.enrolled,
+        "last_sign_in": o.last_sign_in.isoformat() if o.last_sign_in else None,
+    }
+
+
+def _roles_of(body: dict) -> list[str]:
+    roles = body.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Refused(422, "a list of roles", "roles")
+    return roles
+
+
+@bp.get(API)
+@require_roles("tenant_admin")
+def list_api():
+    return jsonify(items=[_json(o) for o in official_admin.officials_of(g.tenant.id)])
+
+
+@bp.post(API)
+@require_roles("tenant_admin")
+def add_api():
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    if not isinstance(body.get("username"), str):
+        raise Refused(422, "required text", "username")
+    official_id, token = _add(body["username"], _roles_of(body))
+    return jsonify(official_id=str(official_id), enrolment_url=_enrolment_url(token)), 201
+
+
+@bp.patch(f"{API}/<uuid:official_id>")
+@require_roles("tenant_admin")
+def change_api(official_id: uuid.UUID):
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    if "active" in body and not isinstance(body["active"], bool):
+        raise Refused(422, "true or false", "active")
+    if "roles" in body:
+        _set_roles(official_id, _roles_of(body))
+    if "active" in body:
+        _set_active(official_id, body["active"])
+    try:
+        return jsonify(_json(official_admin.official_of(g.tenant.id, official_id)))
+    except OfficialError as exc:
+        raise _refused(exc) from None
+
+
+@bp.post(f"{API}/<uuid:official_id>/second-factor-reset")
+@require_roles("tenant_admin")
+def reset_api(official_id: uuid.UUID):
+    return jsonify(enrolment_url=_enrolment_url(_reset(official_id)))

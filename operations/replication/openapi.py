@@ -1,0 +1,135 @@
+"""The OpenAPI paths of what operations/apps.py plugs into the whistleblowing app: the
+replication portal (operations/replication/web.py) and tenant settings (config_web.py). Added to
+that app's `/openapi.json` with `shared.openapi.extend`."""
+
+from __future__ import annotations
+
+from shared.openapi import OFFICIAL, UUID, Schema, operation
+
+P = "/t/{tenant}/api/v1"
+REQUEST_ID: Schema = {"name": "request_id", "in": "path", "required": True, "schema": UUID}
+REPLICATION_REQUEST: Schema = {
+    "type": "object",
+    "required": [
+        "region_name",
+        "region_code",
+        "contact_name",
+        "contact_email",
+        "applications",
+        "agreement_number",
+        "agreement_date",
+        "template",
+    ],
+    "properties": {
+        "region_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "region_code": {"type": "string", "pattern": "^[0-9]{2}(\\.[0-9]{2}){0,3}$"},
+        "slug": {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,62}$"},
+        "contact_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "contact_email": {"type": "string", "maxLength": 254},
+        "applications": {
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": True,
+            "items": {"enum": ["whistleblowing", "hibah_bansos"]},
+        },
+        "agreement_number": {"type": "string", "minLength": 1, "maxLength": 100},
+        "agreement_date": {"type": "string", "format": "date"},
+        "template": {"type": "string", "description": "the slug of a city to start from"},
+    },
+}
+DECISION: Schema = {
+    "type": "object",
+    "required": ["approve"],
+    "properties": {"approve": {"type": "boolean"}, "reason": {"type": ["string", "null"]}},
+}
+CONFIG_SAVE: Schema = {
+    "type": "object",
+    "required": ["config", "version"],
+    "properties": {
+        "config": {"type": "object", "description": "the whole tenant file, as JSON"},
+        "version": {
+            "type": "integer",
+            "minimum": 0,
+            "description": 'the version read (or send If-Match: "<version>")',
+        },
+    },
+}
+ADMIN = "tenant_admin"
+
+
+def paths() -> dict[str, Schema]:
+    r = f"{P}/replication"
+    return {
+        f"{r}/catalogue": {
+            "get": operation(
+                "What this deployment offers a new city (only where replication_host: true)",
+                errors=(404,),
+            )
+        },
+        f"{r}/requests": {
+            "post": operation(
+                "Ask to replicate the applications for a new city (a few a day per address)",
+                body=REPLICATION_REQUEST,
+                ok="201",
+                errors=(404, 409, 422, 429),
+            ),
+            "get": operation(
+                f"The requests ({ADMIN})",
+                security=OFFICIAL,
+                params=[{"name": "status", "in": "query", "schema": {"type": "string"}}],
+                errors=(403, 404),
+            ),
+        },
+        f"{r}/requests/{{request_id}}": {
+            "get": operation(
+                f"One request ({ADMIN})",
+                security=OFFICIAL,
+                params=[REQUEST_ID],
+                errors=(403, 404),
+            )
+        },
+        f"{r}/requests/{{request_id}}/decision": {
+            "post": operation(
+                f"Approve (and provision) or reject ({ADMIN})",
+                security=OFFICIAL,
+                params=[REQUEST_ID],
+                body=DECISION,
+                errors=(403, 404, 409, 422, 503),
+            )
+        },
+        f"{r}/requests/{{request_id}}/provision": {
+            "post": operation(
+                f"Resume an interrupted provisioning ({ADMIN})",
+                security=OFFICIAL,
+                params=[REQUEST_ID],
+                errors=(403, 404, 409, 503),
+            )
+        },
+        f"{r}/requests/{{request_id}}/onboarding-link": {
+            "post": operation(
+                f"A new one-time onboarding link for the new city's first admin ({ADMIN})",
+                security=OFFICIAL,
+                params=[REQUEST_ID],
+                errors=(403, 404, 409),
+            )
+        },
+        f"{P}/admin/config": {
+            "get": operation(
+                f"The tenant's settings: version, digest, config; ETag ({ADMIN})",
+                security=OFFICIAL,
+                errors=(403, 404),
+            ),
+            "put": operation(
+                f"Save the tenant's settings (409 when the version is not the latest) ({ADMIN})",
+                security=OFFICIAL,
+                body=CONFIG_SAVE,
+                params=[{"name": "If-Match", "in": "header", "schema": {"type": "string"}}],
+                errors=(403, 404, 409, 422),
+            ),
+        },
+        f"{P}/admin/config/versions": {
+            "get": operation(
+                f"Saved versions, newest first ({ADMIN})", security=OFFICIAL, errors=(403, 404)
+            )
+        },
+    }

@@ -1,0 +1,53 @@
+"""Hostile input against the auditor API, generated from the document the audit service serves
+(schemathesis, positive and negative data, the checks of tests/support/fuzz.py): never 5xx, and
+answers as the document says. Called as an auditor and as nobody."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import schemathesis
+from schemathesis import GenerationMode
+
+from services.audit.openapi import document
+from tests.support import fuzz
+
+OPERATIONS = fuzz.operations(schemathesis.openapi.from_dict(document()))
+CALLS = [
+    (label, who, mode)
+    for label in sorted(OPERATIONS)
+    for who in (*fuzz.callers(OPERATIONS[label], {"bearer": "auditor"}), "anonymous")
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+]
+STATUSES: dict[str, list[int]] = {}
+
+
+@pytest.fixture(scope="module")
+def schema(audit_app):
+    return fuzz.load(audit_app)
+
+
+@pytest.fixture(scope="module")
+def identities(audit_app, demo_tenants):
+    from shared.auth import Principal, issue_token
+
+    principal = Principal(uuid.uuid4(), demo_tenants["cimahi"].id, "fuzzer", frozenset({"auditor"}))
+    with audit_app.app_context():
+        return {"auditor": {"Authorization": "Bearer " + issue_token(principal)}, "anonymous": {}}
+
+
+@pytest.mark.parametrize(
+    "label,who,mode", CALLS, ids=[f"{label} as {who} {mode.value}" for label, who, mode in CALLS]
+)
+def test_the_audit_api_answers_as_its_document_says(
+    label, who, mode, audit_app, schema, identities
+):
+    seen = STATUSES.setdefault(f"{label} as {who} {mode.value}", [])
+    fuzz.run(audit_app, fuzz.operations(schema)[label], identities[who], mode, seen)
+
+
+def test_the_fuzzer_reached_the_audit_service():
+    statuses = [s for seen in STATUSES.values() for s in seen]
+    assert len(statuses) >= len(CALLS) * 5
+    assert {200, 401} <= set(statuses), sorted(set(statuses))
