@@ -329,7 +329,6 @@ def add_document(uw: UnitOfWork, actor: Actor, number: str, code: str, content: 
                 f"The {code} PDF cannot be cleaned of its metadata, scripts and embedded "
                 "files (damaged, or locked with a password); upload it unlocked.",
                 "file",
-                document=code,
             ) from None
     doc = Document(
         id=uuid.uuid4(),

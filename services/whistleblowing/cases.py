@@ -119,7 +119,7 @@ def submit(
             except files.AttachmentRejected as exc:
                 # the file is named by its place among the uploads (names are never kept)
                 msg = f"File {number}: {exc}" if len(uploads) > 1 else str(exc)
-                raise Refused(exc.status, msg, "file", file=number) from None
+                raise Refused(exc.status, msg, "file") from None
     except files.AttachmentRejected as exc:
         raise Refused(exc.status, str(exc), "file") from None
 

@@ -34,9 +34,13 @@ def test_compose_schema_check_would_catch_a_broken_file():
     assert list(Draft7Validator(compose_schema()).iter_errors(broken))
 
 
-# names only compose's one-shot steps and broker use (the runner provisions by itself)
+# names only compose's one-shot steps, broker and TLS proxy use (the runner provisions by itself
+# and has no proxy)
 COMPOSE_ONLY = {
     "POSTGRES_PASSWORD",
+    "REPLIKA_WHISTLEBLOWING_HOST",
+    "REPLIKA_HIBAH_BANSOS_HOST",
+    "REPLIKA_AUDIT_HOST",
     "DATABASE_URL",
     "KAFKA_BROKER_PASSWORD",
     "KAFKA_TOPICS_ENVIRONMENT",
