@@ -208,7 +208,8 @@ def generate_bansos(tenant, n: int, rng: random.Random) -> dict:
         )
         t_copy = time.monotonic() - t1
         # ~300 bytes: the size of the encrypted personal JSON (name, address, phone, bank
-        # account, NIK, KK); ~640 bytes: an encrypted proposal paragraph
+        # account, NIK, KK); ~640 bytes: an encrypted proposal paragraph; ~100 bytes: an
+        # encrypted one-line RAB
         conn.execute(
             text("""
             insert into applicants (id, tenant_id, kind, nik_index, bank_account_index,
@@ -229,9 +230,7 @@ def generate_bansos(tenant, n: int, rng: random.Random) -> dict:
                                       created_at, updated_at)
             select gen_random_uuid(), :t, 'HB-2026-S' || lpad(g::text, 7, '0'), :p,
                    applicant_id, status, requested, recommended, approved, disbursed,
-                   nik_index, json_build_array(json_build_object(
-                       'item', 'Alat bantu (kursi roda, alat bantu dengar)',
-                       'amount', requested)),
+                   nik_index, decode(repeat(md5((g + 3)::text), 6), 'hex'),
                    decode(repeat(md5((g + 7)::text), 40), 'hex'), lpj_due,
                    cast('{}' as json), 1, created_at, created_at
             from bench_bansos"""),

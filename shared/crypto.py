@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from shared.keyring import KeyringError, keyring
 
 BLOB_VERSION = b"\x01"
 PURPOSES = ("data", "index", "hash")
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
 
 
 class DecryptionError(Exception):
@@ -282,12 +284,18 @@ class FieldCipher:
 # -- blind indexes and keyed hashes -------------------------------------------------------------
 
 
+DIGIT_KINDS = ("nik", "kk", "bank_account", "npwp")
+
+
 def normalise(kind: str, value: str) -> str:
-    value = value.strip()
-    if kind in ("nik", "kk", "bank_account", "npwp"):
-        return re.sub(r"\D", "", value)
+    """The one form of `value` a blind index is taken over: NFKC first (fullwidth digits are
+    ASCII digits), then numbers keep their ASCII digits 0-9 only (`\\d` would keep
+    Arabic-Indic and other scripts' digits, a second index for the same number)."""
+    value = unicodedata.normalize("NFKC", value).strip()
+    if kind in DIGIT_KINDS:
+        return _NOT_ASCII_DIGIT.sub("", value)
     if kind == "phone":
-        digits = re.sub(r"\D", "", value)
+        digits = _NOT_ASCII_DIGIT.sub("", value)
         if digits.startswith("0"):
             digits = "62" + digits[1:]
         elif digits.startswith("8"):

@@ -45,8 +45,15 @@ class CrossTenantWrite(Exception):
 
 @cache
 def engine_for(url: str, pool_size: int = 5) -> Engine:
+    # hide_parameters: a failed statement's message (logged, and in a traceback) names the
+    # SQL, never its bound values (password hashes, blind indexes, reasons, personal data)
     return create_engine(
-        url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        hide_parameters=True,
     )
 
 

@@ -32,7 +32,7 @@ def run_env(metadata: MetaData) -> None:
     service = context.config.get_main_option("service")
     assert service, "alembic.ini names the service"
     url = settings.database_url(service, migration=True)
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     with engine.connect() as connection:
         context.configure(
             connection=connection, target_metadata=metadata, version_table="alembic_version"

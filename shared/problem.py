@@ -111,6 +111,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             {"step": "the step refused", "conflicting_step": "the step the official already did"},
         ),
         ProblemType(
+            "requester-without-standing",
+            409,
+            "Conflict",
+            "The official who asked for a reporter's identity may no longer handle the case "
+            "(recused, reassigned or inactive): nothing is disclosed.",
+            {"requester_standing": "recused, not_assigned, inactive or no_disclosure_role"},
+        ),
+        ProblemType(
             "duplicate-application",
             409,
             "Conflict",

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -278,6 +278,20 @@ def _register_error_handlers(app: Flask, domain_errors: tuple[type[Exception], .
         if exc.code == 405 and exc.get_response().headers.get("Allow"):
             resp.headers["Allow"] = exc.get_response().headers["Allow"]
         return resp
+
+    @app.errorhandler(DataError)
+    def on_data_error(exc: DataError):
+        # a value PostgreSQL refuses (out of range, a byte it cannot store): the client's, not
+        # a bug. Logged by SQLSTATE only: engines hide parameters, and so does this line.
+        log.info(
+            "database refused a value on %s %s: SQLSTATE %s",
+            request.method,
+            request.url_rule,
+            getattr(exc.orig, "sqlstate", None),
+        )
+        return problem_response(
+            Problem(422, None, "A value in the request cannot be stored; check the fields.")
+        )
 
     @app.errorhandler(Exception)
     def on_error(exc: Exception):

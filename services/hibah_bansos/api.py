@@ -178,7 +178,7 @@ def file_lpj(number: str):
     form = schemas.parse(schemas.LpjIn, json_body())
     with unit_of_work() as uw:
         app = cases.file_lpj(uw, actor, number, form)
-    spent = (app.lpj or {}).get("spent")
+    spent = app.lpj_spent
     return jsonify(application_number=app.number, status=app.status, spent=spent), 201
 
 
@@ -204,7 +204,8 @@ def list_applications():
 @require_roles(*OFFICIALS)
 def application_detail(number: str):
     s = db()
-    return jsonify(views.detail_view(s, g.tenant, repository.by_number(s, number)))
+    app = repository.by_number(s, number)
+    return jsonify(views.detail_view(s, g.tenant, app, official_actor().roles))
 
 
 @bp.post(f"{API}/applications/<number>/transitions")

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.hibah_bansos import programmes, repository, social_registry
+from services.hibah_bansos import programmes, repository, social_registry, views
 from services.hibah_bansos.domain import eligibility, lpj, rab, workflow
 from services.hibah_bansos.domain import nik as nik_rules
 from services.hibah_bansos.domain.workflow import Status
@@ -32,6 +32,7 @@ from services.hibah_bansos.models import (
 from shared import event_types as ev
 from shared.actor import APPLICANT_KIND, SYSTEM, Actor
 from shared.crypto import FieldCipher, blind_index
+from shared.pdf_clean import PdfNotCleanable, clean_pdf
 from shared.problem import Refused
 from shared.separation import check_separation
 from shared.tenancy import Tenant, today
@@ -282,16 +283,15 @@ def create_application(
         status=Status.DRAFT.value,
         requested=form.requested,
         nik_index=applicant.nik_index,
-        rab=[{"item": line.item, "amount": line.amount} for line in lines],
         actors={},
         disbursed=0,
         idempotency_key=idempotency_digest(applicant.id, idempotency_key)
         if idempotency_key
         else None,
     )
-    app.proposal = FieldCipher(s, tenant.id, "applications", app.id).encrypt_json(
-        "proposal", form.proposal
-    )
+    cipher = FieldCipher(s, tenant.id, "applications", app.id)
+    app.proposal = cipher.encrypt_json("proposal", form.proposal)
+    app.rab = cipher.encrypt_json("rab", [{"item": ln.item, "amount": ln.amount} for ln in lines])
     s.add(app)
     s.flush()
     _emit(
@@ -366,6 +366,16 @@ def add_document(uw: UnitOfWork, actor: Actor, number: str, code: str, content: 
     kind = filetype.guess(content)  # from the bytes, never from the name or the header
     if kind is None or kind.mime not in DOCUMENT_TYPES:
         raise Refused(415, "Upload a PDF, JPEG or PNG file.", "file")
+    if kind.mime == "application/pdf":
+        try:
+            content = clean_pdf(content)  # no metadata, scripts or embedded files (issue 16)
+        except PdfNotCleanable:
+            raise Refused(
+                422,
+                f"The {code} PDF cannot be cleaned of its metadata, scripts and embedded "
+                "files (damaged, or locked with a password); upload it unlocked.",
+                "file",
+            ) from None
     doc = Document(
         id=uuid.uuid4(),
         tenant_id=tenant.id,
@@ -513,22 +523,33 @@ def _move(
     amount: int | None = None,
     reference: str | None = None,
 ) -> None:
-    uw.session.add(
-        ApplicationStep(
-            tenant_id=app.tenant_id,
-            application_id=app.id,
-            source=app.status,
-            target=edge.target.value,
-            actor=actor.pseudonym,
-            reason=reason,
-            amount=amount,
-            reference=reference,
-        )
+    step = ApplicationStep(
+        id=uuid.uuid4(),
+        tenant_id=app.tenant_id,
+        application_id=app.id,
+        source=app.status,
+        target=edge.target.value,
+        actor=actor.pseudonym,
+        amount=amount,
+        reference=reference,
     )
+    step.reason = seal_reason(uw.session, app, step.id, reason)
+    uw.session.add(step)
     app.status = edge.target.value
     if actor.is_official:
         app.actors = {**app.actors, edge.step: actor.pseudonym}  # new dict: JSON is replaced
     uw.session.flush()
+
+
+def seal_reason(
+    session: Session, app: Application, step_id: uuid.UUID, reason: str | None
+) -> bytes | None:
+    """A step's reason, encrypted under its application's record key and bound to the step
+    (field `steps.<step id>.reason`): shredding the application shreds its history's text."""
+    if not reason:
+        return None
+    cipher = FieldCipher(session, app.tenant_id, "applications", app.id)
+    return cipher.encrypt(f"steps.{step_id}.reason", reason)
 
 
 def transition(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Application:
@@ -547,7 +568,9 @@ def transition(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Applicat
             "date": form.date,
         },
     )
-    check_separation(app.actors, edge.step, actor.pseudonym, workflow.SEPARATED_STEPS)
+    check_separation(
+        views.step_actors(s, app), edge.step, actor.pseudonym, workflow.SEPARATED_STEPS
+    )
     programme = s.get_one(Programme, app.programme_id)
     workflow.check_amount(
         edge,
@@ -628,12 +651,16 @@ def file_lpj(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Applicatio
         "; ".join(r for _, r in problems),
     )
     spent = sum(a for _, a in lines)
-    app.lpj = {
-        "summary": form.summary,
-        "lines": [{"item": i, "amount": a} for i, a in lines],
-        "spent": spent,
-        "filed_at": datetime.now(UTC).isoformat(),
-    }
+    app.lpj = FieldCipher(s, app.tenant_id, "applications", app.id).encrypt_json(
+        "lpj",
+        {
+            "summary": form.summary,
+            "lines": [{"item": i, "amount": a} for i, a in lines],
+            "spent": spent,
+            "filed_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    app.lpj_spent = spent
     programme = s.get_one(Programme, app.programme_id)
     _move(uw, app, edge, actor, amount=spent)
     _emit(

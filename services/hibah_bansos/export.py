@@ -85,7 +85,7 @@ def applications_csv(session: Session, tenant: Tenant, programme: Programme) -> 
                     app.nphd_date and app.nphd_date.isoformat(),
                     app.lpj_due and app.lpj_due.isoformat(),
                     "yes" if lpj.is_overdue(app.status, app.lpj_due, on) else "no",
-                    (app.lpj or {}).get("spent"),
+                    app.lpj_spent,
                     app.created_at.isoformat(),
                 )
             ]

@@ -8,6 +8,7 @@ errors, which name fields, are turned here into texts in the page's language.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,8 +28,9 @@ def rupiah_field(raw: str | None):
     """A form's amount as integer rupiah; None when left empty; otherwise the text itself, which
     the strict schema then refuses naming the field. Digits only, or grouped by dots the
     Indonesian way (12.500.000, as the pages print amounts); "1.5", "1,5" or "1e6" are not
-    whole rupiah."""
-    value = (raw or "").strip()
+    whole rupiah. NFKC first: fullwidth digits are the ASCII ones; other scripts' digits are
+    refused like text."""
+    value = unicodedata.normalize("NFKC", raw or "").strip()
     if not value:
         return None
     if _DIGITS.match(value):

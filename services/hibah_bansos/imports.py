@@ -116,7 +116,8 @@ def import_beneficiaries(
                 )
             )
         amount = int(row["amount"])
-        app_id = uuid.uuid4()
+        app_id, step_id = uuid.uuid4(), uuid.uuid4()
+        cipher = FieldCipher(s, tenant.id, "applications", app_id)  # RAB and reason at rest
         s.add(
             Application(
                 id=app_id,
@@ -128,7 +129,7 @@ def import_beneficiaries(
                 requested=amount,
                 nik_index=ix,
                 disbursed=0,
-                rab=[{"item": "Bantuan sosial", "amount": amount}],
+                rab=cipher.encrypt_json("rab", [{"item": "Bantuan sosial", "amount": amount}]),
                 actors={},
                 proposal=b"",
                 created_at=now,
@@ -137,13 +138,16 @@ def import_beneficiaries(
         )  # no proposal text: an extract row
         s.add(
             ApplicationStep(
+                id=step_id,
                 tenant_id=tenant.id,
                 application_id=app_id,
                 source="draft",
                 target="submitted",
                 actor=actor.pseudonym,
                 at=now,
-                reason=f"imported from {source} row {line}",
+                reason=cipher.encrypt(
+                    f"steps.{step_id}.reason", f"imported from {source} row {line}"
+                ),
                 amount=amount,
             )
         )

@@ -106,14 +106,19 @@ class Application(TenantOwned, Base):
     approved: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     disbursed: Mapped[int] = mapped_column(BigInteger, default=0)
     nik_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    rab: Mapped[list[dict[str, _Any]]] = mapped_column(JSON)
+    # Free text is encrypted under the application's record key (shared.crypto.FieldCipher,
+    # table "applications"): the proposal, the RAB, the LPJ and every step's reason (migration
+    # h005). Amounts the budget needs in the clear are columns: requested, approved,
+    # disbursed, lpj_spent.
+    rab: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON [{"item", "amount"}]
     proposal: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted
     decree_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decree_date: Mapped[_date | None] = mapped_column(Date, nullable=True)
     nphd_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
     nphd_date: Mapped[_date | None] = mapped_column(Date, nullable=True)
     lpj_due: Mapped[_date | None] = mapped_column(Date, nullable=True)
-    lpj: Mapped[dict[str, _Any] | None] = mapped_column(JSON, nullable=True)
+    lpj: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # encrypted JSON
+    lpj_spent: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     actors: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -124,7 +129,9 @@ class Application(TenantOwned, Base):
 
 
 class ApplicationStep(TenantOwned, Base):
-    """The history of an application: every transition, who (pseudonym), why, how much."""
+    """The history of an application: every transition, who (pseudonym), why, how much.
+    `reason` is encrypted under the application's record key, field `steps.<id>.reason`
+    (a rejection reason in a disability programme is health data)."""
 
     __tablename__ = "application_steps"
     id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
@@ -133,7 +140,7 @@ class ApplicationStep(TenantOwned, Base):
     source: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(80))
-    reason: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    reason: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # encrypted
     amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
 

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 
 from services.hibah_bansos import cases, export, forms, recovery, repository, schemas, views
 from services.hibah_bansos.domain import workflow
-from services.hibah_bansos.domain.access import INTAKE, MOVERS, OFFICIALS
+from services.hibah_bansos.domain.access import INTAKE, MOVERS, OFFICIALS, PERSONAL_DATA
 from services.hibah_bansos.models import Applicant, Programme
 from services.hibah_bansos.pages import STATUS_LABELS, document_labels
 from services.hibah_bansos.views import programme_name
@@ -35,7 +35,7 @@ from shared.auth import current_principal, official_actor, require_roles
 from shared.pagination import LIST_PAGE_SIZE, Page
 from shared.problem import Problem, Refused, not_found
 from shared.request_context import db
-from shared.separation import SeparationOfDutiesViolation, allowed
+from shared.separation import Actors, SeparationOfDutiesViolation, allowed
 from shared.web import no_store, unit_of_work
 
 bp = Blueprint("hb_office", __name__)
@@ -112,7 +112,7 @@ def worklist():
     )
 
 
-def _targets(app_status: str, actors: dict, actor: Actor) -> list[str]:
+def _targets(app_status: str, actors: Actors, actor: Actor) -> list[str]:
     """Next states this official may choose: their roles' edges, less the steps separation of
     duties forbids them on this application (the use case checks both again)."""
     out = []
@@ -126,8 +126,8 @@ def _targets(app_status: str, actors: dict, actor: Actor) -> list[str]:
 def _detail_page(number: str, errors: dict | None = None, status: int = 200):
     s, actor = db(), official_actor()
     app = repository.by_number(s, number)  # 404 "No such application."
-    view = views.detail_view(s, g.tenant, app)
-    targets = _targets(app.status, app.actors, actor)
+    view = views.detail_view(s, g.tenant, app, actor.roles)
+    targets = _targets(app.status, views.step_actors(s, app), actor)
     programme = s.get_one(Programme, app.programme_id)
     applicant = s.get_one(Applicant, app.applicant_id)
     standing = (
@@ -176,7 +176,7 @@ def transition(number: str):
 
 
 @bp.get(f"{OFFICE}/applications/<number>/documents/<uuid:document_id>")
-@require_roles(*OFFICIALS)
+@require_roles(*PERSONAL_DATA)  # documents hold ID cards and bank books: not the auditor's
 def document(number: str, document_id: uuid.UUID):
     s = db()
     try:

@@ -508,7 +508,7 @@ def _application_page(number: str, errors: dict | None = None, status: int = 200
     app = repository.own_application(s, g.applicant, number)
     programme = s.get_one(Programme, app.programme_id)
     view = views.summary_view(app, programme.code, today(g.tenant))
-    history = repository.steps(s, app.id)
+    history = views.history(s, app)
     applicant = s.get_one(Applicant, app.applicant_id)
     standing = (
         views.registry_standing(s, applicant)
@@ -520,8 +520,8 @@ def _application_page(number: str, errors: dict | None = None, status: int = 200
         app=view,
         programme_name=programme_name(programme),
         proposal=views.proposal_text(s, g.tenant, app),
-        rab=app.rab,
-        lpj=app.lpj,
+        rab=views.rab_of(s, app),
+        lpj=views.lpj_of(s, app),
         documents=repository.documents(s, app.id),
         missing=repository.missing_documents(s, app),
         labels=document_labels(),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from functools import partial
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,8 +17,11 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
+from shared.plain_text import check_no_control_characters, typed_number
 from shared.problem import validation_error
 
 
@@ -40,13 +44,25 @@ Rupiah = Annotated[StrictInt, Field(gt=0, le=10**15, description="integer rupiah
 Email = Annotated[
     str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254)
 ]
-Digits16 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 \-]{6,20}$")]
-BankAccount = Annotated[str, StringConstraints(pattern=r"^[0-9 \-]{6,30}$")]
+# Numbers people type: ASCII digits after NFKC (fullwidth digits become ASCII; Arabic-Indic
+# and other scripts' digits are refused), spaces and dashes dropped: the value stored and
+# blind-indexed is the one form of the number (shared/plain_text.py).
+Digits16 = Annotated[str, BeforeValidator(partial(typed_number, digits=(16, 16)))]
+Phone = Annotated[str, BeforeValidator(partial(typed_number, digits=(6, 20), keep_plus=True))]
+BankAccount = Annotated[str, BeforeValidator(partial(typed_number, digits=(6, 30)))]
 
 
 class Strict(BaseModel):
+    """Every body: unknown fields refused, strings stripped, and no control characters in
+    any string (422 naming the field); the fields named in `MULTILINE` may hold LF and TAB."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    MULTILINE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: object, info: ValidationInfo) -> object:
+        return check_no_control_characters(value, multiline=info.field_name in cls.MULTILINE)
 
 
 class OrganisationIn(Strict):
@@ -104,6 +120,7 @@ class RabLineIn(Strict):
 
 
 class ApplicationIn(Strict):
+    MULTILINE = frozenset({"proposal"})
     programme: _text(40)
     proposal: _text(20000, 10)
     requested: Rupiah
@@ -112,6 +129,7 @@ class ApplicationIn(Strict):
 
 
 class TransitionIn(Strict):
+    MULTILINE = frozenset({"reason"})
     to: _text(20)
     reason: _text(2000, 0) | None = None
     amount: Rupiah | None = None
@@ -126,6 +144,7 @@ class LpjLineIn(Strict):
 
 
 class LpjIn(Strict):
+    MULTILINE = frozenset({"summary"})
     summary: _text(5000, 0) = ""
     lines: list[LpjLineIn] = Field(min_length=1, max_length=500)
 

@@ -13,11 +13,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from services.hibah_bansos import programmes, repository
-from services.hibah_bansos.domain import lpj, workflow
-from services.hibah_bansos.models import Applicant, Application, Document, Programme
+from services.hibah_bansos.domain import access, lpj, workflow
+from services.hibah_bansos.models import (
+    Applicant,
+    Application,
+    ApplicationStep,
+    Document,
+    Programme,
+)
 from shared.crypto import FieldCipher, blind_index
 from shared.i18n import label
 from shared.pagination import Page
+from shared.separation import actors_by_step
 from shared.tenancy import Tenant, today
 
 SERVICE = "hibah_bansos"
@@ -167,32 +174,84 @@ def personal(session: Session, tenant: Tenant, applicant: Applicant) -> dict[str
     )
 
 
+def _cipher(session: Session, app: Application) -> FieldCipher:
+    return FieldCipher(session, app.tenant_id, "applications", app.id)
+
+
 def proposal_text(session: Session, tenant: Tenant, app: Application) -> str:
     if not app.proposal:
         return ""
-    return FieldCipher(session, tenant.id, "applications", app.id).decrypt_json(
-        "proposal", app.proposal
-    )
+    return _cipher(session, app).decrypt_json("proposal", app.proposal)
 
 
-def detail_view(session: Session, tenant: Tenant, app: Application) -> dict[str, Any]:
-    """One application as officials see it (API detail and office page): personal fields
-    decrypted, history, documents, and the person's other active applications."""
+def rab_of(session: Session, app: Application) -> list[dict[str, Any]]:
+    """The budget plan (RAB) lines, decrypted."""
+    return _cipher(session, app).decrypt_json("rab", app.rab) if app.rab else []
+
+
+def lpj_of(session: Session, app: Application) -> dict[str, Any] | None:
+    """The accountability report (LPJ), decrypted; None before it is filed."""
+    return _cipher(session, app).decrypt_json("lpj", app.lpj) if app.lpj else None
+
+
+def step_reason(session: Session, app: Application, step: ApplicationStep) -> str | None:
+    if not step.reason:
+        return None
+    return _cipher(session, app).decrypt_text(f"steps.{step.id}.reason", step.reason)
+
+
+def history(session: Session, app: Application) -> list[dict[str, Any]]:
+    """Every recorded step of `app`, reasons decrypted (`target` too, for the pages)."""
+    return [
+        {
+            "from": st.source,
+            "to": st.target,
+            "target": st.target,
+            "actor": st.actor,
+            "reason": step_reason(session, app, st),
+            "amount": st.amount,
+            "reference": st.reference,
+            "at": st.at,
+        }
+        for st in repository.steps(session, app.id)
+    ]
+
+
+def step_actors(session: Session, app: Application) -> dict[str, frozenset[str]]:
+    """Every official who did each step of `app`, over its whole history (separation of
+    duties: a step done again after a return keeps its earlier actors)."""
+    done = [(st.source, st.target, st.actor) for st in repository.steps(session, app.id)]
+    return actors_by_step(workflow.steps_done(done))
+
+
+def reads_personal_data(roles: frozenset[str]) -> bool:
+    return bool(roles & set(access.PERSONAL_DATA))
+
+
+def detail_view(
+    session: Session, tenant: Tenant, app: Application, roles: frozenset[str]
+) -> dict[str, Any]:
+    """One application as officials see it (API detail and office page): history, documents,
+    amounts; for the roles that work the application (access.PERSONAL_DATA) also the
+    applicant's personal fields decrypted, the proposal and the person's other active
+    applications. The auditor's view is redacted: ids, amounts, states and history only."""
     applicant = session.get_one(Applicant, app.applicant_id)
+    full = reads_personal_data(roles)
     view = summary_view(app, repository.programme_code(session, app.programme_id), today(tenant))
+    who: dict[str, Any] = {"id": str(applicant.id), "type": applicant.kind}
+    if full:
+        who.update(personal(session, tenant, applicant))
+    elif applicant.organisation_name:
+        who["name"] = applicant.organisation_name  # public: published if funded
     view.update(
-        applicant={
-            "id": str(applicant.id),
-            "type": applicant.kind,
-            **personal(session, tenant, applicant),
-        },
-        proposal=proposal_text(session, tenant, app),
-        rab=app.rab,
+        applicant=who,
+        redacted=not full,
+        rab=rab_of(session, app),
         decree_number=app.decree_number,
         decree_date=app.decree_date and app.decree_date.isoformat(),
         nphd_number=app.nphd_number,
         nphd_date=app.nphd_date and app.nphd_date.isoformat(),
-        lpj=app.lpj,
+        lpj=lpj_of(session, app),
         actors=app.actors,
         documents=[
             {
@@ -204,23 +263,18 @@ def detail_view(session: Session, tenant: Tenant, app: Application) -> dict[str,
             }
             for d in repository.documents(session, app.id)
         ],
-        history=[
-            {
-                "from": st.source,
-                "to": st.target,
-                "actor": st.actor,
-                "reason": st.reason,
-                "amount": st.amount,
-                "reference": st.reference,
-                "at": st.at.isoformat(),
-            }
-            for st in repository.steps(session, app.id)
-        ],
-        other_active_applications=[
-            {"application_number": o.number, "status": o.status, "programme": code}
-            for o, code in repository.other_active(session, app)
-        ],
+        history=[{**h, "at": h["at"].isoformat()} for h in history(session, app)],
     )
+    for h in view["history"]:
+        del h["target"]
+    if full:
+        view.update(
+            proposal=proposal_text(session, tenant, app),
+            other_active_applications=[
+                {"application_number": o.number, "status": o.status, "programme": code}
+                for o, code in repository.other_active(session, app)
+            ],
+        )
     return view
 
 

@@ -2,7 +2,9 @@
 
 The type comes from the bytes (magic numbers), not from the file name or the client's
 Content-Type. Images are decoded and re-encoded from their pixels alone, which drops EXIF
-(GPS, camera serial), XMP and ICC data. The file name a client sent is never stored or used.
+(GPS, camera serial), XMP and ICC data. PDFs are rewritten by `shared.pdf_clean` (no
+Info/XMP metadata, JavaScript, automatic actions or embedded files); one that cannot be
+rewritten is refused. The file name a client sent is never stored or used.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 
 import filetype
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from shared.pdf_clean import PdfNotCleanable, clean_pdf
 
 DEFAULT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 DEFAULT_MAX_BYTES, DEFAULT_MAX_COUNT = 10 * 1024 * 1024, 10
@@ -84,8 +88,17 @@ def inspect(data: bytes, policy: Policy) -> CleanFile:
         )
     if media_type in PILLOW_FORMATS:
         data = strip_image_metadata(data, media_type)
-        if len(data) > policy.max_bytes:
-            raise AttachmentRejected(413, f"The file is larger than {policy.max_bytes} bytes.")
+    elif media_type == "application/pdf":
+        try:
+            data = clean_pdf(data)
+        except PdfNotCleanable:
+            raise AttachmentRejected(
+                422,
+                "The PDF cannot be cleaned of its metadata, scripts and embedded files "
+                "(damaged, or locked with a password); send it unlocked, or as images.",
+            ) from None
+    if len(data) > policy.max_bytes:
+        raise AttachmentRejected(413, f"The file is larger than {policy.max_bytes} bytes.")
     return CleanFile(media_type, data)
 
 

@@ -112,7 +112,14 @@ def submit(
     policy = files.Policy.from_config(views.config(tenant))
     try:
         files.check_count(0, len(uploads), policy)
-        cleaned = [files.inspect(data, policy) for data in uploads]
+        cleaned = []
+        for number, data in enumerate(uploads, start=1):
+            try:
+                cleaned.append(files.inspect(data, policy))
+            except files.AttachmentRejected as exc:
+                # the file is named by its place among the uploads (names are never kept)
+                msg = f"File {number}: {exc}" if len(uploads) > 1 else str(exc)
+                raise Refused(exc.status, msg, "file") from None
     except files.AttachmentRejected as exc:
         raise Refused(exc.status, str(exc), "file") from None
 
@@ -500,6 +507,7 @@ def assign(uw: UnitOfWork, actor: Actor, report: Report, official_id: uuid.UUID)
         actor,
         assignee_id=str(official_id),
     )
+    cancel_identity_requests_without_standing(uw, report, actor)
     return report
 
 
@@ -541,6 +549,8 @@ def _record_recusal(
         kind=kind,
         reason_digest=digest(session, tenant, reason),
     )
+    session.flush()  # the recusal counts for the requesters' standing below
+    cancel_identity_requests_without_standing(uw, report, actor)
     return rec
 
 
@@ -626,6 +636,64 @@ def request_identity(uw: UnitOfWork, actor: Actor, report: Report, reason: str) 
     return req
 
 
+OPEN_REQUEST_STATES = ("pending", "approved")  # approved: its copy is not read yet
+
+
+def cancel_identity_requests_without_standing(uw: UnitOfWork, report: Report, actor: Actor) -> int:
+    """After a recusal or a reassignment: every pending request, and every approved one whose
+    copy is not read yet, of an official who may no longer handle the case is cancelled and
+    its copy wiped (a recused requester never reads the identity)."""
+    session = uw.session
+    cancelled = 0
+    for req in repository.open_identity_requests(session, report.id, OPEN_REQUEST_STATES):
+        if views.requester_standing(session, req.requested_by, report) == "may_handle":
+            continue
+        req.status, req.disclosure, req.decided_at = "cancelled", None, utcnow()
+        cancelled += 1
+        _emit(
+            uw,
+            ev.WB_IDENTITY_DECIDED,
+            report,
+            actor,
+            request_id=str(req.id),
+            decision="cancel",
+            status=req.status,
+            approvals=len(req.approvals),
+            approvals_needed=_approvals_needed(uw.tenant),
+            reporter_notified=False,
+        )
+    return cancelled
+
+
+def _approvals_needed(tenant: Tenant) -> int:
+    return int(views.config(tenant).get("identity_disclosure_approvers", 1))
+
+
+def expire_identity_copies(uw: UnitOfWork, now: datetime | None = None) -> int:
+    """Approved copies nobody read within the tenant's `identity_disclosure_valid_days` are
+    wiped (run daily with retention); the request is then "expired"."""
+    session = uw.session
+    cutoff = (now or utcnow()) - views.disclosure_validity(uw.tenant)
+    expired = 0
+    for req in repository.unread_copies_decided_before(session, cutoff):
+        report = session.get_one(Report, req.report_id)
+        req.status, req.disclosure = "expired", None
+        expired += 1
+        _emit(
+            uw,
+            ev.WB_IDENTITY_DECIDED,
+            report,
+            SYSTEM,
+            request_id=str(req.id),
+            decision="expire",
+            status=req.status,
+            approvals=len(req.approvals),
+            approvals_needed=_approvals_needed(uw.tenant),
+            reporter_notified=False,
+        )
+    return expired
+
+
 def decide_identity(
     uw: UnitOfWork, actor: Actor, request_id: uuid.UUID, decision: str, passphrase: str | None
 ) -> IdentityRequest:
@@ -645,9 +713,19 @@ def decide_identity(
         actor_key,
         [frozenset({"request", "approve"})],
     )
-    report = session.get(Report, req.report_id)
-    needed = int(views.config(tenant).get("identity_disclosure_approvers", 1))
+    report = session.get_one(Report, req.report_id)
+    needed = _approvals_needed(tenant)
     now = utcnow()
+    if (
+        decision == "approve"
+        and views.requester_standing(session, req.requested_by, report) != "may_handle"
+    ):
+        raise Refused(
+            409,
+            "The official who asked may no longer handle this case (recused, reassigned or "
+            "no longer active): nothing is disclosed; reject the request.",
+            requester_standing=views.requester_standing(session, req.requested_by, report),
+        )
     if decision == "reject":
         req.status, req.decided_at = "rejected", now
     else:
@@ -722,11 +800,17 @@ def view_identity(uw: UnitOfWork, actor: Actor, request_id: uuid.UUID) -> dict:
         raise Refused(410, "The identity was already shown once.")
     if req.status != "approved" or req.disclosure is None:
         raise Refused(409, f"This request is {req.status}.")
+    report = session.get_one(Report, req.report_id)
+    recused = repository.recused_officials(session, report.id)
+    if not access.may_handle(actor.roles, actor.official_id, report.assignee_id, recused):
+        # the case answers 404 to this official now: so does its identity
+        raise Refused(404, "No such identity request.")
+    if req.decided_at is not None and utcnow() - req.decided_at > views.disclosure_validity(tenant):
+        raise Refused(410, "The approved copy expired unread; ask again if it is still needed.")
     identity = FieldCipher(session, tenant.id, "wb_identity_requests", req.id).decrypt_json(
         "disclosure", req.disclosure
     )
     req.disclosure, req.status, req.viewed_at = None, "viewed", utcnow()
-    report = session.get(Report, req.report_id)
     _emit(
         uw,
         ev.WB_IDENTITY_VIEWED,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -247,14 +247,42 @@ def stats(session: Session, *, today: date, tz: str) -> dict[str, Any]:
     }
 
 
-def pending_identity_requests(session: Session) -> list[tuple[IdentityRequest, str]]:
+def pending_identity_requests(session: Session) -> list[tuple[IdentityRequest, Report]]:
     return list(
         session.execute(
-            select(IdentityRequest, Report.case_number)
+            select(IdentityRequest, Report)
             .join(Report, Report.id == IdentityRequest.report_id)
             .where(IdentityRequest.status == "pending")
             .order_by(IdentityRequest.created_at)
         ).all()
+    )
+
+
+def open_identity_requests(
+    session: Session, report_id: uuid.UUID, states: tuple[str, ...]
+) -> list[IdentityRequest]:
+    """The case's identity requests in `states`, locked (a recusal cancels them)."""
+    return list(
+        session.execute(
+            select(IdentityRequest)
+            .where(IdentityRequest.report_id == report_id, IdentityRequest.status.in_(states))
+            .with_for_update()
+        ).scalars()
+    )
+
+
+def unread_copies_decided_before(session: Session, cutoff: datetime) -> list[IdentityRequest]:
+    """Approved identity requests whose copy is still unread and was made before `cutoff`."""
+    return list(
+        session.execute(
+            select(IdentityRequest)
+            .where(
+                IdentityRequest.status == "approved",
+                IdentityRequest.disclosure.is_not(None),
+                IdentityRequest.decided_at < cutoff,
+            )
+            .with_for_update(skip_locked=True)
+        ).scalars()
     )
 
 

@@ -1,7 +1,8 @@
 """Retention run: `python -m services.whistleblowing.retention` (daily, e.g. from cron).
 
 Walks every tenant that runs the service and deletes its expired archived cases (and
-failed-receipt counters whose window has closed), each tenant in its own tenant-scoped
+failed-receipt counters whose window has closed, and approved identity copies left unread
+past the tenant's `identity_disclosure_valid_days`), each tenant in its own tenant-scoped
 transaction with its events in the outbox.
 """
 
@@ -36,6 +37,7 @@ def run_once(now: datetime | None = None) -> dict[str, list[str]]:
             uw = UnitOfWork(session, tenant, SERVICE, OutboxRow)
             done[tenant.slug] = cases.expire_due(uw, now=now)
             cases.purge_stale_throttles(uw, now=now)
+            cases.expire_identity_copies(uw, now=now)
             uw.commit()
         log.info("retention: %s expired %d case(s)", tenant.slug, len(done[tenant.slug]))
     return done

@@ -5,10 +5,21 @@ Errors become 422 problems naming each wrong field (`errors: [{"field", "reason"
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeVar
+from functools import partial
+from typing import Annotated, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
+from shared.plain_text import check_no_control_characters, typed_number
 from shared.problem import validation_error
 
 
@@ -19,7 +30,16 @@ def _text(max_length: int, min_length: int = 1):
 
 
 class Strict(BaseModel):
+    """Every body: unknown fields refused, strings stripped, and no control characters in
+    any string (422 naming the field); the fields named in `MULTILINE` may hold LF and TAB."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    MULTILINE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: object, info: ValidationInfo) -> object:
+        return check_no_control_characters(value, multiline=info.field_name in cls.MULTILINE)
 
 
 S = TypeVar("S", bound=Strict)
@@ -33,8 +53,18 @@ class ReportedPerson(Strict):
 
 class Identity(Strict):
     name: _text(200)
-    nik: Annotated[str, StringConstraints(pattern=r"^\d{16}$")] | None = None
-    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 \-]{6,20}$")] | None = None
+    # ASCII digits after NFKC, spaces and dashes dropped (shared/plain_text.py): `\d` took
+    # fullwidth and Arabic-Indic digits, one NIK in many spellings
+    nik: Annotated[str, BeforeValidator(partial(typed_number, digits=(16, 16)))] | None = None
+    phone: (
+        Annotated[
+            str,
+            BeforeValidator(
+                partial(typed_number, digits=(6, 20), keep_plus=True, keep_format=True)
+            ),
+        ]
+        | None
+    ) = None
     email: (
         Annotated[
             str,
@@ -46,6 +76,8 @@ class Identity(Strict):
 
 class ReportIn(Strict):
     """The 4W+1H of a report: what, who, where, when, how the reporter knows."""
+
+    MULTILINE = frozenset({"what", "how_known"})
 
     category: _text(63)
     what: _text(10000, 10)
@@ -61,10 +93,12 @@ class ReportIn(Strict):
 
 
 class MessageIn(Strict):
+    MULTILINE = frozenset({"body"})
     body: _text(5000)
 
 
 class TransitionIn(Strict):
+    MULTILINE = frozenset({"reason"})
     to: _text(20)
     outcome: _text(40) | None = None
     reason: str | None = Field(default=None, max_length=4000)
@@ -80,6 +114,7 @@ class AssignmentIn(Strict):
 
 
 class RecusalIn(Strict):
+    MULTILINE = frozenset({"reason"})
     official_id: str = Field(pattern=UUID_PATTERN)
     reason: _text(2000)
 
@@ -90,6 +125,7 @@ class HandlerProfileIn(Strict):
 
 
 class IdentityRequestIn(Strict):
+    MULTILINE = frozenset({"reason"})
     reason: _text(2000, 10)
 
 

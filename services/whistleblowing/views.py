@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Response
@@ -357,18 +357,44 @@ def home_counts(session: Session, tenant: Tenant, actor: Actor) -> dict[str, int
 # --- Lists and figures ----------------------------------------------------------------------
 
 
+DEFAULT_DISCLOSURE_VALID_DAYS = 7
+
+
+def disclosure_validity(tenant: Tenant) -> timedelta:
+    """How long an approved identity copy waits for its requester (tenant setting
+    `identity_disclosure_valid_days`); then it is wiped unread."""
+    days = config(tenant).get("identity_disclosure_valid_days", DEFAULT_DISCLOSURE_VALID_DAYS)
+    return timedelta(days=int(days))
+
+
+def requester_standing(session: Session, requested_by: uuid.UUID, report: Report) -> str:
+    """Whether the official who asked may still handle the case now: "may_handle", or why
+    not ("inactive", "no_disclosure_role", "recused", "not_assigned")."""
+    official = repository.active_official(session, requested_by)
+    if official is None:
+        return "inactive"
+    return access.disclosure_standing(
+        official.roles,
+        requested_by,
+        report.assignee_id,
+        repository.recused_officials(session, report.id),
+    )
+
+
 def pending_identity_requests(session: Session, tenant: Tenant) -> list[dict[str, Any]]:
-    """What a custodian decides on: the pending requests, with the requester's reason."""
+    """What a custodian decides on: the pending requests, with the requester's reason and
+    current standing (`requester_standing`: may they still handle the case?)."""
     return [
         {
             "id": str(r.id),
-            "case_number": case_number,
+            "case_number": report.case_number,
             "status": r.status,
             "created_at": r.created_at.isoformat(),
             "approvals": len(r.approvals),
             "reason": _text(session, tenant, "wb_identity_requests", r.id, "reason", r.reason),
+            "requester_standing": requester_standing(session, r.requested_by, report),
         }
-        for r, case_number in repository.pending_identity_requests(session)
+        for r, report in repository.pending_identity_requests(session)
     ]
 
 

@@ -11,9 +11,13 @@ import uuid
 
 from sqlalchemy import text
 
+from tests.support.pdfs import minimal_pdf
+
 HIBAH = "HIBAH-ORMAS-2026"
 BANSOS = "BANSOS-DISABILITAS-2026"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+# a real one-page PDF (uploads are rewritten by shared/pdf_clean.py, which refuses a file that
+# only starts like a PDF); already clean, so it is stored byte for byte
+PDF = minimal_pdf()
 ORG_DOCUMENTS = (
     "proposal",
     "rab",

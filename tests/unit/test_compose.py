@@ -34,9 +34,13 @@ def test_compose_schema_check_would_catch_a_broken_file():
     assert list(Draft7Validator(compose_schema()).iter_errors(broken))
 
 
-# names only compose's one-shot steps and broker use (the runner provisions by itself)
+# names only compose's one-shot steps, broker and TLS proxy use (the runner provisions by itself
+# and has no proxy)
 COMPOSE_ONLY = {
     "POSTGRES_PASSWORD",
+    "REPLIKA_WHISTLEBLOWING_HOST",
+    "REPLIKA_HIBAH_BANSOS_HOST",
+    "REPLIKA_AUDIT_HOST",
     "DATABASE_URL",
     "KAFKA_BROKER_PASSWORD",
     "KAFKA_TOPICS_ENVIRONMENT",
@@ -196,3 +200,30 @@ def test_postgresql_in_compose_is_the_major_that_make_run_starts():
     # /var/lib/postgresql/data makes the container refuse to start
     volumes = COMPOSE["services"]["postgres"]["volumes"]
     assert any(v.split(":")[1] == "/var/lib/postgresql" for v in volumes), volumes
+
+
+def test_only_the_pinned_tls_proxy_is_published_and_services_trust_one_hop():
+    """Issue 16, item 10: compose trusted one proxy but published the services' ports and
+    shipped no proxy, so a rotating X-Forwarded-For bypassed every throttle."""
+    services = COMPOSE["services"]
+    published = {name for name, svc in services.items() if svc.get("ports")}
+    assert published == {"proxy"}
+    image = services["proxy"]["image"]
+    assert image.startswith("caddy:") and re.match(r"caddy:\d+\.\d+\.\d+", image), image
+    assert {p.split(":")[-1].split("/")[0] for p in services["proxy"]["ports"]} == {"80", "443"}
+    caddyfile = (ROOT / "infra" / "caddy" / "Caddyfile").read_text()
+    directives = [ln for ln in caddyfile.splitlines() if not ln.lstrip().startswith("#")]
+    assert not any("trusted_proxies" in ln for ln in directives)  # forged XFF never believed
+    for name in ("whistleblowing", "hibah_bansos", "audit"):
+        assert f"import service {name}" in caddyfile
+        assert str(services[name]["environment"]["REPLIKA_TRUSTED_PROXIES"]) == "1"
+
+
+def test_trusted_proxies_default_to_none_outside_compose(monkeypatch):
+    from shared.settings import WebSettings
+
+    monkeypatch.setenv("REPLIKA_SECRET_KEY", "x" * 48)
+    monkeypatch.delenv("REPLIKA_TRUSTED_PROXIES", raising=False)
+    assert WebSettings.from_env().trusted_proxies == 0
+    example = (ROOT / ".env.example").read_text()
+    assert "REPLIKA_TRUSTED_PROXIES=1" not in example

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from shared.separation import SeparationOfDutiesViolation, allowed, check_separation
+from shared.separation import (
+    SeparationOfDutiesViolation,
+    actors_by_step,
+    allowed,
+    check_separation,
+)
 
 HIBAH = [frozenset({"evaluate", "verify", "approve"})]
 
@@ -53,3 +58,26 @@ def test_the_message_names_the_steps_but_not_the_official():
 def test_allowed_answers_the_same_rule_as_a_question():
     assert allowed({"evaluate": "a"}, "verify", "b", HIBAH)
     assert not allowed({"evaluate": "a"}, "verify", "a", HIBAH)
+
+
+# --- every actor of every step (issue 16, low): a step done again keeps its earlier actors ---
+
+
+def test_whoever_evaluated_an_earlier_round_may_not_verify_the_next():
+    from services.hibah_bansos.domain import workflow
+
+    history = [
+        ("draft", "submitted", "applicant"),
+        ("submitted", "evaluated", "official:a"),  # a evaluates round one
+        ("evaluated", "returned", "official:b"),  # b (verifier) returns it
+        ("returned", "submitted", "applicant"),
+        ("submitted", "evaluated", "official:c"),  # c evaluates round two
+    ]
+    last_only = {"evaluate": "official:c", "return": "official:b", "submit": "applicant"}
+    check_separation(last_only, "verify", "official:a", HIBAH)  # the hole: only c was seen
+    every = actors_by_step(workflow.steps_done(history))
+    assert every["evaluate"] == {"official:a", "official:c"}
+    with pytest.raises(SeparationOfDutiesViolation):
+        check_separation(every, "verify", "official:a", HIBAH)
+    assert not allowed(every, "verify", "official:c", HIBAH)
+    assert allowed(every, "verify", "official:b", HIBAH)

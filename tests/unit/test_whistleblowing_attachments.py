@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from services.whistleblowing import attachments as a
+from tests.support.pdfs import minimal_pdf
 
 
 def jpeg_with_gps() -> bytes:
@@ -67,7 +68,7 @@ def test_size_and_count_limits():
     with pytest.raises(a.AttachmentRejected) as exc:
         a.inspect(b"%PDF-1.4\n" + b"x" * 2000, a.Policy(max_bytes=1024))
     assert exc.value.status == 413
-    assert a.inspect(b"%PDF-1.4\n%%EOF", a.Policy()).media_type == "application/pdf"
+    assert a.inspect(minimal_pdf(), a.Policy()).media_type == "application/pdf"
     a.check_count(9, 1, a.Policy(max_count=10))
     with pytest.raises(a.AttachmentRejected):
         a.check_count(10, 1, a.Policy(max_count=10))

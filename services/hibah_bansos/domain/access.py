@@ -16,6 +16,10 @@ AUDITOR = "auditor"  # looks, takes no step
 
 MOVERS = (EVALUATOR, VERIFIER, APPROVER, FINANCE)  # the roles that take a workflow step
 OFFICIALS = (*MOVERS, AUDITOR)  # the roles that see applications, programmes and exports
+# The roles that read applicants' personal data (NIK, KK, bank account, phone, address), the
+# proposal and the uploaded documents: those who work the application. The auditor gets a
+# redacted detail (ids, amounts, states, history) and no documents.
+PERSONAL_DATA = MOVERS
 # The OPD's evaluator also does the intake: enters applications and registers people on
 # someone's behalf (confirming their social-registry entry) and imports beneficiary lists.
 INTAKE = EVALUATOR

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -298,11 +299,14 @@ AMOUNT_FORMATS = "1500000, 1.500.000 or Rp 1.500.000"
 
 
 def _text(cell: Cell) -> str:
+    """A cell as text, NFKC-normalised: fullwidth digits (`３２７７…`) are the ASCII digits
+    they look like, so one NIK typed two ways is one NIK (digits of other scripts stay, and
+    are refused as no digits)."""
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
-    return str(cell).replace("\xa0", " ").strip()
+    return unicodedata.normalize("NFKC", str(cell).replace("\xa0", " ")).strip()
 
 
 def _excel_number(what: str) -> str:

@@ -16,6 +16,7 @@ NPHD: the grant agreement (Naskah Perjanjian Hibah Daerah); LPJ: Laporan Pertang
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -80,6 +81,19 @@ EDGES: tuple[Edge, ...] = (
 
 # One official may not do two of these steps on the same application.
 SEPARATED_STEPS = (frozenset({"evaluate", "verify", "approve"}),)
+
+# (source, target) -> the step's name: each pair of states is joined by one edge
+STEP_OF: dict[tuple[str, str], str] = {(e.source.value, e.target.value): e.step for e in EDGES}
+
+
+def steps_done(history: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(source, target, actor) of every recorded move -> (step, actor) of each, for
+    separation of duties over the whole history (not only each step's latest actor)."""
+    return [
+        (STEP_OF[(source, target)], actor)
+        for source, target, actor in history
+        if (source, target) in STEP_OF
+    ]
 
 
 class WorkflowError(Exception):

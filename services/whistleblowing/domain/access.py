@@ -46,6 +46,23 @@ def may_handle(
     return sees_all(roles) or (official_id is not None and assignee_id == official_id)
 
 
+def disclosure_standing(
+    roles: Collection[str],
+    official_id: uuid.UUID,
+    assignee_id: uuid.UUID | None,
+    recused: Collection[uuid.UUID],
+) -> str:
+    """Whether an official who asked for a reporter's identity may still have it:
+    "may_handle", or why not ("no_disclosure_role", "recused", "not_assigned")."""
+    if not holds(roles, DISCLOSURE_REQUESTERS):
+        return "no_disclosure_role"
+    if official_id in recused:
+        return "recused"
+    if not may_handle(roles, official_id, assignee_id, recused):
+        return "not_assigned"
+    return "may_handle"
+
+
 def may_be_assigned(roles: Collection[str]) -> bool:
     return holds(roles, ASSIGNABLE)
 

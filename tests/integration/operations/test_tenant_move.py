@@ -26,6 +26,7 @@ from operations.cli import main
 from shared.db import service_engine
 from shared.settings import SERVICES, env_prefix
 from tests.support.eventing import consumer, emit, fresh_tenant, in_thread, relay, wait_until
+from tests.support.pdfs import minimal_pdf
 
 IDENTITY = {
     "name": "Rina Pelapor",
@@ -34,7 +35,7 @@ IDENTITY = {
     "email": "rina@example.org",
 }
 WHAT = "Pungutan liar pada pengurusan izin usaha di kecamatan."
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = minimal_pdf()  # a real PDF, already clean: stored (and moved) byte for byte
 
 
 @contextmanager

@@ -17,6 +17,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
+from tests.support.pdfs import minimal_pdf
+
 T = "/t/cimahi/api/v1"
 RECEIPT_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){4}$")
 HANDLER_ROLES = ("wbs_intake", "wbs_investigator", "wbs_supervisor")
@@ -291,9 +293,7 @@ def test_the_database_holds_no_plaintext_of_the_report(wb, owner_db):
             headers=receipt_header(filed["receipt"]),
             environ_base=addr(),
             content_type="multipart/form-data",
-            data={
-                "file": (io.BytesIO(b"%PDF-1.4\n" + pdf_secret.encode() + b"\n%%EOF"), "bukti.pdf")
-            },
+            data={"file": (io.BytesIO(minimal_pdf(pdf_secret)), "bukti.pdf")},
         ).status_code
         == 201
     )

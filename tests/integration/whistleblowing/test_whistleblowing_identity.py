@@ -164,7 +164,7 @@ def test_identity_is_disclosed_once_after_approval_and_the_reporter_is_told(
 
 
 def test_two_approvers_when_the_tenant_asks_for_them(
-    wb, demo_tenants, official_token, custodian_passphrase
+    wb, demo_tenants, official_token, make_official, custodian_passphrase
 ):
     city = new_city(demo_tenants, identity_disclosure_approvers=2)
     base = f"/t/{city.slug}/api/v1"
@@ -172,7 +172,8 @@ def test_two_approvers_when_the_tenant_asks_for_them(
     def official(role):
         return {"Authorization": official_token(wb.application, city, role)}
 
-    requester_id = uuid.uuid4()
+    # a real, active official: approving needs the requester's current standing (issue 16)
+    requester_id = make_official(city.slug, "wbs_supervisor").official_id
     investigator = {
         "Authorization": official_token(
             wb.application, city, "wbs_supervisor", official_id=requester_id
@@ -361,3 +362,158 @@ def test_the_disclosure_flow_through_the_pages(
         f"/t/cimahi/whistleblowing/identity-requests/{request_id}/view", data={"csrf_token": token}
     )
     assert again.status_code == 410 and IDENTITY["nik"] not in again.get_data(as_text=True)
+
+
+# --- issue 16, item 3: a recused or reassigned official no longer reads the identity ----------
+
+
+def _asked_and_assigned(wb, city, official_token, make_official, base="/t/cimahi/api/v1"):
+    """A confidential case assigned to a real investigator who asked for the identity."""
+    inv = make_official(city.slug, "wbs_investigator")
+    investigator = {
+        "Authorization": official_token(
+            wb.application, city, "wbs_investigator", official_id=inv.official_id
+        )
+    }
+    boss = {"Authorization": official_token(wb.application, city, "wbs_supervisor")}
+    case = confidential_case(wb, base, lambda role: boss, inv.official_id)["case_number"]
+    assigned = wb.post(
+        f"{base}/reports/{case}/assignments",
+        headers=boss,
+        json={"official_id": str(inv.official_id)},
+    )
+    assert assigned.status_code == 201, assigned.get_data(as_text=True)
+    asked = wb.post(
+        f"{base}/reports/{case}/identity-requests",
+        headers=investigator,
+        json={"reason": "Pelapor adalah saksi kunci; perlu dimintai keterangan."},
+    )
+    assert asked.status_code == 201, asked.get_data(as_text=True)
+    return case, asked.json["id"], inv, investigator, boss
+
+
+def _request_row(request_id):
+    import os
+
+    owner = create_engine(os.environ["WHISTLEBLOWING_MIGRATION_DATABASE_URL"])
+    with owner.connect() as conn:
+        row = conn.execute(
+            text("select status, disclosure from wb_identity_requests where id = :i"),
+            {"i": request_id},
+        ).one()
+    owner.dispose()
+    return row
+
+
+def _approve(wb, base, request_id, official_token, city, passphrase, expect=200):
+    custodian = {"Authorization": official_token(wb.application, city, "identity_custodian")}
+    resp = wb.post(
+        f"{base}/identity-requests/{request_id}/decisions",
+        headers=custodian,
+        json={"decision": "approve", "passphrase": passphrase},
+    )
+    assert resp.status_code == expect, resp.get_data(as_text=True)
+    return resp
+
+
+def test_a_requester_recused_after_approval_never_reads_the_identity(
+    wb, demo_tenants, official_token, make_official, custodian_passphrase
+):
+    city, base = demo_tenants["cimahi"], "/t/cimahi/api/v1"
+    case, request_id, inv, investigator, boss = _asked_and_assigned(
+        wb, city, official_token, make_official
+    )
+    _approve(wb, base, request_id, official_token, city, custodian_passphrase("cimahi"))
+    assert _request_row(request_id).disclosure is not None  # the copy waits for the requester
+
+    recused = wb.post(
+        f"{base}/reports/{case}/recusals",
+        headers=boss,
+        json={"official_id": str(inv.official_id), "reason": "Kerabat terlapor."},
+    )
+    assert recused.status_code == 201, recused.get_data(as_text=True)
+    assert wb.get(f"{base}/reports/{case}", headers=investigator).status_code == 404
+    shown = wb.get(f"{base}/identity-requests/{request_id}", headers=investigator)
+    assert shown.status_code in (404, 409) and IDENTITY["nik"] not in shown.get_data(as_text=True)
+    row = _request_row(request_id)
+    assert row.status == "cancelled" and row.disclosure is None  # the copy is wiped
+
+
+def test_reassigning_the_case_cancels_the_pending_request(
+    wb, demo_tenants, official_token, make_official, custodian_passphrase
+):
+    city, base = demo_tenants["cimahi"], "/t/cimahi/api/v1"
+    case, request_id, inv, investigator, boss = _asked_and_assigned(
+        wb, city, official_token, make_official
+    )
+    other = make_official("cimahi", "wbs_investigator")
+    moved = wb.post(
+        f"{base}/reports/{case}/assignments",
+        headers=boss,
+        json={"official_id": str(other.official_id)},
+    )
+    assert moved.status_code == 201
+    assert _request_row(request_id).status == "cancelled"
+    custodian = {"Authorization": official_token(wb.application, city, "identity_custodian")}
+    pending = wb.get(f"{base}/identity-requests", headers=custodian).json["items"]
+    assert request_id not in [p["id"] for p in pending]
+    _approve(wb, base, request_id, official_token, city, custodian_passphrase("cimahi"), 409)
+    assert wb.get(f"{base}/identity-requests/{request_id}", headers=investigator).status_code in (
+        404,
+        409,
+    )
+
+
+def test_the_custodian_sees_the_requesters_standing_and_cannot_approve_without_it(
+    wb, demo_tenants, official_token, make_official, custodian_passphrase
+):
+    from operations import official_admin
+
+    city, base = demo_tenants["cimahi"], "/t/cimahi/api/v1"
+    case, request_id, inv, investigator, boss = _asked_and_assigned(
+        wb, city, official_token, make_official
+    )
+    custodian = {"Authorization": official_token(wb.application, city, "identity_custodian")}
+
+    def standing():
+        items = wb.get(f"{base}/identity-requests", headers=custodian).json["items"]
+        return next(p["requester_standing"] for p in items if p["id"] == request_id)
+
+    assert standing() == "may_handle"
+    official_admin.set_active("cimahi", inv.username, False)
+    assert standing() == "inactive"
+    refused = _approve(
+        wb, base, request_id, official_token, city, custodian_passphrase("cimahi"), 409
+    )
+    assert refused.json["requester_standing"] == "inactive"
+    assert _request_row(request_id).disclosure is None
+
+
+def test_an_approved_copy_expires_after_the_tenants_days(
+    wb, demo_tenants, official_token, make_official, custodian_passphrase
+):
+    from services.whistleblowing import retention
+
+    city = new_city(demo_tenants, identity_disclosure_valid_days=2)
+    base = f"/t/{city.slug}/api/v1"
+    case, request_id, inv, investigator, boss = _asked_and_assigned(
+        wb, city, official_token, make_official, base
+    )
+    _approve(wb, base, request_id, official_token, city, custodian_passphrase(city.slug))
+    import os
+
+    owner = create_engine(os.environ["WHISTLEBLOWING_MIGRATION_DATABASE_URL"])
+    with owner.begin() as conn:
+        conn.execute(
+            text(
+                "update wb_identity_requests set decided_at = now() - interval '3 days' "
+                "where id = :i"
+            ),
+            {"i": request_id},
+        )
+    owner.dispose()
+    late = wb.get(f"{base}/identity-requests/{request_id}", headers=investigator)
+    assert late.status_code == 410 and IDENTITY["nik"] not in late.get_data(as_text=True)
+    retention.run_once()
+    row = _request_row(request_id)
+    assert row.status == "expired" and row.disclosure is None

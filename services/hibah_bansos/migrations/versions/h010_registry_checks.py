@@ -4,7 +4,7 @@ The answers of the social registry (DTKS/DTSEN) asked by NIK, and officials vouc
 person the registry does not list. Nothing of the registry's record is stored.
 
 Revision ID: h010
-Revises: h003
+Revises: h005
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 from shared.db import tenant_rls_sql
 
 revision = "h010"
-down_revision = "h003"
+down_revision = "h005"  # after the digits and sealed-text migrations
 branch_labels = None
 depends_on = None
 
