@@ -135,7 +135,7 @@ def _configure(app: Flask, service: str) -> None:
     )
     if web.trusted_proxies:
         # only the last N hops are believed: a client cannot forge its address past them
-        app.wsgi_app = ProxyFix(
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way
             app.wsgi_app, x_for=web.trusted_proxies, x_proto=web.trusted_proxies
         )
 

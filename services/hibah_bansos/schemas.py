@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import partial
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -65,6 +65,9 @@ class Strict(BaseModel):
         return check_no_control_characters(value, multiline=info.field_name in cls.MULTILINE)
 
 
+S = TypeVar("S", bound=Strict)
+
+
 class OrganisationIn(Strict):
     type: Literal["organisation"]
     email: Email
@@ -97,7 +100,9 @@ def parse_applicant(data) -> OrganisationIn | IndividualIn:
     kind = data.get("type") if isinstance(data, dict) else None
     if kind not in ("organisation", "individual"):
         raise validation_error([{"field": "type", "reason": "one of: organisation, individual"}])
-    form = parse(OrganisationIn if kind == "organisation" else IndividualIn, data)
+    form: OrganisationIn | IndividualIn = (
+        parse(OrganisationIn, data) if kind == "organisation" else parse(IndividualIn, data)
+    )
     if form.email and not form.password:  # an e-mail signs in only with a password (else 500)
         raise validation_error(
             [{"field": "password", "reason": "give a password of at least 12 characters"}]
@@ -149,7 +154,7 @@ class LpjIn(Strict):
     lines: list[LpjLineIn] = Field(min_length=1, max_length=500)
 
 
-def parse(model: type[Strict], data) -> Strict:
+def parse(model: type[S], data: object) -> S:
     if not isinstance(data, dict):
         raise validation_error([{"field": "(body)", "reason": "send a JSON object"}])
     try:

@@ -314,7 +314,7 @@ def registry_standing(session: Session, applicant: Applicant) -> dict[str, Any]:
     return {
         "state": state,
         "period": registry.period if registry is not None else None,
-        "at": (official or registry).at if (official or registry) is not None else None,
+        "at": latest.at if (latest := official or registry) is not None else None,
         "due": state in ("unknown", "not_listed", "listed") and not fresh,
         "eligible": state in ("entered", "verified", "listed"),
     }

@@ -106,7 +106,8 @@ def strip_image_metadata(data: bytes, media_type: str) -> bytes:
     """Re-encode from pixels only (upright per EXIF orientation, which is then dropped)."""
     fmt = PILLOW_FORMATS[media_type]
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data)) as opened:
+            img: Image.Image = opened
             if img.format != fmt:
                 raise AttachmentRejected(415, f"The file's content is not a valid {media_type}.")
             if img.width * img.height > MAX_PIXELS:

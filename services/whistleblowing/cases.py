@@ -52,6 +52,11 @@ RECEIPT_FAILURES_ALLOWED = 10
 RECEIPT_WINDOW = timedelta(minutes=15)
 
 
+def _archived_at(report: Report) -> datetime:
+    assert report.archived_at is not None  # only archived reports expire
+    return report.archived_at
+
+
 def integrity_refusal(exc: IntegrityError) -> Refused | None:
     """The service's answer to a unique index that fired under a concurrent request (the app
     factory calls it for every unit of work). None: no refusal meant; a concurrent filing with
@@ -254,7 +259,7 @@ def _replay(session: Session, tenant: Tenant, key_hash: str, request_digest: str
             "This Idempotency-Key was used more than 24 hours ago; send the report with a new key.",
             "Idempotency-Key",
         )
-    report = session.get(Report, row.report_id)
+    report = session.get_one(Report, row.report_id)  # the key's row names a report that exists
     receipt = FieldCipher(session, tenant.id, "wb_idempotency", row.report_id).decrypt_text(
         "receipt", row.receipt
     )
@@ -741,6 +746,7 @@ def decide_identity(
                     422, "The custodian's passphrase is needed to open the identity.", "passphrase"
                 )
             try:
+                assert report.sealed_identity is not None  # requests exist only for sealed ones
                 identity = custody.open_identity(
                     session, tenant.id, report.id, report.sealed_identity, passphrase, who=actor_key
                 )
@@ -856,7 +862,7 @@ def expire_due(uw: UnitOfWork, *, now: datetime | None = None) -> list[str]:
             ev.WB_REPORT_EXPIRED,
             report,
             SYSTEM,
-            archived_on=clocks.local_date(report.archived_at, tenant.timezone).isoformat(),
+            archived_on=clocks.local_date(_archived_at(report), tenant.timezone).isoformat(),
         )
         expired.append(report.case_number)
     return expired
@@ -890,4 +896,4 @@ def purge_stale_throttles(uw: UnitOfWork, *, now: datetime | None = None) -> int
             ReceiptThrottle.window_started_at < (now or utcnow()) - RECEIPT_WINDOW
         )
     )
-    return result.rowcount or 0
+    return getattr(result, "rowcount", 0) or 0  # a DELETE's CursorResult
