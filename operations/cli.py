@@ -324,22 +324,39 @@ def _custodian_error(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+def _set_custodian_passphrase(slug: str, prompt: str, change_with, done: str) -> None:
+    """Prompt for what proves the custodian (`prompt`) and the new passphrase, never shown;
+    `change_with(tenant_id, proof, new)` sets it."""
+    from operations import key_admin
+    from shared import identity
+
+    proof = click.prompt(prompt, hide_input=True)
+    new = click.prompt("new passphrase", hide_input=True, confirmation_prompt=True)
+    try:
+        change_with(key_admin.tenant_id_of(slug), proof, new)
+    except (
+        ValueError,
+        identity.NoCustodian,
+        identity.WrongPassphrase,
+        identity.WrongRecoverySecret,
+        identity.PassphraseThrottled,
+    ) as exc:
+        raise _custodian_error(exc) from None
+    click.echo(f"{slug}: {done}")
+
+
 @keys.command("custodian-passphrase")
 @click.argument("slug")
 def keys_custodian_passphrase(slug: str) -> None:
     """The custodian changes their passphrase (typed at the prompt, never shown)."""
     from operations import key_admin
-    from shared import identity
 
-    old = click.prompt("current passphrase", hide_input=True)
-    new = click.prompt("new passphrase", hide_input=True, confirmation_prompt=True)
-    try:
-        key_admin.change_custodian_passphrase(key_admin.tenant_id_of(slug), old, new)
-    except (ValueError, identity.NoCustodian, identity.WrongPassphrase) as exc:
-        raise _custodian_error(exc) from None
-    except identity.PassphraseThrottled as exc:
-        raise _custodian_error(exc) from None
-    click.echo(f"{slug}: custodian passphrase changed")
+    _set_custodian_passphrase(
+        slug,
+        "current passphrase",
+        key_admin.change_custodian_passphrase,
+        "custodian passphrase changed",
+    )
 
 
 @keys.command("custodian-recover")
@@ -347,17 +364,13 @@ def keys_custodian_passphrase(slug: str) -> None:
 def keys_custodian_recover(slug: str) -> None:
     """The custodian sets a new passphrase with the offline recovery secret."""
     from operations import key_admin
-    from shared import identity
 
-    secret = click.prompt("recovery secret", hide_input=True)
-    new = click.prompt("new passphrase", hide_input=True, confirmation_prompt=True)
-    try:
-        key_admin.recover_custodian(key_admin.tenant_id_of(slug), secret, new)
-    except (ValueError, identity.NoCustodian, identity.WrongRecoverySecret) as exc:
-        raise _custodian_error(exc) from None
-    except identity.PassphraseThrottled as exc:
-        raise _custodian_error(exc) from None
-    click.echo(f"{slug}: custodian passphrase set from the recovery secret")
+    _set_custodian_passphrase(
+        slug,
+        "recovery secret",
+        key_admin.recover_custodian,
+        "custodian passphrase set from the recovery secret",
+    )
 
 
 @keys.command("authenticate-custodian")

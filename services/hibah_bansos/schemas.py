@@ -6,29 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import partial
-from typing import Annotated, ClassVar, Literal, TypeVar
+from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StrictBool,
     StrictInt,
     StringConstraints,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
 )
 
-from shared.plain_text import check_no_control_characters, typed_number
+from shared.plain_text import typed_number
 from shared.problem import validation_error
-
-
-def _text(max_length: int, min_length: int = 1):
-    return Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
-    ]
+from shared.request_schemas import S as S  # re-exported: `schemas.parse(...)` at the call sites
+from shared.request_schemas import Strict as Strict
+from shared.request_schemas import parse as parse
+from shared.request_schemas import text
 
 
 def _iso_date_text(value: object) -> object:
@@ -52,32 +45,16 @@ Phone = Annotated[str, BeforeValidator(partial(typed_number, digits=(6, 20), kee
 BankAccount = Annotated[str, BeforeValidator(partial(typed_number, digits=(6, 30)))]
 
 
-class Strict(BaseModel):
-    """Every body: unknown fields refused, strings stripped, and no control characters in
-    any string (422 naming the field); the fields named in `MULTILINE` may hold LF and TAB."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    MULTILINE: ClassVar[frozenset[str]] = frozenset()
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_control_characters(cls, value: object, info: ValidationInfo) -> object:
-        return check_no_control_characters(value, multiline=info.field_name in cls.MULTILINE)
-
-
-S = TypeVar("S", bound=Strict)
-
-
 class OrganisationIn(Strict):
     type: Literal["organisation"]
     email: Email
     password: Annotated[str, StringConstraints(min_length=12, max_length=200)]
-    name: _text(200)
-    registration_number: _text(100)  # legal-entity approval (AHU) number
+    name: text(200)
+    registration_number: text(100)  # legal-entity approval (AHU) number
     legal_entity_since: IsoDate
     npwp: Annotated[str, StringConstraints(pattern=r"^[0-9.\-]{15,20}$")]
-    address: _text(500)
-    chairperson: _text(200)
+    address: text(500)
+    chairperson: text(200)
     phone: Phone
     bank_account: BankAccount
 
@@ -88,8 +65,8 @@ class IndividualIn(Strict):
     password: Annotated[str, StringConstraints(min_length=12, max_length=200)] | None = None
     nik: Digits16
     kk: Digits16
-    name: _text(200)
-    address: _text(500)
+    name: text(200)
+    address: text(500)
     phone: Phone
     bank_account: BankAccount
     in_social_registry: StrictBool = False  # honoured only when an official registers
@@ -120,14 +97,14 @@ class TokenIn(Strict):
 
 
 class RabLineIn(Strict):
-    item: _text(300)
+    item: text(300)
     amount: Rupiah
 
 
 class ApplicationIn(Strict):
     MULTILINE = frozenset({"proposal"})
-    programme: _text(40)
-    proposal: _text(20000, 10)
+    programme: text(40)
+    proposal: text(20000, 10)
     requested: Rupiah
     rab: list[RabLineIn] = Field(min_length=1, max_length=200)
     applicant_id: str | None = None  # officials entering an application on someone's behalf
@@ -135,34 +112,20 @@ class ApplicationIn(Strict):
 
 class TransitionIn(Strict):
     MULTILINE = frozenset({"reason"})
-    to: _text(20)
-    reason: _text(2000, 0) | None = None
+    to: text(20)
+    reason: text(2000, 0) | None = None
     amount: Rupiah | None = None
-    reference: _text(100, 0) | None = None  # decree, NPHD, receipt or transfer number
+    reference: text(100, 0) | None = None  # decree, NPHD, receipt or transfer number
     date: IsoDate | None = None
     checklist: dict[Annotated[str, StringConstraints(max_length=40)], StrictBool] | None = None
 
 
 class LpjLineIn(Strict):
-    item: _text(300)
+    item: text(300)
     amount: Rupiah
 
 
 class LpjIn(Strict):
     MULTILINE = frozenset({"summary"})
-    summary: _text(5000, 0) = ""
+    summary: text(5000, 0) = ""
     lines: list[LpjLineIn] = Field(min_length=1, max_length=500)
-
-
-def parse(model: type[S], data: object) -> S:
-    if not isinstance(data, dict):
-        raise validation_error([{"field": "(body)", "reason": "send a JSON object"}])
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(
-            [
-                {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "reason": e["msg"]}
-                for e in exc.errors()
-            ]
-        ) from None

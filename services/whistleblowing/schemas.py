@@ -6,53 +6,29 @@ Errors become 422 problems naming each wrong field (`errors: [{"field", "reason"
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, ClassVar, Literal, TypeVar
+from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
 )
 
-from shared.plain_text import check_no_control_characters, typed_number
-from shared.problem import validation_error
-
-
-def _text(max_length: int, min_length: int = 1):
-    return Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
-    ]
-
-
-class Strict(BaseModel):
-    """Every body: unknown fields refused, strings stripped, and no control characters in
-    any string (422 naming the field); the fields named in `MULTILINE` may hold LF and TAB."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    MULTILINE: ClassVar[frozenset[str]] = frozenset()
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_control_characters(cls, value: object, info: ValidationInfo) -> object:
-        return check_no_control_characters(value, multiline=info.field_name in cls.MULTILINE)
-
-
-S = TypeVar("S", bound=Strict)
+from shared.plain_text import typed_number
+from shared.request_schemas import S as S  # re-exported: `schemas.parse(...)` at the call sites
+from shared.request_schemas import Strict as Strict
+from shared.request_schemas import parse as parse
+from shared.request_schemas import text
 
 
 class ReportedPerson(Strict):
-    name: _text(200, 0) = ""
-    position: _text(200, 0) = ""
-    work_unit: _text(200, 0) = ""
+    name: text(200, 0) = ""
+    position: text(200, 0) = ""
+    work_unit: text(200, 0) = ""
 
 
 class Identity(Strict):
-    name: _text(200)
+    name: text(200)
     # ASCII digits after NFKC, spaces and dashes dropped (shared/plain_text.py): `\d` took
     # fullwidth and Arabic-Indic digits, one NIK in many spellings
     nik: Annotated[str, BeforeValidator(partial(typed_number, digits=(16, 16)))] | None = None
@@ -79,12 +55,12 @@ class ReportIn(Strict):
 
     MULTILINE = frozenset({"what", "how_known"})
 
-    category: _text(63)
-    what: _text(10000, 10)
+    category: text(63)
+    what: text(10000, 10)
     reported_persons: list[ReportedPerson] = Field(default_factory=list, max_length=20)
-    where: _text(500, 0) = ""
-    when: _text(200, 0) = ""
-    how_known: _text(2000, 0) = ""
+    where: text(500, 0) = ""
+    when: text(200, 0) = ""
+    how_known: text(2000, 0) = ""
     identity: Identity | None = None
 
     def content(self) -> dict:
@@ -94,13 +70,13 @@ class ReportIn(Strict):
 
 class MessageIn(Strict):
     MULTILINE = frozenset({"body"})
-    body: _text(5000)
+    body: text(5000)
 
 
 class TransitionIn(Strict):
     MULTILINE = frozenset({"reason"})
-    to: _text(20)
-    outcome: _text(40) | None = None
+    to: text(20)
+    outcome: text(40) | None = None
     reason: str | None = Field(default=None, max_length=4000)
     referral: str | None = Field(default=None, max_length=200)
 
@@ -116,34 +92,19 @@ class AssignmentIn(Strict):
 class RecusalIn(Strict):
     MULTILINE = frozenset({"reason"})
     official_id: str = Field(pattern=UUID_PATTERN)
-    reason: _text(2000)
+    reason: text(2000)
 
 
 class HandlerProfileIn(Strict):
-    work_unit: _text(200)
-    name: _text(200, 0) = ""
+    work_unit: text(200)
+    name: text(200, 0) = ""
 
 
 class IdentityRequestIn(Strict):
     MULTILINE = frozenset({"reason"})
-    reason: _text(2000, 10)
+    reason: text(2000, 10)
 
 
 class DecisionIn(Strict):
     decision: Literal["approve", "reject"]
     passphrase: str | None = Field(default=None, max_length=1024)
-
-
-def parse(model: type[S], body: object) -> S:
-    """The validated body, or a 422 problem naming each wrong field (values never echoed)."""
-    if not isinstance(body, dict):
-        raise validation_error([{"field": "(body)", "reason": "a JSON object is required"}])
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise validation_error(
-            [
-                {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "reason": e["msg"]}
-                for e in exc.errors(include_input=False)
-            ]
-        ) from None
