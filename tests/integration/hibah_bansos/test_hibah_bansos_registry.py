@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from services.hibah_bansos import social_registry
+from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.mailer import EmlDirectory
 from tests.integration.hibah_bansos.test_hibah_bansos_pages import (
     addr,
@@ -191,7 +192,12 @@ def test_a_resident_not_listed_is_told_before_the_form_and_an_official_verifies_
 
     evaluator = office(hb_app, make_official, csrf_token, "bansos_evaluator")
     verifier = office(hb_app, make_official, csrf_token, "bansos_verifier")
-    assert number in evaluator.get(f"{OFFICE}?programme={BANSOS}").get_data(as_text=True)
+    # the worklist pages (25 a page, longest waiting first): the evaluator's step, this status
+    waiting = workflow.waiting_for(frozenset({"bansos_evaluator"}))
+    assert "verification" in waiting
+    assert "verification" not in workflow.waiting_for(frozenset({"bansos_verifier"}))
+    listed = evaluator.get(f"{OFFICE}?programme={BANSOS}&status=verification")
+    assert number in listed.get_data(as_text=True)
     assert number not in verifier.get(f"{OFFICE}?programme={BANSOS}").get_data(as_text=True)
     detail = text_of(evaluator.get(f"{OFFICE}/applications/{number}"))
     assert "Tidak tercantum (data Maret 2026)" in detail and "untuk menjaminnya" in detail
