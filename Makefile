@@ -34,6 +34,7 @@ migrate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## Lint, then every test, on a throw-away real stack. PYTEST_ARGS="-k foo" narrows pytest.
 test: lint

@@ -42,9 +42,10 @@ def tenant_id_of(slug: str) -> uuid.UUID:
         model = models_of(service).TenantRow
         with session_factory(service_engine(service))() as session:
             ids.add(session.execute(select(model.id).where(model.slug == slug)).scalar())
-    if len(ids) != 1 or None in ids:
+    found = ids.pop() if len(ids) == 1 else None
+    if found is None:
         raise OfficialError("tenant: no such tenant in every service; run `replika tenant apply`")
-    return ids.pop()
+    return found
 
 
 def _sessions(stack: ExitStack, tenant_id: uuid.UUID) -> dict[str, Session]:
@@ -105,7 +106,7 @@ def ensure(
         for svc, session in sessions.items():
             official = found[svc]
             if official is None or reset:
-                password_hash = password_hash or hash_password(password)
+                hashed = password_hash = password_hash or hash_password(password)
             if official is None:
                 add_official(
                     session,
@@ -113,12 +114,12 @@ def ensure(
                     username,
                     roles,
                     official_id=official_id,
-                    password_hash=password_hash,
+                    password_hash=hashed,
                     totp_secret=totp_secret,
                 )
                 continue
             if reset:
-                set_credentials(official, password_hash=password_hash, totp_secret=totp_secret)
+                set_credentials(official, password_hash=hashed, totp_secret=totp_secret)
             official.roles, official.active = roles, True
         _commit_all(sessions)
     return official_id

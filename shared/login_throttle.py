@@ -16,6 +16,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Integer, String, case, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -87,7 +88,7 @@ PUBLIC_FORM = Policy(5, timedelta(minutes=10), timedelta(hours=24), timedelta(ho
 
 
 def retry_after(
-    session: Session, model: type, keys: Keys | list[str], now: datetime | None = None
+    session: Session, model: type[Any], keys: Keys | list[str], now: datetime | None = None
 ) -> int:
     """Seconds until a login with these keys (or any list of keys) may be tried again."""
     now = now or utcnow()
@@ -98,7 +99,7 @@ def retry_after(
 
 
 def record_failure(
-    session: Session, model: type, tenant_id, keys: Keys, now: datetime | None = None
+    session: Session, model: type[Any], tenant_id, keys: Keys, now: datetime | None = None
 ) -> None:
     """Count one failed login against both keys (atomic upsert: safe across workers)."""
     count(session, model, tenant_id, keys.with_policies(), now)
@@ -106,7 +107,7 @@ def record_failure(
 
 def count(
     session: Session,
-    model: type,
+    model: type[Any],
     tenant_id,
     keyed: list[tuple[str, Policy]],
     now: datetime | None = None,
@@ -116,14 +117,14 @@ def count(
     table = model.__table__
     for key, policy in keyed:
         stale = now - policy.forget_after
-        stmt = insert(table).values(
+        first = insert(table).values(
             tenant_id=tenant_id, key=key, failures=1, last_failure_at=now, locked_until=None
         )
-        stmt = stmt.on_conflict_do_update(
+        counted = first.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={"failures": _restart_if_stale(table, stale), "last_failure_at": now},
         ).returning(table.c.failures)
-        failures = session.execute(stmt).scalar_one()
+        failures = session.execute(counted).scalar_one()
         lock = policy.lock_for(failures)
         if lock is not None:
             session.execute(
@@ -135,7 +136,9 @@ def _restart_if_stale(table, stale: datetime):
     return case((table.c.last_failure_at < stale, 1), else_=table.c.failures + 1)
 
 
-def record_success(session: Session, model: type, keys: Keys, now: datetime | None = None) -> None:
+def record_success(
+    session: Session, model: type[Any], keys: Keys, now: datetime | None = None
+) -> None:
     """Clear the account's counter and forget this tenant's long-quiet keys."""
     now = now or utcnow()
     oldest = now - max(ACCOUNT.forget_after, ADDRESS.forget_after) - ADDRESS.max_lock

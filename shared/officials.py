@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
@@ -110,7 +111,7 @@ def provisioning_uri(totp_secret: str, username: str, tenant_slug: str) -> str:
     )
 
 
-def find_official(session: Session, model: type, username: str):
+def find_official(session: Session, model: type[Any], username: str):
     """The official `username` of the session's tenant (the session scopes the query)."""
     return session.execute(
         select(model).where(model.username == normalise_username(username))
@@ -119,14 +120,14 @@ def find_official(session: Session, model: type, username: str):
 
 def add_official(
     session: Session,
-    model: type,
+    model: type[Any],
     username: str,
     roles: Iterable[str],
     *,
     official_id: uuid.UUID | None = None,
     password_hash: str,
     totp_secret: str,
-) -> object:
+) -> Any:
     """Add an official to the session's tenant; the caller commits."""
     username = normalise_username(username)
     if not USERNAME_RE.match(username):
@@ -157,9 +158,15 @@ def set_credentials(official, *, password_hash: str, totp_secret: str) -> None:
 SEALED = "v1:"
 
 
+def _session_of(official: Any) -> Session:
+    session = object_session(official)
+    assert session is not None  # officials are always loaded through a session here
+    return session
+
+
 def seal_totp_secret(official, totp_secret: str) -> None:
     """Store `totp_secret` encrypted under the official's tenant data key."""
-    session = object_session(official)
+    session = _session_of(official)
     tenant_id = official.tenant_id or session.info["tenant_id"]
     blob = crypto.encrypt_field(
         session, tenant_id, "officials", official.id, "totp_secret", totp_secret
@@ -172,7 +179,7 @@ def totp_secret_of(official) -> str:
     if not stored.startswith(SEALED):
         return stored  # a seed stored before sealing (re-sealed at the next sign-in)
     return crypto.decrypt_field(
-        object_session(official),
+        _session_of(official),
         official.tenant_id,
         "officials",
         official.id,
@@ -205,7 +212,7 @@ def _totp_step(totp_secret: str, otp: str, last_step: int | None, now: datetime)
 
 def check_credentials(
     session: Session,
-    model: type,
+    model: type[Any],
     username: str,
     password: str,
     otp: str,
