@@ -655,23 +655,31 @@ def cancel_identity_requests_without_standing(uw: UnitOfWork, report: Report, ac
             continue
         req.status, req.disclosure, req.decided_at = "cancelled", None, utcnow()
         cancelled += 1
-        _emit(
-            uw,
-            ev.WB_IDENTITY_DECIDED,
-            report,
-            actor,
-            request_id=str(req.id),
-            decision="cancel",
-            status=req.status,
-            approvals=len(req.approvals),
-            approvals_needed=_approvals_needed(uw.tenant),
-            reporter_notified=False,
-        )
+        _emit_closed_unread(uw, report, actor, req, "cancel")
     return cancelled
 
 
 def _approvals_needed(tenant: Tenant) -> int:
     return int(views.config(tenant).get("identity_disclosure_approvers", 1))
+
+
+def _emit_closed_unread(
+    uw: UnitOfWork, report: Report, actor: Actor, req: IdentityRequest, decision: str
+) -> None:
+    """The event of a request closed before anyone read the identity (cancelled or expired):
+    the reporter is not told, since nothing was disclosed."""
+    _emit(
+        uw,
+        ev.WB_IDENTITY_DECIDED,
+        report,
+        actor,
+        request_id=str(req.id),
+        decision=decision,
+        status=req.status,
+        approvals=len(req.approvals),
+        approvals_needed=_approvals_needed(uw.tenant),
+        reporter_notified=False,
+    )
 
 
 def expire_identity_copies(uw: UnitOfWork, now: datetime | None = None) -> int:
@@ -684,18 +692,7 @@ def expire_identity_copies(uw: UnitOfWork, now: datetime | None = None) -> int:
         report = session.get_one(Report, req.report_id)
         req.status, req.disclosure = "expired", None
         expired += 1
-        _emit(
-            uw,
-            ev.WB_IDENTITY_DECIDED,
-            report,
-            SYSTEM,
-            request_id=str(req.id),
-            decision="expire",
-            status=req.status,
-            approvals=len(req.approvals),
-            approvals_needed=_approvals_needed(uw.tenant),
-            reporter_notified=False,
-        )
+        _emit_closed_unread(uw, report, SYSTEM, req, "expire")
     return expired
 
 

@@ -415,43 +415,38 @@ def custodian_create():
     return _custodian_page(201, recovery)
 
 
-@bp.post(f"{CUSTODIAN_PAGE}/passphrase")
-@require_roles(*access.CUSTODIANS)
-def custodian_passphrase():
+def _set_passphrase(proof_field: str, change_with, notice: str):
+    """Change the custodian passphrase, proved by the current one or the recovery secret
+    (`proof_field`), typed twice; refusals are shown on the custodian's page."""
     form = request.form
     try:
         if form.get("new", "") != form.get("confirm", ""):
             raise ValueError("the two passphrases differ")
         with unit_of_work() as uw:
-            custody.change_custodian_passphrase(
+            change_with(
                 uw.session,
                 g.tenant.id,
-                form.get("current", ""),
+                form.get(proof_field, ""),
                 form.get("new", ""),
                 who=str(official_actor().official_id),
             )
     except _CUSTODIAN_ERRORS as exc:
         return _custodian_refusal(exc)
-    flash(_("Passphrase changed."), "success")
+    flash(notice, "success")
     return redirect(url_for("wb_office.custodian_key"), code=303)
+
+
+@bp.post(f"{CUSTODIAN_PAGE}/passphrase")
+@require_roles(*access.CUSTODIANS)
+def custodian_passphrase():
+    return _set_passphrase("current", custody.change_custodian_passphrase, _("Passphrase changed."))
 
 
 @bp.post(f"{CUSTODIAN_PAGE}/recovery")
 @require_roles(*access.CUSTODIANS)
 def custodian_recover():
-    form = request.form
-    try:
-        if form.get("new", "") != form.get("confirm", ""):
-            raise ValueError("the two passphrases differ")
-        with unit_of_work() as uw:
-            custody.recover_custodian(
-                uw.session,
-                g.tenant.id,
-                form.get("recovery_secret", ""),
-                form.get("new", ""),
-                who=str(official_actor().official_id),
-            )
-    except _CUSTODIAN_ERRORS as exc:
-        return _custodian_refusal(exc)
-    flash(_("New passphrase set with the recovery secret."), "success")
-    return redirect(url_for("wb_office.custodian_key"), code=303)
+    return _set_passphrase(
+        "recovery_secret",
+        custody.recover_custodian,
+        _("New passphrase set with the recovery secret."),
+    )
