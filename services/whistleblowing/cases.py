@@ -588,7 +588,7 @@ def set_handler_profile(
     at once from every open case that reports their unit or them; returns those cases."""
     session, tenant = uw.session, uw.tenant
     if repository.active_official(session, official_id) is None:
-        raise Refused(422, "No such official in this city.", "official_id")
+        raise Refused(404, "No such official in this city.")  # the path names it
     marks = _hashed_marks(session, tenant, recusal.marks([work_unit], [name] if name else []))
     profile = session.get(HandlerProfile, official_id)
     if profile is None:

@@ -5,20 +5,18 @@ Errors become 422 problems naming each wrong field (`errors: [{"field", "reason"
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Literal
 
 from pydantic import (
-    BeforeValidator,
     Field,
     StringConstraints,
 )
 
-from shared.plain_text import typed_number
+from services.whistleblowing.domain import lifecycle
 from shared.request_schemas import S as S  # re-exported: `schemas.parse(...)` at the call sites
 from shared.request_schemas import Strict as Strict
+from shared.request_schemas import number_text, text
 from shared.request_schemas import parse as parse
-from shared.request_schemas import text
 
 
 class ReportedPerson(Strict):
@@ -31,16 +29,8 @@ class Identity(Strict):
     name: text(200)
     # ASCII digits after NFKC, spaces and dashes dropped (shared/plain_text.py): `\d` took
     # fullwidth and Arabic-Indic digits, one NIK in many spellings
-    nik: Annotated[str, BeforeValidator(partial(typed_number, digits=(16, 16)))] | None = None
-    phone: (
-        Annotated[
-            str,
-            BeforeValidator(
-                partial(typed_number, digits=(6, 20), keep_plus=True, keep_format=True)
-            ),
-        ]
-        | None
-    ) = None
+    nik: number_text((16, 16)) | None = None
+    phone: number_text((6, 20), keep_plus=True, keep_format=True) | None = None
     email: (
         Annotated[
             str,
@@ -75,7 +65,7 @@ class MessageIn(Strict):
 
 class TransitionIn(Strict):
     MULTILINE = frozenset({"reason"})
-    to: text(20)
+    to: lifecycle.Status  # the document lists the statuses; a step not open from here is 409
     outcome: text(40) | None = None
     reason: str | None = Field(default=None, max_length=4000)
     referral: str | None = Field(default=None, max_length=200)
