@@ -335,6 +335,7 @@ def test_the_report_form_explains_the_contact_and_shows_a_bad_phone_beside_the_f
     form = wb.get(f"{P}/report").get_data(as_text=True)
     assert "Kontak untuk pemberitahuan balasan (tidak wajib)" in form
     assert "tidak pernah ditampilkan kepada petugas" in form and 'name="notify_contact"' in form
+    assert "Jika melapor secara anonim, pilih alamat yang tidak menunjukkan nama Anda." in form
     english = wb.application.test_client().get(f"{P}/report?lang=en").get_data(as_text=True)
     assert "Contact for new-reply notices (optional)" in english
 
