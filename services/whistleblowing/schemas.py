@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
+    BeforeValidator,
     Field,
     StringConstraints,
 )
 
+from services.whistleblowing.domain import contact as contact_rules
 from services.whistleblowing.domain import lifecycle
 from shared.request_schemas import S as S  # re-exported: `schemas.parse(...)` at the call sites
 from shared.request_schemas import Strict as Strict
@@ -40,6 +42,28 @@ class Identity(Strict):
     ) = None
 
 
+def _contact(value: object) -> str:
+    """A notice contact in its one stored form (`domain/contact.py`), or ValueError."""
+    if not isinstance(value, str):
+        raise ValueError("send the contact as text")
+    try:
+        return contact_rules.read(value).address
+    except contact_rules.BadContact as exc:
+        raise ValueError(str(exc)) from None
+
+
+NotifyContact = Annotated[
+    str,
+    BeforeValidator(_contact),
+    Field(
+        description="optional: an e-mail address or an Indonesian mobile number (08…, +62…) "
+        "to be told only that a new reply waits; sealed, never shown to handlers, never in "
+        "an event; phone numbers are stored as +62…",
+        max_length=contact_rules.MAX_TYPED,
+    ),
+]
+
+
 class ReportIn(Strict):
     """The 4W+1H of a report: what, who, where, when, how the reporter knows."""
 
@@ -52,10 +76,18 @@ class ReportIn(Strict):
     when: text(200, 0) = ""
     how_known: text(2000, 0) = ""
     identity: Identity | None = None
+    notify_contact: NotifyContact | None = None
 
     def content(self) -> dict:
-        """What is encrypted as the report's content (everything but category and identity)."""
-        return self.model_dump(exclude={"category", "identity"})
+        """What is encrypted as the report's content, which handlers read (everything but
+        category, identity and the notice contact)."""
+        return self.model_dump(exclude={"category", "identity", "notify_contact"})
+
+
+class ContactIn(Strict):
+    """The reporter gives (or replaces) the contact for "ada balasan baru" notices."""
+
+    notify_contact: NotifyContact
 
 
 class MessageIn(Strict):
