@@ -414,8 +414,8 @@ def submit(uw: UnitOfWork, actor: Actor, number: str) -> Application:
     ]
     applicant = s.get_one(Applicant, app.applicant_id)
     errors += eligibility_errors(uw, applicant, programme, app.requested)
-    _refuse(
-        422, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
+    _refuse(  # 409: the application's state (its documents, its fit), not the request, is short
+        409, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
     )
     _move(uw, app, edge, actor)
     _emit(
@@ -497,8 +497,8 @@ def ask_verification(uw: UnitOfWork, actor: Actor, number: str) -> Application:
         for c in repository.missing_documents(s, app)
     ]
     errors += eligibility_errors(uw, applicant, programme, app.requested, defer_registry=True)
-    _refuse(
-        422, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
+    _refuse(  # 409: the application's state (its documents, its fit), not the request, is short
+        409, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
     )
     _move(uw, app, edge, actor)
     _emit(
