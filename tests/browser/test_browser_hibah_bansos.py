@@ -213,7 +213,7 @@ def test_a_returned_application_gets_a_rab_line_and_goes_through_to_closed_with_
     desk.get_by_role("link", name=number).click()
     desk.wait_for_url(f"**{P}/office/applications/{number}")
     assert "hari menunggu" in text_of(desk)
-    _fits(evaluator, f"office-application-{device}", citizen=False)
+    _fits(evaluator, f"office-application-{device}")
     desk.locator("#returned-reason").fill("Tambahkan sewa aula di RAB.")
     desk.get_by_role("button", name="Kembalikan ke pemohon").click()
     desk.get_by_text("Dikembalikan ke pemohon untuk perbaikan").wait_for()
@@ -296,7 +296,7 @@ def test_a_returned_application_gets_a_rab_line_and_goes_through_to_closed_with_
     text = text_of(desk)
     assert "Realisasi" in text and "Rp3.250.000" in text and "STS-0042" in text
     assert "Kuitansi atau nota (bukti LPJ)" in text
-    _fits(evaluator, f"office-lpj-{device}", citizen=False)
+    _fits(evaluator, f"office-lpj-{device}")
     text = _step(
         evaluator, live_hb, number, "Tutup permohonan", **{"closed-reason": "LPJ dan bukti sesuai"}
     )

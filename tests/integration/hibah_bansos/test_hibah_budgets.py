@@ -284,3 +284,71 @@ def test_the_lpj_takes_evidence_shows_rab_against_actual_and_records_the_return(
     closed = evaluator.get(resp.headers["Location"]).get_data(as_text=True)
     assert "Permohonan ditutup" in closed
     assert "Selesai" in citizen.get(path).get_data(as_text=True)
+
+
+def test_the_api_changes_a_returned_application_removes_a_document_and_records_a_refund(
+    hb, hb_owner_db, demo_tenants
+):
+    from tests.support.hibah_bansos import organisation
+
+    code = add_programme(hb_owner_db, demo_tenants["cimahi"].id, "TEST-PUT")
+    registered = hb.post(f"{T}/applicants", json=organisation())
+    me = {"Authorization": f"Bearer {registered.json['access_token']}"}
+    number = hb.post(f"{T}/applications", json=application(code, 10_000_000), headers=me).json[
+        "application_number"
+    ]
+    up = hb.post(
+        f"{T}/applications/{number}/documents",
+        data={"code": "proposal", "file": (io.BytesIO(PDF), "p.pdf")},
+        headers=me,
+        content_type="multipart/form-data",
+    )
+    assert up.status_code == 201
+    assert hb.post(f"{T}/applications/{number}/submit", headers=me).status_code == 200
+    changed = application(
+        code,
+        12_000_000,
+        rab=[{"item": "Sewa aula", "volume": 3, "unit": "hari", "unit_price": 4_000_000}],
+    )
+    assert hb.put(f"{T}/applications/{number}", json=changed, headers=me).status_code == 409
+    doc = f"{T}/applications/{number}/documents/{up.json['document_id']}"
+    assert hb.delete(doc, headers=me).status_code == 409  # submitted: nothing is changed
+
+    def set_status(status: str, **columns: int) -> None:
+        extra = "".join(f", {k} = {int(v)}" for k, v in columns.items())
+        with hb_owner_db.begin() as c:
+            c.execute(
+                text(f"update applications set status = :s{extra} where number = :n"),
+                {"s": status, "n": number},
+            )
+
+    set_status("returned")
+    resp = hb.put(f"{T}/applications/{number}", json=changed, headers=me)
+    assert resp.status_code == 200 and resp.json["requested"] == 12_000_000
+    bad = application(code, 12_000_000, rab=[{"item": "Sewa aula", "volume": 3, "unit_price": 1}])
+    resp = hb.put(f"{T}/applications/{number}", json=bad, headers=me)
+    assert resp.status_code == 422 and resp.json["errors"][0]["field"] == "rab"
+    assert hb.delete(doc, headers=me).status_code == 204
+    assert hb.delete(doc, headers=me).status_code == 404
+
+    set_status("disbursed", approved=12_000_000, disbursed=12_000_000)
+    lpj = {"lines": [{"item": "Sewa aula", "amount": 11_000_000, "rab_line": 0}]}
+    wrong_line = {"lines": [{"item": "Sewa aula", "amount": 11_000_000, "rab_line": 1}]}
+    resp = hb.post(f"{T}/applications/{number}/lpj", json=wrong_line, headers=me)
+    assert resp.status_code == 422 and resp.json["errors"][0]["field"] == "lines.0.rab_line"
+    assert hb.post(f"{T}/applications/{number}/lpj", json=lpj, headers=me).status_code == 201
+    refund = {"amount": 1_000_000, "date": "2026-06-01", "reference": "STS-7"}
+    resp = hb.post(f"{T}/applications/{number}/refund", json={**refund, "amount": 999}, headers=me)
+    assert resp.status_code == 422 and resp.json["errors"][0]["field"] == "refund.amount"
+    resp = hb.post(f"{T}/applications/{number}/refund", json=refund, headers=me)
+    assert resp.status_code == 200 and resp.json["refund_amount"] == 1_000_000
+    assert hb.post(f"{T}/applications/{number}/refund", json=refund, headers=me).status_code == 409
+    with hb_owner_db.connect() as c:
+        actual = c.execute(
+            text(
+                "select l.actual from application_rab_lines l join applications a"
+                " on a.id = l.application_id where a.number = :n"
+            ),
+            {"n": number},
+        ).scalar_one()
+    assert actual == 11_000_000
