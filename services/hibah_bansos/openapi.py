@@ -44,6 +44,7 @@ def document() -> dict:
             schemas.ApplicationIn,
             schemas.TransitionIn,
             schemas.LpjIn,
+            schemas.RefundIn,
         )
     )
     components["ApplicantIn"] = {
@@ -125,6 +126,40 @@ def document() -> dict:
                 security=OFFICIAL,
                 params=[NUMBER],
                 errors=(401, 403, 404),
+            ),
+            "put": _op(
+                "Change a draft or an application returned for revision (proposal, requested "
+                "amount, RAB lines)",
+                body="ApplicationIn",
+                security=APPLICANT,
+                params=[NUMBER],
+                errors=(401, 404, 409, 422),
+            ),
+        },
+        f"{p}/applications/{{number}}/documents/{{document_id}}": {
+            "delete": _op(
+                "Remove a wrong document from a draft or a returned application",
+                security=APPLICANT,
+                params=[
+                    NUMBER,
+                    {
+                        "name": "document_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "format": "uuid"},
+                    },
+                ],
+                ok="204",
+                errors=(401, 404, 409),
+            )
+        },
+        f"{p}/applications/{{number}}/refund": {
+            "post": _op(
+                "Record the return of the unspent balance to the kas daerah (after the LPJ)",
+                body="RefundIn",
+                security=APPLICANT,
+                params=[NUMBER],
+                errors=(401, 404, 409, 422),
             )
         },
         f"{p}/applications/{{number}}/documents": {

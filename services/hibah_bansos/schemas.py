@@ -108,8 +108,14 @@ class TokenIn(Strict):
 
 
 class RabLineIn(Strict):
+    """A budget line: item, volume, unit and unit price (the total is computed as volume x
+    unit price), or, as before, an item and its total `amount` only."""
+
     item: text(300)
-    amount: Rupiah
+    volume: Annotated[StrictInt, Field(gt=0, le=10**9)] | None = None
+    unit: text(40, 0) | None = None  # "orang", "paket", "hari", ...
+    unit_price: Rupiah | None = None
+    amount: Rupiah | None = None
 
 
 class ApplicationIn(Strict):
@@ -144,9 +150,20 @@ class TransitionIn(Strict):
 class LpjLineIn(Strict):
     item: text(300)
     amount: Rupiah
+    # the budget-plan line (0-based position) the money was spent on: RAB against actual
+    rab_line: Annotated[StrictInt, Field(ge=0, lt=200)] | None = None
+
+
+class RefundIn(Strict):
+    """The unspent balance returned to the kas daerah (the regional treasury)."""
+
+    amount: Rupiah
+    date: IsoDate
+    reference: text(100)  # the deposit slip (STS) or transfer number
 
 
 class LpjIn(Strict):
     MULTILINE = frozenset({"summary"})
     summary: text(5000, 0) = ""
     lines: list[LpjLineIn] = Field(min_length=1, max_length=500)
+    refund: RefundIn | None = None
