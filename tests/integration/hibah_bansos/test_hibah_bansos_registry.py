@@ -178,7 +178,7 @@ def test_a_resident_not_listed_is_told_before_the_form_and_an_official_verifies_
     # submitting anyway keeps the draft and says what to do instead
     resp = bansos_form(citizen, csrf_token, "submit")
     refused = resp.get_data(as_text=True)
-    assert resp.status_code == 422 and "mintalah verifikasi petugas" in refused
+    assert resp.status_code == 409 and "mintalah verifikasi petugas" in refused  # its state
     number = NUMBER_RE.search(refused).group(0)
     assert f"{P}/applications/{number}/verification" in refused
 
