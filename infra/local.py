@@ -27,9 +27,9 @@ from pathlib import Path
 from infra import fake_registry, kafka, kafka_access, postgres, topics
 from shared.files import write_private
 from shared.settings import (
+    DATABASES,
     KAFKA_ROLES,
     LEDGER_DIRS,
-    SERVICES,
     env_prefix,
     kafka_client_config,
     kafka_password_var,
@@ -88,7 +88,7 @@ def load_secrets(state: Path) -> dict[str, str]:
     path = state / "secrets.json"
     values = json.loads(path.read_text()) if path.exists() else {}
     wanted = {
-        **{f"db_{svc}_{kind}": 24 for svc in SERVICES for kind in ("owner", "app")},
+        **{f"db_{svc}_{kind}": 24 for svc in DATABASES for kind in ("owner", "app")},
         "secret_key": 48,
         "kafka_broker": 24,
         **{f"kafka_{role}": 24 for role in KAFKA_ROLES},
@@ -169,11 +169,11 @@ def up(
     # PostgreSQL
     given = {
         f"{env_prefix(s)}_DATABASE_URL": os.environ.get(f"{env_prefix(s)}_DATABASE_URL")
-        for s in SERVICES
+        for s in DATABASES
     }
     if all(given.values()):
         say("using the database URLs from the environment")
-        for s in SERVICES:
+        for s in DATABASES:
             for var in (f"{env_prefix(s)}_DATABASE_URL", f"{env_prefix(s)}_MIGRATION_DATABASE_URL"):
                 if os.environ.get(var):
                     env[var] = os.environ[var]
@@ -261,7 +261,11 @@ def provision_databases(admin_url: str, sec: dict[str, str]) -> dict[str, str]:
     # one password per role: no service's credentials open another service's database
     return provision(
         admin_url,
-        {f"{svc}_{kind}": sec[f"db_{svc}_{kind}"] for svc in SERVICES for kind in ("owner", "app")},
+        {
+            f"{svc}_{kind}": sec[f"db_{svc}_{kind}"]
+            for svc in DATABASES
+            for kind in ("owner", "app")
+        },
     )
 
 

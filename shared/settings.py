@@ -12,6 +12,9 @@ from pathlib import Path
 
 # Each service owns one database; the audit ledger has its own too.
 SERVICES = ("whistleblowing", "hibah_bansos", "audit")
+# Every database provisioned and migrated: the services' and the notifications consumer's
+# (which holds no tenant configuration: tenant apply, moves and offboarding pass it by).
+DATABASES = (*SERVICES, "notifications")
 
 ENV_VARS = {
     "KAFKA_BOOTSTRAP_SERVERS": "Kafka brokers, comma separated",
@@ -24,6 +27,8 @@ ENV_VARS = {
     "HIBAH_BANSOS_MIGRATION_DATABASE_URL": "hibah_bansos owner role",
     "AUDIT_DATABASE_URL": "audit ledger role: INSERT and SELECT only",
     "AUDIT_MIGRATION_DATABASE_URL": "audit owner role",
+    "NOTIFICATIONS_DATABASE_URL": "notifications consumer role (delivery records, no content)",
+    "NOTIFICATIONS_MIGRATION_DATABASE_URL": "notifications owner role",
     "REPLIKA_MASTER_KEY_FILE": "keyring file with the master keys that wrap tenant data keys",
     "REPLIKA_SECRET_KEY": "signs page sessions and API tokens",
     "REPLIKA_TENANTS_DIR": "directory of tenant YAML files",
@@ -73,7 +78,8 @@ def social_registry_url() -> str | None:
 
 
 # Kafka principals: role -> SASL user name. The broker's ACLs (infra/kafka_access.py) let each
-# relay write its own topic only, the audit consumer (group "audit") read both topics, the
+# relay write its own topic only, the audit consumer (group "audit") and the notifications
+# consumer (group "notifications") read both topics, the
 # health role only connect (readiness checks), and the admin (a super user) provision topics
 # and ACLs. Each role's password is in KAFKA_<ROLE>_PASSWORD; a process is given only its own.
 KAFKA_ROLES = {
@@ -81,6 +87,7 @@ KAFKA_ROLES = {
     "relay-whistleblowing": "replika-relay-whistleblowing",
     "relay-hibah_bansos": "replika-relay-hibah-bansos",
     "audit-consumer": "replika-audit-consumer",
+    "notifications": "replika-notifications",
     "health": "replika-health",
 }
 KAFKA_PROTOCOLS = ("SASL_SSL", "SASL_PLAINTEXT", "PLAINTEXT")
