@@ -40,22 +40,17 @@ class ServiceRecipients:
 
     officials_service = OFFICIAL_SERVICES[0]
 
-    def city(self, tenant_id: uuid.UUID) -> City | None:
+    def city(self, slug: str) -> City | None:
+        model = models_of("whistleblowing").TenantRow
+        with session_factory(service_engine("whistleblowing"))() as session:
+            row = session.execute(select(model).where(model.slug == slug)).scalar_one_or_none()
+            return _city(row) if row is not None else None
+
+    def city_by_id(self, tenant_id: uuid.UUID) -> City | None:
         model = models_of("whistleblowing").TenantRow
         with session_factory(service_engine("whistleblowing"))() as session:
             row = session.get(model, tenant_id)
-            if row is None:
-                return None
-            config: dict[str, Any] = row.config or {}
-        own = config.get("notifications") or {}
-        name = (config.get("branding") or {}).get("display_name") or config.get("name", row.slug)
-        return City(
-            slug=row.slug,
-            name=name,
-            language=config.get("locale", "id"),
-            templates=own.get("templates") or {},
-            rate_per_minute=own.get("rate_per_minute"),
-        )
+            return _city(row) if row is not None else None
 
     def officials_with_role(self, tenant_id: uuid.UUID, role: str) -> list[uuid.UUID]:
         model = models_of(self.officials_service).OfficialRow
@@ -135,6 +130,20 @@ class ServiceRecipients:
             )
         email = contact.get("email")
         return Contact("email", email) if email else Skip("no_contact")
+
+
+def _city(row: Any) -> City:
+    config: dict[str, Any] = row.config or {}
+    own = config.get("notifications") or {}
+    name = (config.get("branding") or {}).get("display_name") or config.get("name", row.slug)
+    return City(
+        id=row.id,
+        slug=row.slug,
+        name=name,
+        language=config.get("locale", "id"),
+        templates=own.get("templates") or {},
+        rate_per_minute=own.get("rate_per_minute"),
+    )
 
 
 def public_urls() -> dict[str, str]:

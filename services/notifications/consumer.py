@@ -74,6 +74,7 @@ LAG_GAUGE = Gauge("replika_notifications_lag", "Records on the topics not yet re
 
 @dataclass(frozen=True)
 class Planned:
+    tenant_id: uuid.UUID
     kind: str
     recipient: str  # pseudonymous reference
     channel: str
@@ -168,10 +169,10 @@ class NotificationsConsumer:
 
     def plan(self, event: dict[str, Any]) -> list[Planned]:
         """The notification rows of one accepted event."""
-        tenant_id = uuid.UUID(event["tenant"])
-        city = self.recipients.city(tenant_id)
+        city = self.recipients.city(event["tenant"])
         if city is None:
             return []
+        tenant_id = city.id
         out: list[Planned] = []
         for notice in rules.notices(event, city.slug):
             link = self.public_urls.get(notice.service, "") + notice.path
@@ -180,24 +181,37 @@ class NotificationsConsumer:
                     official_id = uuid.UUID(reference.split(":", 1)[1])
                     contact = self.recipients.official_contact(tenant_id, official_id, notice.kind)
                 if isinstance(contact, Skip):
-                    out.append(Planned(notice.kind, reference, "none", link, contact.reason))
+                    out.append(
+                        Planned(tenant_id, notice.kind, reference, "none", link, contact.reason)
+                    )
                     continue
                 channel = channels_mod.CHANNEL_OF_CONTACT.get(contact.kind, "none")
-                out.append(Planned(notice.kind, reference, channel, link))
+                out.append(Planned(tenant_id, notice.kind, reference, channel, link))
         return out
 
-    def store(self, accepted: list[dict[str, Any]], letters: list[dict[str, Any]]) -> int:
+    def store(
+        self, accepted: list[tuple[Any, dict[str, Any]]], letters: list[dict[str, Any]]
+    ) -> int:
         """Insert one poll's notification rows and dead letters in one transaction; returns
-        how many rows are new."""
+        how many rows are new. An event whose plan fails for a reason of its own (not an
+        outage of a database) joins the dead letters: it must not stop the stream."""
         rows = []
         now = _now()
-        for event in accepted:
-            for p in self.plan(event):
+        for record, event in accepted:
+            try:
+                planned = self.plan(event)
+            except Exception as exc:
+                if _is_db_error(exc):
+                    raise  # an outage: the whole poll is read again after the backoff
+                rejected = event_intake.Rejected("unplannable", type(exc).__name__)
+                letters.append(_letter(record, rejected))
+                continue
+            for p in planned:
                 rows.append(
                     {
                         "event_id": event["id"][:64],
                         "event_type": event["type"][:120],
-                        "tenant_id": uuid.UUID(event["tenant"]),
+                        "tenant_id": p.tenant_id,
                         "kind": p.kind,
                         "recipient": p.recipient,
                         "channel": p.channel,
@@ -246,7 +260,7 @@ class NotificationsConsumer:
         return new
 
     def handle(self, batch: dict) -> int:
-        accepted: list[dict[str, Any]] = []
+        accepted: list[tuple[Any, dict[str, Any]]] = []
         letters: list[dict[str, Any]] = []
         for records in batch.values():
             for record in records:
@@ -257,7 +271,7 @@ class NotificationsConsumer:
                 if isinstance(verdict, event_intake.Rejected):
                     letters.append(_letter(record, verdict))
                 else:
-                    accepted.append(verdict)
+                    accepted.append((record, verdict))
         return self.store(accepted, letters)
 
     # --- sending -------------------------------------------------------------------------
@@ -272,34 +286,35 @@ class NotificationsConsumer:
         return {tenant: n for tenant, n in counts}
 
     def deliver_due(self) -> int:
-        """Send what is due (one batch); returns how many were sent."""
+        """Send what is due, one notice per transaction (so a crash can repeat at most the one
+        notice in flight, under the same idempotency key); returns how many were sent. Stops
+        after `send_batch` tries, so the loop goes back to Kafka in between."""
         sent = 0
-        with self.sessions() as session, session.begin():
-            due = (
-                session.execute(
+        skipped_tenants: set[uuid.UUID] = set()  # over their rate this round
+        for _ in range(self.send_batch):
+            with self.sessions() as session, session.begin():
+                query = (
                     select(NotificationRow)
                     .where(
-                        NotificationRow.status == PENDING, NotificationRow.next_attempt_at <= _now()
+                        NotificationRow.status == PENDING,
+                        NotificationRow.next_attempt_at <= _now(),
                     )
                     .order_by(NotificationRow.next_attempt_at, NotificationRow.id)
-                    .limit(self.send_batch)
+                    .limit(1)
                     .with_for_update(skip_locked=True)
                 )
-                .scalars()
-                .all()
-            )
-            if not due:
-                return 0
-            tenants = {row.tenant_id for row in due}
-            used = self._sent_last_minute(session, tenants)
-            cities = {t: self.recipients.city(t) for t in tenants}
-            for row in due:
-                city = cities[row.tenant_id]
+                if skipped_tenants:
+                    query = query.where(NotificationRow.tenant_id.not_in(skipped_tenants))
+                row = session.execute(query).scalar_one_or_none()
+                if row is None:
+                    break
+                city = self.recipients.city_by_id(row.tenant_id)
                 rate = (city.rate_per_minute if city else None) or delivery.DEFAULT_RATE_PER_MINUTE
-                if not delivery.room_left(used.get(row.tenant_id, 0), rate):
-                    continue  # stays due: sent when the minute has room
+                used = self._sent_last_minute(session, {row.tenant_id}).get(row.tenant_id, 0)
+                if not delivery.room_left(used, rate):
+                    skipped_tenants.add(row.tenant_id)  # stays due: sent when the minute has room
+                    continue
                 if self._deliver(row, city):
-                    used[row.tenant_id] = used.get(row.tenant_id, 0) + 1
                     sent += 1
         return sent
 
@@ -386,8 +401,7 @@ class NotificationsConsumer:
                             consumer.seek(tp, records[0].offset)
                         raise
                     consumer.commit()  # only after the rows committed
-                while self.deliver_due() >= self.send_batch and not stop.is_set():
-                    pass  # a full batch: more may be due
+                self.deliver_due()
                 if time.monotonic() - last_metrics >= 5.0:
                     last_metrics = time.monotonic()
                     PENDING_GAUGE.set(self.pending())

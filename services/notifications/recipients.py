@@ -30,6 +30,7 @@ class Skip:
 
 @dataclass(frozen=True)
 class City:
+    id: uuid.UUID
     slug: str
     name: str  # the tenant's public display name
     language: str
@@ -38,8 +39,13 @@ class City:
 
 
 class Recipients(Protocol):
-    def city(self, tenant_id: uuid.UUID) -> City | None:
-        """The tenant's public name, language and notification settings; None: unknown."""
+    def city(self, slug: str) -> City | None:
+        """The tenant of an event (events name it by slug): its id, public name, language and
+        notification settings; None: no such tenant."""
+        ...
+
+    def city_by_id(self, tenant_id: uuid.UUID) -> City | None:
+        """The same, by the tenant's id (when sending)."""
         ...
 
     def officials_with_role(self, tenant_id: uuid.UUID, role: str) -> list[uuid.UUID]:
