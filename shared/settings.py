@@ -27,11 +27,23 @@ ENV_VARS = {
     "HIBAH_BANSOS_MIGRATION_DATABASE_URL": "hibah_bansos owner role",
     "AUDIT_DATABASE_URL": "audit ledger role: INSERT and SELECT only",
     "AUDIT_MIGRATION_DATABASE_URL": "audit owner role",
+    # (its owner role's URL, NOTIFICATIONS_MIGRATION_DATABASE_URL, is for migrations only: the
+    # runner writes it, provisioning derives it; no container is given it)
     "NOTIFICATIONS_DATABASE_URL": "notifications consumer role (delivery records, no content)",
-    "NOTIFICATIONS_MIGRATION_DATABASE_URL": "notifications owner role",
     "REPLIKA_MASTER_KEY_FILE": "keyring file with the master keys that wrap tenant data keys",
     "REPLIKA_SECRET_KEY": "signs page sessions and API tokens",
     "REPLIKA_TENANTS_DIR": "directory of tenant YAML files",
+    # the notifications consumer (services/notifications/channels.py)
+    "REPLIKA_SMTP_HOST": "mail server of notices (unset: no e-mail is sent)",
+    "REPLIKA_SMTP_PORT": "its port (587 with starttls, 465 with ssl)",
+    "REPLIKA_SMTP_SECURITY": "starttls (default), ssl, or none (loopback only)",
+    "REPLIKA_SMTP_USER": "SMTP authentication user",
+    "REPLIKA_SMTP_PASSWORD": "SMTP authentication password",
+    "REPLIKA_SMTP_FROM": "sender address of notices",
+    "REPLIKA_GATEWAY_URL": "WhatsApp/SMS provider webhook (unset: no such message is sent)",
+    "REPLIKA_GATEWAY_TOKEN": "its bearer token",
+    "WHISTLEBLOWING_URL": "public base URL of the whistleblowing pages (sign-in links)",
+    "HIBAH_BANSOS_URL": "public base URL of the hibah-bansos pages (sign-in links)",
 }
 
 # Directories of the event signing keys and of the audit heads anchored outside the database,
