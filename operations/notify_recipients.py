@@ -25,6 +25,7 @@ from sqlalchemy import select
 from operations.service_models import models_of
 from services.notifications import channels
 from services.notifications.consumer import NotificationsConsumer
+from services.notifications.domain import rules
 from services.notifications.recipients import City, Contact, Skip
 from shared import crypto, settings
 from shared.db import service_engine, session_factory, tenant_session
@@ -79,8 +80,10 @@ class ServiceRecipients:
     def official_contact(
         self, tenant_id: uuid.UUID, official_id: uuid.UUID, kind: str
     ) -> Contact | Skip:
-        model = models_of(self.officials_service).OfficialRow
-        with _session(self.officials_service, tenant_id) as session:
+        # the opt-outs of a kind live where its preferences page is (shared/notify_prefs.py)
+        service = rules.SERVICE_OF_KIND.get(kind, self.officials_service)
+        model = models_of(service).OfficialRow
+        with _session(service, tenant_id) as session:
             row = session.get(model, official_id)
             if row is None:
                 return Skip("unknown")

@@ -209,6 +209,7 @@ class OfficialView:
     active: bool
     enrolled: bool  # has set their own password and second factor
     last_sign_in: datetime | None  # the time of the last accepted TOTP code
+    has_email: bool = False  # notices can reach them (the address itself is never listed)
 
 
 def officials_of(tenant_id: uuid.UUID) -> list[OfficialView]:
@@ -223,7 +224,9 @@ def officials_of(tenant_id: uuid.UUID) -> list[OfficialView]:
 def _view(row) -> OfficialView:
     step = row.last_totp_step
     seen = datetime.fromtimestamp(step * TOTP_STEP_SECONDS, UTC) if step else None
-    return OfficialView(row.id, row.username, list(row.roles), row.active, step is not None, seen)
+    return OfficialView(
+        row.id, row.username, list(row.roles), row.active, step is not None, seen, bool(row.email)
+    )
 
 
 def official_of(tenant_id: uuid.UUID, official_id: uuid.UUID) -> OfficialView:

@@ -99,6 +99,8 @@ OFFICIAL_KINDS = (
     SECURITY_SETTING,
 )
 KINDS = (*OFFICIAL_KINDS, REPLY_TO_REPORTER, APPLICATION_STATUS, REPLICATION_DECIDED)
+# whose database keeps an official's opt-out of each kind (its preferences page is there)
+SERVICE_OF_KIND = {kind: "whistleblowing" for kind in OFFICIAL_KINDS}
 
 # top-level tenant settings whose change a tenant admin must hear of: who holds identities,
 # which services run, whether the city is open, who hosts its replication
