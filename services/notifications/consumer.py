@@ -108,6 +108,7 @@ class NotificationsConsumer:
         max_attempts: int = delivery.MAX_ATTEMPTS,
         first_retry_seconds: float = delivery.FIRST_RETRY_SECONDS,
         send_batch: int = 50,
+        max_event_age: timedelta = timedelta(hours=24),
     ) -> None:
         self.sessions = session_factory(engine)
         self.bootstrap, self.group = bootstrap, group
@@ -117,6 +118,9 @@ class NotificationsConsumer:
         self.keys = keys or TrustedKeys()
         self.max_attempts, self.first_retry = max_attempts, first_retry_seconds
         self.send_batch = send_batch
+        # an older event tells nobody: a first start on a topic with history (the group reads
+        # from the earliest offset) must not send a notice of every past event
+        self.max_event_age = max_event_age
         self.planned = self.sent = self.failed = self.dead_lettered = 0
 
     # --- Kafka ---------------------------------------------------------------------------
@@ -169,6 +173,8 @@ class NotificationsConsumer:
 
     def plan(self, event: dict[str, Any]) -> list[Planned]:
         """The notification rows of one accepted event."""
+        if datetime.fromisoformat(event["time"]) < _now() - self.max_event_age:
+            return []
         city = self.recipients.city(event["tenant"])
         if city is None:
             return []

@@ -4,6 +4,7 @@ shape, in memory): who gets a row, over which channel, and who is recorded as sk
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine
 
@@ -53,8 +54,12 @@ def consumer() -> NotificationsConsumer:
     )
 
 
+NOW = datetime.now(UTC).isoformat()
+
+
 def test_each_intake_official_gets_a_row_and_the_unreachable_ones_are_recorded_as_skipped():
-    event = {"type": t.WB_REPORT_SUBMITTED, "tenant": "cimahi", "data": {"case_number": "WBS-1"}}
+    event = {"type": t.WB_REPORT_SUBMITTED, "tenant": "cimahi", "time": NOW}
+    event["data"] = {"case_number": "WBS-1"}
     planned = {p.recipient: p for p in consumer().plan(event)}
     sent = planned[f"official:{INTAKE_WITH_MAIL}"]
     assert (sent.channel, sent.skipped) == ("email", None)
@@ -67,11 +72,20 @@ def test_each_intake_official_gets_a_row_and_the_unreachable_ones_are_recorded_a
 def test_an_applicant_with_only_a_phone_is_told_over_the_gateway():
     app_id = str(uuid.uuid4())
     data = {"application_id": app_id, "application_number": "HB-2026-ABCDEFGH"}
-    event = {"type": t.HB_APPLICATION_TRANSITIONED, "tenant": "cimahi", "data": data}
+    event = {"type": t.HB_APPLICATION_TRANSITIONED, "tenant": "cimahi", "time": NOW, "data": data}
     [planned] = consumer().plan(event)
     assert (planned.recipient, planned.channel) == (f"applicant:{app_id}", "gateway")
 
 
 def test_an_event_of_an_unknown_city_or_without_a_rule_plans_nothing():
-    assert consumer().plan({"type": t.WB_REPORT_SUBMITTED, "tenant": "atlantis", "data": {}}) == []
-    assert consumer().plan({"type": t.WB_ATTACHMENT_ADDED, "tenant": "cimahi", "data": {}}) == []
+    unknown = {"type": t.WB_REPORT_SUBMITTED, "tenant": "atlantis", "time": NOW, "data": {}}
+    assert consumer().plan(unknown) == []
+    no_rule = {"type": t.WB_ATTACHMENT_ADDED, "tenant": "cimahi", "time": NOW, "data": {}}
+    assert consumer().plan(no_rule) == []
+
+
+def test_an_event_older_than_a_day_tells_nobody():
+    old = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
+    event = {"type": t.WB_REPORT_SUBMITTED, "tenant": "cimahi", "time": old}
+    event["data"] = {"case_number": "WBS-1"}
+    assert consumer().plan(event) == []
