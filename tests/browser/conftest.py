@@ -149,6 +149,7 @@ class Visitor:
     def __init__(self, context, prefix: str, axe_source: str, *, javascript: bool = True):
         self.context = context
         self.javascript = javascript
+        self._twin = None  # scripts off: the page axe runs in (see `axe`)
         self.page = context.new_page()
         self.prefix = prefix
         self.axe_source = axe_source
@@ -198,20 +199,39 @@ class Visitor:
         # Evaluated through the DevTools protocol, so the pages' CSP (script-src 'self') stays
         # on and untouched: the browser sees exactly what a citizen's browser sees.
         if self.javascript:
-            return self._axe()
-        # Scripts off: axe's own promises and timers would never run. Switched on for axe
-        # alone, after the page was loaded and shown without any script of its own.
-        cdp = self.context.new_cdp_session(self.page)
-        cdp.send("Emulation.setScriptExecutionDisabled", {"value": False})
-        try:
-            return self._axe()
-        finally:
-            cdp.send("Emulation.setScriptExecutionDisabled", {"value": True})
-            cdp.detach()
+            return self._axe(self.page)
+        # Scripts off: axe's own promises and timers would never run in this page. It checks
+        # a twin instead: the same document (as this page shows it, no script of its own having
+        # run) at the same address and width, in a page with scripts on for axe alone (the
+        # twin's CSP lets none of the document's own scripts run).
+        if self._twin is None:
+            self._twin = self.context.browser.new_context(locale="id-ID").new_page()
+        twin, url, html = self._twin, self.page.url, self.page.content()
+        twin.set_viewport_size(self.page.viewport_size)
 
-    def _axe(self) -> list[dict]:
-        self.page.evaluate(self.axe_source)
-        result = self.page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        def serve(route) -> None:
+            route.fulfill(
+                status=200,
+                body=html,
+                headers={
+                    "Content-Type": "text/html; charset=utf-8",
+                    "Content-Security-Policy": "script-src 'none'",
+                },
+            )
+
+        def same(address: str) -> bool:
+            return address == url
+
+        twin.route(same, serve)
+        try:
+            twin.goto(url)
+        finally:
+            twin.unroute(same, serve)
+        return self._axe(twin)
+
+    def _axe(self, page) -> list[dict]:
+        page.evaluate(self.axe_source)
+        result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
         assert result["passes"], "axe-core ran no check at all"  # an empty run proves nothing
         return [
             {
@@ -228,7 +248,7 @@ class Visitor:
 def visitor(browser, axe_source, request):
     """visitor("citizen") -> a Visitor with its own cookies; closed after the test.
     `javascript=False` turns scripts off in its browser; `locale` is its browser's language."""
-    contexts = []
+    contexts, visitors = [], []
     test = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name).removeprefix("test_")[:60]
 
     def make(who: str, *, javascript: bool = True, locale: str = "id-ID") -> Visitor:
@@ -241,10 +261,14 @@ def visitor(browser, axe_source, request):
         )
         context.set_default_timeout(20_000)
         contexts.append(context)
-        return Visitor(context, f"{test}-{who}", axe_source, javascript=javascript)
+        visitors.append(Visitor(context, f"{test}-{who}", axe_source, javascript=javascript))
+        return visitors[-1]
 
     started = time.monotonic()
     yield make
     for context in contexts:
         context.close()
+    for v in visitors:
+        if v._twin is not None:
+            v._twin.context.close()
     request.node.user_properties.append(("browser_seconds", round(time.monotonic() - started, 1)))
