@@ -80,7 +80,7 @@ def enrol(person, url: str, username: str) -> Enrolled:
     assert page.locator("#totp-secret").inner_text().strip() == secret
     password = "kata-sandi-" + uuid.uuid4().hex[:12]
     code, step = next_code(secret)
-    page.get_by_label("Kata sandi baru", exact=True).fill(password)
+    page.locator("#password").fill(password)  # its label "Kata sandi baru" is also in the next
     page.get_by_label("Ulangi kata sandi baru").fill(password)
     page.get_by_label("Kode autentikator").fill(code)
     page.get_by_role("button", name="Selesai").click()
