@@ -27,6 +27,7 @@ from services.notifications import channels
 from services.notifications.consumer import NotificationsConsumer
 from services.notifications.domain import rules
 from services.notifications.recipients import City, Contact, Skip
+from services.whistleblowing import reporter_contacts
 from shared import crypto, settings
 from shared.db import service_engine, session_factory, tenant_session
 from shared.officials import OFFICIAL_SERVICES, email_of
@@ -114,10 +115,10 @@ class ServiceRecipients:
         return Skip("no_contact")
 
     def reporter_contact(self, tenant_id: uuid.UUID, report_id: uuid.UUID) -> Contact | Skip:
-        # Wired by the lead at merge: services.whistleblowing.reporter_contacts.contact_for_case
-        # (session, tenant_id, case_id) -> ReporterContact(kind, address) | None, read in a
-        # whistleblowing tenant session; until then no reporter is told.
-        return Skip("not_wired")
+        # only a reporter who gave a contact on the form or in the inbox is ever told
+        with _session("whistleblowing", tenant_id) as session:
+            found = reporter_contacts.contact_for_case(session, tenant_id, report_id)
+        return Contact(found.kind, found.address) if found else Skip("no_contact")
 
     def city_contact(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> Contact | Skip:
         from operations.replication.models import ReplicationRequest

@@ -153,6 +153,38 @@ def test_a_filed_report_tells_the_intake_official_and_nothing_of_what_it_says(
     assert len(mails_to(catcher, address)) == 1
 
 
+def test_a_reporter_who_left_a_contact_is_told_of_a_reply_and_nothing_of_it(
+    tenant, catcher, make_report, wb_app, official_token
+):
+    address = f"pelapor-{uuid.uuid4().hex[:8]}@contoh.id"
+    told = make_report(tenant, notify_contact=address)
+    silent = make_report(tenant)  # no contact given: nobody to tell
+    headers = {"Authorization": official_token(wb_app, tenant, "wbs_intake")}
+    words = f"Mohon lampirkan kuitansi {uuid.uuid4().hex[:6]}"
+    client = wb_app.test_client()
+    for case in (told, silent):
+        sent = client.post(
+            f"/t/{tenant.slug}/api/v1/reports/{case['case_number']}/messages",
+            json={"body": words},
+            headers=headers,
+        )
+        assert sent.status_code == 201, sent.get_data(as_text=True)
+    with in_thread(relay("whistleblowing"), "relay-wb"), in_thread(notifier(catcher), "notify"):
+        wait_until(lambda: mails_to(catcher, address), 60, "the reporter's notice")
+        wait_until(
+            lambda: len([r for r in rows_of(tenant) if r.kind == "wbs_reply"]) == 2,
+            30,
+            "both replies planned",
+        )
+    [mail] = mails_to(catcher, address)
+    assert "Ada balasan baru" in mail["Subject"]
+    assert f"{WB_URL}/t/{tenant.slug}/whistleblowing/inbox" in body_of(mail)
+    for leaked in (words, told["receipt"], told["case_number"]):
+        assert leaked not in mail.as_string()
+    replies = sorted(r.status for r in rows_of(tenant) if r.kind == "wbs_reply")
+    assert replies == ["sent", "skipped"]
+
+
 def test_an_identity_request_tells_the_custodians(tenant, catcher):
     official_with_email(tenant, "wbs_intake")
     custodian, address = official_with_email(tenant, "identity_custodian")
