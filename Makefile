@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Provision (embedded PostgreSQL + Kafka unless configured), migrate, seed demo tenants, start all.
+## Provision (embedded PostgreSQL + Kafka unless configured), migrate, seed demo tenants, start all
+## (notices: .local/mail/*.eml from the local mail catcher, .local/messages/*.json from the gateway stub).
 run: $(STAMP)
 	$(BIN)/python -m infra.local run
 

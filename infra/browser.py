@@ -5,14 +5,21 @@ The browser comes from Debian's `chromium` package, never from a test tool's own
 it is missing and we run as root, installs it with apt-get.
 
     python -m infra.browser      # install if needed, print the path
+    python -m infra.browser vnu  # resolve the W3C Nu HTML checker, print its classpath
+
+The W3C Nu HTML checker (vnu) comes from Maven Central (`nu.validator:validator`, resolved by
+`infra/vnu/pom.xml` into `.local/cache/vnu/`, once); `check_html(documents)` runs it on the
+Java of the machine (the same Java and Maven as the local Kafka broker).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -107,8 +114,73 @@ def ensure_chromium() -> str:
     return path
 
 
+# --- the W3C Nu HTML checker -----------------------------------------------------------------
+
+VNU_POM = Path(__file__).resolve().parent / "vnu" / "pom.xml"
+VNU_CACHE = Path(__file__).resolve().parents[1] / ".local" / "cache" / "vnu"
+VNU_MAIN = "nu.validator.client.SimpleCommandLineValidator"
+
+
+class VnuUnavailable(RuntimeError):
+    pass
+
+
+def ensure_vnu(cache: Path = VNU_CACHE) -> str:
+    """The Java classpath of the Nu checker, resolving its jars with Maven on first use."""
+    from infra import kafka  # the one Maven resolver of the repository
+
+    if not kafka.java_available():
+        raise VnuUnavailable(
+            "The W3C Nu HTML checker needs Java and Maven: "
+            "`apt-get install -y --no-install-recommends default-jre-headless maven`."
+        )
+    libs = kafka.ensure_jars(cache, VNU_POM)
+    return str(libs / "*")
+
+
+def check_html(documents: dict[str, str], cache: Path = VNU_CACHE) -> list[dict]:
+    """Run the Nu checker once over `documents` ({name: HTML source}); its messages of type
+    "error" (and fatal ones), each with the document's `name` added."""
+    classpath = ensure_vnu(cache)
+    with tempfile.TemporaryDirectory(prefix="replika-vnu-") as tmp:
+        names = {}
+        for i, (name, html) in enumerate(documents.items()):
+            path = Path(tmp) / f"{i:03d}.html"
+            path.write_text(html, encoding="utf-8")
+            names[path.name] = name
+        proc = subprocess.run(
+            [
+                "java",
+                "-cp",
+                classpath,
+                VNU_MAIN,
+                "--format",
+                "json",
+                "--exit-zero-always",
+                *sorted(str(Path(tmp) / p) for p in os.listdir(tmp)),
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    # the report is one line of JSON on stderr; the other lines are Jetty's log
+    output = proc.stderr + "\n" + proc.stdout
+    lines = [line for line in output.splitlines() if line.startswith('{"messages"')]
+    if proc.returncode != 0 or not lines:
+        raise VnuUnavailable(
+            f"the Nu checker failed (exit {proc.returncode}): {proc.stderr[-2000:]}"
+        )
+    messages = json.loads(lines[-1])["messages"]
+    out = []
+    for m in messages:
+        if m.get("type") == "error" or m.get("subType") == "fatal":
+            url = m.get("url", "")
+            out.append({**m, "name": names.get(url.rsplit("/", 1)[-1], url)})
+    return out
+
+
 if __name__ == "__main__":
     try:
-        print(ensure_chromium())
-    except ChromiumUnavailable as exc:
+        print(ensure_vnu() if sys.argv[1:] == ["vnu"] else ensure_chromium())
+    except (ChromiumUnavailable, VnuUnavailable) as exc:
         sys.exit(str(exc))

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from shared.settings import SERVICES, env_prefix
+from shared.settings import DATABASES, env_prefix
 
 
 def database_name(service: str) -> str:
@@ -58,7 +58,7 @@ def provision(admin_url: str, passwords: dict[str, str]) -> dict[str, str]:
     env: dict[str, str] = {}
     with psycopg.connect(admin_url, autocommit=True) as conn:
         cur = conn.cursor()
-        for svc in SERVICES:
+        for svc in DATABASES:
             owner, app, db = f"replika_{svc}_owner", f"replika_{svc}_app", database_name(svc)
             owner_pw = role_password(passwords, svc, "owner")
             app_pw = role_password(passwords, svc, "app")
@@ -81,7 +81,7 @@ def provision(admin_url: str, passwords: dict[str, str]) -> dict[str, str]:
             env[f"{env_prefix(svc)}_MIGRATION_DATABASE_URL"] = _url_for(
                 admin_url, owner, owner_pw, db
             )
-    for svc in SERVICES:
+    for svc in DATABASES:
         db_admin = urlunsplit(urlsplit(admin_url)._replace(path=f"/{database_name(svc)}"))
         with psycopg.connect(db_admin, autocommit=True) as conn:
             owner, app = f"replika_{svc}_owner", f"replika_{svc}_app"

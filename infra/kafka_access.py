@@ -5,6 +5,7 @@ through the admin principal, a super user bootstrapped when the broker was forma
 
 - `relay-<service>`: WRITE and DESCRIBE on `<service>.events` only;
 - `audit-consumer`: READ and DESCRIBE on every events topic, READ on the consumer group "audit";
+- `notifications`: READ and DESCRIBE on every events topic, READ on the group "notifications";
 - `health`: no ACL at all (it can authenticate and ask for cluster metadata: readiness checks);
 - anything else is refused by the broker (`allow.everyone.if.no.acl.found=false`).
 
@@ -19,6 +20,7 @@ from infra.topics import topic_for
 from shared.settings import KAFKA_ROLES
 
 AUDIT_GROUP = "audit"
+NOTIFICATIONS_GROUP = "notifications"
 SOURCE_SERVICES = ("whistleblowing", "hibah_bansos")
 
 
@@ -39,6 +41,10 @@ def grants() -> list[Grant]:
         for s in SOURCE_SERVICES
     ]
     out.append(Grant("audit-consumer", "group", AUDIT_GROUP, ("READ",)))
+    out += [
+        Grant("notifications", "topic", topic_for(s), ("READ", "DESCRIBE")) for s in SOURCE_SERVICES
+    ]
+    out.append(Grant("notifications", "group", NOTIFICATIONS_GROUP, ("READ",)))
     return out
 
 

@@ -24,12 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-from infra import fake_registry, kafka, kafka_access, postgres, topics
+from infra import fake_registry, gateway_stub, kafka, kafka_access, mail_catcher, postgres, topics
 from shared.files import write_private
 from shared.settings import (
+    DATABASES,
     KAFKA_ROLES,
     LEDGER_DIRS,
-    SERVICES,
     env_prefix,
     kafka_client_config,
     kafka_password_var,
@@ -60,7 +60,13 @@ WORKERS: list[tuple[str, list[str]]] = [
         [str(VENV_BIN / "replika"), "relay", "hibah_bansos", "--metrics-port", "9102"],
     ),
     ("audit-consumer", [str(VENV_BIN / "replika"), "audit", "consume"]),
+    (
+        "notifications",
+        [str(VENV_BIN / "replika"), "notifications", "consume", "--metrics-port", "9103"],
+    ),
 ]
+MAIL_DIR = LOCAL / "mail"  # the local mail catcher's .eml files
+MESSAGES_DIR = LOCAL / "messages"  # the local WhatsApp/SMS gateway stub's JSON files
 
 
 def free_port() -> int:
@@ -88,8 +94,9 @@ def load_secrets(state: Path) -> dict[str, str]:
     path = state / "secrets.json"
     values = json.loads(path.read_text()) if path.exists() else {}
     wanted = {
-        **{f"db_{svc}_{kind}": 24 for svc in SERVICES for kind in ("owner", "app")},
+        **{f"db_{svc}_{kind}": 24 for svc in DATABASES for kind in ("owner", "app")},
         "secret_key": 48,
+        "gateway_token": 24,
         "kafka_broker": 24,
         **{f"kafka_{role}": 24 for role in KAFKA_ROLES},
     }
@@ -169,11 +176,11 @@ def up(
     # PostgreSQL
     given = {
         f"{env_prefix(s)}_DATABASE_URL": os.environ.get(f"{env_prefix(s)}_DATABASE_URL")
-        for s in SERVICES
+        for s in DATABASES
     }
     if all(given.values()):
         say("using the database URLs from the environment")
-        for s in SERVICES:
+        for s in DATABASES:
             for var in (f"{env_prefix(s)}_DATABASE_URL", f"{env_prefix(s)}_MIGRATION_DATABASE_URL"):
                 if os.environ.get(var):
                     env[var] = os.environ[var]
@@ -261,7 +268,11 @@ def provision_databases(admin_url: str, sec: dict[str, str]) -> dict[str, str]:
     # one password per role: no service's credentials open another service's database
     return provision(
         admin_url,
-        {f"{svc}_{kind}": sec[f"db_{svc}_{kind}"] for svc in SERVICES for kind in ("owner", "app")},
+        {
+            f"{svc}_{kind}": sec[f"db_{svc}_{kind}"]
+            for svc in DATABASES
+            for kind in ("owner", "app")
+        },
     )
 
 
@@ -371,6 +382,44 @@ def start_fake_registry(state: Path, env: dict[str, str], port: int) -> str | No
     return url
 
 
+def start_notice_sinks(state: Path, env: dict[str, str], sec: dict[str, str]) -> list[str]:
+    """The local mail catcher (infra/mail_catcher.py, writes MAIL_DIR) and WhatsApp/SMS gateway
+    stub (infra/gateway_stub.py, writes MESSAGES_DIR), unless an SMTP host or a gateway URL is
+    given; their settings go into `env`. Returns what was started, to print."""
+    started = []
+    if os.environ.get("REPLIKA_SMTP_HOST"):
+        for var in ("HOST", "PORT", "SECURITY", "USER", "PASSWORD", "FROM", "CAFILE"):
+            if os.environ.get(f"REPLIKA_SMTP_{var}"):
+                env[f"REPLIKA_SMTP_{var}"] = os.environ[f"REPLIKA_SMTP_{var}"]
+    else:
+        port = int(os.environ.get("MAIL_CATCHER_PORT", 8025))
+        proc = mail_catcher.start(port, MAIL_DIR, state / "logs" / "mail-catcher.log", ROOT)
+        Pids(state).add("mail-catcher", proc.pid)
+        env.update(
+            REPLIKA_SMTP_HOST="127.0.0.1",
+            REPLIKA_SMTP_PORT=str(port),
+            REPLIKA_SMTP_SECURITY="none",  # loopback only
+            REPLIKA_SMTP_FROM="noreply@replika.localhost",
+        )
+        started.append(f"mail catcher smtp://127.0.0.1:{port}: e-mails in {MAIL_DIR}/*.eml")
+    if os.environ.get("REPLIKA_GATEWAY_URL"):
+        env["REPLIKA_GATEWAY_URL"] = os.environ["REPLIKA_GATEWAY_URL"]
+        env["REPLIKA_GATEWAY_TOKEN"] = os.environ.get("REPLIKA_GATEWAY_TOKEN", "")
+    else:
+        port = int(os.environ.get("GATEWAY_STUB_PORT", 8026))
+        log = state / "logs" / "gateway-stub.log"
+        proc = gateway_stub.start(port, MESSAGES_DIR, log, ROOT, sec["gateway_token"])
+        Pids(state).add("gateway-stub", proc.pid)
+        env.update(
+            REPLIKA_GATEWAY_URL=f"http://127.0.0.1:{port}/",
+            REPLIKA_GATEWAY_TOKEN=sec["gateway_token"],
+        )
+        started.append(
+            f"WhatsApp/SMS gateway stub http://127.0.0.1:{port}: messages in {MESSAGES_DIR}/*.json"
+        )
+    return started
+
+
 def wait_http(url: str, timeout: float = 60) -> bool:
     import urllib.request
 
@@ -393,6 +442,7 @@ def run(state: Path) -> int:
         return 1
     env = up(state)
     registry = start_fake_registry(state, env, int(os.environ.get("FAKE_REGISTRY_PORT", 8009)))
+    sinks = start_notice_sinks(state, env, load_secrets(state))
     seed_demo(state)
     host = os.environ.get("REPLIKA_HOST", "127.0.0.1")
     procs: dict[str, subprocess.Popen] = {}
@@ -416,6 +466,8 @@ def run(state: Path) -> int:
     print(f"replika: up in {time.monotonic() - started:.1f}s")
     if registry:
         print(f"replika: fake social registry (DTKS/DTSEN) {registry}")
+    for line in sinks:
+        print(f"replika: {line}")
     for service, url in urls.items():
         print(f"replika: {service:15s} {url}/t/bandung/   {url}/t/cimahi/")
     for name in procs:

@@ -22,7 +22,7 @@ from pathlib import Path
 from infra import kafka, kafka_access, topics
 from infra.databases import password_env_var, provision
 from shared.migrations import upgrade_all
-from shared.settings import KAFKA_ROLES, SERVICES, kafka_client_config, kafka_password_var
+from shared.settings import DATABASES, KAFKA_ROLES, kafka_client_config, kafka_password_var
 
 
 def main() -> int:
@@ -31,7 +31,7 @@ def main() -> int:
         admin,
         {
             f"{svc}_{kind}": os.environ[password_env_var(svc, kind)]
-            for svc in SERVICES
+            for svc in DATABASES
             for kind in ("owner", "app")
         },
     )

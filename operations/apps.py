@@ -17,8 +17,9 @@ from operations.replication import openapi as replication_openapi
 from operations.replication import web as replication_web
 from services.audit import app as audit_app
 from services.hibah_bansos import app as hibah_bansos_app
+from services.notifications.domain import rules as notice_rules
 from services.whistleblowing import app as whistleblowing_app
-from shared import openapi
+from shared import notify_prefs, openapi
 
 
 def whistleblowing() -> Flask:
@@ -29,6 +30,7 @@ def whistleblowing() -> Flask:
     app.register_blueprint(config_web.bp)
     app.register_blueprint(officials_web.bp)
     app.register_blueprint(branding.bp)
+    app.register_blueprint(_preferences("whistleblowing", "/t/<tenant>/whistleblowing/office"))
     openapi.extend(app, replication_openapi.paths)  # its /openapi.json describes them too
     return app
 
@@ -36,7 +38,19 @@ def whistleblowing() -> Flask:
 def hibah_bansos() -> Flask:
     app = hibah_bansos_app.create_app()
     app.register_blueprint(branding.bp)  # the tenant's colours in every page's header
+    app.register_blueprint(_preferences("hibah_bansos", "/t/<tenant>/hibah-bansos/office"))
     return app
+
+
+def _preferences(service: str, office: str):
+    """The officials' notification preferences page of `service` (shared/notify_prefs.py),
+    offering the kinds of notice its officials receive."""
+    from operations.service_models import models_of
+
+    kinds = [k for k in notice_rules.OFFICIAL_KINDS if notice_rules.SERVICE_OF_KIND[k] == service]
+    return notify_prefs.blueprint(
+        "notify_prefs", f"{office}/notifikasi", models_of(service).OfficialRow, kinds
+    )
 
 
 def audit() -> Flask:

@@ -70,13 +70,14 @@ def official() -> None:
 @click.option("--tenant", "slug", required=True, help="tenant slug, e.g. cimahi")
 @click.option("--username", required=True)
 @click.option("--role", "roles", multiple=True, required=True, help="repeat for several roles")
-def official_add_cmd(slug: str, username: str, roles: tuple[str, ...]) -> None:
+@click.option("--email", default=None, help="where notices go (stored sealed); optional")
+def official_add_cmd(slug: str, username: str, roles: tuple[str, ...], email: str | None) -> None:
     """Create an official; prints the password and TOTP secret once (store them now)."""
     from operations import official_admin
     from shared.officials import OfficialError
 
     try:
-        creds = official_admin.add(slug, username, roles)
+        creds = official_admin.add(slug, username, roles, email)
     except OfficialError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"official: {creds.official_id}")
@@ -91,6 +92,22 @@ def _show_credentials(creds, slug: str) -> None:
     click.echo(f"totp_secret: {creds.totp_secret}")
     click.echo(f"totp_uri: {provisioning_uri(creds.totp_secret, creds.username, slug)}")
     click.echo("These are shown only once.", err=True)
+
+
+@official.command("email")
+@click.option("--tenant", "slug", required=True)
+@click.option("--username", required=True)
+@click.option("--email", default="", help="the address notices go to; empty removes it")
+def official_email_cmd(slug: str, username: str, email: str) -> None:
+    """Set or remove the e-mail address an official's notices go to (stored sealed)."""
+    from operations import official_admin
+    from shared.officials import OfficialError
+
+    try:
+        official_admin.set_email_by_username(slug, username, email or None)
+    except OfficialError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"official {username}: e-mail {'set' if email else 'removed'}")
 
 
 @official.command("list")
@@ -203,6 +220,37 @@ def relay(service: str, metrics_port: int | None, batch_size: int, poll_seconds:
     )
     click.echo(f"relay {service}: publishing to {r.topic}", err=True)
     r.run(_until_signalled())
+
+
+@main.group()
+def notifications() -> None:
+    """Content-free notices from the event stream (services/notifications)."""
+
+
+@notifications.command("consume")
+@click.option(
+    "--metrics-port",
+    type=int,
+    envvar="NOTIFICATIONS_METRICS_PORT",
+    default=None,
+    help="serve Prometheus metrics (sent, failed, pending, lag) on this port",
+)
+def notifications_consume(metrics_port: int | None) -> None:
+    """Turn events into notices and send them (consumer group "notifications")."""
+    from operations import notify_recipients
+
+    _logging()
+    if metrics_port:
+        from shared.relay import serve_metrics
+
+        serve_metrics(metrics_port)
+    consumer = notify_recipients.consumer_from_env()
+    click.echo(
+        f"notifications: consuming {', '.join(consumer.topics)}; channels: "
+        f"{', '.join(consumer.channels) or 'none configured'}",
+        err=True,
+    )
+    consumer.run(_until_signalled())
 
 
 @main.group()

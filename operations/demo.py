@@ -38,9 +38,12 @@ def seed_officials(slug: str, accounts: dict) -> None:
                 password=new_password(),
                 totp_secret=new_totp_secret(),
             )
-        official_admin.ensure(
+        official_id = official_admin.ensure(
             slug, entry["username"], [role], entry["password"], entry["totp_secret"], reset=reset
         )
+        # where `make run`'s mail catcher shows this official's notices (.local/mail/)
+        entry["email"] = f"{entry['username']}@{slug}.demo.replika.localhost"
+        official_admin.change_email(official_admin.tenant_id_of(slug), official_id, entry["email"])
 
 
 def seed_custodian(tenant_id, entry: dict) -> None:

@@ -31,6 +31,7 @@ from shared.officials import (
     new_totp_secret,
     normalise_username,
     set_credentials,
+    set_email,
     validate_roles,
 )
 
@@ -62,8 +63,9 @@ def _commit_all(sessions: dict[str, Session]) -> None:
         session.commit()
 
 
-def add(slug: str, username: str, roles: Iterable[str]) -> NewCredentials:
-    """Create an official in every service database with fresh random credentials."""
+def add(slug: str, username: str, roles: Iterable[str], email: str | None = None) -> NewCredentials:
+    """Create an official in every service database with fresh random credentials (and, when
+    given, the e-mail address notices go to, sealed)."""
     roles = check_separated(roles)
     tenant_id = tenant_id_of(slug)
     password, totp_secret, official_id = new_password(), new_totp_secret(), uuid.uuid4()
@@ -80,6 +82,8 @@ def add(slug: str, username: str, roles: Iterable[str]) -> NewCredentials:
                 password_hash=password_hash,
                 totp_secret=totp_secret,
             )
+            if email:
+                set_email(session.get(models_of(svc).OfficialRow, official_id), email)
         _commit_all(sessions)
     return NewCredentials(official_id, normalise_username(username), password, totp_secret)
 
@@ -205,6 +209,7 @@ class OfficialView:
     active: bool
     enrolled: bool  # has set their own password and second factor
     last_sign_in: datetime | None  # the time of the last accepted TOTP code
+    has_email: bool = False  # notices can reach them (the address itself is never listed)
 
 
 def officials_of(tenant_id: uuid.UUID) -> list[OfficialView]:
@@ -219,7 +224,9 @@ def officials_of(tenant_id: uuid.UUID) -> list[OfficialView]:
 def _view(row) -> OfficialView:
     step = row.last_totp_step
     seen = datetime.fromtimestamp(step * TOTP_STEP_SECONDS, UTC) if step else None
-    return OfficialView(row.id, row.username, list(row.roles), row.active, step is not None, seen)
+    return OfficialView(
+        row.id, row.username, list(row.roles), row.active, step is not None, seen, bool(row.email)
+    )
 
 
 def official_of(tenant_id: uuid.UUID, official_id: uuid.UUID) -> OfficialView:
@@ -309,3 +316,34 @@ def reset_second_factor(tenant_id: uuid.UUID, official_id: uuid.UUID) -> str:
             set_credentials(row, password_hash=password_hash, totp_secret=new_totp_secret())
         _commit_all(sessions)
     return issue_enrolment_link(tenant_id, official_id)
+
+
+def change_email(tenant_id: uuid.UUID, official_id: uuid.UUID, email: str | None) -> None:
+    """Set (or, with None or "", remove) the e-mail address notices go to, sealed under the
+    tenant's data key in every service database."""
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        for row in _rows_of(sessions, official_id):
+            set_email(row, email)
+        _commit_all(sessions)
+
+
+def set_email_by_username(slug: str, username: str, email: str | None) -> None:
+    """`replika official email`: the same, by tenant slug and username."""
+    tenant_id = tenant_id_of(slug)
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        rows = _officials_named(sessions, username)
+        for row in rows:
+            set_email(row, email)
+        _commit_all(sessions)
+
+
+def change_opt_outs(tenant_id: uuid.UUID, official_id: uuid.UUID, kinds: Iterable[str]) -> None:
+    """The kinds of notice the official turned off, in every service database."""
+    chosen = sorted(set(kinds))
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        for row in _rows_of(sessions, official_id):
+            row.notify_opt_outs = chosen
+        _commit_all(sessions)

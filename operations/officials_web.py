@@ -6,8 +6,9 @@ city can operate (pages and API), served by the whistleblowing service (operatio
     POST      /t/<tenant>/admin/officials/<id>/roles               change roles
     POST      /t/<tenant>/admin/officials/<id>/active              deactivate / reactivate
     POST      /t/<tenant>/admin/officials/<id>/reset               reset the second factor
+    POST      /t/<tenant>/admin/officials/<id>/email               the address notices go to
     GET|POST  /t/<tenant>/api/v1/admin/officials                   the same as JSON
-    PATCH     /t/<tenant>/api/v1/admin/officials/<id>              {"roles"?, "active"?}
+    PATCH     /t/<tenant>/api/v1/admin/officials/<id>              {"roles"?, "active"?, "email"?}
     POST      /t/<tenant>/api/v1/admin/officials/<id>/second-factor-reset
 
 The use cases are operations/official_admin's (the CLI uses the same ones); every change is an
@@ -34,7 +35,7 @@ from shared.event_types import (
     PLATFORM_OFFICIAL_ROLES_CHANGED,
     PLATFORM_OFFICIAL_SECOND_FACTOR_RESET,
 )
-from shared.officials import OfficialError
+from shared.officials import OfficialError, normalise_email
 from shared.problem import Refused
 from shared.roles import ROLES
 from shared.tenancy import today
@@ -71,6 +72,7 @@ def _refused(exc: OfficialError) -> Refused:
         ),
         "active": _("This change is not possible for this account."),
         "official": _("No such official in this city."),
+        "email": _("Enter a valid e-mail address, or leave it empty."),
     }
     status = 404 if field == "official" else 422
     return Refused(status, messages.get(field, str(exc)), field)
@@ -106,6 +108,14 @@ def _add(username: str, roles: list[str]) -> tuple[uuid.UUID, str]:
             {"official_id": str(official_id), "roles": sorted(set(roles))},
         )
     return official_id, token
+
+
+def _set_email(official_id: uuid.UUID, email: str | None) -> None:
+    """The address notices go to (services/notifications), sealed; None or "" removes it."""
+    try:
+        official_admin.change_email(g.tenant.id, official_id, email)
+    except OfficialError as exc:
+        raise _refused(exc) from None
 
 
 def _set_roles(official_id: uuid.UUID, roles: list[str]) -> None:
@@ -191,12 +201,17 @@ def officials_page():
 def add_page():
     username = request.form.get("username", "").strip().lower()
     roles = request.form.getlist("roles")
+    email = request.form.get("email", "").strip()
+    values = {"username": username, "roles": roles, "email": email}
     try:
-        _official_id, token = _add(username, roles)
+        normalise_email(email)
+        official_id, token = _add(username, roles)
+        if email:
+            _set_email(official_id, email)
+    except OfficialError as exc:
+        return _list_page({"email": str(_refused(exc))}, values, 422)
     except Refused as exc:
-        return _list_page(
-            {exc.field or "username": str(exc)}, {"username": username, "roles": roles}, exc.status
-        )
+        return _list_page({exc.field or "username": str(exc)}, values, exc.status)
     return _enrolment_page(username, token)
 
 
@@ -209,6 +224,24 @@ def roles_page(official_id: uuid.UUID):
         return _list_page({f"roles-{official_id}": str(exc)}, status=exc.status)
     name = official_admin.official_of(g.tenant.id, official_id).username
     flash(_("Roles of %(name)s changed.", name=name), "success")
+    return redirect(url_for(".officials_page"), code=303)
+
+
+@bp.post(f"{PAGE}/<uuid:official_id>/email")
+@require_roles("tenant_admin")
+def email_page(official_id: uuid.UUID):
+    email = request.form.get("email", "").strip()
+    try:
+        _set_email(official_id, email or None)
+    except Refused as exc:
+        return _list_page({f"email-{official_id}": str(exc)}, status=exc.status)
+    name = official_admin.official_of(g.tenant.id, official_id).username
+    flash(
+        _("Notices for %(name)s go to the new address.", name=name)
+        if email
+        else _("%(name)s no longer receives notices by e-mail.", name=name),
+        "success",
+    )
     return redirect(url_for(".officials_page"), code=303)
 
 
@@ -324,7 +357,18 @@ def _json(o: official_admin.OfficialView) -> dict:
         "active": o.active,
         "enrolled": o.enrolled,
         "last_sign_in": o.last_sign_in.isoformat() if o.last_sign_in else None,
+        "has_email": o.has_email,
     }
+
+
+def _email_of(body: dict) -> str | None:
+    email = body.get("email")
+    if email is not None and not isinstance(email, str):
+        raise Refused(422, "an e-mail address, or null to remove it", "email")
+    try:
+        return normalise_email(email)
+    except OfficialError as exc:
+        raise _refused(exc) from None
 
 
 def _roles_of(body: dict) -> list[str]:
@@ -347,7 +391,10 @@ def add_api():
     body = body if isinstance(body, dict) else {}
     if not isinstance(body.get("username"), str):
         raise Refused(422, "required text", "username")
+    email = _email_of(body)
     official_id, token = _add(body["username"], _roles_of(body))
+    if email:
+        _set_email(official_id, email)
     return jsonify(official_id=str(official_id), enrolment_url=_enrolment_url(token)), 201
 
 
@@ -358,8 +405,11 @@ def change_api(official_id: uuid.UUID):
     body = body if isinstance(body, dict) else {}
     if "active" in body and not isinstance(body["active"], bool):
         raise Refused(422, "true or false", "active")
+    email = _email_of(body) if "email" in body else None
     if "roles" in body:
         _set_roles(official_id, _roles_of(body))
+    if "email" in body:
+        _set_email(official_id, email)
     if "active" in body:
         _set_active(official_id, body["active"])
     try:

@@ -212,6 +212,18 @@ def _on_separation(exc: SeparationOfDutiesViolation):
     )
 
 
+def _office_door() -> dict:
+    """`office_door()` in templates: the footer's and front door's link for officials: their
+    home when one of this tenant is signed in, else the sign-in page."""
+
+    def office_door() -> tuple[str, str]:
+        if getattr(g, "tenant", None) is not None and current_principal() is not None:
+            return _office_home(), _("Officials' home")
+        return url_for("auth.login"), _("Officials' sign-in")
+
+    return {"office_door": office_door}
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # _check_csrf decides, for all
     # Our pages send `Referrer-Policy: no-referrer`, so browsers send no Referer (and a
@@ -220,4 +232,5 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)  # also provides csrf_token() to every template
     app.before_request(_check_csrf)
     app.register_error_handler(SeparationOfDutiesViolation, _on_separation)
+    app.context_processor(_office_door)
     app.register_blueprint(bp)

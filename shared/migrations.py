@@ -23,7 +23,7 @@ def upgrade(service: str, revision: str = "heads") -> None:
 
 
 def upgrade_all() -> None:
-    for service in settings.SERVICES:
+    for service in settings.DATABASES:
         upgrade(service)
 
 

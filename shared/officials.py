@@ -23,7 +23,17 @@ from typing import Any
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import JSON, BigInteger, Boolean, String, Text, UniqueConstraint, Uuid, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, object_session
 
 from shared import crypto
@@ -60,6 +70,11 @@ class OfficialRecord(TenantOwned):
     last_totp_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     roles: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where notices are sent (services/notifications): the address sealed under the tenant's
+    # data key (FieldCipher field "email" of this row), never shown in a list; None: no notices.
+    email: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
+    # Kinds of notice the official turned off (services/notifications/domain/rules.py).
+    notify_opt_outs: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -185,6 +200,41 @@ def totp_secret_of(official) -> str:
         official.id,
         "totp_secret",
         base64.b64decode(stored[len(SEALED) :]),
+    ).decode()
+
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def normalise_email(email: str | None) -> str | None:
+    """A typed e-mail address, trimmed; None when empty. OfficialError names the field."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise OfficialError("email: not an e-mail address")
+    return email
+
+
+def set_email(official, email: str | None) -> None:
+    """Seal `email` (None or "" removes it) under the official's tenant data key."""
+    email = normalise_email(email)
+    if email is None:
+        official.email = None
+        return
+    session = _session_of(official)
+    tenant_id = official.tenant_id or session.info["tenant_id"]
+    official.email = crypto.encrypt_field(
+        session, tenant_id, "officials", official.id, "email", email
+    )
+
+
+def email_of(official) -> str | None:
+    """The official's e-mail address, opened; None when none was given."""
+    if not official.email:
+        return None
+    return crypto.decrypt_field(
+        _session_of(official), official.tenant_id, "officials", official.id, "email", official.email
     ).decode()
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 # Each service owns one database; the audit ledger has its own too.
 SERVICES = ("whistleblowing", "hibah_bansos", "audit")
+# Every database provisioned and migrated: the services' and the notifications consumer's
+# (which holds no tenant configuration: tenant apply, moves and offboarding pass it by).
+DATABASES = (*SERVICES, "notifications")
 
 ENV_VARS = {
     "KAFKA_BOOTSTRAP_SERVERS": "Kafka brokers, comma separated",
@@ -24,9 +27,23 @@ ENV_VARS = {
     "HIBAH_BANSOS_MIGRATION_DATABASE_URL": "hibah_bansos owner role",
     "AUDIT_DATABASE_URL": "audit ledger role: INSERT and SELECT only",
     "AUDIT_MIGRATION_DATABASE_URL": "audit owner role",
+    # (its owner role's URL, NOTIFICATIONS_MIGRATION_DATABASE_URL, is for migrations only: the
+    # runner writes it, provisioning derives it; no container is given it)
+    "NOTIFICATIONS_DATABASE_URL": "notifications consumer role (delivery records, no content)",
     "REPLIKA_MASTER_KEY_FILE": "keyring file with the master keys that wrap tenant data keys",
     "REPLIKA_SECRET_KEY": "signs page sessions and API tokens",
     "REPLIKA_TENANTS_DIR": "directory of tenant YAML files",
+    # the notifications consumer (services/notifications/channels.py)
+    "REPLIKA_SMTP_HOST": "mail server of notices (unset: no e-mail is sent)",
+    "REPLIKA_SMTP_PORT": "its port (587 with starttls, 465 with ssl)",
+    "REPLIKA_SMTP_SECURITY": "starttls (default), ssl, or none (loopback only)",
+    "REPLIKA_SMTP_USER": "SMTP authentication user",
+    "REPLIKA_SMTP_PASSWORD": "SMTP authentication password",
+    "REPLIKA_SMTP_FROM": "sender address of notices",
+    "REPLIKA_GATEWAY_URL": "WhatsApp/SMS provider webhook (unset: no such message is sent)",
+    "REPLIKA_GATEWAY_TOKEN": "its bearer token",
+    "WHISTLEBLOWING_URL": "public base URL of the whistleblowing pages (sign-in links)",
+    "HIBAH_BANSOS_URL": "public base URL of the hibah-bansos pages (sign-in links)",
 }
 
 # Directories of the event signing keys and of the audit heads anchored outside the database,
@@ -73,7 +90,8 @@ def social_registry_url() -> str | None:
 
 
 # Kafka principals: role -> SASL user name. The broker's ACLs (infra/kafka_access.py) let each
-# relay write its own topic only, the audit consumer (group "audit") read both topics, the
+# relay write its own topic only, the audit consumer (group "audit") and the notifications
+# consumer (group "notifications") read both topics, the
 # health role only connect (readiness checks), and the admin (a super user) provision topics
 # and ACLs. Each role's password is in KAFKA_<ROLE>_PASSWORD; a process is given only its own.
 KAFKA_ROLES = {
@@ -81,6 +99,7 @@ KAFKA_ROLES = {
     "relay-whistleblowing": "replika-relay-whistleblowing",
     "relay-hibah_bansos": "replika-relay-hibah-bansos",
     "audit-consumer": "replika-audit-consumer",
+    "notifications": "replika-notifications",
     "health": "replika-health",
 }
 KAFKA_PROTOCOLS = ("SASL_SSL", "SASL_PLAINTEXT", "PLAINTEXT")

@@ -135,6 +135,8 @@ def register_applicant(uw: UnitOfWork, form: Any, *, registrar: Actor | None) ->
         "phone": form.phone,
         "bank_account": form.bank_account,
     }
+    if form.email:  # sealed like the rest: where status notices go (services/notifications)
+        personal["email"] = form.email
     if form.type == "organisation":
         if form.legal_entity_since > on:
             raise Refused(

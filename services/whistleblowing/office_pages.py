@@ -35,6 +35,7 @@ bp.after_request(no_store)
 BASE = "/t/<tenant>/whistleblowing/cases"
 IDENTITY_BASE = "/t/<tenant>/whistleblowing/identity-requests"
 HOME = "/t/<tenant>/whistleblowing/office"
+HOME_NEWEST = 5  # the newest reports to acknowledge, linked from the home one by one
 # The list's filters, kept in the URL (links of the home, pagination, the search form).
 LIST_FILTERS = ("q", "status", "category", "overdue", "due_soon", "mine", "unassigned")
 
@@ -91,7 +92,19 @@ def home():
     """What waits for me: counts by what to do next, each a link to the list that shows it."""
     actor = official_actor()
     counts = views.home_counts(db(), g.tenant, actor)
-    return render_template("whistleblowing/office/home.html", counts=counts)
+    newest: list[dict] = []
+    if counts.get("to_acknowledge"):  # the newest, one click from the home each
+        rows, _total = repository.list_reports(
+            db(),
+            today=today(g.tenant),
+            status="received",
+            hide_from=actor.official_id,
+            only_assigned_to=None if access.sees_all(actor.roles) else actor.official_id,
+            per_page=HOME_NEWEST,
+        )
+        names = repository.official_names(db())
+        newest = [views.office_row(g.tenant, r, names) for r in rows]
+    return render_template("whistleblowing/office/home.html", counts=counts, newest=newest)
 
 
 def _list_args() -> dict[str, str]:

@@ -18,7 +18,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import (
@@ -64,6 +64,15 @@ def datetime_local(value) -> str:
     return format_datetime(
         value if isinstance(value, datetime) else datetime.fromisoformat(value), "medium"
     )
+
+
+@bp.app_template_filter("datetime_attr")
+def datetime_attr(value) -> str:
+    """A stored UTC time (or its ISO text) as a `<time datetime>` value: UTC, whole seconds."""
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @bp.app_template_filter("date_local")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import no_sideways_scroll
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".local" / "test-artifacts" / "browser"
 BLOCKING_IMPACTS = ("serious", "critical")
@@ -80,6 +82,10 @@ def browser(chromium_path):
 
 
 def pytest_terminal_summary(terminalreporter):
+    for report in terminalreporter.stats.get("passed", []):
+        for key, value in getattr(report, "user_properties", ()):
+            if key == "journey":  # wall time and pages of a journey, for the issue's note
+                terminalreporter.write_line(f"journey: {value}")
     if _launched and ARTIFACTS.is_dir():
         shots = len(list(ARTIFACTS.glob("*.png")))
         terminalreporter.write_line(f"browser screenshots ({shots}) and axe results: {ARTIFACTS}")
@@ -136,15 +142,23 @@ def live_hb(hb_app):
 
 
 class Visitor:
-    """A person in their own browser context. `seen(label)` keeps a screenshot of the page and,
-    for citizen pages, asserts axe-core finds nothing serious or critical."""
+    """A person in their own browser context. `seen(label)` keeps a screenshot of the page,
+    asserts axe-core finds nothing serious or critical on it (citizens' and officials' pages
+    alike) and that it does not scroll sideways. `pages` counts the documents loaded."""
 
-    def __init__(self, context, prefix: str, axe_source: str):
+    def __init__(self, context, prefix: str, axe_source: str, *, javascript: bool = True):
         self.context = context
+        self.javascript = javascript
+        self._twin = None  # scripts off: the page axe runs in (see `axe`)
         self.page = context.new_page()
         self.prefix = prefix
         self.axe_source = axe_source
         self.count = 0
+        self.pages = 0
+        self.page.on("load", self._loaded)
+
+    def _loaded(self, _page) -> None:
+        self.pages += 1
 
     def goto(self, url: str):
         resp = self.page.goto(url)
@@ -173,19 +187,51 @@ class Visitor:
                 ensure_ascii=False,
             )
         )
-        if citizen:
-            blocking = [v for v in violations if v.get("impact") in BLOCKING_IMPACTS]
-            assert not blocking, f"axe-core on {label} ({self.page.url}):\n" + "\n".join(
-                f"- {v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
-                for v in blocking
-            )
+        blocking = [v for v in violations if v.get("impact") in BLOCKING_IMPACTS]
+        assert not blocking, f"axe-core on {label} ({self.page.url}):\n" + "\n".join(
+            f"- {v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+            for v in blocking
+        )
+        no_sideways_scroll(self.page, f"{label} ({self.page.url})")
         return violations
 
     def axe(self) -> list[dict]:
         # Evaluated through the DevTools protocol, so the pages' CSP (script-src 'self') stays
         # on and untouched: the browser sees exactly what a citizen's browser sees.
-        self.page.evaluate(self.axe_source)
-        result = self.page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        if self.javascript:
+            return self._axe(self.page)
+        # Scripts off: axe's own promises and timers would never run in this page. It checks
+        # a twin instead: the same document (as this page shows it, no script of its own having
+        # run) at the same address and width, in a page with scripts on for axe alone (the
+        # twin's CSP lets none of the document's own scripts run).
+        if self._twin is None:
+            self._twin = self.context.browser.new_context(locale="id-ID").new_page()
+        twin, url, html = self._twin, self.page.url, self.page.content()
+        twin.set_viewport_size(self.page.viewport_size)
+
+        def serve(route) -> None:
+            route.fulfill(
+                status=200,
+                body=html,
+                headers={
+                    "Content-Type": "text/html; charset=utf-8",
+                    "Content-Security-Policy": "script-src 'none'",
+                },
+            )
+
+        def same(address: str) -> bool:
+            return address == url
+
+        twin.route(same, serve)
+        try:
+            twin.goto(url)
+        finally:
+            twin.unroute(same, serve)
+        return self._axe(twin)
+
+    def _axe(self, page) -> list[dict]:
+        page.evaluate(self.axe_source)
+        result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
         assert result["passes"], "axe-core ran no check at all"  # an empty run proves nothing
         return [
             {
@@ -200,21 +246,29 @@ class Visitor:
 
 @pytest.fixture
 def visitor(browser, axe_source, request):
-    """visitor("citizen") -> a Visitor with its own cookies; closed after the test."""
-    contexts = []
+    """visitor("citizen") -> a Visitor with its own cookies; closed after the test.
+    `javascript=False` turns scripts off in its browser; `locale` is its browser's language."""
+    contexts, visitors = [], []
     test = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name).removeprefix("test_")[:60]
 
-    def make(who: str) -> Visitor:
-        # Indonesian, in Cimahi's zone: the city's residents are the audience.
+    def make(who: str, *, javascript: bool = True, locale: str = "id-ID") -> Visitor:
+        # Indonesian by default, in Cimahi's zone: the city's residents are the audience.
         context = browser.new_context(
-            locale="id-ID", timezone_id="Asia/Jakarta", viewport={"width": 1024, "height": 768}
+            locale=locale,
+            timezone_id="Asia/Jakarta",
+            viewport={"width": 1024, "height": 768},
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(20_000)
         contexts.append(context)
-        return Visitor(context, f"{test}-{who}", axe_source)
+        visitors.append(Visitor(context, f"{test}-{who}", axe_source, javascript=javascript))
+        return visitors[-1]
 
     started = time.monotonic()
     yield make
     for context in contexts:
         context.close()
+    for v in visitors:
+        if v._twin is not None:
+            v._twin.context.close()
     request.node.user_properties.append(("browser_seconds", round(time.monotonic() - started, 1)))

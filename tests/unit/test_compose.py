@@ -47,7 +47,7 @@ COMPOSE_ONLY = {
     "REPLIKA_TRUSTED_PROXIES",
     *(
         f"REPLIKA_DB_{svc.upper()}_{kind}_PASSWORD"
-        for svc in ("whistleblowing", "hibah_bansos", "audit")
+        for svc in ("whistleblowing", "hibah_bansos", "audit", "notifications")
         for kind in ("OWNER", "APP")
     ),
 }
@@ -83,10 +83,18 @@ def test_each_container_gets_only_the_credentials_it_uses():
     assert kafka_passwords["relay-whistleblowing"] == {"KAFKA_RELAY_WHISTLEBLOWING_PASSWORD"}
     assert kafka_passwords["relay-hibah-bansos"] == {"KAFKA_RELAY_HIBAH_BANSOS_PASSWORD"}
     assert kafka_passwords["audit-consumer"] == {"KAFKA_AUDIT_CONSUMER_PASSWORD"}
+    assert kafka_passwords["notifications"] == {"KAFKA_NOTIFICATIONS_PASSWORD"}
+    # the notifications consumer reads officials, applicants and requests as the services' app
+    # roles (row-level security applies), never as an owner
+    assert db_urls["notifications"] == {
+        "NOTIFICATIONS_DATABASE_URL",
+        "WHISTLEBLOWING_DATABASE_URL",
+        "HIBAH_BANSOS_DATABASE_URL",
+    }
     for web in ("whistleblowing", "hibah_bansos", "audit"):
         assert kafka_passwords[web] == {"KAFKA_HEALTH_PASSWORD"}, web
         assert "REPLIKA_SECRET_KEY" in env_of(web)
-    for worker in ("relay-whistleblowing", "relay-hibah-bansos", "audit-consumer"):
+    for worker in ("relay-whistleblowing", "relay-hibah-bansos", "audit-consumer", "notifications"):
         assert "REPLIKA_SECRET_KEY" not in env_of(worker), worker
     for name in COMPOSE["services"]:
         if name not in ("provision", "postgres"):
@@ -106,8 +114,8 @@ def test_every_database_role_has_its_own_password():
     by_user: dict[str, set[str]] = {}
     for user, password in variables:
         by_user.setdefault(user, set()).add(password)
-    assert len(by_user) == 6 and all(len(p) == 1 for p in by_user.values()), by_user
-    assert len({next(iter(p)) for p in by_user.values()}) == 6, "a password variable is shared"
+    assert len(by_user) == 7 and all(len(p) == 1 for p in by_user.values()), by_user
+    assert len({next(iter(p)) for p in by_user.values()}) == 7, "a password variable is shared"
 
 
 def test_env_example_names_every_variable_compose_requires():
@@ -133,6 +141,7 @@ def test_every_runtime_component_is_in_compose():
         "relay-whistleblowing",
         "relay-hibah-bansos",
         "audit-consumer",
+        "notifications",
     } <= services
     for name in ("whistleblowing", "hibah_bansos", "audit"):
         assert "gunicorn" in COMPOSE["services"][name]["command"]

@@ -1,0 +1,1 @@
+"""notifications: content-free notices from the event stream (see README.md)."""

@@ -1,0 +1,113 @@
+"""What a notice says: only that something waits and where to sign in.
+
+Templates are content-free by construction: the only placeholders are `{city}` (the tenant's
+public display name) and `{link}` (a sign-in page built from ids), and nothing else is ever
+passed to them; a tenant file's template naming any other placeholder is refused by the tenant
+schema (`$defs/notice` in shared/schemas/tenant.schema.json), so a city's own wording cannot
+pull a report's text, a name, a NIK or an amount into a message.
+
+Defaults are below, Bahasa Indonesia first; a tenant file may override any of them under
+`notifications.templates.<kind>.<id|en>` with `subject` and `body`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.notifications.domain import rules
+
+LANGUAGES = ("id", "en")
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+
+
+_SIGN_IN = {
+    "id": "\n\nMasuk untuk melihatnya:\n{link}\n\nPesan ini dikirim otomatis oleh {city}.",
+    "en": "\n\nSign in to see it:\n{link}\n\nThis message was sent automatically by {city}.",
+}
+
+
+def _t(subject_id: str, line_id: str, subject_en: str, line_en: str) -> dict[str, Message]:
+    return {
+        "id": Message(subject_id, line_id + _SIGN_IN["id"]),
+        "en": Message(subject_en, line_en + _SIGN_IN["en"]),
+    }
+
+
+DEFAULTS: dict[str, dict[str, Message]] = {
+    rules.NEW_CASE: _t(
+        "[{city}] Ada laporan baru",
+        "Ada laporan baru yang menunggu di antrean penerimaan.",
+        "[{city}] A new report",
+        "A new report is waiting in the intake queue.",
+    ),
+    rules.ASSIGNED: _t(
+        "[{city}] Laporan ditugaskan kepada Anda",
+        "Sebuah laporan telah ditugaskan kepada Anda.",
+        "[{city}] A report was assigned to you",
+        "A report has been assigned to you.",
+    ),
+    rules.REPORTER_MESSAGE: _t(
+        "[{city}] Pesan baru dari pelapor",
+        "Pelapor mengirim pesan baru pada laporan yang Anda tangani.",
+        "[{city}] A new message from the reporter",
+        "The reporter sent a new message on a report you handle.",
+    ),
+    rules.REPLY_TO_REPORTER: _t(
+        "[{city}] Ada balasan baru",
+        "Ada balasan baru untuk laporan Anda. Buka kotak masuk dengan kode tanda terima Anda.",
+        "[{city}] There is a new reply",
+        "There is a new reply to your report. Open the inbox with your receipt code.",
+    ),
+    rules.IDENTITY_REQUEST: _t(
+        "[{city}] Permintaan identitas menunggu",
+        "Ada permintaan membuka identitas pelapor yang menunggu keputusan Anda.",
+        "[{city}] An identity request is waiting",
+        "A request to open a reporter's identity is waiting for your decision.",
+    ),
+    rules.IDENTITY_APPROVED: _t(
+        "[{city}] Permintaan identitas disetujui",
+        "Permintaan identitas yang Anda ajukan telah disetujui.",
+        "[{city}] Your identity request was approved",
+        "The identity request you made has been approved.",
+    ),
+    rules.APPLICATION_STATUS: _t(
+        "[{city}] Status permohonan Anda berubah",
+        "Status permohonan hibah/bansos Anda telah berubah.",
+        "[{city}] Your application's status changed",
+        "The status of your grant or social aid application has changed.",
+    ),
+    rules.REPLICATION_DECIDED: _t(
+        "[{city}] Permohonan replikasi telah diputuskan",
+        "Permohonan replikasi kota Anda telah diputuskan. Buka halaman pelacakan dengan kode "
+        "pelacakan Anda.",
+        "[{city}] Your replication request was decided",
+        "Your city's replication request has been decided. Open the tracking page with your "
+        "tracking code.",
+    ),
+    rules.SECURITY_SETTING: _t(
+        "[{city}] Pengaturan keamanan berubah",
+        "Pengaturan yang berkaitan dengan keamanan kota Anda telah berubah.",
+        "[{city}] A security setting changed",
+        "A security-relevant setting of your city has changed.",
+    ),
+}
+assert set(DEFAULTS) == set(rules.KINDS)
+
+
+def render(
+    kind: str, language: str, city: str, link: str, overrides: dict[str, Any] | None = None
+) -> Message:
+    """The notice of `kind` in `language` (Indonesian when the language has no template)."""
+    language = language if language in LANGUAGES else "id"
+    base = DEFAULTS[kind][language]
+    own = ((overrides or {}).get(kind) or {}).get(language) or {}
+    subject = own.get("subject") or base.subject
+    body = own.get("body") or base.body
+    values = {"city": city, "link": link}
+    return Message(subject.format(**values).replace("\n", " ")[:200], body.format(**values))
