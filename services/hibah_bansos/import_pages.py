@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from services.hibah_bansos import imports, repository
+from services.hibah_bansos import imports, office_pages, repository
 from services.hibah_bansos.domain.access import INTAKE
 from services.hibah_bansos.import_reasons import file_reason, row_reason
 from services.hibah_bansos.views import programme_name
@@ -25,6 +25,7 @@ from shared.web import no_store, unit_of_work
 
 bp = Blueprint("hb_import", __name__)
 bp.after_request(no_store)
+bp.context_processor(office_pages._office_menu)  # the officials' menu, as on every office page
 PAGE = "/t/<tenant>/hibah-bansos/office/imports"
 PREVIEW_GOOD_ROWS = 50  # the preview shows the first good rows; every bad row is listed
 PREVIEW_BAD_ROWS = 1000

@@ -24,7 +24,7 @@ from flask import Blueprint, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from services.whistleblowing import api, cases, forms, schemas, views
+from services.whistleblowing import api, cases, forms, office_pages, schemas, views
 from services.whistleblowing.domain import access, channels
 from services.whistleblowing.pages import (
     _back_to_inbox,
@@ -40,6 +40,7 @@ from shared.web import no_store, unit_of_work
 
 bp = Blueprint("wb_assisted", __name__)
 bp.after_request(no_store)  # receipts and transcripts: never cached
+bp.context_processor(office_pages._office_menu)  # the officials' menu on the intake pages
 PAGE = "/t/<tenant>/whistleblowing/office/assisted-report"
 API = api.API
 

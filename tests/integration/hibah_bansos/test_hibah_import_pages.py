@@ -90,12 +90,14 @@ def test_dry_run_changes_nothing_and_confirm_imports_the_good_rows(
     assert f'href="{PAGE}">Impor</a>' in home
     form = evaluator.get(PAGE)
     assert form.status_code == 200 and "Impor penerima" in form.get_data(as_text=True)
+    assert "Menu petugas" in form.get_data(as_text=True)
+    assert f'href="{PAGE}" aria-current="page">Impor</a>' in form.get_data(as_text=True)
 
     raw, niks = beneficiary_file(3)
     preview = post(evaluator, csrf_token, raw, programme=programme)
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200, page
-    assert "Belum ada yang diimpor." in page
+    assert "Belum ada yang diimpor." in page and "Menu petugas" in page
     assert re.search(r'id="count-imported">3<', page) and re.search(r'id="count-rejected">2<', page)
     assert niks[0] in page and "Warga Impor 0" in page and "Rp1.500.000" in page
     # bad rows: row and column as Excel shows them, the reason in Indonesian

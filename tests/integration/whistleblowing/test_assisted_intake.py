@@ -85,6 +85,7 @@ def test_a_walk_in_report_is_entered_printed_and_confirmed_by_the_reporter(
     assert f'href="{PAGE}">Catat laporan</a>' in home
     form = intake.get(PAGE).get_data(as_text=True)
     assert "Diterima melalui" in form and "Datang langsung" in form and "Melalui surat" in form
+    assert f'href="{PAGE}" aria-current="page">Catat laporan</a>' in form
 
     data = walk_in_form(token_of(form))
     filed = intake.post(PAGE, data=data)
@@ -92,6 +93,7 @@ def test_a_walk_in_report_is_entered_printed_and_confirmed_by_the_reporter(
     assert filed.status_code == 201, page
     case, receipt = CASE_RE.search(page).group(0), RECEIPT_RE.search(page).group(0)
     assert "serahkan kepada pelapor" in page and "Datang langsung" in page
+    assert "Menu petugas" in page
     again = intake.post(PAGE, data=data)  # the same form sent twice: one report, same receipt
     assert again.status_code == 201 and receipt in again.get_data(as_text=True)
 
