@@ -4,15 +4,15 @@ A report an intake official files for a reporter who came in person, phoned, wro
 an e-mail: the channel it came by (`online` for every report filed by the reporter), the
 official who entered it, and when the reporter confirmed the transcript in their inbox.
 
-Revision ID: w006
-Revises: w005
+Revision ID: w007
+Revises: w006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "w006"
-down_revision = "w005"
+revision = "w007"
+down_revision = "w006"
 branch_labels = None
 depends_on = None
 
