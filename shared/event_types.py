@@ -52,6 +52,7 @@ WB_REPORT_ASSIGNED = "whistleblowing.report.assigned.v1"
 WB_REPORT_EXPIRED = "whistleblowing.report.expired.v1"
 WB_REPORT_RECUSED = "whistleblowing.report.recused.v1"
 WB_REPORT_SUBMITTED = "whistleblowing.report.submitted.v1"
+WB_REPORT_TRANSCRIPT_CONFIRMED = "whistleblowing.report.transcript_confirmed.v1"
 WB_REPORT_TRANSITIONED = "whistleblowing.report.transitioned.v1"
 
 ALL: frozenset[str] = frozenset(

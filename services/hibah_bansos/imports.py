@@ -16,21 +16,23 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from services.hibah_bansos import repository, spreadsheet
 from services.hibah_bansos.cases import SERVICE, new_number
 from services.hibah_bansos.domain import beneficiary_file
 from services.hibah_bansos.domain import nik as nik_rules
-from services.hibah_bansos.models import Applicant, Application, ApplicationStep
+from services.hibah_bansos.models import Applicant, Application, ApplicationStep, Programme
 from shared import event_types as ev
 from shared.actor import Actor
 from shared.crypto import FieldCipher, blind_index, keyed_hash
 from shared.db import utcnow
 from shared.problem import Refused
-from shared.tenancy import today
+from shared.tenancy import Tenant, today
 from shared.uow import UnitOfWork
 
 COLUMNS = beneficiary_file.COLUMNS
@@ -53,11 +55,34 @@ def parse(
         raise Refused(exc.status, str(exc), "file", **exc.extra) from None
 
 
-def import_beneficiaries(
-    uw: UnitOfWork, actor: Actor, code: str, raw: bytes, sheet: str | None = None
-) -> dict:
-    s, tenant = uw.session, uw.tenant
-    programme = repository.programme(s, code, for_update=True)  # one import at a time
+@dataclass
+class Plan:
+    """What an import of this file would do: the rows judged, the good ones with their NIK's
+    blind index, which of those already hold an application in the programme, and the
+    applicants already known by NIK."""
+
+    programme: Programme
+    parsed: list[beneficiary_file.Row]
+    rejected: list[dict]
+    valid: list[tuple[int, dict[str, str], str]]
+    taken: set[str]
+    applicants: dict[str, uuid.UUID]
+
+    def counts(self) -> dict:
+        unchanged = sum(1 for _, _, ix in self.valid if ix in self.taken)
+        return {
+            "programme": self.programme.code,
+            "rows": len(self.parsed),
+            "imported": len(self.valid) - unchanged,
+            "unchanged": unchanged,
+            "rejected": self.rejected,
+        }
+
+
+def plan(
+    s: Session, tenant: Tenant, code: str, raw: bytes, sheet: str | None, *, for_update: bool
+) -> Plan:
+    programme = repository.programme(s, code, for_update=for_update)  # one import at a time
     if programme.kind != "bansos":
         raise Refused(409, "Beneficiary imports are for bansos programmes.", "programme")
     rules = programme.config.get("eligibility", {})
@@ -68,26 +93,51 @@ def import_beneficiaries(
         (r.row, r.values, blind_index(s, tenant.id, "nik", r.values["nik"])) for r in parsed if r.ok
     ]
     indexes = [ix for _, _, ix in valid]
-    taken = set()
-    applicants = {}
+    taken: set[str] = set()
+    applicants: dict[str, uuid.UUID] = {}
     for chunk in range(0, len(indexes), 1000):
         part = indexes[chunk : chunk + 1000]
-        taken |= set(
-            s.execute(
+        taken.update(
+            ix
+            for ix in s.execute(
                 select(Application.nik_index).where(
                     Application.programme_id == programme.id,
                     Application.nik_index.in_(part),
                     Application.status != "rejected",
                 )
             ).scalars()
+            if ix is not None
         )
         applicants.update(
-            dict(
-                s.execute(
-                    select(Applicant.nik_index, Applicant.id).where(Applicant.nik_index.in_(part))
-                ).all()
-            )
+            (ix, applicant_id)
+            for ix, applicant_id in s.execute(
+                select(Applicant.nik_index, Applicant.id).where(Applicant.nik_index.in_(part))
+            ).all()
+            if ix is not None
         )
+    return Plan(programme, parsed, rejected, valid, taken, applicants)
+
+
+def dry_run(s: Session, tenant: Tenant, code: str, raw: bytes, sheet: str | None = None) -> dict:
+    """What `import_beneficiaries` would answer for this file, changing nothing (a read: no
+    row written, no event, no lock), plus the good rows themselves for the preview page."""
+    p = plan(s, tenant, code, raw, sheet, for_update=False)
+    return p.counts() | {
+        "good": [
+            {"row": line, "values": values, "unchanged": ix in p.taken}
+            for line, values, ix in p.valid
+        ],
+        "digest": hashlib.sha256(raw).hexdigest(),
+    }
+
+
+def import_beneficiaries(
+    uw: UnitOfWork, actor: Actor, code: str, raw: bytes, sheet: str | None = None
+) -> dict:
+    s, tenant = uw.session, uw.tenant
+    p = plan(s, tenant, code, raw, sheet, for_update=True)
+    programme, parsed, rejected, valid = p.programme, p.parsed, p.rejected, p.valid
+    taken, applicants = p.taken, p.applicants
     imported = unchanged = 0
     now = utcnow()
     source = "XLSX" if beneficiary_file.is_xlsx(raw) else "CSV"

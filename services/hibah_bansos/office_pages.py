@@ -62,6 +62,7 @@ def _office_menu() -> dict:
     rows = [(_("Worklist"), "hb_office.worklist"), (_("Programmes"), "hb_office.programme_list")]
     if INTAKE in p.roles:  # the counter's password reset, identity checked in person
         rows.append((_("Password reset at the counter"), "hb_office.password_reset"))
+        rows.append((_("Imports"), "hb_import.page"))  # import_pages.py
     if "tenant_admin" in p.roles:
         rows.append((_("City settings"), "tenant_config.page"))
     return {

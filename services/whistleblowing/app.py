@@ -10,7 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from services.whistleblowing import api, holiday_calendar, office_pages, pages
+from services.whistleblowing import (
+    api,
+    assisted_intake,
+    holiday_calendar,
+    office_pages,
+    pages,
+)
 from services.whistleblowing.cases import integrity_refusal
 from services.whistleblowing.domain import lifecycle
 from services.whistleblowing.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
@@ -36,6 +42,7 @@ def create_app() -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)
+    app.register_blueprint(assisted_intake.bp)
     return app
 
 

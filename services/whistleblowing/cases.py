@@ -26,6 +26,7 @@ from services.whistleblowing import attachments as files
 from services.whistleblowing import holiday_calendar, reporter_contacts, repository, schemas, views
 from services.whistleblowing.domain import (
     access,
+    channels,
     clocks,
     codes,
     contact,
@@ -117,9 +118,16 @@ def submit(
     *,
     idempotency_key: str | None = None,
     request_digest_source: Any = None,
+    channel: str = channels.ONLINE,
+    entered_by: Actor | None = None,
 ) -> Filed:
-    """File a report (anonymous unless `form.identity`), with optional evidence files."""
+    """File a report (anonymous unless `form.identity`), with optional evidence files.
+    `entered_by`: the intake official who files it for a reporter who came by `channel`
+    (assisted intake); the identity, if any, is sealed to the custodian all the same."""
     session, tenant = uw.session, uw.tenant
+    if channel not in channels.ALL or (entered_by is None) != (channel == channels.ONLINE):
+        raise Refused(422, "Unknown intake channel.", "channel")
+    filer = entered_by or REPORTER
     if form.category not in {c["code"] for c in views.categories(tenant)}:
         raise Refused(422, "Unknown category for this city.", "category")
     policy = files.Policy.from_config(views.config(tenant))
@@ -174,6 +182,8 @@ def submit(
         reported_marks=_hashed_marks(
             session, tenant, recusal.report_marks(content["reported_persons"])
         ),
+        channel=channel,
+        entered_by=entered_by.official_id if entered_by else None,
     )
     session.add(report)
     session.add(
@@ -183,7 +193,9 @@ def submit(
             at=now,
             from_status=None,
             to_status=report.status,
-            actor_role=REPORTER_KIND,
+            # an assisted report was entered by the intake officer ("Petugas penerima")
+            actor_role="wbs_intake" if entered_by else REPORTER_KIND,
+            actor_id=entered_by.official_id if entered_by else None,
         )
     )
     session.flush()
@@ -195,7 +207,8 @@ def submit(
         uw,
         ev.WB_REPORT_SUBMITTED,
         report,
-        REPORTER,
+        filer,
+        channel=channel,
         category=form.category,
         status=report.status,
         confidential=form.identity is not None,
@@ -444,6 +457,30 @@ def post_message(uw: UnitOfWork, actor: Actor, report: Report, text: str) -> Mes
         body_digest=digest(session, tenant, text),
     )
     return msg
+
+
+def confirm_transcript(uw: UnitOfWork, report: Report) -> datetime:
+    """The reporter confirms, in their inbox, that the transcript an intake official entered
+    for them says what they reported ("Saya membenarkan isi laporan ini"). Once: a second
+    confirmation answers the first one's time. Only assisted reports have a transcript."""
+    if report.channel == channels.ONLINE:
+        raise Refused(409, "Only a report entered by an official has a transcript to confirm.")
+    if report.transcript_confirmed_at is not None:
+        return report.transcript_confirmed_at
+    _open_for_input(report)
+    now = utcnow()
+    report.transcript_confirmed_at = now
+    report.last_reporter_input_at = now
+    report.version += 1
+    _emit(
+        uw,
+        ev.WB_REPORT_TRANSCRIPT_CONFIRMED,
+        report,
+        REPORTER,
+        channel=report.channel,
+        content_digest=report.content_digest,
+    )
+    return now
 
 
 def give_contact(uw: UnitOfWork, report: Report, typed: str) -> None:

@@ -77,6 +77,11 @@ class Report(TenantOwned, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # keyed hashes of the reported units and people (domain/recusal.py), for conflict checks
     reported_marks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # assisted intake (assisted_intake.py): how the report came in ("online" when the reporter
+    # filed it), the intake official who entered it, when the reporter confirmed the transcript
+    channel: Mapped[str] = mapped_column(String(20), default="online")
+    entered_by: Mapped[_uuid.UUID | None] = mapped_column(Uuid, default=None)
+    transcript_confirmed_at: Mapped[_datetime | None] = mapped_column(default=None)
 
 
 class ReportHistory(TenantOwned, Base):

@@ -56,6 +56,7 @@ def document() -> dict:
     p = "/t/{tenant}/api/v1"
     models = (
         schemas.ReportIn,
+        schemas.AssistedReportIn,
         schemas.MessageIn,
         schemas.TransitionIn,
         schemas.AssignmentIn,
@@ -95,7 +96,46 @@ def document() -> dict:
             "body, with Idempotent-Replayed: true",
         }
     )
+    assisted = _op(
+        "File a report received by walk-in, phone, letter or e-mail (intake officials); "
+        "the receipt in the answer is for the reporter, on paper",
+        security=OFFICIAL,
+        body=schemas.AssistedReportIn,
+        ok="201",
+        ok_schema={
+            "type": "object",
+            "required": ["case_number", "receipt", "status", "channel"],
+            "properties": {
+                "case_number": {"type": "string"},
+                "status": {"type": "string"},
+                "receipt": {
+                    "type": "string",
+                    "description": "for the reporter, on paper; shown only here",
+                },
+                "channel": {"enum": ["walk_in", "phone", "letter", "email"]},
+            },
+        },
+        errors=(401, 403, 404, 409, 422),
+    )
+    assisted["parameters"].append(dict(submit["parameters"][-1]))
     paths = {
+        f"{p}/assisted-reports": {"post": assisted},
+        f"{p}/inbox/transcript-confirmation": {
+            "post": _op(
+                "The reporter confirms the transcript of a report an intake official entered "
+                "for them (once; again answers the first time)",
+                security=RECEIPT,
+                ok_schema={
+                    "type": "object",
+                    "required": ["case_number", "transcript_confirmed_at"],
+                    "properties": {
+                        "case_number": {"type": "string"},
+                        "transcript_confirmed_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+                errors=(401, 409, 429),
+            )
+        },
         f"{p}/reports": {
             "post": submit,
             "get": _op(

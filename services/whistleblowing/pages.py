@@ -254,6 +254,13 @@ def receipt_pdf(report: Report):
             days=days,
         ),
     ]
+    if report.channel != "online":  # assisted intake: the reporter checks the transcript
+        paragraphs.append(
+            _(
+                "An intake officer wrote down your report. In your inbox you can read what was "
+                "written and confirm it, or correct it in a message."
+            )
+        )
     if report.sealed_identity is not None:
         paragraphs.append(_confidential_text())
     else:

@@ -212,6 +212,7 @@ def stats(session: Session, *, today: date, tz: str) -> dict[str, Any]:
     for name, col in (
         ("category", Report.category),
         ("status", Report.status),
+        ("channel", Report.channel),
         ("month", func.to_char(func.timezone(tz, Report.received_at), "YYYY-MM")),
     ):
         by[name] = {
@@ -239,6 +240,7 @@ def stats(session: Session, *, today: date, tz: str) -> dict[str, Any]:
         "by_category": by["category"],
         "by_status": by["status"],
         "by_month": by["month"],
+        "by_channel": by["channel"],
         "median_days_to_acknowledge": None if ack[0] is None else round(float(ack[0]), 1),
         "acknowledged_count": ack[1],
         "median_days_to_conclude": None if con[0] is None else round(float(con[0]), 1),

@@ -94,6 +94,17 @@ class ContactIn(Strict):
     notify_contact: NotifyContact
 
 
+class AssistedReportIn(ReportIn):
+    """A report an intake official enters for a reporter who came in person (`walk_in`),
+    phoned, wrote a letter or an e-mail: the same fields, and the channel it came by. The
+    identity, if the reporter gave one, is sealed to the custodian like a citizen's."""
+
+    channel: Literal["walk_in", "phone", "letter", "email"]
+
+    def content(self) -> dict:
+        return self.model_dump(exclude={"category", "identity", "notify_contact", "channel"})
+
+
 class MessageIn(Strict):
     MULTILINE = frozenset({"body"})
     body: text(5000)

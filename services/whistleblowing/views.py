@@ -122,6 +122,10 @@ def _basics(report: Report) -> dict[str, Any]:
         "received_at": report.received_at.isoformat(),
         "acknowledge_by": report.acknowledge_by.isoformat(),
         "feedback_by": report.feedback_by.isoformat(),
+        "channel": report.channel,
+        "transcript_confirmed_at": (
+            report.transcript_confirmed_at.isoformat() if report.transcript_confirmed_at else None
+        ),
     }
 
 
@@ -417,6 +421,7 @@ def public_stats(session: Session, tenant: Tenant) -> dict[str, Any]:
         "by_category": stats_rules.suppress(s["by_category"]),
         "by_status": stats_rules.suppress(s["by_status"]),
         "by_month": stats_rules.suppress(s["by_month"]),
+        "by_channel": stats_rules.suppress(s["by_channel"]),
         "median_days_to_acknowledge": enough(
             s["acknowledged_count"], s["median_days_to_acknowledge"]
         ),
@@ -429,7 +434,7 @@ def stats_rows(s: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """The figures as (dimension, key, value) rows, for a spreadsheet."""
     rows: list[tuple[str, str, Any]] = [
         (dim, key, n)
-        for dim in ("category", "status", "month")
+        for dim in ("category", "status", "month", "channel")
         for key, n in s[f"by_{dim}"].items()
     ]
     rows += [

@@ -1,0 +1,9 @@
+"""How a report came in: filed by the reporter online, or entered by an intake official for a
+reporter who came by another channel (assisted intake). Recorded on the case, counted in the
+statistics, carried by the submitted event."""
+
+from __future__ import annotations
+
+ONLINE = "online"
+ASSISTED = ("walk_in", "phone", "letter", "email")  # in the order the intake form offers them
+ALL = (ONLINE, *ASSISTED)
