@@ -25,6 +25,7 @@ from tests.integration.hibah_bansos.test_hibah_bansos_pages import (
     office,
     register_organisation,
 )
+from tests.support.counter import counter_code
 from tests.support.hibah_bansos import BANSOS, PDF
 from tests.support.social_registry import list_in_registry, registry_url, resident_form
 
@@ -52,28 +53,6 @@ def register_resident(client, csrf_token, **over) -> dict:
     confirm_at_counter(client, csrf_token, form["nik"], form["password"])
     sign_in(client, csrf_token, form["nik"], form["password"])
     return form
-
-
-def counter_code(app, csrf_token, nik: str) -> str:
-    """An official of the intake desk, having checked the KTP, hands over a one-time code."""
-    from tests.support.officials import page_session
-
-    desk = app.test_client()
-    page_session(
-        app, desk, app.extensions["replika"]["tenants"].get("cimahi").id, "bansos_evaluator"
-    )
-    path = f"{OFFICE}/password-reset"
-    issued = desk.post(
-        path,
-        data={
-            "csrf_token": csrf_token(desk, path),
-            "nik": nik,
-            "action": "issue",
-            "identity_checked": "yes",
-        },
-    )
-    assert issued.status_code == 200, issued.get_data(as_text=True)[:2000]
-    return "-".join(re.findall(r"<span>([0-9A-Z]{4})</span>", issued.get_data(as_text=True)))
 
 
 def confirm_at_counter(client, csrf_token, nik: str, password: str):

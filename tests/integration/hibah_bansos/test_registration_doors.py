@@ -4,6 +4,7 @@ test performs the attack and asserts it is refused."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from tests.support.applicant_mail import (
     post_registration,
     register_confirmed,
 )
+from tests.support.counter import counter_code
 from tests.support.hibah_bansos import BANSOS, application, organisation, person
 
 T = "/t/cimahi/api/v1"
@@ -175,3 +177,119 @@ def test_an_expired_link_is_refused(hb, hb_owner_db):
         )
     assert confirm(hb, "cimahi", body["email"]).status_code == 410
     assert mails_to(body["email"]) == 1
+
+
+# --- residents without e-mail (issue 19's path): confirmed at the counter ---------------------
+
+P = "/t/cimahi/hibah-bansos"
+
+
+def _resident(**over) -> dict:
+    body = person(**over)
+    del body["email"]
+    body["in_social_registry"] = False
+    return body
+
+
+def _counter_code(hb_app, csrf_token, nik: str) -> str:
+    """The desk is told the registration is unconfirmed, then hands over a code."""
+    from tests.support.officials import page_session
+
+    desk = hb_app.test_client()
+    page_session(
+        hb_app, desk, hb_app.extensions["replika"]["tenants"].get("cimahi").id, "bansos_evaluator"
+    )
+    path = f"{P}/office/password-reset"
+    found = desk.post(path, data={"csrf_token": csrf_token(desk, path), "nik": nik})
+    assert "belum dikonfirmasi" in found.get_data(as_text=True)
+    return counter_code(hb_app, csrf_token, nik)
+
+
+def _set_password(hb, csrf_token, code: str, password: str):
+    return hb.post(
+        f"{P}/reset-password",
+        data={
+            "csrf_token": csrf_token(hb, f"{P}/reset-password"),
+            "reset_code": code,
+            "password": password,
+            "password_confirm": password,
+        },
+    )
+
+
+def _nik_sign_in(hb, csrf_token, nik: str, password: str) -> tuple[int, str]:
+    """Sign in by the page with the NIK: (status, the error said beside the form)."""
+    resp = hb.post(
+        f"{P}/sign-in",
+        data={"csrf_token": csrf_token(hb, f"{P}/sign-in"), "email": nik, "password": password},
+        environ_base={"REMOTE_ADDR": own_address()},
+    )
+    error = re.search(r'role="alert"[^>]*>(.*?)</', resp.get_data(as_text=True), re.S)
+    return resp.status_code, error.group(1).strip() if error else ""
+
+
+def test_without_e_mail_a_held_nik_gets_the_same_answer_as_a_new_one(hb, hb_app, csrf_token):
+    held = _resident()
+    assert post_registration(hb, "cimahi", held).status_code == 202  # unconfirmed holder
+    confirmed = _resident()
+    assert post_registration(hb, "cimahi", confirmed).status_code == 202
+    code = _counter_code(hb_app, csrf_token, confirmed["nik"])
+    assert _set_password(hb, csrf_token, code, confirmed["password"]).status_code == 303
+    api = []
+    for body in (_resident(), _resident(nik=held["nik"]), _resident(nik=confirmed["nik"])):
+        resp = post_registration(hb, "cimahi", body)
+        api.append((resp.status_code, resp.get_data(as_text=True)))
+    assert api[0][0] == 202 and len(set(api)) == 1, api
+    pages = []
+    for nik in (_resident()["nik"], held["nik"], confirmed["nik"]):
+        client = hb_app.test_client()
+        path = f"{P}/register/individual"
+        form = {k: v for k, v in _resident(nik=nik).items() if k not in ("type",)}
+        form.update(password_confirm=form["password"], csrf_token=csrf_token(client, path))
+        form.pop("in_social_registry")
+        resp = client.post(path, data=form, environ_base={"REMOTE_ADDR": own_address()})
+        html = resp.get_data(as_text=True)
+        assert "Datang ke loket untuk konfirmasi" in html
+        with client.session_transaction() as s:
+            signed_in = "hb_applicant" in s
+        pages.append((resp.status_code, signed_in))
+    assert pages == [(202, False)] * 3
+
+
+def test_a_resident_without_e_mail_signs_in_only_once_the_counter_confirmed_them(
+    hb, hb_app, csrf_token, hb_owner_db
+):
+    body = _resident()
+    assert post_registration(hb, "cimahi", body).status_code == 202
+    unconfirmed = _nik_sign_in(hb, csrf_token, body["nik"], body["password"])
+    wrong = _nik_sign_in(hb, csrf_token, body["nik"], "salah-sama-sekali")
+    assert unconfirmed == wrong  # an unconfirmed account answers like a wrong password
+    assert wrong[0] == 401
+    assert "di loket dengan membawa KTP" in wrong[1]  # ... and says how to confirm
+    code = _counter_code(hb_app, csrf_token, body["nik"])
+    assert _set_password(hb, csrf_token, code, body["password"]).status_code == 303
+    assert _nik_sign_in(hb, csrf_token, body["nik"], body["password"])[0] == 303
+    with hb_owner_db.connect() as conn:
+        types = conn.execute(
+            text(
+                "select payload->>'type', payload->'data'->>'how' from outbox"
+                " where payload->>'type' = 'hibah_bansos.applicant.confirmed.v1'"
+                " and payload->'data'->>'applicant_id' = ("
+                "   select payload->'data'->>'applicant_id' from outbox"
+                "   where payload->>'type' = 'hibah_bansos.applicant.password_reset.v1'"
+                "   order by seq desc limit 1)"
+            )
+        ).all()
+    assert [tuple(t) for t in types] == [("hibah_bansos.applicant.confirmed.v1", "reset_code")]
+
+
+def test_a_squatters_password_ends_when_the_real_person_is_confirmed_at_the_counter(
+    hb, hb_app, csrf_token
+):
+    squatter = _resident()
+    assert post_registration(hb, "cimahi", squatter).status_code == 202
+    code = _counter_code(hb_app, csrf_token, squatter["nik"])  # the KTP's owner at the desk
+    own = "sandi-pemilik-ktp-asli"
+    assert _set_password(hb, csrf_token, code, own).status_code == 303
+    assert _nik_sign_in(hb, csrf_token, squatter["nik"], squatter["password"])[0] == 401
+    assert _nik_sign_in(hb, csrf_token, squatter["nik"], own)[0] == 303
