@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import partial
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -16,12 +15,12 @@ from pydantic import (
     StringConstraints,
 )
 
-from shared.plain_text import typed_number
+from services.hibah_bansos.domain import workflow
 from shared.problem import validation_error
 from shared.request_schemas import S as S  # re-exported: `schemas.parse(...)` at the call sites
 from shared.request_schemas import Strict as Strict
+from shared.request_schemas import number_text, text
 from shared.request_schemas import parse as parse
-from shared.request_schemas import text
 
 
 def _iso_date_text(value: object) -> object:
@@ -40,9 +39,9 @@ Email = Annotated[
 # Numbers people type: ASCII digits after NFKC (fullwidth digits become ASCII; Arabic-Indic
 # and other scripts' digits are refused), spaces and dashes dropped: the value stored and
 # blind-indexed is the one form of the number (shared/plain_text.py).
-Digits16 = Annotated[str, BeforeValidator(partial(typed_number, digits=(16, 16)))]
-Phone = Annotated[str, BeforeValidator(partial(typed_number, digits=(6, 20), keep_plus=True))]
-BankAccount = Annotated[str, BeforeValidator(partial(typed_number, digits=(6, 30)))]
+Digits16 = number_text((16, 16))
+Phone = number_text((6, 20), keep_plus=True)
+BankAccount = number_text((6, 30))
 
 
 class OrganisationIn(Strict):
@@ -116,7 +115,7 @@ class ApplicationIn(Strict):
 
 class TransitionIn(Strict):
     MULTILINE = frozenset({"reason"})
-    to: text(20)
+    to: workflow.Status  # the document lists the statuses; a step not open from here is 409
     reason: text(2000, 0) | None = None
     amount: Rupiah | None = None
     reference: text(100, 0) | None = None  # decree, NPHD, receipt or transfer number

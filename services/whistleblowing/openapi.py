@@ -62,6 +62,7 @@ def document() -> dict:
         schemas.IdentityRequestIn,
         schemas.DecisionIn,
         schemas.HandlerProfileIn,
+        schemas.ContactIn,
     )
     components = openapi.model_schemas(models)
     filed = {
@@ -133,6 +134,19 @@ def document() -> dict:
                 ok="201",
                 errors=(401, 409, 413, 415, 422, 429),
             )
+        },
+        f"{p}/inbox/contact": {
+            "put": _op(
+                "Reporter gives or replaces the contact for new-reply notices (sealed)",
+                security=RECEIPT,
+                body=schemas.ContactIn,
+                errors=(401, 409, 422, 429),
+            ),
+            "delete": _op(
+                "Reporter withdraws the notice contact (shredded at once)",
+                security=RECEIPT,
+                errors=(401, 429),
+            ),
         },
         f"{p}/reports/{{case_number}}": {
             "get": _op("A case with its content and timeline", security=OFFICIAL, params=[CASE])
