@@ -18,15 +18,16 @@ FILTERS = [
     {
         "name": "status",
         "in": "query",
-        "schema": {"enum": sorted(s.value for s in lifecycle.Status)},
+        # empty is what a list page's "all statuses" sends: no filter
+        "schema": {"enum": ["", *sorted(s.value for s in lifecycle.Status)]},
     },
     {"name": "category", "in": "query", "schema": {"type": "string"}},
     {"name": "overdue", "in": "query", "schema": {"enum": ["true", "false"]}},
     {
         "name": "assignee",
         "in": "query",
-        "schema": {"anyOf": [{"enum": ["me", "none"]}, UUID]},
-        "description": "an official's id, me or none",
+        "schema": {"anyOf": [{"enum": ["", "me", "none"]}, UUID]},
+        "description": "an official's id, me or none (empty: anyone)",
     },
 ]
 CASE = {

@@ -15,9 +15,10 @@ from pydantic import (
 
 from services.whistleblowing.domain import contact as contact_rules
 from services.whistleblowing.domain import lifecycle
+from shared.openapi import checked_against
+from shared.request_schemas import EMAIL_PATTERN, number_text, text
 from shared.request_schemas import S as S  # re-exported: `schemas.parse(...)` at the call sites
 from shared.request_schemas import Strict as Strict
-from shared.request_schemas import number_text, text
 from shared.request_schemas import parse as parse
 
 
@@ -36,7 +37,7 @@ class Identity(Strict):
     email: (
         Annotated[
             str,
-            StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254),
+            StringConstraints(pattern=EMAIL_PATTERN, max_length=254),
         ]
         | None
     ) = None
@@ -60,6 +61,9 @@ NotifyContact = Annotated[
         "to be told only that a new reply waits; sealed, never shown to handlers, never in "
         "an event; phone numbers are stored as +62…",
         max_length=contact_rules.MAX_TYPED,
+        json_schema_extra=checked_against(
+            "the forms of an e-mail address and of an Indonesian mobile number"
+        ),
     ),
 ]
 
@@ -69,7 +73,7 @@ class ReportIn(Strict):
 
     MULTILINE = frozenset({"what", "how_known"})
 
-    category: text(63)
+    category: Annotated[text(63), Field(json_schema_extra=checked_against("the city's categories"))]
     what: text(10000, 10)
     reported_persons: list[ReportedPerson] = Field(default_factory=list, max_length=20)
     where: text(500, 0) = ""
@@ -98,7 +102,10 @@ class MessageIn(Strict):
 class TransitionIn(Strict):
     MULTILINE = frozenset({"reason"})
     to: lifecycle.Status  # the document lists the statuses; a step not open from here is 409
-    outcome: text(40) | None = None
+    outcome: Annotated[
+        text(40) | None,
+        Field(json_schema_extra=checked_against("the step: only triage and conclusion take one")),
+    ] = None
     reason: str | None = Field(default=None, max_length=4000)
     referral: str | None = Field(default=None, max_length=200)
 
@@ -108,7 +115,10 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 
 
 class AssignmentIn(Strict):
-    official_id: str = Field(pattern=UUID_PATTERN)
+    official_id: str = Field(
+        pattern=UUID_PATTERN,
+        json_schema_extra=checked_against("the city's investigators and supervisors"),
+    )
 
 
 class RecusalIn(Strict):
