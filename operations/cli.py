@@ -129,7 +129,7 @@ def official_list_cmd(slug: str) -> None:
 @click.option("--tenant", "slug", required=True)
 @click.option("--username", required=True)
 def official_deactivate_cmd(slug: str, username: str) -> None:
-    """Stop an official from signing in (tokens already issued expire within the hour)."""
+    """Stop an official from signing in; tokens and sessions already issued stop at once."""
     _set_active(slug, username, False)
 
 

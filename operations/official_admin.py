@@ -30,6 +30,7 @@ from shared.officials import (
     new_password,
     new_totp_secret,
     normalise_username,
+    revoke_tokens,
     set_credentials,
     set_email,
     validate_roles,
@@ -124,6 +125,8 @@ def ensure(
                 continue
             if reset:
                 set_credentials(official, password_hash=hashed, totp_secret=totp_secret)
+            elif sorted(official.roles) != roles or not official.active:
+                revoke_tokens(official)  # a role change ends the tokens of the old roles
             official.roles, official.active = roles, True
         _commit_all(sessions)
     return official_id
@@ -153,20 +156,23 @@ def _officials_named(sessions: dict[str, Session], username: str) -> list:
 
 def set_active(slug: str, username: str, active: bool) -> bool:
     """Deactivate (someone left or lost their phone) or reactivate an official in every
-    service database; True when anything changed. A deactivated official cannot sign in;
-    tokens already issued run out within auth.TOKEN_TTL_SECONDS."""
+    service database; True when anything changed. A deactivated official cannot sign in,
+    and every token and page session issued before is refused from the next request on."""
     with ExitStack() as stack:
         sessions = _sessions(stack, tenant_id_of(slug))
         officials = _officials_named(sessions, username)
         changed = any(o.active != active for o in officials)
         for official in officials:
+            if official.active != active:
+                revoke_tokens(official)
             official.active = active
         _commit_all(sessions)
     return changed
 
 
 def reset_credentials(slug: str, username: str) -> NewCredentials:
-    """New password and TOTP seed for an official (a lost phone or password): shown once."""
+    """New password and TOTP seed for an official (a lost phone or password): shown once.
+    Every token and page session issued before is refused from the next request on."""
     password, totp_secret = new_password(), new_totp_secret()
     password_hash = hash_password(password)
     with ExitStack() as stack:

@@ -1,9 +1,12 @@
 """Sign-in for officials, shared by every service: API tokens, login/logout pages, CSRF.
 
 `init_app(app)` (called by shared/web.create_service_app) wires, once for every service:
-- `POST /t/<tenant>/api/v1/auth/token`  {"username","password","otp"} -> bearer token
+- `POST /t/<tenant>/api/v1/auth/token`  {"username","password","otp"[,"audience"]} -> bearer
+  token for this service (or, with `"audience": "audit"`, a short one for the audit service)
 - `GET  /t/<tenant>/api/v1/auth/me`     who the token belongs to
-- `GET|POST /t/<tenant>/login`, `POST /t/<tenant>/logout`  pages (session cookie)
+- `GET|POST /t/<tenant>/login`, `POST /t/<tenant>/logout`  pages (a server-side session whose
+  random id is the cookie's only content); logout ends every token and session of the official
+  at this service (its token version is bumped)
 - CSRF protection (Flask-WTF) on every form of the service; `csrf_token()` in templates
 - separation-of-duties violations answered as 409 problems
 """
@@ -30,16 +33,21 @@ from flask_wtf.csrf import CSRFProtect
 
 from shared import login_throttle
 from shared.auth import (
-    TOKEN_TTL_SECONDS,
+    AUDIT_AUDIENCE,
+    SESSION_KEY,
+    SESSION_TENANT_KEY,
     Principal,
     bearer_challenge,
     current_principal,
+    end_page_sessions,
     is_api_request,
     issue_token,
+    open_page_session,
     require_roles,
+    token_ttl,
 )
 from shared.bodies import json_body
-from shared.officials import check_credentials
+from shared.officials import check_credentials, claim_totp_step, revoke_tokens
 from shared.problem import Problem, problem_response, validation_error
 from shared.request_context import db, ext
 from shared.separation import SeparationOfDutiesViolation
@@ -66,8 +74,16 @@ def _models() -> tuple[type, type]:
     return models.official, models.login_throttle
 
 
-def authenticate(username: str, password: str, otp: str) -> Principal:
-    """Check a sign-in for the request's tenant, counting failures per account and address."""
+@dataclass(frozen=True)
+class SignedIn:
+    principal: Principal
+    token_version: int
+    official: object  # the service's official row (in the request's session)
+
+
+def authenticate(username: str, password: str, otp: str) -> SignedIn:
+    """Check a sign-in for the request's tenant, counting failures per account and address.
+    A TOTP code is taken once for all services (shared/officials.claim_totp_step)."""
     official_model, throttle_model = _models()
     session_ = db()
     keys = login_throttle.Keys.of(
@@ -78,15 +94,25 @@ def authenticate(username: str, password: str, otp: str) -> Principal:
     if wait:
         session_.rollback()
         raise LoginThrottled(wait)
-    official = check_credentials(session_, official_model, username, password, otp)
+    official = check_credentials(
+        session_,
+        official_model,
+        username,
+        password,
+        otp,
+        claim_step=lambda o, step: claim_totp_step(
+            session_, ext()["service"], g.tenant.id, o.id, step
+        ),
+    )
     if official is None:
         login_throttle.record_failure(session_, throttle_model, g.tenant.id, keys)
         session_.commit()
         raise InvalidCredentials()
     login_throttle.record_success(session_, throttle_model, keys)
     principal = Principal(official.id, g.tenant.id, official.username, frozenset(official.roles))
+    version = official.token_version or 0
     session_.commit()
-    return principal
+    return SignedIn(principal, version, official)
 
 
 # --- JSON API (bearer tokens; no cookies, so no CSRF) -------------------------------------
@@ -99,8 +125,14 @@ def token():
     missing = [f for f in ("username", "password", "otp") if not isinstance(body.get(f), str)]
     if missing:
         raise validation_error([{"field": f, "reason": "required string"} for f in missing])
+    service = ext()["service"]
+    audience = body.get("audience", service)
+    if audience not in (service, AUDIT_AUDIENCE):
+        raise validation_error(
+            [{"field": "audience", "reason": f"one of: {service}, {AUDIT_AUDIENCE}"}]
+        )
     try:
-        principal = authenticate(body["username"], body["password"], body["otp"])
+        signed_in = authenticate(body["username"], body["password"], body["otp"])
     except LoginThrottled as exc:
         return problem_response(
             Problem(
@@ -117,7 +149,11 @@ def token():
             headers={"WWW-Authenticate": bearer_challenge()},
         )
     resp = jsonify(
-        access_token=issue_token(principal), token_type="Bearer", expires_in=TOKEN_TTL_SECONDS
+        access_token=issue_token(
+            signed_in.principal, version=signed_in.token_version, audience=audience
+        ),
+        token_type="Bearer",
+        expires_in=token_ttl(audience),
     )
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -159,7 +195,7 @@ def login():
     if request.method == "POST":
         form = request.form
         try:
-            principal = authenticate(
+            signed_in = authenticate(
                 form.get("username", ""), form.get("password", ""), form.get("otp", "")
             )
         except LoginThrottled as exc:
@@ -171,8 +207,11 @@ def login():
         except InvalidCredentials:
             status, error = 401, _("Username, password or code is not right.")
         else:
-            session.clear()  # a fresh session for the signed-in official
-            session["official"] = issue_token(principal)
+            session_id = open_page_session(db(), signed_in.official)
+            db().commit()
+            session.clear()  # a fresh session (and CSRF token) for the signed-in official
+            session[SESSION_KEY] = session_id
+            session[SESSION_TENANT_KEY] = str(g.tenant.id)
             flash(_("You are signed in."), "success")
             return redirect(_safe_next(request.args.get("next")) or _office_home())
     html = render_template(
@@ -187,6 +226,14 @@ def login():
 
 @bp.post("/t/<tenant>/logout")
 def logout():
+    """Ends this session and every other token and session of the official at this service."""
+    principal = current_principal()
+    official_model = ext()["models"].official
+    if principal is not None and official_model is not None:
+        official = db().get(official_model, principal.official_id)
+        revoke_tokens(official)
+        end_page_sessions(db(), principal.official_id)
+        db().commit()
     session.clear()
     flash(_("You have signed out."), "success")
     return redirect(url_for("auth.login"))

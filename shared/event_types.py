@@ -7,6 +7,7 @@ NameError at import, and `tests/unit/test_event_types.py` keeps this list and th
 from __future__ import annotations
 
 # --- hibah_bansos
+HB_APPLICANT_CONFIRMED = "hibah_bansos.applicant.confirmed.v1"
 HB_APPLICANT_PASSWORD_RESET = "hibah_bansos.applicant.password_reset.v1"
 HB_APPLICANT_PASSWORD_RESET_ISSUED = "hibah_bansos.applicant.password_reset_issued.v1"
 HB_APPLICANT_REGISTERED = "hibah_bansos.applicant.registered.v1"

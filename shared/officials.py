@@ -15,10 +15,11 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 import pyotp
 from argon2 import PasswordHasher
@@ -27,17 +28,27 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
     Uuid,
     select,
+    text,
 )
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, object_session
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import (
+    Mapped,
+    Session,
+    declared_attr,
+    mapped_column,
+    object_session,
+    sessionmaker,
+)
 
 from shared import crypto
-from shared.db import TenantOwned, utcnow
+from shared.db import TenantOwned, service_engine, session_factory, tenant_session, utcnow
 from shared.roles import ROLES
 
 # Services whose databases hold officials (the audit ledger has no sign-in of its own).
@@ -75,6 +86,9 @@ class OfficialRecord(TenantOwned):
     email: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
     # Kinds of notice the official turned off (services/notifications/domain/rules.py).
     notify_opt_outs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Every token and page session names the version it was issued under; bumping it
+    # (deactivate, reset, role change, logout) revokes them all at their next request.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -168,6 +182,13 @@ def set_credentials(official, *, password_hash: str, totp_secret: str) -> None:
     official.password_hash = password_hash
     seal_totp_secret(official, totp_secret)
     official.last_totp_step = None
+    revoke_tokens(official)
+
+
+def revoke_tokens(official) -> None:
+    """Every bearer token and page session issued to `official` so far stops working at its
+    next request (they carry the version they were issued under; shared/auth.py checks it)."""
+    official.token_version = (official.token_version or 0) + 1
 
 
 SEALED = "v1:"
@@ -267,11 +288,14 @@ def check_credentials(
     password: str,
     otp: str,
     now: datetime | None = None,
+    *,
+    claim_step: Callable[[Any, int], bool] | None = None,
 ):
     """The active official when username, password and TOTP code all match, else None.
 
     Unknown user, wrong password, wrong or replayed code: all None, after the same work.
-    Marks the code as used and upgrades an outdated hash; the caller commits.
+    Marks the code as used and upgrades an outdated hash; the caller commits. `claim_step`
+    (official, step) -> False when the step was already taken elsewhere (another service).
     """
     now = now or utcnow()
     official = find_official(session, model, username) if username else None
@@ -284,7 +308,7 @@ def check_credentials(
     except crypto.DecryptionError:
         return None  # its tenant's keys are shredded: nobody signs in any more
     step = _totp_step(secret, otp, official.last_totp_step, now)
-    if step is None:
+    if step is None or (claim_step is not None and not claim_step(official, step)):
         return None
     official.last_totp_step = step
     if not official.totp_secret.startswith(SEALED):
@@ -292,3 +316,39 @@ def check_credentials(
     if _hasher.check_needs_rehash(official.password_hash):
         official.password_hash = hash_password(password)
     return official
+
+
+# The database whose `officials.last_totp_step` decides whether a code was already used: one
+# place for every service, so a code taken at one service is refused at the others. It is
+# hibah_bansos's because both web services already reach it (the whistleblowing container
+# holds its app-role URL for tenant apply), so the hibah_bansos container keeps its one
+# database URL (tests/unit/test_compose.py).
+TOTP_ARBITER = "hibah_bansos"
+_CLAIM = text(
+    "update officials set last_totp_step = :step where id = :id "
+    "and (last_totp_step is null or last_totp_step < :step)"
+)
+
+
+def claim_totp_step(
+    session: Session, service: str, tenant_id: uuid.UUID, official_id: uuid.UUID, step: int
+) -> bool:
+    """Take TOTP time step `step` of the official for good, once for all services: a
+    conditional UPDATE in the arbiter's database, which PostgreSQL's row lock serialises (a
+    concurrent claim of the same step waits, then finds it taken). In the arbiter's own
+    requests the claim is part of the request's transaction (`session`); elsewhere it is
+    committed at once through the arbiter's app role, so a failing sign-in later still leaves
+    the code spent. False when the step (or a later one) was taken already."""
+    params = {"step": step, "id": official_id}
+    if service == TOTP_ARBITER:
+        return cast(CursorResult, session.execute(_CLAIM, params)).rowcount == 1
+    with tenant_session(_arbiter_sessions(), tenant_id) as arbiter:
+        claimed = cast(CursorResult, arbiter.execute(_CLAIM, params)).rowcount == 1
+        arbiter.commit()
+    return claimed
+
+
+@cache
+def _arbiter_sessions() -> sessionmaker[Session]:
+    """Sessions on the arbiter's database through its app role (one engine per process)."""
+    return session_factory(service_engine(TOTP_ARBITER))

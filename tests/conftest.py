@@ -20,6 +20,7 @@ from typing import NamedTuple
 import pytest
 from sqlalchemy import create_engine
 
+from tests.support.applicant_mail import register_confirmed
 from tests.support.hibah_bansos import application, organisation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,22 +96,15 @@ def hb(hb_app):
 
 @pytest.fixture
 def official_token():
-    """Mint a bearer token for an official of `tenant` with `roles`:
+    """A bearer token for a real official of `tenant` with `roles`, issued for the app's service:
     official_token(app, demo_tenants["cimahi"], "wbs_investigator") -> "Bearer ..." header value.
-    (Login through the API is tested in the auth tests; this keeps service tests focused.)"""
-    import uuid as _uuid
-
-    from shared.auth import Principal, issue_token
+    The official exists in the app's database (tests/support/officials.py); an existing
+    `official_id` gets the roles added. (Login through the API is tested in the auth tests;
+    this keeps service tests focused.)"""
+    from tests.support.officials import bearer
 
     def make(app, tenant_config, *roles, official_id=None, username=None):
-        principal = Principal(
-            official_id or _uuid.uuid4(),
-            tenant_config.id,
-            username or f"test-{_uuid.uuid4().hex[:6]}",
-            frozenset(roles),
-        )
-        with app.app_context():
-            return "Bearer " + issue_token(principal)
+        return bearer(app, tenant_config.id, *roles, official_id=official_id, username=username)
 
     return make
 
@@ -154,7 +148,7 @@ def make_report(wb_app):
 
 @pytest.fixture(scope="session")
 def make_application(hb_app):
-    """A draft hibah application of a newly registered organisation:
+    """A draft hibah application of a newly registered (and confirmed) organisation:
     make_application("cimahi", requested=20_000_000) -> NewApplication(number, applicant).
     `tenant` is a slug or anything with a `.slug`; `overrides` go to
     tests.support.hibah_bansos.application (programme, requested, proposal, rab, ...)."""
@@ -162,9 +156,8 @@ def make_application(hb_app):
     def make(tenant="cimahi", **overrides) -> NewApplication:
         base = f"/t/{getattr(tenant, 'slug', tenant)}/api/v1"
         client = hb_app.test_client()
-        registered = client.post(f"{base}/applicants", json=organisation())
-        assert registered.status_code == 201, registered.get_data(as_text=True)
-        applicant = {"Authorization": f"Bearer {registered.json['access_token']}"}
+        token = register_confirmed(client, getattr(tenant, "slug", tenant), organisation())
+        applicant = {"Authorization": f"Bearer {token}"}
         created = client.post(
             f"{base}/applications", json=application(**overrides), headers=applicant
         )
@@ -176,12 +169,29 @@ def make_application(hb_app):
 
 @pytest.fixture
 def api_login():
-    """POST /t/<slug>/api/v1/auth/token with a current TOTP code -> "Bearer ..." header value:
-    api_login(client, "cimahi", creds). Each call comes from its own client address, so the
-    per-address login throttle of one test never affects another."""
+    """POST /t/<slug>/api/v1/auth/token with a TOTP code not used yet -> "Bearer ..." header
+    value: api_login(client, "cimahi", creds). A code is taken once for all services, so each
+    call of a test takes the next unused time step of the official, from the one before the
+    current (the clock drift that sign-in allows) upwards; a test's own `now` code after one
+    call still works. Each call comes from its own client address, so the per-address login
+    throttle of one test never affects another."""
+    import time
     import uuid as _uuid
+    from datetime import UTC, datetime
 
     import pyotp
+
+    taken: dict[str, int] = {}
+
+    def next_code(secret: str) -> str:
+        totp = pyotp.TOTP(secret)
+        while True:
+            current = totp.timecode(datetime.now(UTC))
+            step = max(current - 1, taken.get(secret, current - 2) + 1)
+            if step <= current + 1:
+                taken[secret] = step
+                return totp.generate_otp(step)
+            time.sleep(1)
 
     def login(client, slug, creds, *, otp=None):
         resp = client.post(
@@ -189,7 +199,7 @@ def api_login():
             json={
                 "username": creds.username,
                 "password": creds.password,
-                "otp": otp or pyotp.TOTP(creds.totp_secret).now(),
+                "otp": otp or next_code(creds.totp_secret),
             },
             environ_base={"REMOTE_ADDR": f"10.{_uuid.uuid4().int % 250}.0.1"},
         )

@@ -45,7 +45,14 @@ from sqlalchemy.exc import IntegrityError
 from operations import key_admin, qr
 from operations.replication import onboarding, portal, provisioning, regions
 from shared import login_throttle
-from shared.auth import Principal, issue_token, official_actor, require_roles
+from shared.auth import (
+    SESSION_KEY,
+    SESSION_TENANT_KEY,
+    Principal,
+    official_actor,
+    open_page_session,
+    require_roles,
+)
 from shared.bodies import json_body
 from shared.event_types import PLATFORM_OFFICIAL_ENROLLED, PLATFORM_TENANT_ONBOARDED
 from shared.officials import new_totp_secret, provisioning_uri
@@ -301,6 +308,7 @@ def onboard():
                 )
                 row = _enrolled_official(uw.session, official_id)
                 principal = Principal(official_id, g.tenant.id, row.username, frozenset(row.roles))
+                page_session = open_page_session(uw.session, row)
                 data = {"tenant_id": str(g.tenant.id), "official_id": str(official_id)}
                 if link.request_id == provisioning.NO_REQUEST:
                     uw.emit(
@@ -324,7 +332,8 @@ def onboard():
             # they just proved both factors: signed in at once, so the enrolment code is never
             # typed again (it is spent: a sign-in needs the next code)
             web_session.clear()
-            web_session["official"] = issue_token(principal)
+            web_session[SESSION_KEY] = page_session  # a server-side session (shared/auth.py)
+            web_session[SESSION_TENANT_KEY] = str(g.tenant.id)
             flash(
                 _(
                     "Your account is ready and you are signed in. Next time, wait for the next "

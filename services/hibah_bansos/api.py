@@ -69,17 +69,47 @@ def public_report():
 # --- applicants -------------------------------------------------------------------------------
 
 
+ACCEPTED = {
+    "status": "pending_confirmation",
+    "detail": "If these details can open an account, a link to confirm it is on its way to the "
+    "e-mail address (without one: come to the counter with the identity card, KTP, for a "
+    "one-time code that confirms it). An account is used only once confirmed; a NIK or legal "
+    "entity that already has an account is helped at the counter.",
+}
+
+
 @bp.post(f"{API}/applicants")
 def register_applicant():
+    """Self-registration answers 202 with the same body whether it made an account or the
+    details were held already (no oracle), within a budget per address; an official's
+    registration at the counter answers 201 with the account's id."""
     form = schemas.parse_applicant(json_body())
     registrar = official_actor() if current_principal() is not None else None
+    if registrar is None:
+        applicant_auth.registration_allowed()
     with unit_of_work() as uw:
-        applicant = cases.register_applicant(uw, form, registrar=registrar)
-    body = {"applicant_id": str(applicant.id), "type": applicant.kind}
-    if applicant.email_index and registrar is None:
-        body["access_token"] = applicant_auth.issue(g.tenant.id, applicant.id)
-        body["token_type"] = "Bearer"
+        done = cases.register_applicant(uw, form, registrar=registrar)
+    applicant_auth.send_link(done)
+    if registrar is None:
+        return jsonify(ACCEPTED), 202
+    body = {"applicant_id": str(done.applicant.id), "type": done.applicant.kind}
+    if done.link:
+        body["activation"] = "mailed"  # to the applicant: the official never sees the link
     return jsonify(body), 201
+
+
+@bp.post(f"{API}/applicants/confirmations")
+def confirm_applicant():
+    """Follow the e-mailed link: {"token"} (and {"password"} for an account an official
+    made) -> a bearer token."""
+    form = schemas.parse(schemas.ConfirmIn, json_body())
+    with unit_of_work() as uw:
+        applicant = cases.confirm_applicant(uw, form.token, form.password)
+    return jsonify(
+        access_token=applicant_auth.issue(g.tenant.id, applicant.id),
+        token_type="Bearer",
+        expires_in=applicant_auth.TOKEN_TTL_SECONDS,
+    )
 
 
 @bp.post(f"{API}/applicants/token")

@@ -9,21 +9,26 @@ and SameSite=Lax; every page form carries a CSRF token (shared/auth_routes.py).
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, g, request, session
+from flask import current_app, g, request, session, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from services.hibah_bansos import repository
+from services.hibah_bansos.mailer import Mailer
 from services.hibah_bansos.models import Applicant, LoginThrottleRow
 from shared import login_throttle
 from shared.actor import Actor
 from shared.actor import applicant as applicant_actor
 from shared.crypto import blind_index
-from shared.problem import Problem
+from shared.db import utcnow
+from shared.problem import Problem, Refused
 from shared.request_context import db
 from shared.tenancy import Tenant
 
@@ -114,8 +119,10 @@ def checked_sign_in(email: str, password: str) -> tuple[Applicant | None, int]:
 
 
 def check_password(session: Session, tenant: Tenant, email: str, password: str) -> Applicant | None:
-    """The applicant with this e-mail address (or, for residents without one, this NIK) and
-    password, or None (the same Argon2 cost whether the account exists or not)."""
+    """The confirmed applicant with this e-mail address (or, for residents without one, this
+    NIK) and password, or None (the same Argon2 cost whether the account exists, is
+    unconfirmed, or not: an unconfirmed account answers like a wrong password, so that
+    registering and then signing in tells nobody whether a NIK was held already)."""
     nik = "".join(email.split())
     if "@" not in email and nik.isascii() and nik.isdigit():
         found = repository.applicant_by_nik_index(
@@ -126,10 +133,72 @@ def check_password(session: Session, tenant: Tenant, email: str, password: str) 
             session, blind_index(session, tenant.id, "email", email)
         )
     try:
-        if found is None or not found.password_hash:
+        if found is None or not found.password_hash or found.confirmed_at is None:
             PasswordHasher().hash(password)  # same cost whether the account exists or not
             return None
         PasswordHasher().verify(found.password_hash, password)
         return found
     except (VerificationError, InvalidHashError):
         return None
+
+
+# --- registration: a budget per address, one-time links by e-mail ------------------------------
+
+# Registering is anonymous and costs an Argon2 hash: a few per address, then a growing wait.
+REGISTRATION = login_throttle.Policy(
+    10, timedelta(minutes=1), timedelta(hours=1), timedelta(hours=1)
+)
+CONFIRMATION_DAYS = 2  # a self-registered account's e-mail link
+ACTIVATION_DAYS = 7  # the link of an account an official made at the counter
+
+
+def registration_allowed() -> None:
+    """Count this registration against the client address; 429 past the budget."""
+    s = db()
+    key = login_throttle.throttle_key(
+        current_app.config["SECRET_KEY"],
+        f"{g.tenant.id}:hb-register",
+        request.remote_addr or "unknown",
+    )
+    wait = login_throttle.retry_after(s, LoginThrottleRow, [key])
+    if wait:
+        s.rollback()
+        raise Refused(
+            429,
+            "Too many registrations from this address; try again later.",
+            headers={"Retry-After": str(wait)},
+        )
+    login_throttle.count(s, LoginThrottleRow, g.tenant.id, [(key, REGISTRATION)])
+    s.commit()
+
+
+def link_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_link(applicant: Applicant, days: int, now: datetime | None = None) -> str:
+    """A one-time link token for `applicant` (stored as a digest, expiring); the caller
+    commits and mails it."""
+    token = secrets.token_urlsafe(32)
+    applicant.link_hash = link_digest(token)
+    applicant.link_expires_at = (now or utcnow()) + timedelta(days=days)
+    return token
+
+
+def send_link(done) -> None:
+    """Mail the one-time link of a registration (`cases.Registration`), if it made one."""
+    if done.link is None or done.email is None:
+        return
+    activation = done.applicant.password_hash is None
+    link = url_for("hb_pages.confirm", token=done.link, _external=True)
+    mailer: Mailer = current_app.extensions["hb_mailer"]
+    mailer.send(
+        done.email,
+        "Aktifkan akun Anda / Activate your account"
+        if activation
+        else "Konfirmasi pendaftaran / Confirm your registration",
+        "Buka tautan ini untuk memakai akun hibah-bansos Anda "
+        "(sekali pakai, berlaku beberapa hari). / "
+        "Open this link to use your hibah-bansos account (works once, for a few days).\n\n"
+        f"{link}\n",
+    )

@@ -11,15 +11,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.hibah_bansos import applicant_auth as applicant_links
 from services.hibah_bansos import programmes, repository, social_registry, views
 from services.hibah_bansos.domain import eligibility, lpj, rab, workflow
 from services.hibah_bansos.domain import nik as nik_rules
+from services.hibah_bansos.domain.access import EVALUATOR
 from services.hibah_bansos.domain.workflow import Status
 from services.hibah_bansos.models import (
     Applicant,
@@ -33,6 +36,7 @@ from services.hibah_bansos.models import (
 from shared import event_types as ev
 from shared.actor import APPLICANT_KIND, SYSTEM, Actor
 from shared.crypto import FieldCipher, blind_index
+from shared.officials import hash_password
 from shared.pdf_clean import PdfNotCleanable, clean_pdf
 from shared.problem import Refused
 from shared.separation import check_separation
@@ -105,30 +109,70 @@ def _emit(
 # --- applicants -------------------------------------------------------------------------------
 
 
-def register_applicant(uw: UnitOfWork, form: Any, *, registrar: Actor | None) -> Applicant:
-    """An applicant account; `registrar` is the official entering it on someone's behalf
-    (None: the applicant registers themselves)."""
+@dataclass(frozen=True)
+class Registration:
+    """What a registration did: the new account (None when the details are already held:
+    a self-registration then answers exactly as if it had made one) and the one-time link to
+    mail to `email` (None without an e-mail address)."""
+
+    applicant: Applicant | None
+    link: str | None = None
+    email: str | None = None
+
+
+def register_applicant(uw: UnitOfWork, form: Any, *, registrar: Actor | None) -> Registration:
+    """An applicant account; `registrar` is the official entering it at the counter (None:
+    the applicant registers themselves).
+
+    Self-registration is no oracle: an e-mail address, NIK or legal entity that already has
+    an account creates nothing and is answered like a new one; a new account stays
+    unconfirmed (no sign-in, its NIK claimable at the counter) until its e-mail link is
+    followed. An official never chooses the password: the account they make is confirmed
+    (they saw the person) and its e-mail gets an activation link. Only a bansos evaluator
+    may set `in_social_registry`; who did is kept on the row and is the event's actor."""
     s, tenant = uw.session, uw.tenant
     by_official = registrar is not None and registrar.is_official
+    if by_official and form.password:
+        raise Refused(
+            422,
+            "An official never sets an applicant's password: leave it out, the applicant "
+            "sets it through the activation link mailed to them.",
+            "password",
+        )
+    # the official who sets the social-registry (DTKS) flag, if any
+    dtks = registrar if by_official and getattr(form, "in_social_registry", False) else None
+    if dtks is not None and EVALUATOR not in dtks.roles:
+        raise Refused(
+            403,
+            "Only a bansos evaluator confirms a social-registry (DTKS) entry.",
+            "in_social_registry",
+            required_roles=[EVALUATOR],
+        )
+    if not by_official and not form.password:
+        # no e-mail is fine (many recipients have none): NIK and password sign in, once the
+        # registration is confirmed at the counter (recovery.issue_at_counter)
+        raise Refused(422, "Give a password of at least 12 characters.", "password")
     on = today(tenant)
+    # hashed before any look-up, so "already held" costs the same time as "created"
+    password_hash = hash_password(form.password) if form.password else None
     applicant = Applicant(
-        id=uuid.uuid4(), kind=form.type, tenant_id=tenant.id, in_social_registry=False
+        id=uuid.uuid4(),
+        kind=form.type,
+        tenant_id=tenant.id,
+        in_social_registry=False,
+        password_hash=password_hash,
+        confirmed_at=datetime.now(UTC) if by_official else None,
     )
+    held = False  # a self-registration whose details have an account already
+    claimed: Applicant | None = None
     if form.email:
         applicant.email_index = blind_index(s, tenant.id, "email", form.email)
         if repository.applicant_taken(s, Applicant.email_index, applicant.email_index):
-            raise Refused(
-                409, "An account with this e-mail address exists; sign in instead.", "email"
-            )
-    elif not by_official and not form.password:
-        # no e-mail is fine (many recipients have none): NIK and password sign in
-        raise Refused(422, "Give a password of at least 12 characters.", "password")
-    if form.email and not form.password:
-        raise Refused(422, "Give a password of at least 12 characters.", "password")
-    if form.password:
-        from shared.officials import hash_password
-
-        applicant.password_hash = hash_password(form.password)
+            if by_official:
+                raise Refused(
+                    409, "An account with this e-mail address exists; sign in instead.", "email"
+                )
+            held = True
     personal = {
         "name": form.name,
         "address": form.address,
@@ -149,11 +193,13 @@ def register_applicant(uw: UnitOfWork, form: Any, *, registrar: Actor | None) ->
         if repository.applicant_taken(
             s, Applicant.registration_index, applicant.registration_index
         ):
-            raise Refused(
-                409,
-                "This legal entity already has an account in this city; sign in with it.",
-                "registration_number",
-            )
+            if by_official:
+                raise Refused(
+                    409,
+                    "This legal entity already has an account in this city; sign in with it.",
+                    "registration_number",
+                )
+            held = True
         applicant.legal_entity_since = form.legal_entity_since
         personal.update(
             chairperson=form.chairperson,
@@ -165,31 +211,90 @@ def register_applicant(uw: UnitOfWork, form: Any, *, registrar: Actor | None) ->
         errors += [{"field": "kk", "reason": r} for r in nik_rules.kk_problems(form.kk)]
         _refuse(422, errors, "; ".join(f"{e['field']}: {e['reason']}" for e in errors))
         applicant.nik_index = blind_index(s, tenant.id, "nik", form.nik)
-        if repository.applicant_taken(s, Applicant.nik_index, applicant.nik_index):
-            raise Refused(
-                409,
-                "This NIK is already registered in this city; an official can "
-                "help you recover the account.",
-                "nik",
-            )
+        holder = repository.applicant_by_index(s, Applicant.nik_index, applicant.nik_index)
+        if holder is not None and not by_official:
+            held = True
+        elif holder is not None:
+            claimed = _claimable(s, holder)
         applicant.nik_region = nik_rules.region_of(form.nik)
-        applicant.in_social_registry = bool(by_official and form.in_social_registry)
+        if dtks is not None:
+            applicant.in_social_registry = True
+            applicant.social_registry_set_by = dtks.pseudonym
         personal.update(nik=form.nik, kk=form.kk)
+    if held:
+        return Registration(None, None, form.email)
+    if claimed is not None:
+        # it never confirmed, so it never signed in nor applied; reset codes it asked for go
+        # with it
+        repository.delete_password_resets(s, claimed.id)
+        s.delete(claimed)
+        s.flush()
+    link = None
+    if form.email:
+        link = applicant_links.new_link(
+            applicant,
+            applicant_links.ACTIVATION_DAYS if by_official else applicant_links.CONFIRMATION_DAYS,
+        )
     applicant.bank_account_index = blind_index(s, tenant.id, "bank_account", form.bank_account)
     applicant.personal = FieldCipher(s, tenant.id, "applicants", applicant.id).encrypt_json(
         "personal", personal
     )
     s.add(applicant)
     s.flush()
+    data: dict[str, Any] = {
+        "applicant_id": str(applicant.id),
+        "kind": applicant.kind,
+        "registered_by": "official" if by_official else "self",
+    }
+    if applicant.in_social_registry:
+        data["in_social_registry"] = True
+    if claimed is not None:
+        data["claimed_from_unconfirmed"] = str(claimed.id)
     uw.emit(
         ev.HB_APPLICANT_REGISTERED,
         subject=str(applicant.id),
         actor=registrar.pseudonym if registrar is not None else APPLICANT_KIND,
-        data={
-            "applicant_id": str(applicant.id),
-            "kind": applicant.kind,
-            "registered_by": "official" if by_official else "self",
-        },
+        data=data,
+    )
+    return Registration(applicant, link, form.email)
+
+
+def _claimable(s: Session, holder: Applicant) -> Applicant:
+    """The account holding a NIK an official registers at the counter: claimable only when it
+    never confirmed (a squatter's, or a real person's abandoned one) and so never applied."""
+    if holder.confirmed_at is None and not repository.has_applications(s, holder.id):
+        return holder
+    raise Refused(
+        409,
+        "This NIK is already registered in this city; an official can help you recover the "
+        "account.",
+        "nik",
+    )
+
+
+def confirm_applicant(uw: UnitOfWork, token: str, password: str | None) -> Applicant:
+    """Follow a one-time link: confirm a self-registered account's e-mail address, or activate
+    an account an official made with the applicant's own `password`. The link then is spent."""
+    s = uw.session
+    applicant = repository.applicant_by_link(s, applicant_links.link_digest(token))
+    now = datetime.now(UTC)
+    if applicant is None or applicant.link_expires_at is None or applicant.link_expires_at < now:
+        raise Refused(
+            410, "This link is not valid any more; register again or ask at the counter.", "token"
+        )
+    how = "confirmed"
+    if applicant.password_hash is None:
+        if not password or len(password) < 12:
+            raise Refused(422, "Choose a password of at least 12 characters.", "password")
+        applicant.password_hash = hash_password(password)
+        how = "activated"
+    applicant.confirmed_at = applicant.confirmed_at or now
+    applicant.link_hash = applicant.link_expires_at = None
+    uw.emit(
+        ev.HB_APPLICANT_CONFIRMED,
+        subject=str(applicant.id),
+        actor=APPLICANT_KIND,
+        data={"applicant_id": str(applicant.id), "how": how},
     )
     return applicant
 

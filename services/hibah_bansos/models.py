@@ -90,8 +90,16 @@ class Applicant(TenantOwned, Base):
     nik_region: Mapped[str | None] = mapped_column(String(4), nullable=True)
     legal_entity_since: Mapped[_date | None] = mapped_column(Date, nullable=True)
     in_social_registry: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the pseudonym of the official who set in_social_registry (migration b002)
+    social_registry_set_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     personal: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON of personal fields
     created_at: Mapped[_datetime] = mapped_column(default=utcnow)
+    # None until the e-mail link is followed (self-registered) or an official registered the
+    # account at the counter; an unconfirmed account cannot sign in and its NIK can be claimed
+    confirmed_at: Mapped[_datetime | None] = mapped_column(nullable=True)
+    # the one-time link (confirmation or activation) as a SHA-256 digest, and its expiry
+    link_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    link_expires_at: Mapped[_datetime | None] = mapped_column(nullable=True)
 
 
 class Application(TenantOwned, Base):

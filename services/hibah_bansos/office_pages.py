@@ -370,7 +370,8 @@ def programme_csv(code: str):
 def password_reset():
     """At the counter: a resident without e-mail forgot their password. The official finds the
     account by NIK, compares it with the person's identity card (KTP), and hands over a
-    one-time reset code (valid 24 hours); the official never sets or sees a password."""
+    one-time reset code (valid 24 hours); the official never sets or sees a password. The
+    same step confirms a self-registration without e-mail (spending the code confirms it)."""
     form = request.form
     if request.method == "GET":
         return render_template("hibah_bansos/office/password_reset.html", form={}, errors={})
@@ -391,7 +392,11 @@ def password_reset():
     person = views.personal(s, g.tenant, found)
     if form.get("action") != "issue":
         return render_template(
-            "hibah_bansos/office/password_reset.html", form=form, errors={}, person=person
+            "hibah_bansos/office/password_reset.html",
+            form=form,
+            errors={},
+            person=person,
+            unconfirmed=found.confirmed_at is None,
         )
     try:
         with unit_of_work() as uw:

@@ -229,16 +229,17 @@ def _register(kind: str):
         parsed = None
     if parsed is not None and not errors:
         try:
+            applicant_auth.registration_allowed()
             with unit_of_work() as uw:
-                applicant = cases.register_applicant(uw, parsed, registrar=None)
+                done = cases.register_applicant(uw, parsed, registrar=None)
         except Refused as exc:
             errors, status = forms.field_errors(exc), exc.status
         else:
-            applicant_auth.sign_in_page(g.tenant.id, applicant.id)
-            flash(_("Your account is ready and you are signed in."), "success")
-            if kind == "individual" and not parsed.email:
-                flash(_("Next time, sign in with your NIK and your password."), "success")
-            return redirect(url_for("hb_pages.my_applications"), code=303)
+            applicant_auth.send_link(done)
+            # the same page whether an account was made or the details had one already; an
+            # account without e-mail is confirmed at the counter (KTP), one with by the link
+            by_counter = not parsed.email
+            return render_template("hibah_bansos/check_mail.html", by_counter=by_counter), 202
     safe = {k: v for k, v in form.items() if not k.startswith("password")}
     return render_template(template, kind=kind, form=safe, errors=errors), status
 
@@ -251,6 +252,33 @@ def register_organisation():
 @bp.route(f"{BASE}/register/individual", methods=["GET", "POST"])
 def register_individual():
     return _register("individual")
+
+
+@bp.route(f"{BASE}/confirm", methods=["GET", "POST"])
+def confirm():
+    """The e-mailed one-time link: confirm the account (or activate it with a password of the
+    applicant's own, when an official made it), then sign in."""
+    token = (request.values.get("token") or "").strip()
+    template = "hibah_bansos/confirm.html"
+    found = repository.applicant_by_link(db(), applicant_auth.link_digest(token)) if token else None
+    needs_password = found is not None and found.password_hash is None
+    db().rollback()  # the look-up's row lock is not kept while the page is shown
+    if request.method == "GET":
+        return render_template(template, token=token, needs_password=needs_password, error=None)
+    password = request.form.get("password") or None
+    error, status = _("The two passwords differ."), 422
+    if not needs_password or password == request.form.get("password_confirm"):
+        try:
+            with unit_of_work() as uw:
+                applicant = cases.confirm_applicant(uw, token, password)
+        except Refused as exc:
+            error, status = str(exc), exc.status
+        else:
+            applicant_auth.sign_in_page(g.tenant.id, applicant.id)
+            flash(_("Your account is ready and you are signed in."), "success")
+            return redirect(url_for("hb_pages.my_applications"), code=303)
+    html = render_template(template, token=token, needs_password=needs_password, error=error)
+    return html, status
 
 
 @bp.route(f"{BASE}/sign-in", methods=["GET", "POST"])
@@ -266,7 +294,16 @@ def sign_in():
         if wait:
             error = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=wait)
         else:
-            error = _("Wrong e-mail address, NIK or password.")
+            # an unconfirmed account answers like a wrong password (no oracle), so say both
+            error = " ".join(
+                (
+                    _("Wrong e-mail address, NIK or password."),
+                    _(
+                        "A new account works once it is confirmed: by the e-mailed link, or "
+                        "at the counter with your identity card (KTP)."
+                    ),
+                )
+            )
         return (
             render_template("hibah_bansos/sign_in.html", error=error, email=email, next=nxt),
             429 if wait else 401,

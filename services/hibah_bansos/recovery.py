@@ -1,6 +1,8 @@
 """Account recovery for applicants: a one-time, expiring reset code, sent by e-mail to the
 address the account was registered with, or handed over at the counter by an official who
-checked the person's identity (KTP) when the account has no e-mail address.
+checked the person's identity (KTP) when the account has no e-mail address. Spending a code
+also confirms a registration that waits for it (cases.register_applicant): for a resident
+without e-mail, the counter code is how the account is confirmed.
 
 Only a keyed hash of the code is stored; a code works once, before it expires; setting a new
 password spends every other open code of the account. The e-mail address itself is not stored
@@ -132,6 +134,14 @@ def reset_password(uw: UnitOfWork, code: str, password: str) -> Applicant:
         raise Refused(410, "This reset code is not valid any more: ask for a new one.", "code")
     applicant = uw.session.get_one(Applicant, row.applicant_id)
     applicant.password_hash = hash_password(password)
+    # spending a code proves the person: one mailed to the account's address, or one an
+    # official handed over after checking the KTP. So it also confirms a registration that
+    # was waiting (an account without e-mail is confirmed only this way; a squatter's
+    # password is gone with it)
+    confirms = applicant.confirmed_at is None
+    if confirms:
+        applicant.confirmed_at = now
+        applicant.link_hash = applicant.link_expires_at = None
     uw.session.execute(
         update(PasswordReset)
         .where(PasswordReset.applicant_id == applicant.id, PasswordReset.used_at.is_(None))
@@ -147,4 +157,11 @@ def reset_password(uw: UnitOfWork, code: str, password: str) -> Applicant:
             "channel": "email" if row.issued_by == "email" else "counter",
         },
     )
+    if confirms:
+        uw.emit(
+            ev.HB_APPLICANT_CONFIRMED,
+            subject=str(applicant.id),
+            actor=APPLICANT_KIND,
+            data={"applicant_id": str(applicant.id), "how": "reset_code"},
+        )
     return applicant

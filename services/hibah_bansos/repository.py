@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services.hibah_bansos.domain.workflow import Status
@@ -49,6 +49,33 @@ LPJ_PENDING = ("agreement_signed", "disbursed")  # money promised or paid, no LP
 def applicant_taken(session: Session, index: InstrumentedAttribute[Any], value: str) -> bool:
     """Whether an applicant already holds `value` in the blind-index column `index`."""
     return session.execute(select(Applicant.id).where(index == value)).first() is not None
+
+
+def applicant_by_index(
+    session: Session, index: InstrumentedAttribute[Any], value: str
+) -> Applicant | None:
+    """The applicant holding `value` in the blind-index column `index`, if any."""
+    return session.execute(select(Applicant).where(index == value)).scalars().first()
+
+
+def applicant_by_link(session: Session, link_hash: str) -> Applicant | None:
+    """The applicant whose one-time link has this digest (locked: a link is spent once)."""
+    return session.execute(
+        select(Applicant).where(Applicant.link_hash == link_hash).with_for_update()
+    ).scalar_one_or_none()
+
+
+def delete_password_resets(session: Session, applicant_id: uuid.UUID) -> None:
+    session.execute(delete(PasswordReset).where(PasswordReset.applicant_id == applicant_id))
+
+
+def has_applications(session: Session, applicant_id: uuid.UUID) -> bool:
+    return (
+        session.execute(
+            select(Application.id).where(Application.applicant_id == applicant_id)
+        ).first()
+        is not None
+    )
 
 
 def applicant_by_email_index(session: Session, email_index: str) -> Applicant | None:

@@ -57,7 +57,7 @@ BankAccount = number_text((6, 30))
 class OrganisationIn(Strict):
     type: Literal["organisation"]
     email: Email
-    password: Annotated[str, StringConstraints(min_length=12, max_length=200)]
+    password: Annotated[str, StringConstraints(min_length=12, max_length=200)] | None = None
     name: text(200)
     registration_number: text(100)  # legal-entity approval (AHU) number
     legal_entity_since: Annotated[
@@ -80,7 +80,8 @@ class IndividualIn(Strict):
     address: text(500)
     phone: Phone
     bank_account: BankAccount
-    in_social_registry: StrictBool = False  # honoured only when an official registers
+    # set only by a bansos evaluator registering someone; ignored from self-registration
+    in_social_registry: StrictBool = False
 
 
 def parse_applicant(data) -> OrganisationIn | IndividualIn:
@@ -88,14 +89,17 @@ def parse_applicant(data) -> OrganisationIn | IndividualIn:
     kind = data.get("type") if isinstance(data, dict) else None
     if kind not in ("organisation", "individual"):
         raise validation_error([{"field": "type", "reason": "one of: organisation, individual"}])
+    # a password is the applicant's own: required when they register themselves, refused
+    # from an official (cases.register_applicant, which knows who registers)
     form: OrganisationIn | IndividualIn = (
         parse(OrganisationIn, data) if kind == "organisation" else parse(IndividualIn, data)
     )
-    if form.email and not form.password:  # an e-mail signs in only with a password (else 500)
-        raise validation_error(
-            [{"field": "password", "reason": "give a password of at least 12 characters"}]
-        )
     return form
+
+
+class ConfirmIn(Strict):
+    token: Annotated[str, StringConstraints(min_length=20, max_length=100)]
+    password: Annotated[str, StringConstraints(min_length=12, max_length=200)] | None = None
 
 
 class ResetRequestIn(Strict):

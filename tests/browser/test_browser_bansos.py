@@ -1,5 +1,5 @@
 """End-to-end in headless Chromium, at 360 px (a cheap phone) and on a desktop: a resident with
-no e-mail registers with phone and NIK and seeks bansos. One the (fake) social registry lists
+no e-mail registers with phone and NIK, is confirmed at the counter and seeks bansos. One the (fake) social registry lists
 applies and reaches "Diajukan"; one it does not list is told before the form where to go and
 asks an official to verify them, and the OPD evaluator finds the application in the worklist.
 No page scrolls sideways; axe-core finds nothing serious or critical on the citizen pages.
@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from tests.support.counter import counter_code
 from tests.support.hibah_bansos import BANSOS, PDF
 from tests.support.social_registry import list_in_registry, resident_form
 
@@ -37,7 +38,9 @@ def look(visitor, label: str, width: int, *, citizen: bool = True) -> None:
         page.set_viewport_size({"width": 360, "height": 740})
 
 
-def register_without_e_mail(visitor, base: str, width: int) -> dict:
+def register_without_e_mail(visitor, base: str, width: int, app, csrf_token) -> dict:
+    """Register by the pages without e-mail, confirm at the counter (the official's code, the
+    resident's own password), then sign in with the NIK."""
     page = visitor.page
     form = resident_form()
     visitor.goto(f"{base}{P}/")  # the trailing slash works
@@ -49,8 +52,20 @@ def register_without_e_mail(visitor, base: str, width: int) -> dict:
     page.locator("#password_confirm").fill(form["password_confirm"])
     look(visitor, "register", width)
     page.get_by_role("button", name="Daftar", exact=True).click()
-    page.wait_for_url(f"**{P}/applications")
+    page.get_by_role("heading", level=1, name="Datang ke loket untuk konfirmasi").wait_for()
     assert "masuk dengan NIK" in text_of(page)
+    look(visitor, "come-to-the-counter", width)
+    # at the counter: the official checks the KTP and hands over a one-time code
+    visitor.goto(f"{base}{P}/reset-password")
+    page.locator("#reset_code").fill(counter_code(app, csrf_token, form["nik"]))
+    page.locator("#password").fill(form["password"])
+    page.locator("#password_confirm").fill(form["password"])
+    page.get_by_role("button", name="Simpan kata sandi baru").click()
+    page.wait_for_url(f"**{P}/sign-in")
+    page.locator("#email").fill(form["nik"])
+    page.locator("#password").fill(form["password"])
+    page.get_by_role("button", name="Masuk", exact=True).click()
+    page.wait_for_url(f"**{P}/applications")
     return form
 
 
@@ -75,12 +90,14 @@ def open_bansos_form(visitor, width: int) -> None:
 
 
 @pytest.mark.parametrize("device", sorted(WIDTHS))
-def test_a_resident_the_registry_lists_applies_for_bansos(live_hb, visitor, device):
+def test_a_resident_the_registry_lists_applies_for_bansos(
+    live_hb, visitor, device, hb_app, csrf_token
+):
     width, height = WIDTHS[device]
     citizen = visitor("resident")
     citizen.page.set_viewport_size({"width": width, "height": height})
     page = citizen.page
-    form = register_without_e_mail(citizen, live_hb.url, width)
+    form = register_without_e_mail(citizen, live_hb.url, width, hb_app, csrf_token)
     list_in_registry(form["nik"])
 
     open_bansos_form(citizen, width)
@@ -98,13 +115,13 @@ def test_a_resident_the_registry_lists_applies_for_bansos(live_hb, visitor, devi
 
 @pytest.mark.parametrize("device", sorted(WIDTHS))
 def test_a_resident_the_registry_does_not_list_asks_an_official_to_verify(
-    live_hb, visitor, make_official, device
+    live_hb, visitor, make_official, device, hb_app, csrf_token
 ):
     width, height = WIDTHS[device]
     citizen = visitor("not-listed")
     citizen.page.set_viewport_size({"width": width, "height": height})
     page = citizen.page
-    register_without_e_mail(citizen, live_hb.url, width)
+    register_without_e_mail(citizen, live_hb.url, width, hb_app, csrf_token)
 
     open_bansos_form(citizen, width)
     notice = page.locator("section.registry")

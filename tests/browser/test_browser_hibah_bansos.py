@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.support.applicant_mail import link_token
 from tests.support.hibah_bansos import HIBAH, ORG_DOCUMENTS, PDF, organisation
 
 P = "/t/cimahi/hibah-bansos"
@@ -60,6 +61,10 @@ def test_an_organisation_applies_by_the_pages_and_an_evaluator_evaluates_it(
     page.locator("#password_confirm").fill(org["password"])
     applicant.seen("register")
     page.get_by_role("button", name="Daftar", exact=True).click()
+    page.get_by_role("heading", level=1, name="Periksa e-mail Anda").wait_for()
+    # the account works once the e-mailed one-time link is followed
+    applicant.goto(f"{live_hb.url}{P}/confirm?token={link_token(org['email'])}")
+    page.get_by_role("button", name="Konfirmasi", exact=True).click()
     page.wait_for_url(f"**{P}/applications")
     applicant.seen("my-applications-empty")
 
@@ -182,6 +187,10 @@ def test_a_returned_application_gets_a_rab_line_and_goes_through_to_closed_with_
         page.locator(f"#{field}").fill(org[field])
     page.locator("#password_confirm").fill(org["password"])
     page.get_by_role("button", name="Daftar", exact=True).click()
+    page.get_by_role("heading", level=1, name="Periksa e-mail Anda").wait_for()
+    # the account works once the e-mailed one-time link is followed
+    applicant.goto(f"{live_hb.url}{P}/confirm?token={link_token(org['email'])}")
+    page.get_by_role("button", name="Konfirmasi", exact=True).click()
     page.wait_for_url(f"**{P}/applications")
 
     applicant.goto(f"{live_hb.url}{P}/programmes/{HIBAH}/apply")

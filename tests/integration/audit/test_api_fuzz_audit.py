@@ -4,8 +4,6 @@ answers as the document says. Called as an auditor and as nobody."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
@@ -30,11 +28,10 @@ def schema(audit_app):
 
 @pytest.fixture(scope="module")
 def identities(audit_app, demo_tenants):
-    from shared.auth import Principal, issue_token
+    from tests.support.officials import bearer
 
-    principal = Principal(uuid.uuid4(), demo_tenants["cimahi"].id, "fuzzer", frozenset({"auditor"}))
-    with audit_app.app_context():
-        return {"auditor": {"Authorization": "Bearer " + issue_token(principal)}, "anonymous": {}}
+    auditor = bearer(audit_app, demo_tenants["cimahi"].id, "auditor")
+    return {"auditor": {"Authorization": auditor}, "anonymous": {}}
 
 
 @pytest.mark.parametrize(

@@ -13,14 +13,13 @@ applicant, a real programme and the applicant's own, so they reach the domain, n
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
 
 from services.hibah_bansos.openapi import document
 from tests.support import fuzz
+from tests.support.applicant_mail import post_registration, register_confirmed
 from tests.support.hibah_bansos import BANSOS, HIBAH, application, organisation
 
 OPERATIONS = fuzz.operations(schemathesis.openapi.from_dict(document()))
@@ -44,16 +43,12 @@ def schema(hb_app):
 @pytest.fixture(scope="module")
 def identities(hb_app, demo_tenants):
     """Headers of each kind of caller, and a real draft application and programme codes."""
-    from shared.auth import Principal, issue_token
+    from tests.support.officials import bearer
 
-    principal = Principal(uuid.uuid4(), demo_tenants["cimahi"].id, "fuzzer", frozenset(ROLES))
-    with hb_app.app_context():
-        official = {"Authorization": "Bearer " + issue_token(principal)}
+    official = {"Authorization": bearer(hb_app, demo_tenants["cimahi"].id, *ROLES)}
     client = hb_app.test_client()
     org = organisation()
-    resp = client.post(f"{T}/applicants", json=org)
-    assert resp.status_code == 201, resp.get_data(as_text=True)
-    applicant = {"Authorization": "Bearer " + resp.json["access_token"]}
+    applicant = {"Authorization": "Bearer " + register_confirmed(client, "cimahi", org)}
     resp = client.post(f"{T}/applications", json=application(), headers=applicant)
     assert resp.status_code == 201, resp.get_data(as_text=True)
     return {
@@ -107,6 +102,6 @@ def test_an_email_without_a_password_is_422_not_500(hb, demo_tenants):
 
     body = person()
     del body["password"]
-    resp = hb.post(f"{T}/applicants", json=body)
+    resp = post_registration(hb, "cimahi", body)
     assert resp.status_code == 422, resp.get_data(as_text=True)
     assert [e["field"] for e in resp.json["errors"]] == ["password"]

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.support import ROOT
+from tests.support.applicant_mail import register_confirmed
 from tests.support.hibah_bansos import HIBAH, application, organisation
 
 BEFORE_MIDNIGHT_WIT = datetime(2026, 12, 31, 14, 30, tzinfo=UTC)  # 23:30 WIT, 31 December
@@ -56,7 +57,7 @@ def test_a_programme_closing_31_december_is_closed_after_midnight_in_jayapura(
     hb, jayapura, monkeypatch
 ):
     slug = jayapura.slug
-    token = hb.post(f"/t/{slug}/api/v1/applicants", json=organisation()).json["access_token"]
+    token = register_confirmed(hb, slug, organisation())
     me = {"Authorization": f"Bearer {token}"}
 
     at(monkeypatch, BEFORE_MIDNIGHT_WIT)

@@ -12,6 +12,7 @@ import uuid
 import pyotp
 import pytest
 
+from tests.support.applicant_mail import link_token
 from tests.support.hibah_bansos import (
     HIBAH,
     ORG_DOCUMENTS,
@@ -37,7 +38,14 @@ def register_organisation(client, csrf_token, **over) -> dict:
         csrf_token=csrf_token(client, f"{P}/register/organisation"),
         password_confirm=org["password"],
     )
-    resp = client.post(f"{P}/register/organisation", data=data)
+    resp = client.post(f"{P}/register/organisation", data=data, environ_base=addr())
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    # the account works once the e-mailed link is followed (a page with one button)
+    link = f"{P}/confirm?token={link_token(org['email'])}"
+    token = csrf_token(client, link)
+    resp = client.post(
+        f"{P}/confirm", data={"csrf_token": token, "token": link_token(org["email"])}
+    )
     assert resp.status_code == 303, resp.get_data(as_text=True)
     return org
 

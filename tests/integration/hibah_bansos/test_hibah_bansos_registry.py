@@ -1,6 +1,6 @@
 """The path to bansos on the real stack and the local fake social registry (a real HTTP server):
 eligibility in plain words before the form; a resident registers with phone and NIK (no
-e-mail) and signs in with the NIK; one the registry lists applies and reaches "Diajukan"; one it
+e-mail), is confirmed at the counter (KTP) and signs in with the NIK; one the registry lists applies and reaches "Diajukan"; one it
 does not list is told before the form where to go and asks an official to verify them, which
 puts the application in the evaluator's worklist; only yes/no and the data period are stored;
 passwords are reset by a one-time e-mailed link, or at the counter after an identity check."""
@@ -25,6 +25,7 @@ from tests.integration.hibah_bansos.test_hibah_bansos_pages import (
     office,
     register_organisation,
 )
+from tests.support.counter import counter_code
 from tests.support.hibah_bansos import BANSOS, PDF
 from tests.support.social_registry import list_in_registry, registry_url, resident_form
 
@@ -39,13 +40,34 @@ def text_of(resp) -> str:
 
 
 def register_resident(client, csrf_token, **over) -> dict:
+    """Register by the page without e-mail (the same page whether the NIK was new or held),
+    confirm the registration at the counter (confirm_at_counter) and sign in with the NIK."""
     form = resident_form(**over)
     resp = client.post(
         f"{P}/register/individual",
+        environ_base=addr(),
         data={**form, "csrf_token": csrf_token(client, f"{P}/register/individual")},
     )
-    assert resp.status_code == 303, resp.get_data(as_text=True)[:3000]
+    assert resp.status_code == 202, resp.get_data(as_text=True)[:3000]
+    assert "Datang ke loket untuk konfirmasi" in text_of(resp)
+    confirm_at_counter(client, csrf_token, form["nik"], form["password"])
+    sign_in(client, csrf_token, form["nik"], form["password"])
     return form
+
+
+def confirm_at_counter(client, csrf_token, nik: str, password: str):
+    """A registration without e-mail is confirmed at the counter: the resident sets their
+    password with the code the official handed over (spending it confirms the account)."""
+    done = client.post(
+        f"{P}/reset-password",
+        data={
+            "csrf_token": csrf_token(client, f"{P}/reset-password"),
+            "reset_code": counter_code(client.application, csrf_token, nik),
+            "password": password,
+            "password_confirm": password,
+        },
+    )
+    assert done.status_code == 303, done.get_data(as_text=True)[:2000]
 
 
 def sign_in(client, csrf_token, login: str, password: str, expect: int = 303):
@@ -268,9 +290,9 @@ def test_forms_explain_each_field_with_aria_and_required_marks(hb_app, csrf_toke
 
 
 def test_a_password_is_reset_by_a_one_time_e_mailed_link(hb_app, csrf_token, tmp_path, monkeypatch):
-    monkeypatch.setitem(hb_app.extensions, "hb_mailer", EmlDirectory(tmp_path))
     client = hb_app.test_client()
-    org = register_organisation(client, csrf_token)
+    org = register_organisation(client, csrf_token)  # its confirmation mail is not counted
+    monkeypatch.setitem(hb_app.extensions, "hb_mailer", EmlDirectory(tmp_path))
     stranger = client.post(
         f"{P}/forgot-password",
         data={"csrf_token": csrf_token(client, f"{P}/forgot-password"), "email": "x@tidak-ada.id"},

@@ -18,6 +18,7 @@ from tests.integration.hibah_bansos.test_hibah_bansos_pages import (
     office,
     register_organisation,
 )
+from tests.support.applicant_mail import register_confirmed
 from tests.support.hibah_bansos import PDF, add_programme, application
 
 T = "/t/cimahi/api/v1"
@@ -100,8 +101,7 @@ def test_the_api_computes_line_totals_and_keeps_the_first_shape(hb, hb_owner_db,
     code = add_programme(hb_owner_db, demo_tenants["cimahi"].id, "TEST-RABAPI")
     from tests.support.hibah_bansos import organisation
 
-    registered = hb.post(f"{T}/applicants", json=organisation())
-    me = {"Authorization": f"Bearer {registered.json['access_token']}"}
+    me = {"Authorization": f"Bearer {register_confirmed(hb, 'cimahi', organisation())}"}
     lines = [
         {"item": "Sewa tenda", "volume": 2, "unit": "unit", "unit_price": 1_500_000},
         {"item": "Konsumsi", "amount": 7_000_000},  # a total only, as before
@@ -292,8 +292,7 @@ def test_the_api_changes_a_returned_application_removes_a_document_and_records_a
     from tests.support.hibah_bansos import organisation
 
     code = add_programme(hb_owner_db, demo_tenants["cimahi"].id, "TEST-PUT")
-    registered = hb.post(f"{T}/applicants", json=organisation())
-    me = {"Authorization": f"Bearer {registered.json['access_token']}"}
+    me = {"Authorization": f"Bearer {register_confirmed(hb, 'cimahi', organisation())}"}
     number = hb.post(f"{T}/applications", json=application(code, 10_000_000), headers=me).json[
         "application_number"
     ]

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.domain.access import OFFICIALS
 from tests.integration.hibah_bansos.test_hibah_bansos_pages import OFFICE, move, office
+from tests.support.applicant_mail import register_confirmed
 from tests.support.hibah_bansos import application, organisation
 
 STEP_TARGET = re.compile(r'<input type="hidden" name="to" value="([a-z_]+)">')
@@ -18,9 +19,7 @@ STEP_TARGET = re.compile(r'<input type="hidden" name="to" value="([a-z_]+)">')
 
 def _application(hb_app) -> str:
     client = hb_app.test_client()
-    registered = client.post("/t/cimahi/api/v1/applicants", json=organisation())
-    assert registered.status_code == 201
-    bearer = {"Authorization": f"Bearer {registered.json['access_token']}"}
+    bearer = {"Authorization": f"Bearer {register_confirmed(client, 'cimahi', organisation())}"}
     created = client.post("/t/cimahi/api/v1/applications", json=application(), headers=bearer)
     assert created.status_code == 201, created.json
     return created.json["application_number"]

@@ -5,6 +5,7 @@ organisation's name in any status, with applicant, date and days waiting."""
 from __future__ import annotations
 
 from tests.integration.hibah_bansos.test_hibah_bansos_pages import office
+from tests.support.applicant_mail import register_confirmed
 from tests.support.hibah_bansos import application, organisation
 
 H = "/t/cimahi/hibah-bansos/office"
@@ -15,9 +16,7 @@ def test_an_evaluator_lands_on_the_worklist_and_finds_an_application(
 ):
     org = organisation()
     client = hb_app.test_client()
-    registered = client.post("/t/cimahi/api/v1/applicants", json=org)
-    assert registered.status_code == 201
-    bearer = {"Authorization": f"Bearer {registered.json['access_token']}"}
+    bearer = {"Authorization": f"Bearer {register_confirmed(client, 'cimahi', org)}"}
     created = client.post("/t/cimahi/api/v1/applications", json=application(), headers=bearer)
     number = created.json["application_number"]
 

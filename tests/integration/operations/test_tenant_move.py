@@ -54,11 +54,9 @@ def cli(*args: str, env: dict[str, str] | None = None):
 
 
 def bearer(app, tenant, *roles) -> dict[str, str]:
-    from shared.auth import Principal, issue_token
+    from tests.support.officials import bearer as official_bearer
 
-    principal = Principal(uuid.uuid4(), tenant.id, f"mv-{uuid.uuid4().hex[:6]}", frozenset(roles))
-    with app.app_context():
-        return {"Authorization": "Bearer " + issue_token(principal)}
+    return {"Authorization": official_bearer(app, tenant.id, *roles)}
 
 
 # -- the receiving deployment --------------------------------------------------------------

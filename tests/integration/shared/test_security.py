@@ -3,8 +3,6 @@ reporter pages, CSRF on every form, stored XSS escaped, SQL injection inert."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 APPS = ["wb_app", "hb_app"]
@@ -49,15 +47,12 @@ def test_reporter_pages_are_never_cached(wb):
 def test_every_html_form_post_without_a_csrf_token_is_refused(request, app_name, demo_tenants):
     """Signed in by page session (no bearer header), a POST to any page route without the
     CSRF token changes nothing and is answered 400."""
-    from shared.auth import ROLES, Principal, issue_token
+    from shared.auth import ROLES
+    from tests.support.officials import page_session
 
     app = request.getfixturevalue(app_name)
     client = app.test_client()
-    principal = Principal(uuid.uuid4(), demo_tenants["cimahi"].id, "csrf-probe", frozenset(ROLES))
-    with app.app_context():
-        token = issue_token(principal)
-    with client.session_transaction() as s:
-        s["official"] = token
+    page_session(app, client, demo_tenants["cimahi"].id, *ROLES)
     posts = [path for method, path in concrete_routes(app, {"POST"}) if "/api/" not in path]
     assert posts, "no HTML form routes found"
     for path in posts:
@@ -66,7 +61,7 @@ def test_every_html_form_post_without_a_csrf_token_is_refused(request, app_name,
 
 
 def test_stored_script_comes_back_escaped_on_the_officials_page(wb, demo_tenants):
-    from shared.auth import Principal, issue_token
+    from tests.support.officials import page_session
 
     payload = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
     filed = wb.post(
@@ -79,13 +74,7 @@ def test_stored_script_comes_back_escaped_on_the_officials_page(wb, demo_tenants
     )
     assert filed.status_code == 201, filed.get_data(as_text=True)
     case = filed.json["case_number"]
-    principal = Principal(
-        uuid.uuid4(), demo_tenants["cimahi"].id, "xss-probe", frozenset({"wbs_supervisor"})
-    )
-    with wb.application.app_context():
-        token = issue_token(principal)
-    with wb.session_transaction() as s:
-        s["official"] = token
+    page_session(wb.application, wb, demo_tenants["cimahi"].id, "wbs_supervisor")
     html = wb.get(f"/t/cimahi/whistleblowing/cases/{case}").get_data(as_text=True)
     assert "&lt;script&gt;alert(" in html
     assert '<script>alert("xss")' not in html and "<img src=x" not in html

@@ -10,8 +10,6 @@ this app, a reporter with a real receipt, or nobody for the public ones.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from schemathesis import GenerationMode
 
@@ -58,11 +56,9 @@ CALLS = _calls()
 
 @pytest.fixture(scope="module")
 def identities(wb_app, demo_tenants, make_report):
-    from shared.auth import Principal, issue_token
+    from tests.support.officials import bearer
 
-    principal = Principal(uuid.uuid4(), demo_tenants["cimahi"].id, "fuzzer", frozenset(ROLES))
-    with wb_app.app_context():
-        official = {"Authorization": "Bearer " + issue_token(principal)}
+    official = {"Authorization": bearer(wb_app, demo_tenants["cimahi"].id, *ROLES)}
     filed = make_report("cimahi")
     return {
         "official": official,
