@@ -4,10 +4,12 @@ city can operate (pages and API), served by the whistleblowing service (operatio
     GET       /t/<tenant>/admin/                                   the admin's home: checklist
     GET|POST  /t/<tenant>/admin/officials                          list; add (enrolment link)
     POST      /t/<tenant>/admin/officials/<id>/roles               change roles
+    POST      /t/<tenant>/admin/officials/<id>/name                change the display name
     POST      /t/<tenant>/admin/officials/<id>/active              deactivate / reactivate
     POST      /t/<tenant>/admin/officials/<id>/reset               reset the second factor
     GET|POST  /t/<tenant>/api/v1/admin/officials                   the same as JSON
-    PATCH     /t/<tenant>/api/v1/admin/officials/<id>              {"roles"?, "active"?}
+    PATCH     /t/<tenant>/api/v1/admin/officials/<id>              {"roles"?, "active"?,
+                                                                    "display_name"?}
     POST      /t/<tenant>/api/v1/admin/officials/<id>/second-factor-reset
 
 The use cases are operations/official_admin's (the CLI uses the same ones); every change is an
@@ -31,6 +33,7 @@ from shared.bodies import json_body
 from shared.event_types import (
     PLATFORM_OFFICIAL_ACTIVE_CHANGED,
     PLATFORM_OFFICIAL_ADDED,
+    PLATFORM_OFFICIAL_RENAMED,
     PLATFORM_OFFICIAL_ROLES_CHANGED,
     PLATFORM_OFFICIAL_SECOND_FACTOR_RESET,
 )
@@ -65,6 +68,7 @@ def _refused(exc: OfficialError) -> Refused:
     field, _sep, _reason = str(exc).partition(":")
     messages = {
         "username": _("Use 3-63 characters: a-z, 0-9, '.', '_', '-'; the name may be taken."),
+        "display_name": _("At most 100 characters, without control characters."),
         "roles": _(
             "Choose at least one role. An identity custodian may not also investigate or "
             "supervise cases, and you keep your own administrator role."
@@ -93,10 +97,10 @@ def _enrolment_url(token: str) -> str:
 # --- use cases with their events --------------------------------------------------------------
 
 
-def _add(username: str, roles: list[str]) -> tuple[uuid.UUID, str]:
+def _add(username: str, roles: list[str], display_name: str | None = None) -> tuple[uuid.UUID, str]:
     with unit_of_work() as uw:
         try:
-            official_id, token = official_admin.enrol(g.tenant.id, username, roles)
+            official_id, token = official_admin.enrol(g.tenant.id, username, roles, display_name)
         except OfficialError as exc:
             raise _refused(exc) from None
         uw.emit(
@@ -120,6 +124,23 @@ def _set_roles(official_id: uuid.UUID, roles: list[str]) -> None:
             _pseudonym(),
             {"official_id": str(official_id), "roles": now, "previous_roles": previous},
         )
+
+
+def _set_display_name(official_id: uuid.UUID, display_name: str | None) -> None:
+    with unit_of_work() as uw:
+        try:
+            previous, now = official_admin.change_display_name(
+                g.tenant.id, official_id, display_name
+            )
+        except OfficialError as exc:
+            raise _refused(exc) from None
+        if previous != now:  # the name is personal data: the event says only whether one is set
+            uw.emit(
+                PLATFORM_OFFICIAL_RENAMED,
+                f"official:{official_id}",
+                _pseudonym(),
+                {"official_id": str(official_id), "named": now is not None},
+            )
 
 
 def _set_active(official_id: uuid.UUID, active: bool) -> None:
@@ -190,13 +211,13 @@ def officials_page():
 @require_roles("tenant_admin")
 def add_page():
     username = request.form.get("username", "").strip().lower()
+    display_name = request.form.get("display_name", "")
     roles = request.form.getlist("roles")
     try:
-        _official_id, token = _add(username, roles)
+        _official_id, token = _add(username, roles, display_name)
     except Refused as exc:
-        return _list_page(
-            {exc.field or "username": str(exc)}, {"username": username, "roles": roles}, exc.status
-        )
+        typed = {"username": username, "display_name": display_name, "roles": roles}
+        return _list_page({exc.field or "username": str(exc)}, typed, exc.status)
     return _enrolment_page(username, token)
 
 
@@ -209,6 +230,30 @@ def roles_page(official_id: uuid.UUID):
         return _list_page({f"roles-{official_id}": str(exc)}, status=exc.status)
     name = official_admin.official_of(g.tenant.id, official_id).username
     flash(_("Roles of %(name)s changed.", name=name), "success")
+    return redirect(url_for(".officials_page"), code=303)
+
+
+@bp.post(f"{PAGE}/<uuid:official_id>/name")
+@require_roles("tenant_admin")
+def name_page(official_id: uuid.UUID):
+    typed = request.form.get("display_name", "")
+    try:
+        _set_display_name(official_id, typed)
+    except Refused as exc:
+        return _list_page(
+            {f"name-{official_id}": str(exc)},
+            {"roles": [], "names": {str(official_id): typed}},
+            exc.status,
+        )
+    official = official_admin.official_of(g.tenant.id, official_id)
+    flash(
+        _(
+            "Colleagues now read %(name)s for %(username)s.",
+            name=official.display_name or official.username,
+            username=official.username,
+        ),
+        "success",
+    )
     return redirect(url_for(".officials_page"), code=303)
 
 
@@ -320,6 +365,7 @@ def _json(o: official_admin.OfficialView) -> dict:
     return {
         "official_id": str(o.id),
         "username": o.username,
+        "display_name": o.display_name,
         "roles": o.roles,
         "active": o.active,
         "enrolled": o.enrolled,
@@ -332,6 +378,13 @@ def _roles_of(body: dict) -> list[str]:
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Refused(422, "a list of roles", "roles")
     return roles
+
+
+def _display_name_of(body: dict) -> str | None:
+    name = body.get("display_name")
+    if name is not None and not isinstance(name, str):
+        raise Refused(422, "text or null", "display_name")
+    return name
 
 
 @bp.get(API)
@@ -347,7 +400,7 @@ def add_api():
     body = body if isinstance(body, dict) else {}
     if not isinstance(body.get("username"), str):
         raise Refused(422, "required text", "username")
-    official_id, token = _add(body["username"], _roles_of(body))
+    official_id, token = _add(body["username"], _roles_of(body), _display_name_of(body))
     return jsonify(official_id=str(official_id), enrolment_url=_enrolment_url(token)), 201
 
 
@@ -358,6 +411,8 @@ def change_api(official_id: uuid.UUID):
     body = body if isinstance(body, dict) else {}
     if "active" in body and not isinstance(body["active"], bool):
         raise Refused(422, "true or false", "active")
+    if "display_name" in body:
+        _set_display_name(official_id, _display_name_of(body))
     if "roles" in body:
         _set_roles(official_id, _roles_of(body))
     if "active" in body:

@@ -5,6 +5,7 @@ that app's `/openapi.json` with `shared.openapi.extend`."""
 from __future__ import annotations
 
 from shared.openapi import OFFICIAL, UUID, Schema, operation
+from shared.request_schemas import NO_CONTROLS
 
 P = "/t/{tenant}/api/v1"
 REQUEST_ID: Schema = {"name": "request_id", "in": "path", "required": True, "schema": UUID}
@@ -57,14 +58,28 @@ CONFIG_SAVE: Schema = {
 ADMIN = "tenant_admin"
 OFFICIAL_ID: Schema = {"name": "official_id", "in": "path", "required": True, "schema": UUID}
 ROLES: Schema = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+DISPLAY_NAME: Schema = {
+    "type": ["string", "null"],
+    "maxLength": 100,
+    "pattern": NO_CONTROLS,
+    "description": "the name colleagues read on case pages; empty or null: the username",
+}
 NEW_OFFICIAL: Schema = {
     "type": "object",
     "required": ["username", "roles"],
-    "properties": {"username": {"type": "string", "minLength": 1, "maxLength": 64}, "roles": ROLES},
+    "properties": {
+        "username": {"type": "string", "minLength": 1, "maxLength": 64},
+        "roles": ROLES,
+        "display_name": DISPLAY_NAME,
+    },
 }
 OFFICIAL_CHANGE: Schema = {
     "type": "object",
-    "properties": {"roles": ROLES, "active": {"type": "boolean"}},
+    "properties": {
+        "roles": ROLES,
+        "active": {"type": "boolean"},
+        "display_name": DISPLAY_NAME,
+    },
 }
 
 
