@@ -324,7 +324,7 @@ def checklist() -> list[dict]:
                     "Next year's days off, cuti bersama included: enter the decreed days in "
                     "the settings when the holidays package does not know them yet"
                 ),
-                "href": url_for("tenant_config.page"),
+                "href": url_for("tenant_settings.section_page", section="holidays"),
             }
         )
     if tenant.runs("hibah_bansos"):
@@ -332,7 +332,7 @@ def checklist() -> list[dict]:
             {
                 "done": bool(tenant.service_config("hibah_bansos").get("programmes")),
                 "text": _("At least one grant or social aid programme"),
-                "href": url_for("tenant_config.page"),
+                "href": url_for("tenant_settings.programmes_page"),
             }
         )
     saved = db().execute(select(func.count()).select_from(TenantConfigVersion)).scalar()
@@ -340,7 +340,7 @@ def checklist() -> list[dict]:
         {
             "done": bool(saved),
             "text": _("Your own texts and settings (still those of the city you started from)"),
-            "href": url_for("tenant_config.page"),
+            "href": url_for("tenant_settings.index"),
         }
     )
     return items
