@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
@@ -513,11 +513,3 @@ PROGRAMME_FIELDS: tuple[Field, ...] = (
 )  # fmt: skip
 
 BY_NAME = {s.name: s for s in SECTIONS}
-
-
-@dataclass
-class Outcome:
-    """What a form's save came to: saved (the version), or the problems by field."""
-
-    errors: dict[str, str] = field(default_factory=dict)
-    unplaced: list[str] = field(default_factory=list)  # problems no field of the page names

@@ -16,6 +16,7 @@ one schema, one set of rules, one version per save.
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -247,10 +248,13 @@ def _programmes(config: dict[str, Any]) -> list[dict[str, Any]]:
     return list(config.get("services", {}).get("hibah_bansos", {}).get("programmes", []))
 
 
-def _programme_section(index: int, config: dict[str, Any]) -> Section:
+def _programme_section(index: int, *, new: bool) -> Section:
+    """The programme form; an existing programme keeps its code (applications name it)."""
     prefix = f"services.hibah_bansos.programmes.{index}."
     fields = tuple(
-        dataclasses.replace(f, path=prefix + f.path) for f in settings_forms.PROGRAMME_FIELDS
+        dataclasses.replace(f, path=prefix + f.path)
+        for f in settings_forms.PROGRAMME_FIELDS
+        if new or f.path != "code"
     )
     return Section("programme", _("Programme"), "", fields, service="hibah_bansos")
 
@@ -281,7 +285,8 @@ def programmes_page():
 
 
 def _programme_form(index: int, cur, *, new: bool):
-    sec = _programme_section(index, cur.config)
+    sec = _programme_section(index, new=new)
+    code = _programmes(cur.config)[index]["code"] if not new else None
     back = url_for(".programmes_page")
     extra = {
         "programme_new": new,
@@ -291,9 +296,11 @@ def _programme_form(index: int, cur, *, new: bool):
             )
         },
         "action": request.path,
+        "programme_code": code,
     }
     if request.method == "POST":
-        done = _("Programme %(code)s", code=request.form.get(f"{sec.items[0].path}", ""))
+        typed_code = request.form.get(f"services.hibah_bansos.programmes.{index}.code", "")
+        done = _("Programme %(code)s", code=code or typed_code)
         return _save_form(sec, cur, done=done, back=back, extra=extra)
     values = settings_forms.values_of(sec, cur.config)
     if new:
@@ -334,7 +341,7 @@ def programme_close(code: str):
         abort(404)
     cur = config_admin.current(db(), g.tenant)
     index = _index_of(code, cur.config)
-    new = settings_forms.copy.deepcopy(cur.config)
+    new = copy.deepcopy(cur.config)
     programme = new["services"]["hibah_bansos"]["programmes"][index]
     last = (today(g.tenant) - timedelta(days=1)).isoformat()
     if not programme.get("closes") or programme["closes"] > last:
@@ -370,7 +377,7 @@ def logo_upload():
     no metadata), kept in the settings themselves so every service shows it."""
     sec = _section_or_404("branding")
     cur = config_admin.current(db(), g.tenant)
-    new = settings_forms.copy.deepcopy(cur.config)
+    new = copy.deepcopy(cur.config)
     branding = new.setdefault("branding", {})
     if request.form.get("remove"):
         for key in ("logo", "logo_data", "logo_type"):

@@ -373,7 +373,14 @@ def test_programmes_are_added_edited_and_closed_never_left_open(wb, city, admin)
     # edit: the OPD changes
     edit = open_form(wb, admin, f"{base}/BANSOS-LANSIA-2027")
     edit[f"{p}.opd"] = "Dinas Sosial dan Pemberdayaan"
+    assert f"{p}.code" not in edit  # an existing programme keeps its code
     assert wb.post(f"{base}/BANSOS-LANSIA-2027", headers=admin, data=edit).status_code == 303
+    [edited] = [
+        x
+        for x in tenant_config_in("audit", config.slug)["services"]["hibah_bansos"]["programmes"]
+        if x["code"] == "BANSOS-LANSIA-2027"
+    ]
+    assert edited["opd"] == "Dinas Sosial dan Pemberdayaan" and edited["ceiling"] == 10**9
 
     # close: no new applications from today, in the city's zone
     listing = wb.get(base, headers=admin).get_data(as_text=True)
