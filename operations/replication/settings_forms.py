@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from services.hibah_bansos.forms import rupiah_field
-from services.whistleblowing.attachments import EXTENSIONS
+from services.whistleblowing.attachments import DEFAULT_TYPES, EXTENSIONS
 from shared.tenant_config import SchemaProblem
 
 Form = Mapping[str, str]
@@ -450,12 +450,12 @@ SECTIONS: tuple[Section, ...] = (
                 ),
                 hint=_l("The code is stored with each report: keep it when you rename a category."),
             ),
-            Field("services.whistleblowing.sla.acknowledge_working_days", _l("Acknowledge within (working days)"), kind="int", hint=_l("1 to 60.")),
-            Field("services.whistleblowing.sla.feedback_days", _l("Answer the reporter within (days)"), kind="int", hint=_l("1 to 365.")),
+            Field("services.whistleblowing.sla.acknowledge_working_days", _l("Acknowledge within (working days)"), kind="int", default=7, hint=_l("1 to 60.")),
+            Field("services.whistleblowing.sla.feedback_days", _l("Answer the reporter within (days)"), kind="int", default=90, hint=_l("1 to 365.")),
             Field("services.whistleblowing.sla.auto_acknowledge", _l("Acknowledge every new report automatically"), kind="bool"),
-            Field("services.whistleblowing.retention_days", _l("Keep closed cases for (days)"), kind="int", hint=_l("At least 30.")),
-            Field("services.whistleblowing.identity_disclosure_approvers", _l("Approvals needed to reveal an identity"), kind="int", hint=_l("1 or 2.")),
-            Field("services.whistleblowing.identity_disclosure_valid_days", _l("An approved disclosure stays valid for (days)"), kind="int", hint=_l("1 to 90.")),
+            Field("services.whistleblowing.retention_days", _l("Keep closed cases for (days)"), kind="int", default=1825, hint=_l("At least 30.")),
+            Field("services.whistleblowing.identity_disclosure_approvers", _l("Approvals needed to reveal an identity"), kind="int", default=1, hint=_l("1 or 2.")),
+            Field("services.whistleblowing.identity_disclosure_valid_days", _l("An approved disclosure stays valid for (days)"), kind="int", default=7, hint=_l("1 to 90.")),
         ),
         service="whistleblowing",
     ),
@@ -464,9 +464,9 @@ SECTIONS: tuple[Section, ...] = (
         _l("Whistleblowing: attachments"),
         _l("What reporters may attach. Every file is checked by its content, cleaned of metadata and never named."),
         (
-            Field("services.whistleblowing.attachments.max_bytes", _l("Largest file (MB)"), kind="mb", hint=_l("Up to 50 MB.")),
-            Field("services.whistleblowing.attachments.max_count", _l("Files per report"), kind="int", hint=_l("0 to 50.")),
-            Field("services.whistleblowing.attachments.types", _l("Types accepted"), kind="checks", choices=MEDIA_TYPES),
+            Field("services.whistleblowing.attachments.max_bytes", _l("Largest file (MB)"), kind="mb", default=10485760, hint=_l("Up to 50 MB.")),
+            Field("services.whistleblowing.attachments.max_count", _l("Files per report"), kind="int", default=10, hint=_l("0 to 50.")),
+            Field("services.whistleblowing.attachments.types", _l("Types accepted"), kind="checks", choices=MEDIA_TYPES, default=list(DEFAULT_TYPES)),
         ),
         service="whistleblowing",
     ),
