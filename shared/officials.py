@@ -88,12 +88,12 @@ def normalise_display_name(display_name: str | None) -> str | None:
     `display_name` when it is too long or holds a control character."""
     if display_name is None:
         return None
-    name = unicodedata.normalize("NFC", display_name).strip()
-    if len(name) > DISPLAY_NAME_MAX:
+    # checked as typed, as the API document states them (maxLength, no control character)
+    if len(display_name) > DISPLAY_NAME_MAX:
         raise OfficialError(f"display_name: at most {DISPLAY_NAME_MAX} characters")
-    if control_character(name) is not None:
+    if control_character(display_name) is not None:
         raise OfficialError("display_name: no control characters")
-    return name or None
+    return unicodedata.normalize("NFC", display_name).strip() or None
 
 
 def name_of(official: Any) -> str:

@@ -34,6 +34,14 @@ NO_CONTROLS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 NO_CONTROLS_MULTILINE = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 
 
+# An e-mail address as both servers read it, without control characters (so the document and
+# the validator refuse the same strings).
+_NOT_IN_ADDRESS = "@\\s\\u0000-\\u001f\\u007f-\\u009f"
+EMAIL_PATTERN = (
+    f"^[^{_NOT_IN_ADDRESS}]{{1,64}}@[^{_NOT_IN_ADDRESS}]{{1,255}}\\.[^{_NOT_IN_ADDRESS}]{{2,}}$"
+)
+
+
 def number_text(
     digits: tuple[int, int], *, keep_plus: bool = False, keep_format: bool = False
 ) -> Any:
@@ -57,6 +65,18 @@ def number_text(
     ]
 
 
+def _stripped_at_least(no_controls: str, min_length: int) -> str:
+    """`no_controls` with the length rule as the server applies it: strings are stripped first
+    (`str_strip_whitespace`), so " " is empty; at least `min_length` characters from the first
+    to the last that is not white space."""
+    if min_length < 1:
+        return no_controls
+    allowed = no_controls[1:-1]  # `[^...]*` without its anchors
+    if min_length == 1:
+        return f"^(?={allowed}$)\\s*\\S[\\s\\S]*$"
+    return f"^(?={allowed}$)\\s*\\S[\\s\\S]{{{min_length - 2},}}\\S\\s*$"
+
+
 def _document_no_controls(schema: dict[str, Any], model: type[BaseModel]) -> None:
     """Every string property of a `Strict` body says in its document what the validator
     refuses: no control characters (a field that already has a pattern keeps its own)."""
@@ -64,8 +84,9 @@ def _document_no_controls(schema: dict[str, Any], model: type[BaseModel]) -> Non
     for name, prop in schema.get("properties", {}).items():
         pattern = NO_CONTROLS_MULTILINE if name in multiline else NO_CONTROLS
         for branch in [prop, *prop.get("anyOf", [])]:
-            if branch.get("type") == "string" and "pattern" not in branch and "enum" not in branch:
-                branch["pattern"] = pattern
+            plain = not {"pattern", "enum", "format"} & set(branch)  # those have their own grammar
+            if branch.get("type") == "string" and plain:
+                branch["pattern"] = _stripped_at_least(pattern, branch.get("minLength", 0))
             items = branch.get("items")
             if branch.get("type") == "array" and isinstance(items, dict):
                 if items.get("type") == "string" and "pattern" not in items:

@@ -4,8 +4,10 @@ that app's `/openapi.json` with `shared.openapi.extend`."""
 
 from __future__ import annotations
 
-from shared.openapi import OFFICIAL, UUID, Schema, operation
+from shared.officials import USERNAME_RE
+from shared.openapi import CHECKED_AGAINST, OFFICIAL, UUID, Schema, operation
 from shared.request_schemas import NO_CONTROLS
+from shared.roles import ROLES as ROLE_NAMES
 
 P = "/t/{tenant}/api/v1"
 REQUEST_ID: Schema = {"name": "request_id", "in": "path", "required": True, "schema": UUID}
@@ -57,7 +59,13 @@ CONFIG_SAVE: Schema = {
 }
 ADMIN = "tenant_admin"
 OFFICIAL_ID: Schema = {"name": "official_id", "in": "path", "required": True, "schema": UUID}
-ROLES: Schema = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+ROLES: Schema = {
+    "type": "array",
+    "items": {"type": "string", "enum": sorted(ROLE_NAMES)},
+    "uniqueItems": True,
+    CHECKED_AGAINST: "the separation rules: at least one role; an identity custodian neither "
+    "investigates nor supervises; an admin cannot drop their own admin role",
+}
 DISPLAY_NAME: Schema = {
     "type": ["string", "null"],
     "maxLength": 100,
@@ -68,7 +76,11 @@ NEW_OFFICIAL: Schema = {
     "type": "object",
     "required": ["username", "roles"],
     "properties": {
-        "username": {"type": "string", "minLength": 1, "maxLength": 64},
+        "username": {
+            "type": "string",
+            "pattern": USERNAME_RE.pattern,
+            CHECKED_AGAINST: "the city's officials: a username not yet taken",
+        },
         "roles": ROLES,
         "display_name": DISPLAY_NAME,
     },
