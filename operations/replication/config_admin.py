@@ -124,10 +124,15 @@ def close_removed_programmes(before: dict[str, Any], new: dict[str, Any], on: da
     applications and budget; a programme deleted from the settings would stay open there).
     Returns the codes closed."""
     old = before.get("services", {}).get("hibah_bansos", {}).get("programmes", [])
-    hb = new.get("services", {}).get("hibah_bansos")
+    services = new.get("services")
+    hb = services.get("hibah_bansos") if isinstance(services, dict) else None
     if not old or not isinstance(hb, dict) or not isinstance(hb.get("programmes", []), list):
-        return []
-    kept = {p.get("code") for p in hb.get("programmes", []) if isinstance(p, dict)}
+        return []  # the schema will say what is wrong with it
+    kept = {
+        p["code"]
+        for p in hb.get("programmes", [])
+        if isinstance(p, dict) and isinstance(p.get("code"), str)
+    }
     closed = []
     for p in old:
         if p["code"] in kept:
