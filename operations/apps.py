@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Flask
 
 from operations import branding, officials_web
-from operations.replication import config_web
+from operations.replication import config_web, settings_web
 from operations.replication import openapi as replication_openapi
 from operations.replication import web as replication_web
 from services.audit import app as audit_app
@@ -28,6 +28,7 @@ def whistleblowing() -> Flask:
     app = whistleblowing_app.create_app()
     app.register_blueprint(replication_web.bp)
     app.register_blueprint(config_web.bp)
+    app.register_blueprint(settings_web.bp)
     app.register_blueprint(officials_web.bp)
     app.register_blueprint(branding.bp)
     app.register_blueprint(_preferences("whistleblowing", "/t/<tenant>/whistleblowing/office"))

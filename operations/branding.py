@@ -1,11 +1,17 @@
 """The tenant's colours as a small stylesheet (the pages' CSP allows styles from 'self' only,
 so no inline style): `GET /t/<tenant>/branding.css`, linked from the header of base.html.
 A primary colour with too little contrast against white text (WCAG AA, 4.5:1) is darkened
-text-wise: the header then uses black text instead."""
+text-wise: the header then uses black text instead. The secondary colour is the header's stripe.
+
+The logo uploaded on the branding settings page lives in the settings themselves
+(`branding.logo_data`, cleaned like an attachment), so every service serves it:
+`GET /t/<tenant>/branding/logo`."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g
+import base64
+
+from flask import Blueprint, Response, abort, g
 
 bp = Blueprint("branding", __name__)
 
@@ -31,13 +37,30 @@ def text_colour_on(background: str) -> str:
 
 @bp.get("/t/<tenant>/branding.css")
 def stylesheet() -> Response:
-    primary = g.tenant.config.get("branding", {}).get("primary_color")
+    branding = g.tenant.config.get("branding", {})
+    primary, secondary = branding.get("primary_color"), branding.get("secondary_color")
     css = ""
     if primary:
         css = (
             f"header.site {{ background: {primary}; color: {text_colour_on(primary)}; }}\n"
             f"header.site a {{ color: {text_colour_on(primary)}; }}\n"
         )
+    if secondary:
+        css += f"header.site {{ border-bottom: 4px solid {secondary}; }}\n"
     resp = Response(css, mimetype="text/css")
     resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp
+
+
+@bp.get("/t/<tenant>/branding/logo")
+def logo() -> Response:
+    branding = g.tenant.config.get("branding", {})
+    if not branding.get("logo_data") or branding.get("logo_type") not in (
+        "image/png",
+        "image/jpeg",
+    ):
+        abort(404)
+    resp = Response(base64.b64decode(branding["logo_data"]), mimetype=branding["logo_type"])
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp

@@ -29,6 +29,7 @@ from shared.officials import (
     hash_password,
     new_password,
     new_totp_secret,
+    normalise_display_name,
     normalise_username,
     revoke_tokens,
     set_credentials,
@@ -216,6 +217,7 @@ class OfficialView:
     enrolled: bool  # has set their own password and second factor
     last_sign_in: datetime | None  # the time of the last accepted TOTP code
     has_email: bool = False  # notices can reach them (the address itself is never listed)
+    display_name: str | None = None  # the name colleagues read; None: the username
 
 
 def officials_of(tenant_id: uuid.UUID) -> list[OfficialView]:
@@ -231,7 +233,14 @@ def _view(row) -> OfficialView:
     step = row.last_totp_step
     seen = datetime.fromtimestamp(step * TOTP_STEP_SECONDS, UTC) if step else None
     return OfficialView(
-        row.id, row.username, list(row.roles), row.active, step is not None, seen, bool(row.email)
+        row.id,
+        row.username,
+        list(row.roles),
+        row.active,
+        step is not None,
+        seen,
+        bool(row.email),
+        row.display_name,
     )
 
 
@@ -242,10 +251,29 @@ def official_of(tenant_id: uuid.UUID, official_id: uuid.UUID) -> OfficialView:
     raise OfficialError("official: no such official in this tenant")
 
 
-def enrol(tenant_id: uuid.UUID, username: str, roles: Iterable[str]) -> tuple[uuid.UUID, str]:
+def change_display_name(
+    tenant_id: uuid.UUID, official_id: uuid.UUID, display_name: str | None
+) -> tuple[str | None, str | None]:
+    """(previous, new) display name in every service database; empty removes it (colleagues
+    then read the username)."""
+    name = normalise_display_name(display_name)
+    with ExitStack() as stack:
+        sessions = _sessions(stack, tenant_id)
+        rows = _rows_of(sessions, official_id)
+        previous = rows[0].display_name
+        for row in rows:
+            row.display_name = name
+        _commit_all(sessions)
+    return previous, name
+
+
+def enrol(
+    tenant_id: uuid.UUID, username: str, roles: Iterable[str], display_name: str | None = None
+) -> tuple[uuid.UUID, str]:
     """A new official in every service database, unable to sign in until they follow the
     one-time enrolment link (returned: its token) and set their own password and TOTP."""
     roles = check_separated(roles)
+    name = normalise_display_name(display_name)
     official_id = uuid.uuid4()
     password_hash = hash_password(new_password())  # nobody knows it: the link sets the real one
     with ExitStack() as stack:
@@ -260,7 +288,7 @@ def enrol(tenant_id: uuid.UUID, username: str, roles: Iterable[str]) -> tuple[uu
                 password_hash=password_hash,
                 totp_secret=new_totp_secret(),
             )
-            row.active = False
+            row.active, row.display_name = False, name
         _commit_all(sessions)
     return official_id, issue_enrolment_link(tenant_id, official_id)
 

@@ -4,11 +4,13 @@ city can operate (pages and API), served by the whistleblowing service (operatio
     GET       /t/<tenant>/admin/                                   the admin's home: checklist
     GET|POST  /t/<tenant>/admin/officials                          list; add (enrolment link)
     POST      /t/<tenant>/admin/officials/<id>/roles               change roles
+    POST      /t/<tenant>/admin/officials/<id>/name                change the display name
     POST      /t/<tenant>/admin/officials/<id>/active              deactivate / reactivate
     POST      /t/<tenant>/admin/officials/<id>/reset               reset the second factor
     POST      /t/<tenant>/admin/officials/<id>/email               the address notices go to
     GET|POST  /t/<tenant>/api/v1/admin/officials                   the same as JSON
-    PATCH     /t/<tenant>/api/v1/admin/officials/<id>              {"roles"?, "active"?, "email"?}
+    PATCH     /t/<tenant>/api/v1/admin/officials/<id>              {"roles"?, "active"?, "email"?,
+                                                                    "display_name"?}
     POST      /t/<tenant>/api/v1/admin/officials/<id>/second-factor-reset
 
 The use cases are operations/official_admin's (the CLI uses the same ones); every change is an
@@ -32,6 +34,7 @@ from shared.bodies import json_body
 from shared.event_types import (
     PLATFORM_OFFICIAL_ACTIVE_CHANGED,
     PLATFORM_OFFICIAL_ADDED,
+    PLATFORM_OFFICIAL_RENAMED,
     PLATFORM_OFFICIAL_ROLES_CHANGED,
     PLATFORM_OFFICIAL_SECOND_FACTOR_RESET,
 )
@@ -66,6 +69,7 @@ def _refused(exc: OfficialError) -> Refused:
     field, _sep, _reason = str(exc).partition(":")
     messages = {
         "username": _("Use 3-63 characters: a-z, 0-9, '.', '_', '-'; the name may be taken."),
+        "display_name": _("At most 100 characters, without control characters."),
         "roles": _(
             "Choose at least one role. An identity custodian may not also investigate or "
             "supervise cases, and you keep your own administrator role."
@@ -95,10 +99,10 @@ def _enrolment_url(token: str) -> str:
 # --- use cases with their events --------------------------------------------------------------
 
 
-def _add(username: str, roles: list[str]) -> tuple[uuid.UUID, str]:
+def _add(username: str, roles: list[str], display_name: str | None = None) -> tuple[uuid.UUID, str]:
     with unit_of_work() as uw:
         try:
-            official_id, token = official_admin.enrol(g.tenant.id, username, roles)
+            official_id, token = official_admin.enrol(g.tenant.id, username, roles, display_name)
         except OfficialError as exc:
             raise _refused(exc) from None
         uw.emit(
@@ -130,6 +134,23 @@ def _set_roles(official_id: uuid.UUID, roles: list[str]) -> None:
             _pseudonym(),
             {"official_id": str(official_id), "roles": now, "previous_roles": previous},
         )
+
+
+def _set_display_name(official_id: uuid.UUID, display_name: str | None) -> None:
+    with unit_of_work() as uw:
+        try:
+            previous, now = official_admin.change_display_name(
+                g.tenant.id, official_id, display_name
+            )
+        except OfficialError as exc:
+            raise _refused(exc) from None
+        if previous != now:  # the name is personal data: the event says only whether one is set
+            uw.emit(
+                PLATFORM_OFFICIAL_RENAMED,
+                f"official:{official_id}",
+                _pseudonym(),
+                {"official_id": str(official_id), "named": now is not None},
+            )
 
 
 def _set_active(official_id: uuid.UUID, active: bool) -> None:
@@ -200,18 +221,22 @@ def officials_page():
 @require_roles("tenant_admin")
 def add_page():
     username = request.form.get("username", "").strip().lower()
+    display_name = request.form.get("display_name", "")
     roles = request.form.getlist("roles")
     email = request.form.get("email", "").strip()
     values = {"username": username, "roles": roles, "email": email}
     try:
         normalise_email(email)
-        official_id, token = _add(username, roles)
+        official_id, token = _add(username, roles, display_name)
         if email:
             _set_email(official_id, email)
     except OfficialError as exc:
-        return _list_page({"email": str(_refused(exc))}, values, 422)
+        return _list_page(
+            {"email": str(_refused(exc))}, {**values, "display_name": display_name}, 422
+        )
     except Refused as exc:
-        return _list_page({exc.field or "username": str(exc)}, values, exc.status)
+        typed = {**values, "display_name": display_name}
+        return _list_page({exc.field or "username": str(exc)}, typed, exc.status)
     return _enrolment_page(username, token)
 
 
@@ -240,6 +265,30 @@ def email_page(official_id: uuid.UUID):
         _("Notices for %(name)s go to the new address.", name=name)
         if email
         else _("%(name)s no longer receives notices by e-mail.", name=name),
+        "success",
+    )
+    return redirect(url_for(".officials_page"), code=303)
+
+
+@bp.post(f"{PAGE}/<uuid:official_id>/name")
+@require_roles("tenant_admin")
+def name_page(official_id: uuid.UUID):
+    typed = request.form.get("display_name", "")
+    try:
+        _set_display_name(official_id, typed)
+    except Refused as exc:
+        return _list_page(
+            {f"name-{official_id}": str(exc)},
+            {"roles": [], "names": {str(official_id): typed}},
+            exc.status,
+        )
+    official = official_admin.official_of(g.tenant.id, official_id)
+    flash(
+        _(
+            "Colleagues now read %(name)s for %(username)s.",
+            name=official.display_name or official.username,
+            username=official.username,
+        ),
         "success",
     )
     return redirect(url_for(".officials_page"), code=303)
@@ -312,7 +361,7 @@ def checklist() -> list[dict]:
                     "Next year's days off, cuti bersama included: enter the decreed days in "
                     "the settings when the holidays package does not know them yet"
                 ),
-                "href": url_for("tenant_config.page"),
+                "href": url_for("tenant_settings.section_page", section="holidays"),
             }
         )
     if tenant.runs("hibah_bansos"):
@@ -320,7 +369,7 @@ def checklist() -> list[dict]:
             {
                 "done": bool(tenant.service_config("hibah_bansos").get("programmes")),
                 "text": _("At least one grant or social aid programme"),
-                "href": url_for("tenant_config.page"),
+                "href": url_for("tenant_settings.programmes_page"),
             }
         )
     saved = db().execute(select(func.count()).select_from(TenantConfigVersion)).scalar()
@@ -328,7 +377,7 @@ def checklist() -> list[dict]:
         {
             "done": bool(saved),
             "text": _("Your own texts and settings (still those of the city you started from)"),
-            "href": url_for("tenant_config.page"),
+            "href": url_for("tenant_settings.index"),
         }
     )
     return items
@@ -353,6 +402,7 @@ def _json(o: official_admin.OfficialView) -> dict:
     return {
         "official_id": str(o.id),
         "username": o.username,
+        "display_name": o.display_name,
         "roles": o.roles,
         "active": o.active,
         "enrolled": o.enrolled,
@@ -378,6 +428,13 @@ def _roles_of(body: dict) -> list[str]:
     return roles
 
 
+def _display_name_of(body: dict) -> str | None:
+    name = body.get("display_name")
+    if name is not None and not isinstance(name, str):
+        raise Refused(422, "text or null", "display_name")
+    return name
+
+
 @bp.get(API)
 @require_roles("tenant_admin")
 def list_api():
@@ -392,7 +449,7 @@ def add_api():
     if not isinstance(body.get("username"), str):
         raise Refused(422, "required text", "username")
     email = _email_of(body)
-    official_id, token = _add(body["username"], _roles_of(body))
+    official_id, token = _add(body["username"], _roles_of(body), _display_name_of(body))
     if email:
         _set_email(official_id, email)
     return jsonify(official_id=str(official_id), enrolment_url=_enrolment_url(token)), 201
@@ -406,6 +463,8 @@ def change_api(official_id: uuid.UUID):
     if "active" in body and not isinstance(body["active"], bool):
         raise Refused(422, "true or false", "active")
     email = _email_of(body) if "email" in body else None
+    if "display_name" in body:
+        _set_display_name(official_id, _display_name_of(body))
     if "roles" in body:
         _set_roles(official_id, _roles_of(body))
     if "email" in body:

@@ -14,6 +14,7 @@ import base64
 import hmac
 import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from sqlalchemy.orm import (
 
 from shared import crypto
 from shared.db import TenantOwned, service_engine, session_factory, tenant_session, utcnow
+from shared.plain_text import control_character
 from shared.roles import ROLES
 
 # Services whose databases hold officials (the audit ledger has no sign-in of its own).
@@ -72,6 +74,8 @@ class OfficialRecord(TenantOwned):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     username: Mapped[str] = mapped_column(String(63))
+    # The name colleagues read on case pages ("Budi Santoso, Inspektorat"); None: the username.
+    display_name: Mapped[str | None] = mapped_column(String(100), nullable=True, default=None)
     password_hash: Mapped[str] = mapped_column(String(255))
     # The TOTP seed, sealed under the tenant's data key ("v1:" + base64 of an AES-GCM
     # ciphertext bound to this row): a copied table or backup gives no second factor.
@@ -103,6 +107,27 @@ class NewCredentials:
     username: str
     password: str
     totp_secret: str
+
+
+DISPLAY_NAME_MAX = 100
+
+
+def normalise_display_name(display_name: str | None) -> str | None:
+    """NFC, stripped; empty is None (the username stands in). OfficialError naming
+    `display_name` when it is too long or holds a control character."""
+    if display_name is None:
+        return None
+    # checked as typed, as the API document states them (maxLength, no control character)
+    if len(display_name) > DISPLAY_NAME_MAX:
+        raise OfficialError(f"display_name: at most {DISPLAY_NAME_MAX} characters")
+    if control_character(display_name) is not None:
+        raise OfficialError("display_name: no control characters")
+    return unicodedata.normalize("NFC", display_name).strip() or None
+
+
+def name_of(official: Any) -> str:
+    """The name colleagues read: the display name, else the username."""
+    return official.display_name or official.username
 
 
 def normalise_username(username: str) -> str:

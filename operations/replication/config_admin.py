@@ -10,10 +10,12 @@ to the tenant file so a restart or redeploy keeps it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +23,129 @@ import yaml
 from sqlalchemy import func, select
 
 from operations import tenant_apply
+from operations.branding import contrast
 from operations.replication.models import TenantConfigVersion
 from operations.replication.portal import invalid
 from operations.replication.provisioning import tenants_dir
 from shared.event_types import PLATFORM_TENANT_CONFIGURED
 from shared.problem import Refused
-from shared.tenant_config import TenantConfigError, parse
+from shared.tenancy import today
+from shared.tenant_config import SchemaProblem, TenantConfigError, parse
 from shared.uow import UnitOfWork
 
 # Decided by the hosting deployment, not by the city itself.
 PLATFORM_KEYS = ("id", "slug", "replication_host", "suspended", "enabled")
+
+
+class SettingsRefused(Refused):
+    """A save refused (422, 409 when stale): `errors` in English for the API, `details` the
+    same problems as rules and limits, which the pages put beside their fields in the
+    reader's language."""
+
+    def __init__(self, status: int, message: str, details: list[SchemaProblem], **kw: Any):
+        super().__init__(status, message, **kw)
+        self.details = details
+
+
+def refused(problems: list[tuple[str, str, str, Any]]) -> SettingsRefused:
+    """422 naming every wrong field: (field, English reason, rule, limit) each."""
+    base = invalid([{"field": f, "reason": r} for f, r, _rule, _limit in problems])
+    return SettingsRefused(
+        422,
+        str(base),
+        [SchemaProblem(f, rule, limit) for f, _r, rule, limit in problems],
+        errors=base.errors,
+    )
+
+
+# The header's colours (operations/branding.py): the primary colour is the header's background
+# against the white page, the secondary its stripe against the primary (non-text contrast, 3:1).
+MIN_COLOUR_CONTRAST = 3.0
+
+
+def check_rules(config: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    """What the schema cannot say: readable colours, codes used once, documents that exist,
+    programmes that close after they open."""
+    problems: list[tuple[str, str, str, Any]] = []
+    branding = config.get("branding", {})
+    primary, secondary = branding.get("primary_color"), branding.get("secondary_color")
+    if primary and contrast(primary, "#ffffff") < MIN_COLOUR_CONTRAST:
+        problems.append(
+            ("branding/primary_color", "too little contrast with the white page", "contrast", 3)
+        )
+    if primary and secondary and contrast(primary, secondary) < MIN_COLOUR_CONTRAST:
+        problems.append(
+            (
+                "branding/secondary_color",
+                "too little contrast with the primary colour",
+                "contrast_primary",
+                3,
+            )
+        )
+    services = config.get("services", {})
+    lists = [
+        ("services/whistleblowing/categories", services.get("whistleblowing", {}).get("categories")),
+        ("services/hibah_bansos/required_documents", services.get("hibah_bansos", {}).get("required_documents")),
+        ("services/hibah_bansos/programmes", services.get("hibah_bansos", {}).get("programmes")),
+    ]  # fmt: skip
+    for path, items in lists:
+        seen: set[str] = set()
+        for i, item in enumerate(items or []):
+            if item["code"] in seen:
+                problems.append((f"{path}/{i}/code", "used twice", "unique", item["code"]))
+            seen.add(item["code"])
+    hb = services.get("hibah_bansos", {})
+    documents = {d["code"] for d in hb.get("required_documents", [])}
+    for i, p in enumerate(hb.get("programmes", [])):
+        unknown = sorted(set(p.get("required_documents", [])) - documents)
+        if unknown:
+            problems.append(
+                (
+                    f"services/hibah_bansos/programmes/{i}/required_documents",
+                    f"not among the required documents: {', '.join(unknown)}",
+                    "document",
+                    unknown,
+                )
+            )
+        if p.get("opens") and p.get("closes") and p["closes"] < p["opens"]:
+            problems.append(
+                (
+                    f"services/hibah_bansos/programmes/{i}/closes",
+                    "before the programme opens",
+                    "closes_before_opens",
+                    p["opens"],
+                )
+            )
+    return problems
+
+
+def close_removed_programmes(before: dict[str, Any], new: dict[str, Any], on: date) -> list[str]:
+    """A programme left out of `new` stays in it, closed on `on` (its ledger row keeps its
+    applications and budget; a programme deleted from the settings would stay open there).
+    Returns the codes closed."""
+    old = before.get("services", {}).get("hibah_bansos", {}).get("programmes", [])
+    services = new.get("services")
+    hb = services.get("hibah_bansos") if isinstance(services, dict) else None
+    if not old or not isinstance(hb, dict) or not isinstance(hb.get("programmes", []), list):
+        return []  # the schema will say what is wrong with it
+    kept = {
+        p["code"]
+        for p in hb.get("programmes", [])
+        if isinstance(p, dict) and isinstance(p.get("code"), str)
+    }
+    closed = []
+    for p in old:
+        if p["code"] in kept:
+            continue
+        p = copy.deepcopy(p)
+        last = on.isoformat()
+        if not p.get("closes") or p["closes"] > last:
+            p["closes"] = last
+        if p.get("opens") and p["opens"] > p["closes"]:
+            p["opens"] = p["closes"]
+        hb.setdefault("programmes", []).append(p)
+        closed.append(p["code"])
+    return closed
 
 
 @dataclass(frozen=True)
@@ -92,7 +207,8 @@ def parse_yaml(text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise invalid([{"field": "config", "reason": f"not valid YAML{where}"}]) from None
+        line = mark.line + 1 if mark else None
+        raise refused([("config", f"not valid YAML{where}", "yaml", line)]) from None
 
 
 def update(uow: UnitOfWork, new: Any, expected_version: int, actor: str) -> Current:
@@ -103,31 +219,39 @@ def update(uow: UnitOfWork, new: Any, expected_version: int, actor: str) -> Curr
     so one admin never silently overwrites another."""
     tenant, session = uow.tenant, uow.session
     if not isinstance(new, dict):
-        raise invalid([{"field": "config", "reason": "must be a mapping"}])
+        raise refused([("config", "must be a mapping", "mapping", None)])
     before = current(session, tenant)
     locked = [
-        {"field": key, "reason": "set by the hosting deployment; cannot be changed here"}
+        (key, "set by the hosting deployment; cannot be changed here", "platform", None)
         for key in PLATFORM_KEYS
         if key in new and new[key] != before.config.get(key)
     ]
     if locked:
-        raise invalid(locked)  # some settings belong to the hosting deployment
+        raise refused(locked)  # some settings belong to the hosting deployment
     # leaving a platform setting out keeps it as it is
     merged = {**new, **{k: before.config[k] for k in PLATFORM_KEYS if k in before.config}}
+    # a programme taken out is closed (yesterday, in the city's zone), never left open
+    close_removed_programmes(before.config, merged, today(tenant) - timedelta(days=1))
     try:
         config = parse(merged, f"tenant {tenant.slug}")
     except TenantConfigError as exc:
-        raise invalid(  # the configuration does not match the schema
-            [{"field": field, "reason": reason} for field, reason in exc.problems]
+        raise SettingsRefused(  # the configuration does not match the schema
+            422,
+            str(invalid([{"field": f, "reason": r} for f, r in exc.problems])),
+            exc.details,
+            errors=[{"field": f, "reason": r} for f, r in exc.problems],
         ) from None
+    if problems := check_rules(config.data):
+        raise refused(problems)
     # the row lock serialises concurrent saves; the stale check then sees the winner
     session.execute(select(func.pg_advisory_xact_lock(_lock_key(tenant.id))))
     before = current(session, tenant)
     if expected_version != before.version:
-        raise Refused(
+        raise SettingsRefused(
             409,
             f"The configuration changed since you opened it (now version "
             f"{before.version}); reload and edit again.",
+            [SchemaProblem("version", "stale", before.version)],
             errors=[{"field": "version", "reason": "stale"}],
         )
     changed = sorted(

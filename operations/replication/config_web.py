@@ -13,24 +13,19 @@ from __future__ import annotations
 import yaml
 from flask import Blueprint, Response, g, jsonify, render_template, request
 
-from operations.replication import config_admin
+from operations.replication import config_admin, settings_web
 from operations.replication.portal import invalid
-from shared.auth import official_actor, require_roles
+from operations.replication.settings_forms import message
+from operations.replication.settings_web import save_settings
+from shared.auth import require_roles
 from shared.bodies import json_body
 from shared.problem import Refused
-from shared.request_context import ext
-from shared.web import db, no_store, unit_of_work
+from shared.tenant_config import SchemaProblem
+from shared.web import db, no_store
 
 bp = Blueprint("tenant_config", __name__, template_folder="templates")
 bp.after_request(no_store)
 API = "/t/<tenant>/api/v1/admin/config"
-
-
-def _save(new, version: int) -> config_admin.Current:
-    with unit_of_work() as uw:
-        saved = config_admin.update(uw, new, version, official_actor().pseudonym)
-    ext()["tenants"].clear()  # this process sees it at once
-    return saved
 
 
 def _body(cur: config_admin.Current) -> Response:
@@ -56,7 +51,7 @@ def save():
         version = int(request.headers["If-Match"].strip('"'))
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise invalid([{"field": "version", "reason": "a whole number (from GET)"}])
-    return _body(_save(body["config"], version))
+    return _body(save_settings(body["config"], version))
 
 
 @bp.get(f"{API}/versions")
@@ -86,18 +81,22 @@ def page():
         text = request.form.get("config", "")
         version = request.form.get("version", "")
         try:
-            if not version.isdigit():
-                raise invalid([{"field": "version", "reason": "missing"}])  # a stale form
-            cur = _save(config_admin.parse_yaml(text), int(version))
+            if not version.isdigit():  # a stale form
+                raise config_admin.refused([("version", "missing", "stale", cur.version)])
+            cur = save_settings(config_admin.parse_yaml(text), int(version))
             text = yaml.safe_dump(cur.config, allow_unicode=True, sort_keys=False)
             saved = True
         except Refused as exc:
-            errors, status = exc.errors, exc.status
+            status = exc.status
+            details = getattr(exc, "details", None) or [
+                SchemaProblem(e["field"], "") for e in exc.errors
+            ]
+            errors = [{"field": d.field, "reason": message(d)} for d in details]
     return render_template(
         "replication/tenant_config.html",
         text=text,
         current=cur,
         errors=errors,
         saved=saved,
-        history=config_admin.history(db())[:20],
+        history=settings_web.versions(),
     ), status

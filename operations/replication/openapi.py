@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from shared.officials import USERNAME_RE
 from shared.openapi import CHECKED_AGAINST, OFFICIAL, UUID, Schema, operation
+from shared.request_schemas import NO_CONTROLS
 from shared.roles import ROLES as ROLE_NAMES
 
 P = "/t/{tenant}/api/v1"
@@ -65,6 +66,12 @@ ROLES: Schema = {
     CHECKED_AGAINST: "the separation rules: at least one role; an identity custodian neither "
     "investigates nor supervises; an admin cannot drop their own admin role",
 }
+DISPLAY_NAME: Schema = {
+    "type": ["string", "null"],
+    "maxLength": 100,
+    "pattern": NO_CONTROLS,
+    "description": "the name colleagues read on case pages; empty or null: the username",
+}
 NEW_OFFICIAL: Schema = {
     "type": "object",
     "required": ["username", "roles"],
@@ -75,11 +82,16 @@ NEW_OFFICIAL: Schema = {
             CHECKED_AGAINST: "the city's officials: a username not yet taken",
         },
         "roles": ROLES,
+        "display_name": DISPLAY_NAME,
     },
 }
 OFFICIAL_CHANGE: Schema = {
     "type": "object",
-    "properties": {"roles": ROLES, "active": {"type": "boolean"}},
+    "properties": {
+        "roles": ROLES,
+        "active": {"type": "boolean"},
+        "display_name": DISPLAY_NAME,
+    },
 }
 
 

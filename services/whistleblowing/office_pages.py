@@ -23,6 +23,7 @@ from services.whistleblowing.models import Report
 from shared import identity as custody
 from shared.actor import Actor
 from shared.auth import current_principal, official_actor, require_roles
+from shared.officials import name_of
 from shared.pagination import LIST_PAGE_SIZE, Page
 from shared.problem import Problem, Refused
 from shared.separation import SeparationOfDutiesViolation
@@ -161,7 +162,7 @@ def case_detail(case_number: str):
     case = views.office_detail(s, g.tenant, report, actor)
     recused = repository.recused_officials(s, report.id)
     assignable = {
-        str(o.id): o.username
+        str(o.id): name_of(o)
         for o in repository.active_officials(s)
         if access.may_be_assigned(o.roles) and o.id not in recused
     }

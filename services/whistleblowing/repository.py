@@ -19,6 +19,7 @@ from services.whistleblowing.models import (
     Report,
     ReportHistory,
 )
+from shared.officials import name_of
 
 
 def _report_where(session: Session, condition: Any, for_update: bool) -> Report | None:
@@ -316,5 +317,6 @@ def active_officials(session: Session) -> list[OfficialRow]:
 
 
 def official_names(session: Session) -> dict[uuid.UUID, str]:
-    """Every official of the tenant by id → the name colleagues read (the username)."""
-    return {o.id: o.username for o in session.execute(select(OfficialRow)).scalars()}
+    """Every official of the tenant by id → the name colleagues read (their display name, else
+    the username)."""
+    return {o.id: name_of(o) for o in session.execute(select(OfficialRow)).scalars()}

@@ -90,3 +90,32 @@ def test_tenant_apply_refuses_an_invalid_file_and_applies_nothing(tmp_path):
     assert result.exit_code != 0
     assert f"{bad}: slug: " in result.output
     assert "never-applied" not in result.output  # validated all before applying any
+
+
+def test_problems_come_with_their_rule_for_the_pages_to_say_in_words():
+    from shared.tenant_config import SchemaProblem, parse
+
+    data = _cimahi()
+    data["holidays"] = {"add": [{"annual": "13-40", "name": "Hari jadi"}]}
+    del data["services"]["whistleblowing"]["categories"][0]["label"]
+    data["branding"]["warna"] = "merah"
+    data["services"]["whistleblowing"]["sla"]["feedback_days"] = 400
+    with pytest.raises(TenantConfigError) as info:
+        parse(data, "kota")
+    details = set(
+        (d.field, d.rule, tuple(d.limit) if isinstance(d.limit, list) else d.limit)
+        for d in info.value.details
+    )
+    assert ("holidays/add/0/annual", "pattern", data_pattern()) in details  # the oneOf explained
+    assert ("services/whistleblowing/categories/0/label", "required", None) in details
+    assert ("branding", "additionalProperties", ("warna",)) in details
+    assert ("services/whistleblowing/sla/feedback_days", "maximum", 365) in details
+    assert all(isinstance(d, SchemaProblem) for d in info.value.details)
+
+
+def data_pattern() -> str:
+    import json
+
+    schema = json.loads((ROOT / "shared" / "schemas" / "tenant.schema.json").read_text())
+    add = schema["properties"]["holidays"]["oneOf"][1]["properties"]["add"]["items"]["oneOf"]
+    return add[2]["properties"]["annual"]["pattern"]

@@ -183,5 +183,13 @@ def test_a_city_from_request_to_its_first_officials_by_pages(
 
     # the new city's admin is nobody on other cities' pages
     for other in ("bandung", "cimahi"):
-        for path in ("admin/", "admin/officials", "admin/config", "admin/replication"):
+        for path in (
+            "admin/",
+            "admin/officials",
+            "admin/config",
+            "admin/replication",
+            "admin/settings",
+            "admin/settings/city",
+            "admin/settings/programmes",
+        ):
             assert admin.get(f"/t/{other}/{path}").status_code == 404, (other, path)
