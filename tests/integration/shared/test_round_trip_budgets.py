@@ -1,0 +1,151 @@
+"""Round trips to PostgreSQL per request on the intake paths (issue 22): each path has a budget,
+and a change that adds a statement to it fails here, with the list of what was sent.
+
+Counted with shared.db.count_round_trips on the service's engine, after one warm-up request
+(the tenant row, tenant keys, the custodian's public key and the handler profiles are cached per
+worker for seconds; a cold worker pays for them once). A round trip is one message exchange
+with the server: the pool's pre-ping, BEGIN (the tenant setting travels with it), each
+statement, COMMIT."""
+
+from __future__ import annotations
+
+import uuid
+
+from shared.db import count_round_trips
+from tests.support.hibah_bansos import BANSOS, person
+from tests.support.whistleblowing import P
+
+# the pool's pre-ping at checkout, then BEGIN + tenant setting, the writes, COMMIT
+REPORT_BUDGET = 10
+CONFIDENTIAL_REPORT_BUDGET = 11
+IDEMPOTENT_REPORT_BUDGET = 14
+REPORT_PAGE_BUDGET = 14
+APPLICATION_BUDGET = 12
+
+
+def _report(**over) -> dict:
+    return {
+        "category": "korupsi",
+        "what": f"Pungutan di loket pelayanan {uuid.uuid4().hex}.",
+        "reported_persons": [{"name": "Pak X", "position": "Staf", "work_unit": "Disdukcapil"}],
+        **over,
+    }
+
+
+def _engine(app):
+    return app.extensions["replika"]["engine"]
+
+
+def _within(trips, budget: int, what: str) -> None:
+    assert trips.count <= budget, f"{what}: {trips.count} round trips, budget {budget}:\n{trips}"
+
+
+def test_filing_a_report_through_the_api_stays_within_its_round_trip_budget(wb_app):
+    client = wb_app.test_client()
+    assert client.post("/t/cimahi/api/v1/reports", json=_report()).status_code == 201  # warm
+    with count_round_trips(_engine(wb_app)) as trips:
+        resp = client.post("/t/cimahi/api/v1/reports", json=_report())
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    _within(trips, REPORT_BUDGET, "anonymous report")
+
+
+def test_a_confidential_report_stays_within_its_round_trip_budget(wb_app):
+    identity = {"name": "Siti Rahmawati", "nik": "3277014509870001"}
+    client = wb_app.test_client()
+    warm = client.post("/t/cimahi/api/v1/reports", json=_report(identity=identity))
+    assert warm.status_code == 201, warm.get_data(as_text=True)
+    with count_round_trips(_engine(wb_app)) as trips:
+        resp = client.post("/t/cimahi/api/v1/reports", json=_report(identity=identity))
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    _within(trips, CONFIDENTIAL_REPORT_BUDGET, "confidential report")
+
+
+def test_a_report_with_an_idempotency_key_stays_within_its_round_trip_budget(wb_app):
+    client = wb_app.test_client()
+
+    def post(key, body):
+        return client.post("/t/cimahi/api/v1/reports", json=body, headers={"Idempotency-Key": key})
+
+    assert post(uuid.uuid4().hex, _report()).status_code == 201
+    key, body = uuid.uuid4().hex, _report()
+    with count_round_trips(_engine(wb_app)) as trips:
+        resp = post(key, body)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    _within(trips, IDEMPOTENT_REPORT_BUDGET, "report with an Idempotency-Key")
+    # no pre-check any more: the key's unique index finds the replay, and it still works
+    again = post(key, body)
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == resp.json
+    assert post(key, _report()).status_code == 422  # the key for another report: refused
+
+
+def test_filing_a_report_by_page_stays_within_its_round_trip_budget(wb_app, csrf_token):
+    client = wb_app.test_client()
+
+    def post():
+        token = csrf_token(client, f"{P}/report")
+        return client.post(
+            f"{P}/report",
+            data={
+                "csrf_token": token,
+                "submission": uuid.uuid4().hex,
+                "category": "pungutan_liar",
+                "what": f"Ada pungutan liar di loket pelayanan. {uuid.uuid4().hex}",
+                "person_0_name": "Pak X",
+                "person_0_position": "Staf",
+                "person_0_work_unit": "Disdukcapil",
+            },
+        )
+
+    assert post().status_code == 201
+    token = csrf_token(client, f"{P}/report")
+    with count_round_trips(_engine(wb_app)) as trips:
+        resp = client.post(
+            f"{P}/report",
+            data={
+                "csrf_token": token,
+                "submission": uuid.uuid4().hex,
+                "category": "pungutan_liar",
+                "what": f"Ada pungutan liar di loket pelayanan. {uuid.uuid4().hex}",
+                "person_0_name": "Pak X",
+                "person_0_position": "Staf",
+                "person_0_work_unit": "Disdukcapil",
+            },
+        )
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    _within(trips, REPORT_PAGE_BUDGET, "report by page")
+
+
+def test_a_bansos_application_stays_within_its_round_trip_budget(
+    hb_app, demo_tenants, official_token
+):
+    client = hb_app.test_client()
+    evaluator = {
+        "Authorization": official_token(hb_app, demo_tenants["cimahi"], "bansos_evaluator")
+    }
+
+    def applicant() -> dict:
+        body = person()  # entered by an official, who confirms the social registry entry
+        resp = client.post("/t/cimahi/api/v1/applicants", json=body, headers=evaluator)
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        token = client.post(
+            "/t/cimahi/api/v1/applicants/token",
+            json={"email": body["email"], "password": body["password"]},
+        )
+        assert token.status_code == 200, token.get_data(as_text=True)
+        return {"Authorization": f"Bearer {token.json['access_token']}"}
+
+    body = {
+        "programme": BANSOS,
+        "proposal": "Alat bantu dengar untuk anggota keluarga.",
+        "requested": 1_000_000,
+        "rab": [{"item": "Alat bantu dengar", "amount": 1_000_000}],
+    }
+    first, headers = applicant(), applicant()  # both before: the warm-up is just before
+    warm = client.post("/t/cimahi/api/v1/applications", json=body, headers=first)
+    assert warm.status_code == 201, warm.get_data(as_text=True)
+    with count_round_trips(_engine(hb_app)) as trips:
+        resp = client.post("/t/cimahi/api/v1/applications", json=body, headers=headers)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    _within(trips, APPLICATION_BUDGET, "bansos application")
