@@ -139,3 +139,48 @@ def test_a_bansos_application_stays_within_its_round_trip_budget(
         hb_app, client, "/t/cimahi/api/v1/applications", json=body, headers=headers
     )
     _within(trips, APPLICATION_BUDGET, "bansos application")
+
+
+def test_a_handler_profile_another_worker_set_still_recuses_from_the_next_report(
+    wb_app, demo_tenants, official_token, make_official
+):
+    """The handler profiles a report is matched against are cached per worker; a profile set
+    through another worker (whose change this worker's cache has not seen) still recuses its
+    handler from the next report, because the write statement checks the cache."""
+    from services.whistleblowing import cases
+
+    client = wb_app.test_client()
+    supervisor_creds = make_official("cimahi", "wbs_supervisor")
+    supervisor = {
+        "Authorization": official_token(
+            wb_app,
+            demo_tenants["cimahi"],
+            "wbs_supervisor",
+            official_id=supervisor_creds.official_id,
+            username=supervisor_creds.username,
+        )
+    }
+    investigator = make_official("cimahi", "wbs_investigator")
+    unit = f"Dinas Cache {uuid.uuid4().hex[:6]}"
+    assert client.post("/t/cimahi/api/v1/reports", json=_report()).status_code == 201  # cached
+    stale = dict(cases._profile_cache)
+    assert stale, "the first report loads the handler profiles into the cache"
+    set_profile = client.put(
+        f"/t/cimahi/api/v1/handlers/{investigator.official_id}/profile",
+        headers=supervisor,
+        json={"work_unit": unit},
+    )
+    assert set_profile.status_code == 200, set_profile.get_data(as_text=True)
+    cases._profile_cache.clear()
+    cases._profile_cache.update(stale)  # as in a worker that did not make the change
+    filed = client.post(
+        "/t/cimahi/api/v1/reports",
+        json=_report(reported_persons=[{"name": "Y", "work_unit": unit}]),
+    )
+    assert filed.status_code == 201, filed.get_data(as_text=True)
+    detail = client.get(
+        f"/t/cimahi/api/v1/reports/{filed.json['case_number']}", headers=supervisor
+    ).json
+    assert [(r["official_id"], r["kind"]) for r in detail["recusals"]] == [
+        (str(investigator.official_id), "reported_unit")
+    ]
