@@ -58,9 +58,10 @@ class UnitOfWork:
 
     def write_new(self) -> None:
         """Hand the rows of `add_new` to the session now (flushed: queries see them)."""
-        new, self._new = self._new, []
-        self.session.add_all(new)
-        self.session.flush()
+        if self._new:
+            new, self._new = self._new, []
+            self.session.add_all(new)
+            self.session.flush()
 
     def commit(self) -> None:
         checks, self._checks = self._checks, []

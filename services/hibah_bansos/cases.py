@@ -289,11 +289,12 @@ def create_application(
         if idempotency_key
         else None,
     )
-    cipher = FieldCipher(s, tenant.id, "applications", app.id)
+    cipher = FieldCipher(s, tenant.id, "applications", app.id, new_row=True)
     app.proposal = cipher.encrypt_json("proposal", form.proposal)
     app.rab = cipher.encrypt_json("rab", [{"item": ln.item, "amount": ln.amount} for ln in lines])
-    s.add(app)
-    s.flush()
+    # written at commit with its record key and event, in one statement (shared/uow.py); the
+    # unique indexes (number, one per person) still decide there
+    uw.add_new(app)
     _emit(
         uw,
         ev.HB_APPLICATION_CREATED,
@@ -346,6 +347,7 @@ def add_document(uw: UnitOfWork, actor: Actor, number: str, code: str, content: 
     import filetype
 
     s, tenant = uw.session, uw.tenant
+    uw.write_new()  # a draft made in this unit of work (the page's documents) is read below
     app = repository.own_application(s, actor, number, for_update=True)
     if app.status not in ("draft", "returned"):
         raise Refused(
