@@ -153,13 +153,18 @@ def _default(column: Any) -> Any:
 def write_statement(
     writes: list[tuple[Any, dict[str, Any]]], channel: str, scalars: Sequence[Any] = ()
 ) -> Select[Any]:
-    """One statement: an insert CTE per row, pg_notify(channel) once when the outbox got a
+    """One statement: an insert CTE per table, pg_notify(channel) once when the outbox got a
     row, then `scalars` (the last columns). The CTEs run whatever the outer select reads; each
     is referenced so that SQLAlchemy renders it."""
+    # one multi-row insert per table (and set of columns): the statement grows with the
+    # tables written, not with the rows (foreign keys are checked at the statement's end)
+    groups: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for table, values in writes:
+        groups.setdefault((table, tuple(sorted(values))), []).append(values)
     ctes = []
     outbox = None
-    for i, (table, values) in enumerate(writes):
-        cte = insert(table).values(values).returning(literal_column("1").label("one")).cte(f"w{i}")
+    for i, ((table, _), rows) in enumerate(groups.items()):
+        cte = insert(table).values(rows).returning(literal_column("1").label("one")).cte(f"w{i}")
         ctes.append(cte)
         if table.name == "outbox" and outbox is None:
             outbox = cte
