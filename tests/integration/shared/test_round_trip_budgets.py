@@ -20,7 +20,7 @@ REPORT_BUDGET = 4
 CONFIDENTIAL_REPORT_BUDGET = 4
 IDEMPOTENT_REPORT_BUDGET = 4
 REPORT_PAGE_BUDGET = 4
-APPLICATION_BUDGET = 10
+APPLICATION_BUDGET = 13  # main added the RAB lines (a read, an update and an insert)
 
 
 def _report(**over) -> dict:
