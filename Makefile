@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run stop test test-unit lint migrate up lock clean bench bench-quick audit
+.PHONY: install run stop test test-unit lint migrate up lock clean bench bench-quick bench-scale audit
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -54,6 +54,13 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m bench --quick
+
+## National scale, apart from `make bench` (long): the NIK duplicate check at 10,000,000
+## beneficiaries and the programme summary at 10,000,000 applications, COPY-loaded.
+## BENCH_ARGS=--quick: 1,000,000 (a check that it works). Results: bench/results/*-national*.json.
+bench-scale: $(STAMP)
+	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m bench --only scale --national --no-docs $(BENCH_ARGS)
 
 ## Known vulnerabilities in every pinned dependency (pip-audit, PyPI's advisory data).
 ## --strict: a package that could not be looked up fails the audit instead of being skipped.

@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         help="keep .local/bench-runs/<pid>/ (logs, data) after the run",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument(
+        "--national",
+        action="store_true",
+        help="the scale section at national size: 10,000,000 beneficiaries and applications "
+        "(`make bench-scale`; 1,000,000 with --quick)",
+    )
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
@@ -49,10 +55,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {name} ...", flush=True)
             try:
                 module = __import__(f"bench.{name}_bench", fromlist=["run"])
+                kwargs = (
+                    {"national": True} if args.national and _takes(module.run, "national") else {}
+                )
                 section = (
-                    module.run(args.quick, state=state, env=env)
+                    module.run(args.quick, state=state, env=env, **kwargs)
                     if _takes_state(module.run)
-                    else module.run(args.quick)
+                    else module.run(args.quick, **kwargs)
                 )
             except Exception as exc:  # one broken section must not lose the others
                 traceback.print_exc()
@@ -64,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     result["goals"] = report.goals(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=str)
-    (RESULTS / f"{stamp}{'-quick' if args.quick else ''}.json").write_text(text + "\n")
-    (RESULTS / "latest.json").write_text(text + "\n")
+    suffix = ("-national" if args.national else "") + ("-quick" if args.quick else "")
+    (RESULTS / f"{stamp}{suffix}.json").write_text(text + "\n")
+    if not args.national:  # the regular run's results; the scale run keeps its own file
+        (RESULTS / "latest.json").write_text(text + "\n")
     charts = report.charts(result, RESULTS)
     if not args.no_docs:
         report.write_markdown(result, charts)
@@ -75,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _takes_state(fn) -> bool:
+    return _takes(fn, "state")
+
+
+def _takes(fn, name: str) -> bool:
     import inspect
 
-    return "state" in inspect.signature(fn).parameters
+    return name in inspect.signature(fn).parameters

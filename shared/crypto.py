@@ -28,7 +28,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import event, text
+from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Uuid, event, text
 from sqlalchemy.orm import Session
 
 from shared.keyring import KeyringError, keyring
@@ -148,18 +148,73 @@ def _tenant_key_by_id(session: Session, tenant_id: uuid.UUID, key_id: str) -> by
 # -- record keys and fields -------------------------------------------------------------------
 
 
+# The columns written for a new record's key (each service's `record_keys`, migration k001).
+RECORD_KEYS = Table(
+    "record_keys",
+    MetaData(),
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("table_name", String(63), primary_key=True),
+    Column("row_id", String(64), primary_key=True),
+    Column("data_key_id", String(40)),
+    Column("wrapped", LargeBinary),
+)
+_NEW_KEYS = "replika_new_record_keys"
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_record_keys(session: Session, previous_transaction) -> None:
     # a record key created in a rolled-back transaction is gone: never encrypt under it again
     session.info.pop("replika_record_keys", None)
+    session.info.pop(_NEW_KEYS, None)
+
+
+def take_new_record_keys(session: Session) -> list[dict[str, Any]]:
+    """The keys of new records made in this transaction and not written yet (rows for
+    RECORD_KEYS); the caller writes them in the same transaction (shared/uow.py does, in its
+    one write statement). Taken: a second call returns only keys made since."""
+    return session.info.pop(_NEW_KEYS, [])
+
+
+def has_new_record_keys(session: Session) -> bool:
+    return bool(session.info.get(_NEW_KEYS))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_new_record_keys(session: Session) -> None:
+    # whoever did not write them (a session used without a unit of work): before the commit,
+    # so a ciphertext never outlives its key. A plain insert: a conflict is an error here.
+    rows = take_new_record_keys(session)
+    if rows:
+        session.execute(RECORD_KEYS.insert(), rows)
 
 
 def _record_key(
-    session: Session, tenant_id: uuid.UUID, table: str, row_id: str, create: bool
+    session: Session, tenant_id: uuid.UUID, table: str, row_id: str, create: bool | str
 ) -> tuple[str, bytes]:
     cache = session.info.setdefault("replika_record_keys", {})
     ck = (tenant_id, table, row_id)
     if ck in cache:
+        return cache[ck]
+    if create == "new":
+        # a row this transaction makes (a fresh random id): no key can exist yet, so none is
+        # looked for; the key is written with the transaction's other rows, and a key that
+        # did exist makes that insert fail (never a second key for one record)
+        data_key_id, data_key = _active_tenant_key(session, tenant_id, "data")
+        record_key = AESGCM.generate_key(256)
+        nonce = os.urandom(12)
+        wrapped = nonce + AESGCM(data_key).encrypt(
+            nonce, record_key, _aad("record-key", tenant_id, table, row_id)
+        )
+        session.info.setdefault(_NEW_KEYS, []).append(
+            {
+                "tenant_id": tenant_id,
+                "table_name": table,
+                "row_id": row_id,
+                "data_key_id": data_key_id,
+                "wrapped": wrapped,
+            }
+        )
+        cache[ck] = (data_key_id, record_key)
         return cache[ck]
     if create:
         # Writes are mostly of new records: try the insert first (one round trip); an
@@ -201,12 +256,20 @@ def _record_key(
 
 
 def encrypt_field(
-    session: Session, tenant_id: uuid.UUID, table: str, row_id: Any, field: str, value: bytes | str
+    session: Session,
+    tenant_id: uuid.UUID,
+    table: str,
+    row_id: Any,
+    field: str,
+    value: bytes | str,
+    *,
+    new_row: bool = False,
 ) -> bytes:
-    """AES-256-GCM of one field of one record, bound to (tenant, table, row id, field)."""
+    """AES-256-GCM of one field of one record, bound to (tenant, table, row id, field).
+    `new_row`: the record is being made in this transaction (its key is written at commit)."""
     plaintext = value.encode() if isinstance(value, str) else value
     row_id = str(row_id)
-    key_id, key = _record_key(session, tenant_id, table, row_id, create=True)
+    key_id, key = _record_key(session, tenant_id, table, row_id, create="new" if new_row else True)
     nonce = os.urandom(12)
     kid = key_id.encode()
     return (
@@ -248,6 +311,13 @@ def shred_record(session: Session, tenant_id: uuid.UUID, table: str, row_id: Any
         {"t": tenant_id, "tb": table, "r": row_id},
     )
     session.info.get("replika_record_keys", {}).pop((tenant_id, table, row_id), None)
+    pending = session.info.get(_NEW_KEYS)
+    if pending:  # a key made in this transaction and not written yet is never written
+        session.info[_NEW_KEYS] = [
+            k
+            for k in pending
+            if (k["tenant_id"], k["table_name"], k["row_id"]) != (tenant_id, table, row_id)
+        ]
 
 
 @dataclass(frozen=True)
@@ -259,9 +329,18 @@ class FieldCipher:
     tenant_id: uuid.UUID
     table: str
     row_id: Any
+    new_row: bool = False  # a record this transaction makes: its key is written at commit
 
     def encrypt(self, field: str, value: bytes | str) -> bytes:
-        return encrypt_field(self.session, self.tenant_id, self.table, self.row_id, field, value)
+        return encrypt_field(
+            self.session,
+            self.tenant_id,
+            self.table,
+            self.row_id,
+            field,
+            value,
+            new_row=self.new_row,
+        )
 
     def decrypt(self, field: str, blob: bytes) -> bytes:
         return decrypt_field(self.session, self.tenant_id, self.table, self.row_id, field, blob)

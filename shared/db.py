@@ -10,11 +10,13 @@ Isolation is by construction, twice over:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 
+import psycopg
 from sqlalchemy import DateTime, Uuid, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
@@ -79,10 +81,17 @@ def tenant_session(factory: sessionmaker[Session], tenant_id: uuid.UUID) -> Iter
 @event.listens_for(Session, "after_begin")
 def _set_tenant_setting(session: Session, transaction, connection) -> None:
     tenant_id = session.info.get("tenant_id")
-    if tenant_id is not None:
-        connection.execute(
-            text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
-        )
+    if tenant_id is None:
+        return
+    raw = connection.connection.driver_connection
+    if isinstance(raw, psycopg.Connection) and not raw.autocommit:
+        # psycopg sends BEGIN before a transaction's first statement; in a pipeline the
+        # setting travels with it: one round trip for both (and nothing else runs before it,
+        # so every statement of the transaction sees the tenant setting and RLS applies)
+        with raw.pipeline():
+            raw.execute("select set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+        return
+    connection.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -108,6 +117,66 @@ def _stamp_tenant(session: Session, flush_context, instances) -> None:
                 obj.tenant_id = tenant_id
             elif obj.tenant_id != tenant_id:
                 raise CrossTenantWrite(type(obj).__name__)
+
+
+# -- round trips ------------------------------------------------------------------------------
+
+
+@dataclass
+class RoundTrips:
+    """What an engine sent to PostgreSQL while counting, one entry per round trip: "PING"
+    (the pool's pre-ping at checkout), "BEGIN" (psycopg sends it before a transaction's first
+    statement; the tenant setting rides with it, see `_set_tenant_setting`), each statement,
+    "COMMIT" and "ROLLBACK"."""
+
+    sent: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.sent)
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+    def __str__(self) -> str:
+        return "\n".join(f"{i}. {s.split(chr(10))[0][:120]}" for i, s in enumerate(self.sent, 1))
+
+
+@contextmanager
+def count_round_trips(engine: Engine) -> Iterator[RoundTrips]:
+    """Count the round trips `engine` makes inside the block (tests hold budgets with it)."""
+    trips = RoundTrips()
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        trips.sent.append(" ".join(statement.split()))
+
+    def on_begin(conn) -> None:
+        trips.sent.append("BEGIN")
+
+    def on_commit(conn) -> None:
+        trips.sent.append("COMMIT")
+
+    def on_rollback(conn) -> None:
+        trips.sent.append("ROLLBACK")
+
+    def on_checkout(dbapi_conn, record, proxy) -> None:
+        if getattr(engine.pool, "_pre_ping", False):
+            trips.sent.append("PING")
+
+    hooks: list[tuple[object, str, Callable[..., None]]] = [
+        (engine, "before_cursor_execute", on_execute),
+        (engine, "begin", on_begin),
+        (engine, "commit", on_commit),
+        (engine, "rollback", on_rollback),
+        (engine.pool, "checkout", on_checkout),
+    ]
+    for target, name, fn in hooks:
+        event.listen(target, name, fn)
+    try:
+        yield trips
+    finally:
+        for target, name, fn in hooks:
+            event.remove(target, name, fn)
 
 
 def tenant_rls_sql(table: str) -> list[str]:

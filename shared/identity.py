@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -209,13 +210,30 @@ def _custodian_row(session: Session, tenant_id: uuid.UUID):
     return row
 
 
+# Authenticated public keys, per database and tenant, for a few seconds (a confidential report
+# then seals without reading the key). Only a key whose authentication checked out is kept; the
+# app role cannot rewrite the key row (operators can: within seconds it is read again).
+PUBLIC_KEY_CACHE_SECONDS = 10.0
+_public_keys: dict[tuple[str, uuid.UUID], tuple[float, bytes]] = {}
+
+
+def forget_public_keys() -> None:
+    _public_keys.clear()
+
+
 def authenticated_public_key(session: Session, tenant_id: uuid.UUID) -> bytes:
     """The custodian's public key, only if its authentication checks out."""
+    cache_key = (crypto._database_of(session), tenant_id)
+    hit = _public_keys.get(cache_key)
+    if hit and time.monotonic() - hit[0] < PUBLIC_KEY_CACHE_SECONDS:
+        return hit[1]
     row = _custodian_row(session, tenant_id)
     if not row.public_key_mac or not crypto.hashes_equal(
         row.public_key_mac, _mac(session, tenant_id, row.public_key)
     ):
+        _public_keys.pop(cache_key, None)
         raise UnauthenticatedCustodianKey("the custodian key was not made by this deployment")
+    _public_keys[cache_key] = (time.monotonic(), row.public_key)
     return row.public_key
 
 

@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from prometheus_client import Counter, Gauge
@@ -91,6 +92,24 @@ class Claimed:
     payload: dict
 
 
+@dataclass
+class _Batch:
+    """A claimed batch handed to the producer: its transaction stays open (its rows locked)
+    until the broker has answered and the rows are marked."""
+
+    conn: Any
+    tx: Any
+    rows: list[Claimed]
+    futures: list[tuple[int, Any]]
+
+    def give_back(self) -> None:
+        try:
+            if self.tx.is_active:
+                self.tx.rollback()
+        finally:
+            self.conn.close()
+
+
 class Relay:
     def __init__(
         self,
@@ -142,8 +161,14 @@ class Relay:
 
     def publish(self, rows: list[Claimed]) -> list[int]:
         """Send `rows` in order; returns the seqs the broker acknowledged (acks=all)."""
+        futures = self.send(rows)
+        self.producer().flush(timeout=self.send_timeout)
+        return self.acknowledged(futures)
+
+    def send(self, rows: list[Claimed]) -> list[tuple[int, Any]]:
+        """Hand `rows` to the producer in order (sent in the background); (seq, future)."""
         producer = self.producer()
-        futures = [
+        return [
             (
                 r.seq,
                 producer.send(
@@ -152,7 +177,10 @@ class Relay:
             )
             for r in rows
         ]
-        producer.flush(timeout=self.send_timeout)
+
+    def acknowledged(self, futures: list[tuple[int, Any]]) -> list[int]:
+        """Wait for the broker's answers; the seqs it acknowledged (acks=all), or
+        PublishFailed naming those."""
         acked, failed = [], None
         for seq, future in futures:
             try:
@@ -169,14 +197,16 @@ class Relay:
 
     # --- the outbox ---------------------------------------------------------------------
 
-    def claim(self, conn) -> list[Claimed]:
+    def claim(self, conn, in_flight: frozenset[int] = frozenset()) -> list[Claimed]:
+        """A batch of unpublished rows, locked; `in_flight`: rows this relay claimed in a
+        transaction still open (sent, not yet acknowledged), which hold back nothing."""
         rows = [
             Claimed(s, k, p) for s, k, p in conn.execute(CLAIM_SQL, {"n": self.batch_size}).all()
         ]
         self.held_back = 0
         if not rows:
             return []
-        mine = {r.seq for r in rows}
+        mine = {r.seq for r in rows} | in_flight
         earlier: dict[str, list[int]] = {}
         for key, seq in conn.execute(
             UNPUBLISHED_OF_KEYS_SQL, {"keys": sorted({r.key for r in rows}), "below": max(mine)}
@@ -216,6 +246,72 @@ class Relay:
         PUBLISHED.labels(self.service).inc(len(acked))
         return len(acked)
 
+    def run_pipelined(self, stop: threading.Event) -> int:
+        """Rounds back to back while rows wait, each batch claimed and sent while the one
+        before waits for its acknowledgement (two transactions open at most: the next batch
+        skips the locked rows of the last). Returns the count marked when the outbox runs
+        dry (or `stop`). A failure marks what was acknowledged, gives the batch behind back
+        (its rows are sent again later: at least once; consumers drop duplicates) and
+        raises."""
+        total = 0
+        behind: _Batch | None = None
+        ahead: _Batch | None = None
+        try:
+            while not stop.is_set():
+                in_flight = frozenset(r.seq for r in behind.rows) if behind else frozenset()
+                ahead = self._claim_and_send(in_flight)
+                if behind is not None:
+                    settling, behind = behind, None
+                    total += self._settle(settling)
+                if ahead is None:
+                    return total
+                if len(ahead.rows) < self.batch_size or self.held_back:
+                    settling, ahead = ahead, None  # the last batch for now: nothing to overlap
+                    total += self._settle(settling)
+                    return total
+                behind, ahead = ahead, None
+            return total
+        finally:
+            for batch in (behind, ahead):  # an error in between: their rows go again later
+                if batch is not None:
+                    batch.give_back()
+
+    def _claim_and_send(self, in_flight: frozenset[int]) -> _Batch | None:
+        conn = self.engine.connect()
+        tx = conn.begin()
+        try:
+            rows = self.claim(conn, in_flight)
+            if rows:
+                return _Batch(conn, tx, rows, self.send(rows))
+        except BaseException:
+            tx.rollback()
+            conn.close()
+            raise
+        tx.rollback()
+        conn.close()
+        return None
+
+    def _settle(self, batch: _Batch) -> int:
+        """Wait for a sent batch's acknowledgement, mark it (one statement) and commit."""
+        conn, tx, futures = batch.conn, batch.tx, batch.futures
+        try:
+            try:
+                acked = self.acknowledged(futures)
+            except PublishFailed as exc:
+                if exc.acked:
+                    self.mark(conn, exc.acked)
+                    tx.commit()
+                    PUBLISHED.labels(self.service).inc(len(exc.acked))
+                raise
+            self.mark(conn, acked)
+            tx.commit()
+        finally:
+            if tx.is_active:
+                tx.rollback()
+            conn.close()
+        PUBLISHED.labels(self.service).inc(len(acked))
+        return len(acked)
+
     def lag(self) -> Lag:
         with self.engine.connect() as conn:
             backlog, age = conn.execute(LAG_SQL).one()
@@ -248,7 +344,7 @@ class Relay:
                     last_lag_log = now if log_it else last_lag_log
                     self._refresh_lag(log_it)
                 try:
-                    n = self.run_once()
+                    self.run_pipelined(stop)
                 except Exception as exc:
                     FAILURES.labels(self.service).inc()
                     log.warning(
@@ -265,8 +361,9 @@ class Relay:
                 backoff = 0.5
                 if self.held_back:
                     stop.wait(HELD_BACK_RETRY_SECONDS)  # another relay is about to free them
-                elif n < self.batch_size:
-                    # a full batch means more is waiting; otherwise sleep until NOTIFY or poll
+                else:
+                    # the outbox ran dry (run_pipelined goes on while batches are full):
+                    # sleep until NOTIFY or poll
                     listener.wait(self.poll_seconds, stop)
         finally:
             listener.close()

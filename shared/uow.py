@@ -5,16 +5,23 @@ session and calls `uow.emit(...)`; `uow.commit()` writes the events to the outbo
 transaction, so a state change without its event cannot happen. Each event is signed with the
 service's key as its outbox row is written (shared/event_signing.py): what leaves the service is
 what the service made, and the audit ledger refuses anything else.
+
+Round trips (issue 22): new rows a use case hands to `add_new` (instead of `session.add`), the
+keys of new records (shared/crypto.py) and the outbox rows are written at commit in ONE
+statement (data-modifying CTEs), which also wakes the relay (pg_notify; transactional, so only
+delivered if the transaction commits). Row-level security applies to every one of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Select, func, insert, inspect, literal_column, select
 from sqlalchemy.orm import Session
 
-from shared import event_signing, events
+from shared import crypto, event_signing, events
+from shared.db import CrossTenantWrite
 from shared.tenancy import Tenant
 
 
@@ -23,6 +30,8 @@ class UnitOfWork:
         self.session, self.tenant, self.service = session, tenant, service
         self.outbox_model = outbox_model
         self._pending: list[dict[str, Any]] = []
+        self._new: list[Any] = []
+        self._checks: list[tuple[Any, Callable[[Any], None]]] = []
 
     def emit(self, type_: str, subject: str, actor: str, data: dict[str, Any]) -> dict[str, Any]:
         """Queue one event (validated against its JSON Schema now, written at commit)."""
@@ -30,26 +39,146 @@ class UnitOfWork:
         self._pending.append(event)
         return event
 
+    def add_new(self, obj: Any) -> None:
+        """A new row (an ORM object) written at commit, with the unit of work's other writes,
+        as its attributes are then. Queries of this unit of work do not see it before:
+        `write_new()` first when one must."""
+        self._new.append(obj)
+
+    def check_at_commit(self, scalar: Any, then: Callable[[Any], None]) -> None:
+        """Read `scalar` (a scalar subquery) in the commit's write statement, after its rows
+        are written and before the transaction commits, and call `then(value)`: a cache used
+        by the use case is checked without a round trip of its own, and `then` can still
+        change state (its rows and events are written before the commit)."""
+        self._checks.append((scalar, then))
+
+    def is_new(self, obj: Any) -> bool:
+        """Whether `obj` waits in `add_new` (not written yet)."""
+        return any(o is obj for o in self._new)
+
+    def write_new(self) -> None:
+        """Hand the rows of `add_new` to the session now (flushed: queries see them)."""
+        if self._new:
+            new, self._new = self._new, []
+            self.session.add_all(new)
+            self.session.flush()
+
     def commit(self) -> None:
-        for event in self._pending:
-            event_signing.sign(self.service, event)
-            self.session.add(
-                self.outbox_model(
-                    event_id=event["id"],
-                    tenant_id=self.tenant.id,
-                    type=event["type"],
-                    key=f"{self.tenant.slug}:{event['subject']}",
-                    payload=event,
-                )
-            )
-        if self._pending:
-            # wake the relay at commit (NOTIFY is transactional: delivered only if we commit)
-            self.session.execute(
-                text("select pg_notify(:ch, '')"), {"ch": events.notify_channel(self.service)}
-            )
+        checks, self._checks = self._checks, []
+        self._write([scalar for scalar, _ in checks], [then for _, then in checks])
+        if self._pending or self._new or crypto.has_new_record_keys(self.session):
+            self._write([], [])  # what the checks added
         self.session.commit()
         self._pending.clear()
 
+    def _write(self, scalars: list[Any], thens: list[Callable[[Any], None]]) -> None:
+        writes = self._new_rows() + self._outbox_rows()
+        self._pending.clear()
+        self.session.flush()  # changes to loaded rows first (the new rows may refer to them)
+        if not writes and not scalars:
+            return
+        channel = events.notify_channel(self.service)
+        row = self.session.execute(write_statement(writes, channel, scalars)).one()
+        for then, value in zip(thens, row[len(row) - len(scalars) :], strict=True):
+            then(value)
+
     def rollback(self) -> None:
         self._pending.clear()
+        self._new.clear()
         self.session.rollback()
+
+    # --- the rows of the one write statement ------------------------------------------------
+
+    def _new_rows(self) -> list[tuple[Any, dict[str, Any]]]:
+        rows = []
+        for obj in self._new:
+            tenant_id = getattr(obj, "tenant_id", None)
+            if hasattr(obj, "tenant_id"):
+                if tenant_id is None:
+                    obj.tenant_id = self.tenant.id
+                elif tenant_id != self.tenant.id:
+                    raise CrossTenantWrite(type(obj).__name__)
+            rows.append((type(obj).__table__, column_values(obj)))
+        self._new.clear()
+        rows += [(crypto.RECORD_KEYS, k) for k in crypto.take_new_record_keys(self.session)]
+        return rows
+
+    def _outbox_rows(self) -> list[tuple[Any, dict[str, Any]]]:
+        rows = []
+        table = self.outbox_model.__table__  # type: ignore[attr-defined]
+        for event in self._pending:
+            event_signing.sign(self.service, event)
+            values = {
+                "event_id": event["id"],
+                "tenant_id": self.tenant.id,
+                "type": event["type"],
+                "key": f"{self.tenant.slug}:{event['subject']}",
+                "payload": event,
+            }
+            rows.append((table, _with_defaults(table, values)))
+        return rows
+
+
+def column_values(obj: Any) -> dict[str, Any]:
+    """The values to insert for a new ORM object: its column attributes, with the columns'
+    Python defaults where it has none (server defaults are left to the server)."""
+    mapper = inspect(type(obj))
+    values = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        value = getattr(obj, prop.key)
+        if value is None and column.server_default is not None:
+            continue
+        if value is None and column.default is not None:
+            value = _default(column)
+            setattr(obj, prop.key, value)
+        values[column.key] = value
+    return values
+
+
+def _with_defaults(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    for column in table.columns:
+        if column.key not in values and column.default is not None:
+            values[column.key] = _default(column)
+    return values
+
+
+def _default(column: Any) -> Any:
+    default = column.default
+    if default.is_sequence or default.is_clause_element:
+        raise ValueError(f"{column}: a server-side default needs the ORM flush")
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def write_statement(
+    writes: list[tuple[Any, dict[str, Any]]], channel: str, scalars: Sequence[Any] = ()
+) -> Select[Any]:
+    """One statement: an insert CTE per table, pg_notify(channel) once when the outbox got a
+    row, then `scalars` (the last columns). The CTEs run whatever the outer select reads; each
+    is referenced so that SQLAlchemy renders it."""
+    # one multi-row insert per table (and set of columns): the statement grows with the
+    # tables written, not with the rows (foreign keys are checked at the statement's end)
+    groups: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for table, values in writes:
+        groups.setdefault((table, tuple(sorted(values))), []).append(values)
+    ctes = []
+    outbox = None
+    for i, ((table, _), rows) in enumerate(groups.items()):
+        cte = insert(table).values(rows).returning(literal_column("1").label("one")).cte(f"w{i}")
+        ctes.append(cte)
+        if table.name == "outbox" and outbox is None:
+            outbox = cte
+    columns: list[Any] = [
+        select(func.count()).select_from(cte).scalar_subquery().label(f"n{i}")
+        for i, cte in enumerate(ctes)
+    ]
+    if outbox is not None:
+        columns.append(
+            select(func.pg_notify(channel, ""))
+            .select_from(outbox)
+            .limit(1)
+            .scalar_subquery()
+            .label("notified")
+        )
+    columns += [scalar.label(f"c{i}") for i, scalar in enumerate(scalars)]
+    return select(*columns)

@@ -398,10 +398,10 @@ def create_application(
         if idempotency_key
         else None,
     )
-    cipher = FieldCipher(s, tenant.id, "applications", app.id)
+    cipher = FieldCipher(s, tenant.id, "applications", app.id, new_row=True)
     app.proposal = cipher.encrypt_json("proposal", form.proposal)
-    s.add(app)
-    s.flush()
+    uw.add_new(app)  # its record key and event go in the commit's one write statement
+    uw.write_new()  # the RAB lines refer to it
     _write_rab(s, app, rab.lines_of(form.rab)[0])
     _emit(
         uw,
@@ -548,6 +548,7 @@ def add_document(uw: UnitOfWork, actor: Actor, number: str, code: str, content: 
     import filetype
 
     s, tenant = uw.session, uw.tenant
+    uw.write_new()  # a draft made in this unit of work (the page's documents) is read below
     app = repository.own_application(s, actor, number, for_update=True)
     evidence = code in LPJ_EVIDENCE
     if evidence and app.status != Status.DISBURSED.value:

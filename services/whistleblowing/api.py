@@ -102,16 +102,22 @@ def openapi():
 
 
 def file_report(form: schemas.ReportIn, uploads: list[bytes], key: str | None) -> cases.Filed:
-    """File in one unit of work; the same key filed concurrently is answered as its replay
-    (the second try finds the first one's row)."""
-    for attempt in (1, 2):
+    """File in one unit of work. A unique index that fires (a case number drawn twice, or the
+    same Idempotency-Key filed before or concurrently) files again, the second time looking
+    for the key's earlier filing first (its replay)."""
+    for attempt in (1, 2, 3):
         try:
             with unit_of_work() as uw:
                 return cases.submit(
-                    uw, form, uploads, idempotency_key=key, request_digest_source=form.model_dump()
+                    uw,
+                    form,
+                    uploads,
+                    idempotency_key=key,
+                    request_digest_source=form.model_dump(),
+                    replay_possible=attempt > 1,
                 )
-        except IntegrityError:
-            if attempt == 2 or not key:
+        except IntegrityError as exc:
+            if attempt == 3 or not cases.retry_filing(exc):
                 raise
     raise AssertionError("unreachable")
 

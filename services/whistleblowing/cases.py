@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import String, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -120,10 +121,16 @@ def submit(
     request_digest_source: Any = None,
     channel: str = channels.ONLINE,
     entered_by: Actor | None = None,
+    replay_possible: bool = False,
 ) -> Filed:
     """File a report (anonymous unless `form.identity`), with optional evidence files.
     `entered_by`: the intake official who files it for a reporter who came by `channel`
-    (assisted intake); the identity, if any, is sealed to the custodian all the same."""
+    (assisted intake); the identity, if any, is sealed to the custodian all the same.
+
+    Written in one statement at commit (UnitOfWork.add_new). Nothing is checked beforehand
+    that a unique index checks: a case number or Idempotency-Key already taken makes the
+    commit fail (IntegrityError, see `retry_filing`), and the caller files again with
+    `replay_possible`, which looks the key up first (the replay of an earlier filing)."""
     session, tenant = uw.session, uw.tenant
     if channel not in channels.ALL or (entered_by is None) != (channel == channels.ONLINE):
         raise Refused(422, "Unknown intake channel.", "channel")
@@ -148,16 +155,14 @@ def submit(
     if idempotency_key:
         key_hash = keyed_hash(session, tenant.id, "wb-idempotency", idempotency_key)
         request_digest = digest(session, tenant, request_digest_source)
-        replay = _replay(session, tenant, key_hash, request_digest)
+        replay = _replay(session, tenant, key_hash, request_digest) if replay_possible else None
         if replay:
             return replay
 
     now = utcnow()
     report_id = uuid.uuid4()
     receipt = codes.new_receipt()
-    case_number = codes.new_case_number(today(tenant, now).year)
-    while repository.case_number_taken(session, case_number):
-        case_number = codes.new_case_number(today(tenant, now).year)
+    case_number = codes.new_case_number(today(tenant, now).year)  # unique index: retry_filing
     sla = clocks.Sla.from_config(views.config(tenant))
     calendar = holiday_calendar.for_tenant(tenant.config, today(tenant, now))
     due = clocks.due_dates(now, tenant.timezone, sla, calendar)
@@ -170,7 +175,7 @@ def submit(
         category=form.category,
         status=lifecycle.Status.RECEIVED.value,
         received_at=now,
-        content=FieldCipher(session, tenant.id, "wb_reports", report_id).encrypt_json(
+        content=FieldCipher(session, tenant.id, "wb_reports", report_id, new_row=True).encrypt_json(
             "content", content
         ),
         content_digest=digest(session, tenant, {"category": form.category, **content}),
@@ -185,9 +190,10 @@ def submit(
         channel=channel,
         entered_by=entered_by.official_id if entered_by else None,
     )
-    session.add(report)
-    session.add(
+    uw.add_new(report)
+    uw.add_new(
         ReportHistory(
+            id=uuid.uuid4(),
             tenant_id=tenant.id,
             report_id=report_id,
             at=now,
@@ -198,9 +204,10 @@ def submit(
             actor_id=entered_by.official_id if entered_by else None,
         )
     )
-    session.flush()
     if form.notify_contact:
-        # sealed apart from the report; not in its content, not in any event (README)
+        # sealed apart from the report; not in its content, not in any event (README); the
+        # contact's row refers to the report, so the report is written first
+        uw.write_new()
         reporter_contacts.keep(session, tenant.id, report_id, contact.read(form.notify_contact))
     added = [_store_attachment(uw, report, f, REPORTER) for f in cleaned]
     _emit(
@@ -219,8 +226,7 @@ def submit(
     )
     for att in added:
         _emit_attachment(uw, report, att, REPORTER)
-    for profile in session.execute(select(HandlerProfile)).scalars():
-        _recuse_if_conflicted(uw, report, profile)
+    _recuse_conflicted_handlers(uw, report)
     if sla.auto_acknowledge:
         _apply(
             uw,
@@ -229,16 +235,16 @@ def submit(
             SYSTEM,
         )
     if key_hash:
-        session.add(
+        uw.add_new(
             IdempotentSubmission(
                 key_hash=key_hash,
                 tenant_id=tenant.id,
                 request_digest=request_digest,
                 report_id=report_id,
                 created_at=now,
-                receipt=FieldCipher(session, tenant.id, "wb_idempotency", report_id).encrypt(
-                    "receipt", receipt
-                ),
+                receipt=FieldCipher(
+                    session, tenant.id, "wb_idempotency", report_id, new_row=True
+                ).encrypt("receipt", receipt),
             )
         )
     return Filed(report, receipt)
@@ -260,16 +266,33 @@ def _seal(session: Session, tenant: Tenant, report_id: uuid.UUID, identity) -> b
         ) from None
 
 
-def _replay(session: Session, tenant: Tenant, key_hash: str, request_digest: str) -> Filed | None:
-    # Receipts of keys past the window are wiped: the copy lives no longer than promised.
-    session.execute(
+# The constraints whose firing means "file again": a case number or receipt drawn twice (then
+# a fresh one is drawn), or an Idempotency-Key already used (then its replay is answered).
+RETRY_CONSTRAINTS = ("wb_reports_case_number", "wb_reports_receipt", "wb_idempotency_pkey")
+
+
+def retry_filing(exc: IntegrityError) -> bool:
+    """Whether a failed filing is filed again (`submit(..., replay_possible=True)`)."""
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    return name in RETRY_CONSTRAINTS
+
+
+def wipe_old_receipts(session: Session, now: datetime | None = None) -> int:
+    """Receipts of keys past the window are wiped: the copy lives no longer than promised
+    (the retention job, and every replay look-up)."""
+    result = session.execute(
         update(IdempotentSubmission)
         .where(
-            IdempotentSubmission.created_at < utcnow() - IDEMPOTENCY_WINDOW,
+            IdempotentSubmission.created_at < (now or utcnow()) - IDEMPOTENCY_WINDOW,
             IdempotentSubmission.receipt.is_not(None),
         )
         .values(receipt=None)
     )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _replay(session: Session, tenant: Tenant, key_hash: str, request_digest: str) -> Filed | None:
+    wipe_old_receipts(session)
     row = session.get(IdempotentSubmission, key_hash, with_for_update=True)
     if row is None or row.tenant_id != tenant.id:
         return None
@@ -391,12 +414,15 @@ def _apply(uw: UnitOfWork, report: Report, step: lifecycle.Step, actor: Actor) -
         actor_role=_role(actor),
         actor_id=actor.official_id,
     )
-    cipher = FieldCipher(session, tenant.id, "wb_report_history", history.id)
+    cipher = FieldCipher(session, tenant.id, "wb_report_history", history.id, new_row=True)
     if step.reason:
         history.reason = cipher.encrypt("reason", step.reason)
     if step.referral:
         history.referral = cipher.encrypt("referral", step.referral)
-    session.add(history)
+    if uw.is_new(report):  # a report filed in this unit of work: written with it
+        uw.add_new(history)
+    else:
+        session.add(history)
     report.status = step.target.value
     if step.outcome is not None:
         report.outcome = step.outcome
@@ -528,10 +554,10 @@ def _store_attachment(
         size=len(clean.data),
         digest=digest(session, tenant, hashlib.sha256(clean.data).hexdigest()),
     )
-    att.content = FieldCipher(session, tenant.id, "wb_attachments", att.id).encrypt(
+    att.content = FieldCipher(session, tenant.id, "wb_attachments", att.id, new_row=True).encrypt(
         "content", clean.data
     )
-    session.add(att)
+    uw.add_new(att)
     return att
 
 
@@ -638,7 +664,9 @@ def _hashed_marks(session: Session, tenant: Tenant, marks: set[str]) -> list[str
     return sorted(keyed_hash(session, tenant.id, "wb-conflict", m) for m in marks)
 
 
-def _recuse_if_conflicted(uw: UnitOfWork, report: Report, profile: HandlerProfile) -> str | None:
+def _recuse_if_conflicted(
+    uw: UnitOfWork, report: Report, profile: HandlerProfile | _CachedProfile
+) -> str | None:
     kind = recusal.conflict(set(profile.marks), set(report.reported_marks or []))
     if kind is None or profile.official_id in repository.recused_officials(uw.session, report.id):
         return None
@@ -646,6 +674,71 @@ def _recuse_if_conflicted(uw: UnitOfWork, report: Report, profile: HandlerProfil
         uw, report, profile.official_id, CONFLICT_REASONS[kind], kind=kind, actor=SYSTEM
     )
     return kind
+
+
+# Handler profiles, per tenant, for PROFILE_CACHE_SECONDS: a new report is matched against
+# them without a query. The cache is never trusted blindly: the report's write statement reads
+# the profiles' fingerprint (count, newest change) and, when it differs from the cached one,
+# the report is matched again against the profiles as they are, before the commit.
+PROFILE_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class _CachedProfile:
+    official_id: uuid.UUID
+    marks: tuple[str, ...]
+
+
+_profile_cache: dict[uuid.UUID, tuple[float, str, tuple[_CachedProfile, ...]]] = {}
+
+
+def _profiles_fingerprint(tenant_id: uuid.UUID) -> Any:
+    return (
+        select(
+            func.concat(
+                func.count(),
+                "/",
+                func.coalesce(func.cast(func.max(HandlerProfile.updated_at), String), ""),
+            )
+        )
+        .where(HandlerProfile.tenant_id == tenant_id)
+        .scalar_subquery()
+    )
+
+
+def _handler_profiles(session: Session, tenant: Tenant) -> tuple[str, tuple[_CachedProfile, ...]]:
+    hit = _profile_cache.get(tenant.id)
+    if hit and time.monotonic() - hit[0] < PROFILE_CACHE_SECONDS:
+        return hit[1], hit[2]
+    fingerprint = session.execute(select(_profiles_fingerprint(tenant.id))).scalar_one()
+    profiles = tuple(
+        _CachedProfile(p.official_id, tuple(p.marks or ()))
+        for p in repository.handler_profiles(session)
+    )
+    _profile_cache[tenant.id] = (time.monotonic(), fingerprint, profiles)
+    return fingerprint, profiles
+
+
+def _recuse_conflicted_handlers(uw: UnitOfWork, report: Report) -> None:
+    """Recuse from a new report every handler in conflict with it (automatic recusal)."""
+    fingerprint, profiles = _handler_profiles(uw.session, uw.tenant)
+    marks = set(report.reported_marks or [])
+    conflicted = [p for p in profiles if recusal.conflict(set(p.marks), marks)]
+    if conflicted:  # rare: the recusal reads and writes the report, so it is written first
+        uw.write_new()
+        for profile in conflicted:
+            _recuse_if_conflicted(uw, report, profile)
+
+    def recheck(current: str) -> None:
+        if current == fingerprint:
+            return
+        _profile_cache.pop(uw.tenant.id, None)  # changed meanwhile: as they are now
+        stored = uw.session.get_one(Report, report.id)  # written by now
+        for p in repository.handler_profiles(uw.session):
+            _recuse_if_conflicted(uw, stored, p)
+        report.version, report.assignee_id = stored.version, stored.assignee_id
+
+    uw.check_at_commit(_profiles_fingerprint(uw.tenant.id), recheck)
 
 
 def set_handler_profile(
@@ -662,6 +755,7 @@ def set_handler_profile(
         profile = HandlerProfile(official_id=official_id, tenant_id=tenant.id)
         session.add(profile)
     profile.marks, profile.updated_at = marks, utcnow()
+    _profile_cache.pop(tenant.id, None)  # this worker at once; the others by the fingerprint
     uw.emit(
         ev.WB_HANDLER_PROFILE_SET,
         subject=f"official:{official_id}",

@@ -6,12 +6,13 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.whistleblowing.domain import clocks
 from services.whistleblowing.models import (
     Attachment,
+    HandlerProfile,
     IdentityRequest,
     Message,
     OfficialRow,
@@ -39,8 +40,9 @@ def report_by_receipt_hash(
     return _report_where(session, Report.receipt_hash == receipt_hash, for_update)
 
 
-def case_number_taken(session: Session, case_number: str) -> bool:
-    return bool(session.execute(select(exists().where(Report.case_number == case_number))).scalar())
+def handler_profiles(session: Session) -> list[HandlerProfile]:
+    """Every handler's conflict marks (the recusal check of each new report)."""
+    return list(session.execute(select(HandlerProfile)).scalars())
 
 
 def _of_case(session: Session, model: Any, report_id: uuid.UUID, *order: Any) -> list[Any]:

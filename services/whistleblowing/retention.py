@@ -37,6 +37,7 @@ def run_once(now: datetime | None = None) -> dict[str, list[str]]:
             uw = UnitOfWork(session, tenant, SERVICE, OutboxRow)
             done[tenant.slug] = cases.expire_due(uw, now=now)
             cases.purge_stale_throttles(uw, now=now)
+            cases.wipe_old_receipts(session, now)
             cases.expire_identity_copies(uw, now=now)
             uw.commit()
         log.info("retention: %s expired %d case(s)", tenant.slug, len(done[tenant.slug]))

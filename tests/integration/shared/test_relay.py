@@ -101,3 +101,31 @@ def test_lag_metrics_count_the_backlog_and_its_age_and_are_served(tenant):
         REGISTRY.get_sample_value("replika_outbox_published_total", {"service": "hibah_bansos"})
         >= 3
     )
+
+
+def test_one_relay_overlaps_its_batches_and_marks_each_in_one_statement(tenant):
+    """run_pipelined claims and sends the next batch while the last waits for the broker:
+    its own rows in flight hold nothing back, each case stays in order, and each batch is
+    marked published in one statement."""
+    import threading
+
+    from shared.db import count_round_trips
+
+    subjects = [f"WBS-P{i}" for i in range(5)]
+    emitted: dict[str, list[str]] = defaultdict(list)
+    r = relay("whistleblowing", batch_size=10)
+    r.drain()
+    for round_ in range(19):  # 95 events: nine full batches and a short one
+        changes = [(s, f"s{round_}") for s in subjects]
+        for (s, _), event_id in zip(changes, emit("whistleblowing", tenant, changes), strict=True):
+            emitted[s].append(event_id)
+    with count_round_trips(r.engine) as trips:
+        marked = r.run_pipelined(threading.Event())
+    assert marked == 95 and unpublished("whistleblowing", tenant) == 0
+    marks = [s for s in trips.sent if s.startswith("update outbox set published_at")]
+    assert len(marks) == 10  # one per batch
+    records = records_on_topic("whistleblowing.events", f"{tenant.slug}:")
+    by_key: dict[str, list] = defaultdict(list)
+    for key, value, _partition, _offset in sorted(records, key=lambda x: (x[2], x[3])):
+        by_key[key.split(":", 1)[1]].append(value["id"])
+    assert dict(by_key) == dict(emitted)
