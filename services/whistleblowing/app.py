@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.whistleblowing import api, office_pages, pages
+from services.whistleblowing import api, office_pages, pages, statistics_pages
 from services.whistleblowing.cases import integrity_refusal
 from services.whistleblowing.domain import lifecycle
 from services.whistleblowing.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
@@ -28,4 +28,5 @@ def create_app() -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)
+    app.register_blueprint(statistics_pages.bp)
     return app

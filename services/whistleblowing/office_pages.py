@@ -68,6 +68,8 @@ def _office_menu() -> dict:
     rows = [(_("Home"), "wb_office.home")]
     if access.holds(roles, access.HANDLERS):
         rows.append((_("Cases"), "wb_office.case_list"))
+    if access.holds(roles, access.STATS_READERS):
+        rows.append((_("Statistics"), "wb_stats.page"))
     if access.holds(roles, access.CUSTODIANS):
         rows.append((_("Identity requests"), "wb_office.identity_requests"))
         rows.append((_("Custodian key"), "wb_office.custodian_key"))
