@@ -64,6 +64,15 @@ class Chart:
     horizontal: bool = False
     label_header: str = ""
     hidden: str = ""  # how the table shows a None (e.g. "<5")
+    money: bool = False  # integer rupiah: shown as Rp1.500.000 on the page and the chart
+
+    def shown_rows(self) -> list[list[Any]]:
+        """The table as the page shows it (rupiah formatted); `rows()` keeps the numbers."""
+        if not self.money:
+            return self.rows()
+        return [
+            [r[0], *(rupiah(v) if isinstance(v, int) else v for v in r[1:])] for r in self.rows()
+        ]
 
     def rows(self) -> list[list[Any]]:
         """The table alternative: one row per label, one column per series."""
@@ -74,6 +83,18 @@ class Chart:
 
     def headers(self) -> list[str]:
         return [self.label_header, *(name for name, _ in self.series)]
+
+
+def rupiah(value: int | None) -> str:
+    """Integer rupiah the Indonesian way: Rp12.500.000 (dots group thousands, no decimals)."""
+    return "Rp" + f"{int(value or 0):,}".replace(",", ".")
+
+
+def _plain(value: float) -> str:
+    """A count as it is, a duration with at most one decimal (4.5, 10)."""
+    if isinstance(value, float):
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 def svg(chart: Chart) -> bytes:
@@ -101,6 +122,7 @@ def svg(chart: Chart) -> bytes:
         max_scale=8,
         no_data_text="—",
         margin=16,
+        value_formatter=rupiah if chart.money else _plain,
     )
     drawing.x_labels = [str(x) for x in chart.labels]
     for name, values in chart.series:

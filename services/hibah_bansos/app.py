@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.hibah_bansos import api, cases, mailer, office_pages, pages, social_registry
+from services.hibah_bansos import (
+    api,
+    cases,
+    mailer,
+    office_pages,
+    pages,
+    social_registry,
+    statistics_pages,
+)
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
@@ -35,4 +43,5 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)
+    app.register_blueprint(statistics_pages.bp)
     return app
