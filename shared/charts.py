@@ -41,11 +41,11 @@ _STYLE = Style(
     foreground_subtle="#666",
     colors=COLOURS,
     font_family="system-ui, sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    value_font_size=12,
-    legend_font_size=13,
-    title_font_size=16,
+    label_font_size=15,
+    major_label_font_size=15,
+    value_font_size=14,
+    legend_font_size=15,
+    title_font_size=17,
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -64,7 +64,8 @@ class Chart:
     horizontal: bool = False
     label_header: str = ""
     hidden: str = ""  # how the table shows a None (e.g. "<5")
-    money: bool = False  # integer rupiah: shown as Rp1.500.000 on the page and the chart
+    money: bool = False  # integer rupiah: Rp1.500.000 in the table, millions on the chart
+    unit_note: str = ""  # added to the chart's title, e.g. "millions of rupiah"
 
     def shown_rows(self) -> list[list[Any]]:
         """The table as the page shows it (rupiah formatted); `rows()` keeps the numbers."""
@@ -97,36 +98,62 @@ def _plain(value: float) -> str:
     return str(value)
 
 
+def _millions(value: float) -> str:
+    return f"{value:,.0f}".replace(",", ".")
+
+
+def _ticks(top: float) -> list[float]:
+    """At most six round marks from 0 past `top` (steps of 1, 2 or 5 times a power of ten;
+    whole numbers for counts), so the value axis never crowds a phone."""
+    if top <= 0:
+        return [0, 1]
+    step = 1.0
+    while top / step > 5:
+        for factor in (2, 2.5, 2):  # 1 → 2 → 5 → 10 → 20 ...
+            step *= factor
+            if top / step <= 5:
+                break
+    count = int(-(-top // step))
+    return [int(i * step) if step.is_integer() else round(i * step, 6) for i in range(count + 1)]
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def svg(chart: Chart) -> bytes:
-    """The chart as a standalone SVG document (XML), scalable (viewBox, no fixed size)."""
+    """The chart as a standalone SVG document (XML), scalable (viewBox, no fixed size). It is
+    drawn 560 units wide, so its text stays readable when a phone shows it at 360 px. Money
+    is drawn in millions of rupiah (`unit_note` says so in its title); the table keeps the
+    rupiah."""
     kind = pygal.HorizontalBar if chart.horizontal else pygal.Bar
-    height = (
-        max(320, 60 + 34 * len(chart.labels) * max(1, len(chart.series)))
-        if (chart.horizontal)
-        else 400
-    )
+    bars = len(chart.labels) * max(1, len(chart.series))
+    legend = 28 * len(chart.series) if len(chart.series) > 1 else 0
+    height = max(300, 110 + 28 * bars + legend)
+    scale = 1_000_000 if chart.money else 1
+    values = [v / scale for _, vs in chart.series for v in vs if v is not None]
+    whole = all(float(v).is_integer() for v in values)
     drawing = kind(
-        title=chart.title,
+        title=f"{chart.title} ({chart.unit_note})" if chart.unit_note else chart.title,
         style=_STYLE,
         js=[],  # no script: the numbers are in the table beside it
-        width=720,
-        height=height,
+        width=560,
+        height=height if chart.horizontal else 380 + legend,
         explicit_size=False,
         legend_at_bottom=True,
-        legend_at_bottom_columns=min(3, max(1, len(chart.series))),
+        legend_at_bottom_columns=1,
         show_legend=len(chart.series) > 1,
-        x_label_rotation=0 if chart.horizontal or len(chart.labels) <= 6 else 35,
-        truncate_label=-1,
-        print_values=len(chart.labels) * len(chart.series) <= 24,
-        min_scale=1,
-        max_scale=8,
+        x_label_rotation=0 if chart.horizontal or len(chart.labels) <= 4 else 40,
+        truncate_legend=-1,
+        print_values=bars <= 24,
+        y_labels=_ticks(max(values, default=0)) if whole or chart.money else None,
         no_data_text="—",
-        margin=16,
-        value_formatter=rupiah if chart.money else _plain,
+        margin=12,
+        value_formatter=_millions if chart.money else _plain,
     )
-    drawing.x_labels = [str(x) for x in chart.labels]
-    for name, values in chart.series:
-        drawing.add(name, [None if v is None else v for v in values])
+    drawing.x_labels = [_short(str(x)) for x in chart.labels]  # the table has the whole name
+    for name, series in chart.series:
+        drawing.add(name, [None if v is None else v / scale if chart.money else v for v in series])
     return _without_script(drawing.render(is_unicode=True))
 
 
