@@ -19,6 +19,8 @@ from services.hibah_bansos.views import programme_name
 from shared.charts import Chart, Table, table_of
 from shared.tenancy import Tenant, today
 
+SMALL_CELL = 5  # as the whistleblowing public figures: fewer people than this are not shown
+
 
 def fiscal_year(args: Mapping[str, str]) -> int | None:
     """`?year=2026`; anything else: every year."""
@@ -119,6 +121,18 @@ def charts(f: dict[str, Any]) -> list[Chart]:
             label_header=_("Status"),
         ),
     ]
+
+
+def public_charts(f: dict[str, Any]) -> list[Chart]:
+    """The transparency page's chart: public money per programme (no person in it)."""
+    return [c for c in charts(f) if c.key == "programmes"]
+
+
+def public_recipients(n: int) -> str | None:
+    """A bansos programme's recipient count as the public reads it: below the small-cell
+    threshold it is hidden (None), since the total approved would then show what one or two
+    named neighbours received."""
+    return None if 0 < n < SMALL_CELL else str(n)
 
 
 def tables(f: dict[str, Any]) -> list[Table]:

@@ -46,6 +46,16 @@ def chart(key: str):
     return charts.svg_response(found)
 
 
+@bp.get("/t/<tenant>/hibah-bansos/transparansi/<key>.svg")
+def public_chart(key: str):
+    """The transparency page's chart of public money (every fiscal year)."""
+    f = statistics.figures(db(), g.tenant, None)
+    found = next((c for c in statistics.public_charts(f) if c.key == key), None)
+    if found is None:
+        raise Refused(404, "No such chart.")
+    return charts.svg_response(found)
+
+
 @bp.get(f"{OFFICE}.<fmt>")
 @require_roles(*OFFICIALS)
 def download(fmt: str):

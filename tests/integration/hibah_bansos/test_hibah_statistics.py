@@ -115,3 +115,28 @@ def test_the_statistics_page_refuses_other_roles_and_other_cities(
     assert bandung.get(base).status_code == 404
     assert bandung.get(f"{base}/opd.svg").status_code == 404
     assert bandung.get("/t/bandung/hibah-bansos/office/statistik").status_code == 200
+
+
+def test_the_transparency_page_charts_public_money_and_hides_a_few_bansos_recipients(
+    hb, hb_owner_db, demo_tenants, make_application
+):
+    year, hibah, bansos = year_with_programmes(hb_owner_db, demo_tenants, make_application)
+    number = make_application("cimahi", programme=hibah, requested=1_000_000).number
+    with hb_owner_db.begin() as c:  # one person funded by the bansos programme
+        c.execute(
+            text(
+                "update applications set status = 'approved', approved = 2500000,"
+                " programme_id = (select id from programmes where code = :b) where number = :n"
+            ),
+            {"b": bansos, "n": number},
+        )
+    html = hb.get("/t/cimahi/hibah-bansos/transparansi").get_data(as_text=True)
+    section = html[html.index(f"({bansos})") :][:1500]
+    assert "Penerima kurang dari 5" in section and "Rp2.500.000" not in section
+    assert 'src="/t/cimahi/hibah-bansos/transparansi/programmes.svg"' in html
+    assert "<caption>Anggaran per program</caption>" in html
+    chart = hb.get("/t/cimahi/hibah-bansos/transparansi/programmes.svg")
+    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    texts = ["".join(t.itertext()) for t in ET.fromstring(chart.data).iter(f"{SVG}text")]
+    assert "Pagu anggaran" in texts and bansos in texts
+    assert hb.get("/t/cimahi/hibah-bansos/transparansi/lpj.svg").status_code == 404
