@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from operations import key_admin, official_admin, qr
 from operations.replication import provisioning
 from operations.replication.models import TenantConfigVersion
+from services.whistleblowing import holiday_calendar
 from shared.auth import official_actor, require_roles
 from shared.bodies import json_body
 from shared.event_types import (
@@ -36,6 +37,7 @@ from shared.event_types import (
 from shared.officials import OfficialError
 from shared.problem import Refused
 from shared.roles import ROLES
+from shared.tenancy import today
 from shared.web import db, no_store, unit_of_work
 
 bp = Blueprint("officials_web", __name__, template_folder="templates")
@@ -268,6 +270,16 @@ def checklist() -> list[dict]:
                     "The identity custodian's key: the custodian creates it on their own page"
                 ),
                 "href": key_admin.CUSTODIAN_PAGE.format(slug=slug),
+            }
+        )
+        items.append(
+            {
+                "done": holiday_calendar.coverage_warning(tenant.config, today(tenant)) is None,
+                "text": _(
+                    "Next year's days off, cuti bersama included: enter the decreed days in "
+                    "the settings when the holidays package does not know them yet"
+                ),
+                "href": url_for("tenant_config.page"),
             }
         )
     if tenant.runs("hibah_bansos"):

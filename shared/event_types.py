@@ -14,10 +14,13 @@ HB_APPLICANT_REGISTRY_CHECKED = "hibah_bansos.applicant.registry_checked.v1"
 HB_APPLICATION_CREATED = "hibah_bansos.application.created.v1"
 HB_APPLICATION_SUBMITTED = "hibah_bansos.application.submitted.v1"
 HB_APPLICATION_TRANSITIONED = "hibah_bansos.application.transitioned.v1"
+HB_APPLICATION_UPDATED = "hibah_bansos.application.updated.v1"
 HB_APPLICATION_VERIFICATION_REQUESTED = "hibah_bansos.application.verification_requested.v1"
 HB_BENEFICIARIES_IMPORTED = "hibah_bansos.beneficiaries.imported.v1"
 HB_DOCUMENT_ADDED = "hibah_bansos.document.added.v1"
+HB_DOCUMENT_REMOVED = "hibah_bansos.document.removed.v1"
 HB_LPJ_FILED = "hibah_bansos.lpj.filed.v1"
+HB_LPJ_REFUND_RECORDED = "hibah_bansos.lpj.refund_recorded.v1"
 
 # --- platform
 PLATFORM_ONBOARDING_REISSUED = "platform.onboarding.reissued.v1"

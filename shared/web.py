@@ -94,6 +94,7 @@ def create_service_app(
     integrity_refusal: IntegrityHook | None = None,
     domain_errors: tuple[type[Exception], ...] = (),
     extra_ready_checks: dict[str, Callable[[], str | None]] | None = None,
+    ready_warnings: Callable[[], dict[str, str]] | None = None,
 ) -> Flask:
     """A service's Flask app with everything every service has; the service's composition
     root then registers its own blueprints (and operations/apps.py the operator pages).
@@ -104,7 +105,7 @@ def create_service_app(
     app = Flask(import_name, static_folder=None)
     _configure(app, service)
     _install_extensions(app, service, engine, models, integrity_refusal)
-    _add_health_routes(app, service, engine, extra_ready_checks or {})
+    _add_health_routes(app, service, engine, extra_ready_checks or {}, ready_warnings)
     _resolve_tenants(app)
     _register_error_handlers(app, domain_errors)
     app.register_blueprint(front_door.bp)  # /t/<tenant>/, the city's front door
@@ -168,6 +169,7 @@ def _add_health_routes(
     service: str,
     engine: Engine,
     extra_ready_checks: dict[str, Callable[[], str | None]],
+    ready_warnings: Callable[[], dict[str, str]] | None = None,
 ) -> None:
     """`/healthz` (the process answers) and `/readyz` (its database and Kafka answer)."""
 
@@ -193,6 +195,11 @@ def _add_health_routes(
                     failed=sorted(failed),
                     reasons=failed,
                 )
+            )
+        warnings = ready_warnings() if ready_warnings is not None else {}
+        if warnings:
+            return jsonify(
+                status="ready", service=service, checks=sorted(checks), warnings=warnings
             )
         return jsonify(status="ready", service=service, checks=sorted(checks))
 

@@ -4,7 +4,9 @@ that app's `/openapi.json` with `shared.openapi.extend`."""
 
 from __future__ import annotations
 
-from shared.openapi import OFFICIAL, UUID, Schema, operation
+from shared.officials import USERNAME_RE
+from shared.openapi import CHECKED_AGAINST, OFFICIAL, UUID, Schema, operation
+from shared.roles import ROLES as ROLE_NAMES
 
 P = "/t/{tenant}/api/v1"
 REQUEST_ID: Schema = {"name": "request_id", "in": "path", "required": True, "schema": UUID}
@@ -56,11 +58,24 @@ CONFIG_SAVE: Schema = {
 }
 ADMIN = "tenant_admin"
 OFFICIAL_ID: Schema = {"name": "official_id", "in": "path", "required": True, "schema": UUID}
-ROLES: Schema = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+ROLES: Schema = {
+    "type": "array",
+    "items": {"type": "string", "enum": sorted(ROLE_NAMES)},
+    "uniqueItems": True,
+    CHECKED_AGAINST: "the separation rules: at least one role; an identity custodian neither "
+    "investigates nor supervises; an admin cannot drop their own admin role",
+}
 NEW_OFFICIAL: Schema = {
     "type": "object",
     "required": ["username", "roles"],
-    "properties": {"username": {"type": "string", "minLength": 1, "maxLength": 64}, "roles": ROLES},
+    "properties": {
+        "username": {
+            "type": "string",
+            "pattern": USERNAME_RE.pattern,
+            CHECKED_AGAINST: "the city's officials: a username not yet taken",
+        },
+        "roles": ROLES,
+    },
 }
 OFFICIAL_CHANGE: Schema = {
     "type": "object",

@@ -8,6 +8,8 @@ Refusals (`Refused`, workflow errors) are answered by the app's one handler (sha
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, Response, g, jsonify, request
 
 from services.hibah_bansos import (
@@ -162,6 +164,37 @@ def add_document(number: str):
     return jsonify(
         document_id=str(doc.id), code=doc.code, media_type=doc.media_type, size=doc.size
     ), 201
+
+
+@bp.put(f"{API}/applications/<number>")
+def update_application(number: str):
+    """A draft or an application returned for revision: a new proposal, requested amount and
+    budget plan (the whole ApplicationIn, its programme unchanged)."""
+    actor = applicant_auth.api_applicant()
+    form = schemas.parse(schemas.ApplicationIn, json_body())
+    with unit_of_work() as uw:
+        app = cases.update_application(uw, actor, number, form)
+    return jsonify(application_number=app.number, status=app.status, requested=app.requested)
+
+
+@bp.delete(f"{API}/applications/<number>/documents/<uuid:document_id>")
+def remove_document(number: str, document_id: uuid.UUID):
+    actor = applicant_auth.api_applicant()
+    with unit_of_work() as uw:
+        cases.remove_document(uw, actor, number, document_id)
+    return "", 204
+
+
+@bp.post(f"{API}/applications/<number>/refund")
+def record_refund(number: str):
+    """The unspent balance returned to the kas daerah, after the LPJ was filed."""
+    actor = applicant_auth.api_applicant()
+    form = schemas.parse(schemas.RefundIn, json_body())
+    with unit_of_work() as uw:
+        app = cases.record_refund(uw, actor, number, form)
+    return jsonify(
+        application_number=app.number, status=app.status, refund_amount=app.refund_amount
+    )
 
 
 @bp.post(f"{API}/applications/<number>/submit")

@@ -25,6 +25,7 @@ from services.hibah_bansos.models import (
     Applicant,
     Application,
     ApplicationStep,
+    BudgetLineRow,
     Document,
     Programme,
     RegistryCheck,
@@ -43,6 +44,8 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 APPLICANT_STEP = frozenset({workflow.APPLICANT})
+EDITABLE = (Status.DRAFT.value, Status.RETURNED.value)  # the applicant may change these
+LPJ_EVIDENCE = ("lpj_receipt", "lpj_photo")  # receipts (kuitansi, nota) and activity photos
 
 
 def new_number(year: int) -> str:
@@ -267,8 +270,7 @@ def create_application(
     programme = repository.programme(s, form.programme, field="programme")
     if not programmes.is_open(programme, today(tenant)):
         raise Refused(409, "This programme is not open for applications.", "programme")
-    lines = [rab.BudgetLine(line.item, line.amount) for line in form.rab]
-    errors = [{"field": f, "reason": r} for f, r in rab.check_rab(lines, form.requested)]
+    errors = _rab_errors(form)
     errors += eligibility_errors(
         uw, applicant, programme, form.requested, defer_registry=defer_registry
     )
@@ -291,9 +293,9 @@ def create_application(
     )
     cipher = FieldCipher(s, tenant.id, "applications", app.id)
     app.proposal = cipher.encrypt_json("proposal", form.proposal)
-    app.rab = cipher.encrypt_json("rab", [{"item": ln.item, "amount": ln.amount} for ln in lines])
     s.add(app)
     s.flush()
+    _write_rab(s, app, rab.lines_of(form.rab)[0])
     _emit(
         uw,
         ev.HB_APPLICATION_CREATED,
@@ -305,6 +307,99 @@ def create_application(
         kind=programme.kind,
     )
     return app
+
+
+def _rab_errors(form: Any) -> list[dict[str, str]]:
+    """The budget plan's problems: each line's own (totals computed from volume x unit
+    price), then whether the lines add up to the requested amount."""
+    lines, problems = rab.lines_of(form.rab)
+    if not problems:
+        problems = rab.check_rab(lines, form.requested)
+    return [{"field": f, "reason": r} for f, r in problems]
+
+
+def _write_rab(session: Session, app: Application, lines: list[rab.BudgetLine]) -> None:
+    """The budget plan as rows, replacing any earlier ones (a returned application's edit)."""
+    for old in repository.rab_lines(session, app.id):
+        session.delete(old)
+    session.flush()
+    cipher = FieldCipher(session, app.tenant_id, "applications", app.id)
+    for position, line in enumerate(lines):
+        row = BudgetLineRow(
+            id=uuid.uuid4(),
+            tenant_id=app.tenant_id,
+            application_id=app.id,
+            position=position,
+            volume=line.volume,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            amount=line.amount,
+        )
+        row.item = cipher.encrypt(f"rab_lines.{row.id}.item", line.item)
+        session.add(row)
+    app.rab = None
+    session.flush()
+
+
+def update_application(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Application:
+    """A draft, or an application returned for revision, gets a new proposal, requested
+    amount and budget plan (the same rules as a new one); then it can be submitted."""
+    s, tenant = uw.session, uw.tenant
+    app = repository.own_application(s, actor, number, for_update=True)
+    if app.status not in EDITABLE:
+        raise Refused(
+            409,
+            "Only a draft or an application returned for revision can be changed.",
+            "status",
+        )
+    programme = s.get_one(Programme, app.programme_id)
+    if form.programme != programme.code:
+        raise Refused(422, "An application stays in its programme.", "programme")
+    errors = _rab_errors(form)
+    applicant = s.get_one(Applicant, app.applicant_id)
+    errors += eligibility_errors(uw, applicant, programme, form.requested, defer_registry=True)
+    _refuse(422, errors, "; ".join(e["reason"] for e in errors))
+    app.requested = form.requested
+    app.proposal = FieldCipher(s, tenant.id, "applications", app.id).encrypt_json(
+        "proposal", form.proposal
+    )
+    _write_rab(s, app, rab.lines_of(form.rab)[0])
+    _emit(
+        uw,
+        ev.HB_APPLICATION_UPDATED,
+        actor,
+        app,
+        programme,
+        status=app.status,
+        requested=app.requested,
+    )
+    return app
+
+
+def remove_document(uw: UnitOfWork, actor: Actor, number: str, document_id: uuid.UUID) -> None:
+    """A wrong document taken off a draft or a returned application (its encrypted content
+    goes with the row)."""
+    s = uw.session
+    app = repository.own_application(s, actor, number, for_update=True)
+    if app.status not in EDITABLE:
+        raise Refused(
+            409,
+            "Documents can be removed while the application is a draft or returned for revision.",
+            "status",
+        )
+    doc = repository.document(s, app, document_id)
+    code = doc.code
+    s.delete(doc)
+    s.flush()
+    _emit(
+        uw,
+        ev.HB_DOCUMENT_REMOVED,
+        actor,
+        app,
+        s.get_one(Programme, app.programme_id),
+        document_id=str(document_id),
+        code=code,
+    )
 
 
 def _applicant_for(uw: UnitOfWork, actor: Actor, applicant_id: str | None) -> Applicant:
@@ -347,16 +442,25 @@ def add_document(uw: UnitOfWork, actor: Actor, number: str, code: str, content: 
 
     s, tenant = uw.session, uw.tenant
     app = repository.own_application(s, actor, number, for_update=True)
-    if app.status not in ("draft", "returned"):
+    evidence = code in LPJ_EVIDENCE
+    if evidence and app.status != Status.DISBURSED.value:
+        raise Refused(
+            409,
+            "Evidence for the LPJ is added once the money is disbursed, before filing.",
+            "status",
+        )
+    if not evidence and app.status not in EDITABLE:
         raise Refused(
             409,
             "Documents can be added while the application is a draft or returned for revision.",
             "status",
         )
     programme = s.get_one(Programme, app.programme_id)
-    known = set(programme.config.get("required_documents", [])) | {
-        d["code"] for d in tenant.service_config(SERVICE).get("required_documents", [])
-    }
+    known = (
+        set(programme.config.get("required_documents", []))
+        | {d["code"] for d in tenant.service_config(SERVICE).get("required_documents", [])}
+        | set(LPJ_EVIDENCE)
+    )
     if code not in known:
         raise Refused(422, f"Unknown document type; one of: {', '.join(sorted(known))}.", "code")
     if not content:
@@ -414,8 +518,8 @@ def submit(uw: UnitOfWork, actor: Actor, number: str) -> Application:
     ]
     applicant = s.get_one(Applicant, app.applicant_id)
     errors += eligibility_errors(uw, applicant, programme, app.requested)
-    _refuse(
-        422, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
+    _refuse(  # 409: the application's state (its documents, its fit), not the request, is short
+        409, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
     )
     _move(uw, app, edge, actor)
     _emit(
@@ -497,8 +601,8 @@ def ask_verification(uw: UnitOfWork, actor: Actor, number: str) -> Application:
         for c in repository.missing_documents(s, app)
     ]
     errors += eligibility_errors(uw, applicant, programme, app.requested, defer_registry=True)
-    _refuse(
-        422, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
+    _refuse(  # 409: the application's state (its documents, its fit), not the request, is short
+        409, errors, "The application is not complete: " + ", ".join(e["field"] for e in errors)
     )
     _move(uw, app, edge, actor)
     _emit(
@@ -640,22 +744,37 @@ def _allocate(uw: UnitOfWork, programme: Programme, amount: int) -> None:
 
 
 def file_lpj(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Application:
-    s = uw.session
+    """The accountability report: spending lines (each may name the budget-plan line it was
+    spent on: RAB against actual), evidence uploaded before (LPJ_EVIDENCE documents) and,
+    if any money is unspent, its return to the kas daerah (or recorded later: record_refund)."""
+    s, tenant = uw.session, uw.tenant
     app = repository.own_application(s, actor, number, for_update=True)
     edge = workflow.edge_for(app.status, Status.REPORTED.value, APPLICANT_STEP)
     lines = [(line.item, line.amount) for line in form.lines]
     problems = lpj.spending_problems(lines, app.disbursed)
+    rows = repository.rab_lines(s, app.id)
+    by_line = [(line.rab_line, line.amount) for line in form.lines]
+    problems += lpj.actual_by_line(by_line, len(rows))
+    spent = sum(a for _, a in lines)
+    if form.refund is not None and not problems:
+        problems += lpj.refund_problems(
+            form.refund.amount, form.refund.date, app.disbursed, spent, today(tenant)
+        )
     _refuse(
         422,
         [{"field": f, "reason": r} for f, r in problems],
         "; ".join(r for _, r in problems),
     )
-    spent = sum(a for _, a in lines)
+    if rows and any(line is not None for line, _ in by_line):
+        for position, row in enumerate(rows):
+            row.actual = sum(a for line, a in by_line if line == position)
     app.lpj = FieldCipher(s, app.tenant_id, "applications", app.id).encrypt_json(
         "lpj",
         {
             "summary": form.summary,
-            "lines": [{"item": i, "amount": a} for i, a in lines],
+            "lines": [
+                {"item": ln.item, "amount": ln.amount, "rab_line": ln.rab_line} for ln in form.lines
+            ],
             "spent": spent,
             "filed_at": datetime.now(UTC).isoformat(),
         },
@@ -674,4 +793,48 @@ def file_lpj(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Applicatio
         disbursed=app.disbursed,
         lines=len(lines),
     )
+    if form.refund is not None:
+        _set_refund(uw, actor, app, programme, form.refund)
+    return app
+
+
+def _set_refund(
+    uw: UnitOfWork, actor: Actor, app: Application, programme: Programme, refund: Any
+) -> None:
+    app.refund_amount = refund.amount
+    app.refund_date = refund.date
+    app.refund_reference = refund.reference
+    uw.session.flush()
+    _emit(
+        uw,
+        ev.HB_LPJ_REFUND_RECORDED,
+        actor,
+        app,
+        programme,
+        amount=refund.amount,
+        date=refund.date.isoformat(),
+        reference=refund.reference,
+    )
+
+
+def record_refund(uw: UnitOfWork, actor: Actor, number: str, refund: Any) -> Application:
+    """The return of the unspent balance to the kas daerah, recorded after the LPJ was filed
+    (before the evaluator closes the application), once."""
+    s, tenant = uw.session, uw.tenant
+    app = repository.own_application(s, actor, number, for_update=True)
+    if app.status != Status.REPORTED.value or app.refund_amount is not None:
+        raise Refused(
+            409,
+            "A return is recorded once, after the LPJ is filed and before it is closed.",
+            "refund",
+        )
+    problems = lpj.refund_problems(
+        refund.amount, refund.date, app.disbursed, app.lpj_spent or 0, today(tenant)
+    )
+    _refuse(
+        422,
+        [{"field": f, "reason": r} for f, r in problems],
+        "; ".join(r for _, r in problems),
+    )
+    _set_refund(uw, actor, app, s.get_one(Programme, app.programme_id), refund)
     return app

@@ -18,7 +18,7 @@ from services.hibah_bansos.views import rupiah
 from shared.problem import Problem, Refused
 from shared.separation import SeparationOfDutiesViolation
 
-RAB_ROWS = 5
+RAB_START_ROWS = 3  # rows of a new budget plan; "Tambah baris" adds more
 LPJ_ROWS = 5
 _DIGITS = re.compile(r"^[0-9]{1,16}$")
 _GROUPED = re.compile(r"^[0-9]{1,3}(\.[0-9]{3}){1,5}$")
@@ -62,18 +62,147 @@ def _lines(form, prefix: str, rows: int) -> tuple[list[dict], list[int]]:
     return lines, used
 
 
+RAB_FIELDS = ("item", "volume", "unit", "unit_price", "amount")
+RAB_MAX_ROWS = 200  # as many as the API takes (schemas.ApplicationIn)
+
+
+def rab_rows(form) -> list[dict[str, str]]:
+    """The budget-plan rows as typed (strings), in order: as many as the form rendered
+    (`rab_rows`), or up to the last row any field of which was sent."""
+    try:
+        count = min(int(form.get("rab_rows") or 0), RAB_MAX_ROWS)
+    except ValueError:
+        count = 0
+    sent = [
+        int(m.group(1))
+        for key in form
+        if (m := re.fullmatch(r"rab_([0-9]{1,3})_[a-z_]+", key)) and int(m.group(1)) < RAB_MAX_ROWS
+    ]
+    count = max([count, *(i + 1 for i in sent)])
+    return [{f: (form.get(f"rab_{i}_{f}") or "").strip() for f in RAB_FIELDS} for i in range(count)]
+
+
+def rab_edit(form) -> list[dict[str, str]] | None:
+    """ "Tambah baris" (add a row) or "Hapus" (remove row i) without JavaScript: the rows to
+    show again with what was typed, or None when the form was sent to be saved."""
+    action = form.get("rab_action") or ""
+    rows = rab_rows(form)
+    if action == "add":
+        return [*rows, dict.fromkeys(RAB_FIELDS, "")][:RAB_MAX_ROWS]
+    if action.startswith("remove:") and action[7:].isdigit():
+        i = int(action[7:])
+        rows = [r for n, r in enumerate(rows) if n != i]
+        return rows or [dict.fromkeys(RAB_FIELDS, "")]
+    if action == "recount":
+        return rows
+    return None
+
+
+def rab_rows_of(lines: list[dict], minimum: int = 1) -> list[dict[str, str]]:
+    """Stored budget lines as form rows (a returned application's edit form)."""
+    rows = [
+        {
+            "item": ln["item"],
+            "volume": "" if ln.get("volume") is None else str(ln["volume"]),
+            "unit": ln.get("unit") or "",
+            "unit_price": "" if ln.get("unit_price") is None else str(ln["unit_price"]),
+            "amount": "" if ln.get("volume") is not None else str(ln["amount"]),
+        }
+        for ln in lines
+    ]
+    while len(rows) < minimum:
+        rows.append(dict.fromkeys(RAB_FIELDS, ""))
+    return rows
+
+
+def _whole(raw: str) -> int | None:
+    value = rupiah_field(raw)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def rab_summary(rows: list[dict[str, str]], requested_raw: str | None) -> dict:
+    """The running total shown under the table: each row's total (volume x unit price, or
+    the total typed on a row without them), their sum, and the difference from the
+    requested amount (None when the amount cannot be read yet)."""
+    totals: list[int | None] = []
+    for r in rows:
+        volume, price = _whole(r["volume"]), _whole(r["unit_price"])
+        if volume is not None and price is not None:
+            totals.append(volume * price)
+        elif not r["volume"] and not r["unit_price"]:
+            totals.append(_whole(r["amount"]))
+        else:
+            totals.append(None)
+    total = sum(t for t in totals if t)
+    requested = _whole(requested_raw or "")
+    return {
+        "line_totals": totals,
+        "total": total,
+        "requested": requested,
+        "difference": None if requested is None else requested - total,
+    }
+
+
 def application_body(form, programme: str) -> tuple[dict, list[int]]:
-    body = {"programme": programme, "proposal": (form.get("proposal") or "").strip()}
+    """The API's request shape; the row each RAB line came from, for errors beside it."""
+    body: dict = {"programme": programme, "proposal": (form.get("proposal") or "").strip()}
     if (requested := rupiah_field(form.get("requested"))) is not None:
         body["requested"] = requested
-    body["rab"], used = _lines(form, "rab", RAB_ROWS)
+    lines, used = [], []
+    for i, r in enumerate(rab_rows(form)):
+        if not any(r.values()):
+            continue
+        line: dict = {"item": r["item"]}
+        for name in ("volume", "unit_price", "amount"):
+            if (value := rupiah_field(r[name])) is not None:
+                line[name] = value
+        if r["unit"]:
+            line["unit"] = r["unit"]
+        lines.append(line)
+        used.append(i)
+    body["rab"] = lines
     return body, used
 
 
 def lpj_body(form) -> tuple[dict, list[int]]:
-    body = {"summary": (form.get("summary") or "").strip()}
-    body["lines"], used = _lines(form, "lpj", LPJ_ROWS)
+    """The LPJ form as the API's LpjIn: one row per budget-plan line (its actual spending;
+    nothing or 0 when nothing was spent on it) or free rows, and the return of the unspent
+    balance when its fields are filled."""
+    body: dict = {"summary": (form.get("summary") or "").strip()}
+    try:
+        rows = min(max(int(form.get("lpj_rows") or 0), LPJ_ROWS), 200)
+    except ValueError:
+        rows = LPJ_ROWS
+    lines, used = _lines(form, "lpj", rows)
+    for line, i in zip(lines, used, strict=True):
+        if (rab_line := (form.get(f"lpj_{i}_rab_line") or "").strip()).isdigit():
+            line["rab_line"] = int(rab_line)
+    kept = [
+        (ln, i)
+        for ln, i in zip(lines, used, strict=True)
+        if not ("rab_line" in ln and ln.get("amount") in (0, None))
+    ]
+    body["lines"], used = [ln for ln, _ in kept], [i for _, i in kept]
+    refund = {
+        "amount": rupiah_field(form.get("refund_amount")),
+        "date": _text(form, "refund_date"),
+        "reference": _text(form, "refund_reference"),
+    }
+    if any(v is not None for v in refund.values()):
+        body["refund"] = {k: v for k, v in refund.items() if v is not None}
     return body, used
+
+
+def refund_body(form) -> dict:
+    return {
+        k: v
+        for k, v in {
+            "amount": rupiah_field(form.get("refund_amount")),
+            "date": _text(form, "refund_date"),
+            "reference": _text(form, "refund_reference"),
+        }.items()
+        if v is not None
+    }
 
 
 ORGANISATION_FIELDS = (
@@ -155,6 +284,9 @@ CONFLICT = {
     "status": _l(
         "Documents can be added only to a draft or to an application returned for revision."
     ),
+    "remove": _l(
+        "Documents can be removed only from a draft or an application returned for revision."
+    ),
 }
 
 
@@ -169,7 +301,17 @@ def _message(field: str, reason: str, status: int, labels: dict[str, str]) -> st
         )
     if field == "rab":
         return _("The budget lines (RAB) must add up to the requested amount.")
-    if last in ("requested", "amount") and status == 422:
+    if head == "refund" and reason.startswith("nothing is unspent"):
+        return _("Nothing is unspent: there is no balance to return.")
+    if head == "refund" and reason.startswith("the unspent balance is"):
+        return _("Return the whole unspent balance shown above.")
+    if head == "refund" and last == "date" and "future" in reason:
+        return _("The date of the return cannot be in the future.")
+    if head == "rab" and last == "amount" and reason.startswith("volume x unit price"):
+        return _("This total is not volume × unit price: leave it empty and it is computed.")
+    if head == "rab" and last == "volume":
+        return _("Enter how many units: a whole number, digits only.")
+    if last in ("requested", "amount", "unit_price") and status == 422:
         return str(AMOUNT)
     if field == "file" or last == "file":
         return {
@@ -180,7 +322,7 @@ def _message(field: str, reason: str, status: int, labels: dict[str, str]) -> st
         return str(CONFLICT[field])
     if last in INPUT:
         return str(INPUT[last])
-    if last in ("item", "name", "address", "chairperson", "registration_number", "summary"):
+    if last in ("item", "unit", "name", "address", "chairperson", "registration_number", "summary"):
         return _("Fill in this field.")
     return reason
 
@@ -269,6 +411,7 @@ LABELS = {
     "proposal": _l("Proposal"),
     "rab": _l("Budget plan (RAB)"),
     "lines": _l("Accountability report (LPJ)"),
+    "refund": _l("Return of the unspent balance"),
     "email": _l("E-mail"),
     "password": _l("Password"),
     "password_confirm": _l("Password again"),

@@ -110,7 +110,9 @@ class Application(TenantOwned, Base):
     # table "applications"): the proposal, the RAB, the LPJ and every step's reason (migration
     # h005). Amounts the budget needs in the clear are columns: requested, approved,
     # disbursed, lpj_spent.
-    rab: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON [{"item", "amount"}]
+    # The budget plan is BudgetLineRow rows (migration h012); `rab` holds the encrypted JSON
+    # [{"item", "amount"}] of applications made before them (and of imported bansos lists).
+    rab: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     proposal: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted
     decree_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decree_date: Mapped[_date | None] = mapped_column(Date, nullable=True)
@@ -119,6 +121,10 @@ class Application(TenantOwned, Base):
     lpj_due: Mapped[_date | None] = mapped_column(Date, nullable=True)
     lpj: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # encrypted JSON
     lpj_spent: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # the unspent balance returned to the kas daerah with the LPJ (migration h012)
+    refund_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    refund_date: Mapped[_date | None] = mapped_column(Date, nullable=True)
+    refund_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
     actors: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -126,6 +132,23 @@ class Application(TenantOwned, Base):
     updated_at: Mapped[_datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class BudgetLineRow(TenantOwned, Base):
+    """One line of an application's budget plan (RAB): volume x unit price = amount, integer
+    rupiah; `actual` is what the accountability report (LPJ) says was spent on it. The item
+    is encrypted under the application's record key, field `rab_lines.<id>.item`."""
+
+    __tablename__ = "application_rab_lines"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    application_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("applications.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    item: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted
+    volume: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    unit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    unit_price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    actual: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class ApplicationStep(TenantOwned, Base):

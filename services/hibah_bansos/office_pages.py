@@ -10,6 +10,7 @@ redirects back (303).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -23,13 +24,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from services.hibah_bansos import cases, export, forms, recovery, repository, schemas, views
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.domain.access import INTAKE, MOVERS, OFFICIALS, PERSONAL_DATA
-from services.hibah_bansos.models import Applicant, Programme
+from services.hibah_bansos.models import Applicant, Application, Programme
 from services.hibah_bansos.pages import STATUS_LABELS, document_labels
-from services.hibah_bansos.views import programme_name
+from services.hibah_bansos.views import programme_name, rupiah
 from shared.actor import Actor
 from shared.auth import current_principal, official_actor, require_roles
 from shared.pagination import LIST_PAGE_SIZE, Page
@@ -113,22 +115,157 @@ def worklist():
     )
 
 
-def _targets(app_status: str, actors: Actors, actor: Actor) -> list[str]:
-    """Next states this official may choose: their roles' edges, less the steps separation of
-    duties forbids them on this application (the use case checks both again)."""
-    out = []
-    for target in workflow.targets_for(app_status, actor.roles):
-        edge = workflow.edge_for(app_status, target, actor.roles)
-        if allowed(actors, edge.step, actor.pseudonym, workflow.SEPARATED_STEPS):
-            out.append(target)
-    return out
+# One small form per step (issue 18): its title, what it does, its own fields (the edge's
+# `needs`, in the workflow's order) with a label and help each, its button, and the
+# confirmation that says what happened.
+STEP_TEXTS: dict[str, dict[str, Any]] = {
+    workflow.CONFIRM_PERSON: {
+        "title": _l("Vouch for the person"),
+        "help": _l(
+            "You checked their KTP, family card (KK) and situation in person: the application "
+            "goes on to evaluation, recorded under your name."
+        ),
+        "button": _l("Verify and submit"),
+        "fields": {"reason": (_l("What you checked"), _l("For example: home visit on 3 March."))},
+    },
+    "evaluate": {
+        "title": _l("Evaluate (OPD)"),
+        "help": _l("Recommend an amount: at most the requested amount. TAPD verifies next."),
+        "button": _l("Evaluate"),
+        "fields": {
+            "amount": (_l("Recommended amount (whole rupiah)"), _l("Digits only, or 12.500.000.")),
+            "reason": (_l("Consideration"), _l("Why this amount; the applicant sees it.")),
+        },
+    },
+    "return": {
+        "title": _l("Return for revision"),
+        "help": _l(
+            "The applicant can change the proposal, the budget plan and the documents, then "
+            "submit again."
+        ),
+        "button": _l("Return to the applicant"),
+        "fields": {"reason": (_l("What must be changed"), _l("The applicant sees this text."))},
+    },
+    "reject": {
+        "title": _l("Reject"),
+        "help": _l("Final: the application cannot be submitted again."),
+        "button": _l("Reject the application"),
+        "fields": {"reason": (_l("Reason for rejecting"), _l("The applicant sees this text."))},
+    },
+    "verify": {
+        "title": _l("Verify (TAPD)"),
+        "help": _l("Checked against the budget priorities; the mayor's decree comes next."),
+        "button": _l("Verify"),
+        "fields": {"reason": (_l("Consideration"), _l("Which priority it meets."))},
+    },
+    "approve": {
+        "title": _l("Approve (mayor's decree)"),
+        "help": _l(
+            "Reserves the approved amount from the programme ceiling (pagu) and sets the LPJ "
+            "deadline."
+        ),
+        "button": _l("Approve"),
+        "fields": {
+            "amount": (_l("Approved amount (whole rupiah)"), _l("At most the requested amount.")),
+            "reference": (_l("Decree number"), _l("The mayor's decree (Keputusan Wali Kota).")),
+            "date": (_l("Decree date"), None),
+        },
+    },
+    "sign_agreement": {
+        "title": _l("Record the grant agreement (NPHD)"),
+        "help": _l("For bansos: the receipt signed by the recipient. Disbursement comes next."),
+        "button": _l("Record the agreement"),
+        "fields": {
+            "reference": (_l("Agreement (NPHD) or receipt number"), None),
+            "date": (_l("Date signed"), None),
+        },
+    },
+    "disburse": {
+        "title": _l("Disburse a tranche (SP2D)"),
+        "help": _l("All tranches together are at most the approved amount."),
+        "button": _l("Record the disbursement"),
+        "fields": {
+            "amount": (_l("Tranche (whole rupiah)"), None),
+            "reference": (_l("Transfer (SP2D) number"), None),
+        },
+    },
+    "close": {
+        "title": _l("Close (LPJ verified)"),
+        "help": _l(
+            "Check the spending against the budget plan, the evidence and the return of any "
+            "unspent balance to the kas daerah."
+        ),
+        "button": _l("Close the application"),
+        "fields": {"reason": (_l("Result of the LPJ check"), None)},
+    },
+}
+
+
+def step_forms(app_status: str, actors: Actors, actor: Actor) -> tuple[list[dict], list[str]]:
+    """The step forms this official may use on an application in `app_status` (their roles'
+    edges, less the steps separation of duties forbids them on this application), and the
+    targets withheld by separation of duties. The use case checks both again."""
+    forms_, blocked = [], []
+    for edge in workflow.edges_for(app_status, actor.roles):
+        if not allowed(actors, edge.step, actor.pseudonym, workflow.SEPARATED_STEPS):
+            blocked.append(edge.target.value)
+            continue
+        texts = STEP_TEXTS[edge.step]
+        forms_.append(
+            {
+                "target": edge.target.value,
+                "step": edge.step,
+                "title": texts["title"],
+                "help": texts["help"],
+                "button": texts["button"],
+                "fields": [(name, *texts["fields"][name]) for name in edge.needs],
+            }
+        )
+    return forms_, blocked
+
+
+def _step_done(app: Application, step: str) -> str:
+    """What a committed step did, in words."""
+    amount = rupiah(app.approved if step == "approve" else app.recommended)
+    done = {
+        workflow.CONFIRM_PERSON: _("The person is verified; the application is submitted."),
+        "evaluate": _(
+            "Evaluated: %(amount)s recommended. The application waits for TAPD verification.",
+            amount=amount,
+        ),
+        "return": _("Returned to the applicant for revision; they see your reason."),
+        "reject": _("The application is rejected; the applicant sees your reason."),
+        "verify": _("Verified. The application waits for the mayor's decree."),
+        "approve": _(
+            "Approved: %(amount)s by decree %(reference)s. The grant agreement comes next.",
+            amount=amount,
+            reference=app.decree_number,
+        ),
+        "sign_agreement": _(
+            "Agreement %(reference)s recorded. The application waits for disbursement.",
+            reference=app.nphd_number,
+        ),
+        "disburse": _(
+            "Disbursement recorded: %(paid)s of %(approved)s paid.",
+            paid=rupiah(app.disbursed),
+            approved=rupiah(app.approved),
+        ),
+        "close": _("The application is closed: its LPJ is verified."),
+    }
+    return done.get(
+        step,
+        _(
+            "Saved: the application is now %(status)s.",
+            status=str(STATUS_LABELS.get(app.status, app.status)),
+        ),
+    )
 
 
 def _detail_page(number: str, errors: dict | None = None, status: int = 200):
     s, actor = db(), official_actor()
     app = repository.by_number(s, number)  # 404 "No such application."
     view = views.detail_view(s, g.tenant, app, actor.roles)
-    targets = _targets(app.status, views.step_actors(s, app), actor)
+    steps, blocked = step_forms(app.status, views.step_actors(s, app), actor)
     programme = s.get_one(Programme, app.programme_id)
     applicant = s.get_one(Applicant, app.applicant_id)
     standing = (
@@ -141,10 +278,12 @@ def _detail_page(number: str, errors: dict | None = None, status: int = 200):
         app=view,
         programme_name=programme_name(programme),
         standing=standing,
-        targets=targets,
-        blocked=[t for t in workflow.targets_for(app.status, actor.roles) if t not in targets],
+        steps=steps,
+        blocked=blocked,
+        days_waiting=views.days_waiting(g.tenant, app),
         labels=document_labels(),
         errors=errors or {},
+        posted=request.form.get("to", "") if errors else "",
         form=request.form if errors else {},
     ), status
 
@@ -159,20 +298,17 @@ def application(number: str):
 @require_roles(*MOVERS)
 def transition(number: str):
     repository.by_number(db(), number)  # another tenant's or no number: 404, not a form
+    actor = official_actor()
     try:
         form = schemas.parse(schemas.TransitionIn, forms.transition_body(request.form))
         with unit_of_work() as uw:
-            app = cases.transition(uw, official_actor(), number, form)
+            app = cases.transition(uw, actor, number, form)
+            last = repository.steps(uw.session, app.id)[-1]
+            done = _step_done(app, workflow.STEP_OF.get((last.source, last.target), ""))
     except (Problem, Refused, workflow.WorkflowError, SeparationOfDutiesViolation) as exc:
         status = getattr(exc, "status", 409)  # separation of duties: 409, as in the API
         return _detail_page(number, forms.workflow_errors(exc), status)
-    flash(
-        _(
-            "Saved: the application is now %(status)s.",
-            status=str(STATUS_LABELS.get(app.status, app.status)),
-        ),
-        "success",
-    )
+    flash(done, "success")
     return redirect(url_for("hb_office.application", number=number), code=303)
 
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from services.hibah_bansos import schemas
 from shared import openapi
-from shared.openapi import FILE_PART, OFFICIAL, PAGING
+from shared.openapi import FILE_PART, OFFICIAL, PAGING, checked_against
 
 NUMBER = {
     "name": "number",
@@ -17,6 +17,8 @@ NUMBER = {
     "required": True,
     "schema": {"type": "string", "pattern": "^HB-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{8}$"},
 }
+# Parts of an upload whose values the programme decides.
+PARTS = {"code": {"type": "string", **checked_against("the programme's document types")}}
 CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
 APPLICANT: list[dict[str, list[str]]] = [{"applicantBearer": []}]
 
@@ -25,7 +27,7 @@ def _op(summary, *, multipart=None, **kwargs):
     """An operation of this API; `multipart` names the form's parts (`file` is the upload)."""
     if multipart:
         kwargs["multipart"] = {
-            k: FILE_PART if k == "file" else {"type": "string"} for k in multipart
+            k: FILE_PART if k == "file" else PARTS.get(k, {"type": "string"}) for k in multipart
         }
         kwargs["required_parts"] = multipart
     return openapi.operation(summary, **kwargs)
@@ -42,6 +44,7 @@ def document() -> dict:
             schemas.ApplicationIn,
             schemas.TransitionIn,
             schemas.LpjIn,
+            schemas.RefundIn,
         )
     )
     components["ApplicantIn"] = {
@@ -123,6 +126,40 @@ def document() -> dict:
                 security=OFFICIAL,
                 params=[NUMBER],
                 errors=(401, 403, 404),
+            ),
+            "put": _op(
+                "Change a draft or an application returned for revision (proposal, requested "
+                "amount, RAB lines)",
+                body="ApplicationIn",
+                security=APPLICANT,
+                params=[NUMBER],
+                errors=(401, 404, 409, 422),
+            ),
+        },
+        f"{p}/applications/{{number}}/documents/{{document_id}}": {
+            "delete": _op(
+                "Remove a wrong document from a draft or a returned application",
+                security=APPLICANT,
+                params=[
+                    NUMBER,
+                    {
+                        "name": "document_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "format": "uuid"},
+                    },
+                ],
+                ok="204",
+                errors=(401, 404, 409),
+            )
+        },
+        f"{p}/applications/{{number}}/refund": {
+            "post": _op(
+                "Record the return of the unspent balance to the kas daerah (after the LPJ)",
+                body="RefundIn",
+                security=APPLICANT,
+                params=[NUMBER],
+                errors=(401, 404, 409, 422),
             )
         },
         f"{p}/applications/{{number}}/documents": {

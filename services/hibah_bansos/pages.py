@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import uuid
 
 from flask import (
     Blueprint,
@@ -39,6 +40,7 @@ from services.hibah_bansos import (
     views,
 )
 from services.hibah_bansos import transparency as public
+from services.hibah_bansos.domain import lpj as lpj_rules
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.models import Applicant, Programme
 from services.hibah_bansos.views import programme_name, rupiah
@@ -76,8 +78,15 @@ KIND_LABELS = {
 }
 
 
+EVIDENCE_LABELS = {
+    "lpj_receipt": _l("Receipt or invoice (LPJ evidence)"),
+    "lpj_photo": _l("Photo of the activity (LPJ evidence)"),
+}
+
+
 def document_labels() -> dict[str, str]:
-    return views.document_labels(g.tenant)
+    """Every document type's label: the tenant's, and the LPJ's evidence."""
+    return {**views.document_labels(g.tenant), **{k: str(v) for k, v in EVIDENCE_LABELS.items()}}
 
 
 @bp.app_template_filter("hb_date")
@@ -109,6 +118,8 @@ def field_anchor(field: str) -> str:
         return f"{'rab' if parts[0] == 'rab' else 'lpj'}_{parts[1]}_{parts[2]}"
     if parts[0] == "documents" and len(parts) > 1:
         return f"doc_{parts[1]}"
+    if parts[0] == "refund" and len(parts) == 2:
+        return f"refund_{parts[1]}"
     if field.startswith(("(", "eligibility")) or not field.replace("_", "").isalnum():
         return ""
     return field
@@ -455,7 +466,10 @@ def apply(code: str):
     verify = standing is not None and not standing["eligible"]
     blocking = cases.failed_eligibility(s, g.tenant, applicant, programme, 0, defer_registry=True)
 
-    def page(form, errors, status=200, submission=None):
+    def page(form, errors, status=200, submission=None, rows=None):
+        reshown = rows is not None  # shown again after "Tambah baris" or "Hapus"
+        rows = rows or forms.rab_rows(form) or forms.rab_rows_of([], forms.RAB_START_ROWS)
+        summary = forms.rab_summary(rows, form.get("requested"))
         return render_template(
             "hibah_bansos/apply.html",
             programme=programme,
@@ -463,8 +477,10 @@ def apply(code: str):
             required=required,
             documents=document_labels(),
             form=form,
-            errors=errors,
-            rows=forms.RAB_ROWS,
+            errors=_rab_difference(errors, summary),
+            rows=rows,
+            summary=summary,
+            reshown=reshown,
             submission=submission or secrets.token_urlsafe(24),
             standing=standing,
             verify=verify,
@@ -478,6 +494,8 @@ def apply(code: str):
     form, actor = request.form, g.applicant
     # A random token per rendered form is the Idempotency-Key: a re-sent form saves one draft.
     submission = (form.get("submission") or "")[:200] or None
+    if (edited := forms.rab_edit(form)) is not None:  # "Tambah baris" / "Hapus": show again
+        return page(form, {}, 200, submission, rows=edited)
     if submission:
         replay = repository.by_idempotency(
             db(), cases.idempotency_digest(actor.applicant_id, submission)
@@ -512,6 +530,22 @@ def apply(code: str):
     return _submit(app.number)
 
 
+def _rab_difference(errors: dict, summary: dict) -> dict:
+    """The RAB's "does not add up" refusal says by how much, beside the table."""
+    if "rab" in errors and summary["difference"]:
+        errors = {
+            **errors,
+            "rab": _(
+                "The lines add up to %(total)s, not to the requested %(requested)s "
+                "(difference %(difference)s).",
+                total=rupiah(summary["total"]),
+                requested=rupiah(summary["requested"]),
+                difference=rupiah(abs(summary["difference"])),
+            ),
+        }
+    return errors
+
+
 def _application_page(number: str, errors: dict | None = None, status: int = 200):
     s = db()
     app = repository.own_application(s, g.applicant, number)
@@ -540,6 +574,16 @@ def _application_page(number: str, errors: dict | None = None, status: int = 200
         can_report=workflow.Status.REPORTED.value
         in workflow.targets_for(app.status, cases.APPLICANT_STEP),
         lpj_rows=forms.LPJ_ROWS,
+        evidence=cases.LPJ_EVIDENCE,
+        legacy_rab=not repository.rab_lines(s, app.id),
+        unspent=lpj_rules.unspent(app.disbursed, app.lpj_spent or 0),
+        refund={
+            "amount": app.refund_amount,
+            "date": app.refund_date,
+            "reference": app.refund_reference,
+        }
+        if app.refund_amount
+        else None,
         form=request.form if errors else {},
         standing=standing,
         verify=standing is not None and not standing["eligible"],
@@ -569,6 +613,68 @@ def add_documents(number: str):
             raise
         return _application_page(number, forms.field_errors(exc), exc.status)
     flash(_("The document was added."), "success")
+    return redirect(url_for("hb_pages.application", number=number), code=303)
+
+
+@bp.route(f"{BASE}/applications/<number>/edit", methods=["GET", "POST"])
+@applicant_required
+def edit_application(number: str):
+    """A draft, or an application returned for revision: change the proposal, the requested
+    amount and the budget plan (RAB), with "Tambah baris" / "Hapus" as on the first form."""
+    s = db()
+    app = repository.own_application(s, g.applicant, number)
+    programme = s.get_one(Programme, app.programme_id)
+    if app.status not in cases.EDITABLE:
+        flash(_("This application can no longer be changed."), "error")
+        return redirect(url_for("hb_pages.application", number=number), code=303)
+
+    def page(form, errors, status=200, rows=None):
+        rows = rows or forms.rab_rows(form)
+        summary = forms.rab_summary(rows, form.get("requested"))
+        return render_template(
+            "hibah_bansos/edit_application.html",
+            app=views.summary_view(app, programme.code, today(g.tenant)),
+            name=programme_name(programme),
+            form=form,
+            errors=_rab_difference(errors, summary),
+            rows=rows,
+            summary=summary,
+            reasons=[h for h in views.history(s, app) if h["to"] == "returned" and h["reason"]],
+        ), status
+
+    if request.method == "GET":
+        current = {
+            "proposal": views.proposal_text(s, g.tenant, app),
+            "requested": str(app.requested),
+        }
+        return page(current, {}, rows=forms.rab_rows_of(views.rab_of(s, app)))
+    form = request.form
+    if (edited := forms.rab_edit(form)) is not None:
+        return page(form, {}, rows=edited)
+    body, used = forms.application_body(form, programme.code)
+    try:
+        parsed = schemas.parse(schemas.ApplicationIn, body)
+        with unit_of_work() as uw:
+            cases.update_application(uw, g.applicant, number, parsed)
+    except (Problem, Refused) as exc:
+        if isinstance(exc, Refused) and exc.status == 404:
+            raise
+        return page(form, forms.field_errors(exc, rows={"rab": used}), exc.status)
+    flash(_("Your changes are saved. Submit the application again when it is ready."), "success")
+    return redirect(url_for("hb_pages.application", number=number), code=303)
+
+
+@bp.post(f"{BASE}/applications/<number>/documents/<uuid:document_id>/remove")
+@applicant_required
+def remove_document(number: str, document_id: uuid.UUID):
+    try:
+        with unit_of_work() as uw:
+            cases.remove_document(uw, g.applicant, number, document_id)
+    except Refused as exc:
+        if exc.status == 404:
+            raise
+        return _application_page(number, {"(form)": str(forms.CONFLICT["remove"])}, exc.status)
+    flash(_("The document was removed."), "success")
     return redirect(url_for("hb_pages.application", number=number), code=303)
 
 
@@ -646,4 +752,24 @@ def file_lpj(number: str):
             409,
         )
     flash(_("Your accountability report (LPJ) is filed."), "success")
+    return redirect(url_for("hb_pages.application", number=number), code=303)
+
+
+@bp.post(f"{BASE}/applications/<number>/refund")
+@applicant_required
+def record_refund(number: str):
+    """The unspent balance returned to the kas daerah after the LPJ was filed."""
+    try:
+        parsed = schemas.parse(schemas.RefundIn, forms.refund_body(request.form))
+        with unit_of_work() as uw:
+            cases.record_refund(uw, g.applicant, number, parsed)
+    except (Problem, Refused) as exc:
+        if isinstance(exc, Refused) and exc.status == 404:
+            raise
+        errors = forms.field_errors(exc)
+        errors = {
+            f if f.startswith(("refund", "(")) else f"refund.{f}": m for f, m in errors.items()
+        }
+        return _application_page(number, errors, exc.status)
+    flash(_("The return of the unspent balance to the kas daerah is recorded."), "success")
     return redirect(url_for("hb_pages.application", number=number), code=303)

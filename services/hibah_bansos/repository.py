@@ -18,6 +18,7 @@ from services.hibah_bansos.models import (
     Applicant,
     Application,
     ApplicationStep,
+    BudgetLineRow,
     Document,
     PasswordReset,
     Programme,
@@ -227,6 +228,16 @@ def missing_documents(session: Session, app: Application) -> list[str]:
     programme = session.get_one(Programme, app.programme_id)
     have = {d.code for d in documents(session, app.id)}
     return [c for c in programme.config.get("required_documents", []) if c not in have]
+
+
+def rab_lines(session: Session, application_id: uuid.UUID) -> list[BudgetLineRow]:
+    return list(
+        session.execute(
+            select(BudgetLineRow)
+            .where(BudgetLineRow.application_id == application_id)
+            .order_by(BudgetLineRow.position)
+        ).scalars()
+    )
 
 
 def steps(session: Session, application_id: uuid.UUID) -> list[ApplicationStep]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import partial
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -16,12 +15,13 @@ from pydantic import (
     StringConstraints,
 )
 
-from shared.plain_text import typed_number
+from services.hibah_bansos.domain import workflow
+from shared.openapi import checked_against
 from shared.problem import validation_error
+from shared.request_schemas import EMAIL_PATTERN, number_text, text
 from shared.request_schemas import S as S  # re-exported: `schemas.parse(...)` at the call sites
 from shared.request_schemas import Strict as Strict
 from shared.request_schemas import parse as parse
-from shared.request_schemas import text
 
 
 def _iso_date_text(value: object) -> object:
@@ -33,16 +33,25 @@ def _iso_date_text(value: object) -> object:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
-Rupiah = Annotated[StrictInt, Field(gt=0, le=10**15, description="integer rupiah")]
-Email = Annotated[
-    str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254)
+
+
+def _whole_number(value: object) -> object:
+    """JSON has one number type: 1500000.0 is the whole number JSON Schema's `integer` allows;
+    anything with a fraction stays a float and is refused (money is integer rupiah)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Rupiah = Annotated[
+    Annotated[StrictInt, Field(gt=0, le=10**15, description="integer rupiah")],
+    BeforeValidator(_whole_number),
 ]
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
 # Numbers people type: ASCII digits after NFKC (fullwidth digits become ASCII; Arabic-Indic
 # and other scripts' digits are refused), spaces and dashes dropped: the value stored and
 # blind-indexed is the one form of the number (shared/plain_text.py).
-Digits16 = Annotated[str, BeforeValidator(partial(typed_number, digits=(16, 16)))]
-Phone = Annotated[str, BeforeValidator(partial(typed_number, digits=(6, 20), keep_plus=True))]
-BankAccount = Annotated[str, BeforeValidator(partial(typed_number, digits=(6, 30)))]
+Digits16 = number_text((16, 16))
+Phone = number_text((6, 20), keep_plus=True)
+BankAccount = number_text((6, 30))
 
 
 class OrganisationIn(Strict):
@@ -51,7 +60,9 @@ class OrganisationIn(Strict):
     password: Annotated[str, StringConstraints(min_length=12, max_length=200)]
     name: text(200)
     registration_number: text(100)  # legal-entity approval (AHU) number
-    legal_entity_since: IsoDate
+    legal_entity_since: Annotated[
+        IsoDate, Field(json_schema_extra=checked_against("today: not in the future"))
+    ]
     npwp: Annotated[str, StringConstraints(pattern=r"^[0-9.\-]{15,20}$")]
     address: text(500)
     chairperson: text(200)
@@ -97,8 +108,14 @@ class TokenIn(Strict):
 
 
 class RabLineIn(Strict):
+    """A budget line: item, volume, unit and unit price (the total is computed as volume x
+    unit price), or, as before, an item and its total `amount` only."""
+
     item: text(300)
-    amount: Rupiah
+    volume: Annotated[StrictInt, Field(gt=0, le=10**9)] | None = None
+    unit: text(40, 0) | None = None  # "orang", "paket", "hari", ...
+    unit_price: Rupiah | None = None
+    amount: Rupiah | None = None
 
 
 class ApplicationIn(Strict):
@@ -106,13 +123,23 @@ class ApplicationIn(Strict):
     programme: text(40)
     proposal: text(20000, 10)
     requested: Rupiah
-    rab: list[RabLineIn] = Field(min_length=1, max_length=200)
-    applicant_id: str | None = None  # officials entering an application on someone's behalf
+    rab: list[RabLineIn] = Field(
+        min_length=1,
+        max_length=200,
+        json_schema_extra=checked_against("`requested`: the lines add up to it"),
+    )
+    # officials entering an application on someone's behalf
+    applicant_id: str | None = Field(
+        default=None,
+        json_schema_extra=checked_against(
+            "the caller: an official names the applicant; an applicant files for themself"
+        ),
+    )
 
 
 class TransitionIn(Strict):
     MULTILINE = frozenset({"reason"})
-    to: text(20)
+    to: workflow.Status  # the document lists the statuses; a step not open from here is 409
     reason: text(2000, 0) | None = None
     amount: Rupiah | None = None
     reference: text(100, 0) | None = None  # decree, NPHD, receipt or transfer number
@@ -123,9 +150,20 @@ class TransitionIn(Strict):
 class LpjLineIn(Strict):
     item: text(300)
     amount: Rupiah
+    # the budget-plan line (0-based position) the money was spent on: RAB against actual
+    rab_line: Annotated[StrictInt, Field(ge=0, lt=200)] | None = None
+
+
+class RefundIn(Strict):
+    """The unspent balance returned to the kas daerah (the regional treasury)."""
+
+    amount: Rupiah
+    date: IsoDate
+    reference: text(100)  # the deposit slip (STS) or transfer number
 
 
 class LpjIn(Strict):
     MULTILINE = frozenset({"summary"})
     summary: text(5000, 0) = ""
     lines: list[LpjLineIn] = Field(min_length=1, max_length=500)
+    refund: RefundIn | None = None

@@ -141,20 +141,24 @@ def worklist_rows(
         for a in repository.by_numbers(session, [i["application_number"] for i in items])
     }
     names = repository.organisation_names(session, {a.applicant_id for a in apps.values()})
-    on = today(tenant)
     out = []
     for item in items:
         app = apps[item["application_number"]]
-        since = app.updated_at.astimezone(ZoneInfo(tenant.timezone)).date()
         out.append(
             {
                 **item,
                 "organisation": names.get(app.applicant_id),
                 "created_on": app.created_at.astimezone(ZoneInfo(tenant.timezone)).date(),
-                "days_waiting": (on - since).days,
+                "days_waiting": days_waiting(tenant, app),
             }
         )
     return out
+
+
+def days_waiting(tenant: Tenant, app: Application) -> int:
+    """Whole days, in the tenant's calendar, since the application last changed."""
+    since = app.updated_at.astimezone(ZoneInfo(tenant.timezone)).date()
+    return (today(tenant) - since).days
 
 
 def my_applications(
@@ -181,8 +185,35 @@ def proposal_text(session: Session, tenant: Tenant, app: Application) -> str:
 
 
 def rab_of(session: Session, app: Application) -> list[dict[str, Any]]:
-    """The budget plan (RAB) lines, decrypted."""
-    return _cipher(session, app).decrypt_json("rab", app.rab) if app.rab else []
+    """The budget plan (RAB) lines, decrypted: item, volume, unit, unit price, amount (the
+    line total) and actual (spent, from the LPJ). Applications made before the lines were
+    rows (migration h012) and imported bansos lists give item and amount only."""
+    rows = repository.rab_lines(session, app.id)
+    cipher = _cipher(session, app)
+    if not rows:
+        old = cipher.decrypt_json("rab", app.rab) if app.rab else []
+        return [
+            {
+                "item": ln["item"],
+                "volume": None,
+                "unit": None,
+                "unit_price": None,
+                "amount": ln["amount"],
+                "actual": None,
+            }
+            for ln in old
+        ]
+    return [
+        {
+            "item": cipher.decrypt_text(f"rab_lines.{r.id}.item", r.item),
+            "volume": r.volume,
+            "unit": r.unit,
+            "unit_price": r.unit_price,
+            "amount": r.amount,
+            "actual": r.actual,
+        }
+        for r in rows
+    ]
 
 
 def lpj_of(session: Session, app: Application) -> dict[str, Any] | None:
@@ -248,6 +279,14 @@ def detail_view(
         nphd_number=app.nphd_number,
         nphd_date=app.nphd_date and app.nphd_date.isoformat(),
         lpj=lpj_of(session, app),
+        unspent=lpj.unspent(app.disbursed, app.lpj_spent or 0) if app.lpj else None,
+        refund={
+            "amount": app.refund_amount,
+            "date": app.refund_date.isoformat() if app.refund_date else None,
+            "reference": app.refund_reference,
+        }
+        if app.refund_amount
+        else None,
         actors=app.actors,
         documents=[
             {

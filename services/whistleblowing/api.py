@@ -17,7 +17,14 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.whistleblowing import acknowledgement, cases, repository, schemas, views
+from services.whistleblowing import (
+    acknowledgement,
+    cases,
+    reporter_contacts,
+    repository,
+    schemas,
+    views,
+)
 from services.whistleblowing.domain import access, lifecycle
 from services.whistleblowing.models import Report
 from services.whistleblowing.openapi import document
@@ -170,6 +177,26 @@ def reporter_attachment():
         report = _reporter_case(uw.session, for_update=True)
         att = cases.add_attachment(uw, REPORTER, report, _upload())
     return jsonify(id=str(att.id), media_type=att.media_type, size=att.size), 201
+
+
+@bp.put(f"{API}/inbox/contact")
+def reporter_contact():
+    """Give or replace the contact for "ada balasan baru" notices (sealed; never shown to
+    handlers; the answer names only its kind and a masked form)."""
+    with unit_of_work() as uw:
+        report = _reporter_case(uw.session, for_update=True)
+        form = _body(schemas.ContactIn)
+        cases.give_contact(uw, report, form.notify_contact)
+        shown = reporter_contacts.masked_for_reporter(uw.session, uw.tenant.id, report.id)
+    return jsonify(notify_contact=shown)
+
+
+@bp.delete(f"{API}/inbox/contact")
+def reporter_contact_forget():
+    """Withdraw the notice contact: shredded at once (`forgotten`: whether there was one)."""
+    with unit_of_work() as uw:
+        forgotten = cases.forget_contact(uw, _reporter_case(uw.session, for_update=True))
+    return jsonify(notify_contact=None, forgotten=forgotten)
 
 
 @bp.get(f"{API}/public/stats")

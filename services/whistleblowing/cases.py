@@ -23,8 +23,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.whistleblowing import attachments as files
-from services.whistleblowing import holiday_calendar, repository, schemas, views
-from services.whistleblowing.domain import access, clocks, codes, lifecycle, recusal, retention
+from services.whistleblowing import holiday_calendar, reporter_contacts, repository, schemas, views
+from services.whistleblowing.domain import (
+    access,
+    clocks,
+    codes,
+    contact,
+    lifecycle,
+    recusal,
+    retention,
+)
 from services.whistleblowing.models import (
     Assignment,
     Attachment,
@@ -179,6 +187,9 @@ def submit(
         )
     )
     session.flush()
+    if form.notify_contact:
+        # sealed apart from the report; not in its content, not in any event (README)
+        reporter_contacts.keep(session, tenant.id, report_id, contact.read(form.notify_contact))
     added = [_store_attachment(uw, report, f, REPORTER) for f in cleaned]
     _emit(
         uw,
@@ -394,6 +405,9 @@ def _apply(uw: UnitOfWork, report: Report, step: lifecycle.Step, actor: Actor) -
     }
     if step.reason:
         data["reason_digest"] = digest(session, tenant, step.reason)
+    if not lifecycle.takes_input(report.status):
+        # archived: no reply can come any more, so the notice contact has no use left
+        reporter_contacts.forget(session, tenant.id, report.id)
     _emit(uw, ev.WB_REPORT_TRANSITIONED, report, actor, **data)
     return report
 
@@ -430,6 +444,22 @@ def post_message(uw: UnitOfWork, actor: Actor, report: Report, text: str) -> Mes
         body_digest=digest(session, tenant, text),
     )
     return msg
+
+
+def give_contact(uw: UnitOfWork, report: Report, typed: str) -> None:
+    """The reporter gives (or replaces) the contact for "ada balasan baru" notices, from the
+    inbox. No event: not even the fact that a reporter chose to be told leaves the service."""
+    _open_for_input(report)
+    try:
+        given = contact.read(typed)
+    except contact.BadContact as exc:
+        raise Refused(422, f"The contact {exc}.", "notify_contact") from None
+    reporter_contacts.keep(uw.session, uw.tenant.id, report.id, given)
+
+
+def forget_contact(uw: UnitOfWork, report: Report) -> bool:
+    """The reporter withdraws the notice contact: shredded at once (True if there was one)."""
+    return reporter_contacts.forget(uw.session, uw.tenant.id, report.id)
 
 
 def add_attachment(uw: UnitOfWork, actor: Actor, report: Report, data: bytes) -> Attachment:
@@ -588,7 +618,7 @@ def set_handler_profile(
     at once from every open case that reports their unit or them; returns those cases."""
     session, tenant = uw.session, uw.tenant
     if repository.active_official(session, official_id) is None:
-        raise Refused(422, "No such official in this city.", "official_id")
+        raise Refused(404, "No such official in this city.")  # the path names it
     marks = _hashed_marks(session, tenant, recusal.marks([work_unit], [name] if name else []))
     profile = session.get(HandlerProfile, official_id)
     if profile is None:
@@ -843,6 +873,7 @@ def expire_due(uw: UnitOfWork, *, now: datetime | None = None) -> list[str]:
         if retention.state(day, views.expires_on(tenant, report)) != "expired":
             continue
         _shred_case(session, tenant, report)
+        reporter_contacts.forget(session, tenant.id, report.id)  # archiving forgot it already
         for model in (
             ReportHistory,
             Message,

@@ -52,6 +52,8 @@ def report_body(form: MultiDict[str, str]) -> dict[str, Any]:
     }
     if mode_of(form) == "confidential":
         body["identity"] = identity  # empty: refused as a missing name, beside the field
+    if contact := form.get("notify_contact", "").strip():
+        body["notify_contact"] = contact  # optional, in either mode; sealed apart (README)
     return body
 
 
@@ -87,6 +89,7 @@ def field_label(field: str) -> str:
         "how_known": _("How do you know"),
         "identity": _("Your identity"),
         "file": _("Evidence files"),
+        "notify_contact": _("Contact for new-reply notices"),
     }
     return labels.get(head, head)
 
@@ -118,6 +121,7 @@ def field_reason(field: str, limits: dict[str, Any]) -> str:
         "identity_phone": _("Write a phone number of 6 to 20 digits, for example 0812 3456 7890."),
         "identity_email": _("Write an e-mail address such as nama@contoh.id."),
         "identity": _("This city cannot take identities yet: choose to report anonymously."),
+        "notify_contact": contact_reason(),
         "files": _(
             "Evidence files: %(types)s only, at most %(count)s files of %(size)s each.",
             types=limits["types"],
@@ -131,6 +135,14 @@ def field_reason(field: str, limits: dict[str, Any]) -> str:
     if field == "identity":
         return reasons["identity"]
     return reasons.get(control, _("Check this field."))
+
+
+def contact_reason() -> str:
+    """Why a notice contact was refused (the report form and the inbox say the same)."""
+    return _(
+        "Write an e-mail address such as nama@contoh.id, or an Indonesian mobile number "
+        "such as 0812 3456 7890 or +62 812 3456 7890; or leave it empty."
+    )
 
 
 def form_errors(fields: list[str], limits: dict[str, Any]) -> dict[str, dict[str, str]]:

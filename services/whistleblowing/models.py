@@ -201,6 +201,23 @@ class HandlerProfile(TenantOwned, Base):
     updated_at: Mapped[_datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ReporterContactRow(TenantOwned, Base):
+    """A reporter's contact for "ada balasan baru" notices, given only by choice (issue 20).
+
+    The address is a ciphertext under the tenant's data key bound to this row's id
+    (`shared.crypto.FieldCipher`); forgetting it shreds that row's key and deletes the row
+    (`reporter_contacts.forget`). One per case; never shown to officials, never in an event.
+    """
+
+    __tablename__ = "wb_reporter_contacts"
+    __table_args__ = (UniqueConstraint("report_id", name="wb_reporter_contacts_one_per_case"),)
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # email | phone
+    address: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[_datetime] = mapped_column(default=utcnow)
+
+
 # Envelope-encryption keys and the identity custodian key (shared/crypto.py, shared/identity.py;
 # migrations k001, k002).
 

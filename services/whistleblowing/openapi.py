@@ -18,15 +18,16 @@ FILTERS = [
     {
         "name": "status",
         "in": "query",
-        "schema": {"enum": sorted(s.value for s in lifecycle.Status)},
+        # empty is what a list page's "all statuses" sends: no filter
+        "schema": {"enum": ["", *sorted(s.value for s in lifecycle.Status)]},
     },
     {"name": "category", "in": "query", "schema": {"type": "string"}},
     {"name": "overdue", "in": "query", "schema": {"enum": ["true", "false"]}},
     {
         "name": "assignee",
         "in": "query",
-        "schema": {"anyOf": [{"enum": ["me", "none"]}, UUID]},
-        "description": "an official's id, me or none",
+        "schema": {"anyOf": [{"enum": ["", "me", "none"]}, UUID]},
+        "description": "an official's id, me or none (empty: anyone)",
     },
 ]
 CASE = {
@@ -62,6 +63,7 @@ def document() -> dict:
         schemas.IdentityRequestIn,
         schemas.DecisionIn,
         schemas.HandlerProfileIn,
+        schemas.ContactIn,
     )
     components = openapi.model_schemas(models)
     filed = {
@@ -133,6 +135,19 @@ def document() -> dict:
                 ok="201",
                 errors=(401, 409, 413, 415, 422, 429),
             )
+        },
+        f"{p}/inbox/contact": {
+            "put": _op(
+                "Reporter gives or replaces the contact for new-reply notices (sealed)",
+                security=RECEIPT,
+                body=schemas.ContactIn,
+                errors=(401, 409, 422, 429),
+            ),
+            "delete": _op(
+                "Reporter withdraws the notice contact (shredded at once)",
+                security=RECEIPT,
+                errors=(401, 429),
+            ),
         },
         f"{p}/reports/{{case_number}}": {
             "get": _op("A case with its content and timeline", security=OFFICIAL, params=[CASE])

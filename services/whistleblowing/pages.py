@@ -278,7 +278,15 @@ def _pdf_response(data: bytes, filename: str) -> Response:
     )
 
 
-def _inbox_page(report: Report, notice: str | None = None, error: str | None = None, status=200):
+def _inbox_page(
+    report: Report,
+    notice: str | None = None,
+    error: str | None = None,
+    status=200,
+    *,
+    contact_error: str | None = None,
+    contact_typed: str | None = None,
+):
     return render_template(
         "whistleblowing/inbox.html",
         inbox=views.inbox(db(), g.tenant, report),
@@ -287,6 +295,8 @@ def _inbox_page(report: Report, notice: str | None = None, error: str | None = N
         receipt=_posted_receipt(),
         categories=views.category_labels(g.tenant),
         limits=limits(),
+        contact_error=contact_error,
+        contact_typed=contact_typed,
     ), status
 
 
@@ -459,3 +469,39 @@ def _file_error(exc: Refused) -> str:
     if exc.status == 409:
         return _("This report is closed.")
     return _("The file could not be accepted.")
+
+
+@bp.post(f"{BASE}/inbox/contact")
+@with_receipt(for_update=True)
+def inbox_contact(report: Report):
+    """The reporter gives a contact for "ada balasan baru" notices (sealed; see
+    reporter_contacts.py); a wrong one is answered beside the field."""
+    typed = request.form.get("notify_contact", "")
+    try:
+        form = schemas.parse(schemas.ContactIn, {"notify_contact": typed.strip()})
+        with unit_of_work() as uw:
+            cases.give_contact(uw, report, form.notify_contact)
+    except Problem:
+        return _inbox_page(
+            report,
+            error=_("Please check the contact for notices."),
+            status=422,
+            contact_error=forms.contact_reason(),
+            contact_typed=typed,
+        )
+    except Refused:
+        return _inbox_page(report, error=_("This report is closed."), status=409)
+    return _back_to_inbox(
+        _("Your contact was kept, sealed: you will be told there when a handler writes to you.")
+    )
+
+
+@bp.post(f"{BASE}/inbox/contact/forget")
+@with_receipt(for_update=True)
+def inbox_contact_forget(report: Report):
+    """The reporter withdraws the notice contact: shredded at once."""
+    with unit_of_work() as uw:
+        cases.forget_contact(uw, report)
+    return _back_to_inbox(
+        _("The notice contact was destroyed. You will get no more notices of new replies.")
+    )

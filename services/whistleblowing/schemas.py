@@ -5,7 +5,6 @@ Errors become 422 problems naming each wrong field (`errors: [{"field", "reason"
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -14,11 +13,13 @@ from pydantic import (
     StringConstraints,
 )
 
-from shared.plain_text import typed_number
+from services.whistleblowing.domain import contact as contact_rules
+from services.whistleblowing.domain import lifecycle
+from shared.openapi import checked_against
+from shared.request_schemas import EMAIL_PATTERN, number_text, text
 from shared.request_schemas import S as S  # re-exported: `schemas.parse(...)` at the call sites
 from shared.request_schemas import Strict as Strict
 from shared.request_schemas import parse as parse
-from shared.request_schemas import text
 
 
 class ReportedPerson(Strict):
@@ -31,23 +32,40 @@ class Identity(Strict):
     name: text(200)
     # ASCII digits after NFKC, spaces and dashes dropped (shared/plain_text.py): `\d` took
     # fullwidth and Arabic-Indic digits, one NIK in many spellings
-    nik: Annotated[str, BeforeValidator(partial(typed_number, digits=(16, 16)))] | None = None
-    phone: (
-        Annotated[
-            str,
-            BeforeValidator(
-                partial(typed_number, digits=(6, 20), keep_plus=True, keep_format=True)
-            ),
-        ]
-        | None
-    ) = None
+    nik: number_text((16, 16)) | None = None
+    phone: number_text((6, 20), keep_plus=True, keep_format=True) | None = None
     email: (
         Annotated[
             str,
-            StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254),
+            StringConstraints(pattern=EMAIL_PATTERN, max_length=254),
         ]
         | None
     ) = None
+
+
+def _contact(value: object) -> str:
+    """A notice contact in its one stored form (`domain/contact.py`), or ValueError."""
+    if not isinstance(value, str):
+        raise ValueError("send the contact as text")
+    try:
+        return contact_rules.read(value).address
+    except contact_rules.BadContact as exc:
+        raise ValueError(str(exc)) from None
+
+
+NotifyContact = Annotated[
+    str,
+    BeforeValidator(_contact),
+    Field(
+        description="optional: an e-mail address or an Indonesian mobile number (08…, +62…) "
+        "to be told only that a new reply waits; sealed, never shown to handlers, never in "
+        "an event; phone numbers are stored as +62…",
+        max_length=contact_rules.MAX_TYPED,
+        json_schema_extra=checked_against(
+            "the forms of an e-mail address and of an Indonesian mobile number"
+        ),
+    ),
+]
 
 
 class ReportIn(Strict):
@@ -55,17 +73,25 @@ class ReportIn(Strict):
 
     MULTILINE = frozenset({"what", "how_known"})
 
-    category: text(63)
+    category: Annotated[text(63), Field(json_schema_extra=checked_against("the city's categories"))]
     what: text(10000, 10)
     reported_persons: list[ReportedPerson] = Field(default_factory=list, max_length=20)
     where: text(500, 0) = ""
     when: text(200, 0) = ""
     how_known: text(2000, 0) = ""
     identity: Identity | None = None
+    notify_contact: NotifyContact | None = None
 
     def content(self) -> dict:
-        """What is encrypted as the report's content (everything but category and identity)."""
-        return self.model_dump(exclude={"category", "identity"})
+        """What is encrypted as the report's content, which handlers read (everything but
+        category, identity and the notice contact)."""
+        return self.model_dump(exclude={"category", "identity", "notify_contact"})
+
+
+class ContactIn(Strict):
+    """The reporter gives (or replaces) the contact for "ada balasan baru" notices."""
+
+    notify_contact: NotifyContact
 
 
 class MessageIn(Strict):
@@ -75,8 +101,11 @@ class MessageIn(Strict):
 
 class TransitionIn(Strict):
     MULTILINE = frozenset({"reason"})
-    to: text(20)
-    outcome: text(40) | None = None
+    to: lifecycle.Status  # the document lists the statuses; a step not open from here is 409
+    outcome: Annotated[
+        text(40) | None,
+        Field(json_schema_extra=checked_against("the step: only triage and conclusion take one")),
+    ] = None
     reason: str | None = Field(default=None, max_length=4000)
     referral: str | None = Field(default=None, max_length=200)
 
@@ -86,7 +115,10 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 
 
 class AssignmentIn(Strict):
-    official_id: str = Field(pattern=UUID_PATTERN)
+    official_id: str = Field(
+        pattern=UUID_PATTERN,
+        json_schema_extra=checked_against("the city's investigators and supervisors"),
+    )
 
 
 class RecusalIn(Strict):

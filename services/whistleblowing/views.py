@@ -16,7 +16,7 @@ from flask import Response
 from sqlalchemy.orm import Session
 
 from services.whistleblowing import attachments as files
-from services.whistleblowing import repository
+from services.whistleblowing import reporter_contacts, repository
 from services.whistleblowing.domain import access, clocks, codes, lifecycle, retention
 from services.whistleblowing.domain import stats as stats_rules
 from services.whistleblowing.models import Attachment, Report
@@ -193,6 +193,8 @@ def inbox(session: Session, tenant: Tenant, report: Report) -> dict[str, Any]:
         "timeline": timeline_view(session, tenant, report),
         "messages": messages_view(session, tenant, report, for_official=False),
         "attachments": attachments_view(session, report),
+        # the reporter's own notice contact, masked (officials' views never read it)
+        "notify_contact": reporter_contacts.masked_for_reporter(session, tenant.id, report.id),
     }
 
 

@@ -7,7 +7,6 @@ strategy is driven directly.) `EXCLUDED` names the checks left out, each with it
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
+
+from shared.openapi import CHECKED_AGAINST
 
 load_all_checks()
 
@@ -27,17 +28,20 @@ EXCLUDED = {
     # needs two sets of credentials of different owners, configured as schemathesis auth
     "object_level_authorization": "needs schemathesis auth for two owners; "
     "tests/integration/shared/test_isolation.py covers it",
-    # NOT YET PASSING (issue 21 item 5, left for a follow-up): the documents are still looser
-    # than the servers in places (tenant-configured values such as categories and programme
-    # codes, uploads whose content is sniffed and answered 415, a missing official answered
-    # 422 rather than 404, unknown query parameters ignored)
-    "positive_data_acceptance": "documents still looser than the servers (see above)",
-    "negative_data_rejection": "documents still looser than the servers (see above)",
 }
-if os.environ.get("REPLIKA_FUZZ_STRICT"):  # the follow-up's switch: the two data checks too
-    for name in ("positive_data_acceptance", "negative_data_rejection"):
-        EXCLUDED.pop(name)
+# Operations whose data checks are waived, each with its reason (all others run strict):
+DATA_CHECKS_WAIVED = {
+    "PUT /t/{tenant}/api/v1/admin/config": "the body is a whole tenant file, checked against "
+    "shared/schemas/tenant.schema.json, which the document does not embed yet; an accepted "
+    "generated file would also replace the demo city's settings for the tests after it",
+}
 CHECKS_RUN = [c for c in CHECKS.get_all() if getattr(c, "__name__", "") not in EXCLUDED]
+# Without the data-acceptance check: for an answer refusing only fields the document marks as
+# checked against the city's data (CHECKED_AGAINST), which JSON Schema cannot enumerate.
+DATA_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
+CHECKS_BUT_ACCEPTANCE = [
+    c for c in CHECKS_RUN if getattr(c, "__name__", "") != "positive_data_acceptance"
+]
 
 Adjust = Callable[[Any, str, bool], None]
 
@@ -81,16 +85,64 @@ def run(
         suppress_health_check=list(HealthCheck),
     )
     def check(case, real_target):
+        # What this harness replaces must not undo a negative case: a generated-invalid
+        # component keeps its values (else the request sent is valid and "accepted").
+        negative = {
+            loc.value
+            for loc, info in (case.meta.components.items() if case.meta else ())
+            if info.mode is GenerationMode.NEGATIVE
+        }
         params = case.path_parameters
-        if params is not None and "tenant" in params:
+        if params is not None and "tenant" in params and "path" not in negative:
             params["tenant"] = "cimahi"
         if adjust is not None:
-            adjust(case, operation.label, real_target)
+            adjust(case, operation.label, real_target and not negative)
         headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
         headers.update(headers_of_caller)
         case.headers = headers
         response = case.call()
         seen.append(response.status_code)
-        case.validate_response(response, checks=CHECKS_RUN, headers=headers)
+        checks = CHECKS_RUN
+        if operation.label in DATA_CHECKS_WAIVED:
+            checks = [c for c in CHECKS_RUN if getattr(c, "__name__", "") not in DATA_CHECKS]
+        elif refuses_only_city_checked(operation, response):
+            checks = CHECKS_BUT_ACCEPTANCE
+        case.validate_response(response, checks=checks, headers=headers)
 
     check()
+
+
+def _body_properties(operation) -> dict[str, Any]:
+    """The properties of the operation's request body (JSON or multipart), refs resolved."""
+    raw = operation.definition.raw.get("requestBody", {}).get("content", {})
+    components = operation.schema.raw_schema.get("components", {}).get("schemas", {})
+    out: dict[str, Any] = {}
+
+    def resolved(schema: dict[str, Any]) -> dict[str, Any]:
+        ref = schema.get("$ref", "")
+        return components[ref.rsplit("/", 1)[1]] if ref.startswith("#/components/") else schema
+
+    for media in raw.values():
+        schema = resolved(media.get("schema", {}))
+        for branch in [schema, *schema.get("oneOf", []), *schema.get("anyOf", [])]:
+            out.update(resolved(branch).get("properties", {}))
+    return out
+
+
+def _marked(prop: dict[str, Any]) -> bool:
+    return CHECKED_AGAINST in prop or any(CHECKED_AGAINST in b for b in prop.get("anyOf", []))
+
+
+def refuses_only_city_checked(operation, response) -> bool:
+    """A 415/422 problem whose every error names a body field the document marks as checked
+    against the city's data (its categories, officials, document types, role rules) or a
+    file's content: the server keeping a rule the document states, not a looser document."""
+    if response.status_code not in (415, 422):
+        return False
+    try:
+        errors = response.json().get("errors") or []
+    except ValueError:
+        return False
+    props = _body_properties(operation)
+    fields = [str(e.get("field", "")).split(".", 1)[0] for e in errors]
+    return bool(fields) and all(f in props and _marked(props[f]) for f in fields)

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from services.hibah_bansos.domain import eligibility, lpj, nik, rab, workflow
+from services.hibah_bansos.domain.access import OFFICIALS
 from services.hibah_bansos.domain.money import InvalidAmount, rupiah
 from shared.separation import SeparationOfDutiesViolation, check_separation
 
@@ -310,3 +311,47 @@ def test_lpj_spending_within_disbursed():
     assert lpj.spending_problems([("Tenda", 50)], 50) == []
     assert lpj.spending_problems([("Tenda", 51)], 50)[0][0] == "lines"
     assert lpj.spending_problems([], 50)[0][0] == "lines"
+
+
+def test_a_budget_line_total_is_volume_times_unit_price():
+    line, problems = rab.build_line(
+        0, "Honor pelatih", volume=4, unit="orang", unit_price=1_500_000
+    )
+    assert problems == [] and line is not None and line.amount == 6_000_000
+    assert line.unit == "orang"
+    # a total only (the first shape) is kept as it is
+    line, problems = rab.build_line(1, "Konsumsi", amount=700_000)
+    assert problems == [] and line is not None and (line.amount, line.volume) == (700_000, None)
+    # a total that is not the product, half a line, nothing at all: each names its field
+    assert rab.build_line(0, "x", volume=2, unit_price=5, amount=11)[1][0][0] == "rab.0.amount"
+    assert rab.build_line(0, "x", volume=2)[1][0][0] == "rab.0.unit_price"
+    assert rab.build_line(0, "x", unit_price=5)[1][0][0] == "rab.0.volume"
+    assert rab.build_line(3, "x")[1][0][0] == "rab.3.unit_price"
+    assert rab.build_line(0, "x", volume=0, unit_price=5)[1][0][0] == "rab.0.volume"
+    assert rab.build_line(0, "x", volume=10**9, unit_price=10**9)[1][0][0] == "rab.0.amount"
+
+
+def test_the_unspent_balance_is_returned_whole_and_not_in_the_future():
+    on = date(2026, 6, 1)
+    assert lpj.unspent(10_000_000, 9_250_000) == 750_000 and lpj.unspent(5, 9) == 0
+    assert lpj.refund_problems(750_000, on, 10_000_000, 9_250_000, on) == []
+    assert lpj.refund_problems(700_000, on, 10_000_000, 9_250_000, on)[0][0] == "refund.amount"
+    assert lpj.refund_problems(1, on, 10, 10, on)[0][0] == "refund.amount"
+    future = lpj.refund_problems(750_000, date(2026, 6, 2), 10_000_000, 9_250_000, on)
+    assert [f for f, _ in future] == ["refund.date"]
+    assert lpj.actual_by_line([(0, 5), (2, 5), (None, 1)], 2) == [
+        ("lines.1.rab_line", "the budget plan has lines 0 to 1")
+    ]
+
+
+def test_the_step_forms_are_the_roles_own_edges():
+    for status in workflow.Status:
+        for role in (*OFFICIALS, workflow.APPLICANT):
+            edges = workflow.edges_for(status.value, frozenset({role}))
+            assert all(e.source == status and e.role == role for e in edges)
+            assert role != workflow.APPLICANT or edges == []  # applicants have their own pages
+            assert {e.target.value for e in edges} == (
+                set(workflow.targets_for(status.value, frozenset({role})))
+                if role != workflow.APPLICANT
+                else set()
+            )

@@ -36,3 +36,34 @@ def spending_problems(lines: list[tuple[str, int]], disbursed: int) -> list[tupl
             )
         )
     return problems
+
+
+def unspent(disbursed: int, spent: int) -> int:
+    """What must go back to the kas daerah: paid out and not spent."""
+    return max(disbursed - spent, 0)
+
+
+def refund_problems(
+    amount: int, on: date, disbursed: int, spent: int, today: date
+) -> list[tuple[str, str]]:
+    """A return of the unspent balance is of the whole balance, on a day that has come."""
+    problems = []
+    balance = unspent(disbursed, spent)
+    if balance == 0:
+        problems.append(("refund.amount", "nothing is unspent: there is no balance to return"))
+    elif amount != balance:
+        problems.append(
+            ("refund.amount", f"the unspent balance is {balance}: return all of it, not {amount}")
+        )
+    if on > today:
+        problems.append(("refund.date", "the date of the return is in the future"))
+    return problems
+
+
+def actual_by_line(lines: list[tuple[int | None, int]], rab_lines: int) -> list[tuple[str, str]]:
+    """Spending lines that name a budget-plan line must name one the plan has."""
+    return [
+        (f"lines.{i}.rab_line", f"the budget plan has lines 0 to {rab_lines - 1}")
+        for i, (line, _) in enumerate(lines)
+        if line is not None and line >= rab_lines
+    ]

@@ -129,6 +129,12 @@ def targets_for(status: str, roles: frozenset[str]) -> list[str]:
     return sorted({e.target.value for e in EDGES if e.source == status and e.role in roles})
 
 
+def edges_for(status: str, roles: frozenset[str]) -> list[Edge]:
+    """The officials' steps someone with `roles` may take on an application in `status`, in
+    the workflow's order (forward first): one small form each on the officials' page."""
+    return [e for e in EDGES if e.source == status and e.role in roles and e.role != APPLICANT]
+
+
 def waiting_for(roles: frozenset[str]) -> list[str]:
     """The states in which an application waits for a step one of `roles` takes (a worklist)."""
     return sorted({e.source.value for e in EDGES if e.role in roles and e.role != APPLICANT})

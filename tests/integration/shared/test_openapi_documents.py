@@ -61,7 +61,12 @@ def test_a_date_is_text_for_the_document_and_the_server(hb):
 
     doc = hb.get("/openapi.json").json
     since = doc["components"]["schemas"]["OrganisationIn"]["properties"]["legal_entity_since"]
-    assert since == {"format": "date", "title": "Legal Entity Since", "type": "string"}
+    assert since == {
+        "format": "date",
+        "title": "Legal Entity Since",
+        "type": "string",
+        "x-checked-against": "today: not in the future",
+    }
     for value in (0, 1_600_000_000, "2020-01-01T00:00:00"):
         resp = hb.post("/t/cimahi/api/v1/applicants", json=organisation(legal_entity_since=value))
         assert resp.status_code == 422, value
