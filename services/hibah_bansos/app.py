@@ -13,6 +13,7 @@ from services.hibah_bansos import (
     office_pages,
     pages,
     social_registry,
+    statistics_pages,
 )
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
@@ -44,4 +45,5 @@ def create_app(
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)
     app.register_blueprint(import_pages.bp)
+    app.register_blueprint(statistics_pages.bp)
     return app

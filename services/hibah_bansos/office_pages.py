@@ -60,6 +60,7 @@ def _office_menu() -> dict:
         return {}
     here = request.endpoint or ""
     rows = [(_("Worklist"), "hb_office.worklist"), (_("Programmes"), "hb_office.programme_list")]
+    rows.append((_("Statistics"), "hb_stats.page"))
     if INTAKE in p.roles:  # the counter's password reset, identity checked in person
         rows.append((_("Password reset at the counter"), "hb_office.password_reset"))
         rows.append((_("Imports"), "hb_import.page"))  # import_pages.py

@@ -187,8 +187,17 @@ def period_label(period: str | None) -> str:
 
 @bp.get(f"{BASE}/transparansi")
 def transparency():
+    from services.hibah_bansos import statistics
+
     report = public.public_report(db(), g.tenant)
-    return render_template("hibah_bansos/transparency.html", report=report)
+    figures = statistics.figures(db(), g.tenant, None)
+    return render_template(
+        "hibah_bansos/transparency.html",
+        report=report,
+        charts=statistics.public_charts(figures),
+        recipients=statistics.public_recipients,
+        small_cell=statistics.SMALL_CELL,
+    )
 
 
 @bp.get(BASE)

@@ -382,3 +382,51 @@ def counts_by_status(session: Session, statuses: list[str]) -> dict[str, int]:
             .group_by(Application.status)
         ).all()
     )
+
+
+# --- the statistics pages -----------------------------------------------------------------------
+
+
+def programmes_of_year(session: Session, fiscal_year: int | None) -> list[Programme]:
+    """The tenant's programmes of `fiscal_year` (every year when None), newest first."""
+    q = select(Programme).order_by(Programme.fiscal_year.desc(), Programme.code)
+    if fiscal_year is not None:
+        q = q.where(Programme.fiscal_year == fiscal_year)
+    return list(session.execute(q).scalars())
+
+
+def fiscal_years(session: Session) -> list[int]:
+    return list(
+        session.execute(
+            select(Programme.fiscal_year).distinct().order_by(Programme.fiscal_year.desc())
+        ).scalars()
+    )
+
+
+def application_counts(
+    session: Session, programme_ids: list[uuid.UUID], today: date
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Per programme: applications, funded ones and overdue LPJs, in one query."""
+    overdue = and_(Application.status.in_(LPJ_PENDING), Application.lpj_due < today)
+    rows = session.execute(
+        select(
+            Application.programme_id,
+            func.count(),
+            func.count().filter(Application.status.in_(FUNDED)),
+            func.count().filter(overdue),
+        )
+        .where(Application.programme_id.in_(programme_ids))
+        .group_by(Application.programme_id)
+    ).all()
+    return {r[0]: {"applications": r[1], "funded": r[2], "lpj_overdue": r[3]} for r in rows}
+
+
+def status_counts_of(session: Session, programme_ids: list[uuid.UUID]) -> dict[str, int]:
+    """Applications by status over the given programmes."""
+    return dict(
+        session.execute(
+            select(Application.status, func.count())
+            .where(Application.programme_id.in_(programme_ids))
+            .group_by(Application.status)
+        ).all()
+    )

@@ -21,6 +21,7 @@ from services.hibah_bansos.models import (
     Document,
     Programme,
 )
+from shared.charts import rupiah  # noqa: F401 -- pages and templates read it from here
 from shared.crypto import FieldCipher, blind_index
 from shared.i18n import label
 from shared.pagination import Page
@@ -28,11 +29,6 @@ from shared.separation import actors_by_step
 from shared.tenancy import Tenant, today
 
 SERVICE = "hibah_bansos"
-
-
-def rupiah(value: int | None) -> str:
-    """Integer rupiah the Indonesian way: Rp12.500.000 (dots group thousands, no decimals)."""
-    return "Rp" + f"{int(value or 0):,}".replace(",", ".")
 
 
 # --- programmes -------------------------------------------------------------------------------

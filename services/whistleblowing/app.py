@@ -16,6 +16,7 @@ from services.whistleblowing import (
     holiday_calendar,
     office_pages,
     pages,
+    statistics_pages,
 )
 from services.whistleblowing.cases import integrity_refusal
 from services.whistleblowing.domain import lifecycle
@@ -43,6 +44,7 @@ def create_app() -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)
     app.register_blueprint(assisted_intake.bp)
+    app.register_blueprint(statistics_pages.bp)
     return app
 
 

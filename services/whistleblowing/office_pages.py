@@ -72,6 +72,8 @@ def _office_menu() -> dict:
         rows.append((_("Cases"), "wb_office.case_list"))
     if access.holds(roles, access.INTAKE):  # a report received by walk-in, phone, letter, e-mail
         rows.append((_("Enter a report"), "wb_assisted.new_report"))
+    if access.holds(roles, access.STATS_READERS):
+        rows.append((_("Statistics"), "wb_stats.page"))
     if access.holds(roles, access.CUSTODIANS):
         rows.append((_("Identity requests"), "wb_office.identity_requests"))
         rows.append((_("Custodian key"), "wb_office.custodian_key"))

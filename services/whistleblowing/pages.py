@@ -442,12 +442,10 @@ def verify():
 
 @bp.get(f"{BASE}/statistik")
 def statistics():
-    """The public figures (small cells hidden), as a page."""
-    return render_template(
-        "whistleblowing/statistics.html",
-        stats=views.public_stats(db(), g.tenant),
-        categories=views.category_labels(g.tenant),
-    )
+    """The public figures (small cells hidden), with charts, as a page (statistics_pages.py)."""
+    from services.whistleblowing import statistics_pages
+
+    return statistics_pages.public_page()
 
 
 @bp.post(f"{BASE}/inbox/messages")

@@ -322,3 +322,92 @@ def official_names(session: Session) -> dict[uuid.UUID, str]:
     """Every official of the tenant by id → the name colleagues read (their display name, else
     the username)."""
     return {o.id: name_of(o) for o in session.execute(select(OfficialRow)).scalars()}
+
+
+# --- the statistics pages -----------------------------------------------------------------------
+
+OFFICIAL_AUTHORS_EXCLUDED = ("reporter", "system")
+
+
+def _percentiles_days(start: Any, end: Any) -> tuple[Any, Any]:
+    days = func.extract("epoch", end - start) / 86400.0
+    return (
+        func.percentile_cont(0.5).within_group(days),
+        func.percentile_cont(0.9).within_group(days),
+    )
+
+
+def figures(
+    session: Session, *, today: date, tz: str, start: datetime | None, end: datetime | None
+) -> dict[str, Any]:
+    """The officials' statistics of the cases received in [start, end) (every case when
+    None): counts by category, status, month, outcome, channel and anonymity; median and
+    90th percentile days to acknowledge, to the first official reply and to conclude; the
+    overdue cases per handler (assignee id, None for unassigned)."""
+    period = []
+    if start is not None:
+        period.append(Report.received_at >= start)
+    if end is not None:
+        period.append(Report.received_at < end)
+
+    def grouped(col: Any, *where: Any) -> dict[Any, int]:
+        q = select(col, func.count()).select_from(Report).where(*period, *where)
+        return {k: n for k, n in session.execute(q.group_by(col).order_by(col))}
+
+    month = func.to_char(func.timezone(tz, Report.received_at), "YYYY-MM")
+    first_reply = (
+        select(Message.report_id, func.min(Message.at).label("at"))
+        .where(Message.author_role.not_in(OFFICIAL_AUTHORS_EXCLUDED))
+        .group_by(Message.report_id)
+        .subquery()
+    )
+
+    def durations(end_col: Any, *joins: Any) -> dict[str, Any]:
+        p50, p90 = _percentiles_days(Report.received_at, end_col)
+        q = select(p50, p90, func.count(end_col)).select_from(Report)
+        for target, on in joins:
+            q = q.join(target, on)
+        r = session.execute(q.where(*period, end_col.is_not(None))).one()
+        return {
+            "median": None if r[0] is None else round(float(r[0]), 1),
+            "p90": None if r[1] is None else round(float(r[1]), 1),
+            "count": r[2],
+        }
+
+    anonymous = grouped(Report.sealed_identity.is_(None))
+    return {
+        "total": sum(grouped(Report.status).values()),
+        "by_category": grouped(Report.category),
+        "by_status": grouped(Report.status),
+        "by_month": grouped(month),
+        "by_outcome": grouped(Report.outcome, Report.concluded_at.is_not(None)),
+        "by_channel": grouped(Report.channel),  # online, or the assisted intake's channel
+        "anonymous": anonymous.get(True, 0),
+        "confidential": anonymous.get(False, 0),
+        "to_acknowledge": durations(Report.acknowledged_at),
+        "to_first_reply": durations(
+            first_reply.c.at, (first_reply, first_reply.c.report_id == Report.id)
+        ),
+        "to_conclude": durations(Report.concluded_at),
+        "overdue_by_assignee": grouped(Report.assignee_id, overdue_clause(today)),
+    }
+
+
+def received_between(
+    session: Session, start: datetime | None, end: datetime | None, limit: int
+) -> list[Report]:
+    """The cases received in [start, end), oldest first (the statistics page's case list)."""
+    q = select(Report)
+    if start is not None:
+        q = q.where(Report.received_at >= start)
+    if end is not None:
+        q = q.where(Report.received_at < end)
+    return list(session.execute(q.order_by(Report.received_at, Report.id).limit(limit)).scalars())
+
+
+def received_years(session: Session, tz: str) -> list[int]:
+    """The years (in the tenant's zone) in which cases were received, newest first."""
+    year = func.extract("year", func.timezone(tz, Report.received_at))
+    return [
+        int(y) for y in session.execute(select(year).distinct().order_by(year.desc())).scalars()
+    ]
