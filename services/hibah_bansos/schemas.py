@@ -54,10 +54,23 @@ Phone = number_text((6, 20), keep_plus=True)
 BankAccount = number_text((6, 30))
 
 
+# The applicant's own password: a resident registering gives it, an official entering the
+# applicant at the counter never does (the applicant sets it through the mailed link).
+ApplicantPassword = Annotated[
+    str,
+    StringConstraints(min_length=12, max_length=200),
+    Field(
+        json_schema_extra=checked_against(
+            "the caller: required when residents register themselves, refused from an official"
+        )
+    ),
+]
+
+
 class OrganisationIn(Strict):
     type: Literal["organisation"]
     email: Email
-    password: Annotated[str, StringConstraints(min_length=12, max_length=200)] | None = None
+    password: ApplicantPassword | None = None
     name: text(200)
     registration_number: text(100)  # legal-entity approval (AHU) number
     legal_entity_since: Annotated[
@@ -73,7 +86,7 @@ class OrganisationIn(Strict):
 class IndividualIn(Strict):
     type: Literal["individual"]
     email: Email | None = None
-    password: Annotated[str, StringConstraints(min_length=12, max_length=200)] | None = None
+    password: ApplicantPassword | None = None
     nik: Digits16
     kk: Digits16
     name: text(200)
@@ -98,7 +111,11 @@ def parse_applicant(data) -> OrganisationIn | IndividualIn:
 
 
 class ConfirmIn(Strict):
-    token: Annotated[str, StringConstraints(min_length=20, max_length=100)]
+    token: Annotated[
+        str,
+        StringConstraints(min_length=20, max_length=100),
+        Field(json_schema_extra=checked_against("the links mailed: issued, unused, not expired")),
+    ]
     password: Annotated[str, StringConstraints(min_length=12, max_length=200)] | None = None
 
 

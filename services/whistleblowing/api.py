@@ -25,7 +25,7 @@ from services.whistleblowing import (
     schemas,
     views,
 )
-from services.whistleblowing.domain import access, lifecycle
+from services.whistleblowing.domain import access, channels, lifecycle
 from services.whistleblowing.models import Report
 from services.whistleblowing.openapi import document
 from shared.actor import REPORTER, Actor
@@ -101,7 +101,14 @@ def openapi():
     return served(document())
 
 
-def file_report(form: schemas.ReportIn, uploads: list[bytes], key: str | None) -> cases.Filed:
+def file_report(
+    form: schemas.ReportIn,
+    uploads: list[bytes],
+    key: str | None,
+    *,
+    channel: str = channels.ONLINE,
+    entered_by: Actor | None = None,
+) -> cases.Filed:
     """File in one unit of work. A unique index that fires (a case number drawn twice, or the
     same Idempotency-Key filed before or concurrently) files again, the second time looking
     for the key's earlier filing first (its replay)."""
@@ -114,6 +121,8 @@ def file_report(form: schemas.ReportIn, uploads: list[bytes], key: str | None) -
                     uploads,
                     idempotency_key=key,
                     request_digest_source=form.model_dump(),
+                    channel=channel,
+                    entered_by=entered_by,
                     replay_possible=attempt > 1,
                 )
         except IntegrityError as exc:

@@ -22,7 +22,6 @@ import secrets
 
 from flask import Blueprint, g, jsonify, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 
 from services.whistleblowing import api, cases, forms, office_pages, schemas, views
 from services.whistleblowing.domain import access, channels
@@ -46,24 +45,9 @@ API = api.API
 
 
 def file_assisted(form: schemas.AssistedReportIn, actor: Actor, key: str | None) -> cases.Filed:
-    """File for the reporter in one unit of work; the same key filed twice (a double click, a
-    re-sent form) is answered as its replay, with the same receipt."""
-    for attempt in (1, 2):
-        try:
-            with unit_of_work() as uw:
-                return cases.submit(
-                    uw,
-                    form,
-                    [],
-                    idempotency_key=key,
-                    request_digest_source=form.model_dump(),
-                    channel=form.channel,
-                    entered_by=actor,
-                )
-        except IntegrityError:
-            if attempt == 2 or not key:
-                raise
-    raise AssertionError("unreachable")
+    """File for the reporter as a citizen's filing is filed (`api.file_report`: the same key
+    filed twice, a double click or a re-sent form, is answered as its replay)."""
+    return api.file_report(form, [], key, channel=form.channel, entered_by=actor)
 
 
 # --- The officials' page ---------------------------------------------------------------------

@@ -134,10 +134,10 @@ def _marked(prop: dict[str, Any]) -> bool:
 
 
 def refuses_only_city_checked(operation, response) -> bool:
-    """A 415/422 problem whose every error names a body field the document marks as checked
+    """A 410/415/422 problem whose every error names a body field the document marks as checked
     against the city's data (its categories, officials, document types, role rules) or a
     file's content: the server keeping a rule the document states, not a looser document."""
-    if response.status_code not in (415, 422):
+    if response.status_code not in (410, 415, 422):
         return False
     try:
         errors = response.json().get("errors") or []

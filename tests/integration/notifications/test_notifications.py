@@ -22,6 +22,7 @@ from sqlalchemy import text
 from infra.mail_catcher import MailCatcher
 from shared import event_types as t
 from tests.support import ROOT
+from tests.support.applicant_mail import register_confirmed
 from tests.support.eventing import fresh_tenant, in_thread, outbox_model, relay, wait_until
 from tests.support.hibah_bansos import ORG_DOCUMENTS, PDF, organisation
 
@@ -204,9 +205,7 @@ def test_returning_an_application_tells_its_applicant(
 ):
     base = "/t/cimahi/api/v1"
     org = organisation()
-    registered = hb.post(f"{base}/applicants", json=org)
-    assert registered.status_code == 201
-    me = {"Authorization": f"Bearer {registered.json['access_token']}"}
+    me = {"Authorization": "Bearer " + register_confirmed(hb, "cimahi", org)}
     from tests.support.hibah_bansos import application
 
     created = hb.post(f"{base}/applications", json=application(), headers=me)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 from shared.db import count_round_trips
+from tests.support.applicant_mail import register_confirmed
 from tests.support.hibah_bansos import BANSOS, person
 from tests.support.whistleblowing import P
 
@@ -116,15 +117,10 @@ def test_a_bansos_application_stays_within_its_round_trip_budget(
     }
 
     def applicant() -> dict:
-        body = person()  # entered by an official, who confirms the social registry entry
-        resp = client.post("/t/cimahi/api/v1/applicants", json=body, headers=evaluator)
-        assert resp.status_code == 201, resp.get_data(as_text=True)
-        token = client.post(
-            "/t/cimahi/api/v1/applicants/token",
-            json={"email": body["email"], "password": body["password"]},
-        )
-        assert token.status_code == 200, token.get_data(as_text=True)
-        return {"Authorization": f"Bearer {token.json['access_token']}"}
+        # entered by an official (who confirms the social registry entry), activated by the
+        # applicant through the mailed link
+        token = register_confirmed(client, "cimahi", person(), headers=evaluator)
+        return {"Authorization": f"Bearer {token}"}
 
     body = {
         "programme": BANSOS,
