@@ -58,6 +58,18 @@ CONFIG_SAVE: Schema = {
     },
 }
 ADMIN = "tenant_admin"
+
+
+def _with_pending(op: Schema) -> Schema:
+    """PUT of the settings: 202 when security settings wait for a second tenant admin."""
+    op["responses"]["202"] = {
+        "description": "Security settings kept for a second tenant admin's approval; the "
+        "other settings of the body are saved",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    return op
+
+
 PENDING_ID: Schema = {"name": "pending_id", "in": "path", "required": True, "schema": UUID}
 OFFICIAL_ID: Schema = {"name": "official_id", "in": "path", "required": True, "schema": UUID}
 ROLES: Schema = {
@@ -158,13 +170,15 @@ def paths() -> dict[str, Schema]:
                 security=OFFICIAL,
                 errors=(403, 404),
             ),
-            "put": operation(
-                f"Save the tenant's settings (409 when the version is not the latest; 202 "
-                f"when security settings wait for a second tenant admin) ({ADMIN})",
-                security=OFFICIAL,
-                body=CONFIG_SAVE,
-                params=[{"name": "If-Match", "in": "header", "schema": {"type": "string"}}],
-                errors=(403, 404, 409, 422),
+            "put": _with_pending(
+                operation(
+                    f"Save the tenant's settings (409 when the version is not the latest; 202 "
+                    f"when security settings wait for a second tenant admin) ({ADMIN})",
+                    security=OFFICIAL,
+                    body=CONFIG_SAVE,
+                    params=[{"name": "If-Match", "in": "header", "schema": {"type": "string"}}],
+                    errors=(403, 404, 409, 422),
+                )
             ),
         },
         f"{P}/admin/officials": {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 
+import yaml
 from sqlalchemy import text
 
 from shared.db import service_engine
@@ -165,3 +166,21 @@ def test_a_city_with_one_tenant_admin_is_told_to_add_a_second(wb, city, admin):
     page = wb.get(f"/t/{config.slug}/admin/settings/pending", headers=admin).get_data(as_text=True)
     assert "admin kedua terlebih dahulu" in page
     assert wb.get(f"{api(config.slug)}/pending", headers=admin).json["tenant_admins"] == 1
+
+
+def test_the_yaml_page_proposes_too_and_says_a_second_admin_must_approve(wb, city, admin):
+    config, _ = city
+    current = wb.get(api(config.slug), headers=admin).json["config"]
+    current["services"]["whistleblowing"]["retention_days"] = 30
+    url = f"/t/{config.slug}/admin/config"
+    resp = wb.post(url, headers=admin, data={"version": "0", "config": yaml.safe_dump(current)})
+    assert resp.status_code == 303 and resp.location.endswith("/admin/settings/pending")
+    page = wb.get(resp.location, headers=admin).get_data(as_text=True)
+    assert "menunggu persetujuan admin kedua" in page  # the flash, in Indonesian
+    assert "Simpan kasus yang ditutup selama (hari)" in page  # the setting, by its label
+    assert (
+        tenant_config_in("whistleblowing", config.slug)["services"]["whistleblowing"][
+            "retention_days"
+        ]
+        == 1825
+    )
