@@ -6,14 +6,23 @@ as a numbered version (table `tenant_config_versions`), audited as
 `platform.tenant.configured.v1` (version, digest and the top-level keys that changed: never
 the values, which may hold free text), applied to every service database, and written back
 to the tenant file so a restart or redeploy keeps it.
+
+A save that changes a security-relevant setting (`SECURITY_PATHS`) is not applied: it is kept
+as a pending change (`tenant_config_pending`: old→new per path, who proposed it) and audited as
+`platform.tenant.config_proposed.v1`; a second, different tenant admin approves it (then it is
+saved here, through the same validation, its event carrying old→new and both admins) or
+rejects it (`platform.tenant.config_rejected.v1`). These settings are numbers and media types,
+never personal data, so their values may be in events.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,13 +33,18 @@ from sqlalchemy import func, select
 
 from operations import tenant_apply
 from operations.branding import contrast
-from operations.replication.models import TenantConfigVersion
+from operations.replication.models import TenantConfigPending, TenantConfigVersion
 from operations.replication.portal import invalid
 from operations.replication.provisioning import tenants_dir
-from shared.event_types import PLATFORM_TENANT_CONFIGURED
+from shared.db import utcnow
+from shared.event_types import (
+    PLATFORM_TENANT_CONFIG_PROPOSED,
+    PLATFORM_TENANT_CONFIG_REJECTED,
+    PLATFORM_TENANT_CONFIGURED,
+)
 from shared.problem import Refused
 from shared.tenancy import today
-from shared.tenant_config import SchemaProblem, TenantConfigError, parse
+from shared.tenant_config import SCHEMA_PATH, SchemaProblem, TenantConfigError, parse
 from shared.uow import UnitOfWork
 
 # Decided by the hosting deployment, not by the city itself.
@@ -211,9 +225,198 @@ def parse_yaml(text: str) -> Any:
         raise refused([("config", f"not valid YAML{where}", "yaml", line)]) from None
 
 
-def update(uow: UnitOfWork, new: Any, expected_version: int, actor: str) -> Current:
+# --- security-relevant settings: a second tenant admin approves ---------------------------------
+
+# Who may learn a reporter's identity and for how long, what reporters may upload, how long
+# cases are kept (a shorter time destroys evidence) and how small a public statistic may be
+# (a lower threshold can single a reporter out). "/"-joined, as the schema's error paths.
+SECURITY_PATHS: tuple[str, ...] = (
+    "services/whistleblowing/identity_disclosure_approvers",
+    "services/whistleblowing/identity_disclosure_valid_days",
+    "services/whistleblowing/attachments/types",
+    "services/whistleblowing/attachments/max_bytes",
+    "services/whistleblowing/attachments/max_count",
+    "services/whistleblowing/retention_days",
+    "services/whistleblowing/small_cell_threshold",
+)
+
+
+def _schema_default(path: str) -> Any:
+    """The schema's default of `path` (None when it has none): a setting left out is its
+    default, so writing the default down changes nothing."""
+    schema = json.loads(SCHEMA_PATH.read_text())
+    node: Any = schema
+    for key in path.split("/"):
+        while isinstance(node, dict) and "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
+        node = (node or {}).get("properties", {}).get(key)
+        if node is None:
+            return None
+    return node.get("default") if isinstance(node, dict) else None
+
+
+_DEFAULTS = {path: _schema_default(path) for path in SECURITY_PATHS}
+
+
+def value_at(config: dict[str, Any], path: str) -> Any:
+    node: Any = config
+    for key in path.split("/"):
+        if not isinstance(node, dict) or key not in node:
+            return _DEFAULTS.get(path)
+        node = node[key]
+    return node
+
+
+def _set_at(config: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split("/")
+    node = config
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = copy.deepcopy(value)
+
+
+def security_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """[{"path", "old", "new"}] for every security-relevant setting that differs."""
+    return [
+        {"path": p, "old": value_at(old, p), "new": value_at(new, p)}
+        for p in SECURITY_PATHS
+        if value_at(old, p) != value_at(new, p)
+    ]
+
+
+@dataclass(frozen=True)
+class Proposed:
+    """A save kept for a second tenant admin's approval (nothing applied yet)."""
+
+    id: str
+    changes: list[dict[str, Any]]
+    saved: Current | None = None  # the other settings of the same save, applied at once
+
+
+def pending(session) -> list[TenantConfigPending]:
+    return list(
+        session.execute(
+            select(TenantConfigPending)
+            .where(TenantConfigPending.status == "pending")
+            .order_by(TenantConfigPending.proposed_at)
+        ).scalars()
+    )
+
+
+def _pending_or_404(session, pending_id: str) -> TenantConfigPending:
+    try:
+        key = uuid.UUID(str(pending_id))
+    except ValueError:
+        raise Refused(404, "No such pending change.") from None
+    row = session.get(TenantConfigPending, key, with_for_update=True)
+    if row is None:
+        raise Refused(404, "No such pending change.")
+    if row.status != "pending":
+        raise Refused(409, f"This change was already {row.status}.", "status")
+    return row
+
+
+def _may_decide(row: TenantConfigPending, actor: str) -> None:
+    if row.proposed_by == actor:
+        raise Refused(
+            403,
+            "A second tenant admin must decide: the admin who proposed a change to "
+            "security settings cannot approve or reject it.",
+            "approver",
+        )
+
+
+def approve(uow: UnitOfWork, pending_id: str, actor: str) -> Current:
+    """A second tenant admin approves: the proposed values are set in the current version and
+    saved through `update` (the same validation as every save). 409 when one of these
+    settings changed since the proposal (reject it and propose again)."""
+    row = _pending_or_404(uow.session, pending_id)
+    _may_decide(row, actor)
+    uow.session.execute(select(func.pg_advisory_xact_lock(_lock_key(uow.tenant.id))))
+    cur = current(uow.session, uow.tenant)
+    if any(value_at(cur.config, c["path"]) != c["old"] for c in row.changes):
+        raise SettingsRefused(
+            409,
+            "A setting of this change was changed since it was proposed; reject it and "
+            "propose it again.",
+            [SchemaProblem("version", "stale", cur.version)],
+            errors=[{"field": "version", "reason": "stale"}],
+        )
+    new = copy.deepcopy(cur.config)
+    for c in row.changes:
+        _set_at(new, c["path"], c["new"])
+    row.status, row.decided_by, row.decided_at = "approved", actor, utcnow()
+    saved = update(uow, new, cur.version, row.proposed_by, approval=(row, actor))
+    assert isinstance(saved, Current)  # noqa: S101 - update saves when given an approval
+    return saved
+
+
+def reject(uow: UnitOfWork, pending_id: str, actor: str) -> None:
+    row = _pending_or_404(uow.session, pending_id)
+    _may_decide(row, actor)
+    row.status, row.decided_by, row.decided_at = "rejected", actor, utcnow()
+    uow.emit(
+        PLATFORM_TENANT_CONFIG_REJECTED,
+        f"tenant:{uow.tenant.id}",
+        actor,
+        {
+            "tenant_id": str(uow.tenant.id),
+            "slug": uow.tenant.slug,
+            "pending_id": str(row.id),
+            "changes": row.changes,
+            "proposed_by": row.proposed_by,
+            "rejected_by": actor,
+        },
+    )
+
+
+def _propose(
+    uow: UnitOfWork,
+    base_version: int,
+    changes: list[dict[str, Any]],
+    actor: str,
+    saved: Current | None = None,
+) -> Proposed:
+    row = TenantConfigPending(
+        id=uuid.uuid4(),
+        tenant_id=uow.tenant.id,
+        status="pending",
+        base_version=base_version,
+        changes=changes,
+        proposed_by=actor,
+    )
+    uow.session.add(row)
+    uow.emit(
+        PLATFORM_TENANT_CONFIG_PROPOSED,
+        f"tenant:{uow.tenant.id}",
+        actor,
+        {
+            "tenant_id": str(uow.tenant.id),
+            "slug": uow.tenant.slug,
+            "pending_id": str(row.id),
+            "changes": changes,
+            "base_version": base_version,
+            "proposed_by": actor,
+        },
+    )
+    return Proposed(str(row.id), changes, saved)
+
+
+# --- the one save ---------------------------------------------------------------------------
+
+
+def update(
+    uow: UnitOfWork,
+    new: Any,
+    expected_version: int,
+    actor: str,
+    *,
+    approval: tuple[TenantConfigPending, str] | None = None,
+) -> Current | Proposed:
     """Validate and save `new` as the next version (committed here, before it is applied),
-    then apply it everywhere.
+    then apply it everywhere; a change to a security-relevant setting is only proposed
+    (`Proposed`, nothing saved) unless it comes with its `approval` (the pending change and
+    the second admin, from `approve`).
 
     `expected_version` is the version the admin edited: a concurrent save makes it stale (409),
     so one admin never silently overwrites another."""
@@ -254,13 +457,22 @@ def update(uow: UnitOfWork, new: Any, expected_version: int, actor: str) -> Curr
             [SchemaProblem("version", "stale", before.version)],
             errors=[{"field": "version", "reason": "stale"}],
         )
+    security = security_changes(before.config, config.data)
+    proposal = None
+    if security and approval is None:
+        # the security-relevant settings wait for a second admin; the others save at once
+        rest = copy.deepcopy(config.data)
+        for c in security:
+            _revert(rest, before.config, c["path"])
+        config = dataclasses.replace(config, data=rest)
+        proposal = security
     changed = sorted(
         k
         for k in set(config.data) | set(before.config)
         if config.data.get(k) != before.config.get(k)
     )
     if not changed:
-        return before
+        return _propose(uow, before.version, proposal, actor) if proposal else before
     saved = Current(before.version + 1, config.data, digest(config.data))
     session.add(
         TenantConfigVersion(
@@ -272,6 +484,16 @@ def update(uow: UnitOfWork, new: Any, expected_version: int, actor: str) -> Curr
             created_by=actor,
         )
     )
+    approved = {}
+    if approval is not None:
+        approval[0].version = saved.version
+        if security:
+            approved = {
+                "security_changes": security,
+                "pending_id": str(approval[0].id),
+                "proposed_by": actor,
+                "approved_by": approval[1],
+            }
     uow.emit(
         PLATFORM_TENANT_CONFIGURED,
         f"tenant:{tenant.id}",
@@ -282,14 +504,36 @@ def update(uow: UnitOfWork, new: Any, expected_version: int, actor: str) -> Curr
             "version": saved.version,
             "digest": saved.digest,
             "changed": changed,
+            **approved,
         },
     )
+    result: Current | Proposed = saved
+    if proposal:
+        result = _propose(uow, saved.version, proposal, actor, saved=saved)
     uow.commit()
     # After the version is committed: re-running these is idempotent (same data), and a
     # failure here leaves the version recorded for the admin to save again.
     tenant_apply.apply(config)
     _write_tenant_file(tenant.slug, config.data)
-    return saved
+    return result
+
+
+def _revert(new: dict[str, Any], old: dict[str, Any], path: str) -> None:
+    """Put `path` of `new` back as it is in `old` (left out when `old` leaves it out)."""
+    *parents, last = path.split("/")
+    node: Any = new
+    was: Any = old
+    for key in parents:
+        was = was.get(key, {}) if isinstance(was, dict) else {}
+        if not isinstance(node.get(key), dict):
+            if isinstance(was, dict) and was:
+                node[key] = copy.deepcopy(was)
+            return
+        node = node[key]
+    if isinstance(was, dict) and last in was:
+        node[last] = copy.deepcopy(was[last])
+    else:
+        node.pop(last, None)
 
 
 def _lock_key(tenant_id) -> int:

@@ -63,3 +63,20 @@ class TenantConfigVersion(TenantOwned, Base):
     changed: Mapped[list[str]] = mapped_column(JSON)  # top-level keys that differ
     created_by: Mapped[str] = mapped_column(String(64))  # pseudonym of the tenant admin
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TenantConfigPending(TenantOwned, Base):
+    """A change to security-relevant settings waiting for a second tenant admin (migration
+    r003): the paths with their old and new values (settings only, never personal data), who
+    proposed it and who decided. Approving saves it through `config_admin.update`."""
+
+    __tablename__ = "tenant_config_pending"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    status: Mapped[str] = mapped_column(String(20))  # pending|approved|rejected
+    base_version: Mapped[int] = mapped_column()  # the version the proposer edited
+    changes: Mapped[list[dict]] = mapped_column(JSON)  # [{"path", "old", "new"}]
+    proposed_by: Mapped[str] = mapped_column(String(64))  # pseudonym of the tenant admin
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    version: Mapped[int | None] = mapped_column(default=None)  # the version it was saved as

@@ -58,6 +58,19 @@ CONFIG_SAVE: Schema = {
     },
 }
 ADMIN = "tenant_admin"
+
+
+def _with_pending(op: Schema) -> Schema:
+    """PUT of the settings: 202 when security settings wait for a second tenant admin."""
+    op["responses"]["202"] = {
+        "description": "Security settings kept for a second tenant admin's approval; the "
+        "other settings of the body are saved",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    return op
+
+
+PENDING_ID: Schema = {"name": "pending_id", "in": "path", "required": True, "schema": UUID}
 OFFICIAL_ID: Schema = {"name": "official_id", "in": "path", "required": True, "schema": UUID}
 ROLES: Schema = {
     "type": "array",
@@ -157,12 +170,15 @@ def paths() -> dict[str, Schema]:
                 security=OFFICIAL,
                 errors=(403, 404),
             ),
-            "put": operation(
-                f"Save the tenant's settings (409 when the version is not the latest) ({ADMIN})",
-                security=OFFICIAL,
-                body=CONFIG_SAVE,
-                params=[{"name": "If-Match", "in": "header", "schema": {"type": "string"}}],
-                errors=(403, 404, 409, 422),
+            "put": _with_pending(
+                operation(
+                    f"Save the tenant's settings (409 when the version is not the latest; 202 "
+                    f"when security settings wait for a second tenant admin) ({ADMIN})",
+                    security=OFFICIAL,
+                    body=CONFIG_SAVE,
+                    params=[{"name": "If-Match", "in": "header", "schema": {"type": "string"}}],
+                    errors=(403, 404, 409, 422),
+                )
             ),
         },
         f"{P}/admin/officials": {
@@ -199,6 +215,32 @@ def paths() -> dict[str, Schema]:
         f"{P}/admin/config/versions": {
             "get": operation(
                 f"Saved versions, newest first ({ADMIN})", security=OFFICIAL, errors=(403, 404)
+            )
+        },
+        f"{P}/admin/config/pending": {
+            "get": operation(
+                f"Changes to security settings awaiting a second tenant admin, with old and "
+                f"new values ({ADMIN})",
+                security=OFFICIAL,
+                errors=(403, 404),
+            )
+        },
+        f"{P}/admin/config/pending/{{pending_id}}/approve": {
+            "post": operation(
+                f"Approve a pending change (a tenant admin other than its proposer): saved as "
+                f"the next version ({ADMIN})",
+                security=OFFICIAL,
+                params=[PENDING_ID],
+                errors=(403, 404, 409, 422),
+            )
+        },
+        f"{P}/admin/config/pending/{{pending_id}}/reject": {
+            "post": operation(
+                f"Reject a pending change (a tenant admin other than its proposer) ({ADMIN})",
+                security=OFFICIAL,
+                params=[PENDING_ID],
+                ok="204",
+                errors=(403, 404, 409),
             )
         },
     }

@@ -8,9 +8,13 @@ by the whistleblowing service beside the YAML view; `tenant_admin` only.
     GET|POST  /t/<tenant>/admin/settings/programmes/<code>       edit one
     POST      /t/<tenant>/admin/settings/programmes/<code>/close close it (yesterday, city time)
     POST      /t/<tenant>/admin/settings/branding/logo           upload (or remove) the logo
+    GET       /t/<tenant>/admin/settings/pending                 security changes awaiting a second admin
+    POST      /t/<tenant>/admin/settings/pending/<id>/approve    a second tenant admin approves
+    POST      /t/<tenant>/admin/settings/pending/<id>/reject     ... or rejects
 
 Every save goes through `config_admin.update`, the use case of the YAML view and the API:
-one schema, one set of rules, one version per save.
+one schema, one set of rules, one version per save. A save that changes a security-relevant
+setting (`config_admin.SECURITY_PATHS`) waits on the pending page for a second tenant admin.
 """
 
 from __future__ import annotations
@@ -47,12 +51,33 @@ LOGO_TYPES = ("image/png", "image/jpeg")
 LOGO_PATH = "/t/{slug}/branding/logo"
 
 
-def save_settings(new: Any, version: int) -> config_admin.Current:
+def save_settings(new: Any, version: int) -> config_admin.Current | config_admin.Proposed:
     """The one save of every settings page, form or YAML, and of the API."""
     with unit_of_work() as uw:
         saved = config_admin.update(uw, new, version, official_actor().pseudonym)
     ext()["tenants"].clear()  # this process sees it at once
     return saved
+
+
+def approve_pending(pending_id: str) -> config_admin.Current:
+    with unit_of_work() as uw:
+        saved = config_admin.approve(uw, pending_id, official_actor().pseudonym)
+    ext()["tenants"].clear()
+    return saved
+
+
+def reject_pending(pending_id: str) -> None:
+    with unit_of_work() as uw:
+        config_admin.reject(uw, pending_id, official_actor().pseudonym)
+
+
+def proposed_redirect():
+    """After a save that waits for a second admin: say so, on the page that lists it."""
+    flash(
+        _("Proposed: the change to security settings is waiting for a second admin's approval."),
+        "success",
+    )
+    return redirect(url_for("tenant_settings.pending_page"), code=303)
 
 
 # --- who changed what ---------------------------------------------------------------------------
@@ -182,6 +207,7 @@ def index():
         runs_hibah=g.tenant.runs("hibah_bansos"),
         current=cur,
         history=versions(),
+        pending=len(config_admin.pending(db())),
     )
 
 
@@ -220,6 +246,8 @@ def _save_form(section: Section, cur, *, done: str, back: str, extra: dict | Non
         if exc.status == 409:
             cur = config_admin.current(db(), g.tenant)
         return _render(section, cur, typed, errors, unplaced, exc.status, **(extra or {}))
+    if isinstance(saved, config_admin.Proposed):
+        return proposed_redirect()
     if saved.version == cur.version:
         flash(_("Nothing changed: the settings are as they were."), "success")
     else:
@@ -356,6 +384,8 @@ def programme_close(code: str):
         for text in unplaced:
             flash(text, "error")
         return redirect(url_for(".programmes_page"), code=303)
+    if isinstance(saved, config_admin.Proposed):
+        return proposed_redirect()
     flash(
         _(
             "Programme %(code)s is closed: no new applications from today (version %(version)s).",
@@ -411,5 +441,106 @@ def logo_upload():
         errors, unplaced = placed(exc, {"logo"}, {})
         values = settings_forms.values_of(sec, cur.config)
         return _render(sec, cur, values, errors or {"logo": "; ".join(unplaced)}, status=exc.status)
+    if isinstance(saved, config_admin.Proposed):
+        return proposed_redirect()
     flash(_("Logo saved as version %(version)s.", version=saved.version), "success")
     return redirect(url_for(".section_page", section="branding"), code=303)
+
+
+# --- security settings: a second tenant admin decides ------------------------------------------
+
+
+def tenant_admin_count() -> int:
+    model = models_of("whistleblowing").OfficialRow
+    return sum(
+        1 for o in db().execute(select(model)).scalars() if o.active and "tenant_admin" in o.roles
+    )
+
+
+def _setting_labels() -> dict[str, str]:
+    """ "services/whistleblowing/attachments/types" → the label its form shows."""
+    return {
+        f.path.replace(".", "/"): str(f.label)
+        for sec in settings_forms.SECTIONS
+        for f in sec.items
+        if isinstance(f, settings_forms.Field)
+    }
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)
+
+
+def pending_changes() -> list[dict[str, Any]]:
+    names, labels = _names_by_pseudonym(), _setting_labels()
+    me = official_actor().pseudonym
+    return [
+        {
+            "id": str(p.id),
+            "by": names.get(p.proposed_by, p.proposed_by),
+            "at": _local_time(p.proposed_at),
+            "mine": p.proposed_by == me,
+            "changes": [
+                {
+                    "path": c["path"],
+                    "label": labels.get(c["path"], c["path"]),
+                    "old": _shown(c["old"]),
+                    "new": _shown(c["new"]),
+                }
+                for c in p.changes
+            ],
+        }
+        for p in config_admin.pending(db())
+    ]
+
+
+@bp.get(f"{PAGE}/pending")
+@require_roles("tenant_admin")
+def pending_page():
+    return render_template(
+        "replication/settings_pending.html",
+        pending=pending_changes(),
+        admins=tenant_admin_count(),
+    )
+
+
+def _decide(pending_id: str, decide) -> Any:
+    try:
+        decide(pending_id)
+    except Refused as exc:
+        if exc.status == 404:
+            abort(404)
+        if exc.status == 403:
+            flash(_("You proposed this change: a second admin must approve or reject it."), "error")
+        elif exc.status == 409:
+            flash(
+                _("This change can no longer be applied: reject it and propose it again."), "error"
+            )
+        else:
+            _errors, unplaced = placed(exc, set(), {})
+            for text in unplaced or [str(exc)]:
+                flash(text, "error")
+        return redirect(url_for(".pending_page"), code=303)
+    return None
+
+
+@bp.post(f"{PAGE}/pending/<pending_id>/approve")
+@require_roles("tenant_admin")
+def pending_approve(pending_id: str):
+    if (refused := _decide(pending_id, approve_pending)) is not None:
+        return refused
+    flash(_("Change approved and saved."), "success")
+    return redirect(url_for(".pending_page"), code=303)
+
+
+@bp.post(f"{PAGE}/pending/<pending_id>/reject")
+@require_roles("tenant_admin")
+def pending_reject(pending_id: str):
+    if (refused := _decide(pending_id, reject_pending)) is not None:
+        return refused
+    flash(_("Change rejected: nothing was applied."), "success")
+    return redirect(url_for(".pending_page"), code=303)

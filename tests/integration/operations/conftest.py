@@ -37,3 +37,11 @@ def admin(wb, city, make_official, api_login):
     config, _ = city
     creds = make_official(config.slug, "tenant_admin")
     return {"Authorization": api_login(wb, config.slug, creds)}
+
+
+@pytest.fixture
+def second_admin(wb, city, make_official, api_login):
+    """Another tenant admin of the same city: approves what `admin` proposes."""
+    config, _ = city
+    creds = make_official(config.slug, "tenant_admin")
+    return {"Authorization": api_login(wb, config.slug, creds)}

@@ -280,7 +280,7 @@ def test_reports_section_categories_and_deadlines(wb, city, admin):
     assert wbs["categories"][-1]["label"] == {"id": "Pemerasan"}
 
 
-def test_attachment_policy_in_megabytes(wb, city, admin):
+def test_attachment_policy_in_megabytes(wb, city, admin, second_admin):
     config, _ = city
     url = settings_url(config.slug, "attachments")
     form = open_form(wb, admin, url)
@@ -294,7 +294,14 @@ def test_attachment_policy_in_megabytes(wb, city, admin):
     form["services.whistleblowing.attachments.max_count"] = "3"
     form["services.whistleblowing.attachments.max_bytes"] = "2,5"
     form.setlist("services.whistleblowing.attachments.types", ["application/pdf"])
-    assert wb.post(url, headers=admin, data=form).status_code == 303
+    resp = wb.post(url, headers=admin, data=form)
+    # a security setting: it waits for a second tenant admin (issue 16), who approves it
+    assert resp.status_code == 303 and resp.location.endswith(settings_url(config.slug, "pending"))
+    [pending] = wb.get(f"/t/{config.slug}/api/v1/admin/config/pending", headers=admin).json["items"]
+    approved = wb.post(
+        f"{settings_url(config.slug, 'pending')}/{pending['id']}/approve", headers=second_admin
+    )
+    assert approved.status_code == 303
     policy = tenant_config_in("whistleblowing", config.slug)["services"]["whistleblowing"][
         "attachments"
     ]
