@@ -41,12 +41,14 @@ from services.whistleblowing.models import (
     HandlerProfile,
     IdempotentSubmission,
     IdentityRequest,
+    LoginThrottleRow,
     Message,
     ReceiptThrottle,
     Recusal,
     Report,
     ReportHistory,
 )
+from shared import budgets
 from shared import event_types as ev
 from shared import identity as custody
 from shared.actor import REPORTER, REPORTER_KIND, SYSTEM, Actor
@@ -54,6 +56,7 @@ from shared.crypto import FieldCipher, keyed_hash
 from shared.db import utcnow
 from shared.problem import Refused
 from shared.separation import check_separation
+from shared.settings import FilingBudgets
 from shared.tenancy import Tenant, today
 from shared.uow import UnitOfWork
 
@@ -311,6 +314,45 @@ def _replay(session: Session, tenant: Tenant, key_hash: str, request_digest: str
         "receipt", row.receipt
     )
     return Filed(report, receipt, replayed=True)
+
+
+# --- Budgets of anonymous filing -----------------------------------------------------------
+
+
+class FilingThrottled(Refused):
+    """Too many reports from one address this hour, or to the tenant this minute (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "Too many reports were sent; try again later.",
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+        )
+        self.retry_after = retry_after
+
+
+def spend_filing_budget(
+    session: Session, tenant: Tenant, client: str, limits: FilingBudgets
+) -> None:
+    """Count one anonymous filing against the client address's hourly budget and the tenant's
+    per-minute budget; past either, FilingThrottled. The count is committed at once (it must
+    survive the refusal and any failure of the filing itself). Keys are keyed hashes: the
+    address is never stored in clear."""
+    keyed = [
+        (
+            keyed_hash(session, tenant.id, "wb-filing-client", client),
+            budgets.Budget(limits.per_address_hour, timedelta(hours=1)),
+        ),
+        (
+            keyed_hash(session, tenant.id, "wb-filing-tenant", str(tenant.id)),
+            budgets.Budget(limits.per_tenant_minute, timedelta(minutes=1)),
+        ),
+    ]
+    wait = budgets.spend(session, LoginThrottleRow, tenant.id, keyed)
+    session.commit()  # on purpose, as the receipt throttle: the count outlives the request
+    if wait:
+        raise FilingThrottled(wait)
 
 
 # --- Reporter access ----------------------------------------------------------------------
