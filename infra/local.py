@@ -508,6 +508,10 @@ def test(pytest_args: list[str]) -> int:
         start_fake_registry(state, env, free_port())
         print(f"replika: test stack ready in {time.monotonic() - started:.1f}s", flush=True)
         env["REPLIKA_TEST_STATE"] = str(state)
+        # the suite files hundreds of reports from few addresses in minutes: its budgets are
+        # raised here (tests of the budgets set their own, lower ones on the app)
+        env.setdefault("REPLIKA_FILING_PER_ADDRESS_HOUR", "1000000")
+        env.setdefault("REPLIKA_FILING_PER_TENANT_MINUTE", "1000000")
         rc = subprocess.call(
             [sys.executable, "-m", "pytest", *pytest_args], env={**os.environ, **env}, cwd=ROOT
         )

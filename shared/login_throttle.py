@@ -1,9 +1,20 @@
-"""Login throttling per account and per client address, kept in the database.
+"""Login throttling per account, per account at one client address, and per address, kept in
+the database.
 
 Counters live in PostgreSQL (not in a worker's memory), so every gunicorn worker and every
 replica sees the same failures. A key is locked for an exponentially growing time once it has
-failed more than its free allowance; a success clears the account's counter only (an attacker
-with one valid account must not be able to reset the counter of its address).
+failed more than its free allowance, so a guesser is slowed down (429 with a growing
+Retry-After) rather than the account being shut. Three keys, three allowances:
+
+- (username, address), the tightest: one guesser at one address is slowed down first, while the
+  right password + code from another address still signs in;
+- username alone, higher: a guesser spread over many addresses is still slowed down;
+- address alone, highest: one address spraying many usernames is slowed down, but one person's
+  failures on their own account (stopped by the first key) never lock the whole office behind
+  the same NAT address.
+
+A success clears the account's counters only (an attacker with one valid account must not be
+able to reset the counter of its address).
 
 Keys are HMACs of "account:<username>" / "address:<ip>", so the table holds neither
 usernames nor addresses, and an unknown username is throttled exactly like a known one
@@ -49,7 +60,8 @@ class Policy:
         return min(self.base_lock * (2**exponent), self.max_lock)
 
 
-ACCOUNT = Policy(5, timedelta(seconds=30), timedelta(minutes=15), timedelta(hours=1))
+ACCOUNT_AT_ADDRESS = Policy(5, timedelta(seconds=30), timedelta(minutes=15), timedelta(hours=1))
+ACCOUNT = Policy(10, timedelta(seconds=30), timedelta(minutes=15), timedelta(hours=1))
 ADDRESS = Policy(20, timedelta(minutes=1), timedelta(hours=1), timedelta(hours=1))
 
 
@@ -61,17 +73,27 @@ def throttle_key(secret: str, kind: str, value: str) -> str:
 class Keys:
     account: str
     address: str
+    account_at_address: str
 
     @classmethod
     def of(cls, secret: str, tenant_id, username: str, address: str) -> Keys:
         # The tenant is part of the key: keys never collide across tenants' (hidden) rows.
+        name = username.strip().lower()
         return cls(
-            throttle_key(secret, f"{tenant_id}:account", username.strip().lower()),
+            throttle_key(secret, f"{tenant_id}:account", name),
             throttle_key(secret, f"{tenant_id}:address", address),
+            throttle_key(secret, f"{tenant_id}:account-at-address", f"{address}\x00{name}"),
         )
 
+    def all(self) -> list[str]:
+        return [self.account_at_address, self.account, self.address]
+
     def with_policies(self) -> list[tuple[str, Policy]]:
-        return [(self.account, ACCOUNT), (self.address, ADDRESS)]
+        return [
+            (self.account_at_address, ACCOUNT_AT_ADDRESS),
+            (self.account, ACCOUNT),
+            (self.address, ADDRESS),
+        ]
 
 
 def serialise_attempts(session: Session, keys: Keys) -> None:
@@ -92,7 +114,7 @@ def retry_after(
 ) -> int:
     """Seconds until a login with these keys (or any list of keys) may be tried again."""
     now = now or utcnow()
-    wanted = [keys.account, keys.address] if isinstance(keys, Keys) else keys
+    wanted = keys.all() if isinstance(keys, Keys) else keys
     rows = session.execute(select(model.locked_until).where(model.key.in_(wanted))).scalars().all()
     waits = [(until - now).total_seconds() for until in rows if until is not None]
     return max([0, *(int(w) + 1 for w in waits if w > 0)])
@@ -101,7 +123,7 @@ def retry_after(
 def record_failure(
     session: Session, model: type[Any], tenant_id, keys: Keys, now: datetime | None = None
 ) -> None:
-    """Count one failed login against both keys (atomic upsert: safe across workers)."""
+    """Count one failed login against all three keys (atomic upsert: safe across workers)."""
     count(session, model, tenant_id, keys.with_policies(), now)
 
 
@@ -139,9 +161,13 @@ def _restart_if_stale(table, stale: datetime):
 def record_success(
     session: Session, model: type[Any], keys: Keys, now: datetime | None = None
 ) -> None:
-    """Clear the account's counter and forget this tenant's long-quiet keys."""
+    """Clear the account's counters (everywhere and at this address) and forget this
+    tenant's long-quiet keys. The address's own counter stays."""
     now = now or utcnow()
     oldest = now - max(ACCOUNT.forget_after, ADDRESS.forget_after) - ADDRESS.max_lock
     session.execute(
-        delete(model).where((model.key == keys.account) | (model.last_failure_at < oldest))
+        delete(model).where(
+            model.key.in_([keys.account, keys.account_at_address])
+            | (model.last_failure_at < oldest)
+        )
     )

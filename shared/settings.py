@@ -177,3 +177,28 @@ class WebSettings:
             secure_cookies=os.environ.get("REPLIKA_INSECURE_COOKIES") != "1",
             trusted_proxies=int(proxies),
         )
+
+
+@dataclass(frozen=True)
+class FilingBudgets:
+    """How many anonymous reports may be filed (API and page): per client address per hour,
+    and per tenant per minute (a flood from many addresses). Beyond either: 429, Retry-After.
+    REPLIKA_FILING_PER_ADDRESS_HOUR and REPLIKA_FILING_PER_TENANT_MINUTE override the defaults
+    (the test stack raises both: the suite files hundreds of reports from few addresses)."""
+
+    per_address_hour: int = 20
+    per_tenant_minute: int = 120
+
+    @classmethod
+    def from_env(cls) -> FilingBudgets:
+        values = {}
+        for field, var in (
+            ("per_address_hour", "REPLIKA_FILING_PER_ADDRESS_HOUR"),
+            ("per_tenant_minute", "REPLIKA_FILING_PER_TENANT_MINUTE"),
+        ):
+            raw = os.environ.get(var, "").strip()
+            if raw:
+                if not raw.isdigit() or int(raw) < 1:
+                    raise RuntimeError(f"{var} must be a whole number of reports, at least 1")
+                values[field] = int(raw)
+        return cls(**values)

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -131,6 +131,14 @@ def file_report(
     raise AssertionError("unreachable")
 
 
+def spend_filing_budget() -> None:
+    """The anonymous filing budgets (per address, per tenant) of this request; past either,
+    cases.FilingThrottled (429 with Retry-After)."""
+    cases.spend_filing_budget(
+        db(), g.tenant, request.remote_addr or "unknown", current_app.config["FILING_BUDGETS"]
+    )
+
+
 # --- Reporters ----------------------------------------------------------------------------
 
 
@@ -146,6 +154,7 @@ def submit_report():
             f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters.",
             "Idempotency-Key",
         )
+    spend_filing_budget()
     filed = file_report(form, [], key)
     resp = jsonify(
         case_number=filed.report.case_number, receipt=filed.receipt, status=filed.report.status

@@ -22,6 +22,7 @@ from services.whistleblowing.cases import integrity_refusal
 from services.whistleblowing.domain import lifecycle
 from services.whistleblowing.models import LoginThrottleRow, OfficialRow, OutboxRow, TenantRow
 from shared.db import service_engine
+from shared.settings import FilingBudgets
 from shared.tenancy import Tenant, today
 from shared.web import ServiceModels, create_service_app
 
@@ -40,6 +41,7 @@ def create_app() -> Flask:
         domain_errors=(lifecycle.LifecycleError,),
         ready_warnings=lambda: holiday_warnings(engine),
     )
+    app.config["FILING_BUDGETS"] = FilingBudgets.from_env()
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(office_pages.bp)

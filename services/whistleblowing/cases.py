@@ -41,12 +41,14 @@ from services.whistleblowing.models import (
     HandlerProfile,
     IdempotentSubmission,
     IdentityRequest,
+    LoginThrottleRow,
     Message,
     ReceiptThrottle,
     Recusal,
     Report,
     ReportHistory,
 )
+from shared import budgets
 from shared import event_types as ev
 from shared import identity as custody
 from shared.actor import REPORTER, REPORTER_KIND, SYSTEM, Actor
@@ -54,11 +56,13 @@ from shared.crypto import FieldCipher, keyed_hash
 from shared.db import utcnow
 from shared.problem import Refused
 from shared.separation import check_separation
+from shared.settings import FilingBudgets
 from shared.tenancy import Tenant, today
 from shared.uow import UnitOfWork
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-RECEIPT_FAILURES_ALLOWED = 10
+RECEIPT_FAILURES_ALLOWED = 10  # wrong receipts per client address and window
+RECEIPT_PREFIX_FAILURES_ALLOWED = 5  # ... per (client address, first group of the receipt)
 RECEIPT_WINDOW = timedelta(minutes=15)
 
 
@@ -313,6 +317,45 @@ def _replay(session: Session, tenant: Tenant, key_hash: str, request_digest: str
     return Filed(report, receipt, replayed=True)
 
 
+# --- Budgets of anonymous filing -----------------------------------------------------------
+
+
+class FilingThrottled(Refused):
+    """Too many reports from one address this hour, or to the tenant this minute (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "Too many reports were sent; try again later.",
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+        )
+        self.retry_after = retry_after
+
+
+def spend_filing_budget(
+    session: Session, tenant: Tenant, client: str, limits: FilingBudgets
+) -> None:
+    """Count one anonymous filing against the client address's hourly budget and the tenant's
+    per-minute budget; past either, FilingThrottled. The count is committed at once (it must
+    survive the refusal and any failure of the filing itself). Keys are keyed hashes: the
+    address is never stored in clear."""
+    keyed = [
+        (
+            keyed_hash(session, tenant.id, "wb-filing-client", client),
+            budgets.Budget(limits.per_address_hour, timedelta(hours=1)),
+        ),
+        (
+            keyed_hash(session, tenant.id, "wb-filing-tenant", str(tenant.id)),
+            budgets.Budget(limits.per_tenant_minute, timedelta(minutes=1)),
+        ),
+    ]
+    wait = budgets.spend(session, LoginThrottleRow, tenant.id, keyed)
+    session.commit()  # on purpose, as the receipt throttle: the count outlives the request
+    if wait:
+        raise FilingThrottled(wait)
+
+
 # --- Reporter access ----------------------------------------------------------------------
 
 
@@ -341,19 +384,27 @@ def open_with_receipt(
     session: Session, tenant: Tenant, typed: str | None, client: str, *, for_update: bool = False
 ) -> Report:
     """The report a receipt opens. Unknown and malformed receipts take the same path (hash,
-    look-up, compare, count) so neither timing nor answer tells them apart; failures are
-    counted per client address, and too many lock that address out for a while."""
-    throttle_key = keyed_hash(session, tenant.id, "wb-receipt-client", client)
-    row = session.get(ReceiptThrottle, throttle_key)
-    now = utcnow()
-    if (
-        row is not None
-        and row.window_started_at > now - RECEIPT_WINDOW
-        and row.failures >= RECEIPT_FAILURES_ALLOWED
-    ):
-        wait = int((row.window_started_at + RECEIPT_WINDOW - now).total_seconds()) + 1
-        raise ReceiptRejected(429, "Too many wrong receipts; try again later.", wait)
+    look-up, compare, count) so neither timing nor answer tells them apart.
+
+    Failures are counted per (client address, receipt prefix) and per client address: one
+    prefix guessed from one address is locked after a few tries (a reporter behind the same
+    address, with another receipt, still opens their inbox), and a flood of different prefixes
+    from one address is locked per address. Every refused try, locked ones included, spends
+    the address's allowance. No lock is keyed on the receipt alone, so nobody can lock a
+    reporter out of their inbox from another address. Keys are keyed hashes."""
     receipt = codes.normalise_receipt(typed or "")
+    prefix = receipt[: codes.GROUP_SIZE] if receipt else "-"
+    address_key = keyed_hash(session, tenant.id, "wb-receipt-client", client)
+    prefix_key = keyed_hash(session, tenant.id, "wb-receipt-client-prefix", f"{client}\x00{prefix}")
+    now = utcnow()
+    wait = _receipt_wait(
+        session,
+        [(prefix_key, RECEIPT_PREFIX_FAILURES_ALLOWED), (address_key, RECEIPT_FAILURES_ALLOWED)],
+        now,
+    )
+    if wait:
+        _count_failure(session, tenant, [address_key], now)
+        raise ReceiptRejected(429, "Too many wrong receipts; try again later.", wait)
     wanted = keyed_hash(session, tenant.id, "receipt", receipt or _dummy_receipt())
     report = repository.report_by_receipt_hash(session, wanted, for_update=for_update)
     if (
@@ -362,24 +413,44 @@ def open_with_receipt(
         and hmac.compare_digest(report.receipt_hash, wanted)
     ):
         return report
-    _count_failure(session, tenant, throttle_key, now)
+    _count_failure(session, tenant, [prefix_key, address_key], now)
     raise ReceiptRejected()
 
 
-def _count_failure(session: Session, tenant: Tenant, key: str, now: datetime) -> None:
-    window_open = ReceiptThrottle.window_started_at > now - RECEIPT_WINDOW
-    stmt = pg_insert(ReceiptThrottle).values(
-        key=key, tenant_id=tenant.id, failures=1, window_started_at=now
-    )
+def _receipt_wait(session: Session, keyed: list[tuple[str, int]], now: datetime) -> int:
+    """Seconds until every one of these keys is below its allowance again (0: none locked)."""
+    rows = {
+        r.key: r
+        for r in session.scalars(
+            select(ReceiptThrottle).where(ReceiptThrottle.key.in_([k for k, _ in keyed]))
+        )
+    }
+    waits = [
+        int((row.window_started_at + RECEIPT_WINDOW - now).total_seconds()) + 1
+        for key, allowed in keyed
+        if (row := rows.get(key)) is not None
+        and row.window_started_at > now - RECEIPT_WINDOW
+        and row.failures >= allowed
+    ]
+    return max([0, *waits])
 
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["key"],
-        set_={
-            "failures": case((window_open, ReceiptThrottle.failures + 1), else_=1),
-            "window_started_at": case((window_open, ReceiptThrottle.window_started_at), else_=now),
-        },
-    )
-    session.execute(stmt)
+
+def _count_failure(session: Session, tenant: Tenant, keys: list[str], now: datetime) -> None:
+    window_open = ReceiptThrottle.window_started_at > now - RECEIPT_WINDOW
+    for key in keys:
+        stmt = pg_insert(ReceiptThrottle).values(
+            key=key, tenant_id=tenant.id, failures=1, window_started_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "failures": case((window_open, ReceiptThrottle.failures + 1), else_=1),
+                "window_started_at": case(
+                    (window_open, ReceiptThrottle.window_started_at), else_=now
+                ),
+            },
+        )
+        session.execute(stmt)
     session.commit()  # on purpose: the count must survive the refused request
 
 

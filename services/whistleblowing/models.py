@@ -176,7 +176,8 @@ class IdempotentSubmission(TenantOwned, Base):
 
 
 class ReceiptThrottle(TenantOwned, Base):
-    """Failed receipt checks per client address (keyed hash), in a fixed window."""
+    """Failed receipt checks per client address and per (address, receipt prefix), as keyed
+    hashes, in a fixed window."""
 
     __tablename__ = "wb_receipt_throttle"
     key: Mapped[str] = mapped_column(String(128), primary_key=True)

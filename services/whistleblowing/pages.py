@@ -45,7 +45,7 @@ from services.whistleblowing import (
     schemas,
     views,
 )
-from services.whistleblowing.api import file_report
+from services.whistleblowing.api import file_report, spend_filing_budget
 from services.whistleblowing.domain import codes
 from services.whistleblowing.models import Report
 from shared.actor import REPORTER
@@ -96,7 +96,13 @@ def limits() -> dict[str, Any]:
     }
 
 
-def _report_form(form, errors: dict[str, dict[str, str]], submission: str | None, status=200):
+def _report_form(
+    form,
+    errors: dict[str, dict[str, str]],
+    submission: str | None,
+    status=200,
+    busy_minutes: int | None = None,
+):
     return render_template(
         "whistleblowing/report_form.html",
         categories=_categories(),
@@ -107,6 +113,7 @@ def _report_form(form, errors: dict[str, dict[str, str]], submission: str | None
         limits=limits(),
         rows=forms.PERSON_ROWS,
         submission=submission,
+        busy_minutes=busy_minutes,
     ), status
 
 
@@ -123,6 +130,13 @@ def report():
     # A random token per rendered form is the Idempotency-Key: a double click or a re-sent
     # form (a reload of the receipt page) files one report and shows the same receipt again.
     submission = form.get("submission", "")[:200] or None
+    try:
+        spend_filing_budget()
+    except cases.FilingThrottled as exc:
+        page, status = _report_form(
+            form, {}, submission, 429, busy_minutes=-(-exc.retry_after // 60)
+        )
+        return page, status, {"Retry-After": str(exc.retry_after)}
     try:
         parsed = schemas.parse(schemas.ReportIn, forms.report_body(form))
         filed = file_report(parsed, forms.uploads(request.files), submission)

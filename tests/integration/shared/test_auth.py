@@ -137,6 +137,66 @@ def test_an_address_is_throttled_after_many_failures_on_any_accounts(wb, make_of
     assert elsewhere.status_code == 200
 
 
+def test_a_guesser_at_one_address_is_slowed_down_but_the_owner_signs_in_elsewhere(
+    stack, wb_app, wb, make_official
+):
+    """Failures of one username from one address delay that pair (429, Retry-After growing
+    with each further failure); the right password + code from another address still works."""
+    creds = make_official("cimahi", "wbs_intake")
+    guesser = _addr()
+    for _ in range(login_throttle.ACCOUNT_AT_ADDRESS.free_failures):
+        resp = _post_token(wb, "cimahi", creds.username, "wrong", "000000", environ=guesser)
+        assert resp.status_code == 401
+    first = _post_token(wb, "cimahi", creds.username, "wrong", "000000", environ=guesser)
+    assert first.status_code == 429
+    first_wait = int(first.headers["Retry-After"])
+    assert 0 < first_wait <= 30
+    # the guesser waits out the delay (the lock is expired in the database) and fails again:
+    # the next delay is longer
+    engine = create_engine(stack["WHISTLEBLOWING_MIGRATION_DATABASE_URL"])
+    with engine.begin() as conn:
+        tenant_id = conn.execute(
+            text("select tenant_id from officials where id = :i"), {"i": creds.official_id}
+        ).scalar_one()
+        keys = login_throttle.Keys.of(
+            wb_app.config["SECRET_KEY"], tenant_id, creds.username, guesser["REMOTE_ADDR"]
+        )
+        conn.execute(
+            text(
+                "update login_throttle set locked_until = now() - interval '1 second' "
+                "where key = :k"
+            ),
+            {"k": keys.account_at_address},
+        )
+    engine.dispose()
+    assert (
+        _post_token(wb, "cimahi", creds.username, "wrong", "000000", environ=guesser).status_code
+        == 401
+    )
+    again = _post_token(wb, "cimahi", creds.username, creds.password, _code(creds), environ=guesser)
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) > first_wait
+    # the owner, from their own address, signs in with the right password and code
+    owner = _post_token(wb, "cimahi", creds.username, creds.password, _code(creds))
+    assert owner.status_code == 200, owner.get_data(as_text=True)
+
+
+def test_one_persons_failures_do_not_lock_the_office_behind_one_address(wb, make_official):
+    """An office NAT: one official mistypes their own password until delayed, and keeps
+    trying; colleagues behind the same address still sign in."""
+    office = _addr()
+    careless = make_official("cimahi", "wbs_intake")
+    for _ in range(3 * login_throttle.ACCOUNT_AT_ADDRESS.free_failures):
+        resp = _post_token(wb, "cimahi", careless.username, "wrong", "000000", environ=office)
+        assert resp.status_code in (401, 429)
+    assert resp.status_code == 429
+    for role in ("wbs_investigator", "wbs_intake", "auditor"):
+        colleague = make_official("cimahi", role)
+        signed = _post_token(
+            wb, "cimahi", colleague.username, colleague.password, _code(colleague), environ=office
+        )
+        assert signed.status_code == 200, signed.get_data(as_text=True)
+
+
 def test_failures_are_counted_in_the_database_so_every_worker_sees_them(
     stack, demo_tenants, wb, make_official
 ):
