@@ -370,11 +370,11 @@ def database_unavailable(exc: BaseException) -> bool:
     """The database could not be reached or dropped the connection (server stopped or
     restarting): no SQLSTATE (refused, reset), class 08 (connection exception) or 57P
     (shut down, starting up). Serialization failures and timeouts stay errors."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    orig = exc.orig
+    # raw driver errors too: the tenant setting is sent on the driver connection, in a
+    # pipeline with BEGIN (shared/db.py), where SQLAlchemy does not wrap what psycopg raises
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
     return isinstance(orig, psycopg.OperationalError) and (
         orig.sqlstate is None or orig.sqlstate.startswith(("08", "57P"))
     )
