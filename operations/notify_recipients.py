@@ -9,6 +9,8 @@ requesting city from the host's replication request (its sealed contact e-mail).
 `reporter_contact` is the one method not wired here yet (the reporter's optional contact
 lives in the whistleblowing service; see its docstring).
 
+`ServiceDeadlines` is the deadlines port of the daily notices (digest, LPJ coming due).
+
 Each call opens its own tenant session as the service's app role, so row-level security
 checks every read, and nothing read is kept.
 """
@@ -18,16 +20,21 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
 from operations.service_models import models_of
+from services.hibah_bansos.repository import LPJ_PENDING
 from services.notifications import channels
 from services.notifications.consumer import NotificationsConsumer
+from services.notifications.daily import DailyNotices
+from services.notifications.deadlines import CaseClock, LpjDue
 from services.notifications.domain import rules
 from services.notifications.recipients import City, Contact, Skip
-from services.whistleblowing import reporter_contacts
+from services.whistleblowing import holiday_calendar, reporter_contacts
+from services.whistleblowing.domain import clocks
 from shared import crypto, settings
 from shared.db import service_engine, session_factory, tenant_session
 from shared.officials import OFFICIAL_SERVICES, email_of
@@ -147,7 +154,62 @@ def _city(row: Any) -> City:
         language=config.get("locale", "id"),
         templates=own.get("templates") or {},
         rate_per_minute=own.get("rate_per_minute"),
+        timezone=config.get("timezone", "Asia/Jakarta"),
+        digest_at=own.get("digest_at"),
+        lpj_notice_working_days=own.get("lpj_notice_working_days"),
     )
+
+
+class ServiceDeadlines:
+    """The deadlines port (services/notifications/deadlines.py): the SLA clocks of open cases
+    from whistleblowing, the LPJ due dates from hibah_bansos, and the tenant's working-day
+    calendar from services/whistleblowing/holiday_calendar.py (the one the clocks use). Reads
+    dates, states and ids only: no case content, no names."""
+
+    def _tenant(self, tenant_id: uuid.UUID) -> Any:
+        model = models_of("whistleblowing").TenantRow
+        with session_factory(service_engine("whistleblowing"))() as session:
+            return session.get(model, tenant_id)
+
+    def tenant_ids(self) -> list[uuid.UUID]:
+        model = models_of("whistleblowing").TenantRow
+        with session_factory(service_engine("whistleblowing"))() as session:
+            rows = session.execute(select(model.id, model.config).where(model.enabled)).all()
+        return [i for i, config in rows if not (config or {}).get("suspended")]
+
+    def calendar(self, tenant_id: uuid.UUID, today: date) -> clocks.Calendar:
+        row = self._tenant(tenant_id)
+        return holiday_calendar.for_tenant((row.config if row else None) or {}, today)
+
+    def case_clocks(self, tenant_id: uuid.UUID) -> list[CaseClock]:
+        report = models_of("whistleblowing").Report
+        with _session("whistleblowing", tenant_id) as session:
+            rows = session.execute(
+                select(
+                    report.assignee_id,
+                    report.status,
+                    report.outcome,
+                    report.acknowledge_by,
+                    report.feedback_by,
+                ).where(report.archived_at.is_(None))
+            ).all()
+        out = []
+        for assignee, status, outcome, acknowledge_by, feedback_by in rows:
+            ack = acknowledge_by if status in clocks.ACK_PENDING else None
+            feedback = feedback_by if clocks.feedback_pending(status, outcome) else None
+            if ack is not None or feedback is not None:
+                out.append(CaseClock(assignee, ack, feedback))
+        return out
+
+    def lpj_dues(self, tenant_id: uuid.UUID) -> list[LpjDue]:
+        app = models_of("hibah_bansos").Application
+        with _session("hibah_bansos", tenant_id) as session:
+            rows = session.execute(
+                select(app.id, app.number, app.lpj_due).where(
+                    app.status.in_(LPJ_PENDING), app.lpj_due.is_not(None)
+                )
+            ).all()
+        return [LpjDue(i, number, due) for i, number, due in rows]
 
 
 def public_urls() -> dict[str, str]:
@@ -160,10 +222,12 @@ def public_urls() -> dict[str, str]:
 
 
 def consumer_from_env() -> NotificationsConsumer:
+    engine, recipients, urls = service_engine("notifications"), ServiceRecipients(), public_urls()
     return NotificationsConsumer(
-        service_engine("notifications"),
+        engine,
         settings.kafka_bootstrap(),
-        ServiceRecipients(),
+        recipients,
         channels.from_env(),
-        public_urls(),
+        urls,
+        daily=DailyNotices(session_factory(engine), recipients, ServiceDeadlines(), urls),
     )

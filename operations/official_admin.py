@@ -25,11 +25,13 @@ from shared.officials import (
     NewCredentials,
     OfficialError,
     add_official,
+    email_of,
     find_official,
     hash_password,
     new_password,
     new_totp_secret,
     normalise_display_name,
+    normalise_email,
     normalise_username,
     revoke_tokens,
     set_credentials,
@@ -352,14 +354,17 @@ def reset_second_factor(tenant_id: uuid.UUID, official_id: uuid.UUID) -> str:
     return issue_enrolment_link(tenant_id, official_id)
 
 
-def change_email(tenant_id: uuid.UUID, official_id: uuid.UUID, email: str | None) -> None:
+def change_email(tenant_id: uuid.UUID, official_id: uuid.UUID, email: str | None) -> bool:
     """Set (or, with None or "", remove) the e-mail address notices go to, sealed under the
-    tenant's data key in every service database."""
+    tenant's data key in every service database; True when the address is another now."""
+    changed = False
     with ExitStack() as stack:
         sessions = _sessions(stack, tenant_id)
         for row in _rows_of(sessions, official_id):
+            changed = changed or email_of(row) != normalise_email(email)
             set_email(row, email)
         _commit_all(sessions)
+    return changed
 
 
 def set_email_by_username(slug: str, username: str, email: str | None) -> None:

@@ -34,6 +34,7 @@ from shared.bodies import json_body
 from shared.event_types import (
     PLATFORM_OFFICIAL_ACTIVE_CHANGED,
     PLATFORM_OFFICIAL_ADDED,
+    PLATFORM_OFFICIAL_CONTACT_CHANGED,
     PLATFORM_OFFICIAL_RENAMED,
     PLATFORM_OFFICIAL_ROLES_CHANGED,
     PLATFORM_OFFICIAL_SECOND_FACTOR_RESET,
@@ -114,12 +115,22 @@ def _add(username: str, roles: list[str], display_name: str | None = None) -> tu
     return official_id, token
 
 
-def _set_email(official_id: uuid.UUID, email: str | None) -> None:
-    """The address notices go to (services/notifications), sealed; None or "" removes it."""
-    try:
-        official_admin.change_email(g.tenant.id, official_id, email)
-    except OfficialError as exc:
-        raise _refused(exc) from None
+def _set_email(official_id: uuid.UUID, email: str | None, *, announce: bool = True) -> None:
+    """The address notices go to (services/notifications), sealed; None or "" removes it. A
+    change is an event (no address in it: only whether one is set), so the tenant admins are
+    told; `announce=False` for the first address of an official just added (that is told)."""
+    with unit_of_work() as uw:
+        try:
+            changed = official_admin.change_email(g.tenant.id, official_id, email)
+        except OfficialError as exc:
+            raise _refused(exc) from None
+        if changed and announce:
+            uw.emit(
+                PLATFORM_OFFICIAL_CONTACT_CHANGED,
+                f"official:{official_id}",
+                _pseudonym(),
+                {"official_id": str(official_id), "has_email": bool(email)},
+            )
 
 
 def _set_roles(official_id: uuid.UUID, roles: list[str]) -> None:
@@ -229,7 +240,7 @@ def add_page():
         normalise_email(email)
         official_id, token = _add(username, roles, display_name)
         if email:
-            _set_email(official_id, email)
+            _set_email(official_id, email, announce=False)
     except OfficialError as exc:
         return _list_page(
             {"email": str(_refused(exc))}, {**values, "display_name": display_name}, 422
@@ -451,7 +462,7 @@ def add_api():
     email = _email_of(body)
     official_id, token = _add(body["username"], _roles_of(body), _display_name_of(body))
     if email:
-        _set_email(official_id, email)
+        _set_email(official_id, email, announce=False)
     return jsonify(official_id=str(official_id), enrolment_url=_enrolment_url(token)), 201
 
 

@@ -30,6 +30,8 @@ LABELS: dict[str, Any] = {
     "wbs_identity_request": _l("An identity request waits for a custodian's decision"),
     "wbs_identity_approved": _l("My identity request was approved"),
     "security_setting_changed": _l("A security-relevant setting of the city changed"),
+    "official_contact_changed": _l("An official's notification e-mail address changed"),
+    "digest": _l("A daily digest of my overdue and due-soon reports"),
 }
 
 

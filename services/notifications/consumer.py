@@ -1,6 +1,6 @@
 """`replika notifications consume`: the consumer group "notifications" of the events topics.
 
-Two steps, each its own transaction:
+Three steps, each its own transaction:
 
 1. **Plan.** A poll's records are checked like the audit ledger checks them
    (shared/event_intake.py: signature, source, type, schema); a record that fails becomes a
@@ -15,6 +15,9 @@ Two steps, each its own transaction:
    and marked `sent`. A channel that refuses for now (SMTP 4xx, unreachable) puts the row
    back with a doubling delay; after MAX_ATTEMPTS it is `dead`. Nothing is lost: a row is
    pending until it is sent or given up. The per-tenant rate limit leaves the rest due.
+
+3. **Daily.** Once a minute the loop asks the daily notices job (daily.py) to plan each
+   tenant's digest and LPJ notices when its local hour has come; step 2 sends them.
 
 Metrics (Prometheus, `--metrics-port`): notices sent, failed, skipped, dead letters, pending,
 and the consumer's lag behind the topics.
@@ -39,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from infra.topics import topic_for
 from services.notifications import channels as channels_mod
+from services.notifications.daily import DailyNotices
 from services.notifications.domain import delivery, rules, templates
 from services.notifications.models import (
     DEAD,
@@ -109,6 +113,8 @@ class NotificationsConsumer:
         first_retry_seconds: float = delivery.FIRST_RETRY_SECONDS,
         send_batch: int = 50,
         max_event_age: timedelta = timedelta(hours=24),
+        daily: DailyNotices | None = None,
+        daily_every_seconds: float = 60.0,
     ) -> None:
         self.sessions = session_factory(engine)
         self.bootstrap, self.group = bootstrap, group
@@ -122,6 +128,8 @@ class NotificationsConsumer:
         # from the earliest offset) must not send a notice of every past event
         self.max_event_age = max_event_age
         self.planned = self.sent = self.failed = self.dead_lettered = 0
+        # the daily digest and LPJ notices (daily.py), planned by the same loop
+        self.daily, self.daily_every = daily, daily_every_seconds
 
     # --- Kafka ---------------------------------------------------------------------------
 
@@ -354,7 +362,12 @@ class NotificationsConsumer:
             self._failed(row, channels_mod.DeliveryFailed("channel not configured", temporary=True))
             return False
         message = templates.render(
-            row.kind, contact.language or city.language, city.name, row.link, city.templates
+            row.kind,
+            contact.language or city.language,
+            city.name,
+            row.link,
+            city.templates,
+            row.figures,
         )
         try:
             channel.send(contact.address, message, _key(row))
@@ -393,7 +406,7 @@ class NotificationsConsumer:
     def run(self, stop: threading.Event) -> None:
         backoff = 0.5
         consumer = None
-        last_metrics = 0.0
+        last_metrics = last_daily = 0.0
         while not stop.is_set():
             try:
                 if consumer is None:
@@ -407,6 +420,9 @@ class NotificationsConsumer:
                             consumer.seek(tp, records[0].offset)
                         raise
                     consumer.commit()  # only after the rows committed
+                if self.daily is not None and time.monotonic() - last_daily >= self.daily_every:
+                    self.daily.tick()
+                    last_daily = time.monotonic()
                 self.deliver_due()
                 if time.monotonic() - last_metrics >= 5.0:
                     last_metrics = time.monotonic()

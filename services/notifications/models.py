@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Identity, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import TYPE_ANNOTATION_MAP, utcnow
@@ -47,6 +48,9 @@ class NotificationRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # the counts a daily digest tells ({"due_soon": 2, "overdue": 1}; migration n002): numbers
+    # only, never which case or whose
+    figures: Mapped[dict[str, int] | None] = mapped_column(JSONB, nullable=True)
 
 
 class DeadLetterRow(Base):

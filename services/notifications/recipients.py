@@ -36,6 +36,9 @@ class City:
     language: str
     templates: dict[str, Any] = field(default_factory=dict)  # notifications.templates
     rate_per_minute: int | None = None  # notifications.rate_per_minute
+    timezone: str = "Asia/Jakarta"
+    digest_at: str | None = None  # notifications.digest_at, local "HH:MM" (default 07:00)
+    lpj_notice_working_days: int | None = None  # notifications.lpj_notice_working_days
 
 
 class Recipients(Protocol):

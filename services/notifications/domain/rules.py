@@ -87,6 +87,12 @@ IDENTITY_APPROVED = "wbs_identity_approved"
 APPLICATION_STATUS = "hb_application_status"
 REPLICATION_DECIDED = "replication_decided"
 SECURITY_SETTING = "security_setting_changed"
+OFFICIAL_CONTACT_CHANGED = "official_contact_changed"
+IDENTITY_DISCLOSED = "wbs_identity_disclosed"
+# the daily notices (services/notifications/daily.py): not from an event, from the clocks
+DIGEST = "digest"
+LPJ_DUE = "hb_lpj_due"
+LPJ_OVERDUE = "hb_lpj_overdue"
 
 # the kinds an official receives (and may turn off on the preferences page); the others go to
 # applicants, reporters and cities, who asked for them by leaving a contact
@@ -97,8 +103,18 @@ OFFICIAL_KINDS = (
     IDENTITY_REQUEST,
     IDENTITY_APPROVED,
     SECURITY_SETTING,
+    OFFICIAL_CONTACT_CHANGED,
+    DIGEST,
 )
-KINDS = (*OFFICIAL_KINDS, REPLY_TO_REPORTER, APPLICATION_STATUS, REPLICATION_DECIDED)
+KINDS = (
+    *OFFICIAL_KINDS,
+    REPLY_TO_REPORTER,
+    IDENTITY_DISCLOSED,
+    APPLICATION_STATUS,
+    LPJ_DUE,
+    LPJ_OVERDUE,
+    REPLICATION_DECIDED,
+)
 # whose database keeps an official's opt-out of each kind (its preferences page is there)
 SERVICE_OF_KIND = {kind: "whistleblowing" for kind in OFFICIAL_KINDS}
 
@@ -141,7 +157,14 @@ def _identity_decided(slug: str, data: dict[str, Any]) -> list[Notice]:
         return []
     page = f"/t/{slug}/whistleblowing/identity-requests"
     who = RequesterOfIdentityRequest(data["request_id"])
-    return [Notice(IDENTITY_APPROVED, who, "whistleblowing", page)]
+    out = [Notice(IDENTITY_APPROVED, who, "whistleblowing", page)]
+    if data.get("reporter_notified"):
+        # the reporter's inbox shows "identitas Anda dibuka sesuai prosedur"; a reporter who
+        # left a contact is told to look there (ReporterOfCase: nobody else)
+        inbox = f"/t/{slug}/whistleblowing/inbox"
+        reporter = ReporterOfCase(data["report_id"])
+        out.append(Notice(IDENTITY_DISCLOSED, reporter, "whistleblowing", inbox))
+    return out
 
 
 def _application(slug: str, data: dict[str, Any]) -> list[Notice]:
@@ -169,6 +192,14 @@ def _to_admins(slug: str, data: dict[str, Any]) -> list[Notice]:
     return [Notice(SECURITY_SETTING, RoleHolders("tenant_admin"), "whistleblowing", page)]
 
 
+def _contact_changed(slug: str, data: dict[str, Any]) -> list[Notice]:
+    # the admins, not the previous address: the event holds no address, and an address that
+    # was taken over must not be how the city learns of it
+    page = f"/t/{slug}/admin/officials"
+    admins = RoleHolders("tenant_admin")
+    return [Notice(OFFICIAL_CONTACT_CHANGED, admins, "whistleblowing", page)]
+
+
 RULES: dict[str, Callable[[str, dict[str, Any]], list[Notice]]] = {
     t.WB_REPORT_SUBMITTED: _new_case,
     t.WB_REPORT_ASSIGNED: _assigned,
@@ -183,6 +214,7 @@ RULES: dict[str, Callable[[str, dict[str, Any]], list[Notice]]] = {
     t.PLATFORM_OFFICIAL_ROLES_CHANGED: _to_admins,
     t.PLATFORM_OFFICIAL_SECOND_FACTOR_RESET: _to_admins,
     t.PLATFORM_OFFICIAL_ADDED: _to_admins,
+    t.PLATFORM_OFFICIAL_CONTACT_CHANGED: _contact_changed,
 }
 
 

@@ -6,6 +6,9 @@ passed to them; a tenant file's template naming any other placeholder is refused
 schema (`$defs/notice` in shared/schemas/tenant.schema.json), so a city's own wording cannot
 pull a report's text, a name, a NIK or an amount into a message.
 
+The one exception are counts: the daily digest's text says how many cases are overdue and due
+soon (`{overdue}`, `{due_soon}`, whole numbers only: FIGURES), never which or whose.
+
 Defaults are below, Bahasa Indonesia first; a tenant file may override any of them under
 `notifications.templates.<kind>.<id|en>` with `subject` and `body`.
 """
@@ -96,18 +99,65 @@ DEFAULTS: dict[str, dict[str, Message]] = {
         "[{city}] A security setting changed",
         "A security-relevant setting of your city has changed.",
     ),
+    rules.OFFICIAL_CONTACT_CHANGED: _t(
+        "[{city}] Kontak seorang pejabat berubah",
+        "Alamat e-mail pemberitahuan salah satu pejabat kota Anda telah diubah. Periksa apakah "
+        "perubahan itu memang dilakukan.",
+        "[{city}] An official's contact changed",
+        "The notification e-mail address of one of your city's officials was changed. Check "
+        "that the change was meant.",
+    ),
+    rules.IDENTITY_DISCLOSED: _t(
+        "[{city}] Pemberitahuan tentang laporan Anda",
+        "Identitas Anda dibuka kepada petugas yang berwenang sesuai prosedur. Buka kotak masuk "
+        "dengan kode tanda terima Anda untuk keterangannya.",
+        "[{city}] A notice about your report",
+        "Your identity was disclosed to the authorised officer, following the procedure. Open "
+        "the inbox with your receipt code for details.",
+    ),
+    rules.DIGEST: _t(
+        "[{city}] Ringkasan harian: {overdue} lewat tenggat, {due_soon} segera jatuh tempo",
+        "Laporan yang Anda tangani hari ini: {overdue} melewati tenggat, {due_soon} segera "
+        "jatuh tempo.",
+        "[{city}] Daily digest: {overdue} overdue, {due_soon} due soon",
+        "Reports you handle today: {overdue} overdue, {due_soon} due soon.",
+    ),
+    rules.LPJ_DUE: _t(
+        "[{city}] LPJ Anda segera jatuh tempo",
+        "Batas waktu laporan pertanggungjawaban (LPJ) hibah/bansos Anda sudah dekat.",
+        "[{city}] Your accountability report is due soon",
+        "The deadline of your grant or social aid accountability report (LPJ) is near.",
+    ),
+    rules.LPJ_OVERDUE: _t(
+        "[{city}] LPJ Anda melewati batas waktu",
+        "Batas waktu laporan pertanggungjawaban (LPJ) hibah/bansos Anda telah lewat.",
+        "[{city}] Your accountability report is overdue",
+        "The deadline of your grant or social aid accountability report (LPJ) has passed.",
+    ),
 }
 assert set(DEFAULTS) == set(rules.KINDS)
 
+# the figures a kind's text may hold besides {city} and {link}: counts, never content
+FIGURES: dict[str, tuple[str, ...]] = {rules.DIGEST: ("due_soon", "overdue")}
+
 
 def render(
-    kind: str, language: str, city: str, link: str, overrides: dict[str, Any] | None = None
+    kind: str,
+    language: str,
+    city: str,
+    link: str,
+    overrides: dict[str, Any] | None = None,
+    figures: dict[str, Any] | None = None,
 ) -> Message:
-    """The notice of `kind` in `language` (Indonesian when the language has no template)."""
+    """The notice of `kind` in `language` (Indonesian when the language has no template).
+    `figures`: the counts of a kind that has them (FIGURES), whole numbers only."""
     language = language if language in LANGUAGES else "id"
     base = DEFAULTS[kind][language]
     own = ((overrides or {}).get(kind) or {}).get(language) or {}
     subject = own.get("subject") or base.subject
     body = own.get("body") or base.body
-    values = {"city": city, "link": link}
+    values: dict[str, Any] = {"city": city, "link": link}
+    for name in FIGURES.get(kind, ()):
+        value = (figures or {}).get(name, 0)
+        values[name] = value if isinstance(value, int) and not isinstance(value, bool) else 0
     return Message(subject.format(**values).replace("\n", " ")[:200], body.format(**values))
