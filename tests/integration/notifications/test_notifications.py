@@ -31,12 +31,6 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 @pytest.fixture
-def catcher(tmp_path):
-    with MailCatcher(tmp_path / "mail") as c:
-        yield c
-
-
-@pytest.fixture
 def tenant(stack, demo_tenants):
     from operations import key_admin
 
