@@ -5,15 +5,11 @@ e-mail carries it as its Message-ID, a gateway call as its `Idempotency-Key` hea
 receiver that deduplicates sees one message even when a send is repeated after a crash
 between sending and recording it.
 
-Settings come from the environment:
+Settings come from the environment (REPLIKA_SMTP_*: shared/smtp.py, the one SMTP sender,
+which hibah-bansos's mailer uses too):
 
 | variable                  | meaning                                                       |
 |---------------------------|---------------------------------------------------------------|
-| REPLIKA_SMTP_HOST, _PORT  | the mail server (default port 587)                            |
-| REPLIKA_SMTP_SECURITY     | `starttls` (default), `ssl` (implicit TLS, port 465) or `none` |
-| REPLIKA_SMTP_USER, _PASSWORD | authentication, when the server asks for it                |
-| REPLIKA_SMTP_FROM         | the sender address                                            |
-| REPLIKA_SMTP_CAFILE       | PEM of the CA to trust (default: the system's)                |
 | REPLIKA_GATEWAY_URL       | the WhatsApp/SMS provider's webhook                           |
 | REPLIKA_GATEWAY_TOKEN     | sent as `Authorization: Bearer <token>`                       |
 """
@@ -22,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import smtplib
-import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -32,6 +26,7 @@ from email.utils import formatdate
 from typing import Protocol
 
 from services.notifications.domain.templates import Message
+from shared import smtp
 
 
 class DeliveryFailed(Exception):
@@ -51,10 +46,12 @@ class Channel(Protocol):
 
 @dataclass
 class SmtpChannel:
+    """E-mail over SMTP: the one SMTP sender of shared/smtp.py, with a notice's headers."""
+
     host: str
     port: int = 587
     security: str = "starttls"
-    sender: str = "noreply@replika.invalid"
+    sender: str = smtp.DEFAULT_SENDER
     user: str | None = None
     password: str | None = None
     cafile: str | None = None
@@ -63,25 +60,30 @@ class SmtpChannel:
 
     @classmethod
     def from_env(cls) -> SmtpChannel | None:
-        host = os.environ.get("REPLIKA_SMTP_HOST", "").strip()
-        if not host:
+        found = smtp.SmtpSettings.from_env()
+        if found is None:
             return None
-        security = os.environ.get("REPLIKA_SMTP_SECURITY", "starttls").strip().lower()
-        if security not in ("starttls", "ssl", "none"):
-            raise RuntimeError("REPLIKA_SMTP_SECURITY must be starttls, ssl or none")
-        default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
         return cls(
-            host=host,
-            port=int(os.environ.get("REPLIKA_SMTP_PORT") or default_port),
-            security=security,
-            sender=os.environ.get("REPLIKA_SMTP_FROM") or "noreply@replika.invalid",
-            user=os.environ.get("REPLIKA_SMTP_USER") or None,
-            password=os.environ.get("REPLIKA_SMTP_PASSWORD") or None,
-            cafile=os.environ.get("REPLIKA_SMTP_CAFILE") or None,
+            host=found.host,
+            port=found.port,
+            security=found.security,
+            sender=found.sender,
+            user=found.user,
+            password=found.password,
+            cafile=found.cafile,
         )
 
-    def _tls(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.cafile)
+    def settings(self) -> smtp.SmtpSettings:
+        return smtp.SmtpSettings(
+            self.host,
+            self.port,
+            self.security,
+            self.sender,
+            self.user,
+            self.password,
+            self.cafile,
+            self.timeout,
+        )
 
     def send(self, to: str, message: Message, key: str) -> None:
         mail = EmailMessage()
@@ -91,30 +93,9 @@ class SmtpChannel:
         mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
         mail.set_content(message.body)
         try:
-            if self.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=self._tls()
-                )
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                if self.security == "starttls":
-                    client.starttls(context=self._tls())
-                if self.user:
-                    client.login(self.user, self.password or "")
-                client.send_message(mail)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            raise DeliveryFailed(
-                f"SMTP recipient refused ({codes[0] if codes else '?'})",
-                temporary=all(400 <= c < 500 for c in codes),
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(
-                f"SMTP {exc.smtp_code}", temporary=400 <= exc.smtp_code < 500
-            ) from None
-        except (OSError, smtplib.SMTPException) as exc:  # unreachable, TLS, dropped
-            raise DeliveryFailed(type(exc).__name__, temporary=True) from None
+            smtp.send(self.settings(), mail)
+        except smtp.SmtpRefused as exc:
+            raise DeliveryFailed(exc.reason, temporary=exc.temporary) from None
 
 
 @dataclass
