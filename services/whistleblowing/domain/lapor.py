@@ -20,7 +20,7 @@ FORWARDABLE = ("not_wbs_matter",)
 
 # What would say who the reporter is: NIK-like numbers, phone numbers, e-mail addresses.
 _NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
-_PHONE = re.compile(r"(?<![\w])(?:\+?62|0)8[\d\s.-]{7,15}\d")
+_PHONE = re.compile(r"(?<![\w])(?:\+?62[\s.-]?|0)8[\d\s.-]{7,15}\d")
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 
 # Waits after the 1st, 2nd, ... failed try; the last one repeats.
