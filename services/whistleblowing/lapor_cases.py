@@ -68,6 +68,16 @@ def text_of(session: Session, tenant: Tenant, fwd: LaporForward) -> str:
     return _cipher(session, tenant, fwd).decrypt_text("text", fwd.text)
 
 
+class PersonalDataInText(Refused):
+    """The text would tell who the reporter is (a 422 naming `text` and what it holds)."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        self.kinds = kinds
+        super().__init__(
+            422, "The text would tell who you are (" + ", ".join(kinds) + "): remove it.", "text"
+        )
+
+
 def checked_text(typed: str) -> str:
     """The text that may leave for LAPOR!, or a 422 naming `text` and what it holds."""
     text = (typed or "").replace("\r\n", "\n").strip()
@@ -77,12 +87,7 @@ def checked_text(typed: str) -> str:
         )
     found = rules.personal_data_in(text)
     if found:
-        raise Refused(
-            422,
-            "The text would tell who you are (" + ", ".join(found) + "): remove it.",
-            "text",
-            personal_data=found,
-        )
+        raise PersonalDataInText(found)
     return text
 
 
@@ -120,7 +125,7 @@ def offer(uw: UnitOfWork, actor: Actor, report: Report, typed: str) -> LaporForw
     text = checked_text(typed)
     fwd = forward_of(session, report.id, for_update=True)
     if fwd is not None and fwd.status != rules.OFFERED:
-        raise Refused(409, f"The forward was already {fwd.status}.", forward_status=fwd.status)
+        raise Refused(409, f"The forward was already {fwd.status}.")
     if fwd is None:
         fwd = LaporForward(
             id=uuid.uuid4(), tenant_id=tenant.id, report_id=report.id, status=rules.OFFERED
@@ -148,7 +153,7 @@ def decide(uw: UnitOfWork, report: Report, consent: bool, typed: str | None) -> 
     if fwd is None:
         raise Refused(404, "No forward to SP4N-LAPOR! was offered for this report.")
     if fwd.status != rules.OFFERED:
-        raise Refused(409, f"The forward was already {fwd.status}.", forward_status=fwd.status)
+        raise Refused(409, f"The forward was already {fwd.status}.")
     data: dict[str, Any] = {}
     if consent:
         text = checked_text(typed or "")

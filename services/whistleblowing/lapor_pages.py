@@ -82,7 +82,7 @@ def lapor_offer(case: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _error_text(exc: Refused) -> str:
-    if exc.extra.get("personal_data"):
+    if isinstance(exc, lapor_cases.PersonalDataInText):
         return _(
             "Remove what would tell who you are (NIK, phone numbers, e-mail addresses): "
             "SP4N-LAPOR! receives this text without your identity."
