@@ -354,3 +354,94 @@ def test_a_corruption_report_from_lapor_opens_as_a_sealed_case(wb_app, owner_db)
 
     # taken once: the next pass opens no second case
     assert lapor_job.run_once(only="cimahi")["cimahi"]["opened"] == []
+
+
+def test_an_expired_case_takes_its_forward_and_updates_with_it(
+    wb_app, official_token, demo_tenants, owner_db
+):
+    from services.whistleblowing import retention
+    from tests.integration.whistleblowing.test_whistleblowing import new_city
+
+    city = new_city(demo_tenants, retention_days=30)
+    wb = wb_app.test_client()
+    base = f"/t/{city.slug}/api/v1"
+    boss = {"Authorization": official_token(wb_app, city, "wbs_supervisor")}
+    filed = wb.post(
+        f"{base}/reports", json={"category": "pungutan_liar", "what": "Lampu jalan mati sebulan."}
+    ).json
+    case = filed["case_number"]
+    for to, extra in (
+        ("acknowledged", {}),
+        ("triaged", {"outcome": "not_wbs_matter", "reason": "Bukan WBS."}),
+    ):
+        assert (
+            wb.post(
+                f"{base}/reports/{case}/transitions", json={"to": to, **extra}, headers=boss
+            ).status_code
+            == 200
+        )
+    assert (
+        wb.post(
+            f"{base}/cases/{case}/lapor-forward",
+            json={"text": "Lampu jalan mati sebulan."},
+            headers=boss,
+        ).status_code
+        == 201
+    )
+    reporter = {"Authorization": f"Receipt {filed['receipt']}"}
+    assert (
+        wb.post(
+            f"{base}/inbox/lapor-forward",
+            json={"consent": True, "text": "Lampu jalan mati sebulan."},
+            headers=reporter,
+        ).status_code
+        == 200
+    )
+    lapor_job.run_once(only=city.slug)
+    with owner_db.connect() as c:
+        fwd = c.execute(
+            text(
+                "select f.id, f.tracking_id from wb_lapor_forwards f join wb_reports r on r.id = f.report_id where r.case_number = :c"
+            ),
+            {"c": case},
+        ).one()
+    stub(
+        f"/_fake/complaints/{fwd.tracking_id}/updates",
+        {"status": "selesai", "note": "Lampu diganti."},
+    )
+    lapor_job.run_once(only=city.slug)
+    assert (
+        wb.post(
+            f"{base}/reports/{case}/transitions", json={"to": "archived"}, headers=boss
+        ).status_code
+        == 200
+    )
+    with owner_db.begin() as c:
+        c.execute(
+            text(
+                "update wb_reports set archived_at = now() - interval '40 days', "
+                "last_reporter_input_at = now() - interval '40 days' where case_number = :c"
+            ),
+            {"c": case},
+        )
+    assert retention.run_once()[city.slug] == [case]
+    with owner_db.connect() as c:
+        assert (
+            c.execute(
+                text("select count(*) from wb_lapor_forwards where id = :f"), {"f": fwd.id}
+            ).scalar_one()
+            == 0
+        )
+        assert (
+            c.execute(
+                text("select count(*) from wb_lapor_updates where forward_id = :f"), {"f": fwd.id}
+            ).scalar_one()
+            == 0
+        )
+        keys = c.execute(
+            text(
+                "select count(*) from record_keys where table_name like 'wb_lapor%' and tenant_id = :t"
+            ),
+            {"t": city.id},
+        ).scalar_one()
+    assert keys == 0  # crypto-shredded, not only deleted
