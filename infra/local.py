@@ -24,7 +24,16 @@ import sys
 import time
 from pathlib import Path
 
-from infra import fake_registry, gateway_stub, kafka, kafka_access, mail_catcher, postgres, topics
+from infra import (
+    fake_registry,
+    gateway_stub,
+    kafka,
+    kafka_access,
+    lapor_stub,
+    mail_catcher,
+    postgres,
+    topics,
+)
 from shared.files import write_private
 from shared.settings import (
     DATABASES,
@@ -60,6 +69,11 @@ WORKERS: list[tuple[str, list[str]]] = [
         [str(VENV_BIN / "replika"), "relay", "hibah_bansos", "--metrics-port", "9102"],
     ),
     ("audit-consumer", [str(VENV_BIN / "replika"), "audit", "consume"]),
+    # SP4N-LAPOR! bridge: forwards, status updates, corruption reports passed on (every 15 s)
+    (
+        "lapor-job",
+        [str(VENV_BIN / "python"), "-m", "services.whistleblowing.lapor_job", "--every", "15"],
+    ),
     (
         "notifications",
         [str(VENV_BIN / "replika"), "notifications", "consume", "--metrics-port", "9103"],
@@ -382,6 +396,23 @@ def start_fake_registry(state: Path, env: dict[str, str], port: int) -> str | No
     return url
 
 
+def start_lapor_stub(state: Path, env: dict[str, str], port: int) -> str | None:
+    """The local fake SP4N-LAPOR! (infra/lapor_stub.py), unless a LAPOR! URL is given; its
+    URL and a fresh token go into `env` (REPLIKA_LAPOR_URL, REPLIKA_LAPOR_TOKEN)."""
+    if os.environ.get("REPLIKA_LAPOR_URL"):
+        env["REPLIKA_LAPOR_URL"] = os.environ["REPLIKA_LAPOR_URL"]
+        env["REPLIKA_LAPOR_TOKEN"] = os.environ.get("REPLIKA_LAPOR_TOKEN", "")
+        return None
+    token = secrets.token_urlsafe(24)
+    proc = lapor_stub.start(port, state / "logs" / "lapor-stub.log", ROOT, token)
+    Pids(state).add("lapor-stub", proc.pid)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_http(url + "/healthz", timeout=20):
+        raise RuntimeError(f"the fake SP4N-LAPOR! did not start; see {state / 'logs'}")
+    env.update(REPLIKA_LAPOR_URL=url, REPLIKA_LAPOR_TOKEN=token)
+    return url
+
+
 def start_notice_sinks(state: Path, env: dict[str, str], sec: dict[str, str]) -> list[str]:
     """The local mail catcher (infra/mail_catcher.py, writes MAIL_DIR) and WhatsApp/SMS gateway
     stub (infra/gateway_stub.py, writes MESSAGES_DIR), unless an SMTP host or a gateway URL is
@@ -442,6 +473,7 @@ def run(state: Path) -> int:
         return 1
     env = up(state)
     registry = start_fake_registry(state, env, int(os.environ.get("FAKE_REGISTRY_PORT", 8009)))
+    lapor_url = start_lapor_stub(state, env, int(os.environ.get("LAPOR_STUB_PORT", 8027)))
     sinks = start_notice_sinks(state, env, load_secrets(state))
     seed_demo(state)
     host = os.environ.get("REPLIKA_HOST", "127.0.0.1")
@@ -466,6 +498,8 @@ def run(state: Path) -> int:
     print(f"replika: up in {time.monotonic() - started:.1f}s")
     if registry:
         print(f"replika: fake social registry (DTKS/DTSEN) {registry}")
+    if lapor_url:
+        print(f"replika: fake SP4N-LAPOR! {lapor_url}")
     for line in sinks:
         print(f"replika: {line}")
     for service, url in urls.items():
@@ -506,6 +540,7 @@ def test(pytest_args: list[str]) -> int:
     try:
         env = up(state, pg_port=free_port(), kafka_port=free_port_pair())
         start_fake_registry(state, env, free_port())
+        start_lapor_stub(state, env, free_port())
         print(f"replika: test stack ready in {time.monotonic() - started:.1f}s", flush=True)
         env["REPLIKA_TEST_STATE"] = str(state)
         # the suite files hundreds of reports from few addresses in minutes: its budgets are

@@ -14,6 +14,7 @@ from services.whistleblowing import (
     api,
     assisted_intake,
     holiday_calendar,
+    lapor_pages,
     office_pages,
     pages,
     statistics_pages,
@@ -47,6 +48,7 @@ def create_app() -> Flask:
     app.register_blueprint(office_pages.bp)
     app.register_blueprint(assisted_intake.bp)
     app.register_blueprint(statistics_pages.bp)
+    app.register_blueprint(lapor_pages.bp)
     return app
 
 

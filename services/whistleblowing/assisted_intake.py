@@ -60,6 +60,7 @@ def channel_labels() -> dict[str, str]:
         "letter": _("By letter"),
         "email": _("By e-mail"),
         "online": _("Online (filed by the reporter)"),
+        "lapor": _("From SP4N-LAPOR!"),
     }
 
 

@@ -136,9 +136,10 @@ def submit(
     commit fail (IntegrityError, see `retry_filing`), and the caller files again with
     `replay_possible`, which looks the key up first (the replay of an earlier filing)."""
     session, tenant = uw.session, uw.tenant
-    if channel not in channels.ALL or (entered_by is None) != (channel == channels.ONLINE):
+    entered_by_official = channel in channels.ASSISTED  # LAPOR! referrals come in by the system
+    if channel not in channels.ALL or (entered_by is not None) != entered_by_official:
         raise Refused(422, "Unknown intake channel.", "channel")
-    filer = entered_by or REPORTER
+    filer = entered_by or (SYSTEM if channel == channels.LAPOR else REPORTER)
     if form.category not in {c["code"] for c in views.categories(tenant)}:
         raise Refused(422, "Unknown category for this city.", "category")
     policy = files.Policy.from_config(views.config(tenant))
@@ -204,7 +205,7 @@ def submit(
             from_status=None,
             to_status=report.status,
             # an assisted report was entered by the intake officer ("Petugas penerima")
-            actor_role="wbs_intake" if entered_by else REPORTER_KIND,
+            actor_role="wbs_intake" if entered_by else _filer_role(channel),
             actor_id=entered_by.official_id if entered_by else None,
         )
     )
@@ -252,6 +253,11 @@ def submit(
             )
         )
     return Filed(report, receipt)
+
+
+def _filer_role(channel: str) -> str:
+    """Who the history names as having filed a report no official entered."""
+    return "system" if channel == channels.LAPOR else REPORTER_KIND
 
 
 def _seal(session: Session, tenant: Tenant, report_id: uuid.UUID, identity) -> bytes | None:
@@ -560,7 +566,7 @@ def confirm_transcript(uw: UnitOfWork, report: Report) -> datetime:
     """The reporter confirms, in their inbox, that the transcript an intake official entered
     for them says what they reported ("Saya membenarkan isi laporan ini"). Once: a second
     confirmation answers the first one's time. Only assisted reports have a transcript."""
-    if report.channel == channels.ONLINE:
+    if report.channel not in channels.WITH_TRANSCRIPT:
         raise Refused(409, "Only a report entered by an official has a transcript to confirm.")
     if report.transcript_confirmed_at is not None:
         return report.transcript_confirmed_at
@@ -1066,6 +1072,8 @@ def expire_due(uw: UnitOfWork, *, now: datetime | None = None) -> list[str]:
     are deleted; the events in the ledger keep only ids and states. Rows locked by a request
     are skipped until the next run.
     """
+    from services.whistleblowing import lapor_cases  # it builds on this module
+
     session, tenant = uw.session, uw.tenant
     day = today(tenant, now)
     expired = []
@@ -1076,6 +1084,7 @@ def expire_due(uw: UnitOfWork, *, now: datetime | None = None) -> list[str]:
             continue
         _shred_case(session, tenant, report)
         reporter_contacts.forget(session, tenant.id, report.id)  # archiving forgot it already
+        lapor_cases.forget_case(session, tenant, report.id)
         for model in (
             ReportHistory,
             Message,

@@ -65,6 +65,8 @@ def document() -> dict:
         schemas.DecisionIn,
         schemas.HandlerProfileIn,
         schemas.ContactIn,
+        schemas.LaporOfferIn,
+        schemas.LaporDecisionIn,
     )
     components = openapi.model_schemas(models)
     filed = {
@@ -118,7 +120,51 @@ def document() -> dict:
         errors=(401, 403, 404, 409, 422),
     )
     assisted["parameters"].append(dict(submit["parameters"][-1]))
+    lapor_forward = {
+        "type": "object",
+        "required": ["status", "text", "tracking_id", "waiting_for_lapor", "updates"],
+        "properties": {
+            "status": {"enum": ["offered", "declined", "queued", "sent"]},
+            "text": {"type": "string", "description": "what leaves for SP4N-LAPOR!"},
+            "tracking_id": {"type": ["string", "null"]},
+            "waiting_for_lapor": {
+                "type": "boolean",
+                "description": "queued, and SP4N-LAPOR! could not be reached yet (retried)",
+            },
+            "attempts": {"type": "integer"},
+            "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+            "updates": {"type": "array", "items": {"type": "object"}},
+        },
+    }
     paths = {
+        f"{p}/cases/{{case_number}}/lapor-forward": {
+            "post": _op(
+                "Offer the reporter to forward a case triaged as a public-service complaint to "
+                "SP4N-LAPOR! with this text (intake roles; the reporter may edit it)",
+                security=OFFICIAL,
+                params=[CASE],
+                body=schemas.LaporOfferIn,
+                ok="201",
+                ok_schema=lapor_forward,
+                errors=(401, 403, 404, 409, 422),
+            )
+        },
+        f"{p}/inbox/lapor-forward": {
+            "get": _op(
+                "The forward of the reporter's case to SP4N-LAPOR!: text, tracking ID, updates",
+                security=RECEIPT,
+                ok_schema=lapor_forward,
+                errors=(401, 404, 429),
+            ),
+            "post": _op(
+                "The reporter consents (with the text as approved: no NIK, phone or e-mail) "
+                "or declines; once",
+                security=RECEIPT,
+                body=schemas.LaporDecisionIn,
+                ok_schema=lapor_forward,
+                errors=(401, 404, 409, 422, 429),
+            ),
+        },
         f"{p}/assisted-reports": {"post": assisted},
         f"{p}/inbox/transcript-confirmation": {
             "post": _op(

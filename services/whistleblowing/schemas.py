@@ -151,3 +151,24 @@ class IdentityRequestIn(Strict):
 class DecisionIn(Strict):
     decision: Literal["approve", "reject"]
     passphrase: str | None = Field(default=None, max_length=1024)
+
+
+# --- The SP4N-LAPOR! bridge (lapor_pages.py); the texts are checked again by lapor_cases.
+# (Named types: a field called `text` with a default would hide the helper in its class.)
+LaporDraft = text(5000, 10)
+LaporText = text(5000, 0)
+
+
+class LaporOfferIn(Strict):
+    """An official offers the reporter to forward the case to SP4N-LAPOR! with this text."""
+
+    MULTILINE = frozenset({"text"})
+    text: LaporDraft
+
+
+class LaporDecisionIn(Strict):
+    """The reporter consents (with the text as they approved it) or declines."""
+
+    MULTILINE = frozenset({"text"})
+    consent: bool
+    text: LaporText = ""

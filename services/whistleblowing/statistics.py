@@ -47,6 +47,7 @@ CHANNEL_LABELS = {
     "phone": _l("Telephone"),
     "letter": _l("Letter"),
     "email": _l("E-mail"),
+    "lapor": _l("From SP4N-LAPOR!"),
 }
 QUARTERS = ("q1", "q2", "q3", "q4")
 MONTHS = tuple(f"{m:02d}" for m in range(1, 13))

@@ -6,4 +6,6 @@ from __future__ import annotations
 
 ONLINE = "online"
 ASSISTED = ("walk_in", "phone", "letter", "email")  # in the order the intake form offers them
-ALL = (ONLINE, *ASSISTED)
+LAPOR = "lapor"  # a corruption report SP4N-LAPOR! passed on (lapor_cases.take_referrals)
+ALL = (ONLINE, *ASSISTED, LAPOR)
+WITH_TRANSCRIPT = ASSISTED  # entered by an official: the reporter confirms what was written
