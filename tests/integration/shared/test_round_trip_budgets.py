@@ -23,7 +23,10 @@ REPORT_BUDGET = 4
 CONFIDENTIAL_REPORT_BUDGET = 4
 IDEMPOTENT_REPORT_BUDGET = 4
 REPORT_PAGE_BUDGET = 4
-APPLICATION_BUDGET = 13  # main added the RAB lines (a read, an update and an insert)
+# pre-ping, BEGIN, the applicant, the programme, last year's funding and the registry checks
+# (eligibility), the one-person-per-programme check (its answer names the earlier application),
+# the one write statement (draft, budget lines, record key, outbox), COMMIT
+APPLICATION_BUDGET = 9
 
 
 def _report(**over) -> dict:
