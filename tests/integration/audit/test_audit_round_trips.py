@@ -78,3 +78,25 @@ def test_a_poll_of_many_events_costs_a_constant_number_of_round_trips(tenants):
     for tenant in tenants:
         out = CliRunner().invoke(main, ["audit", "verify", "--tenant", tenant.slug])
         assert out.exit_code == 0, out.output
+
+
+def test_the_chain_lock_key_computed_by_postgresql_is_the_one_computed_before(tenants):
+    """The lock key is now computed in SQL (so one statement looks tenants up and locks them);
+    it is the key earlier versions computed in Python, so a consumer of either kind, during a
+    rolling deploy, takes the same lock."""
+    import hashlib
+
+    from sqlalchemy import text
+
+    from services.audit import ledger
+    from shared.db import service_engine
+
+    for tenant in tenants:
+        before = int.from_bytes(
+            hashlib.sha256(b"replika.audit.chain|" + tenant.id.bytes).digest()[:8],
+            "big",
+            signed=True,
+        )
+        sql = ledger._CHAIN_KEY.format(tenant="cast(:t as uuid)")
+        with service_engine("audit").connect() as conn:
+            assert conn.execute(text(f"select {sql}"), {"t": str(tenant.id)}).scalar() == before
