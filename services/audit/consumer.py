@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -75,7 +74,8 @@ class AuditConsumer:
         An event of a tenant the audit database does not know joins the dead letters."""
         letters = list(letters)
         with self.sessions() as session, session.begin():
-            known = ledger.tenant_ids(session)
+            # the tenants of the poll, their chains locked (one statement)
+            known = ledger.lock_chains(session, (event["tenant"] for _, event in accepted))
             events = []
             for record, event in accepted:
                 if event["tenant"] in known:
@@ -85,7 +85,7 @@ class AuditConsumer:
                         "unknown_tenant", "the tenant is not in the audit database"
                     )
                     letters.append(dead_letters.of_record(record, rejected, event))
-            result = ledger.append_events(session, events)
+            result = ledger.append_events(session, events, known)
             dead_letters.record(session, letters)
         dead_letters.report(letters)
         self.dead_lettered += len(letters)
@@ -136,7 +136,12 @@ class AuditConsumer:
     def run(self, stop: threading.Event) -> None:
         backoff = 0.5
         consumer = None
-        last_checkpoint_check = 0.0
+        # checkpoints off the hot path: signed and anchored by a thread of their own, so a
+        # poll's append never waits for them (their lock per tenant orders them with appends)
+        checkpoints = threading.Thread(
+            target=self._checkpoint_loop, args=(stop,), name="audit-checkpoints", daemon=True
+        )
+        checkpoints.start()
         while not stop.is_set():
             try:
                 if consumer is None:
@@ -151,9 +156,6 @@ class AuditConsumer:
                             consumer.seek(tp, records[0].offset)
                         raise
                     consumer.commit()  # only after the ledger transaction committed
-                if time.monotonic() - last_checkpoint_check >= min(5.0, self.checkpoint_seconds):
-                    last_checkpoint_check = time.monotonic()
-                    self.checkpoint_due()
                 backoff = 0.5
             except Exception as exc:  # database or broker trouble: wait and carry on
                 log.warning("audit: %s: %s; retrying in %.1fs", type(exc).__name__, exc, backoff)
@@ -164,6 +166,18 @@ class AuditConsumer:
                 backoff = min(backoff * 2, BACKOFF_MAX)
         if consumer is not None:
             _close(consumer)
+        checkpoints.join(timeout=BACKOFF_MAX)
+
+    def _checkpoint_loop(self, stop: threading.Event) -> None:
+        """Checkpoints due, at once and then every few seconds until `stop`; an outage is
+        retried the next time round."""
+        interval = min(5.0, self.checkpoint_seconds)
+        while not stop.is_set():
+            try:
+                self.checkpoint_due()
+            except Exception as exc:  # database trouble: the next round tries again
+                log.warning("audit: checkpoints: %s: %s", type(exc).__name__, exc)
+            stop.wait(interval)
 
 
 def _is_db_error(exc: Exception) -> bool:

@@ -8,7 +8,6 @@ event id are the backstop: a racing writer fails rather than forking the chain.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from collections.abc import Iterable
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -31,11 +30,36 @@ class UnknownTenant(LookupError):
     """An event names a tenant the audit database does not know (not applied yet)."""
 
 
+# the advisory lock key of a tenant's chain, computed by PostgreSQL (from `{tenant}`: a uuid
+# expression), so one statement can look tenants up by slug and lock their chains: the first
+# 8 bytes of SHA-256("replika.audit.chain|" + the id's 16 bytes), as a signed bigint
+_CHAIN_KEY = (
+    "('x' || left(encode(sha256('replika.audit.chain|'::bytea || uuid_send({tenant})), 'hex'),"
+    " 16))::bit(64)::bigint"
+)
+
+
 def lock_chain(session: Session, tenant_id: uuid.UUID) -> None:
-    key = int.from_bytes(
-        hashlib.sha256(b"replika.audit.chain|" + tenant_id.bytes).digest()[:8], "big", signed=True
-    )
-    session.execute(text("select pg_advisory_xact_lock(:k)"), {"k": key})
+    key = _CHAIN_KEY.format(tenant="cast(:t as uuid)")
+    session.execute(text(f"select pg_advisory_xact_lock({key})"), {"t": str(tenant_id)})
+
+
+def lock_chains(session: Session, slugs: Iterable[str]) -> dict[str, uuid.UUID]:
+    """Look the tenants named by `slugs` up and lock their chains, in one statement: the
+    known ones (slug -> id), locked in a fixed order (by id) so two consumers never deadlock.
+    (Their heads are read by a later statement: this one's snapshot predates its locks.)"""
+    wanted = sorted(set(slugs))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        text(
+            "select t.slug, t.id, pg_advisory_xact_lock(t.k) from (select slug, id, "
+            f"{_CHAIN_KEY.format(tenant='id')} as k from tenants where slug = any(:slugs) "
+            "order by id) as t"
+        ),
+        {"slugs": wanted},
+    ).all()
+    return {slug: tenant_id for slug, tenant_id, _ in rows}
 
 
 def to_entry(row: LedgerEntryRow) -> chain.Entry:
@@ -67,67 +91,105 @@ def tenant_ids(session: Session) -> dict[str, uuid.UUID]:
     return dict(session.execute(select(TenantRow.slug, TenantRow.id)).all())
 
 
-def recorded(session: Session, event_ids: Iterable[str]) -> set[str]:
-    ids = list(event_ids)
-    if not ids:
-        return set()
-    return set(
-        session.execute(
-            select(LedgerEntryRow.event_id).where(LedgerEntryRow.event_id.in_(ids))
-        ).scalars()
-    )
-
-
 @dataclass
 class AppendResult:
     appended: int = 0
     duplicates: int = 0
 
 
-def append_events(session: Session, events: list[dict[str, Any]]) -> AppendResult:
+_HEADS_AND_DUPLICATES = text(
+    "select t.id, h.seq, h.event_id, h.type, h.subject, h.time, h.actor, h.digest, "
+    "h.prev_hash, h.hash, (select coalesce(array_agg(event_id), '{}') from audit_ledger "
+    "where event_id = any(:event_ids)) as recorded "
+    "from unnest(cast(:tenant_ids as uuid[])) as t(id) left join lateral (select * from "
+    "audit_ledger where tenant_id = t.id order by seq desc limit 1) as h on true"
+)
+
+INSERT_ROWS = 1000  # entries per insert statement (well under PostgreSQL's bind limit)
+
+
+def append_events(
+    session: Session, events: list[dict[str, Any]], locked: dict[str, uuid.UUID] | None = None
+) -> AppendResult:
     """Append `events` (in the order given per tenant) within the caller's transaction.
 
     An event whose id is already in the ledger is skipped: the relay delivers at least once.
     Tenants are locked in a fixed order (by id) so two consumers never deadlock.
+
+    Round trips (issue 22) do not grow with the events or their tenants: one statement looks
+    the tenants up and locks their chains, one reads every chain's head and which events are
+    recorded already, and one inserts every new entry (per `INSERT_ROWS`); the hash chains
+    are extended in between, in Python. `locked`: what `lock_chains` answered for these
+    events' tenants in this transaction (the caller looked them up already).
     """
     result = AppendResult()
-    ids = tenant_ids(session)
+    if not events:
+        return result
+    ids = (
+        locked
+        if locked is not None
+        else lock_chains(session, (e.get("tenant", "") for e in events))
+    )
     by_tenant: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for event in events:
         tenant_id = ids.get(event.get("tenant", ""))
         if tenant_id is None:
             raise UnknownTenant(event.get("tenant"))
         by_tenant.setdefault(tenant_id, []).append(event)
+    heads: dict[uuid.UUID, chain.Entry | None] = {}
+    seen: set[str] = set()
+    for row in session.execute(
+        _HEADS_AND_DUPLICATES,
+        {"event_ids": [e["id"] for e in events], "tenant_ids": [str(t) for t in by_tenant]},
+    ):
+        seen.update(row.recorded)
+        heads[row.id] = None if row.seq is None else _head_entry(row)
+    rows: list[dict[str, Any]] = []
+    now = utcnow()
     for tenant_id in sorted(by_tenant):
-        lock_chain(session, tenant_id)
-        batch = by_tenant[tenant_id]
-        seen = recorded(session, (e["id"] for e in batch))
-        prev = head(session, tenant_id)
-        for event in batch:
+        prev = heads[tenant_id]
+        for event in by_tenant[tenant_id]:
             if event["id"] in seen:
                 result.duplicates += 1
                 continue
             seen.add(event["id"])
             entry = chain.next_entry(str(tenant_id), prev, event)
-            session.add(
-                LedgerEntryRow(
-                    tenant_id=tenant_id,
-                    seq=entry.seq,
-                    event_id=entry.event_id,
-                    type=entry.type,
-                    subject=entry.subject,
-                    time=datetime.fromisoformat(entry.time),
-                    actor=entry.actor,
-                    digest=entry.digest,
-                    prev_hash=entry.prev_hash,
-                    hash=entry.hash,
-                    event=event,
-                )
+            rows.append(
+                {
+                    "tenant_id": tenant_id,
+                    "seq": entry.seq,
+                    "event_id": entry.event_id,
+                    "type": entry.type,
+                    "subject": entry.subject,
+                    "time": datetime.fromisoformat(entry.time),
+                    "actor": entry.actor,
+                    "digest": entry.digest,
+                    "prev_hash": entry.prev_hash,
+                    "hash": entry.hash,
+                    "event": event,
+                    "recorded_at": now,
+                }
             )
             prev = entry
-            result.appended += 1
-        session.flush()
+    for start in range(0, len(rows), INSERT_ROWS):
+        session.execute(insert(LedgerEntryRow).values(rows[start : start + INSERT_ROWS]))
+    result.appended = len(rows)
     return result
+
+
+def _head_entry(row: Any) -> chain.Entry:
+    return chain.Entry(
+        tenant_id=str(row.id),
+        seq=row.seq,
+        event_id=row.event_id,
+        type=row.type,
+        subject=row.subject,
+        time=chain.normalize_time(row.time),
+        actor=row.actor,
+        digest=row.digest,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
 
 
 # --- checkpoints -------------------------------------------------------------------------
@@ -166,28 +228,23 @@ def write_checkpoint(session: Session, tenant_id: uuid.UUID) -> chain.Checkpoint
 
 def checkpoints_due(session: Session, every: int, max_age_seconds: float) -> list[uuid.UUID]:
     """Tenants whose head is `every` entries past their last checkpoint, or unsigned for
-    longer than `max_age_seconds` since that checkpoint."""
-    heads = dict(
-        session.execute(
-            select(LedgerEntryRow.tenant_id, func.max(LedgerEntryRow.seq)).group_by(
-                LedgerEntryRow.tenant_id
-            )
-        ).all()
-    )
-    signed = {
-        t: (s, at)
-        for t, s, at in session.execute(
-            select(
-                CheckpointRow.tenant_id, func.max(CheckpointRow.seq), func.max(CheckpointRow.time)
-            ).group_by(CheckpointRow.tenant_id)
-        ).all()
-    }
+    longer than `max_age_seconds` since that checkpoint. One statement, by index per tenant
+    (the head's seq and the last checkpoint), never a scan of the ledger."""
+    rows = session.execute(
+        text(
+            "select t.id, (select max(seq) from audit_ledger where tenant_id = t.id) as top, "
+            "c.seq, c.time from tenants as t left join lateral (select seq, time from "
+            "audit_checkpoints where tenant_id = t.id order by seq desc limit 1) as c on true"
+        )
+    ).all()
     now = utcnow()
     due = []
-    for tenant_id, top in heads.items():
-        seq, at = signed.get(tenant_id, (0, None))
-        if top > seq and (
-            top - seq >= every or at is None or (now - at).total_seconds() >= max_age_seconds
+    for tenant_id, top, seq, at in rows:
+        seq = seq or 0
+        if (
+            top is not None
+            and top > seq
+            and (top - seq >= every or at is None or (now - at).total_seconds() >= max_age_seconds)
         ):
             due.append(tenant_id)
     return sorted(due)

@@ -400,9 +400,12 @@ def create_application(
     )
     cipher = FieldCipher(s, tenant.id, "applications", app.id, new_row=True)
     app.proposal = cipher.encrypt_json("proposal", form.proposal)
-    uw.add_new(app)  # its record key and event go in the commit's one write statement
-    uw.write_new()  # the RAB lines refer to it
-    _write_rab(s, app, rab.lines_of(form.rab)[0])
+    app.rab = None  # the budget plan is its lines
+    # the draft, its budget lines, its record key and its event: the commit's one write
+    # statement (the lines refer to the draft: foreign keys are checked at the statement's end)
+    uw.add_new(app)
+    for line in _rab_rows(cipher, app, rab.lines_of(form.rab)[0]):
+        uw.add_new(line)
     _emit(
         uw,
         ev.HB_APPLICATION_CREATED,
@@ -431,6 +434,16 @@ def _write_rab(session: Session, app: Application, lines: list[rab.BudgetLine]) 
         session.delete(old)
     session.flush()
     cipher = FieldCipher(session, app.tenant_id, "applications", app.id)
+    session.add_all(_rab_rows(cipher, app, lines))
+    app.rab = None
+    session.flush()
+
+
+def _rab_rows(
+    cipher: FieldCipher, app: Application, lines: list[rab.BudgetLine]
+) -> list[BudgetLineRow]:
+    """The budget plan's rows (each item encrypted under the application's record key)."""
+    rows = []
     for position, line in enumerate(lines):
         row = BudgetLineRow(
             id=uuid.uuid4(),
@@ -443,9 +456,8 @@ def _write_rab(session: Session, app: Application, lines: list[rab.BudgetLine]) 
             amount=line.amount,
         )
         row.item = cipher.encrypt(f"rab_lines.{row.id}.item", line.item)
-        session.add(row)
-    app.rab = None
-    session.flush()
+        rows.append(row)
+    return rows
 
 
 def update_application(uw: UnitOfWork, actor: Actor, number: str, form: Any) -> Application:

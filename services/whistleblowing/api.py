@@ -108,10 +108,15 @@ def file_report(
     *,
     channel: str = channels.ONLINE,
     entered_by: Actor | None = None,
+    budget: cases.FilingBudget | None = None,
 ) -> cases.Filed:
     """File in one unit of work. A unique index that fires (a case number drawn twice, or the
     same Idempotency-Key filed before or concurrently) files again, the second time looking
-    for the key's earlier filing first (its replay)."""
+    for the key's earlier filing first (its replay).
+
+    `budget` (anonymous filing): counted in the filing's write statement; past it, the filing
+    is rolled back and the refusal counted and committed apart, then cases.FilingThrottled
+    (429 with Retry-After): the count outlives the refusal, nothing of the filing is kept."""
     for attempt in (1, 2, 3):
         try:
             with unit_of_work() as uw:
@@ -124,18 +129,23 @@ def file_report(
                     channel=channel,
                     entered_by=entered_by,
                     replay_possible=attempt > 1,
+                    budget=budget,
                 )
         except IntegrityError as exc:
             if attempt == 3 or not cases.retry_filing(exc):
                 raise
+        except cases.FilingThrottled as exc:
+            assert budget is not None  # only a budget refuses so
+            wait = cases.spend_filing_budget(db(), g.tenant, budget.client, budget.limits)
+            if wait or attempt == 3:  # (a window that ended meanwhile: file again)
+                raise cases.FilingThrottled(wait or exc.retry_after) from None
     raise AssertionError("unreachable")
 
 
-def spend_filing_budget() -> None:
-    """The anonymous filing budgets (per address, per tenant) of this request; past either,
-    cases.FilingThrottled (429 with Retry-After)."""
-    cases.spend_filing_budget(
-        db(), g.tenant, request.remote_addr or "unknown", current_app.config["FILING_BUDGETS"]
+def filing_budget() -> cases.FilingBudget:
+    """The anonymous filing budgets (per address, per tenant) of this request."""
+    return cases.FilingBudget(
+        request.remote_addr or "unknown", current_app.config["FILING_BUDGETS"]
     )
 
 
@@ -154,8 +164,7 @@ def submit_report():
             f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters.",
             "Idempotency-Key",
         )
-    spend_filing_budget()
-    filed = file_report(form, [], key)
+    filed = file_report(form, [], key, budget=filing_budget())
     resp = jsonify(
         case_number=filed.report.case_number, receipt=filed.receipt, status=filed.report.status
     )

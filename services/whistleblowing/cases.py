@@ -126,6 +126,7 @@ def submit(
     channel: str = channels.ONLINE,
     entered_by: Actor | None = None,
     replay_possible: bool = False,
+    budget: FilingBudget | None = None,
 ) -> Filed:
     """File a report (anonymous unless `form.identity`), with optional evidence files.
     `entered_by`: the intake official who files it for a reporter who came by `channel`
@@ -134,7 +135,8 @@ def submit(
     Written in one statement at commit (UnitOfWork.add_new). Nothing is checked beforehand
     that a unique index checks: a case number or Idempotency-Key already taken makes the
     commit fail (IntegrityError, see `retry_filing`), and the caller files again with
-    `replay_possible`, which looks the key up first (the replay of an earlier filing)."""
+    `replay_possible`, which looks the key up first (the replay of an earlier filing).
+    `budget`: the anonymous filing budgets, counted in the same statement (a replay too)."""
     session, tenant = uw.session, uw.tenant
     entered_by_official = channel in channels.ASSISTED  # LAPOR! referrals come in by the system
     if channel not in channels.ALL or (entered_by is not None) != entered_by_official:
@@ -156,6 +158,8 @@ def submit(
     except files.AttachmentRejected as exc:
         raise Refused(exc.status, str(exc), "file") from None
 
+    if budget is not None:
+        _spend_filing_budget_at_commit(uw, budget)
     key_hash = request_digest = None
     if idempotency_key:
         key_hash = keyed_hash(session, tenant.id, "wb-idempotency", idempotency_key)
@@ -339,14 +343,20 @@ class FilingThrottled(Refused):
         self.retry_after = retry_after
 
 
-def spend_filing_budget(
+@dataclass(frozen=True)
+class FilingBudget:
+    """The anonymous filing budgets one filing is counted against: the client address's
+    hourly budget and the tenant's per-minute budget."""
+
+    client: str
+    limits: FilingBudgets
+
+
+def _filing_budget_keys(
     session: Session, tenant: Tenant, client: str, limits: FilingBudgets
-) -> None:
-    """Count one anonymous filing against the client address's hourly budget and the tenant's
-    per-minute budget; past either, FilingThrottled. The count is committed at once (it must
-    survive the refusal and any failure of the filing itself). Keys are keyed hashes: the
-    address is never stored in clear."""
-    keyed = [
+) -> list[tuple[str, budgets.Budget]]:
+    """The budgets' keys: keyed hashes, so the address is never stored in clear."""
+    return [
         (
             keyed_hash(session, tenant.id, "wb-filing-client", client),
             budgets.Budget(limits.per_address_hour, timedelta(hours=1)),
@@ -356,10 +366,32 @@ def spend_filing_budget(
             budgets.Budget(limits.per_tenant_minute, timedelta(minutes=1)),
         ),
     ]
+
+
+def spend_filing_budget(
+    session: Session, tenant: Tenant, client: str, limits: FilingBudgets
+) -> int:
+    """Count one anonymous filing against its budgets in a transaction of its own, committed
+    at once (it outlives the request): 0 when they allow it, else the seconds to wait. The
+    refusal's count: a filing counts its budgets inside its write statement
+    (`_spend_filing_budget_at_commit`), and a refused one is rolled back and counted here."""
+    keyed = _filing_budget_keys(session, tenant, client, limits)
     wait = budgets.spend(session, LoginThrottleRow, tenant.id, keyed)
     session.commit()  # on purpose, as the receipt throttle: the count outlives the request
-    if wait:
-        raise FilingThrottled(wait)
+    return wait
+
+
+def _spend_filing_budget_at_commit(uw: UnitOfWork, budget: FilingBudget) -> None:
+    """Count the filing against its budgets in the unit of work's write statement (no round
+    trip of its own); past either, FilingThrottled before the commit (so nothing of the filing
+    is written: the caller counts the refusal apart, `spend_filing_budget`)."""
+    keyed = _filing_budget_keys(uw.session, uw.tenant, budget.client, budget.limits)
+
+    def refuse(wait: int) -> None:
+        if wait:
+            raise FilingThrottled(wait)
+
+    uw.check_at_commit(budgets.spend_in_statement(LoginThrottleRow, uw.tenant.id, keyed), refuse)
 
 
 # --- Reporter access ----------------------------------------------------------------------

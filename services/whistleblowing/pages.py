@@ -45,7 +45,7 @@ from services.whistleblowing import (
     schemas,
     views,
 )
-from services.whistleblowing.api import file_report, spend_filing_budget
+from services.whistleblowing.api import file_report, filing_budget
 from services.whistleblowing.domain import codes
 from services.whistleblowing.models import Report
 from shared.actor import REPORTER
@@ -131,15 +131,15 @@ def report():
     # form (a reload of the receipt page) files one report and shows the same receipt again.
     submission = form.get("submission", "")[:200] or None
     try:
-        spend_filing_budget()
+        parsed = schemas.parse(schemas.ReportIn, forms.report_body(form))
+        filed = file_report(
+            parsed, forms.uploads(request.files), submission, budget=filing_budget()
+        )
     except cases.FilingThrottled as exc:
         page, status = _report_form(
             form, {}, submission, 429, busy_minutes=-(-exc.retry_after // 60)
         )
         return page, status, {"Retry-After": str(exc.retry_after)}
-    try:
-        parsed = schemas.parse(schemas.ReportIn, forms.report_body(form))
-        filed = file_report(parsed, forms.uploads(request.files), submission)
     except (Problem, Refused) as exc:
         fields = [e["field"] for e in exc.errors] if isinstance(exc, Problem) else [exc.field or ""]
         return _report_form(form, forms.form_errors(fields, limits()), submission, exc.status)

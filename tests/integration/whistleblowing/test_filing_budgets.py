@@ -87,3 +87,31 @@ def test_a_flood_from_many_addresses_meets_the_tenants_budget_per_minute(wb, bud
     after = [_file(wb, addr()) for _ in range(3)]
     assert [r.status_code for r in after] == [429, 429, 429]
     assert all(0 < int(r.headers["Retry-After"]) <= 60 for r in after)
+
+
+def test_a_refused_filing_keeps_its_count_and_nothing_else(wb, budgets, owner_db):
+    """The budgets are counted inside the filing's write statement (issue 22); a refused
+    filing is rolled back (no report, no event) and its count is committed apart."""
+
+    def state() -> tuple[int, int, int]:
+        with owner_db.connect() as conn:
+            return (
+                conn.execute(text("select count(*) from wb_reports")).scalar_one(),
+                conn.execute(text("select count(*) from outbox")).scalar_one(),
+                conn.execute(
+                    text("select coalesce(sum(failures), 0) from login_throttle")
+                ).scalar_one(),
+            )
+
+    budgets(per_address_hour=1, per_tenant_minute=1_000_000)
+    who = addr()
+    before = state()
+    assert _file(wb, who).status_code == 201
+    filed = state()
+    assert filed[0] == before[0] + 1 and filed[1] > before[1]
+    assert filed[2] == before[2] + 2  # the address's budget and the tenant's
+    for n in (1, 2):
+        refused = _file(wb, who)
+        assert refused.status_code == 429, refused.get_data(as_text=True)
+        # nothing filed, no event; the address's count rose by one (the tenant's is not spent)
+        assert state() == (filed[0], filed[1], filed[2] + n)
