@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from services.whistleblowing import (
     acknowledgement,
     cases,
+    referrals,
     reporter_contacts,
     repository,
     schemas,
@@ -167,7 +168,13 @@ def submit_report():
 
 @bp.get(f"{API}/inbox")
 def reporter_inbox():
-    return jsonify(views.inbox(db(), g.tenant, _reporter_case(db())))
+    report = _reporter_case(db())
+    return jsonify(
+        {
+            **views.inbox(db(), g.tenant, report),
+            "referral": referrals.for_reporter(db(), g.tenant, report),
+        }
+    )
 
 
 @bp.get(f"{API}/inbox/acknowledgement")
@@ -191,7 +198,7 @@ def reporter_message():
     with unit_of_work() as uw:
         report = _reporter_case(uw.session, for_update=True)
         form = _body(schemas.MessageIn)
-        msg = cases.post_message(uw, REPORTER, report, form.body)
+        msg = referrals.post_reporter_message(uw, report, form.body)  # relayed once referred
     return jsonify(id=str(msg.id), at=msg.at.isoformat()), 201
 
 

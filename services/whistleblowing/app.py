@@ -16,6 +16,7 @@ from services.whistleblowing import (
     holiday_calendar,
     office_pages,
     pages,
+    referral_routes,
     statistics_pages,
 )
 from services.whistleblowing.cases import integrity_refusal
@@ -47,6 +48,7 @@ def create_app() -> Flask:
     app.register_blueprint(office_pages.bp)
     app.register_blueprint(assisted_intake.bp)
     app.register_blueprint(statistics_pages.bp)
+    app.register_blueprint(referral_routes.bp)  # issue 23: referrals between cities
     return app
 
 

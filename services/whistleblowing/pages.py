@@ -42,6 +42,7 @@ from services.whistleblowing import (
     cases,
     forms,
     printable,
+    referrals,
     schemas,
     views,
 )
@@ -320,6 +321,7 @@ def _inbox_page(
     return render_template(
         "whistleblowing/inbox.html",
         inbox=views.inbox(db(), g.tenant, report),
+        referral=referrals.for_reporter(db(), g.tenant, report),
         notice=notice,
         error=error,
         receipt=_posted_receipt(),
@@ -468,7 +470,7 @@ def inbox_message(report: Report):
     try:
         form = schemas.parse(schemas.MessageIn, {"body": request.form.get("body", "")})
         with unit_of_work() as uw:
-            cases.post_message(uw, REPORTER, report, form.body)
+            referrals.post_reporter_message(uw, report, form.body)  # relayed once referred
     except Problem:
         return _inbox_page(report, error=_("Write a message first."), status=422)
     except Refused:
