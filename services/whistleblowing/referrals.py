@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.whistleblowing import cases, holiday_calendar, views
 from services.whistleblowing.domain import access, clocks, codes, lifecycle, recusal
@@ -63,7 +63,7 @@ from shared import event_types as ev
 from shared import identity as custody
 from shared.actor import REPORTER, SYSTEM, Actor
 from shared.crypto import FieldCipher, keyed_hash
-from shared.db import session_factory, tenant_session, utcnow
+from shared.db import tenant_session, utcnow
 from shared.problem import Refused
 from shared.tenancy import Tenant, load_tenant, today
 from shared.uow import UnitOfWork
@@ -75,6 +75,11 @@ DECISIONS = ("consent", "refuse")
 
 
 # --- The other city -------------------------------------------------------------------------
+
+
+def _factory(session: Session) -> sessionmaker[Session]:
+    """Sessions on the database of `session` (for the partner city's tenant)."""
+    return sessionmaker(session.get_bind(), expire_on_commit=False)
 
 
 def _partner_tenant(session: Session, slug: str) -> Tenant:
@@ -91,7 +96,7 @@ class _PartnerWork:
     transaction, scoped to that tenant like any request's)."""
 
     def __init__(self, session: Session, partner: Tenant) -> None:
-        self._cm = tenant_session(session_factory(session.get_bind()), partner.id)
+        self._cm = tenant_session(_factory(session), partner.id)
         self.uw = UnitOfWork(self._cm.__enter__(), partner, SERVICE, OutboxRow)
 
     def __enter__(self) -> UnitOfWork:
@@ -162,7 +167,6 @@ def propose(
         raise Refused(
             409,
             f"This case already has a referral ({current.status}).",
-            referral_status=current.status,
         )
     if report.sealed_identity is not None:
         _require_partner_custodian(session, partner)
@@ -196,7 +200,7 @@ def propose(
 
 
 def _require_partner_custodian(session: Session, partner: Tenant) -> None:
-    with tenant_session(session_factory(session.get_bind()), partner.id) as other:
+    with tenant_session(_factory(session), partner.id) as other:
         if not custody.has_custodian(other, partner.id):
             raise Refused(
                 409,
@@ -235,7 +239,7 @@ def decide(uw: UnitOfWork, report: Report, referral_id: uuid.UUID, decision: str
     session, tenant = uw.session, uw.tenant
     ref = _awaiting(session, report, referral_id)
     if ref.status != "awaiting_consent":
-        raise Refused(409, f"This referral is already {ref.status}.", referral_status=ref.status)
+        raise Refused(409, f"This referral is already {ref.status}.")
     ref.decided_at = utcnow()
     if decision == "refuse":
         ref.status = "refused"
@@ -493,7 +497,7 @@ def for_reporter(session: Session, tenant: Tenant, report: Report) -> dict[str, 
         "confidential": ref.identity != "none",
     }
     if ref.status == "moved" and ref.partner_report_id is not None:
-        with tenant_session(session_factory(session.get_bind()), partner.id) as other:
+        with tenant_session(_factory(session), partner.id) as other:
             theirs = other.get_one(Report, ref.partner_report_id)
             out["followed"] = {
                 "case_number": theirs.case_number,

@@ -107,9 +107,7 @@ def verify_cli(slug: str):
     return CliRunner().invoke(main, ["audit", "verify", "--tenant", slug])
 
 
-def test_refer_consent_follow_and_message_with_the_original_receipt_both_ledgers_verify(
-    wb, cities
-):
+def test_refer_consent_follow_and_message_with_the_original_receipt_both_ledgers_verify(wb, cities):
     sender, receiver = cities
     filed = file(wb, sender)
     case, receipt = filed["case_number"], filed["receipt"]
@@ -337,28 +335,82 @@ def test_a_sealed_identity_is_resealed_to_the_receiving_custodian(wb, cities):
     assert IDENTITY["nik"] not in dumped and IDENTITY["name"] not in dumped
 
 
-def test_office_and_inbox_pages_refer_and_consent(wb, cities, csrf_token):
-    from tests.support.officials import bearer  # noqa: F401 - the API sets the case up
+def sign_in(client, tenant, make_official, csrf_token, *roles):
+    import pyotp
 
+    creds = make_official(tenant.slug, *roles)
+    resp = client.post(
+        f"/t/{tenant.slug}/login",
+        environ_base={"REMOTE_ADDR": f"10.78.{uuid.uuid4().int % 250}.7"},
+        data={
+            "csrf_token": csrf_token(client, f"/t/{tenant.slug}/login"),
+            "username": creds.username,
+            "password": creds.password,
+            "otp": pyotp.TOTP(creds.totp_secret).now(),
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+
+
+def test_office_page_refers_and_the_inbox_page_asks_consent(
+    wb_app, wb, cities, make_official, csrf_token
+):
     sender, receiver = cities
     filed = file(wb, sender)
-    # the office case page offers the linked city (the page itself: tests of office pages sign in)
-    referral_id = refer(wb, sender, filed["case_number"], receiver.slug).json["id"]
-    page = wb.post(
-        f"/t/{sender.slug}/whistleblowing/inbox",
-        data={"receipt": filed["receipt"], "csrf_token": csrf_token(wb, f"/t/{sender.slug}/whistleblowing/inbox")},
-    )
+    office = wb_app.test_client()
+    sign_in(office, sender, make_official, csrf_token, "wbs_supervisor")
+    case_url = f"/t/{sender.slug}/whistleblowing/cases/{filed['case_number']}"
+    page = office.get(case_url)
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and referral_id in html
-    assert "Perujukan ke" in html or "Referral to" in html
-    consent = wb.post(
-        f"/t/{sender.slug}/whistleblowing/inbox/referral",
+    assert page.status_code == 200
+    assert "Rujuk ke kota lain" in html and f'value="{receiver.slug}"' in html
+    short = office.post(
+        f"{case_url}/referrals",
+        data={"partner": receiver.slug, "reason": "x", "csrf_token": csrf_token(office, case_url)},
+    )
+    assert short.status_code == 303  # refused, said beside the form
+    assert "paling sedikit 10 karakter" in office.get(case_url).get_data(as_text=True)
+    sent = office.post(
+        f"{case_url}/referrals",
+        data={
+            "partner": receiver.slug,
+            "reason": REASON,
+            "csrf_token": csrf_token(office, case_url),
+        },
+    )
+    assert sent.status_code == 303 and sent.headers["Location"].endswith(filed["case_number"])
+    assert "menunggu persetujuan pelapor" in office.get(case_url).get_data(as_text=True)
+
+    reporter = wb_app.test_client()
+    inbox_url = f"/t/{sender.slug}/whistleblowing/inbox"
+    opened = reporter.post(
+        inbox_url,
+        data={"receipt": filed["receipt"], "csrf_token": csrf_token(reporter, inbox_url)},
+    )
+    html = opened.get_data(as_text=True)
+    assert opened.status_code == 200
+    assert "Saya setuju pengaduan dirujuk" in html and REASON in html
+    referral_id = inbox(wb, sender, filed["receipt"])["referral"]["id"]
+    consent = reporter.post(
+        f"{inbox_url}/referral",
         data={
             "referral": referral_id,
             "decision": "consent",
-            "csrf_token": csrf_token(wb, f"/t/{sender.slug}/whistleblowing/inbox"),
+            "csrf_token": csrf_token(reporter, inbox_url),
         },
     )
     assert consent.status_code == 303
-    after = wb.get(f"/t/{sender.slug}/whistleblowing/inbox").get_data(as_text=True)
-    assert inbox(wb, sender, filed["receipt"])["referral"]["followed"]["case_number"] in after
+    after = reporter.get(inbox_url).get_data(as_text=True)
+    new_case = inbox(wb, sender, filed["receipt"])["referral"]["followed"]["case_number"]
+    assert new_case in after and "Terima kasih. Pengaduan Anda telah diserahkan" in after
+    # the reporter writes on the page; the receiving handlers read it
+    sent = reporter.post(
+        f"{inbox_url}/messages",
+        data={"body": "Tambahan dari halaman.", "csrf_token": csrf_token(reporter, inbox_url)},
+    )
+    assert sent.status_code == 303
+    theirs = wb.get(
+        f"/t/{receiver.slug}/api/v1/reports/{new_case}",
+        headers=headers(wb, receiver, "wbs_supervisor"),
+    ).json
+    assert [m["body"] for m in theirs["messages"]] == ["Tambahan dari halaman."]
