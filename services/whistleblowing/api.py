@@ -29,7 +29,7 @@ from services.whistleblowing import (
 from services.whistleblowing.domain import access, channels, lifecycle
 from services.whistleblowing.models import Report
 from services.whistleblowing.openapi import document
-from shared.actor import REPORTER, Actor
+from shared.actor import Actor
 from shared.auth import official_actor, require_roles
 from shared.bodies import json_body, require_multipart
 from shared.openapi import served
@@ -206,7 +206,7 @@ def reporter_message():
 def reporter_attachment():
     with unit_of_work() as uw:
         report = _reporter_case(uw.session, for_update=True)
-        att = cases.add_attachment(uw, REPORTER, report, _upload())
+        att = referrals.add_reporter_attachment(uw, report, _upload())  # relayed once referred
     return jsonify(id=str(att.id), media_type=att.media_type, size=att.size), 201
 
 

@@ -49,7 +49,6 @@ from services.whistleblowing import (
 from services.whistleblowing.api import file_report, spend_filing_budget
 from services.whistleblowing.domain import codes
 from services.whistleblowing.models import Report
-from shared.actor import REPORTER
 from shared.problem import Problem, Refused
 from shared.web import db, no_store, unit_of_work
 
@@ -487,7 +486,7 @@ def inbox_attachment(report: Report):
     try:
         with unit_of_work() as uw:
             for data in files:
-                cases.add_attachment(uw, REPORTER, report, data)
+                referrals.add_reporter_attachment(uw, report, data)  # relayed once referred
     except Refused as exc:
         return _inbox_page(report, error=_file_error(exc), status=exc.status)
     return _back_to_inbox(_("Your file was added."))

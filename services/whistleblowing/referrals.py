@@ -48,9 +48,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.whistleblowing import cases, holiday_calendar, views
+from services.whistleblowing import attachments as files
+from services.whistleblowing import cases, holiday_calendar, repository, views
 from services.whistleblowing.domain import access, clocks, codes, lifecycle, recusal
 from services.whistleblowing.models import (
+    Attachment,
     Message,
     OutboxRow,
     Referral,
@@ -250,8 +252,9 @@ def decide(uw: UnitOfWork, report: Report, referral_id: uuid.UUID, decision: str
     partner = _partner_tenant(session, ref.partner_slug)
     _require_agreement(session, tenant, partner)  # it may have ended since it was proposed
     content = views.content_of(session, tenant, report)
+    evidence = [_evidence(session, tenant, a) for a in repository.attachments(session, report.id)]
     with _PartnerWork(session, partner) as theirs:
-        incoming = _receive(theirs, tenant, report, ref, content)
+        incoming = _receive(theirs, tenant, report, ref, content, evidence)
         new_case = theirs.session.get_one(Report, incoming.report_id)
         new_case_number, content_digest = new_case.case_number, new_case.content_digest
     ref.status = "moved"
@@ -274,11 +277,23 @@ def decide(uw: UnitOfWork, report: Report, referral_id: uuid.UUID, decision: str
     return ref
 
 
+def _evidence(session: Session, tenant: Tenant, att: Attachment) -> tuple[str, files.CleanFile]:
+    """An evidence file of the original case, opened to be re-encrypted for the receiving city
+    (it was cleaned when it was uploaded)."""
+    data = FieldCipher(session, tenant.id, "wb_attachments", att.id).decrypt("content", att.content)
+    return att.uploaded_by, files.CleanFile(att.media_type, data)
+
+
 def _receive(
-    uw: UnitOfWork, sender: Tenant, original: Report, out: Referral, content: dict[str, Any]
+    uw: UnitOfWork,
+    sender: Tenant,
+    original: Report,
+    out: Referral,
+    content: dict[str, Any],
+    evidence: list[tuple[str, files.CleanFile]],
 ) -> Referral:
-    """In the receiving city: the new case and its referral row (or the ones an interrupted
-    hand-over already wrote)."""
+    """In the receiving city: the new case with the evidence files, and its referral row (or
+    the ones an interrupted hand-over already wrote)."""
     session, tenant = uw.session, uw.tenant
     if agreements.active_agreement(session, tenant.id, sender.slug, SCOPE) is None:
         raise Refused(409, "The other city has no active agreement for referrals.", "partner")
@@ -363,6 +378,10 @@ def _receive(
         content_digest=report.content_digest,
         identity=incoming.identity,
     )
+    for uploaded_by, clean in evidence:
+        att = cases._store_attachment(uw, report, clean, SYSTEM)
+        att.uploaded_by = uploaded_by  # as it was uploaded in the sending city
+        cases._emit_attachment(uw, report, att, SYSTEM)
     cases._recuse_conflicted_handlers(uw, report)
     return incoming
 
@@ -475,6 +494,18 @@ def post_reporter_message(uw: UnitOfWork, report: Report, text: str) -> Message:
     with _PartnerWork(uw.session, partner) as theirs:
         target = theirs.session.get_one(Report, ref.partner_report_id, with_for_update=True)
         return cases.post_message(theirs, REPORTER, target, text)
+
+
+def add_reporter_attachment(uw: UnitOfWork, report: Report, data: bytes) -> Attachment:
+    """An evidence file the reporter adds in the original city's inbox: into the receiving
+    case when the case has moved (checked by that city's limits), else into their own."""
+    ref = moved_to(uw.session, report)
+    if ref is None or ref.partner_report_id is None:
+        return cases.add_attachment(uw, REPORTER, report, data)
+    partner = _partner_tenant(uw.session, ref.partner_slug)
+    with _PartnerWork(uw.session, partner) as theirs:
+        target = theirs.session.get_one(Report, ref.partner_report_id, with_for_update=True)
+        return cases.add_attachment(theirs, REPORTER, target, data)
 
 
 def for_reporter(session: Session, tenant: Tenant, report: Report) -> dict[str, Any] | None:

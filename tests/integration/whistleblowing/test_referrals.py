@@ -414,3 +414,48 @@ def test_office_page_refers_and_the_inbox_page_asks_consent(
         headers=headers(wb, receiver, "wbs_supervisor"),
     ).json
     assert [m["body"] for m in theirs["messages"]] == ["Tambahan dari halaman."]
+
+
+def test_evidence_moves_with_the_case_and_later_files_are_relayed(wb, cities):
+    import io
+
+    from tests.support.images import png
+
+    sender, receiver = cities
+    filed = file(wb, sender)
+    me = {"Authorization": f"Receipt {filed['receipt']}"}
+
+    def upload():
+        resp = wb.post(
+            f"/t/{sender.slug}/api/v1/inbox/attachments",
+            headers=me,
+            data={"file": (io.BytesIO(png(40, 30)), "bukti.png")},
+            content_type="multipart/form-data",
+        )
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+
+    upload()
+    referral_id = refer(wb, sender, filed["case_number"], receiver.slug).json["id"]
+    new_case = decide(wb, sender, filed["receipt"], referral_id, "consent").json[
+        "partner_case_number"
+    ]
+    rx = headers(wb, receiver, "wbs_supervisor")
+    theirs = wb.get(f"/t/{receiver.slug}/api/v1/reports/{new_case}", headers=rx).json
+    assert [a["media_type"] for a in theirs["attachments"]] == ["image/png"]
+    got = wb.get(
+        f"/t/{receiver.slug}/api/v1/reports/{new_case}/attachments/{theirs['attachments'][0]['id']}",
+        headers=rx,
+    )
+    assert got.status_code == 200 and got.data.startswith(b"\x89PNG")
+    upload()  # after the hand-over: into the receiving case
+    theirs = wb.get(f"/t/{receiver.slug}/api/v1/reports/{new_case}", headers=rx).json
+    assert len(theirs["attachments"]) == 2
+    # the receiving case says where it came from
+    came = wb.get(f"/t/{receiver.slug}/api/v1/reports/{new_case}/referrals", headers=rx).json
+    assert {k: v for k, v in came["referral"].items() if k != "id"} == {
+        "direction": "in",
+        "status": "moved",
+        "partner": sender.slug,
+        "partner_case_number": filed["case_number"],
+        "identity": "none",
+    }
