@@ -459,3 +459,27 @@ def test_evidence_moves_with_the_case_and_later_files_are_relayed(wb, cities):
         "partner_case_number": filed["case_number"],
         "identity": "none",
     }
+    # the sending city closes its original case; the reporter still reaches the receiving one
+    sx = headers(wb, sender, "wbs_supervisor")
+    for step in (
+        {"to": "acknowledged"},
+        {
+            "to": "triaged",
+            "outcome": "not_wbs_matter",
+            "reason": "Dirujuk ke kota tempat pejabat bekerja.",
+            "referral": receiver.slug,
+        },
+        {"to": "archived"},
+    ):
+        moved_on = wb.post(
+            f"/t/{sender.slug}/api/v1/reports/{filed['case_number']}/transitions",
+            json=step,
+            headers=sx,
+        )
+        assert moved_on.status_code == 200, moved_on.get_data(as_text=True)
+    sent = wb.post(
+        f"/t/{sender.slug}/api/v1/inbox/messages", json={"body": "Masih ada kabar?"}, headers=me
+    )
+    assert sent.status_code == 201
+    theirs = wb.get(f"/t/{receiver.slug}/api/v1/reports/{new_case}", headers=rx).json
+    assert [m["body"] for m in theirs["messages"]] == ["Masih ada kabar?"]
