@@ -153,6 +153,15 @@ def open_referral(session: Session, report_id: uuid.UUID) -> Referral | None:
     ).scalar_one_or_none()
 
 
+def _came_in(session: Session, report_id: uuid.UUID) -> bool:
+    return (
+        session.execute(
+            select(Referral.id).where(Referral.report_id == report_id, Referral.direction == "in")
+        ).first()
+        is not None
+    )
+
+
 def propose(
     uw: UnitOfWork, actor: Actor, report: Report, partner_slug: str, reason: str
 ) -> Referral:
@@ -164,6 +173,12 @@ def propose(
         raise Refused(409, "This report is archived and cannot be referred.")
     partner = _partner_tenant(session, partner_slug)
     _require_agreement(session, tenant, partner)
+    if _came_in(session, report.id):
+        # the reporter's receipt works in the city they filed in, which asks their consent
+        raise Refused(
+            409,
+            "This case came by referral: the city that holds the reporter's receipt refers it.",
+        )
     current = open_referral(session, report.id)
     if current is not None and current.status in ("awaiting_consent", "moved"):
         raise Refused(

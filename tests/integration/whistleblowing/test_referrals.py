@@ -131,6 +131,13 @@ def test_refer_consent_follow_and_message_with_the_original_receipt_both_ledgers
     new_case = consented.json["partner_case_number"]
     assert consented.json["status"] == "moved" and new_case and new_case != case
     assert decide(wb, sender, receipt, referral_id, "consent").status_code == 409
+    # the receiving city cannot refer it on (nobody could be asked: the receipt is here)
+    onward = wb.post(
+        f"/t/{receiver.slug}/api/v1/reports/{new_case}/referrals",
+        json={"partner": sender.slug, "reason": REASON},
+        headers=headers(wb, receiver, "wbs_supervisor"),
+    )
+    assert onward.status_code == 409
 
     rx = headers(wb, receiver, "wbs_supervisor")
     theirs = wb.get(f"/t/{receiver.slug}/api/v1/reports/{new_case}", headers=rx)
