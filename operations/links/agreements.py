@@ -204,7 +204,7 @@ def decide(uw: UnitOfWork, actor: str, agreement_id: uuid.UUID, accept: bool) ->
     if row.direction != "incoming":
         raise Refused(403, "only the city that received the proposal decides it")
     if row.status != "proposed":
-        raise Refused(409, f"the agreement is {row.status}, not proposed", allowed=["end"])
+        raise Refused(409, f"the agreement is {row.status}, not proposed")
     now = utcnow()
     status = "active" if accept else "declined"
     key = secrets.token_bytes(32) if accept and "aid_tokens" in row.scopes else None
