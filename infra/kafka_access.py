@@ -3,7 +3,8 @@
 Applied idempotently by provisioning (`make run`, `make test`, the compose `provision` step)
 through the admin principal, a super user bootstrapped when the broker was formatted:
 
-- `relay-<service>`: WRITE and DESCRIBE on `<service>.events` only;
+- `relay-<service>`: WRITE and DESCRIBE on `<service>.events` only; `relay-hibah_bansos` also
+  CREATE, WRITE, READ and DESCRIBE on the linked cities' token topics (`links.aid.*`);
 - `audit-consumer`: READ and DESCRIBE on every events topic, READ on the consumer group "audit";
 - `notifications`: READ and DESCRIBE on every events topic, READ on the group "notifications";
 - `health`: no ACL at all (it can authenticate and ask for cluster metadata: readiness checks);
@@ -30,6 +31,12 @@ class Grant:
     resource: str  # "topic" or "group"
     name: str
     operations: tuple[str, ...]
+    pattern: str = "LITERAL"  # or PREFIXED: every topic whose name starts with `name`
+
+
+# Duplicate-aid tokens between linked cities (operations/links/tokens.py): one topic per
+# agreement, `links.aid.<agreement id>`, made, written and read by the hibah_bansos side
+LINK_TOPIC_PREFIX = "links.aid."
 
 
 def grants() -> list[Grant]:
@@ -45,6 +52,15 @@ def grants() -> list[Grant]:
         Grant("notifications", "topic", topic_for(s), ("READ", "DESCRIBE")) for s in SOURCE_SERVICES
     ]
     out.append(Grant("notifications", "group", NOTIFICATIONS_GROUP, ("READ",)))
+    out.append(
+        Grant(
+            "relay-hibah_bansos",
+            "topic",
+            LINK_TOPIC_PREFIX,
+            ("CREATE", "WRITE", "READ", "DESCRIBE"),
+            "PREFIXED",
+        )
+    )
     return out
 
 
@@ -70,7 +86,7 @@ def acls() -> list:
             operation=ACLOperation[op],
             permission_type=ACLPermissionType.ALLOW,
             resource_pattern=ResourcePattern(
-                types[g.resource], g.name, ACLResourcePatternType.LITERAL
+                types[g.resource], g.name, ACLResourcePatternType[g.pattern]
             ),
         )
         for g in grants()

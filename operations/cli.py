@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import click
 
+from operations.links.cli import register as _register_links
 from operations.replication.cli import register as _register_replication
 from services.audit.commands import COMMANDS as AUDIT_COMMANDS
 
@@ -438,6 +439,7 @@ def keys_authenticate_custodian(slug: str, fingerprint: str) -> None:
 
 
 _register_replication(main, tenant)  # tenant new|suspend|resume, instance init (issue 8)
+_register_links(main)  # links sync: duplicate-aid tokens between linked cities (issue 23)
 
 
 # --- moving a tenant between deployments (issue 8 points 4 and 5; operations/tenant_move.py) ---

@@ -7,6 +7,8 @@ NameError at import, and `tests/unit/test_event_types.py` keeps this list and th
 from __future__ import annotations
 
 # --- hibah_bansos
+HB_AID_MATCH_FOUND = "hibah_bansos.aid.match_found.v1"
+HB_AID_TOKENS_PUBLISHED = "hibah_bansos.aid.tokens_published.v1"  # agreement topics only
 HB_APPLICANT_CONFIRMED = "hibah_bansos.applicant.confirmed.v1"
 HB_APPLICANT_PASSWORD_RESET = "hibah_bansos.applicant.password_reset.v1"
 HB_APPLICANT_PASSWORD_RESET_ISSUED = "hibah_bansos.applicant.password_reset_issued.v1"
@@ -24,6 +26,10 @@ HB_LPJ_FILED = "hibah_bansos.lpj.filed.v1"
 HB_LPJ_REFUND_RECORDED = "hibah_bansos.lpj.refund_recorded.v1"
 
 # --- platform
+PLATFORM_LINK_ACCEPTED = "platform.link.accepted.v1"
+PLATFORM_LINK_DECLINED = "platform.link.declined.v1"
+PLATFORM_LINK_ENDED = "platform.link.ended.v1"
+PLATFORM_LINK_PROPOSED = "platform.link.proposed.v1"
 PLATFORM_ONBOARDING_REISSUED = "platform.onboarding.reissued.v1"
 PLATFORM_OFFICIAL_ACTIVE_CHANGED = "platform.official.active_changed.v1"
 PLATFORM_OFFICIAL_ADDED = "platform.official.added.v1"
@@ -56,6 +62,10 @@ WB_LAPOR_FORWARD_DECIDED = "whistleblowing.lapor.forward_decided.v1"
 WB_LAPOR_FORWARD_OFFERED = "whistleblowing.lapor.forward_offered.v1"
 WB_LAPOR_FORWARDED = "whistleblowing.lapor.forwarded.v1"
 WB_MESSAGE_POSTED = "whistleblowing.message.posted.v1"
+WB_REFERRAL_DECIDED = "whistleblowing.referral.decided.v1"
+WB_REFERRAL_HANDED_OVER = "whistleblowing.referral.handed_over.v1"
+WB_REFERRAL_IDENTITY_RESEALED = "whistleblowing.referral.identity_resealed.v1"
+WB_REFERRAL_PROPOSED = "whistleblowing.referral.proposed.v1"
 WB_REPORT_ASSIGNED = "whistleblowing.report.assigned.v1"
 WB_REPORT_EXPIRED = "whistleblowing.report.expired.v1"
 WB_REPORT_RECUSED = "whistleblowing.report.recused.v1"

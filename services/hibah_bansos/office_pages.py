@@ -26,7 +26,16 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from services.hibah_bansos import cases, export, forms, recovery, repository, schemas, views
+from services.hibah_bansos import (
+    aid_links,
+    cases,
+    export,
+    forms,
+    recovery,
+    repository,
+    schemas,
+    views,
+)
 from services.hibah_bansos.domain import workflow
 from services.hibah_bansos.domain.access import INTAKE, MOVERS, OFFICIALS, PERSONAL_DATA
 from services.hibah_bansos.models import Applicant, Application, Programme
@@ -282,6 +291,7 @@ def _detail_page(number: str, errors: dict | None = None, status: int = 200):
         steps=steps,
         blocked=blocked,
         days_waiting=views.days_waiting(g.tenant, app),
+        aid_warnings=aid_links.warnings_of(s, app.id),  # linked cities (issue 23)
         labels=document_labels(),
         errors=errors or {},
         posted=request.form.get("to", "") if errors else "",

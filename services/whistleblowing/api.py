@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from services.whistleblowing import (
     acknowledgement,
     cases,
+    referrals,
     reporter_contacts,
     repository,
     schemas,
@@ -28,7 +29,7 @@ from services.whistleblowing import (
 from services.whistleblowing.domain import access, channels, lifecycle
 from services.whistleblowing.models import Report
 from services.whistleblowing.openapi import document
-from shared.actor import REPORTER, Actor
+from shared.actor import Actor
 from shared.auth import official_actor, require_roles
 from shared.bodies import json_body, require_multipart
 from shared.openapi import served
@@ -176,7 +177,13 @@ def submit_report():
 
 @bp.get(f"{API}/inbox")
 def reporter_inbox():
-    return jsonify(views.inbox(db(), g.tenant, _reporter_case(db())))
+    report = _reporter_case(db())
+    return jsonify(
+        {
+            **views.inbox(db(), g.tenant, report),
+            "referral": referrals.for_reporter(db(), g.tenant, report),
+        }
+    )
 
 
 @bp.get(f"{API}/inbox/acknowledgement")
@@ -200,7 +207,7 @@ def reporter_message():
     with unit_of_work() as uw:
         report = _reporter_case(uw.session, for_update=True)
         form = _body(schemas.MessageIn)
-        msg = cases.post_message(uw, REPORTER, report, form.body)
+        msg = referrals.post_reporter_message(uw, report, form.body)  # relayed once referred
     return jsonify(id=str(msg.id), at=msg.at.isoformat()), 201
 
 
@@ -208,7 +215,7 @@ def reporter_message():
 def reporter_attachment():
     with unit_of_work() as uw:
         report = _reporter_case(uw.session, for_update=True)
-        att = cases.add_attachment(uw, REPORTER, report, _upload())
+        att = referrals.add_reporter_attachment(uw, report, _upload())  # relayed once referred
     return jsonify(id=str(att.id), media_type=att.media_type, size=att.size), 201
 
 

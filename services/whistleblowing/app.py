@@ -17,6 +17,7 @@ from services.whistleblowing import (
     lapor_pages,
     office_pages,
     pages,
+    referral_routes,
     statistics_pages,
 )
 from services.whistleblowing.cases import integrity_refusal
@@ -49,6 +50,7 @@ def create_app() -> Flask:
     app.register_blueprint(assisted_intake.bp)
     app.register_blueprint(statistics_pages.bp)
     app.register_blueprint(lapor_pages.bp)
+    app.register_blueprint(referral_routes.bp)  # issue 23: referrals between cities
     return app
 
 

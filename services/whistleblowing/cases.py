@@ -45,6 +45,7 @@ from services.whistleblowing.models import (
     Message,
     ReceiptThrottle,
     Recusal,
+    Referral,
     Report,
     ReportHistory,
 )
@@ -1125,6 +1126,7 @@ def expire_due(uw: UnitOfWork, *, now: datetime | None = None) -> list[str]:
             Recusal,
             IdentityRequest,
             IdempotentSubmission,
+            Referral,  # the receipt stops working here, also for a case referred elsewhere
         ):
             session.execute(delete(model).where(model.report_id == report.id))
         session.delete(report)
@@ -1149,6 +1151,7 @@ def _shred_case(session: Session, tenant: Tenant, report: Report) -> None:
         (Attachment, "wb_attachments"),
         (Recusal, "wb_recusals"),
         (IdentityRequest, "wb_identity_requests"),
+        (Referral, "wb_referrals"),
     ):
         owned += [
             (table, row_id)

@@ -242,3 +242,41 @@ class CustodianKeyRow(CustodianKeyRecord, Base):
 
 class CustodianPassphraseWrapRow(CustodianPassphraseWrapRecord, Base):
     pass
+
+
+class Referral(TenantOwned, Base):
+    """A case referred between linked cities (issue 23 item 3; `referrals.py`).
+
+    One row on each side, each in its own tenant: `direction` "out" in the sending city (its
+    `report_id` is the original case, the one the reporter's receipt opens) and "in" in the
+    receiving city (its `report_id` is the new case there). `partner_referral_id` names the
+    other side's row, so a hand-over interrupted between the two cities' commits is completed,
+    never repeated (`wb_referrals_partner_once`). `reason` is a ciphertext under the tenant's
+    data key: the Inspektorat's explanation, shown to the reporter when their consent is asked.
+    """
+
+    __tablename__ = "wb_referrals"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id",
+            "partner_tenant_id",
+            "partner_referral_id",
+            name="wb_referrals_partner_once",
+        ),
+    )
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    report_id: Mapped[_uuid.UUID] = mapped_column(ForeignKey("wb_reports.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # out | in
+    partner_tenant_id: Mapped[_uuid.UUID] = mapped_column(Uuid)
+    partner_slug: Mapped[str] = mapped_column(String(63))
+    partner_referral_id: Mapped[_uuid.UUID | None] = mapped_column(Uuid, default=None)
+    partner_report_id: Mapped[_uuid.UUID | None] = mapped_column(Uuid, default=None)
+    partner_case_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    # awaiting_consent -> moved | refused (out); moved (in)
+    status: Mapped[str] = mapped_column(String(20))
+    # the reporter's sealed identity: none (anonymous) | awaiting_reseal | resealed
+    identity: Mapped[str] = mapped_column(String(20), default="none")
+    reason: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    requested_by: Mapped[_uuid.UUID | None] = mapped_column(Uuid, default=None)
+    created_at: Mapped[_datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[_datetime | None] = mapped_column(default=None)

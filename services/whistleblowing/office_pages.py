@@ -17,7 +17,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from services.whistleblowing import api, cases, forms, repository, schemas, views
+from services.whistleblowing import api, cases, forms, referrals, repository, schemas, views
 from services.whistleblowing.domain import access, lifecycle
 from services.whistleblowing.models import Report
 from shared import identity as custody
@@ -177,6 +177,8 @@ def case_detail(case_number: str):
         may_request_identity=access.holds(actor.roles, access.DISCLOSURE_REQUESTERS),
         outcomes=lifecycle.OUTCOMES,
         reason_required=lifecycle.REASON_REQUIRED,
+        referral=referrals.for_office(s, report),
+        referral_partners=referrals.partners(s, g.tenant, actor),
     )
 
 

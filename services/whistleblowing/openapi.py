@@ -37,6 +37,7 @@ CASE = {
     "schema": {"type": "string", "pattern": "^WBS-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{8}$"},
 }
 REQUEST_ID = {"name": "request_id", "in": "path", "required": True, "schema": UUID}
+REFERRAL_ID = {"name": "referral_id", "in": "path", "required": True, "schema": UUID}
 RECEIPT: list[dict[str, list[str]]] = [{"receipt": []}]
 
 
@@ -67,6 +68,9 @@ def document() -> dict:
         schemas.ContactIn,
         schemas.LaporOfferIn,
         schemas.LaporDecisionIn,
+        schemas.ReferralIn,
+        schemas.ReferralDecisionIn,
+        schemas.ResealIn,
     )
     components = openapi.model_schemas(models)
     filed = {
@@ -319,6 +323,41 @@ def document() -> dict:
                 body=schemas.IdentityRequestIn,
                 ok="201",
                 errors=(401, 403, 404, 409, 422),
+            )
+        },
+        # referrals between linked cities (referrals.py, issue 23)
+        f"{p}/reports/{{case_number}}/referrals": {
+            "post": _op(
+                "Refer the case to a linked city (the reporter is asked first)",
+                security=OFFICIAL,
+                params=[CASE],
+                body=schemas.ReferralIn,
+                ok="201",
+                errors=(401, 403, 404, 409, 422),
+            ),
+            "get": _op(
+                "The case's referral, either way",
+                security=OFFICIAL,
+                params=[CASE],
+                errors=(401, 403, 404),
+            ),
+        },
+        f"{p}/inbox/referrals/{{referral_id}}/decision": {
+            "post": _op(
+                "Reporter consents to a referral (the case moves) or refuses it",
+                security=RECEIPT,
+                params=[REFERRAL_ID],
+                body=schemas.ReferralDecisionIn,
+                errors=(401, 404, 409, 422, 429),
+            )
+        },
+        f"{p}/referrals/{{referral_id}}/identity": {
+            "post": _op(
+                "Sending custodian re-seals the identity to the receiving city's custodian",
+                security=OFFICIAL,
+                params=[REFERRAL_ID],
+                body=schemas.ResealIn,
+                errors=(401, 403, 404, 409, 422, 429),
             )
         },
         f"{p}/identity-requests": {

@@ -42,13 +42,13 @@ from services.whistleblowing import (
     cases,
     forms,
     printable,
+    referrals,
     schemas,
     views,
 )
 from services.whistleblowing.api import file_report, filing_budget
 from services.whistleblowing.domain import codes
 from services.whistleblowing.models import Report
-from shared.actor import REPORTER
 from shared.problem import Problem, Refused
 from shared.web import db, no_store, unit_of_work
 
@@ -320,6 +320,7 @@ def _inbox_page(
     return render_template(
         "whistleblowing/inbox.html",
         inbox=views.inbox(db(), g.tenant, report),
+        referral=referrals.for_reporter(db(), g.tenant, report),
         notice=notice,
         error=error,
         receipt=_posted_receipt(),
@@ -468,7 +469,7 @@ def inbox_message(report: Report):
     try:
         form = schemas.parse(schemas.MessageIn, {"body": request.form.get("body", "")})
         with unit_of_work() as uw:
-            cases.post_message(uw, REPORTER, report, form.body)
+            referrals.post_reporter_message(uw, report, form.body)  # relayed once referred
     except Problem:
         return _inbox_page(report, error=_("Write a message first."), status=422)
     except Refused:
@@ -485,7 +486,7 @@ def inbox_attachment(report: Report):
     try:
         with unit_of_work() as uw:
             for data in files:
-                cases.add_attachment(uw, REPORTER, report, data)
+                referrals.add_reporter_attachment(uw, report, data)  # relayed once referred
     except Refused as exc:
         return _inbox_page(report, error=_file_error(exc), status=exc.status)
     return _back_to_inbox(_("Your file was added."))

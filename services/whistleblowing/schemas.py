@@ -172,3 +172,18 @@ class LaporDecisionIn(Strict):
     MULTILINE = frozenset({"text"})
     consent: bool
     text: LaporText = ""
+# --- Referrals between linked cities (referrals.py) -----------------------------------------
+
+
+class ReferralIn(Strict):
+    MULTILINE = frozenset({"reason"})
+    partner: text(63, 1)  # the linked city's slug
+    reason: text(2000, 10)  # shown to the reporter when their consent is asked
+
+
+class ReferralDecisionIn(Strict):
+    decision: Literal["consent", "refuse"]
+
+
+class ResealIn(Strict):
+    passphrase: str = Field(min_length=1, max_length=1024)

@@ -30,7 +30,9 @@ SERVICE = "whistleblowing"
 # What a reporter reads for a system notice (pages translate the code).
 NOTICES = {
     "identity_disclosed": "Your identity was disclosed to the handler of your report, "
-    "after approval by the identity custodian."
+    "after approval by the identity custodian.",
+    "referral_proposed": "The Inspektorat asks your consent to refer your report to another "
+    "city (see above).",
 }
 # The columns of the case list export: no content, no identity.
 EXPORT_FIELDS = (

@@ -1,0 +1,412 @@
+"""Duplicate-aid tokens: is a person drawing comparable bansos in a linked city too?
+
+For every active bansos application (an individual's, past its draft and not rejected) and
+every active agreement sharing `aid_tokens`, a city makes a token
+
+    HMAC-SHA-256(agreement key, "replika-aid-token:v1" 0 NIK 0 category 0 year)
+
+over the normalised NIK (shared.crypto.normalise: ASCII digits only), the aid category
+(`aid_category` of the programme's settings, else its code without the `BANSOS-` prefix and the
+year: BANSOS-DISABILITAS-2026 -> `disabilitas`) and the fiscal year. Both cities of the
+agreement hold the key (made at acceptance, stored encrypted: operations/links/agreements.py),
+so equal tokens mean the same person, category and year; nobody else can make or test one.
+No NIK, name or plain hash of a NIK leaves the city: a plain SHA-256 of a NIK could be reversed
+by hashing every NIK (about 10^10 of them, with region and birth date guessable: minutes).
+
+Why HMAC and not an oblivious PRF: an OPRF (RFC 9497, e.g. ristretto255-SHA512) would let each
+city get the token of its NIKs from the other without either holding the whole key, so a city
+could not test NIKs offline against the tokens it received: every guess would be an online
+request the other side sees and rate-limits. With an HMAC under a shared key, a city that holds
+the key can do exactly that test offline against the partner's tokens. We accept that because
+the partner is a government that signed an agreement, can check its own residents anyway, and
+is audited; and because an OPRF needs an interactive protocol per token, a library this
+project does not have (the `cryptography` package offers no OPRF or ristretto255), and, across
+deployments, a round trip per application. An OPRF is the upgrade path: the token format is
+versioned (`v1`) and the tables keep only tokens, so switching means re-publishing.
+
+Transport between tenants of one deployment: a Kafka topic per agreement,
+`links.aid.<agreement id>`, written and read by the hibah_bansos principal only (infra/
+kafka_access.py). Each record is a CloudEvent (`hibah_bansos.aid.tokens_published.v1`) signed
+with the hibah_bansos event key like every event (shared/event_signing.py); on receipt its
+signature, source (the partner tenant), type, schema and agreement id are checked, and a record
+failing any is dropped (logged without values). Tokens are re-published in full on each run and
+stored idempotently; reading starts at the topic's beginning (no consumer group), which is
+simple and fine for a city's bansos list; offsets kept per agreement are the next step.
+
+A match writes one `aid_matches` row per application and agreement on the side holding the
+application (services/hibah_bansos/aid_links.py: the warning on the officials' application
+page) and emits `hibah_bansos.aid.match_found.v1` (ids, number, category, year: no NIK, name or
+token) for the notifications consumer. Both cities run the same sync, so both are flagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from operations.links import agreements as agreement_cases
+from services.hibah_bansos.aid_links import AidMatch, AidToken
+from services.hibah_bansos.models import Applicant, Application, OutboxRow, Programme
+from services.whistleblowing.models import TenantRow
+from shared import event_signing, events
+from shared.agreements import Agreement, active_agreements
+from shared.crypto import FieldCipher, normalise
+from shared.db import session_factory, tenant_session
+from shared.event_signing import SignatureProblem, TrustedKeys
+from shared.event_types import HB_AID_MATCH_FOUND, HB_AID_TOKENS_PUBLISHED
+from shared.tenancy import Tenant
+from shared.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SERVICE = "hibah_bansos"
+KAFKA_ROLE = "relay-hibah_bansos"
+TOPIC_PREFIX = "links.aid."
+NOT_ACTIVE = ("draft", "rejected")
+TOKEN_DOMAIN = b"replika-aid-token:v1"
+SCOPE = "aid_tokens"
+_YEAR_SUFFIX = re.compile(r"-(19|20)\d\d$")
+_NOT_CATEGORY = re.compile(r"[^a-z0-9_-]+")
+
+
+def topic_of(agreement_id: uuid.UUID) -> str:
+    return f"{TOPIC_PREFIX}{agreement_id}"
+
+
+def category_of(programme: Programme) -> str:
+    given = (programme.config or {}).get("aid_category")
+    if isinstance(given, str) and given.strip():
+        raw = given
+    else:
+        raw = _YEAR_SUFFIX.sub("", programme.code)
+        raw = raw[len("BANSOS-") :] if raw.upper().startswith("BANSOS-") else raw
+    return _NOT_CATEGORY.sub("-", raw.strip().lower()).strip("-")[:40] or "bansos"
+
+
+def aid_token(key: bytes, nik: str, category: str, year: int) -> str:
+    msg = b"\x00".join(
+        (TOKEN_DOMAIN, normalise("nik", nik).encode(), category.encode(), str(year).encode())
+    )
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class SyncResult:
+    published: int = 0
+    received: int = 0
+    rejected: int = 0
+    matched: list[str] = field(default_factory=list)  # application numbers flagged now
+
+
+@dataclass(frozen=True)
+class Databases:
+    """The application-role engines (row-level security applies) of the two databases."""
+
+    whistleblowing: Engine
+    hibah_bansos: Engine
+
+
+def _tenant(engine: Engine, slug: str) -> Tenant:
+    with session_factory(engine)() as s:
+        row = s.scalars(select(TenantRow).where(TenantRow.slug == slug)).one()
+        return Tenant(id=row.id, slug=row.slug, config=row.config)
+
+
+def _agreements_with_keys(db: Databases, tenant: Tenant) -> list[tuple[Agreement, bytes]]:
+    with tenant_session(session_factory(db.whistleblowing), tenant.id) as ws:
+        found = [
+            (a, agreement_cases.aid_key(ws, a))
+            for a in active_agreements(ws, tenant.id, SCOPE)
+            if a.aid_key is not None
+        ]
+        ws.commit()  # a read; nothing written
+        return found
+
+
+def own_tokens(
+    hs: Session, tenant_id: uuid.UUID, key: bytes
+) -> list[tuple[uuid.UUID, str, str, int]]:
+    """(application id, token, category, year) of every active bansos application."""
+    rows = hs.execute(
+        select(Application.id, Applicant.id, Applicant.personal, Programme)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .join(Programme, Programme.id == Application.programme_id)
+        .where(
+            Programme.kind == "bansos",
+            Applicant.kind == "individual",
+            Application.status.not_in(NOT_ACTIVE),
+        )
+    ).all()
+    out = []
+    for app_id, applicant_id, personal, programme in rows:
+        fields = FieldCipher(hs, tenant_id, "applicants", applicant_id).decrypt_json(
+            "personal", personal
+        )
+        nik = fields.get("nik")
+        if not nik:
+            continue
+        category = category_of(programme)
+        out.append(
+            (
+                app_id,
+                aid_token(key, nik, category, programme.fiscal_year),
+                category,
+                programme.fiscal_year,
+            )
+        )
+    return out
+
+
+def _store(hs: Session, rows: Iterable[dict[str, Any]]) -> None:
+    rows = list(rows)
+    if rows:
+        hs.execute(insert(AidToken).values(rows).on_conflict_do_nothing())
+
+
+def _match(uw: UnitOfWork, agreement: Agreement) -> list[str]:
+    """Flag every application of this side whose token the partner published too."""
+    hs = uw.session
+    mine, theirs = AidToken.__table__.alias("mine"), AidToken.__table__.alias("theirs")
+    found = hs.execute(
+        select(mine.c.application_id, mine.c.category, mine.c.year, Application.number)
+        .join(
+            theirs,
+            and_(
+                theirs.c.tenant_id == mine.c.tenant_id,
+                theirs.c.agreement_id == mine.c.agreement_id,
+                theirs.c.origin == "partner",
+                theirs.c.token == mine.c.token,
+            ),
+        )
+        .join(Application, Application.id == mine.c.application_id)
+        .where(
+            mine.c.tenant_id == uw.tenant.id,
+            mine.c.agreement_id == agreement.id,
+            mine.c.origin == "own",
+            ~exists().where(
+                AidMatch.tenant_id == mine.c.tenant_id,
+                AidMatch.agreement_id == agreement.id,
+                AidMatch.application_id == mine.c.application_id,
+            ),
+        )
+    ).all()
+    numbers = []
+    for application_id, category, year, number in found:
+        hs.add(
+            AidMatch(
+                agreement_id=agreement.id,
+                application_id=application_id,
+                partner_name=agreement.partner_name,
+                category=category,
+                year=year,
+            )
+        )
+        uw.emit(
+            HB_AID_MATCH_FOUND,
+            f"application:{application_id}",
+            "system",
+            {
+                "application_id": str(application_id),
+                "application_number": number,
+                "agreement_id": str(agreement.id),
+                "partner": agreement.partner,
+                "category": category,
+                "year": year,
+            },
+        )
+        numbers.append(number)
+    return numbers
+
+
+def tokens_record(tenant: Tenant, agreement: Agreement, tokens: list[dict[str, Any]]) -> bytes:
+    """The signed CloudEvent of one agreement's tokens, as a Kafka record value."""
+    event = events.build(
+        SERVICE,
+        HB_AID_TOKENS_PUBLISHED,
+        tenant,
+        f"agreement:{agreement.id}",
+        "system",
+        {"agreement_id": str(agreement.id), "tokens": tokens},
+    )
+    event_signing.sign(SERVICE, event)
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def check_record(
+    value: bytes | None, agreement: Agreement, keys: TrustedKeys
+) -> list[dict[str, Any]] | None:
+    """The tokens of a record the partner of `agreement` signed for it, else None (dropped:
+    not JSON, no valid hibah_bansos signature, another source, type, schema or agreement)."""
+    try:
+        event = json.loads(value) if value else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(event, dict):
+        return None
+    try:
+        keys.check(SERVICE, event)
+    except SignatureProblem as exc:
+        log.warning("links: token record dropped on %s: %s", topic_of(agreement.id), exc.reason)
+        return None
+    if (
+        event.get("type") != HB_AID_TOKENS_PUBLISHED
+        or event.get("tenant") != agreement.partner
+        or event.get("source") != f"/replika/{SERVICE}/{agreement.partner}"
+        or events.problems(event)
+        or not events.validator(HB_AID_TOKENS_PUBLISHED).is_valid(event.get("data"))
+        or event["data"]["agreement_id"] != str(agreement.id)
+    ):
+        log.warning("links: token record dropped on %s: not the partner's", topic_of(agreement.id))
+        return None
+    return list(event["data"]["tokens"])
+
+
+class Kafka:
+    """The hibah_bansos principal's clients for the agreement topics."""
+
+    def __init__(self, bootstrap: str | None = None, replication_factor: int = 1) -> None:
+        from shared.settings import kafka_client_config
+
+        self.config = kafka_client_config(KAFKA_ROLE, bootstrap)
+        self.replication_factor = replication_factor
+        self._producer: Any = None
+        self._known: set[str] = set()
+
+    def ensure_topic(self, topic: str) -> None:
+        if topic in self._known:
+            return
+        from kafka import KafkaAdminClient
+        from kafka.admin import NewTopic
+        from kafka.errors import TopicAlreadyExistsError
+
+        admin = KafkaAdminClient(**self.config, request_timeout_ms=15000)
+        try:
+            admin.create_topics([NewTopic(topic, 1, self.replication_factor)])
+        except TopicAlreadyExistsError:
+            pass
+        finally:
+            admin.close()
+        self._known.add(topic)
+
+    def send(self, topic: str, key: str, value: bytes) -> None:
+        from kafka import KafkaProducer
+
+        self.ensure_topic(topic)
+        if self._producer is None:
+            self._producer = KafkaProducer(**self.config, acks="all", linger_ms=5)
+        self._producer.send(topic, key=key.encode(), value=value).get(timeout=15)
+
+    def read_all(self, topic: str, timeout: float = 10.0) -> list[bytes | None]:
+        from kafka import KafkaConsumer, TopicPartition
+
+        self.ensure_topic(topic)
+        consumer = KafkaConsumer(**self.config, enable_auto_commit=False, consumer_timeout_ms=1000)
+        try:
+            parts = [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            if not parts:
+                return []
+            consumer.assign(parts)
+            consumer.seek_to_beginning(*parts)
+            ends = consumer.end_offsets(parts)
+            out: list[bytes | None] = []
+            deadline = time.monotonic() + timeout
+            while any(consumer.position(tp) < ends[tp] for tp in parts):
+                if time.monotonic() > deadline:
+                    break
+                for records in consumer.poll(timeout_ms=500).values():
+                    out.extend(r.value for r in records)
+            return out
+        finally:
+            consumer.close()
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close()
+            self._producer = None
+
+
+def sync(db: Databases, kafka: Kafka, slug: str, keys: TrustedKeys | None = None) -> SyncResult:
+    """One city's round: publish its tokens on each aid agreement's topic, take in the
+    partner's, flag the matches. Idempotent: run it as often as wanted."""
+    keys = keys or TrustedKeys()
+    tenant = _tenant(db.whistleblowing, slug)
+    result = SyncResult()
+    for agreement, key in _agreements_with_keys(db, tenant):
+        if agreement.partner_kind != "tenant":
+            continue  # other deployments: the signed HTTPS API (not built yet)
+        topic = topic_of(agreement.id)
+        with tenant_session(session_factory(db.hibah_bansos), tenant.id) as hs:
+            uw = UnitOfWork(hs, tenant, SERVICE, OutboxRow)
+            try:
+                mine = own_tokens(hs, tenant.id, key)
+                _store(
+                    hs,
+                    (
+                        {
+                            "tenant_id": tenant.id,
+                            "agreement_id": agreement.id,
+                            "origin": "own",
+                            "token": token,
+                            "application_id": app_id,
+                            "category": category,
+                            "year": year,
+                        }
+                        for app_id, token, category, year in mine
+                    ),
+                )
+                published = [{"token": t, "category": c, "year": y} for _, t, c, y in mine]
+                kafka.send(topic, tenant.slug, tokens_record(tenant, agreement, published))
+                result.published += len(published)
+                for value in kafka.read_all(topic):
+                    probe = _peek_tenant(value)
+                    if probe == tenant.slug:
+                        continue  # our own record
+                    tokens = check_record(value, agreement, keys)
+                    if tokens is None:
+                        result.rejected += 1
+                        continue
+                    result.received += len(tokens)
+                    _store(
+                        hs,
+                        (
+                            {
+                                "tenant_id": tenant.id,
+                                "agreement_id": agreement.id,
+                                "origin": "partner",
+                                "token": t["token"],
+                                "application_id": None,
+                                "category": t["category"],
+                                "year": t["year"],
+                            }
+                            for t in tokens
+                        ),
+                    )
+                result.matched += _match(uw, agreement)
+                uw.commit()
+            except BaseException:
+                uw.rollback()
+                raise
+    return result
+
+
+def _peek_tenant(value: bytes | None) -> str | None:
+    try:
+        event = json.loads(value) if value else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return event.get("tenant") if isinstance(event, dict) else None
