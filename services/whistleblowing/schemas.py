@@ -172,6 +172,8 @@ class LaporDecisionIn(Strict):
     MULTILINE = frozenset({"text"})
     consent: bool
     text: LaporText = ""
+
+
 # --- Referrals between linked cities (referrals.py) -----------------------------------------
 
 
