@@ -31,6 +31,7 @@ LABELS: dict[str, Any] = {
     "wbs_identity_approved": _l("My identity request was approved"),
     "security_setting_changed": _l("A security-relevant setting of the city changed"),
     "official_contact_changed": _l("An official's notification e-mail address changed"),
+    "hb_aid_match": _l("A bansos application is also on a linked city's list"),
     "digest": _l("A daily digest of my overdue and due-soon reports"),
 }
 

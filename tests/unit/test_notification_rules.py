@@ -128,3 +128,22 @@ def test_a_template_of_an_unknown_kind_is_refused():
     own = {"templates": {"wbs_report_text": {"id": {"body": "{link}"}}}}
     with pytest.raises(TenantConfigError):
         parse(_cimahi_with(own), "test")
+
+
+def test_a_duplicate_aid_match_tells_the_evaluators_without_the_partner_or_category():
+    data = {
+        "application_id": str(uuid.uuid4()),
+        "application_number": "BANSOS-2026-0007",
+        "agreement_id": str(uuid.uuid4()),
+        "partner": "bandung",
+        "category": "disabilitas",
+        "year": 2026,
+    }
+    [notice] = rules.notices(event(t.HB_AID_MATCH_FOUND, **data), "cimahi")
+    assert notice.audience == rules.RoleHolders("bansos_evaluator")
+    assert notice.path == "/t/cimahi/hibah-bansos/office/applications/BANSOS-2026-0007"
+    assert rules.SERVICE_OF_KIND[notice.kind] == "hibah_bansos"  # opted out on hibah's page
+    for lang in ("id", "en"):
+        message = templates.render(notice.kind, lang, city="Kota Cimahi", link="L")
+        assert "bandung" not in (message.subject + message.body).lower()
+        assert "disabilitas" not in message.body

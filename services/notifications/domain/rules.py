@@ -89,6 +89,7 @@ REPLICATION_DECIDED = "replication_decided"
 SECURITY_SETTING = "security_setting_changed"
 OFFICIAL_CONTACT_CHANGED = "official_contact_changed"
 IDENTITY_DISCLOSED = "wbs_identity_disclosed"
+AID_MATCH = "hb_aid_match"  # a linked city holds the same duplicate-aid token (operations/links)
 # the daily notices (services/notifications/daily.py): not from an event, from the clocks
 DIGEST = "digest"
 LPJ_DUE = "hb_lpj_due"
@@ -105,6 +106,7 @@ OFFICIAL_KINDS = (
     SECURITY_SETTING,
     OFFICIAL_CONTACT_CHANGED,
     DIGEST,
+    AID_MATCH,
 )
 KINDS = (
     *OFFICIAL_KINDS,
@@ -116,7 +118,9 @@ KINDS = (
     REPLICATION_DECIDED,
 )
 # whose database keeps an official's opt-out of each kind (its preferences page is there)
-SERVICE_OF_KIND = {kind: "whistleblowing" for kind in OFFICIAL_KINDS}
+SERVICE_OF_KIND = {kind: "whistleblowing" for kind in OFFICIAL_KINDS} | {
+    AID_MATCH: "hibah_bansos"
+}
 
 # top-level tenant settings whose change a tenant admin must hear of: who holds identities,
 # which services run, whether the city is open, who hosts its replication
@@ -200,6 +204,13 @@ def _contact_changed(slug: str, data: dict[str, Any]) -> list[Notice]:
     return [Notice(OFFICIAL_CONTACT_CHANGED, admins, "whistleblowing", page)]
 
 
+def _aid_match(slug: str, data: dict[str, Any]) -> list[Notice]:
+    # the evaluators who check a bansos application: the page shows the warning; the notice
+    # says only that one waits (no partner city, category or person)
+    page = f"/t/{slug}/hibah-bansos/office/applications/{data['application_number']}"
+    return [Notice(AID_MATCH, RoleHolders("bansos_evaluator"), "hibah_bansos", page)]
+
+
 RULES: dict[str, Callable[[str, dict[str, Any]], list[Notice]]] = {
     t.WB_REPORT_SUBMITTED: _new_case,
     t.WB_REPORT_ASSIGNED: _assigned,
@@ -215,6 +226,7 @@ RULES: dict[str, Callable[[str, dict[str, Any]], list[Notice]]] = {
     t.PLATFORM_OFFICIAL_SECOND_FACTOR_RESET: _to_admins,
     t.PLATFORM_OFFICIAL_ADDED: _to_admins,
     t.PLATFORM_OFFICIAL_CONTACT_CHANGED: _contact_changed,
+    t.HB_AID_MATCH_FOUND: _aid_match,
 }
 
 

@@ -107,6 +107,14 @@ DEFAULTS: dict[str, dict[str, Message]] = {
         "The notification e-mail address of one of your city's officials was changed. Check "
         "that the change was meant.",
     ),
+    rules.AID_MATCH: _t(
+        "[{city}] Periksa permohonan bansos",
+        "Sebuah permohonan bansos di kota Anda perlu diperiksa: kota mitra juga mencatat bantuan "
+        "sejenis.",
+        "[{city}] Check a bansos application",
+        "A bansos application in your city needs checking: a linked city also records comparable "
+        "aid.",
+    ),
     rules.IDENTITY_DISCLOSED: _t(
         "[{city}] Pemberitahuan tentang laporan Anda",
         "Identitas Anda dibuka kepada petugas yang berwenang sesuai prosedur. Buka kotak masuk "
