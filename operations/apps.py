@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Flask
 
 from operations import branding, officials_web
-from operations.replication import config_web, settings_web
+from operations.replication import config_web, settings_web, template_updates_web
 from operations.replication import openapi as replication_openapi
 from operations.replication import web as replication_web
 from services.audit import app as audit_app
@@ -29,10 +29,12 @@ def whistleblowing() -> Flask:
     app.register_blueprint(replication_web.bp)
     app.register_blueprint(config_web.bp)
     app.register_blueprint(settings_web.bp)
+    app.register_blueprint(template_updates_web.bp)
     app.register_blueprint(officials_web.bp)
     app.register_blueprint(branding.bp)
     app.register_blueprint(_preferences("whistleblowing", "/t/<tenant>/whistleblowing/office"))
     openapi.extend(app, replication_openapi.paths)  # its /openapi.json describes them too
+    openapi.extend(app, template_updates_web.openapi_paths)
     return app
 
 
