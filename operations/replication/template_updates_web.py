@@ -125,7 +125,7 @@ def _offer_view(o: tu.TemplateOffer) -> dict[str, Any]:
         "seq": o.seq,
         "at": _local_time(o.received_at),
         "signer": o.signer,
-        "items": [
+        "entries": [
             _item_view(i["path"], i["old"], i["new"], index=n, status=i["status"])
             for n, i in enumerate(o.items)
         ],
