@@ -99,6 +99,10 @@ def _name(path: str, value: Any) -> str:
 
 def _fields(old: Any, new: Any) -> list[dict[str, str]]:
     """For a changed item: each of its fields that differs, old → new."""
+    if old is None and isinstance(new, dict):
+        old = {}  # added: each of its fields, from nothing
+    if new is None and isinstance(old, dict):
+        new = {}  # removed
     if not isinstance(old, dict) or not isinstance(new, dict):
         return [{"field": "", "old": _shown(old), "new": _shown(new)}]
     return [
