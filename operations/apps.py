@@ -14,7 +14,7 @@ from flask import Flask
 from operations import branding, officials_web
 from operations.links import openapi as links_openapi
 from operations.links import web as links_web
-from operations.replication import config_web, settings_web
+from operations.replication import config_web, settings_web, template_updates_web
 from operations.replication import openapi as replication_openapi
 from operations.replication import web as replication_web
 from services.audit import app as audit_app
@@ -31,12 +31,14 @@ def whistleblowing() -> Flask:
     app.register_blueprint(replication_web.bp)
     app.register_blueprint(config_web.bp)
     app.register_blueprint(settings_web.bp)
+    app.register_blueprint(template_updates_web.bp)
     app.register_blueprint(officials_web.bp)
     app.register_blueprint(links_web.bp)  # agreements between cities (issue 23)
     app.register_blueprint(branding.bp)
     app.register_blueprint(_preferences("whistleblowing", "/t/<tenant>/whistleblowing/office"))
     openapi.extend(app, replication_openapi.paths)  # its /openapi.json describes them too
     openapi.extend(app, links_openapi.paths)
+    openapi.extend(app, template_updates_web.openapi_paths)
     return app
 
 

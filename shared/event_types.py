@@ -51,6 +51,10 @@ PLATFORM_TENANT_ONBOARDED = "platform.tenant.onboarded.v1"
 PLATFORM_TENANT_PROVISIONED = "platform.tenant.provisioned.v1"
 PLATFORM_TENANT_RESUMED = "platform.tenant.resumed.v1"
 PLATFORM_TENANT_SUSPENDED = "platform.tenant.suspended.v1"
+PLATFORM_TEMPLATE_ACCEPTED = "platform.template.accepted.v1"
+PLATFORM_TEMPLATE_DECLINED = "platform.template.declined.v1"
+PLATFORM_TEMPLATE_OFFERED = "platform.template.offered.v1"
+PLATFORM_TEMPLATE_PUBLISHED = "platform.template.published.v1"
 
 # --- whistleblowing
 WB_ATTACHMENT_ADDED = "whistleblowing.attachment.added.v1"

@@ -105,6 +105,9 @@ def _step_tenant_file(req: ReplicationRequest) -> None:
 
 def _step_applied(req: ReplicationRequest) -> None:
     tenant_apply.apply(load_file(tenants_dir() / f"{req.new_slug}.yaml"))
+    from operations.replication import template_updates  # (imports config_admin, which imports us)
+
+    template_updates.follow(req.template, req.new_slug)  # offered the template city's updates
 
 
 def _step_keys(tenant_id: uuid.UUID) -> None:

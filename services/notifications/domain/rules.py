@@ -118,9 +118,7 @@ KINDS = (
     REPLICATION_DECIDED,
 )
 # whose database keeps an official's opt-out of each kind (its preferences page is there)
-SERVICE_OF_KIND = {kind: "whistleblowing" for kind in OFFICIAL_KINDS} | {
-    AID_MATCH: "hibah_bansos"
-}
+SERVICE_OF_KIND = {kind: "whistleblowing" for kind in OFFICIAL_KINDS} | {AID_MATCH: "hibah_bansos"}
 
 # top-level tenant settings whose change a tenant admin must hear of: who holds identities,
 # which services run, whether the city is open, who hosts its replication
