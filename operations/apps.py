@@ -32,7 +32,8 @@ def whistleblowing() -> Flask:
     app.register_blueprint(officials_web.bp)
     app.register_blueprint(branding.bp)
     app.register_blueprint(_preferences("whistleblowing", "/t/<tenant>/whistleblowing/office"))
-    openapi.extend(app, replication_openapi.paths)  # its /openapi.json describes them too
+    # its /openapi.json describes them too, the tenant file's schema included
+    openapi.extend(app, replication_openapi.paths, replication_openapi.schemas)
     return app
 
 
