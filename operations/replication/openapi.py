@@ -113,6 +113,10 @@ def settings_schema() -> Schema:
     (the save keeps them), and every rule the server adds is marked where it applies."""
     schema = copy.deepcopy(json.loads(SCHEMA_PATH.read_text()))
     schema["required"] = [k for k in schema.get("required", []) if k not in PLATFORM_KEYS]
+    # saved here, the settings keep the service that serves them (config_admin)
+    services = schema["properties"]["services"]
+    services["required"] = sorted({*services.get("required", []), "whistleblowing"})
+    schema["$defs"]["whistleblowing"]["properties"]["enabled"] = {"const": True, "default": True}
     for pointer, what in SETTINGS_RULES.items():
         _at(schema, pointer)[CHECKED_AGAINST] = what
     schema["description"] = (
