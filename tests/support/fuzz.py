@@ -64,7 +64,7 @@ def run(
     seen: list[int],
     *,
     adjust: Adjust | None = None,
-    max_examples: int = int(__import__("os").environ.get("FUZZ_N", "10")),
+    max_examples: int = 10,
 ) -> None:
     """Generate `max_examples` requests for `operation` in `mode`, send them as the caller,
     and run every check on each answer."""
@@ -95,8 +95,6 @@ def run(
         case.headers = headers
         response = case.call()
         seen.append(response.status_code)
-        if __import__("os").environ.get("FUZZ_N"):
-            print("STATUS", operation.label, response.status_code, response.text[:300])
         checks = CHECKS_RUN
         if refuses_only_city_checked(operation, response):
             checks = CHECKS_BUT_ACCEPTANCE
