@@ -36,7 +36,8 @@ def whistleblowing() -> Flask:
     app.register_blueprint(links_web.bp)  # agreements between cities (issue 23)
     app.register_blueprint(branding.bp)
     app.register_blueprint(_preferences("whistleblowing", "/t/<tenant>/whistleblowing/office"))
-    openapi.extend(app, replication_openapi.paths)  # its /openapi.json describes them too
+    # its /openapi.json describes them too, the tenant file's schema included
+    openapi.extend(app, replication_openapi.paths, replication_openapi.schemas)
     openapi.extend(app, links_openapi.paths)
     openapi.extend(app, template_updates_web.openapi_paths)
     return app

@@ -3,8 +3,10 @@ document (with the registered problem types), the routes every service has (offi
 the tenant's description) and the one way to build an operation.
 
 A service's `openapi.py` builds its own paths with `operation()` and `document()`; the
-composition root (operations/apps.py) adds the paths of what it plugs in with `extend(app,
-paths)`, and `served(doc)` is what `/openapi.json` answers: the document and those paths.
+composition root (operations/apps.py) adds the paths of what it plugs in, and the component
+schemas they refer to, with `extend(app, paths, schemas)` (`json_schema_components` turns a
+JSON Schema file into components), and `served(doc)` is what `/openapi.json` answers: the
+document and what was plugged in.
 """
 
 from __future__ import annotations
@@ -271,24 +273,67 @@ def model_schemas(models: Iterable[type]) -> dict[str, Schema]:
     return components
 
 
+# A request body property whose refusals name their fields by the path inside that property
+# ("services/whistleblowing/sla", not "config/services/..."): tests/support/fuzz.py reads it
+# to find what an error names.
+FIELDS_WITHIN = "x-error-fields-within"
+
+# JSON Schema keywords that are no place for a component of an OpenAPI document: an `$id`
+# would move the base of every `$ref` inside it away from the document.
+_FILE_ONLY_KEYWORDS = ("$schema", "$id")
+
+
+def json_schema_components(schema: Schema, name: str) -> dict[str, Schema]:
+    """Component schemas from a JSON Schema file (2020-12, the dialect of OpenAPI 3.1): the
+    root as `name`, each of its `$defs` as `name.<def>`, every `#/$defs/<def>` reference
+    rewritten to point at that component. Built from the file each time (no copy kept)."""
+
+    def rewritten(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: rewritten(v) for k, v in node.items() if k != "$defs"}
+            ref = out.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                out["$ref"] = f"#/components/schemas/{name}.{ref.removeprefix('#/$defs/')}"
+            return out
+        if isinstance(node, list):
+            return [rewritten(v) for v in node]
+        return node
+
+    root = {k: v for k, v in schema.items() if k not in _FILE_ONLY_KEYWORDS}
+    components = {f"{name}.{key}": rewritten(d) for key, d in schema.get("$defs", {}).items()}
+    return {name: rewritten(root), **components}
+
+
 # --- what the composition root plugs in -------------------------------------------------------
 
 PathsBuilder = Callable[[], dict[str, Schema]]
+SchemasBuilder = Callable[[], dict[str, Schema]]
 
 
-def extend(app: Flask, builder: PathsBuilder) -> None:
-    """Add the paths of blueprints the composition root registers on `app` to its document."""
+def extend(app: Flask, builder: PathsBuilder, schemas: SchemasBuilder | None = None) -> None:
+    """Add the paths of blueprints the composition root registers on `app` to its document,
+    and the component schemas those paths refer to."""
     app.extensions["replika"].setdefault("openapi_paths", []).append(builder)
+    if schemas is not None:
+        app.extensions["replika"].setdefault("openapi_schemas", []).append(schemas)
 
 
-def with_extensions(doc: Schema, builders: Iterable[PathsBuilder]) -> Schema:
+def with_extensions(
+    doc: Schema, builders: Iterable[PathsBuilder], schemas: Iterable[SchemasBuilder] = ()
+) -> Schema:
     paths = dict(doc["paths"])
     for builder in builders:
         paths.update(builder())
-    return {**doc, "paths": paths}
+    components = dict(doc.get("components", {}))
+    added = dict(components.get("schemas", {}))
+    for schema_builder in schemas:
+        added.update(schema_builder())
+    return {**doc, "paths": paths, "components": {**components, "schemas": added}}
 
 
 def served(doc: Schema) -> ResponseReturnValue:
     """The answer of `GET /openapi.json`: the service's document and what was plugged in."""
-    builders = current_app.extensions["replika"].get("openapi_paths", [])
-    return jsonify(with_extensions(doc, builders))
+    wiring = current_app.extensions["replika"]
+    return jsonify(
+        with_extensions(doc, wiring.get("openapi_paths", []), wiring.get("openapi_schemas", []))
+    )

@@ -53,7 +53,23 @@ class TenantConfig:
 
 
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    """The schema's validator, its formats (`date`, `uuid`) asserted: a file (or a settings
+    save) with 2026-02-30 is refused, not read back as a date that does not exist."""
+    schema = json.loads(SCHEMA_PATH.read_text())
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _whole_numbers(value: Any) -> Any:
+    """`value` with every float that is a whole number as an int: JSON Schema counts 2.0 as
+    an integer, the code reading the settings (range(), days) expects 2. The schema has no
+    other numbers (every numeric setting is an integer)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 def tenant_id_for(slug: str) -> uuid.UUID:
@@ -113,7 +129,7 @@ def parse(data: Any, source: str) -> TenantConfig:
             [(_path(e), e.message) for e in errors],
             [d for e in errors for d in _details(e)],
         )
-    data = dict(data)
+    data = _whole_numbers(dict(data))
     data.setdefault("locale", "id")
     data.setdefault("timezone", "Asia/Jakarta")
     tid = uuid.UUID(data["id"]) if "id" in data else tenant_id_for(data["slug"])

@@ -133,6 +133,19 @@ def check_rules(config: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     return problems
 
 
+def _keeps_this_page(config: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    """The settings are edited on the whistleblowing service (pages and API), which answers
+    404 for a city that does not run it: a save here cannot stop it, or the city's admins
+    would lose these pages (the hosting deployment can, in the tenant file)."""
+    wb = config.get("services", {}).get("whistleblowing")
+    reason = "the settings are edited on the whistleblowing service: a save here keeps it"
+    if wb is None:
+        return [("services/whistleblowing", reason, "required", None)]
+    if wb.get("enabled", True) is not True:
+        return [("services/whistleblowing/enabled", reason, "enum", [True])]
+    return []
+
+
 def close_removed_programmes(before: dict[str, Any], new: dict[str, Any], on: date) -> list[str]:
     """A programme left out of `new` stays in it, closed on `on` (its ledger row keeps its
     applications and budget; a programme deleted from the settings would stay open there).
@@ -444,7 +457,7 @@ def update(
             exc.details,
             errors=[{"field": f, "reason": r} for f, r in exc.problems],
         ) from None
-    if problems := check_rules(config.data):
+    if problems := check_rules(config.data) + _keeps_this_page(config.data):
         raise refused(problems)
     # the row lock serialises concurrent saves; the stale check then sees the winner
     session.execute(select(func.pg_advisory_xact_lock(_lock_key(tenant.id))))

@@ -1,13 +1,29 @@
 """The OpenAPI paths of what operations/apps.py plugs into the whistleblowing app: the
-replication portal (operations/replication/web.py) and tenant settings (config_web.py). Added to
-that app's `/openapi.json` with `shared.openapi.extend`."""
+replication portal (operations/replication/web.py) and tenant settings (config_web.py), and the
+component schemas they refer to: the tenant file's schema (shared/schemas/tenant.schema.json,
+read here each time the document is built, its `$defs` as components). Added to that app's
+`/openapi.json` with `shared.openapi.extend`."""
 
 from __future__ import annotations
 
+import copy
+import json
+from typing import Any
+
+from operations.replication.config_admin import PLATFORM_KEYS
 from shared.officials import USERNAME_RE
-from shared.openapi import CHECKED_AGAINST, OFFICIAL, UUID, Schema, operation
+from shared.openapi import (
+    CHECKED_AGAINST,
+    FIELDS_WITHIN,
+    OFFICIAL,
+    UUID,
+    Schema,
+    json_schema_components,
+    operation,
+)
 from shared.request_schemas import NO_CONTROLS
 from shared.roles import ROLES as ROLE_NAMES
+from shared.tenant_config import SCHEMA_PATH
 
 P = "/t/{tenant}/api/v1"
 REQUEST_ID: Schema = {"name": "request_id", "in": "path", "required": True, "schema": UUID}
@@ -45,18 +61,76 @@ DECISION: Schema = {
     "required": ["approve"],
     "properties": {"approve": {"type": "boolean"}, "reason": {"type": ["string", "null"]}},
 }
+SETTINGS = "TenantSettings"
 CONFIG_SAVE: Schema = {
     "type": "object",
-    "required": ["config", "version"],
+    "required": ["config"],
     "properties": {
-        "config": {"type": "object", "description": "the whole tenant file, as JSON"},
+        "config": {
+            "$ref": f"#/components/schemas/{SETTINGS}",
+            "description": "the whole tenant file, as JSON; a 422 names its fields by their "
+            "path inside it (services/whistleblowing/sla/feedback_days)",
+            FIELDS_WITHIN: True,
+        },
         "version": {
             "type": "integer",
             "minimum": 0,
             "description": 'the version read (or send If-Match: "<version>")',
+            CHECKED_AGAINST: "the If-Match header: without a version in the body, the "
+            "header gives it",
         },
     },
 }
+
+# The rules of config_admin.update and check_rules that JSON Schema cannot say, by where they
+# sit in the tenant file's schema (JSON pointers into it).
+_PLATFORM = "the hosting deployment: left out, or the value it has now (GET)"
+SETTINGS_RULES: dict[str, str] = {
+    **{f"/properties/{key}": _PLATFORM for key in PLATFORM_KEYS},
+    "/properties/branding/properties/primary_color": "contrast: at least 3:1 against the "
+    "white page",
+    "/properties/branding/properties/secondary_color": "contrast: at least 3:1 against the "
+    "primary colour",
+    "/$defs/whistleblowing/properties/categories/items/properties/code": "the other "
+    "categories: each code once",
+    "/$defs/document/properties/code": "the other required documents: each code once",
+    "/$defs/programme/properties/code": "the other programmes: each code once",
+    "/$defs/programme/properties/required_documents": "the required documents: codes "
+    "among services/hibah_bansos/required_documents",
+    "/$defs/programme/properties/closes": "its programme's opens: not before it",
+}
+
+
+def _at(schema: Schema, pointer: str) -> Schema:
+    node: Any = schema
+    for key in pointer.strip("/").split("/"):
+        node = node[key]
+    return node
+
+
+def settings_schema() -> Schema:
+    """The tenant file's schema as the API takes it: the platform settings may be left out
+    (the save keeps them), and every rule the server adds is marked where it applies."""
+    schema = copy.deepcopy(json.loads(SCHEMA_PATH.read_text()))
+    schema["required"] = [k for k in schema.get("required", []) if k not in PLATFORM_KEYS]
+    # saved here, the settings keep the service that serves them (config_admin)
+    services = schema["properties"]["services"]
+    services["required"] = sorted({*services.get("required", []), "whistleblowing"})
+    schema["$defs"]["whistleblowing"]["properties"]["enabled"] = {"const": True, "default": True}
+    for pointer, what in SETTINGS_RULES.items():
+        _at(schema, pointer)[CHECKED_AGAINST] = what
+    schema["description"] = (
+        "a city's settings: the tenant file (shared/schemas/tenant.schema.json) without the "
+        f"settings of the hosting deployment ({', '.join(PLATFORM_KEYS)}), which a save keeps"
+    )
+    return schema
+
+
+def schemas() -> dict[str, Schema]:
+    """The component schemas the paths refer to."""
+    return json_schema_components(settings_schema(), SETTINGS)
+
+
 ADMIN = "tenant_admin"
 
 

@@ -119,3 +119,50 @@ def data_pattern() -> str:
     schema = json.loads((ROOT / "shared" / "schemas" / "tenant.schema.json").read_text())
     add = schema["properties"]["holidays"]["oneOf"][1]["properties"]["add"]["items"]["oneOf"]
     return add[2]["properties"]["annual"]["pattern"]
+
+
+@pytest.mark.parametrize(
+    "where, value",
+    [
+        (("holidays",), ["2026-02-30"]),
+        (("services", "hibah_bansos", "lpj_due"), "02-30"),
+        (("services", "hibah_bansos", "lpj_due"), "13-01"),
+        (("contact", "email"), "humas\x1f@cimahi.go.id"),
+    ],
+    ids=["a date that does not exist", "lpj_due 30 February", "lpj_due month 13", "a control"],
+)
+def test_what_a_pattern_alone_let_through_is_refused(tmp_path, where, value):
+    data = _cimahi()
+    node = data
+    for key in where[:-1]:
+        node = node.setdefault(key, {})
+    node[where[-1]] = value
+    with pytest.raises(TenantConfigError) as info:
+        load_file(_write(tmp_path, data))
+    assert "/".join(where) in {d.field.rsplit("/0", 1)[0] for d in info.value.details}
+
+
+def test_whole_number_floats_are_read_as_ints(tmp_path):
+    data = _cimahi()
+    data["services"]["whistleblowing"]["retention_days"] = 1825.0
+    config = load_file(_write(tmp_path, data))
+    assert type(config.data["services"]["whistleblowing"]["retention_days"]) is int
+
+
+def test_a_json_schema_file_becomes_components_with_its_refs_rewritten():
+    from shared.openapi import json_schema_components
+
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://example.test/x.json",
+        "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/a"}, "b": {"items": [{"$ref": "#/$defs/b"}]}},
+        "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"type": "integer"}},
+    }
+    got = json_schema_components(schema, "X")
+    assert set(got) == {"X", "X.a", "X.b"}
+    assert "$defs" not in got["X"] and "$id" not in got["X"] and "$schema" not in got["X"]
+    assert got["X"]["properties"]["a"] == {"$ref": "#/components/schemas/X.a"}
+    assert got["X"]["properties"]["b"]["items"] == [{"$ref": "#/components/schemas/X.b"}]
+    assert got["X.a"] == {"$ref": "#/components/schemas/X.b"}
+    assert schema["$defs"]["a"] == {"$ref": "#/$defs/b"}  # the file's schema is left as it is

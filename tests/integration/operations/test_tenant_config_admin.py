@@ -145,3 +145,45 @@ def test_page_saves_yaml_and_shows_errors(wb, city, admin, csrf_token):
     assert (
         tenant_config_in("audit", config.slug)["branding"]["display_name"] == "Kota Lewat Halaman"
     )
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda c: c["services"].pop("whistleblowing"), "services/whistleblowing"),
+        (
+            lambda c: c["services"]["whistleblowing"].update(enabled=False),
+            "services/whistleblowing/enabled",
+        ),
+    ],
+    ids=["left out", "disabled"],
+)
+def test_a_save_keeps_the_service_that_serves_the_settings(wb, city, admin, change, field):
+    """The settings live on the whistleblowing service, which answers 404 for a city that
+    does not run it: a save that stopped it would lock the city's admins out."""
+    config, _ = city
+    new = copy.deepcopy(wb.get(api(config.slug), headers=admin).json["config"])
+    change(new)
+    resp = wb.put(api(config.slug), headers=admin, json={"version": 0, "config": new})
+    assert resp.status_code == 422 and resp.json["errors"][0]["field"] == field
+    assert wb.get(api(config.slug), headers=admin).status_code == 200
+    assert configured_events(config.id) == []
+
+
+def test_the_document_says_what_a_settings_save_takes(wb, city, admin):
+    """The served document embeds the tenant file's schema, and a save of a whole-number
+    float stores the int."""
+    doc = wb.get("/openapi.json").json
+    body = doc["paths"]["/t/{tenant}/api/v1/admin/config"]["put"]["requestBody"]
+    config_ref = body["content"]["application/json"]["schema"]["properties"]["config"]["$ref"]
+    assert config_ref == "#/components/schemas/TenantSettings"
+    settings = doc["components"]["schemas"]["TenantSettings"]
+    assert "slug" not in settings["required"] and "$defs" not in settings
+    assert "202" in doc["paths"]["/t/{tenant}/api/v1/admin/config"]["put"]["responses"]
+    config, _ = city
+    new = copy.deepcopy(wb.get(api(config.slug), headers=admin).json["config"])
+    new["services"]["whistleblowing"]["sla"]["feedback_days"] = 60.0
+    resp = wb.put(api(config.slug), headers=admin, json={"version": 0, "config": new})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    stored = tenant_config_in("whistleblowing", config.slug)
+    assert type(stored["services"]["whistleblowing"]["sla"]["feedback_days"]) is int

@@ -54,6 +54,41 @@ def test_every_401_of_a_bearer_protected_route_carries_a_bearer_challenge(
         ), path
 
 
+def _bearer_protected_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every API route behind `require_roles`, whatever its method."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if "/api/v1/" not in rule.rule or getattr(view, "required_roles", None) is None:
+            continue
+        path = rule.rule.replace("<tenant>", "cimahi")
+        path = re.sub(r"<uuid:\w+>", "00000000-0000-4000-8000-000000000000", path)
+        path = re.sub(r"<(?:\w+:)?\w+>", "x", path)
+        routes += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return routes
+
+
+@pytest.mark.parametrize("service", ["whistleblowing", "hibah_bansos", "audit"])
+def test_every_method_of_a_bearer_protected_route_challenges(service, wb_app, hb_app, audit_app):
+    """Writes too (POST, PUT, PATCH), the replication portal and tenant settings that the
+    composition root plugs into the whistleblowing app, and the auditor API."""
+    app = _apps(wb_app, hb_app, audit_app)[service]
+    client = app.test_client()
+    routes = _bearer_protected_routes(app)
+    paths = {path for _, path in routes}
+    if service == "whistleblowing":
+        plugged = ("/replication/requests", "/admin/config", "/admin/officials")
+        assert all(any(p in path for path in paths) for p in plugged), sorted(paths)
+        assert {"PUT", "POST", "PATCH"} <= {m for m, _ in routes}
+    if service == "audit":
+        assert any("/audit/" in path for path in paths), sorted(paths)
+    for method, path in routes:
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+            resp = client.open(path, method=method, headers=headers, json={})
+            assert resp.status_code == 401, (method, path, resp.status_code)
+            assert BEARER.match(resp.headers.get("WWW-Authenticate", "")), (method, path)
+
+
 def test_applicants_and_the_token_endpoints_challenge_too(hb, wb):
     for resp in (
         hb.get(f"{T}/applications/mine"),
