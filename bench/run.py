@@ -9,7 +9,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-SECTIONS = ("crypto", "pipeline", "intake", "scale")
+SECTIONS = ("crypto", "pipeline", "notifications", "intake", "cities", "scale")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             section["seconds"] = round(time.monotonic() - t0, 1)
             result["sections"][name] = section
             print(f"bench: {name} done in {section['seconds']}s", flush=True)
+        result["machine"]["load_avg_at_end"] = machine.load_average()
     result["seconds"] = round(time.monotonic() - started, 1)
     result["goals"] = report.goals(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
