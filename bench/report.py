@@ -628,6 +628,12 @@ def write_markdown(
         "",
     ]
     runs = sorted({(v["started_at"], v["mode"]) for v in gathered.values()})
+    if result.get("partial"):
+        lines += [
+            f"Run `{result.get('started_at')}` was cut short (the session's time ran out): "
+            "its finished sections are shown; the others come from earlier runs.",
+            "",
+        ]
     lines += [
         "Runs shown: "
         + ", ".join(f"`{s}` ({mo})" for s, mo in runs)
@@ -1090,3 +1096,23 @@ def console_summary(result: dict) -> str:
         if s.get("error"):
             lines.append(f"  section {name} FAILED: {s['error'][:300]}")
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.report RESULTS.json`: rewrite docs/benchmarks.md (and the charts) from
+    a results file, e.g. the one a run cut short left after its last finished section."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m bench.report bench/results/<run>.json")
+        return 2
+    result = json.loads(Path(args[0]).read_text())
+    result["goals"] = goals(result)
+    write_markdown(result, charts(result, RESULTS))
+    print(console_summary(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
