@@ -37,17 +37,17 @@ def compile_catalogues(directory: Path) -> None:
     for po in directory.glob("*/LC_MESSAGES/*.po"):
         mo = po.with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            with po.open("rb") as f:
-                catalog = read_po(f)
+            with po.open("rb") as src:
+                catalog = read_po(src)
             # a temporary file of this writer's own: gunicorn's workers boot at the same time
             # and, on a fresh checkout, each compiles; with one shared ".mo.tmp" name the
             # second worker's replace found the file gone and the worker failed to boot
             # (seen on the first `make bench` in a new worktree)
             with tempfile.NamedTemporaryFile(
                 "wb", dir=mo.parent, prefix=mo.name + ".", suffix=".tmp", delete=False
-            ) as f:
-                write_mo(f, catalog)
-            Path(f.name).replace(mo)
+            ) as out:
+                write_mo(out, catalog)
+            Path(out.name).replace(mo)
 
 
 def select_locale() -> str:
