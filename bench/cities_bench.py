@@ -40,8 +40,11 @@ def city_slug(i: int) -> str:
 
 
 def city_region_code(i: int) -> str:
-    """Region codes outside the real provinces' (11..94): 95.01 ... 99.xx."""
-    return f"{95 + i // 99:02d}.{i % 99 + 1:02d}"
+    """A valid BPS-shaped code per city (two digits, a dot, two digits): 90.01 ... 95.19 for
+    the 514 (99 cities per made-up province; 3-digit provinces do not parse)."""
+    if not 0 <= i < 99 * 10:
+        raise ValueError("at most 990 bench cities")
+    return f"{90 + i // 99:02d}.{i % 99 + 1:02d}"
 
 
 def _provision_chunk(tenants_dir: str, indices: list[int]) -> list[dict[str, float]]:
