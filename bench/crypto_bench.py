@@ -115,7 +115,9 @@ def run(quick: bool) -> dict:
                 warmup=10,
             )
             sealed = identity.seal_identity(session, tid, report_id, ident)
-            private = identity._private_key(identity._unlock(row, tid, stack.CUSTODIAN_PASSPHRASE))
+            private = identity._private_key(
+                identity._unlock(session, row, tid, stack.CUSTODIAN_PASSPHRASE)
+            )
             ops["identity_open.hpke_only"] = time_op(
                 lambda: identity.SUITE.decrypt(sealed, private, info=info),
                 number=max(100, number // 3),

@@ -183,8 +183,16 @@ def stop_server(state: Path, name: str, proc: subprocess.Popen) -> None:
 
 
 def run_wrk(
-    url: str, bodies: Path, tokens: Path | None, rate: float, duration: float, connections: int
+    url: str,
+    bodies: Path,
+    tokens: Path | None,
+    rate: float,
+    duration: float,
+    connections: int,
+    paths: Path | None = None,
 ) -> dict:
+    """One wrk run; `paths` (one request path per body line) sends each request to its own
+    path, e.g. a random tenant per request."""
     rate_per_thread = rate / WRK_THREADS if rate else 0
     binary, wrk_env = tools.wrk()
     argv = [
@@ -205,6 +213,7 @@ def run_wrk(
         str(tokens) if tokens else "-",
         f"{rate_per_thread:g}",
         str(WRK_THREADS),
+        str(paths) if paths else "-",
     ]
     out = subprocess.run(
         argv, capture_output=True, text=True, timeout=duration + 60, env={**os.environ, **wrk_env}

@@ -7,6 +7,15 @@ import platform
 import subprocess
 
 
+def load_average() -> list[float] | None:
+    """1, 5 and 15 minute load averages: the machine is shared with other sessions, and the
+    report says how busy it was at the start and at the end of a run."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def describe(env: dict[str, str] | None = None) -> dict:
     info: dict = {
         "cores": os.cpu_count(),
@@ -25,10 +34,7 @@ def describe(env: dict[str, str] | None = None) -> dict:
         info["memory_gib"] = round(kb / 1024 / 1024, 1)
     except (OSError, StopIteration):
         pass
-    try:
-        info["load_avg_at_start"] = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        pass
+    info["load_avg_at_start"] = load_average()
     if env:
         info.update(_server_versions())
     try:  # the load generator, from PATH or fetched by bench/tools.py

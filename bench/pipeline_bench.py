@@ -373,6 +373,50 @@ def producer_latency(tenant, rate: float, duration: float, topic: str) -> dict:
     }
 
 
+LEDGER_RATE = 1000
+LEDGER_SECONDS = 300.0
+MAX_RATE_P99_MS = 1000.0
+MAX_RATES = (1500, 2000, 3000, 4000, 6000)
+COMMITS_PER_S = 50  # as at 1,000/s: more events per commit above it, not more commits
+
+
+def step_held(step: dict, limit_ms: float = MAX_RATE_P99_MS) -> bool:
+    """A fixed-rate step held when every event reached the ledger, the rate was offered
+    (95%) and p99 stayed under the limit."""
+    p99 = (step.get("latency_ms") or {}).get("p99")
+    return (
+        not step.get("missing")
+        and p99 is not None
+        and p99 == p99  # not NaN
+        and p99 < limit_ms
+        and step.get("achieved_eps", 0) >= 0.95 * step["target_eps"]
+    )
+
+
+def max_rate(tenant, seconds: float, quick: bool) -> dict:
+    """Goal 3's second half: rising fixed rates above 1,000/s until p99 reaches 1 s; the
+    highest rate held (1,000/s itself when even the first step above it fails and the goal
+    step held, as the caller's table shows)."""
+    steps = []
+    best = None
+    for rate in MAX_RATES[:3] if quick else MAX_RATES:
+        per_commit = max(1, rate // COMMITS_PER_S)
+        step = ledger_latency(tenant, rate, seconds, 3, per_commit)
+        step["seconds"] = seconds
+        step["held"] = step_held(step)
+        steps.append(step)
+        print(
+            f"bench:   max-rate {rate}/s: p99 {step['latency_ms']['p99']} ms, achieved "
+            f"{step['achieved_eps']}/s, missing {step['missing']}"
+            f"{'' if step['held'] else '  <- not held'}",
+            flush=True,
+        )
+        if not step["held"]:
+            break
+        best = rate
+    return {"steps": steps, "max_eps": best, "step_seconds": seconds, "p99_limit_ms": 1000.0}
+
+
 def _start_workers(state: Path, env: dict) -> list[tuple[str, subprocess.Popen]]:
     from infra import local
 
@@ -452,21 +496,27 @@ def run(quick: bool, state: Path, env: dict) -> dict:
         # 100/s: one event per commit; 1,000/s: twenty per commit (a commit costs ~8 ms of
         # one emitter here, WAL flush included, and NOTIFY serialises committing
         # transactions: 1,000 commits/s cannot be offered from this 2-core machine while the
-        # pipeline runs on it too)
-        for rate, processes, per_commit in ((100, 2, 1), (1000, 3, 20)):
-            step = ledger_latency(tenant, rate, duration, processes, per_commit)
-            base = producer_latency(tenant, rate, duration, "bench.baseline")
+        # pipeline runs on it too). Goal 3 holds 1,000/s for 5 minutes in full mode.
+        for rate, seconds, processes, per_commit in (
+            (100, duration, 2, 1),
+            (LEDGER_RATE, duration if quick else LEDGER_SECONDS, 3, 20),
+        ):
+            step = ledger_latency(tenant, rate, seconds, processes, per_commit)
+            step["seconds"] = seconds
+            base = producer_latency(tenant, rate, min(seconds, duration), "bench.baseline")
             step["baseline_producer"] = base
             step["p99_ratio_to_baseline"] = ratio(
                 step["latency_ms"]["p99"], base["latency_ms"]["p99"]
             )
             out["ledger"].append(step)
             print(
-                f"bench:   {rate}/s: commit-to-ledger p50 {step['latency_ms']['p50']} ms "
-                f"p99 {step['latency_ms']['p99']} ms (achieved {step['achieved_eps']}/s); "
-                f"producer p99 {base['latency_ms']['p99']} ms",
+                f"bench:   {rate}/s for {seconds:g} s: commit-to-ledger p50 "
+                f"{step['latency_ms']['p50']} ms p99 {step['latency_ms']['p99']} ms "
+                f"(achieved {step['achieved_eps']}/s); producer p99 "
+                f"{base['latency_ms']['p99']} ms",
                 flush=True,
             )
+        out["ledger_max_rate"] = max_rate(tenant, duration, quick)
     finally:
         _stop_workers(state, procs)
     return out

@@ -9,7 +9,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-SECTIONS = ("crypto", "pipeline", "intake", "scale")
+SECTIONS = ("crypto", "pipeline", "notifications", "cities", "intake", "scale")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -69,11 +69,13 @@ def main(argv: list[str] | None = None) -> int:
             section["seconds"] = round(time.monotonic() - t0, 1)
             result["sections"][name] = section
             print(f"bench: {name} done in {section['seconds']}s", flush=True)
+            result["machine"]["load_avg_at_end"] = machine.load_average()
+            _save_partial(result, stamp, args)  # a run cut short keeps its finished sections
     result["seconds"] = round(time.monotonic() - started, 1)
     result["goals"] = report.goals(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=str)
-    suffix = ("-national" if args.national else "") + ("-quick" if args.quick else "")
+    suffix = _suffix(args)
     (RESULTS / f"{stamp}{suffix}.json").write_text(text + "\n")
     if not args.national:  # the regular run's results; the scale run keeps its own file
         (RESULTS / "latest.json").write_text(text + "\n")
@@ -83,6 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     print(report.console_summary(result))
     print(f"bench: finished in {result['seconds']}s; results in {RESULTS / 'latest.json'}")
     return 0
+
+
+def _suffix(args) -> str:
+    return ("-national" if args.national else "") + ("-quick" if args.quick else "")
+
+
+def _save_partial(result: dict, stamp: str, args) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    partial = {**result, "partial": True}
+    path = RESULTS / f"{stamp}{_suffix(args)}.json"
+    path.write_text(json.dumps(partial, indent=2, default=str) + "\n")
 
 
 def _takes_state(fn) -> bool:

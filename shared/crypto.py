@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Uuid, event, text
 from sqlalchemy.orm import Session
 
+from shared.bounded_cache import BoundedCache
 from shared.keyring import KeyringError, keyring
 
 BLOB_VERSION = b"\x01"
@@ -50,7 +51,11 @@ def _aad(*parts: Any) -> bytes:
 
 # Unwrapped tenant keys, per database (each service database has its own tenant keys), for a
 # short while: rotation and shredding reach running services within CACHE_SECONDS.
-_tenant_key_cache: dict[tuple[str, uuid.UUID, str], tuple[float, str, bytes]] = {}
+# Bounded (shared/bounded_cache.py): 514 cities x every purpose fit, a worker's memory stays flat.
+TENANT_KEY_CACHE_SIZE = 4096
+_tenant_key_cache: BoundedCache[tuple[str, uuid.UUID, str], tuple[float, str, bytes]] = (
+    BoundedCache(TENANT_KEY_CACHE_SIZE)
+)
 CACHE_SECONDS = 30.0
 _ACTIVE_KEY_SQL = text(
     "select key_id, purpose, master_key_id, wrapped from tenant_keys "

@@ -9,6 +9,7 @@ Language: `?lang=` (remembered in a cookie), else the cookie, else the tenant's 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -36,12 +37,17 @@ def compile_catalogues(directory: Path) -> None:
     for po in directory.glob("*/LC_MESSAGES/*.po"):
         mo = po.with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            with po.open("rb") as f:
-                catalog = read_po(f)
-            tmp = mo.with_suffix(".mo.tmp")
-            with tmp.open("wb") as f:
-                write_mo(f, catalog)
-            tmp.replace(mo)
+            with po.open("rb") as src:
+                catalog = read_po(src)
+            # a temporary file of this writer's own: gunicorn's workers boot at the same time
+            # and, on a fresh checkout, each compiles; with one shared ".mo.tmp" name the
+            # second worker's replace found the file gone and the worker failed to boot
+            # (seen on the first `make bench` in a new worktree)
+            with tempfile.NamedTemporaryFile(
+                "wb", dir=mo.parent, prefix=mo.name + ".", suffix=".tmp", delete=False
+            ) as out:
+                write_mo(out, catalog)
+            Path(out.name).replace(mo)
 
 
 def select_locale() -> str:

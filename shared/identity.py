@@ -42,6 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from shared import crypto, login_throttle
+from shared.bounded_cache import BoundedCache
 from shared.db import session_factory, tenant_session
 
 SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
@@ -214,7 +215,10 @@ def _custodian_row(session: Session, tenant_id: uuid.UUID):
 # then seals without reading the key). Only a key whose authentication checked out is kept; the
 # app role cannot rewrite the key row (operators can: within seconds it is read again).
 PUBLIC_KEY_CACHE_SECONDS = 10.0
-_public_keys: dict[tuple[str, uuid.UUID], tuple[float, bytes]] = {}
+PUBLIC_KEY_CACHE_SIZE = 2048  # entries (database, tenant): bounded, 514 cities fit
+_public_keys: BoundedCache[tuple[str, uuid.UUID], tuple[float, bytes]] = BoundedCache(
+    PUBLIC_KEY_CACHE_SIZE
+)
 
 
 def forget_public_keys() -> None:

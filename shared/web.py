@@ -30,6 +30,7 @@ from shared import (
     suspension,
 )
 from shared.auth import bearer_challenge, is_api_request
+from shared.bounded_cache import BoundedCache
 from shared.db import session_factory
 from shared.problem import (
     PROBLEM_TYPES,
@@ -47,6 +48,8 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 TENANT_CACHE_SECONDS = 5.0
+# Slugs come from URLs: a flood of made-up ones must not grow a worker without end (514 fit).
+TENANT_CACHE_SIZE = 2048
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ class TenantCache:
 
     def __init__(self, factory: sessionmaker[Session], model: type, service: str) -> None:
         self.factory, self.model, self.service = factory, model, service
-        self._entries: dict[str, tuple[float, Tenant | None]] = {}
+        self._entries: BoundedCache[str, tuple[float, Tenant | None]] = BoundedCache(
+            TENANT_CACHE_SIZE
+        )
 
     def get(self, slug: str) -> Tenant | None:
         now = time.monotonic()

@@ -1,6 +1,8 @@
 -- wrk script: POST one JSON body per request (from a file, one body per line), optional bearer
 -- tokens (a file aligned with the bodies), paced to a fixed rate per thread.
---   wrk -t T -c C -d D -s post.lua URL -- BODIES TOKENS|- RATE_PER_THREAD T
+--   wrk -t T -c C -d D -s post.lua URL -- BODIES TOKENS|- RATE_PER_THREAD T [PATHS]
+-- PATHS (optional): a file of request paths aligned with the bodies (e.g. a random tenant's
+-- /t/<slug>/... per request); without it every request goes to URL's path.
 -- RATE_PER_THREAD 0 means no pacing (closed loop, as fast as the connections go).
 -- Pacing: each thread keeps a timetable (one slot every 1/rate s); every request waits for the
 -- next free slot, so the offered rate is fixed while enough connections are free. Latency is
@@ -25,7 +27,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local bodies, tokens = {}, {}
+local bodies, tokens, paths = {}, {}, {}
 local i = 0
 local interval, next_due = 0, nil
 non2xx = 0
@@ -42,6 +44,13 @@ function init(args)
     k = 0
     for line in io.lines(args[2]) do
       if k % nthreads == tid then table.insert(tokens, line) end
+      k = k + 1
+    end
+  end
+  if args[5] ~= nil and args[5] ~= "-" then
+    k = 0
+    for line in io.lines(args[5]) do
+      if k % nthreads == tid then table.insert(paths, line) end
       k = k + 1
     end
   end
@@ -64,7 +73,9 @@ function request()
   local idx = ((i - 1) % #bodies) + 1
   local headers = {["Content-Type"] = "application/json"}
   if #tokens > 0 then headers["Authorization"] = "Bearer " .. tokens[idx] end
-  return wrk.format("POST", nil, headers, bodies[idx])
+  local path = nil
+  if #paths > 0 then path = paths[idx] end
+  return wrk.format("POST", path, headers, bodies[idx])
 end
 
 function response(status, headers, body)
