@@ -485,6 +485,31 @@ def reseal_identity(
     return ref
 
 
+def awaiting_reseal(session: Session) -> list[dict[str, Any]]:
+    """The custodian's list: moved cases of this city whose sealed identity still waits to be
+    re-sealed to the receiving city (oldest first); ids and numbers only, no content."""
+    rows = session.execute(
+        select(Referral, Report.case_number)
+        .join(Report, Report.id == Referral.report_id)
+        .where(
+            Referral.direction == "out",
+            Referral.status == "moved",
+            Referral.identity == "awaiting_reseal",
+        )
+        .order_by(Referral.decided_at, Referral.id)
+    ).all()
+    return [
+        {
+            "id": str(ref.id),
+            "case_number": case_number,
+            "partner": ref.partner_slug,
+            "partner_case_number": ref.partner_case_number,
+            "decided_at": ref.decided_at,
+        }
+        for ref, case_number in rows
+    ]
+
+
 # --- 4. Following and relaying --------------------------------------------------------------------
 
 

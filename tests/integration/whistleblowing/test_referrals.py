@@ -490,3 +490,61 @@ def test_evidence_moves_with_the_case_and_later_files_are_relayed(wb, cities):
     assert sent.status_code == 201
     theirs = wb.get(f"/t/{receiver.slug}/api/v1/reports/{new_case}", headers=rx).json
     assert [m["body"] for m in theirs["messages"]] == ["Masih ada kabar?"]
+
+
+def test_the_custodian_reseals_on_a_page_with_the_error_beside_the_passphrase(
+    wb_app, wb, cities, make_official, csrf_token
+):
+    sender, receiver = cities
+    filed = file(wb, sender, identity=IDENTITY)
+    plain = file(wb, sender)  # an anonymous report: nothing to re-seal, not listed
+    for f in (filed, plain):
+        referral_id = refer(wb, sender, f["case_number"], receiver.slug).json["id"]
+        assert decide(wb, sender, f["receipt"], referral_id, "consent").status_code == 200
+    confidential_id = inbox(wb, sender, filed["receipt"])["referral"]["id"]
+    custodian = wb_app.test_client()
+    sign_in(custodian, sender, make_official, csrf_token, "identity_custodian")
+    page_url = f"/t/{sender.slug}/whistleblowing/identity-reseals"
+    home = custodian.get(f"/t/{sender.slug}/whistleblowing/office").get_data(as_text=True)
+    assert page_url in home and "Segel ulang identitas" in home  # in the custodian's menu
+    page = custodian.get(page_url)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert filed["case_number"] in html and plain["case_number"] not in html
+    form_url = f"{page_url}/{confidential_id}"
+    assert f'action="{form_url}"' in html
+
+    wrong = custodian.post(
+        form_url, data={"passphrase": "bukan frasa", "csrf_token": csrf_token(custodian, page_url)}
+    )
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 403
+    assert f'id="passphrase-{confidential_id}-error"' in html and "Frasa sandi tidak benar." in html
+    assert 'aria-invalid="true"' in html
+    empty = custodian.post(form_url, data={"csrf_token": csrf_token(custodian, page_url)})
+    assert empty.status_code == 422
+    assert "Ketik frasa sandi pemegang kunci Anda" in empty.get_data(as_text=True)
+
+    done = custodian.post(
+        form_url,
+        data={
+            "passphrase": f"test-custodian-{sender.slug}",
+            "csrf_token": csrf_token(custodian, page_url),
+        },
+    )
+    assert done.status_code == 303 and done.headers["Location"].endswith("/identity-reseals")
+    after = custodian.get(page_url).get_data(as_text=True)
+    assert "Identitas telah disegel ulang untuk" in after
+    assert "Tidak ada identitas yang menunggu disegel ulang." in after
+    english = custodian.get(f"{page_url}?lang=en").get_data(as_text=True)
+    assert "No identity waits to be re-sealed." in english
+    new_case = inbox(wb, sender, filed["receipt"])["referral"]["followed"]["case_number"]
+    came = wb.get(
+        f"/t/{receiver.slug}/api/v1/reports/{new_case}/referrals",
+        headers=headers(wb, receiver, "wbs_supervisor"),
+    ).json
+    assert came["referral"]["identity"] == "resealed"
+    # an official who is not a custodian cannot open the page
+    other = wb_app.test_client()
+    sign_in(other, sender, make_official, csrf_token, "wbs_supervisor")
+    assert other.get(page_url).status_code == 403
