@@ -162,6 +162,19 @@ def _came_in(session: Session, report_id: uuid.UUID) -> bool:
     )
 
 
+def came_from(session: Session, report_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(sending tenant id, original case id) of a case that came by referral, else None: where
+    its reporter's receipt and sealed contact stay (the notifications consumer's question)."""
+    row = session.execute(
+        select(Referral.partner_tenant_id, Referral.partner_report_id).where(
+            Referral.report_id == report_id, Referral.direction == "in"
+        )
+    ).first()
+    if row is None or row.partner_report_id is None:
+        return None
+    return row.partner_tenant_id, row.partner_report_id
+
+
 def propose(
     uw: UnitOfWork, actor: Actor, report: Report, partner_slug: str, reason: str
 ) -> Referral:
