@@ -247,7 +247,7 @@ def poll_updates(uw: UnitOfWork, gateway: LaporGateway, now: datetime | None = N
             uw.add_new(row)
             fwd.updates_seen = u.seq
             added += 1
-            new += 1
+            new += rules.is_news(u.seq)
         if new:
             # the reporter who left a contact is told there is news (the rules of the
             # notifications consumer); the event holds counts and ids, not LAPOR!'s words

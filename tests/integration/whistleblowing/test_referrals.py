@@ -548,3 +548,67 @@ def test_the_custodian_reseals_on_a_page_with_the_error_beside_the_passphrase(
     other = wb_app.test_client()
     sign_in(other, sender, make_official, csrf_token, "wbs_supervisor")
     assert other.get(page_url).status_code == 403
+
+
+def test_a_hand_over_whose_sending_commit_failed_is_completed_by_consenting_again(wb, cities):
+    """The receiving side commits first (referrals.py); here the sending side's transaction is
+    then lost (rolled back instead of committed, as when its commit fails). Consenting again
+    finds the receiving case by `partner_referral_id` and only completes the sending side."""
+    from sqlalchemy import select
+
+    from services.whistleblowing import referrals
+    from services.whistleblowing.models import OutboxRow, Referral, Report
+    from shared import event_types as ev
+    from shared.db import service_engine, session_factory, tenant_session
+    from shared.uow import UnitOfWork
+
+    sender, receiver = cities
+    filed = file(wb, sender)
+    referral_id = refer(wb, sender, filed["case_number"], receiver.slug).json["id"]
+    factory = session_factory(service_engine("whistleblowing"))
+    with tenant_session(factory, sender.id) as s:
+        uw = UnitOfWork(s, sender, "whistleblowing", OutboxRow)
+        report = s.execute(
+            select(Report).where(Report.case_number == filed["case_number"])
+        ).scalar_one()
+        first = referrals.decide(uw, report, uuid.UUID(referral_id), "consent")
+        first_case = first.partner_case_number
+        assert first.status == "moved" and first_case
+        uw.rollback()  # the sending commit never happens
+
+    def receiving_state():
+        with service_engine("whistleblowing", migration=True).connect() as conn:
+            cases = (
+                conn.execute(
+                    text("select case_number from wb_reports where tenant_id = :t"),
+                    {"t": receiver.id},
+                )
+                .scalars()
+                .all()
+            )
+            incoming = conn.execute(
+                text("select count(*) from wb_referrals where tenant_id = :t"), {"t": receiver.id}
+            ).scalar_one()
+            handed = conn.execute(
+                text(
+                    "select count(*) from outbox where tenant_id = :t and payload->>'type' = :type"
+                ),
+                {"t": receiver.id, "type": ev.WB_REFERRAL_HANDED_OVER},
+            ).scalar_one()
+        return cases, incoming, handed
+
+    # the receiving city holds the case; the sending city still asks the reporter
+    assert receiving_state() == ([first_case], 1, 1)
+    asked = inbox(wb, sender, filed["receipt"])["referral"]
+    assert asked["status"] == "awaiting_consent"
+
+    again = decide(wb, sender, filed["receipt"], referral_id, "consent")
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.json["status"] == "moved"
+    assert again.json["partner_case_number"] == first_case  # the same case, not a copy
+    assert receiving_state() == ([first_case], 1, 1)
+    with tenant_session(factory, sender.id) as s:
+        out = s.get_one(Referral, uuid.UUID(referral_id))
+        assert out.status == "moved" and out.partner_case_number == first_case
+    followed = inbox(wb, sender, filed["receipt"])["referral"]["followed"]
+    assert followed["case_number"] == first_case
