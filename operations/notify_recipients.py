@@ -33,7 +33,7 @@ from services.notifications.daily import DailyNotices
 from services.notifications.deadlines import CaseClock, LpjDue
 from services.notifications.domain import rules
 from services.notifications.recipients import City, Contact, Skip
-from services.whistleblowing import holiday_calendar, reporter_contacts
+from services.whistleblowing import holiday_calendar, referrals, reporter_contacts
 from services.whistleblowing.domain import clocks
 from shared import crypto, settings
 from shared.db import service_engine, session_factory, tenant_session
@@ -126,6 +126,13 @@ class ServiceRecipients:
         with _session("whistleblowing", tenant_id) as session:
             found = reporter_contacts.contact_for_case(session, tenant_id, report_id)
         return Contact(found.kind, found.address) if found else Skip("no_contact")
+
+    def reporter_home(
+        self, tenant_id: uuid.UUID, report_id: uuid.UUID
+    ) -> tuple[uuid.UUID, uuid.UUID] | None:
+        # a case referred from a linked city: its reporter is told from there
+        with _session("whistleblowing", tenant_id) as session:
+            return referrals.came_from(session, report_id)
 
     def city_contact(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> Contact | Skip:
         from operations.replication.models import ReplicationRequest

@@ -179,6 +179,22 @@ class NotificationsConsumer:
                 return [(f"city:{i}", r.city_contact(tenant_id, i))] if i else []
         return [(f"official:{i}", None) for i in officials if i is not None]
 
+    def _at_reporter_home(
+        self, tenant_id: uuid.UUID, notice: rules.Notice
+    ) -> tuple[rules.Notice, uuid.UUID]:
+        """A reporter's notice of a case that came by referral goes from the city that holds
+        their receipt and sealed contact (the contact never leaves it); others stay."""
+        if not isinstance(notice.audience, rules.ReporterOfCase):
+            return notice, tenant_id
+        i = _uuid(notice.audience.report_id)
+        home = self.recipients.reporter_home(tenant_id, i) if i else None
+        if home is None:
+            return notice, tenant_id
+        home_city = self.recipients.city_by_id(home[0])
+        if home_city is None:
+            return notice, tenant_id
+        return rules.at_reporter_home(notice, home_city.slug, str(home[1])), home_city.id
+
     def plan(self, event: dict[str, Any]) -> list[Planned]:
         """The notification rows of one accepted event."""
         if datetime.fromisoformat(event["time"]) < _now() - self.max_event_age:
@@ -189,6 +205,7 @@ class NotificationsConsumer:
         tenant_id = city.id
         out: list[Planned] = []
         for notice in rules.notices(event, city.slug):
+            notice, tenant_id = self._at_reporter_home(city.id, notice)
             link = self.public_urls.get(notice.service, "") + notice.path
             for reference, contact in self._recipients_of(tenant_id, notice.audience):
                 if contact is None:  # an official: their contact depends on the kind

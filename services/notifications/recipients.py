@@ -76,6 +76,14 @@ class Recipients(Protocol):
         """The contact a reporter chose to leave for "ada balasan baru" notices."""
         ...
 
+    def reporter_home(
+        self, tenant_id: uuid.UUID, report_id: uuid.UUID
+    ) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """Where the reporter of case `report_id` holds their receipt and contact, when the
+        case came by referral from a linked city: (that tenant's id, its original case id);
+        None for a case filed here."""
+        ...
+
     def city_contact(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> Contact | Skip:
         """The contact of the city that asked for replication request `request_id` of host
         tenant `tenant_id`."""

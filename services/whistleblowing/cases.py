@@ -81,6 +81,18 @@ def integrity_refusal(exc: IntegrityError) -> Refused | None:
     return None
 
 
+def _moved_on(session: Session, report_id: uuid.UUID) -> bool:
+    """Whether the case was handed over to a linked city (referrals.py)."""
+    found = session.execute(
+        select(Referral.id).where(
+            Referral.report_id == report_id,
+            Referral.direction == "out",
+            Referral.status == "moved",
+        )
+    ).first()
+    return found is not None
+
+
 def digest(session: Session, tenant: Tenant, value: Any) -> str:
     """A keyed digest for events: proves what was submitted without letting anyone confirm a
     guessed text (a plain SHA-256 of a short text could be guessed)."""
@@ -554,8 +566,10 @@ def _apply(uw: UnitOfWork, report: Report, step: lifecycle.Step, actor: Actor) -
     }
     if step.reason:
         data["reason_digest"] = digest(session, tenant, step.reason)
-    if not lifecycle.takes_input(report.status):
-        # archived: no reply can come any more, so the notice contact has no use left
+    if not lifecycle.takes_input(report.status) and not _moved_on(session, report.id):
+        # archived: no reply can come any more, so the notice contact has no use left (unless
+        # the case was handed over to a linked city, whose replies still reach the reporter
+        # here: then it goes at retention expiry, or when the reporter withdraws it)
         reporter_contacts.forget(session, tenant.id, report.id)
     _emit(uw, ev.WB_REPORT_TRANSITIONED, report, actor, **data)
     return report

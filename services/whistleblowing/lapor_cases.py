@@ -227,6 +227,7 @@ def poll_updates(uw: UnitOfWork, gateway: LaporGateway, now: datetime | None = N
         except LaporUnavailable as exc:
             log.warning("lapor: updates of %s not fetched (%s)", fwd.tracking_id, exc)
             continue
+        new = 0
         for u in updates:
             if u.seq <= fwd.updates_seen:
                 continue
@@ -246,6 +247,19 @@ def poll_updates(uw: UnitOfWork, gateway: LaporGateway, now: datetime | None = N
             uw.add_new(row)
             fwd.updates_seen = u.seq
             added += 1
+            new += rules.is_news(u.seq)
+        if new:
+            # the reporter who left a contact is told there is news (the rules of the
+            # notifications consumer); the event holds counts and ids, not LAPOR!'s words
+            report = session.get_one(Report, fwd.report_id)
+            _emit(
+                uw,
+                ev.WB_LAPOR_STATUS_UPDATED,
+                report,
+                SYSTEM,
+                updates=new,
+                latest_seq=fwd.updates_seen,
+            )
         fwd.polled_at = now
     return added
 

@@ -76,6 +76,7 @@ def _office_menu() -> dict:
         rows.append((_("Statistics"), "wb_stats.page"))
     if access.holds(roles, access.CUSTODIANS):
         rows.append((_("Identity requests"), "wb_office.identity_requests"))
+        rows.append((_("Identity re-seals"), "wb_referrals.reseal_list"))  # referral_routes.py
         rows.append((_("Custodian key"), "wb_office.custodian_key"))
     if "tenant_admin" in roles:  # the city's settings (operations/replication/config_web.py)
         rows.append((_("City settings"), "tenant_config.page"))

@@ -1,5 +1,6 @@
 """HTTP handlers of referrals between linked cities (`referrals.py`): the JSON API, the
-officials' "Rujuk ke kota lain" form on a case page, and the reporter's consent in the inbox.
+officials' "Rujuk ke kota lain" form on a case page, the identity custodian's re-seal page, and
+the reporter's consent in the inbox.
 
 Thin, like api.py and the pages: parse, one use case in `with unit_of_work() as uw:`. The API
 answers problem+json; the pages answer POST with a redirect (errors flashed beside the form).
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from services.whistleblowing import api, forms, referrals, schemas, views
+from services.whistleblowing.domain import access
 from services.whistleblowing.models import Report
 from services.whistleblowing.pages import BASE as INBOX_BASE
 from services.whistleblowing.pages import _back_to_inbox, _inbox_page, with_receipt
@@ -100,6 +102,65 @@ def _refusal(exc: Refused) -> str:
     if exc.status == 409:
         return _("This case cannot be referred now.")
     return _("This action was refused.")
+
+
+# --- The identity custodian's page: identities waiting to be re-sealed -------------------------
+
+RESEALS = "/t/<tenant>/whistleblowing/identity-reseals"
+
+
+def _reseal_page(
+    error_for: str | None = None, error: str | None = None, status: int = 200, headers=None
+):
+    items = referrals.awaiting_reseal(db())
+    body = render_template(
+        "whistleblowing/office/reseals.html", items=items, error_for=error_for, error=error
+    )
+    return body, status, headers or {}
+
+
+def _reseal_refusal(exc: Refused) -> str:
+    if exc.status == 422:
+        return _("Type your custodian passphrase to re-seal the identity.")
+    if exc.status == 403:
+        return _("The passphrase is not right.")
+    if exc.status == 429:
+        retry = (exc.headers or {}).get("Retry-After", "60")
+        return _("Too many wrong tries. Wait %(n)s seconds, then try again.", n=retry)
+    return _(
+        "This identity cannot be re-sealed now: it is already re-sealed, or the referral "
+        "agreement or the other city's custodian is missing."
+    )
+
+
+@bp.get(RESEALS)
+@require_roles(*access.CUSTODIANS)
+def reseal_list():
+    return _reseal_page()
+
+
+@bp.post(f"{RESEALS}/<uuid:referral_id>")
+@require_roles(*access.CUSTODIANS)
+def reseal_page(referral_id: uuid.UUID):
+    """The form of one referral: the passphrase re-seals the identity for the receiving city."""
+    passphrase = request.form.get("passphrase") or None
+    try:
+        with unit_of_work() as uw:
+            ref = referrals.reseal_identity(uw, official_actor(), referral_id, passphrase)
+    except Refused as exc:
+        if exc.status == 404:
+            raise  # the same 404 as a missing referral
+        headers = exc.headers if exc.status == 429 else None
+        return _reseal_page(str(referral_id), _reseal_refusal(exc), exc.status, headers)
+    flash(
+        _(
+            "The identity is re-sealed for %(city)s (case %(case)s); this city no longer holds it.",
+            city=ref.partner_slug,
+            case=ref.partner_case_number,
+        ),
+        "success",
+    )
+    return redirect(url_for("wb_referrals.reseal_list"), code=303)
 
 
 # --- Reporter's inbox: consent ---------------------------------------------------------------------

@@ -162,6 +162,19 @@ def _came_in(session: Session, report_id: uuid.UUID) -> bool:
     )
 
 
+def came_from(session: Session, report_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(sending tenant id, original case id) of a case that came by referral, else None: where
+    its reporter's receipt and sealed contact stay (the notifications consumer's question)."""
+    row = session.execute(
+        select(Referral.partner_tenant_id, Referral.partner_report_id).where(
+            Referral.report_id == report_id, Referral.direction == "in"
+        )
+    ).first()
+    if row is None or row.partner_report_id is None:
+        return None
+    return row.partner_tenant_id, row.partner_report_id
+
+
 def propose(
     uw: UnitOfWork, actor: Actor, report: Report, partner_slug: str, reason: str
 ) -> Referral:
@@ -483,6 +496,31 @@ def reseal_identity(
         partner_referral_id=str(ref.partner_referral_id),
     )
     return ref
+
+
+def awaiting_reseal(session: Session) -> list[dict[str, Any]]:
+    """The custodian's list: moved cases of this city whose sealed identity still waits to be
+    re-sealed to the receiving city (oldest first); ids and numbers only, no content."""
+    rows = session.execute(
+        select(Referral, Report.case_number)
+        .join(Report, Report.id == Referral.report_id)
+        .where(
+            Referral.direction == "out",
+            Referral.status == "moved",
+            Referral.identity == "awaiting_reseal",
+        )
+        .order_by(Referral.decided_at, Referral.id)
+    ).all()
+    return [
+        {
+            "id": str(ref.id),
+            "case_number": case_number,
+            "partner": ref.partner_slug,
+            "partner_case_number": ref.partner_case_number,
+            "decided_at": ref.decided_at,
+        }
+        for ref, case_number in rows
+    ]
 
 
 # --- 4. Following and relaying --------------------------------------------------------------------

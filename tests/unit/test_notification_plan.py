@@ -43,6 +43,9 @@ class FakeRecipients:
     def reporter_contact(self, tenant_id, report_id):
         return Skip("not_wired")
 
+    def reporter_home(self, tenant_id, report_id):
+        return None
+
     def city_contact(self, tenant_id, request_id):
         return Skip("unknown")
 

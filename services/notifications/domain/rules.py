@@ -47,7 +47,10 @@ class ApplicantOfApplication:
 
 @dataclass(frozen=True)
 class ReporterOfCase:
-    """The reporter, only when they left a contact for "ada balasan baru" notices."""
+    """The reporter, only when they left a contact for "ada balasan baru" notices. A case that
+    came by referral from a linked city is followed from the city that holds the reporter's
+    receipt and sealed contact: the consumer asks the port where (`Recipients.reporter_home`)
+    and moves the notice there (`at_reporter_home`)."""
 
     report_id: str
 
@@ -89,6 +92,7 @@ REPLICATION_DECIDED = "replication_decided"
 SECURITY_SETTING = "security_setting_changed"
 OFFICIAL_CONTACT_CHANGED = "official_contact_changed"
 IDENTITY_DISCLOSED = "wbs_identity_disclosed"
+LAPOR_UPDATE = "wbs_lapor_update"  # SP4N-LAPOR! posted a status update on a forwarded case
 AID_MATCH = "hb_aid_match"  # a linked city holds the same duplicate-aid token (operations/links)
 # the daily notices (services/notifications/daily.py): not from an event, from the clocks
 DIGEST = "digest"
@@ -112,6 +116,7 @@ KINDS = (
     *OFFICIAL_KINDS,
     REPLY_TO_REPORTER,
     IDENTITY_DISCLOSED,
+    LAPOR_UPDATE,
     APPLICATION_STATUS,
     LPJ_DUE,
     LPJ_OVERDUE,
@@ -145,8 +150,20 @@ def _message(slug: str, data: dict[str, Any]) -> list[Notice]:
         return [Notice(REPORTER_MESSAGE, who, "whistleblowing", _case(slug, data))]
     if role == "system":
         return []
-    inbox = f"/t/{slug}/whistleblowing/inbox"
+    inbox = reporter_inbox(slug)
     return [Notice(REPLY_TO_REPORTER, ReporterOfCase(data["report_id"]), "whistleblowing", inbox)]
+
+
+def reporter_inbox(slug: str) -> str:
+    return f"/t/{slug}/whistleblowing/inbox"
+
+
+def at_reporter_home(notice: Notice, home_slug: str, home_report_id: str) -> Notice:
+    """A reporter's notice of a referred case, moved to the city where their receipt works
+    (`home_slug`, its original case `home_report_id`): the same kind, that city's inbox."""
+    return Notice(
+        notice.kind, ReporterOfCase(home_report_id), notice.service, reporter_inbox(home_slug)
+    )
 
 
 def _identity_requested(slug: str, data: dict[str, Any]) -> list[Notice]:
@@ -167,6 +184,12 @@ def _identity_decided(slug: str, data: dict[str, Any]) -> list[Notice]:
         reporter = ReporterOfCase(data["report_id"])
         out.append(Notice(IDENTITY_DISCLOSED, reporter, "whistleblowing", inbox))
     return out
+
+
+def _lapor_update(slug: str, data: dict[str, Any]) -> list[Notice]:
+    # only that there is news: the inbox shows LAPOR!'s status (ReporterOfCase: nobody else)
+    who = ReporterOfCase(data["report_id"])
+    return [Notice(LAPOR_UPDATE, who, "whistleblowing", reporter_inbox(slug))]
 
 
 def _application(slug: str, data: dict[str, Any]) -> list[Notice]:
@@ -215,6 +238,7 @@ RULES: dict[str, Callable[[str, dict[str, Any]], list[Notice]]] = {
     t.WB_MESSAGE_POSTED: _message,
     t.WB_IDENTITY_REQUESTED: _identity_requested,
     t.WB_IDENTITY_DECIDED: _identity_decided,
+    t.WB_LAPOR_STATUS_UPDATED: _lapor_update,
     t.HB_APPLICATION_SUBMITTED: _application,
     t.HB_APPLICATION_TRANSITIONED: _application,
     t.PLATFORM_REPLICATION_APPROVED: _replication,

@@ -115,6 +115,13 @@ DEFAULTS: dict[str, dict[str, Message]] = {
         "A bansos application in your city needs checking: a linked city also records comparable "
         "aid.",
     ),
+    rules.LAPOR_UPDATE: _t(
+        "[{city}] Ada kabar baru dari SP4N-LAPOR!",
+        "SP4N-LAPOR! memberi kabar baru tentang laporan Anda yang diteruskan. Buka kotak masuk "
+        "dengan kode tanda terima Anda.",
+        "[{city}] News from SP4N-LAPOR!",
+        "SP4N-LAPOR! has news about your forwarded report. Open the inbox with your receipt code.",
+    ),
     rules.IDENTITY_DISCLOSED: _t(
         "[{city}] Pemberitahuan tentang laporan Anda",
         "Identitas Anda dibuka kepada petugas yang berwenang sesuai prosedur. Buka kotak masuk "

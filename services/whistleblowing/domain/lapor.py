@@ -27,6 +27,13 @@ _EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 
 
+def is_news(seq: int) -> bool:
+    """Whether LAPOR!'s status update number `seq` of a complaint is news to tell the reporter
+    of: the first one is LAPOR!'s receipt ("diterima"), which the forward call itself already
+    answered with (the tracking ID in the inbox); the later ones are its handling."""
+    return seq > 1
+
+
 def may_forward(status: str, outcome: str | None) -> bool:
     return outcome in FORWARDABLE and status in ("triaged", "archived")
 

@@ -490,3 +490,125 @@ def test_evidence_moves_with_the_case_and_later_files_are_relayed(wb, cities):
     assert sent.status_code == 201
     theirs = wb.get(f"/t/{receiver.slug}/api/v1/reports/{new_case}", headers=rx).json
     assert [m["body"] for m in theirs["messages"]] == ["Masih ada kabar?"]
+
+
+def test_the_custodian_reseals_on_a_page_with_the_error_beside_the_passphrase(
+    wb_app, wb, cities, make_official, csrf_token
+):
+    sender, receiver = cities
+    filed = file(wb, sender, identity=IDENTITY)
+    plain = file(wb, sender)  # an anonymous report: nothing to re-seal, not listed
+    for f in (filed, plain):
+        referral_id = refer(wb, sender, f["case_number"], receiver.slug).json["id"]
+        assert decide(wb, sender, f["receipt"], referral_id, "consent").status_code == 200
+    confidential_id = inbox(wb, sender, filed["receipt"])["referral"]["id"]
+    custodian = wb_app.test_client()
+    sign_in(custodian, sender, make_official, csrf_token, "identity_custodian")
+    page_url = f"/t/{sender.slug}/whistleblowing/identity-reseals"
+    home = custodian.get(f"/t/{sender.slug}/whistleblowing/office").get_data(as_text=True)
+    assert page_url in home and "Segel ulang identitas" in home  # in the custodian's menu
+    page = custodian.get(page_url)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert filed["case_number"] in html and plain["case_number"] not in html
+    form_url = f"{page_url}/{confidential_id}"
+    assert f'action="{form_url}"' in html
+
+    wrong = custodian.post(
+        form_url, data={"passphrase": "bukan frasa", "csrf_token": csrf_token(custodian, page_url)}
+    )
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 403
+    assert f'id="passphrase-{confidential_id}-error"' in html and "Frasa sandi tidak benar." in html
+    assert 'aria-invalid="true"' in html
+    empty = custodian.post(form_url, data={"csrf_token": csrf_token(custodian, page_url)})
+    assert empty.status_code == 422
+    assert "Ketik frasa sandi pemegang kunci Anda" in empty.get_data(as_text=True)
+
+    done = custodian.post(
+        form_url,
+        data={
+            "passphrase": f"test-custodian-{sender.slug}",
+            "csrf_token": csrf_token(custodian, page_url),
+        },
+    )
+    assert done.status_code == 303 and done.headers["Location"].endswith("/identity-reseals")
+    after = custodian.get(page_url).get_data(as_text=True)
+    assert "Identitas telah disegel ulang untuk" in after
+    assert "Tidak ada identitas yang menunggu disegel ulang." in after
+    english = custodian.get(f"{page_url}?lang=en").get_data(as_text=True)
+    assert "No identity waits to be re-sealed." in english
+    new_case = inbox(wb, sender, filed["receipt"])["referral"]["followed"]["case_number"]
+    came = wb.get(
+        f"/t/{receiver.slug}/api/v1/reports/{new_case}/referrals",
+        headers=headers(wb, receiver, "wbs_supervisor"),
+    ).json
+    assert came["referral"]["identity"] == "resealed"
+    # an official who is not a custodian cannot open the page
+    other = wb_app.test_client()
+    sign_in(other, sender, make_official, csrf_token, "wbs_supervisor")
+    assert other.get(page_url).status_code == 403
+
+
+def test_a_hand_over_whose_sending_commit_failed_is_completed_by_consenting_again(wb, cities):
+    """The receiving side commits first (referrals.py); here the sending side's transaction is
+    then lost (rolled back instead of committed, as when its commit fails). Consenting again
+    finds the receiving case by `partner_referral_id` and only completes the sending side."""
+    from sqlalchemy import select
+
+    from services.whistleblowing import referrals
+    from services.whistleblowing.models import OutboxRow, Referral, Report
+    from shared import event_types as ev
+    from shared.db import service_engine, session_factory, tenant_session
+    from shared.uow import UnitOfWork
+
+    sender, receiver = cities
+    filed = file(wb, sender)
+    referral_id = refer(wb, sender, filed["case_number"], receiver.slug).json["id"]
+    factory = session_factory(service_engine("whistleblowing"))
+    with tenant_session(factory, sender.id) as s:
+        uw = UnitOfWork(s, sender, "whistleblowing", OutboxRow)
+        report = s.execute(
+            select(Report).where(Report.case_number == filed["case_number"])
+        ).scalar_one()
+        first = referrals.decide(uw, report, uuid.UUID(referral_id), "consent")
+        first_case = first.partner_case_number
+        assert first.status == "moved" and first_case
+        uw.rollback()  # the sending commit never happens
+
+    def receiving_state():
+        with service_engine("whistleblowing", migration=True).connect() as conn:
+            cases = (
+                conn.execute(
+                    text("select case_number from wb_reports where tenant_id = :t"),
+                    {"t": receiver.id},
+                )
+                .scalars()
+                .all()
+            )
+            incoming = conn.execute(
+                text("select count(*) from wb_referrals where tenant_id = :t"), {"t": receiver.id}
+            ).scalar_one()
+            handed = conn.execute(
+                text(
+                    "select count(*) from outbox where tenant_id = :t and payload->>'type' = :type"
+                ),
+                {"t": receiver.id, "type": ev.WB_REFERRAL_HANDED_OVER},
+            ).scalar_one()
+        return cases, incoming, handed
+
+    # the receiving city holds the case; the sending city still asks the reporter
+    assert receiving_state() == ([first_case], 1, 1)
+    asked = inbox(wb, sender, filed["receipt"])["referral"]
+    assert asked["status"] == "awaiting_consent"
+
+    again = decide(wb, sender, filed["receipt"], referral_id, "consent")
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.json["status"] == "moved"
+    assert again.json["partner_case_number"] == first_case  # the same case, not a copy
+    assert receiving_state() == ([first_case], 1, 1)
+    with tenant_session(factory, sender.id) as s:
+        out = s.get_one(Referral, uuid.UUID(referral_id))
+        assert out.status == "moved" and out.partner_case_number == first_case
+    followed = inbox(wb, sender, filed["receipt"])["referral"]["followed"]
+    assert followed["case_number"] == first_case
