@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from operations.replication.provisioning import issue_enrolment_link
 from operations.service_models import models_of
+from shared.actor import SYSTEM
 from shared.db import service_engine, session_factory, tenant_session
+from shared.event_types import PLATFORM_OFFICIAL_CONTACT_CHANGED
 from shared.officials import (
     OFFICIAL_SERVICES,
     TOTP_STEP_SECONDS,
@@ -38,6 +40,11 @@ from shared.officials import (
     set_email,
     validate_roles,
 )
+from shared.tenancy import Tenant
+from shared.uow import UnitOfWork
+
+EVENT_SERVICE = "whistleblowing"  # platform events go to the hosting service's outbox
+OPERATOR = SYSTEM.pseudonym  # the actor of a `replika official` command (not an official)
 
 
 def tenant_id_of(slug: str) -> uuid.UUID:
@@ -367,15 +374,46 @@ def change_email(tenant_id: uuid.UUID, official_id: uuid.UUID, email: str | None
     return changed
 
 
-def set_email_by_username(slug: str, username: str, email: str | None) -> None:
-    """`replika official email`: the same, by tenant slug and username."""
+def email_changed(uw: UnitOfWork, official_id: uuid.UUID, email: str | None, actor: str) -> None:
+    """The one record of an address change, whichever path made it (the admin's page or API,
+    `replika official email`): `platform.official.contact_changed.v1`, without the address (it
+    is personal data), only whether one is set now; services/notifications tells the city's
+    tenant admins."""
+    uw.emit(
+        PLATFORM_OFFICIAL_CONTACT_CHANGED,
+        f"official:{official_id}",
+        actor,
+        {"official_id": str(official_id), "has_email": normalise_email(email) is not None},
+    )
+
+
+def set_email_by_username(slug: str, username: str, email: str | None) -> bool:
+    """`replika official email`: the same, by tenant slug and username; a change is recorded
+    as the page's is (`email_changed`, by the operator). True when the address is another now."""
     tenant_id = tenant_id_of(slug)
+    changed = False
     with ExitStack() as stack:
         sessions = _sessions(stack, tenant_id)
         rows = _officials_named(sessions, username)
         for row in rows:
+            changed = changed or email_of(row) != normalise_email(email)
             set_email(row, email)
         _commit_all(sessions)
+    if changed:
+        model = models_of(EVENT_SERVICE)
+        factory = session_factory(service_engine(EVENT_SERVICE))
+        with tenant_session(factory, tenant_id) as session:
+            tenant = session.get(model.TenantRow, tenant_id)
+            assert tenant is not None  # tenant_id_of found it
+            uw = UnitOfWork(
+                session,
+                Tenant(id=tenant.id, slug=tenant.slug, config=tenant.config),
+                EVENT_SERVICE,
+                model.OutboxRow,
+            )
+            email_changed(uw, rows[0].id, email, OPERATOR)
+            uw.commit()
+    return changed
 
 
 def change_opt_outs(tenant_id: uuid.UUID, official_id: uuid.UUID, kinds: Iterable[str]) -> None:

@@ -34,7 +34,6 @@ from shared.bodies import json_body
 from shared.event_types import (
     PLATFORM_OFFICIAL_ACTIVE_CHANGED,
     PLATFORM_OFFICIAL_ADDED,
-    PLATFORM_OFFICIAL_CONTACT_CHANGED,
     PLATFORM_OFFICIAL_RENAMED,
     PLATFORM_OFFICIAL_ROLES_CHANGED,
     PLATFORM_OFFICIAL_SECOND_FACTOR_RESET,
@@ -125,12 +124,7 @@ def _set_email(official_id: uuid.UUID, email: str | None, *, announce: bool = Tr
         except OfficialError as exc:
             raise _refused(exc) from None
         if changed and announce:
-            uw.emit(
-                PLATFORM_OFFICIAL_CONTACT_CHANGED,
-                f"official:{official_id}",
-                _pseudonym(),
-                {"official_id": str(official_id), "has_email": bool(email)},
-            )
+            official_admin.email_changed(uw, official_id, email, _pseudonym())
 
 
 def _set_roles(official_id: uuid.UUID, roles: list[str]) -> None:

@@ -53,8 +53,10 @@ PLATFORM_TENANT_RESUMED = "platform.tenant.resumed.v1"
 PLATFORM_TENANT_SUSPENDED = "platform.tenant.suspended.v1"
 PLATFORM_TEMPLATE_ACCEPTED = "platform.template.accepted.v1"
 PLATFORM_TEMPLATE_DECLINED = "platform.template.declined.v1"
+PLATFORM_TEMPLATE_FOLLOWED = "platform.template.followed.v1"
 PLATFORM_TEMPLATE_OFFERED = "platform.template.offered.v1"
 PLATFORM_TEMPLATE_PUBLISHED = "platform.template.published.v1"
+PLATFORM_TEMPLATE_UNFOLLOWED = "platform.template.unfollowed.v1"
 
 # --- whistleblowing
 WB_ATTACHMENT_ADDED = "whistleblowing.attachment.added.v1"

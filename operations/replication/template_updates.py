@@ -6,10 +6,14 @@ texts and the attachments' types. An update is a document of the template items 
 since its previous update (`{"path", "old", "new"}` each), signed with the deployment's Ed25519
 key (`operations/tenant_move.signing_private_key`, the key that signs tenant bundles).
 
-A replica (a follower of the template city: recorded when it is provisioned from it, or by
-`follow`) receives the signed document as an **offer**: the signature is checked on receipt
-(by a key this deployment trusts: its own, or one listed in `REPLIKA_TEMPLATE_SIGNERS`), and a
-tampered or foreign document is refused and changes nothing. The offer's items are the diff
+A replica (a follower of the template city: recorded on both sides when it is provisioned from
+it, or by `follow`; on another deployment by `follow_remote`) receives the signed document as
+an **offer**: the signature is checked on receipt (by a key this deployment trusts: its own, or
+one listed in `REPLIKA_TEMPLATE_SIGNERS`), and so is its origin: only the template city the
+replica follows (its own `template_following` row, signed by that city's deployment) is
+accepted. A tampered, foreign or other city's document is refused (422) and stores nothing. The
+replica's admin can stop following and follow again (`set_following`, audited:
+`platform.template.unfollowed.v1` / `.followed.v1`). The offer's items are the diff
 against the replica's own settings at receipt (old: the replica's value, new: the template's);
 what the replica already has is not offered. Nothing changes in a replica without its admin:
 each item is accepted (saved through `config_admin.update`, the one save; a security setting
@@ -38,7 +42,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import JSON, Integer, String, Text, Uuid, func, select
+from sqlalchemy import JSON, Boolean, Integer, String, Text, Uuid, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from operations.replication.models import Base
@@ -46,8 +50,10 @@ from shared.db import TenantOwned, utcnow
 from shared.event_types import (
     PLATFORM_TEMPLATE_ACCEPTED,
     PLATFORM_TEMPLATE_DECLINED,
+    PLATFORM_TEMPLATE_FOLLOWED,
     PLATFORM_TEMPLATE_OFFERED,
     PLATFORM_TEMPLATE_PUBLISHED,
+    PLATFORM_TEMPLATE_UNFOLLOWED,
 )
 from shared.problem import Refused
 from shared.uow import UnitOfWork
@@ -93,6 +99,20 @@ class TemplateFollower(TenantOwned, Base):
     follower_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     follower_slug: Mapped[str] = mapped_column(String(63))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TemplateFollowing(TenantOwned, Base):
+    """The template city a replica follows (tenant_id: the replica; migration t002): its own
+    record, so a received update is checked against it on either deployment."""
+
+    __tablename__ = "template_following"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    template: Mapped[str] = mapped_column(String(63))
+    template_tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # None: elsewhere
+    signer: Mapped[str | None] = mapped_column(String(80))  # None: this deployment's key
+    active: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TemplateOffer(TenantOwned, Base):
@@ -415,22 +435,150 @@ def _tenant_row(slug: str):
         return row
 
 
-def follow(template_slug: str, replica_slug: str) -> None:
-    """Record `replica_slug` as a follower of `template_slug` (idempotent): it is then offered
-    the template city's updates."""
+def _set_follower(template_id: uuid.UUID, replica_id: uuid.UUID, replica_slug: str,
+                  on: bool) -> None:  # fmt: skip
+    """The template city's side (its own transaction, in its tenant session): `replica` in its
+    list of followers, or not."""
+    from shared.db import service_engine, session_factory, tenant_session
+
+    factory = session_factory(service_engine("whistleblowing"))
+    with tenant_session(factory, template_id) as session:
+        row = session.get(TemplateFollower, (template_id, replica_id))
+        if on and row is None:
+            session.add(
+                TemplateFollower(
+                    tenant_id=template_id, follower_id=replica_id, follower_slug=replica_slug
+                )
+            )
+        elif not on and row is not None:
+            session.delete(row)
+        session.commit()
+
+
+def follow(template_slug: str, replica_slug: str, actor: str = "system") -> None:
+    """Record `replica_slug` as a follower of `template_slug`, on both sides (idempotent): it
+    is then offered the template city's updates, and accepts them from that city only."""
     from operations.service_models import models_of  # noqa: F401 - models loaded for the engine
     from shared.db import service_engine, session_factory, tenant_session
 
     template, replica = _tenant_row(template_slug), _tenant_row(replica_slug)
+    _set_follower(template.id, replica.id, replica.slug, True)
     factory = session_factory(service_engine("whistleblowing"))
-    with tenant_session(factory, template.id) as session:
-        if session.get(TemplateFollower, (template.id, replica.id)) is None:
-            session.add(
-                TemplateFollower(
-                    tenant_id=template.id, follower_id=replica.id, follower_slug=replica.slug
-                )
-            )
-            session.commit()
+    with tenant_session(factory, replica.id) as session:
+        row = session.get(TemplateFollowing, replica.id)
+        if row is None:
+            row = TemplateFollowing(tenant_id=replica.id)
+            session.add(row)
+        row.template, row.template_tenant_id, row.signer = template.slug, template.id, None
+        row.active, row.changed_by, row.changed_at = True, actor, utcnow()
+        session.commit()
+
+
+def following(session) -> TemplateFollowing | None:
+    """Whom the session's (replica) city follows, active or stopped; None: no template city."""
+    return session.execute(select(TemplateFollowing)).scalar_one_or_none()
+
+
+def _following_event(uow: UnitOfWork, row: TemplateFollowing, type_: str, actor: str) -> None:
+    uow.emit(
+        type_,
+        f"template-following:{uow.tenant.id}",
+        actor,
+        {
+            "tenant_id": str(uow.tenant.id),
+            "slug": uow.tenant.slug,
+            "template": row.template,
+            "template_tenant_id": str(row.template_tenant_id) if row.template_tenant_id else None,
+            "signer": row.signer or own_signer(),
+        },
+    )
+
+
+def set_following(uow: UnitOfWork, active: bool, actor: str) -> TemplateFollowing:
+    """The replica's admin stops following its template city (its updates are refused from
+    then on; what was received stays) or follows it again. On this deployment the template
+    city's list of followers follows suit, so it offers its updates (or not)."""
+    row = following(uow.session)
+    if row is None:
+        raise Refused(404, "This city follows no template city.", "template")
+    if row.active == active:
+        raise Refused(
+            409,
+            "This city already follows its template city."
+            if active
+            else "This city already stopped following its template city.",
+            "active",
+        )
+    row.active, row.changed_by, row.changed_at = active, actor, utcnow()
+    _following_event(
+        uow, row, PLATFORM_TEMPLATE_FOLLOWED if active else PLATFORM_TEMPLATE_UNFOLLOWED, actor
+    )
+    if row.template_tenant_id is not None:
+        _set_follower(row.template_tenant_id, uow.tenant.id, uow.tenant.slug, active)
+    return row
+
+
+def follow_remote(uow: UnitOfWork, template: str, signer: str, actor: str) -> TemplateFollowing:
+    """The replica follows a template city on another deployment, named by its slug and the
+    fingerprint of that deployment's key (which this deployment must trust): updates are then
+    received (posted as signed files) from that city only."""
+    if signer not in trusted_signers() or signer == own_signer():
+        raise Refused(
+            422,
+            f"The key {signer} is not one of the other deployments this deployment trusts "
+            f"({SIGNERS_ENV}).",
+            "signer",
+        )
+    if template == uow.tenant.slug:
+        raise Refused(422, "A city does not follow its own template.", "template")
+    row = following(uow.session)
+    if row is None:
+        row = TemplateFollowing(tenant_id=uow.tenant.id)
+        uow.session.add(row)
+    elif row.template_tenant_id is not None:
+        _set_follower(row.template_tenant_id, uow.tenant.id, uow.tenant.slug, False)
+    row.template, row.template_tenant_id, row.signer = template, None, signer
+    row.active, row.changed_by, row.changed_at = True, actor, utcnow()
+    _following_event(uow, row, PLATFORM_TEMPLATE_FOLLOWED, actor)
+    return row
+
+
+def check_from_followed(session, document: dict[str, Any], template: str, signer: str) -> None:
+    """Refused (422, naming why; nothing is stored) unless the update comes from the template
+    city this city follows, signed by the key of the deployment that city is on."""
+    row = following(session)
+    if row is None:
+        raise Refused(
+            422,
+            f"This city follows no template city, so the update from {template} was refused. "
+            "Nothing was stored.",
+            "template",
+        )
+    if not row.active:
+        raise Refused(
+            422,
+            f"This city stopped following the template of {row.template}, so the update from "
+            f"{template} was refused. Nothing was stored; follow it again to receive updates.",
+            "template",
+        )
+    same_city = template == row.template and (
+        row.template_tenant_id is None
+        or str(document.get("template_tenant_id")) == str(row.template_tenant_id)
+    )
+    if not same_city:
+        raise Refused(
+            422,
+            f"This city follows the template of {row.template}, not of {template}: the update "
+            "was refused. Nothing was stored.",
+            "template",
+        )
+    if signer != (row.signer or own_signer()):
+        raise Refused(
+            422,
+            f"The update is signed by {signer}, not by the deployment {row.template} is on. "
+            "Nothing was stored.",
+            "signer",
+        )
 
 
 @dataclass(frozen=True)
@@ -496,6 +644,7 @@ def receive(uow: UnitOfWork, bundle: Any, actor: str) -> TemplateOffer:
         raise Refused(422, "The template update names no update.", "document") from None
     if template == tenant.slug:
         raise Refused(422, "A city does not receive its own template updates.", "template")
+    check_from_followed(session, document, template, signer)
     session.execute(select(func.pg_advisory_xact_lock(_lock_key(tenant.id))))
     if session.execute(
         select(TemplateOffer.id).where(TemplateOffer.update_id == update_id)
@@ -551,6 +700,25 @@ def receive(uow: UnitOfWork, bundle: Any, actor: str) -> TemplateOffer:
         },
     )
     return offer
+
+
+def settled(session, offer: TemplateOffer) -> list[dict[str, Any]]:
+    """The offer's items as they stand: an item accepted while a security setting waited for a
+    second admin ("proposed") is "accepted" once that admin approved the change (with the
+    version it was saved as), "rejected" when they rejected it."""
+    from operations.replication.models import TenantConfigPending
+
+    out = []
+    for item in offer.items:
+        if item["status"] == "proposed" and item.get("pending_id"):
+            row = session.get(TenantConfigPending, uuid.UUID(item["pending_id"]))
+            if row is not None and row.status == "approved":
+                item = {**item, "status": "accepted", "version": row.version,
+                        "decided_at": row.decided_at.isoformat() if row.decided_at else None}  # fmt: skip
+            elif row is not None and row.status == "rejected":
+                item = {**item, "status": "rejected"}
+        out.append(item)
+    return out
 
 
 def _offer_item(session, offer_id: str, index: int) -> tuple[TemplateOffer, dict[str, Any]]:

@@ -13,6 +13,12 @@ Replica ("Pembaruan templat"):
     GET   /t/<tenant>/api/v1/admin/template-offers                 offers with their items
     POST  /t/<tenant>/api/v1/admin/template-offers                 receive a signed update (bundle) -> 201
     POST  /t/<tenant>/api/v1/admin/template-offers/<offer>/items/<n>/accept|decline
+Either ("Mengikuti templat"):
+    GET   /t/<tenant>/admin/settings/template-following            whom this city follows; its followers
+    POST  /t/<tenant>/admin/settings/template-following/stop|follow stop following / follow again
+    GET   /t/<tenant>/api/v1/admin/template-following              {"following", "followers"}
+    POST  /t/<tenant>/api/v1/admin/template-following              {"active": bool} or, for a city on
+                                                                    another deployment, {"template", "signer"}
 """
 
 from __future__ import annotations
@@ -62,6 +68,16 @@ def accept(offer_id: str, index: int) -> tu.Accepted:
 def decline(offer_id: str, index: int) -> None:
     with unit_of_work() as uw:
         tu.decline(uw, offer_id, index, official_actor().pseudonym)
+
+
+def set_following(active: bool) -> tu.TemplateFollowing:
+    with unit_of_work() as uw:
+        return tu.set_following(uw, active, official_actor().pseudonym)
+
+
+def follow_remote(template: str, signer: str) -> tu.TemplateFollowing:
+    with unit_of_work() as uw:
+        return tu.follow_remote(uw, template, signer, official_actor().pseudonym)
 
 
 # --- showing items ------------------------------------------------------------------------------
@@ -131,7 +147,7 @@ def _offer_view(o: tu.TemplateOffer) -> dict[str, Any]:
         "signer": o.signer,
         "entries": [
             _item_view(i["path"], i["old"], i["new"], index=n, status=i["status"])
-            for n, i in enumerate(o.items)
+            for n, i in enumerate(tu.settled(db(), o))
         ],
     }
 
@@ -149,7 +165,7 @@ def _offer_json(o: tu.TemplateOffer) -> dict[str, Any]:
         "seq": o.seq,
         "signer": o.signer,
         "received_at": o.received_at.isoformat(),
-        "items": [_item_json(i, n) for n, i in enumerate(o.items)],
+        "items": [_item_json(i, n) for n, i in enumerate(tu.settled(db(), o))],
     }
 
 
@@ -356,6 +372,102 @@ def decline_api(offer_id: str, n: str):
     return Response(status=204)
 
 
+# --- either side: following ---------------------------------------------------------------------
+
+
+def _following_json(row: tu.TemplateFollowing | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "template": row.template,
+        "template_tenant_id": str(row.template_tenant_id) if row.template_tenant_id else None,
+        "signer": row.signer or tu.own_signer(),
+        "same_deployment": row.template_tenant_id is not None,
+        "active": row.active,
+        "changed_by": row.changed_by,
+        "changed_at": row.changed_at.isoformat(),
+    }
+
+
+@bp.get(f"{PAGE}/template-following")
+@require_roles("tenant_admin")
+def following_page():
+    row = tu.following(db())
+    return render_template(
+        "replication/template_following.html",
+        following=row,
+        since=_local_time(row.changed_at) if row else None,
+        followers=[
+            {"slug": f.follower_slug, "since": _local_time(f.created_at)}
+            for f in tu.followers(db())
+        ],
+    )
+
+
+def _following_post(active: bool):
+    try:
+        set_following(active)
+    except Refused as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(str(exc), "error")
+        return redirect(url_for(".following_page"), code=303)
+    if active:
+        flash(_("Your city follows its template city again: its updates are offered."), "success")
+    else:
+        flash(
+            _(
+                "Your city stopped following its template city: its updates are refused. "
+                "Nothing you received or accepted changes."
+            ),
+            "success",
+        )
+    return redirect(url_for(".following_page"), code=303)
+
+
+@bp.post(f"{PAGE}/template-following/stop")
+@require_roles("tenant_admin")
+def stop_following_post():
+    return _following_post(False)
+
+
+@bp.post(f"{PAGE}/template-following/follow")
+@require_roles("tenant_admin")
+def follow_again_post():
+    return _following_post(True)
+
+
+@bp.get(f"{API}/template-following")
+@require_roles("tenant_admin")
+def following_api():
+    return jsonify(
+        following=_following_json(tu.following(db())),
+        followers=[
+            {"slug": f.follower_slug, "since": f.created_at.isoformat()} for f in tu.followers(db())
+        ],
+    )
+
+
+@bp.post(f"{API}/template-following")
+@require_roles("tenant_admin")
+def set_following_api():
+    body = json_body()
+    if not isinstance(body, dict):
+        body = {}
+    if isinstance(body.get("active"), bool) and set(body) == {"active"}:
+        row = set_following(body["active"])
+    elif isinstance(body.get("template"), str) and isinstance(body.get("signer"), str):
+        row = follow_remote(body["template"].strip(), body["signer"].strip())
+    else:
+        raise Refused(
+            422,
+            'Send {"active": true|false}, or {"template", "signer"} to follow a city on '
+            "another deployment.",
+            "active",
+        )
+    return jsonify(following=_following_json(row))
+
+
 # --- OpenAPI ------------------------------------------------------------------------------------
 
 
@@ -430,6 +542,29 @@ def openapi_paths() -> dict[str, Any]:
                 params=[offer, index],
                 errors=(403, 404, 409, 422),
             )
+        },
+        f"{p}/template-following": {
+            "get": operation(
+                f"Whom this city follows (its template city: updates are accepted from it "
+                f"only) and the cities following this city's template ({admin})",
+                security=OFFICIAL,
+                errors=(403, 404),
+            ),
+            "post": operation(
+                f'Stop following the template city or follow it again ({{"active": bool}}), '
+                f'or follow a city on another deployment ({{"template", "signer"}}: the '
+                f"fingerprint of a deployment key this deployment trusts); audited ({admin})",
+                security=OFFICIAL,
+                body={
+                    "type": "object",
+                    "properties": {
+                        "active": {"type": "boolean"},
+                        "template": {"type": "string"},
+                        "signer": {"type": "string", "description": "sha256: fingerprint"},
+                    },
+                },
+                errors=(403, 404, 409, 422),
+            ),
         },
         f"{p}/template-offers/{{offer_id}}/items/{{n}}/decline": {
             "post": operation(

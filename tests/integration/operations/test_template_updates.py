@@ -353,3 +353,152 @@ def test_template_items_and_their_diff():
     ]  # fmt: skip
     assert tu.kind_of(None, 1) == "added" and tu.kind_of(1, None) == "removed"
     assert tu.applies_to({"services": {}}, "services/hibah_bansos/programmes/x") is False
+
+
+def test_an_update_is_accepted_only_from_the_template_city_the_replica_follows(
+    wb, cities, tenants_dir, make_official, api_login
+):
+    template, a, _b, admins = cities
+    # another template city on this deployment, signed by the same (trusted) key
+    other = f"lain-{uuid.uuid4().hex[:6]}"
+    path = write_new_tenant(
+        tenants_dir,
+        template_file(tenants_dir, "cimahi"),
+        "cimahi",
+        slug=other,
+        name="Pemerintah Kota Lain",
+        region_code="32.74",
+    )
+    tenant_apply.apply(load_file(path))
+    other_admin = admin_of(wb, other, make_official, api_login)
+    change_template(wb, other, other_admin)
+    published = publish(wb, other, other_admin)
+    assert published["delivered"] == []  # nobody follows it
+    bundle = published["bundle"]
+    before = offer_count(a)
+
+    resp = wb.post(f"/t/{a}/api/v1/admin/template-offers", headers=admins[a], json=bundle)
+    assert resp.status_code == 422 and resp.content_type == "application/problem+json"
+    assert f"follows the template of {template}, not of {other}" in resp.json["detail"]
+    assert "Nothing was stored" in resp.json["detail"]
+    assert offer_count(a) == before
+    assert events("platform.template.offered.v1", a) == []
+
+    # a city that follows no template refuses every update
+    resp = wb.post(f"/t/{template}/api/v1/admin/template-offers", headers=admins[template],
+                   json=bundle)  # fmt: skip
+    assert resp.status_code == 422 and "follows no template city" in resp.json["detail"]
+    assert offer_count(template) == 0
+
+
+def test_a_replica_stops_following_and_follows_again_and_the_template_city_sees_it(wb, cities):
+    template, a, b, admins = cities
+    api = "/t/{}/api/v1/admin/template-following"
+
+    got = wb.get(api.format(a), headers=admins[a]).json
+    assert got["following"]["template"] == template and got["following"]["active"] is True
+    assert got["following"]["same_deployment"] is True
+    seen = wb.get(api.format(template), headers=admins[template]).json
+    assert sorted(f["slug"] for f in seen["followers"]) == sorted([a, b])
+    assert seen["following"] is None
+    page = wb.get(f"/t/{template}/admin/settings/template-following", headers=admins[template])
+    assert page.status_code == 200 and a in page.get_data(as_text=True)
+    html = wb.get(f"/t/{a}/admin/settings/template-following", headers=admins[a])
+    assert template in html.get_data(as_text=True)
+    assert "/template-following/stop" in html.get_data(as_text=True)
+
+    # A stops following on its page: the template city no longer lists it nor offers to it
+    resp = wb.post(f"/t/{a}/admin/settings/template-following/stop", headers=admins[a])
+    assert resp.status_code == 303
+    assert wb.get(api.format(a), headers=admins[a]).json["following"]["active"] is False
+    seen = wb.get(api.format(template), headers=admins[template]).json
+    assert [f["slug"] for f in seen["followers"]] == [b]
+    [unfollowed] = events("platform.template.unfollowed.v1", a)
+    assert unfollowed["data"]["template"] == template
+    assert wb.post(api.format(a), headers=admins[a], json={"active": False}).status_code == 409
+
+    change_template(wb, template, admins[template])
+    published = publish(wb, template, admins[template])
+    assert [d["slug"] for d in published["delivered"]] == [b]
+    resp = wb.post(f"/t/{a}/api/v1/admin/template-offers", headers=admins[a],
+                   json=published["bundle"])  # fmt: skip
+    assert resp.status_code == 422 and "stopped following" in resp.json["detail"]
+    assert offer_count(a) == 0
+
+    # follows again through the API: listed again, and the same update is received
+    resp = wb.post(api.format(a), headers=admins[a], json={"active": True})
+    assert resp.status_code == 200 and resp.json["following"]["active"] is True
+    [followed] = events("platform.template.followed.v1", a)
+    assert followed["data"]["template"] == template
+    seen = wb.get(api.format(template), headers=admins[template]).json
+    assert sorted(f["slug"] for f in seen["followers"]) == sorted([a, b])
+    resp = wb.post(f"/t/{a}/api/v1/admin/template-offers", headers=admins[a],
+                   json=published["bundle"])  # fmt: skip
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert offer_count(a) == 1
+
+    # only a tenant admin; a bad body is named
+    bad = wb.post(api.format(a), headers=admins[a], json={"active": "yes"})
+    assert bad.status_code == 422
+    resp = wb.post(api.format(a), headers=admins[a], json={"template": "x", "signer": "sha256:0"})
+    assert resp.status_code == 422 and "trusts" in resp.json["detail"]
+
+
+ATTACHMENT_TYPES = "services/whistleblowing/attachments/types"
+
+
+def test_accepting_an_attachment_types_change_waits_for_a_second_admin(
+    wb, cities, make_official, api_login
+):
+    template, a, _b, admins = cities
+    # the template city changes its allowed file types (itself a security setting: two admins)
+    got = wb.get(config_api(template), headers=admins[template]).json
+    new = copy.deepcopy(got["config"])
+    new["services"]["whistleblowing"]["attachments"]["types"] = ["application/pdf"]
+    resp = wb.put(config_api(template), headers=admins[template],
+                  json={"version": got["version"], "config": new})  # fmt: skip
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    second_template_admin = admin_of(wb, template, make_official, api_login)
+    resp = wb.post(f"{config_api(template)}/pending/{resp.json['pending_id']}/approve",
+                   headers=second_template_admin)  # fmt: skip
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    publish(wb, template, admins[template])
+
+    [offer] = wb.get(f"/t/{a}/api/v1/admin/template-offers", headers=admins[a]).json["items"]
+    [item] = [i for i in offer["items"] if i["path"] == ATTACHMENT_TYPES]
+    before = tenant_config_in("whistleblowing", a)["services"]["whistleblowing"]["attachments"]
+    assert item["new"] == ["application/pdf"] and before["types"] != ["application/pdf"]
+    url = f"/t/{a}/api/v1/admin/template-offers/{offer['id']}/items/{item['index']}/accept"
+    resp = wb.post(url, headers=admins[a])
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    assert resp.json["status"] == "proposed" and resp.json["pending_id"]
+    pending_id = resp.json["pending_id"]
+
+    # waiting: not applied, the item says so (and cannot be accepted twice)
+    def attachment_item() -> dict:
+        [o] = wb.get(f"/t/{a}/api/v1/admin/template-offers", headers=admins[a]).json["items"]
+        return o["items"][item["index"]]
+
+    waiting = attachment_item()
+    assert waiting["status"] == "proposed" and waiting["pending_id"] == pending_id
+    got = tenant_config_in("whistleblowing", a)["services"]["whistleblowing"]["attachments"]
+    assert got["types"] == before["types"]
+    assert wb.post(url, headers=admins[a]).status_code == 409
+    page = wb.get(f"/t/{a}/admin/settings/template-updates", headers=admins[a])
+    assert "admin kedua" in page.get_data(as_text=True)
+    # the admin who accepted cannot approve it themself
+    approve = f"{config_api(a)}/pending/{pending_id}/approve"
+    assert wb.post(approve, headers=admins[a]).status_code == 403
+
+    # a second admin approves: applied, and the offer's item is accepted with that version
+    second = admin_of(wb, a, make_official, api_login)
+    resp = wb.post(approve, headers=second)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    for service in ("whistleblowing", "hibah_bansos"):
+        got = tenant_config_in(service, a)["services"]["whistleblowing"]["attachments"]
+        assert got["types"] == ["application/pdf"]
+    done = attachment_item()
+    assert done["status"] == "accepted" and done["version"] == resp.json["version"]
+    assert [e["data"]["path"] for e in events("platform.template.accepted.v1", a)] == [
+        ATTACHMENT_TYPES
+    ]
