@@ -20,6 +20,8 @@ audited event. An added official never gets a password chosen by the admin: a on
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -42,6 +44,7 @@ from shared.officials import OfficialError, normalise_email
 from shared.problem import Refused
 from shared.roles import ROLES
 from shared.tenancy import today
+from shared.uow import UnitOfWork
 from shared.web import db, no_store, unit_of_work
 
 bp = Blueprint("officials_web", __name__, template_folder="templates")
@@ -99,18 +102,30 @@ def _enrolment_url(token: str) -> str:
 # --- use cases with their events --------------------------------------------------------------
 
 
-def _add(username: str, roles: list[str], display_name: str | None = None) -> tuple[uuid.UUID, str]:
+@contextmanager
+def _official_change() -> Iterator[UnitOfWork]:
+    """The unit of work of a change to an official, an OfficialError refused (404/422)."""
     with unit_of_work() as uw:
         try:
-            official_id, token = official_admin.enrol(g.tenant.id, username, roles, display_name)
+            yield uw
         except OfficialError as exc:
             raise _refused(exc) from None
-        uw.emit(
-            PLATFORM_OFFICIAL_ADDED,
-            f"official:{official_id}",
-            _pseudonym(),
-            {"official_id": str(official_id), "roles": sorted(set(roles))},
-        )
+
+
+def _announce(uw: UnitOfWork, event_type: str, official_id: uuid.UUID, **data) -> None:
+    """The event of a change to official `official_id`, by the admin signed in."""
+    uw.emit(
+        event_type,
+        f"official:{official_id}",
+        _pseudonym(),
+        {"official_id": str(official_id), **data},
+    )
+
+
+def _add(username: str, roles: list[str], display_name: str | None = None) -> tuple[uuid.UUID, str]:
+    with _official_change() as uw:
+        official_id, token = official_admin.enrol(g.tenant.id, username, roles, display_name)
+        _announce(uw, PLATFORM_OFFICIAL_ADDED, official_id, roles=sorted(set(roles)))
     return official_id, token
 
 
@@ -118,74 +133,39 @@ def _set_email(official_id: uuid.UUID, email: str | None, *, announce: bool = Tr
     """The address notices go to (services/notifications), sealed; None or "" removes it. A
     change is an event (no address in it: only whether one is set), so the tenant admins are
     told; `announce=False` for the first address of an official just added (that is told)."""
-    with unit_of_work() as uw:
-        try:
-            changed = official_admin.change_email(g.tenant.id, official_id, email)
-        except OfficialError as exc:
-            raise _refused(exc) from None
+    with _official_change() as uw:
+        changed = official_admin.change_email(g.tenant.id, official_id, email)
         if changed and announce:
             official_admin.email_changed(uw, official_id, email, _pseudonym())
 
 
 def _set_roles(official_id: uuid.UUID, roles: list[str]) -> None:
-    with unit_of_work() as uw:
-        try:
-            previous, now = official_admin.change_roles(g.tenant.id, official_id, roles, by=_me())
-        except OfficialError as exc:
-            raise _refused(exc) from None
-        uw.emit(
-            PLATFORM_OFFICIAL_ROLES_CHANGED,
-            f"official:{official_id}",
-            _pseudonym(),
-            {"official_id": str(official_id), "roles": now, "previous_roles": previous},
+    with _official_change() as uw:
+        previous, now = official_admin.change_roles(g.tenant.id, official_id, roles, by=_me())
+        _announce(
+            uw, PLATFORM_OFFICIAL_ROLES_CHANGED, official_id, roles=now, previous_roles=previous
         )
 
 
 def _set_display_name(official_id: uuid.UUID, display_name: str | None) -> None:
-    with unit_of_work() as uw:
-        try:
-            previous, now = official_admin.change_display_name(
-                g.tenant.id, official_id, display_name
-            )
-        except OfficialError as exc:
-            raise _refused(exc) from None
+    with _official_change() as uw:
+        previous, now = official_admin.change_display_name(g.tenant.id, official_id, display_name)
         if previous != now:  # the name is personal data: the event says only whether one is set
-            uw.emit(
-                PLATFORM_OFFICIAL_RENAMED,
-                f"official:{official_id}",
-                _pseudonym(),
-                {"official_id": str(official_id), "named": now is not None},
-            )
+            _announce(uw, PLATFORM_OFFICIAL_RENAMED, official_id, named=now is not None)
 
 
 def _set_active(official_id: uuid.UUID, active: bool) -> None:
-    with unit_of_work() as uw:
-        try:
-            changed = official_admin.change_active(g.tenant.id, official_id, active, by=_me())
-        except OfficialError as exc:
-            raise _refused(exc) from None
+    with _official_change() as uw:
+        changed = official_admin.change_active(g.tenant.id, official_id, active, by=_me())
         if changed:
-            uw.emit(
-                PLATFORM_OFFICIAL_ACTIVE_CHANGED,
-                f"official:{official_id}",
-                _pseudonym(),
-                {"official_id": str(official_id), "active": active},
-            )
+            _announce(uw, PLATFORM_OFFICIAL_ACTIVE_CHANGED, official_id, active=active)
 
 
 def _reset(official_id: uuid.UUID) -> str:
-    with unit_of_work() as uw:
-        try:
-            official_admin.official_of(g.tenant.id, official_id)
-            token = official_admin.reset_second_factor(g.tenant.id, official_id)
-        except OfficialError as exc:
-            raise _refused(exc) from None
-        uw.emit(
-            PLATFORM_OFFICIAL_SECOND_FACTOR_RESET,
-            f"official:{official_id}",
-            _pseudonym(),
-            {"official_id": str(official_id)},
-        )
+    with _official_change() as uw:
+        official_admin.official_of(g.tenant.id, official_id)
+        token = official_admin.reset_second_factor(g.tenant.id, official_id)
+        _announce(uw, PLATFORM_OFFICIAL_SECOND_FACTOR_RESET, official_id)
     return token
 
 
@@ -245,76 +225,82 @@ def add_page():
     return _enrolment_page(username, token)
 
 
+def _change_page(
+    official_id: uuid.UUID,
+    form: str,
+    change: Callable[[], None],
+    done: Callable[[official_admin.OfficialView], str],
+    typed: dict | None = None,
+):
+    """One per-official form of the list: make the `change`; refused, the list again with the
+    reason beside that official's `form` (and what was `typed`); else `done(official)` as the
+    success message and back to the list."""
+    try:
+        change()
+    except Refused as exc:
+        return _list_page({f"{form}-{official_id}": str(exc)}, typed, exc.status)
+    flash(done(official_admin.official_of(g.tenant.id, official_id)), "success")
+    return redirect(url_for(".officials_page"), code=303)
+
+
 @bp.post(f"{PAGE}/<uuid:official_id>/roles")
 @require_roles("tenant_admin")
 def roles_page(official_id: uuid.UUID):
-    try:
-        _set_roles(official_id, request.form.getlist("roles"))
-    except Refused as exc:
-        return _list_page({f"roles-{official_id}": str(exc)}, status=exc.status)
-    name = official_admin.official_of(g.tenant.id, official_id).username
-    flash(_("Roles of %(name)s changed.", name=name), "success")
-    return redirect(url_for(".officials_page"), code=303)
+    return _change_page(
+        official_id,
+        "roles",
+        lambda: _set_roles(official_id, request.form.getlist("roles")),
+        lambda o: _("Roles of %(name)s changed.", name=o.username),
+    )
 
 
 @bp.post(f"{PAGE}/<uuid:official_id>/email")
 @require_roles("tenant_admin")
 def email_page(official_id: uuid.UUID):
     email = request.form.get("email", "").strip()
-    try:
-        _set_email(official_id, email or None)
-    except Refused as exc:
-        return _list_page({f"email-{official_id}": str(exc)}, status=exc.status)
-    name = official_admin.official_of(g.tenant.id, official_id).username
-    flash(
-        _("Notices for %(name)s go to the new address.", name=name)
-        if email
-        else _("%(name)s no longer receives notices by e-mail.", name=name),
-        "success",
+    return _change_page(
+        official_id,
+        "email",
+        lambda: _set_email(official_id, email or None),
+        lambda o: (
+            _("Notices for %(name)s go to the new address.", name=o.username)
+            if email
+            else _("%(name)s no longer receives notices by e-mail.", name=o.username)
+        ),
     )
-    return redirect(url_for(".officials_page"), code=303)
 
 
 @bp.post(f"{PAGE}/<uuid:official_id>/name")
 @require_roles("tenant_admin")
 def name_page(official_id: uuid.UUID):
     typed = request.form.get("display_name", "")
-    try:
-        _set_display_name(official_id, typed)
-    except Refused as exc:
-        return _list_page(
-            {f"name-{official_id}": str(exc)},
-            {"roles": [], "names": {str(official_id): typed}},
-            exc.status,
-        )
-    official = official_admin.official_of(g.tenant.id, official_id)
-    flash(
-        _(
+    return _change_page(
+        official_id,
+        "name",
+        lambda: _set_display_name(official_id, typed),
+        lambda o: _(
             "Colleagues now read %(name)s for %(username)s.",
-            name=official.display_name or official.username,
-            username=official.username,
+            name=o.display_name or o.username,
+            username=o.username,
         ),
-        "success",
+        {"roles": [], "names": {str(official_id): typed}},
     )
-    return redirect(url_for(".officials_page"), code=303)
 
 
 @bp.post(f"{PAGE}/<uuid:official_id>/active")
 @require_roles("tenant_admin")
 def active_page(official_id: uuid.UUID):
     active = request.form.get("active") == "1"
-    try:
-        _set_active(official_id, active)
-    except Refused as exc:
-        return _list_page({f"active-{official_id}": str(exc)}, status=exc.status)
-    name = official_admin.official_of(g.tenant.id, official_id).username
-    flash(
-        _("%(name)s can sign in again.", name=name)
-        if active
-        else _("%(name)s can no longer sign in.", name=name),
-        "success",
+    return _change_page(
+        official_id,
+        "active",
+        lambda: _set_active(official_id, active),
+        lambda o: (
+            _("%(name)s can sign in again.", name=o.username)
+            if active
+            else _("%(name)s can no longer sign in.", name=o.username)
+        ),
     )
-    return redirect(url_for(".officials_page"), code=303)
 
 
 @bp.post(f"{PAGE}/<uuid:official_id>/reset")

@@ -9,7 +9,8 @@ consumers may run, the per-tenant advisory lock orders their appends.
 Only what passes services/audit/intake.py is chained (signature of the topic's service,
 source, type, schema, time with an offset) and only for a tenant the audit database knows;
 every other record becomes a dead letter in the same transaction (services/audit/dead_letters.py)
-and the consumer commits past it. Only outages (database, broker) are retried.
+and the consumer commits past it. Only outages (database, broker) are retried. The poll,
+check and commit loop is shared with the notifications consumer (shared/event_consumer.py).
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from sqlalchemy.engine import Engine
 
 from infra.topics import topic_for
 from services.audit import dead_letters, intake, ledger
+from shared import event_consumer
 from shared.db import session_factory
+from shared.event_consumer import BACKOFF_MAX, is_db_error
 from shared.event_signing import TrustedKeys
-from shared.settings import kafka_client_config
 
 log = logging.getLogger(__name__)
 
 GROUP = "audit"
 SOURCE_SERVICES = intake.SOURCE_SERVICES
-BACKOFF_MAX = 10.0  # short enough that a restarted broker is seen soon
 
 
 class AuditConsumer:
@@ -53,18 +54,8 @@ class AuditConsumer:
         self.appended = self.duplicates = self.dead_lettered = 0
 
     def _consumer(self):
-        from kafka import KafkaConsumer
-
-        return KafkaConsumer(
-            *self.topics,
-            **kafka_client_config("audit-consumer", self.bootstrap),
-            group_id=self.group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=500,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-            request_timeout_ms=15000,
+        return event_consumer.kafka_consumer(
+            "audit-consumer", self.bootstrap, self.group, self.topics
         )
 
     def store(
@@ -104,7 +95,7 @@ class AuditConsumer:
                         if ledger.write_checkpoint(session, tenant_id):
                             written += 1
                 except Exception as exc:
-                    if _is_db_error(exc):
+                    if is_db_error(exc):
                         raise  # an outage: the run loop backs off
                     # one tenant's key or heads file must not stop the others or the stream
                     log.error(
@@ -113,18 +104,8 @@ class AuditConsumer:
         return written
 
     def handle(self, batch: dict) -> None:
-        accepted: list[tuple[Any, dict[str, Any]]] = []
-        letters: list[dead_letters.DeadLetter] = []
-        for records in batch.values():
-            for record in records:
-                try:
-                    verdict = intake.check(record.topic, record.value, self.keys)
-                except Exception as exc:  # a check's own bug must not stop the ledger either
-                    verdict = intake.Rejected("unreadable", type(exc).__name__)
-                if isinstance(verdict, intake.Rejected):
-                    letters.append(dead_letters.of_record(record, verdict))
-                else:
-                    accepted.append((record, verdict))
+        accepted, rejected = event_consumer.check_batch(batch, self.keys)
+        letters = [dead_letters.of_record(record, why) for record, why in rejected]
         result = self.store(accepted, letters)
         self.appended += result.appended
         self.duplicates += result.duplicates
@@ -134,38 +115,15 @@ class AuditConsumer:
             )
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.5
-        consumer = None
         # checkpoints off the hot path: signed and anchored by a thread of their own, so a
         # poll's append never waits for them (their lock per tenant orders them with appends)
         checkpoints = threading.Thread(
             target=self._checkpoint_loop, args=(stop,), name="audit-checkpoints", daemon=True
         )
         checkpoints.start()
-        while not stop.is_set():
-            try:
-                if consumer is None:
-                    consumer = self._consumer()
-                batch = consumer.poll(timeout_ms=500)
-                if batch:
-                    try:
-                        self.handle(batch)
-                    except Exception:
-                        # not stored: rewind so the same records come again after the backoff
-                        for tp, records in batch.items():
-                            consumer.seek(tp, records[0].offset)
-                        raise
-                    consumer.commit()  # only after the ledger transaction committed
-                backoff = 0.5
-            except Exception as exc:  # database or broker trouble: wait and carry on
-                log.warning("audit: %s: %s; retrying in %.1fs", type(exc).__name__, exc, backoff)
-                if consumer is not None and not _is_db_error(exc):
-                    _close(consumer)
-                    consumer = None
-                stop.wait(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX)
-        if consumer is not None:
-            _close(consumer)
+        event_consumer.run(
+            stop, name="audit", log=log, open_consumer=self._consumer, handle=self.handle
+        )
         checkpoints.join(timeout=BACKOFF_MAX)
 
     def _checkpoint_loop(self, stop: threading.Event) -> None:
@@ -178,16 +136,3 @@ class AuditConsumer:
             except Exception as exc:  # database trouble: the next round tries again
                 log.warning("audit: checkpoints: %s: %s", type(exc).__name__, exc)
             stop.wait(interval)
-
-
-def _is_db_error(exc: Exception) -> bool:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    return isinstance(exc, SQLAlchemyError)
-
-
-def _close(consumer) -> None:
-    try:
-        consumer.close(autocommit=False)
-    except Exception:  # closing a consumer of a dead broker may fail too
-        pass

@@ -62,9 +62,11 @@ def lock_chains(session: Session, slugs: Iterable[str]) -> dict[str, uuid.UUID]:
     return {slug: tenant_id for slug, tenant_id, _ in rows}
 
 
-def to_entry(row: LedgerEntryRow) -> chain.Entry:
+def to_entry(row: Any, tenant_id: uuid.UUID | None = None) -> chain.Entry:
+    """The chain entry of a ledger row, or of any row with its columns (a head read with its
+    tenant's id: `tenant_id` given)."""
     return chain.Entry(
-        tenant_id=str(row.tenant_id),
+        tenant_id=str(row.tenant_id if tenant_id is None else tenant_id),
         seq=row.seq,
         event_id=row.event_id,
         type=row.type,
@@ -143,7 +145,7 @@ def append_events(
         {"event_ids": [e["id"] for e in events], "tenant_ids": [str(t) for t in by_tenant]},
     ):
         seen.update(row.recorded)
-        heads[row.id] = None if row.seq is None else _head_entry(row)
+        heads[row.id] = None if row.seq is None else to_entry(row, row.id)
     rows: list[dict[str, Any]] = []
     now = utcnow()
     for tenant_id in sorted(by_tenant):
@@ -175,21 +177,6 @@ def append_events(
         session.execute(insert(LedgerEntryRow).values(rows[start : start + INSERT_ROWS]))
     result.appended = len(rows)
     return result
-
-
-def _head_entry(row: Any) -> chain.Entry:
-    return chain.Entry(
-        tenant_id=str(row.id),
-        seq=row.seq,
-        event_id=row.event_id,
-        type=row.type,
-        subject=row.subject,
-        time=chain.normalize_time(row.time),
-        actor=row.actor,
-        digest=row.digest,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
 
 
 # --- checkpoints -------------------------------------------------------------------------

@@ -19,6 +19,8 @@ Three steps, each its own transaction:
 3. **Daily.** Once a minute the loop asks the daily notices job (daily.py) to plan each
    tenant's digest and LPJ notices when its local hour has come; step 2 sends them.
 
+The poll, check and commit loop is the audit ledger's too (shared/event_consumer.py).
+
 Metrics (Prometheus, `--metrics-port`): notices sent, failed, skipped, dead letters, pending,
 and the consumer's lag behind the topics.
 """
@@ -53,15 +55,13 @@ from services.notifications.models import (
     NotificationRow,
 )
 from services.notifications.recipients import Contact, Recipients, Skip
-from shared import event_intake
+from shared import event_consumer, event_intake
 from shared.db import session_factory
 from shared.event_signing import TrustedKeys
-from shared.settings import kafka_client_config
 
 log = logging.getLogger(__name__)
 
 GROUP = "notifications"
-BACKOFF_MAX = 10.0
 
 SENT_TOTAL = Counter("replika_notifications_sent_total", "Notices sent", ["channel"])
 FAILED_TOTAL = Counter(
@@ -134,18 +134,8 @@ class NotificationsConsumer:
     # --- Kafka ---------------------------------------------------------------------------
 
     def _consumer(self):
-        from kafka import KafkaConsumer
-
-        return KafkaConsumer(
-            *self.topics,
-            **kafka_client_config("notifications", self.bootstrap),
-            group_id=self.group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=500,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-            request_timeout_ms=15000,
+        return event_consumer.kafka_consumer(
+            "notifications", self.bootstrap, self.group, self.topics
         )
 
     # --- planning ------------------------------------------------------------------------
@@ -232,7 +222,7 @@ class NotificationsConsumer:
             try:
                 planned = self.plan(event)
             except Exception as exc:
-                if _is_db_error(exc):
+                if event_consumer.is_db_error(exc):
                     raise  # an outage: the whole poll is read again after the backoff
                 rejected = event_intake.Rejected("unplannable", type(exc).__name__)
                 letters.append(_letter(record, rejected))
@@ -291,19 +281,8 @@ class NotificationsConsumer:
         return new
 
     def handle(self, batch: dict) -> int:
-        accepted: list[tuple[Any, dict[str, Any]]] = []
-        letters: list[dict[str, Any]] = []
-        for records in batch.values():
-            for record in records:
-                try:
-                    verdict = event_intake.check(record.topic, record.value, self.keys)
-                except Exception as exc:  # a check's own bug must not stop the stream
-                    verdict = event_intake.Rejected("unreadable", type(exc).__name__)
-                if isinstance(verdict, event_intake.Rejected):
-                    letters.append(_letter(record, verdict))
-                else:
-                    accepted.append((record, verdict))
-        return self.store(accepted, letters)
+        accepted, rejected = event_consumer.check_batch(batch, self.keys)
+        return self.store(accepted, [_letter(record, why) for record, why in rejected])
 
     # --- sending -------------------------------------------------------------------------
 
@@ -421,42 +400,30 @@ class NotificationsConsumer:
     # --- the loop ------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.5
-        consumer = None
+        """The shared poll-check-store-commit loop (shared/event_consumer.py); after every
+        poll, the daily notices when due, the sending, and the metrics every few seconds."""
         last_metrics = last_daily = 0.0
-        while not stop.is_set():
-            try:
-                if consumer is None:
-                    consumer = self._consumer()
-                batch = consumer.poll(timeout_ms=300)
-                if batch:
-                    try:
-                        self.handle(batch)
-                    except Exception:
-                        for tp, records in batch.items():  # not stored: read them again
-                            consumer.seek(tp, records[0].offset)
-                        raise
-                    consumer.commit()  # only after the rows committed
-                if self.daily is not None and time.monotonic() - last_daily >= self.daily_every:
-                    self.daily.tick()
-                    last_daily = time.monotonic()
-                self.deliver_due()
-                if time.monotonic() - last_metrics >= 5.0:
-                    last_metrics = time.monotonic()
-                    PENDING_GAUGE.set(self.pending())
-                    LAG_GAUGE.set(_lag(consumer))
-                backoff = 0.5
-            except Exception as exc:  # database or broker trouble: wait and carry on
-                log.warning(
-                    "notifications: %s: %s; retrying in %.1fs", type(exc).__name__, exc, backoff
-                )
-                if consumer is not None and not _is_db_error(exc):
-                    _close(consumer)
-                    consumer = None
-                stop.wait(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX)
-        if consumer is not None:
-            _close(consumer)
+
+        def after_poll(consumer) -> None:
+            nonlocal last_metrics, last_daily
+            if self.daily is not None and time.monotonic() - last_daily >= self.daily_every:
+                self.daily.tick()
+                last_daily = time.monotonic()
+            self.deliver_due()
+            if time.monotonic() - last_metrics >= 5.0:
+                last_metrics = time.monotonic()
+                PENDING_GAUGE.set(self.pending())
+                LAG_GAUGE.set(_lag(consumer))
+
+        event_consumer.run(
+            stop,
+            name="notifications",
+            log=log,
+            open_consumer=self._consumer,
+            handle=self.handle,
+            poll_timeout_ms=300,
+            after_poll=after_poll,
+        )
 
 
 def _key(row: NotificationRow) -> str:
@@ -504,16 +471,3 @@ def _lag(consumer) -> int:
         return sum(max(ends[tp] - consumer.position(tp), 0) for tp in assigned)
     except Exception:  # a metric must not stop the stream
         return 0
-
-
-def _is_db_error(exc: Exception) -> bool:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    return isinstance(exc, SQLAlchemyError)
-
-
-def _close(consumer) -> None:
-    try:
-        consumer.close(autocommit=False)
-    except Exception:  # closing a consumer of a dead broker may fail too
-        pass

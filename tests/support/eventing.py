@@ -215,3 +215,28 @@ class Broker:
             kafka_client_config("admin"),
         )
         Pids(self.state).add("kafka", pid)
+
+
+def insert_ledger_entry(conn, tenant_id: uuid.UUID, entry, event: dict) -> None:
+    """Write `entry` (a services.audit.chain.Entry) and its `event` straight into audit_ledger,
+    as someone with database access could: the tamper tests forge a consistent chain with it."""
+    conn.execute(
+        text(
+            "insert into audit_ledger (tenant_id, seq, event_id, type, subject, time, actor,"
+            " digest, prev_hash, hash, event) values (:t, :seq, :eid, :type, :subject, "
+            ":time, :actor, :digest, :prev, :hash, cast(:event as json))"
+        ),
+        {
+            "t": tenant_id,
+            "seq": entry.seq,
+            "eid": entry.event_id,
+            "type": entry.type,
+            "subject": entry.subject,
+            "time": entry.time,
+            "actor": entry.actor,
+            "digest": entry.digest,
+            "prev": entry.prev_hash,
+            "hash": entry.hash,
+            "event": json.dumps(event),
+        },
+    )

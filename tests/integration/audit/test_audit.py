@@ -4,7 +4,6 @@ broker stopped and restarted; a relay killed before marking; tampering caught by
 from __future__ import annotations
 
 import base64
-import json
 import time
 import uuid
 from collections import defaultdict
@@ -19,6 +18,7 @@ from tests.support.eventing import (
     emit,
     fresh_tenant,
     in_thread,
+    insert_ledger_entry,
     ledger_rows,
     records_on_topic,
     relay,
@@ -323,26 +323,7 @@ def test_a_consistently_rewritten_chain_is_caught_by_the_signed_checkpoint(tenan
         for old in stored.entries[2:]:
             event = dict(stored.events[old.event_id], data={"state": "forged", "n": 0})
             prev = chain.next_entry(str(tenant.id), prev, event)
-            session.execute(
-                text(
-                    "insert into audit_ledger (tenant_id, seq, event_id, type, subject, time, actor,"
-                    " digest, prev_hash, hash, event) values (:t, :seq, :eid, :type, :subject, "
-                    ":time, :actor, :digest, :prev, :hash, cast(:event as json))"
-                ),
-                {
-                    "t": tenant.id,
-                    "seq": prev.seq,
-                    "eid": prev.event_id,
-                    "type": prev.type,
-                    "subject": prev.subject,
-                    "time": prev.time,
-                    "actor": prev.actor,
-                    "digest": prev.digest,
-                    "prev": prev.prev_hash,
-                    "hash": prev.hash,
-                    "event": json.dumps(event),
-                },
-            )
+            insert_ledger_entry(session, tenant.id, prev, event)
     result = verify_cli(tenant.slug)
     assert result.exit_code == 1 and "BROKEN at seq 6" in result.output, result.output
     assert "checkpoint" in result.output

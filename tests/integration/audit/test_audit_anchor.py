@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
-from tests.support.eventing import fresh_tenant
+from tests.support.eventing import fresh_tenant, insert_ledger_entry
 
 
 @pytest.fixture
@@ -167,26 +167,7 @@ def test_a_rewritten_entry_with_rehashed_chain_resigned_heads_and_replaced_key_i
             if old.seq == 4:
                 event = dict(event, data={"state": "forged", "n": 0})
             prev = chain.next_entry(str(tenant.id), prev, event)
-            conn.execute(
-                text(
-                    "insert into audit_ledger (tenant_id, seq, event_id, type, subject, time, actor,"
-                    " digest, prev_hash, hash, event) values (:t, :seq, :eid, :type, :subject, "
-                    ":time, :actor, :digest, :prev, :hash, cast(:event as json))"
-                ),
-                {
-                    "t": tenant.id,
-                    "seq": prev.seq,
-                    "eid": prev.event_id,
-                    "type": prev.type,
-                    "subject": prev.subject,
-                    "time": prev.time,
-                    "actor": prev.actor,
-                    "digest": prev.digest,
-                    "prev": prev.prev_hash,
-                    "hash": prev.hash,
-                    "event": json.dumps(event),
-                },
-            )
+            insert_ledger_entry(conn, tenant.id, prev, event)
         resign_every_checkpoint(conn, tenant, Ed25519PrivateKey.generate())
     assert_plain_verify_is_fooled(tenant)
     result = cli("audit", "verify", "--tenant", tenant.slug, "--heads", str(heads))
