@@ -29,9 +29,11 @@ Transport between tenants of one deployment: a Kafka topic per agreement,
 kafka_access.py). Each record is a CloudEvent (`hibah_bansos.aid.tokens_published.v1`) signed
 with the hibah_bansos event key like every event (shared/event_signing.py); on receipt its
 signature, source (the partner tenant), type, schema and agreement id are checked, and a record
-failing any is dropped (logged without values). Tokens are re-published in full on each run and
-stored idempotently; reading starts at the topic's beginning (no consumer group), which is
-simple and fine for a city's bansos list; offsets kept per agreement are the next step.
+failing any is dropped (logged without values). Tokens are re-published in full on each run;
+each city reads the topic as the consumer group `links.aid.<its slug>` (granted to the
+hibah_bansos principal, infra/kafka_access.py), whose offsets are committed only after the
+round's database transaction: a run reads what came since the last one, not the whole topic.
+The partner's newest list replaces its earlier ones, so a run that finds nothing new keeps them.
 
 Transport between deployments (partner_kind `instance`): each city POSTs its full token list
 to the partner's `/t/<slug>/api/v1/links/remote/<agreement id>/tokens`, signed by its
@@ -86,6 +88,7 @@ log = logging.getLogger(__name__)
 SERVICE = "hibah_bansos"
 KAFKA_ROLE = "relay-hibah_bansos"
 TOPIC_PREFIX = "links.aid."
+GROUP_PREFIX = "links.aid."  # + the reading city's slug
 NOT_ACTIVE = ("draft", "rejected")
 TOKEN_DOMAIN = b"replika-aid-token:v1"
 SCOPE = "aid_tokens"
@@ -408,6 +411,19 @@ def check_record(
     return list(event["data"]["tokens"])
 
 
+class NewRecords:
+    def __init__(self, values: list[bytes | None], consumer: Any) -> None:
+        self.values, self._consumer = values, consumer
+
+    def commit(self) -> None:
+        """Commit the group's offsets up to what was read (after the round's transaction)."""
+        if self._consumer.assignment():
+            self._consumer.commit()
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
 class Kafka:
     """The hibah_bansos principal's clients for the agreement topics."""
 
@@ -468,6 +484,40 @@ class Kafka:
         finally:
             consumer.close()
 
+    def read_new(self, topic: str, group: str, timeout: float = 10.0) -> NewRecords:
+        """The records of `topic` since `group`'s committed offsets (all of them the first
+        time); `commit()` them once they are handled, `close()` in any case."""
+        from kafka import KafkaConsumer, TopicPartition
+
+        self.ensure_topic(topic)
+        consumer = KafkaConsumer(
+            **self.config, group_id=group, enable_auto_commit=False, consumer_timeout_ms=1000
+        )
+        try:
+            parts = [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            values: list[bytes | None] = []
+            if parts:
+                consumer.assign(parts)
+                for tp in parts:
+                    committed = consumer.committed(tp)
+                    if committed is None:
+                        consumer.seek_to_beginning(tp)
+                    else:
+                        consumer.seek(tp, committed)
+                ends = consumer.end_offsets(parts)
+                deadline = time.monotonic() + timeout
+                while any(consumer.position(tp) < ends[tp] for tp in parts):
+                    if time.monotonic() > deadline:
+                        break
+                    for records in consumer.poll(timeout_ms=500).values():
+                        values.extend(r.value for r in records)
+        except BaseException:
+            consumer.close()
+            raise
+        return NewRecords(values, consumer)
+
     def close(self) -> None:
         if self._producer is not None:
             self._producer.close()
@@ -487,6 +537,7 @@ def sync(db: Databases, kafka: Kafka, slug: str, keys: TrustedKeys | None = None
             result.matched += remote_result.matched
             continue
         topic = topic_of(agreement.id)
+        batch: NewRecords | None = None
         with tenant_session(session_factory(db.hibah_bansos), tenant.id) as hs:
             uw = UnitOfWork(hs, tenant, SERVICE, OutboxRow)
             try:
@@ -498,7 +549,8 @@ def sync(db: Databases, kafka: Kafka, slug: str, keys: TrustedKeys | None = None
                 kafka.send(topic, tenant.slug, tokens_record(tenant, agreement, published))
                 result.published += len(published)
                 latest = None  # the partner's last list replaces the ones before it
-                for value in kafka.read_all(topic):
+                batch = kafka.read_new(topic, GROUP_PREFIX + tenant.slug)
+                for value in batch.values:
                     probe = _peek_tenant(value)
                     if probe == tenant.slug:
                         continue  # our own record
@@ -518,9 +570,13 @@ def sync(db: Databases, kafka: Kafka, slug: str, keys: TrustedKeys | None = None
                     )
                 result.matched += _match(uw, agreement)
                 uw.commit()
+                batch.commit()
             except BaseException:
                 uw.rollback()
                 raise
+            finally:
+                if batch is not None:
+                    batch.close()
     return result
 
 
