@@ -461,7 +461,7 @@ def receive_proposal(uw: UnitOfWork, path: str, headers: Any, raw: bytes, body: 
         created_at=utcnow(),
     )
     uw.session.add(row)
-    _emit(uw, PLATFORM_LINK_PROPOSED, row, row.proposed_by)
+    _emit(uw, PLATFORM_LINK_PROPOSED, row, "system")  # who: the row's proposed_by
     return row
 
 
@@ -503,7 +503,7 @@ def receive_decision(
         if not isinstance(sealed, str):
             raise Refused(422, "the aid-token key is missing", "sealed_key")
         _store_key(uw.session, row, remote.open_key(sealed, row.id))
-    _emit(uw, PLATFORM_LINK_ACCEPTED if accept else PLATFORM_LINK_DECLINED, row, actor)
+    _emit(uw, PLATFORM_LINK_ACCEPTED if accept else PLATFORM_LINK_DECLINED, row, "system")
     return row
 
 
@@ -514,7 +514,7 @@ def receive_end(
     if row.status in LIVE:
         actor = _remote_actor(row.partner_tenant or "", row.partner)
         row.status, row.ended_by, row.ended_at, row.aid_key = "ended", actor, utcnow(), None
-        _emit(uw, PLATFORM_LINK_ENDED, row, actor)
+        _emit(uw, PLATFORM_LINK_ENDED, row, "system")  # who: the row's ended_by
     return row
 
 
