@@ -153,17 +153,11 @@ def signed_headers(path: str, body: bytes, signer: Ed25519PrivateKey | None = No
     }
 
 
-def verify(
-    session: Session,
-    tenant_id: uuid.UUID,
-    path: str,
-    headers: Any,
-    body: bytes,
-    signing_key: bytes,
-    now: float | None = None,
-) -> None:
-    """Refuse (401) a request not signed by `signing_key`, stale, or seen before; record its
-    nonce otherwise (in `session`'s transaction: committed with what the request changes)."""
+def check_signature(
+    path: str, headers: Any, body: bytes, signing_key: bytes, now: float | None = None
+) -> tuple[str, str]:
+    """(signer, nonce) of a request signed by `signing_key` for `path` and `body` within
+    `MAX_SKEW` of `now`; 401 otherwise. Pure: the nonce is recorded by `verify`."""
     from operations.tenant_move import fingerprint
 
     signer = headers.get(H_SIGNER, "")
@@ -182,6 +176,20 @@ def verify(
         )
     except (InvalidSignature, ValueError):
         raise Refused(401, "the request's signature does not verify") from None
+    return signer, nonce
+
+
+def verify(
+    session: Session,
+    tenant_id: uuid.UUID,
+    path: str,
+    headers: Any,
+    body: bytes,
+    signing_key: bytes,
+) -> None:
+    """Refuse (401) a request not signed by `signing_key`, stale, or seen before; record its
+    nonce otherwise (in `session`'s transaction: committed with what the request changes)."""
+    signer, nonce = check_signature(path, headers, body, signing_key)
     cutoff = datetime.now(UTC) - timedelta(seconds=2 * MAX_SKEW)
     session.execute(
         delete(SeenNonce).where(SeenNonce.tenant_id == tenant_id, SeenNonce.seen_at < cutoff)

@@ -91,7 +91,9 @@ def test_the_same_person_in_two_linked_cities_is_flagged_on_both_and_no_nik_trav
             ).scalar_one()
         assert left == 0
         with tenant_session(session_factory(service_engine("hibah_bansos")), a.id) as s:
-            own_left = s.execute(text("select count(*) from aid_tokens")).scalar_one()
+            own_left = s.execute(
+                text("select count(*) from aid_tokens where origin = 'own'")
+            ).scalar_one()
         assert own_left == 0
     finally:
         kafka.close()
