@@ -393,3 +393,34 @@ def _a_engines():
 def _ab_id(a, b) -> uuid.UUID:
     with tenant_session(session_factory(service_engine("whistleblowing")), a.id) as s:
         return s.scalars(select(Agreement.id).where(Agreement.partner == b.slug)).one()
+
+
+def test_the_page_proposes_to_another_deployment_with_errors_beside_the_fields(
+    wb_app, two_cities, csrf_token, tmp_path
+):
+    from tests.support.officials import page_session
+
+    a, _b = two_cities
+    _public_key_document(tmp_path, "a")
+    client = wb_app.test_client()
+    page_session(wb_app, client, a.id, "tenant_admin")
+    page = f"/t/{a.slug}/admin/links"
+    html = client.get(page).get_data(as_text=True)
+    assert 'action="/t/' + a.slug + '/admin/links/remote"' in html
+    assert 'id="instance_key"' in html and "sha256:" in html  # this deployment's fingerprint
+    assert "<script" not in html
+    bad = client.post(
+        f"{page}/remote",
+        data={
+            "csrf_token": csrf_token(client, page),
+            "partner_url": "http://example.org",
+            "partner_tenant": "seberang",
+            "instance_key": "not a key",
+            "scopes": "aid_tokens",
+        },
+    )
+    assert bad.status_code == 422
+    body = bad.get_data(as_text=True)
+    assert 'id="partner_url-error"' in body and 'id="instance_key-error"' in body
+    assert "Isi alamat https:// deployment lain." in body
+    assert 'value="seberang"' in body  # what was typed stays
