@@ -27,7 +27,6 @@ This deployment's own address, sent with a proposal so the other side can answer
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 
@@ -125,12 +124,9 @@ def end_api(agreement_id: str):
 
 
 def _signed_body() -> tuple[str, bytes, object]:
-    raw = request.get_data(cache=True)
-    try:
-        body = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
-        raise Refused(400, "the body is not JSON") from None
-    return request.script_root + request.path, raw, body
+    """(signed path, raw body, parsed body) of a request from another deployment."""
+    body = json_body()  # 415 unless JSON, 400 when not valid JSON
+    return request.script_root + request.path, request.get_data(cache=True), body
 
 
 @bp.post(f"{API}/remote/proposals")
