@@ -367,24 +367,22 @@ def propose_remote(uw: UnitOfWork, actor: str, proposal: RemoteProposal, own_url
         raise Refused(
             409, "an agreement with that deployment is already proposed or active", "instance_key"
         )
-    tenant, row = (
-        uw.tenant,
-        Agreement(
-            tenant_id=uw.tenant.id,
-            id=uuid.uuid4(),
-            partner=partner.id,
-            partner_kind="instance",
-            partner_tenant=proposal.partner_tenant,
-            partner_url=proposal.partner_url,
-            partner_signing_key=partner.signing_key,
-            partner_transport_key=partner.transport_key,
-            partner_name=proposal.partner_tenant,
-            direction="outgoing",
-            status="proposed",
-            scopes=list(proposal.scopes),
-            proposed_by=actor,
-            created_at=utcnow(),
-        ),
+    tenant = uw.tenant
+    row = Agreement(
+        tenant_id=tenant.id,
+        id=uuid.uuid4(),
+        partner=partner.id,
+        partner_kind="instance",
+        partner_tenant=proposal.partner_tenant,
+        partner_url=proposal.partner_url,
+        partner_signing_key=partner.signing_key,
+        partner_transport_key=partner.transport_key,
+        partner_name=proposal.partner_tenant,  # until the other side answers with its name
+        direction="outgoing",
+        status="proposed",
+        scopes=list(proposal.scopes),
+        proposed_by=actor,
+        created_at=utcnow(),
     )
     answer = remote.post(
         proposal.partner_url,
