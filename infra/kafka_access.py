@@ -4,7 +4,8 @@ Applied idempotently by provisioning (`make run`, `make test`, the compose `prov
 through the admin principal, a super user bootstrapped when the broker was formatted:
 
 - `relay-<service>`: WRITE and DESCRIBE on `<service>.events` only; `relay-hibah_bansos` also
-  CREATE, WRITE, READ and DESCRIBE on the linked cities' token topics (`links.aid.*`);
+  CREATE, WRITE, READ and DESCRIBE on the linked cities' token topics (`links.aid.*`) and
+  READ on their consumer groups (`links.aid.<slug>`);
 - `audit-consumer`: READ and DESCRIBE on every events topic, READ on the consumer group "audit";
 - `notifications`: READ and DESCRIBE on every events topic, READ on the group "notifications";
 - `health`: no ACL at all (it can authenticate and ask for cluster metadata: readiness checks);
@@ -61,6 +62,8 @@ def grants() -> list[Grant]:
             "PREFIXED",
         )
     )
+    # each city reads them as the group `links.aid.<slug>` (its offsets kept between rounds)
+    out.append(Grant("relay-hibah_bansos", "group", LINK_TOPIC_PREFIX, ("READ",), "PREFIXED"))
     return out
 
 

@@ -78,6 +78,8 @@ WORKERS: list[tuple[str, list[str]]] = [
         "notifications",
         [str(VENV_BIN / "replika"), "notifications", "consume", "--metrics-port", "9103"],
     ),
+    # linked cities: each city's duplicate-aid round (operations/links/cli.py)
+    ("links-sync", [str(VENV_BIN / "replika"), "links", "sync", "--every", "30"]),
 ]
 MAIL_DIR = LOCAL / "mail"  # the local mail catcher's .eml files
 MESSAGES_DIR = LOCAL / "messages"  # the local WhatsApp/SMS gateway stub's JSON files

@@ -51,6 +51,9 @@ class Agreement(TenantOwned, Base):
     partner_tenant: Mapped[str | None] = mapped_column(String(63), default=None)
     partner_url: Mapped[str | None] = mapped_column(String(300), default=None)
     partner_signing_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # and its HPKE public key (ML-KEM-768 + X25519, migration l002): the aid-token key made at
+    # acceptance is sealed to it
+    partner_transport_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     partner_name: Mapped[str] = mapped_column(String(200))  # public name, e.g. "Kota Bandung"
     direction: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10))
@@ -65,6 +68,17 @@ class Agreement(TenantOwned, Base):
 
     def shares(self, scope: str) -> bool:
         return self.status == "active" and scope in self.scopes
+
+
+class SeenNonce(TenantOwned, Base):
+    """A nonce of a signed request from another deployment, kept while its timestamp is
+    fresh (operations/links/remote.py): the same request is never taken twice."""
+
+    __tablename__ = "link_nonces"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    signer: Mapped[str] = mapped_column(String(80), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def active_agreement(

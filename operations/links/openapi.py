@@ -23,6 +23,26 @@ PROPOSAL: Schema = {
         },
     },
 }
+REMOTE_PROPOSAL: Schema = {
+    "type": "object",
+    "required": ["partner_url", "partner_tenant", "instance_key", "scopes"],
+    "additionalProperties": False,
+    "properties": {
+        "partner_url": {"type": "string", "format": "uri", "maxLength": 300},
+        "partner_tenant": {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,62}$"},
+        "instance_key": {
+            "type": "string",
+            "description": "the other deployment's `replika instance public-key` document",
+        },
+        "scopes": PROPOSAL["properties"]["scopes"],
+    },
+}
+SIGNED = (
+    "Called by another deployment, not by a person: the request is signed by that "
+    "deployment's instance key (headers Replika-Signer, Replika-Timestamp, Replika-Nonce, "
+    "Replika-Signature; operations/links/remote.py) and taken once."
+)
+SIGNED_BODY: Schema = {"type": "object"}
 DECISION: Schema = {
     "type": "object",
     "required": ["accept"],
@@ -39,11 +59,12 @@ def paths() -> dict[str, Schema]:
                 errors=(401, 403, 404),
             ),
             "post": operation(
-                f"Propose an agreement to another city of this deployment ({ADMIN})",
+                f"Propose an agreement to another city of this deployment, or to a city of "
+                f"another deployment named by its address, slug and instance key ({ADMIN})",
                 security=OFFICIAL,
-                body=PROPOSAL,
+                body={"oneOf": [PROPOSAL, REMOTE_PROPOSAL]},
                 ok="201",
-                errors=(401, 403, 404, 409, 422),
+                errors=(401, 403, 404, 409, 422, 502),
             ),
         },
         f"{P}/{{agreement_id}}": {
@@ -60,7 +81,7 @@ def paths() -> dict[str, Schema]:
                 security=OFFICIAL,
                 params=[AGREEMENT_ID],
                 body=DECISION,
-                errors=(401, 403, 404, 409, 422),
+                errors=(401, 403, 404, 409, 422, 502),
             )
         },
         f"{P}/{{agreement_id}}/end": {
@@ -68,7 +89,30 @@ def paths() -> dict[str, Schema]:
                 f"End an agreement (either city; {ADMIN})",
                 security=OFFICIAL,
                 params=[AGREEMENT_ID],
-                errors=(401, 403, 404, 409),
+                errors=(401, 403, 404, 409, 502),
+            )
+        },
+        f"{P}/remote/proposals": {
+            "post": operation(
+                f"A proposal from a city of another deployment. {SIGNED}",
+                body=SIGNED_BODY,
+                ok="201",
+                errors=(401, 404, 409, 422),
+            )
+        },
+        **{
+            f"{P}/remote/{{agreement_id}}/{step}": {
+                "post": operation(
+                    f"{summary} {SIGNED}",
+                    params=[AGREEMENT_ID],
+                    body=SIGNED_BODY,
+                    errors=(401, 404, 409, 422),
+                )
+            }
+            for step, summary in (
+                ("decision", "The other deployment's city accepted or declined our proposal."),
+                ("end", "The other deployment's city ended the agreement."),
+                ("tokens", "The other deployment's city's duplicate-aid tokens (its full list)."),
             )
         },
     }

@@ -29,9 +29,21 @@ Transport between tenants of one deployment: a Kafka topic per agreement,
 kafka_access.py). Each record is a CloudEvent (`hibah_bansos.aid.tokens_published.v1`) signed
 with the hibah_bansos event key like every event (shared/event_signing.py); on receipt its
 signature, source (the partner tenant), type, schema and agreement id are checked, and a record
-failing any is dropped (logged without values). Tokens are re-published in full on each run and
-stored idempotently; reading starts at the topic's beginning (no consumer group), which is
-simple and fine for a city's bansos list; offsets kept per agreement are the next step.
+failing any is dropped (logged without values). Tokens are re-published in full on each run;
+each city reads the topic as the consumer group `links.aid.<its slug>` (granted to the
+hibah_bansos principal, infra/kafka_access.py), whose offsets are committed only after the
+round's database transaction: a run reads what came since the last one, not the whole topic.
+The partner's newest list replaces its earlier ones, so a run that finds nothing new keeps them.
+
+Transport between deployments (partner_kind `instance`): each city POSTs its full token list
+to the partner's `/t/<slug>/api/v1/links/remote/<agreement id>/tokens`, signed by its
+instance key (operations/links/remote.py: timestamp and nonce, the receiver checks the key the
+agreement names); the receiver replaces what that partner published before and flags its
+matches at once, and the sender flags its own against what the partner last pushed to it.
+
+Each run replaces the city's own tokens, and each list received replaces the partner's: the
+token of an application withdrawn, rejected or otherwise no longer active disappears on both
+sides at the next run (a match already flagged stays on the application's page as history).
 
 A match writes one `aid_matches` row per application and agreement on the side holding the
 application (services/hibah_bansos/aid_links.py: the warning on the officials' application
@@ -52,7 +64,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -67,6 +79,7 @@ from shared.crypto import FieldCipher, normalise
 from shared.db import session_factory, tenant_session
 from shared.event_signing import SignatureProblem, TrustedKeys
 from shared.event_types import HB_AID_MATCH_FOUND, HB_AID_TOKENS_PUBLISHED
+from shared.problem import Refused
 from shared.tenancy import Tenant
 from shared.uow import UnitOfWork
 
@@ -75,6 +88,7 @@ log = logging.getLogger(__name__)
 SERVICE = "hibah_bansos"
 KAFKA_ROLE = "relay-hibah_bansos"
 TOPIC_PREFIX = "links.aid."
+GROUP_PREFIX = "links.aid."  # + the reading city's slug
 NOT_ACTIVE = ("draft", "rejected")
 TOKEN_DOMAIN = b"replika-aid-token:v1"
 SCOPE = "aid_tokens"
@@ -168,6 +182,129 @@ def own_tokens(
             )
         )
     return out
+
+
+def _replace(
+    hs: Session, tenant_id: uuid.UUID, agreement_id: uuid.UUID, origin: str, rows: list[dict]
+) -> None:
+    """Make the stored tokens of (agreement, origin) exactly `rows`."""
+    hs.execute(
+        delete(AidToken).where(
+            AidToken.tenant_id == tenant_id,
+            AidToken.agreement_id == agreement_id,
+            AidToken.origin == origin,
+        )
+    )
+    _store(hs, rows)
+
+
+def _own_rows(
+    tenant_id: uuid.UUID, agreement_id: uuid.UUID, mine: list[tuple[uuid.UUID, str, str, int]]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "tenant_id": tenant_id,
+            "agreement_id": agreement_id,
+            "origin": "own",
+            "token": token,
+            "application_id": app_id,
+            "category": category,
+            "year": year,
+        }
+        for app_id, token, category, year in mine
+    ]
+
+
+def _partner_rows(
+    tenant_id: uuid.UUID, agreement_id: uuid.UUID, tokens: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "tenant_id": tenant_id,
+            "agreement_id": agreement_id,
+            "origin": "partner",
+            "token": t["token"],
+            "application_id": None,
+            "category": t["category"],
+            "year": t["year"],
+        }
+        for t in tokens
+    ]
+
+
+_TOKEN = re.compile(r"^[0-9a-f]{64}$")
+
+
+def checked_tokens(value: Any) -> list[dict[str, Any]]:
+    """The token list of a body from another deployment; 422 naming `tokens` otherwise."""
+    if not isinstance(value, list) or len(value) > 200_000:
+        raise Refused(422, "tokens must be a list", "tokens")
+    out = []
+    for t in value:
+        if not (
+            isinstance(t, dict)
+            and isinstance(t.get("token"), str)
+            and _TOKEN.match(t["token"])
+            and isinstance(t.get("category"), str)
+            and 0 < len(t["category"]) <= 40
+            and isinstance(t.get("year"), int)
+            and 1900 < t["year"] < 2200
+        ):
+            raise Refused(422, "a token is not valid", "tokens")
+        out.append({"token": t["token"], "category": t["category"], "year": t["year"]})
+    return out
+
+
+def receive_remote(
+    db: Databases, tenant: Tenant, agreement: Agreement, tokens: list[dict[str, Any]]
+) -> list[str]:
+    """The token list another deployment pushed for `agreement` (its signature checked by the
+    caller): it replaces what that partner published before; matches are flagged now."""
+    with tenant_session(session_factory(db.hibah_bansos), tenant.id) as hs:
+        uw = UnitOfWork(hs, tenant, SERVICE, OutboxRow)
+        try:
+            _replace(
+                hs,
+                tenant.id,
+                agreement.id,
+                "partner",
+                _partner_rows(tenant.id, agreement.id, tokens),
+            )
+            matched = _match(uw, agreement)
+            uw.commit()
+        except BaseException:
+            uw.rollback()
+            raise
+    return matched
+
+
+def _sync_remote(db: Databases, tenant: Tenant, agreement: Agreement, key: bytes) -> SyncResult:
+    """Push this city's tokens to the partner deployment; flag against what it pushed here."""
+    from operations.links import remote
+
+    result = SyncResult()
+    with tenant_session(session_factory(db.hibah_bansos), tenant.id) as hs:
+        uw = UnitOfWork(hs, tenant, SERVICE, OutboxRow)
+        try:
+            mine = own_tokens(hs, tenant.id, key)
+            _replace(hs, tenant.id, agreement.id, "own", _own_rows(tenant.id, agreement.id, mine))
+            published = [{"token": t, "category": c, "year": y} for _, t, c, y in mine]
+            assert agreement.partner_url and agreement.partner_tenant
+            try:
+                remote.post(
+                    agreement.partner_url,
+                    remote.tenant_path(agreement.partner_tenant, f"/{agreement.id}/tokens"),
+                    {"agreement_id": str(agreement.id), "tokens": published},
+                )
+                result.published += len(published)
+            except remote.PartnerUnavailable as exc:
+                log.warning("links: tokens of agreement %s not pushed: %s", agreement.id, exc)
+            result.matched += _match(uw, agreement)
+            uw.commit()
+        except BaseException:
+            uw.rollback()
+            raise
+    return result
 
 
 def _store(hs: Session, rows: Iterable[dict[str, Any]]) -> None:
@@ -274,6 +411,19 @@ def check_record(
     return list(event["data"]["tokens"])
 
 
+class NewRecords:
+    def __init__(self, values: list[bytes | None], consumer: Any) -> None:
+        self.values, self._consumer = values, consumer
+
+    def commit(self) -> None:
+        """Commit the group's offsets up to what was read (after the round's transaction)."""
+        if self._consumer.assignment():
+            self._consumer.commit()
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
 class Kafka:
     """The hibah_bansos principal's clients for the agreement topics."""
 
@@ -334,6 +484,40 @@ class Kafka:
         finally:
             consumer.close()
 
+    def read_new(self, topic: str, group: str, timeout: float = 10.0) -> NewRecords:
+        """The records of `topic` since `group`'s committed offsets (all of them the first
+        time); `commit()` them once they are handled, `close()` in any case."""
+        from kafka import KafkaConsumer, TopicPartition
+
+        self.ensure_topic(topic)
+        consumer = KafkaConsumer(
+            **self.config, group_id=group, enable_auto_commit=False, consumer_timeout_ms=1000
+        )
+        try:
+            parts = [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            values: list[bytes | None] = []
+            if parts:
+                consumer.assign(parts)
+                for tp in parts:
+                    committed = consumer.committed(tp)
+                    if committed is None:
+                        consumer.seek_to_beginning(tp)
+                    else:
+                        consumer.seek(tp, committed)
+                ends = consumer.end_offsets(parts)
+                deadline = time.monotonic() + timeout
+                while any(consumer.position(tp) < ends[tp] for tp in parts):
+                    if time.monotonic() > deadline:
+                        break
+                    for records in consumer.poll(timeout_ms=500).values():
+                        values.extend(r.value for r in records)
+        except BaseException:
+            consumer.close()
+            raise
+        return NewRecords(values, consumer)
+
     def close(self) -> None:
         if self._producer is not None:
             self._producer.close()
@@ -347,32 +531,26 @@ def sync(db: Databases, kafka: Kafka, slug: str, keys: TrustedKeys | None = None
     tenant = _tenant(db.whistleblowing, slug)
     result = SyncResult()
     for agreement, key in _agreements_with_keys(db, tenant):
-        if agreement.partner_kind != "tenant":
-            continue  # other deployments: the signed HTTPS API (not built yet)
+        if agreement.partner_kind == "instance":
+            remote_result = _sync_remote(db, tenant, agreement, key)
+            result.published += remote_result.published
+            result.matched += remote_result.matched
+            continue
         topic = topic_of(agreement.id)
+        batch: NewRecords | None = None
         with tenant_session(session_factory(db.hibah_bansos), tenant.id) as hs:
             uw = UnitOfWork(hs, tenant, SERVICE, OutboxRow)
             try:
                 mine = own_tokens(hs, tenant.id, key)
-                _store(
-                    hs,
-                    (
-                        {
-                            "tenant_id": tenant.id,
-                            "agreement_id": agreement.id,
-                            "origin": "own",
-                            "token": token,
-                            "application_id": app_id,
-                            "category": category,
-                            "year": year,
-                        }
-                        for app_id, token, category, year in mine
-                    ),
+                _replace(
+                    hs, tenant.id, agreement.id, "own", _own_rows(tenant.id, agreement.id, mine)
                 )
                 published = [{"token": t, "category": c, "year": y} for _, t, c, y in mine]
                 kafka.send(topic, tenant.slug, tokens_record(tenant, agreement, published))
                 result.published += len(published)
-                for value in kafka.read_all(topic):
+                latest = None  # the partner's last list replaces the ones before it
+                batch = kafka.read_new(topic, GROUP_PREFIX + tenant.slug)
+                for value in batch.values:
                     probe = _peek_tenant(value)
                     if probe == tenant.slug:
                         continue  # our own record
@@ -380,27 +558,25 @@ def sync(db: Databases, kafka: Kafka, slug: str, keys: TrustedKeys | None = None
                     if tokens is None:
                         result.rejected += 1
                         continue
-                    result.received += len(tokens)
-                    _store(
+                    latest = tokens
+                if latest is not None:
+                    result.received += len(latest)
+                    _replace(
                         hs,
-                        (
-                            {
-                                "tenant_id": tenant.id,
-                                "agreement_id": agreement.id,
-                                "origin": "partner",
-                                "token": t["token"],
-                                "application_id": None,
-                                "category": t["category"],
-                                "year": t["year"],
-                            }
-                            for t in tokens
-                        ),
+                        tenant.id,
+                        agreement.id,
+                        "partner",
+                        _partner_rows(tenant.id, agreement.id, latest),
                     )
                 result.matched += _match(uw, agreement)
                 uw.commit()
+                batch.commit()
             except BaseException:
                 uw.rollback()
                 raise
+            finally:
+                if batch is not None:
+                    batch.close()
     return result
 
 

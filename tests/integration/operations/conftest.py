@@ -45,3 +45,25 @@ def second_admin(wb, city, make_official, api_login):
     config, _ = city
     creds = make_official(config.slug, "tenant_admin")
     return {"Authorization": api_login(wb, config.slug, creds)}
+
+
+@pytest.fixture
+def two_cities(tmp_path, monkeypatch, demo_tenants):
+    shutil.copy(ROOT / "tenants" / "cimahi.yaml", tmp_path / "cimahi.yaml")
+    monkeypatch.setenv("REPLIKA_TENANTS_DIR", str(tmp_path))
+    made = []
+    for name in ("Kota Hulu", "Kota Hilir"):
+        slug = f"kota-{uuid.uuid4().hex[:6]}"
+        path = write_new_tenant(
+            tmp_path,
+            template_file(tmp_path, "cimahi"),
+            "cimahi",
+            slug=slug,
+            name=f"Pemerintah {name}",
+            region_code="32.77",
+            display_name=name,
+        )
+        config = load_file(path)
+        tenant_apply.apply(config)
+        made.append(config)
+    return made
