@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.operations.test_links import two_cities  # noqa: F401 - fixture
+from tests.integration.operations.conftest import two_cities  # noqa: F401 - fixture
 from tests.integration.whistleblowing.test_referrals import REASON, file, link
 
 
