@@ -61,25 +61,36 @@ def engine_for(url: str, pool_size: int = 5) -> Engine:
         pool_recycle=1800,
         hide_parameters=True,
     )
+    event.listen(engine.pool, "connect", _mark_fresh)
     event.listen(engine.pool, "checkout", _discard_if_dead)
     return engine
+
+
+_FRESH = "replika_fresh_connection"
+
+
+def _mark_fresh(dbapi_conn, record) -> None:
+    record.info[_FRESH] = True
 
 
 def _discard_if_dead(dbapi_conn, record, proxy) -> None:
     """At checkout, without a round trip: a pooled connection is idle, so the server has
     nothing to say to it; a socket with something to read means the server closed it (a
     restart, an administrator's terminate: the FATAL message and the end of the stream) or
-    is in a state no request should inherit. SQLAlchemy then opens a fresh one."""
-    if not isinstance(dbapi_conn, psycopg.Connection):
+    is in a state no request should inherit. SQLAlchemy then replaces it and every pooled
+    connection older than it (as the pre-ping did: a restart ends them all). A connection
+    just opened is not checked (nor was it pinged): if the server ends it at once, its
+    request fails with 503 (shared/web.py), never with the pool's "attempts exhausted"."""
+    if record.info.pop(_FRESH, False) or not isinstance(dbapi_conn, psycopg.Connection):
         return
     if dbapi_conn.closed or dbapi_conn.broken:
-        raise exc.DisconnectionError("connection closed")
+        raise exc.InvalidatePoolError("connection closed")
     try:
         readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
     except (OSError, ValueError, psycopg.Error) as error:
-        raise exc.DisconnectionError(f"connection unusable: {error}") from error
+        raise exc.InvalidatePoolError(f"unusable: {error}") from error
     if readable:
-        raise exc.DisconnectionError("the server sent something to an idle connection")
+        raise exc.InvalidatePoolError("the server wrote to an idle connection")
 
 
 def service_engine(service: str, *, migration: bool = False) -> Engine:
@@ -122,8 +133,8 @@ def _set_tenant_setting(session: Session, transaction, connection) -> None:
         pipeline.__enter__()
         try:
             raw.execute("select set_config('app.tenant_id', %s, true)", (str(tenant_id),))
-        except BaseException:
-            pipeline.__exit__(None, None, None)
+        except BaseException as error:
+            pipeline.__exit__(type(error), error, error.__traceback__)  # ends it, keeps error
             raise
         connection.info[_PIPELINE] = pipeline
         return
@@ -136,7 +147,16 @@ _PIPELINE = "replika_open_pipeline"
 def pipeline_open(connection: Connection) -> bool:
     """Whether BEGIN and the tenant setting wait in a pipeline for the transaction's first
     statement (they are sent with it, in one round trip)."""
-    return _PIPELINE in connection.info
+    info = _info(connection)
+    return info is not None and _PIPELINE in info
+
+
+def _info(connection: Connection) -> dict | None:
+    # an invalidated connection (a dropped one) has no pipeline any more, and asking it for
+    # its info would try to reconnect inside its failed transaction
+    if connection.closed or connection.invalidated:
+        return None
+    return connection.info
 
 
 def _close_pipeline(info: dict) -> None:
@@ -152,17 +172,17 @@ def _send_with_first_statement(conn, cursor, statement, parameters, context, exe
     # inside SQLAlchemy's handling of the statement: an error of BEGIN, the setting or the
     # statement is wrapped as the statement's (IntegrityError, a dropped connection, ...),
     # and the cursor has its result before SQLAlchemy reads it
-    if _PIPELINE in conn.info:
-        _close_pipeline(conn.info)
+    if (info := _info(conn)) is not None and _PIPELINE in info:
+        _close_pipeline(info)
 
 
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _end_with_transaction(conn) -> None:
     # a transaction that ends before any statement: the pipeline ends with it
-    if _PIPELINE in conn.info:
+    if (info := _info(conn)) is not None and _PIPELINE in info:
         try:
-            _close_pipeline(conn.info)
+            _close_pipeline(info)
         except psycopg.Error:
             pass  # nothing ran; the COMMIT or ROLLBACK that follows reports the connection
 
