@@ -9,6 +9,7 @@ Isolation is by construction, twice over:
 
 from __future__ import annotations
 
+import select
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,8 +18,8 @@ from datetime import UTC, datetime
 from functools import cache
 
 import psycopg
-from sqlalchemy import DateTime, Uuid, create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, Uuid, create_engine, event, exc, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -27,6 +28,7 @@ from sqlalchemy.orm import (
     sessionmaker,
     with_loader_criteria,
 )
+from sqlalchemy.pool import Pool
 
 from shared import settings
 
@@ -48,15 +50,47 @@ class CrossTenantWrite(Exception):
 @cache
 def engine_for(url: str, pool_size: int = 5) -> Engine:
     # hide_parameters: a failed statement's message (logged, and in a traceback) names the
-    # SQL, never its bound values (password hashes, blind indexes, reasons, personal data)
-    return create_engine(
+    # SQL, never its bound values (password hashes, blind indexes, reasons, personal data).
+    # No pool pre-ping (a round trip per checkout): `_discard_if_dead` checks the socket at
+    # checkout instead, and a connection that dies unseen fails its request with 503
+    # (shared/web.py) and is replaced, with every other connection of the pool
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=10,
-        pool_pre_ping=True,
         pool_recycle=1800,
         hide_parameters=True,
     )
+    event.listen(engine.pool, "connect", _mark_fresh)
+    event.listen(engine.pool, "checkout", _discard_if_dead)
+    return engine
+
+
+_FRESH = "replika_fresh_connection"
+
+
+def _mark_fresh(dbapi_conn, record) -> None:
+    record.info[_FRESH] = True
+
+
+def _discard_if_dead(dbapi_conn, record, proxy) -> None:
+    """At checkout, without a round trip: a pooled connection is idle, so the server has
+    nothing to say to it; a socket with something to read means the server closed it (a
+    restart, an administrator's terminate: the FATAL message and the end of the stream) or
+    is in a state no request should inherit. SQLAlchemy then replaces it and every pooled
+    connection older than it (as the pre-ping did: a restart ends them all). A connection
+    just opened is not checked (nor was it pinged): if the server ends it at once, its
+    request fails with 503 (shared/web.py), never with the pool's "attempts exhausted"."""
+    if record.info.pop(_FRESH, False) or not isinstance(dbapi_conn, psycopg.Connection):
+        return
+    if dbapi_conn.closed or dbapi_conn.broken:
+        raise exc.InvalidatePoolError("connection closed")
+    try:
+        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error) as error:
+        raise exc.InvalidatePoolError(f"unusable: {error}") from error
+    if readable:
+        raise exc.InvalidatePoolError("the server wrote to an idle connection")
 
 
 def service_engine(service: str, *, migration: bool = False) -> Engine:
@@ -84,14 +118,83 @@ def _set_tenant_setting(session: Session, transaction, connection) -> None:
     if tenant_id is None:
         return
     raw = connection.connection.driver_connection
-    if isinstance(raw, psycopg.Connection) and not raw.autocommit:
+    if (
+        isinstance(raw, psycopg.Connection)
+        and not raw.autocommit
+        and not raw.pgconn.pipeline_status
+    ):
         # psycopg sends BEGIN before a transaction's first statement; in a pipeline the
-        # setting travels with it: one round trip for both (and nothing else runs before it,
-        # so every statement of the transaction sees the tenant setting and RLS applies)
-        with raw.pipeline():
+        # setting travels with it, and the pipeline stays open until the transaction's first
+        # statement is sent too (`_close_pipeline`, after it): one round trip for the three,
+        # answered in order, so every statement of the transaction sees the tenant setting
+        # and RLS applies (a failed BEGIN or setting fails the statement: nothing runs
+        # without it)
+        pipeline = raw.pipeline()
+        pipeline.__enter__()
+        try:
             raw.execute("select set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+        except BaseException as error:
+            pipeline.__exit__(type(error), error, error.__traceback__)  # ends it, keeps error
+            raise
+        connection.info[_PIPELINE] = pipeline
         return
     connection.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+
+
+_PIPELINE = "replika_open_pipeline"
+
+
+def pipeline_open(connection: Connection) -> bool:
+    """Whether BEGIN and the tenant setting wait in a pipeline for the transaction's first
+    statement (they are sent with it, in one round trip)."""
+    info = _info(connection)
+    return info is not None and _PIPELINE in info
+
+
+def _info(connection: Connection) -> dict | None:
+    # an invalidated connection (a dropped one) has no pipeline any more, and asking it for
+    # its info would try to reconnect inside its failed transaction
+    if connection.closed or connection.invalidated:
+        return None
+    return connection.info
+
+
+def _close_pipeline(info: dict) -> None:
+    """Send what the pipeline holds and wait for every answer (one round trip); raises the
+    first error among them (wrapped by SQLAlchemy when called from a statement's events)."""
+    pipeline = info.pop(_PIPELINE, None)
+    if pipeline is not None:
+        pipeline.__exit__(None, None, None)
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _send_with_first_statement(conn, cursor, statement, parameters, context, executemany):
+    # inside SQLAlchemy's handling of the statement: an error of BEGIN, the setting or the
+    # statement is wrapped as the statement's (IntegrityError, a dropped connection, ...),
+    # and the cursor has its result before SQLAlchemy reads it
+    if (info := _info(conn)) is not None and _PIPELINE in info:
+        _close_pipeline(info)
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _end_with_transaction(conn) -> None:
+    # a transaction that ends before any statement: the pipeline ends with it
+    if (info := _info(conn)) is not None and _PIPELINE in info:
+        try:
+            _close_pipeline(info)
+        except psycopg.Error:
+            pass  # nothing ran; the COMMIT or ROLLBACK that follows reports the connection
+
+
+@event.listens_for(Pool, "reset")
+def _end_on_reset(dbapi_conn, record, reset_state) -> None:
+    # a connection going back to the pool never keeps a pipeline open
+    if _PIPELINE in record.info:
+        try:
+            _close_pipeline(record.info)
+        except psycopg.Error:
+            pass  # the pool's rollback that follows finds the connection as it is
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -125,9 +228,11 @@ def _stamp_tenant(session: Session, flush_context, instances) -> None:
 @dataclass
 class RoundTrips:
     """What an engine sent to PostgreSQL while counting, one entry per round trip: "PING"
-    (the pool's pre-ping at checkout), "BEGIN" (psycopg sends it before a transaction's first
-    statement; the tenant setting rides with it, see `_set_tenant_setting`), each statement,
-    "COMMIT" and "ROLLBACK"."""
+    (a pool pre-ping at checkout, on engines made with one; `engine_for`'s have none),
+    "BEGIN" (psycopg sends it before a transaction's first statement), each statement,
+    "COMMIT" and "ROLLBACK". In a tenant session BEGIN and the tenant setting travel in a
+    pipeline with the transaction's first statement (`_set_tenant_setting`): one entry,
+    "BEGIN + tenant setting + <statement>"."""
 
     sent: list[str] = field(default_factory=list)
 
@@ -148,7 +253,12 @@ def count_round_trips(engine: Engine) -> Iterator[RoundTrips]:
     trips = RoundTrips()
 
     def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
-        trips.sent.append(" ".join(statement.split()))
+        sent = " ".join(statement.split())
+        if pipeline_open(conn) and trips.sent and trips.sent[-1] == "BEGIN":
+            # BEGIN and the tenant setting wait in the pipeline: sent with this statement
+            trips.sent[-1] = f"BEGIN + tenant setting + {sent}"
+        else:
+            trips.sent.append(sent)
 
     def on_begin(conn) -> None:
         trips.sent.append("BEGIN")
