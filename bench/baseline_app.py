@@ -21,9 +21,8 @@ INSERT = text("insert into bench_baseline (id, tenant, body) values (:i, :t, :b)
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    engine = create_engine(
-        os.environ["BENCH_BASELINE_DATABASE_URL"], pool_size=5, max_overflow=10, pool_pre_ping=True
-    )
+    # a bare insert: SQLAlchemy's defaults (no pre-ping, as the services have none since #22)
+    engine = create_engine(os.environ["BENCH_BASELINE_DATABASE_URL"], pool_size=5, max_overflow=10)
 
     @app.post("/t/<tenant>/api/v1/<kind>")
     def insert(tenant: str, kind: str):
