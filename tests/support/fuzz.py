@@ -29,16 +29,9 @@ EXCLUDED = {
     "object_level_authorization": "needs schemathesis auth for two owners; "
     "tests/integration/shared/test_isolation.py covers it",
 }
-# Operations whose data checks are waived, each with its reason (none now: all run strict).
-# The branch of `check` that reads it stays word for word: hypothesis seeds a derandomized run
-# from the source of `check`, and another seed meets four refusals of the hibah and audit
-# APIs not fixed yet (control characters and a non-integer RAB line refused by a document
-# that allows them; a 422 without field for a value PostgreSQL cannot store).
-DATA_CHECKS_WAIVED: dict[str, str] = {}
 CHECKS_RUN = [c for c in CHECKS.get_all() if getattr(c, "__name__", "") not in EXCLUDED]
 # Without the data-acceptance check: for an answer refusing only fields the document marks as
 # checked against the city's data (CHECKED_AGAINST), which JSON Schema cannot enumerate.
-DATA_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
 CHECKS_BUT_ACCEPTANCE = [
     c for c in CHECKS_RUN if getattr(c, "__name__", "") != "positive_data_acceptance"
 ]
@@ -103,9 +96,7 @@ def run(
         response = case.call()
         seen.append(response.status_code)
         checks = CHECKS_RUN
-        if operation.label in DATA_CHECKS_WAIVED:
-            checks = [c for c in CHECKS_RUN if getattr(c, "__name__", "") not in DATA_CHECKS]
-        elif refuses_only_city_checked(operation, response):
+        if refuses_only_city_checked(operation, response):
             checks = CHECKS_BUT_ACCEPTANCE
         case.validate_response(response, checks=checks, headers=headers)
 
