@@ -65,7 +65,7 @@ def number_text(
     ]
 
 
-def _stripped_at_least(no_controls: str, min_length: int) -> str:
+def stripped_at_least(no_controls: str, min_length: int) -> str:
     """`no_controls` with the length rule as the server applies it: strings are stripped first
     (`str_strip_whitespace`), so " " is empty; at least `min_length` characters from the first
     to the last that is not white space."""
@@ -86,11 +86,15 @@ def _document_no_controls(schema: dict[str, Any], model: type[BaseModel]) -> Non
         for branch in [prop, *prop.get("anyOf", [])]:
             plain = not {"pattern", "enum", "format"} & set(branch)  # those have their own grammar
             if branch.get("type") == "string" and plain:
-                branch["pattern"] = _stripped_at_least(pattern, branch.get("minLength", 0))
+                branch["pattern"] = stripped_at_least(pattern, branch.get("minLength", 0))
             items = branch.get("items")
             if branch.get("type") == "array" and isinstance(items, dict):
                 if items.get("type") == "string" and "pattern" not in items:
                     items["pattern"] = pattern
+            if branch.get("type") == "object":  # a dict field: its keys are checked too
+                keys = branch.setdefault("propertyNames", {})
+                if isinstance(keys, dict) and "pattern" not in keys:
+                    keys["pattern"] = NO_CONTROLS
 
 
 class Strict(BaseModel):

@@ -18,6 +18,7 @@ from services.audit import chain, keys, ledger, openapi
 from services.audit.models import LedgerEntryRow
 from shared.auth import require_roles
 from shared.openapi import served
+from shared.plain_text import control_character, describe
 from shared.problem import not_found, validation_error
 from shared.web import db
 
@@ -49,7 +50,12 @@ def openapi_document():
 @bp.get(API)
 @require_roles("auditor")
 def case_entries():
-    subject = request.args.get("subject", "").strip()
+    subject = request.args.get("subject", "")
+    ch = control_character(subject)
+    if ch is not None:  # before stripping: the document refuses them anywhere in the value
+        reason = f"holds the control character {describe(ch)}; remove it"
+        raise validation_error([{"field": "subject", "reason": reason}])
+    subject = subject.strip()
     if not subject:
         raise validation_error([{"field": "subject", "reason": "required"}])
     rows = ledger.subject_entries(db(), g.tenant.id, subject)

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from shared import openapi
 from shared.openapi import OFFICIAL, Schema
+from shared.request_schemas import NO_CONTROLS, stripped_at_least
 
 STRING: Schema = {"type": "string"}
 ENTRY: Schema = {
@@ -52,7 +53,13 @@ def document() -> Schema:
                         "name": "subject",
                         "in": "query",
                         "required": True,
-                        "schema": {"type": "string", "minLength": 1, "pattern": r"\S"},
+                        # as the server reads it: no control characters, something
+                        # besides white space (PostgreSQL cannot store a NUL to compare)
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "pattern": stripped_at_least(NO_CONTROLS, 1),
+                        },
                         "description": "the aggregate, e.g. a case or application id",
                     }
                 ],

@@ -84,7 +84,7 @@ def document() -> dict:
             "name": "Idempotency-Key",
             "in": "header",
             "required": False,
-            "schema": {"type": "string", "maxLength": 200},
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
         }
     )
     csv_export = _op(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BeforeValidator,
@@ -39,6 +39,12 @@ def _whole_number(value: object) -> object:
     """JSON has one number type: 1500000.0 is the whole number JSON Schema's `integer` allows;
     anything with a fraction stays a float and is refused (money is integer rupiah)."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def whole_number(field: Any) -> Any:
+    """A JSON integer within the bounds of `field` (a pydantic `Field`): strict (no "3"), but
+    3.0 is taken as 3, since JSON Schema's `integer`, which the document says, allows it."""
+    return Annotated[Annotated[StrictInt, field], BeforeValidator(_whole_number)]
 
 
 Rupiah = Annotated[
@@ -133,7 +139,7 @@ class RabLineIn(Strict):
     unit price), or, as before, an item and its total `amount` only."""
 
     item: text(300)
-    volume: Annotated[StrictInt, Field(gt=0, le=10**9)] | None = None
+    volume: whole_number(Field(gt=0, le=10**9)) | None = None
     unit: text(40, 0) | None = None  # "orang", "paket", "hari", ...
     unit_price: Rupiah | None = None
     amount: Rupiah | None = None
@@ -172,7 +178,7 @@ class LpjLineIn(Strict):
     item: text(300)
     amount: Rupiah
     # the budget-plan line (0-based position) the money was spent on: RAB against actual
-    rab_line: Annotated[StrictInt, Field(ge=0, lt=200)] | None = None
+    rab_line: whole_number(Field(ge=0, lt=200)) | None = None
 
 
 class RefundIn(Strict):

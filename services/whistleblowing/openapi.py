@@ -97,7 +97,7 @@ def document() -> dict:
             "name": "Idempotency-Key",
             "in": "header",
             "required": False,
-            "schema": {"type": "string", "maxLength": 200},
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
             "description": "same key and body within 24 h: the same 201 "
             "body, with Idempotent-Replayed: true",
         }

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
@@ -29,21 +29,28 @@ EXCLUDED = {
     "object_level_authorization": "needs schemathesis auth for two owners; "
     "tests/integration/shared/test_isolation.py covers it",
 }
-# Operations whose data checks are waived, each with its reason (none now: all run strict).
-# The branch of `check` that reads it stays word for word: hypothesis seeds a derandomized run
-# from the source of `check`, and another seed meets four refusals of the hibah and audit
-# APIs not fixed yet (control characters and a non-integer RAB line refused by a document
-# that allows them; a 422 without field for a value PostgreSQL cannot store).
-DATA_CHECKS_WAIVED: dict[str, str] = {}
 CHECKS_RUN = [c for c in CHECKS.get_all() if getattr(c, "__name__", "") not in EXCLUDED]
 # Without the data-acceptance check: for an answer refusing only fields the document marks as
 # checked against the city's data (CHECKED_AGAINST), which JSON Schema cannot enumerate.
-DATA_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
 CHECKS_BUT_ACCEPTANCE = [
     c for c in CHECKS_RUN if getattr(c, "__name__", "") != "positive_data_acceptance"
 ]
 
 Adjust = Callable[[Any, str, bool], None]
+
+# The fixed seeds every operation is fuzzed under, a few requests each: a list, so a run repeats
+# the one before (CI is reproducible), and more than one, so what one seed never generates
+# another may. (One derandomized seed, which hypothesis derives from the source of `check`,
+# hid four bugs until an edit of that source reseeded it, issue 21.) The first is that seed.
+SEEDS = (
+    int(
+        "1022259577588551579134709402931041164487104384381101618033803270997345338010502"
+        "1287777805979248286847291941807173810"
+    ),
+    20261202,
+    21,
+)
+EXAMPLES_PER_SEED = 5
 
 
 def load(app) -> Any:
@@ -71,10 +78,11 @@ def run(
     seen: list[int],
     *,
     adjust: Adjust | None = None,
-    max_examples: int = 10,
+    max_examples: int = EXAMPLES_PER_SEED,
+    seeds: tuple[int, ...] = SEEDS,
 ) -> None:
-    """Generate `max_examples` requests for `operation` in `mode`, send them as the caller,
-    and run every check on each answer."""
+    """Under each of `seeds`, generate `max_examples` requests for `operation` in `mode`,
+    send them as the caller, and run every check on each answer."""
 
     @given(case=operation.as_strategy(generation_mode=mode), real_target=st.booleans())
     @settings(
@@ -103,13 +111,19 @@ def run(
         response = case.call()
         seen.append(response.status_code)
         checks = CHECKS_RUN
-        if operation.label in DATA_CHECKS_WAIVED:
-            checks = [c for c in CHECKS_RUN if getattr(c, "__name__", "") not in DATA_CHECKS]
-        elif refuses_only_city_checked(operation, response):
+        if refuses_only_city_checked(operation, response):
             checks = CHECKS_BUT_ACCEPTANCE
         case.validate_response(response, checks=checks, headers=headers)
 
-    check()
+    for number in seeds:
+        try:
+            seed(number)(check)()
+        except Exception as exc:
+            # named twice: schemathesis's failure report leaves out notes, not captured output
+            where = f"fuzzed under seed {number} of tests/support/fuzz.py SEEDS"
+            exc.add_note(where)
+            print(where)
+            raise
 
 
 def _components(operation) -> dict[str, Any]:

@@ -48,3 +48,16 @@ def test_the_fuzzer_reached_the_audit_service():
     statuses = [s for seen in STATUSES.values() for s in seen]
     assert len(statuses) >= len(CALLS) * 5
     assert {200, 401} <= set(statuses), sorted(set(statuses))
+
+
+def test_a_control_character_in_the_subject_is_a_422_naming_it(audit_app, identities):
+    """Regression (found by the fuzzer above under another seed): a NUL in `subject`, which
+    PostgreSQL cannot compare, was a 422 naming no field; the document now refuses it too."""
+    client = audit_app.test_client()
+    base = "/t/cimahi/api/v1/audit"
+    for subject in ("WBS%00X", "%09WBS", "WBS%C2%84"):
+        resp = client.get(f"{base}?subject={subject}", headers=identities["auditor"])
+        assert resp.status_code == 422, (subject, resp.get_data(as_text=True))
+        assert [e["field"] for e in resp.json["errors"]] == ["subject"], subject
+    ok = client.get(f"{base}?subject=%20WBS-1%20", headers=identities["auditor"])
+    assert ok.status_code == 200 and ok.json["subject"] == "WBS-1"

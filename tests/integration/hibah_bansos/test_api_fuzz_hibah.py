@@ -105,3 +105,45 @@ def test_an_email_without_a_password_is_422_not_500(hb, demo_tenants):
     resp = post_registration(hb, "cimahi", body)
     assert resp.status_code == 422, resp.get_data(as_text=True)
     assert [e["field"] for e in resp.json["errors"]] == ["password"]
+
+
+def test_a_whole_number_sent_as_1_0_is_the_integer_the_document_allows():
+    """Regression (found by the fuzzer above under another seed): JSON Schema's `integer`,
+    which the document gives an LPJ line's `rab_line`, allows 3.0; the server refused it."""
+    from services.hibah_bansos.schemas import LpjLineIn, RabLineIn
+    from shared.problem import Problem
+    from shared.request_schemas import parse
+
+    assert parse(LpjLineIn, {"item": "Sewa", "amount": 5000, "rab_line": 3.0}).rab_line == 3
+    assert parse(RabLineIn, {"item": "Sewa", "volume": 2.0, "unit_price": 5000}).volume == 2
+    for wrong in (3.5, "3", True, 200.0):
+        with pytest.raises(Problem) as refused:
+            parse(LpjLineIn, {"item": "Sewa", "amount": 5000, "rab_line": wrong})
+        assert [e["field"] for e in refused.value.errors] == ["rab_line"], wrong
+
+
+def test_the_document_refuses_the_checklist_keys_the_server_refuses():
+    """Regression (found by the fuzzer above under another seed): a transition's checklist key
+    holding a control character (U+000C, U+0084) was refused by the server, allowed by the
+    document."""
+    import re
+
+    from services.hibah_bansos.schemas import TransitionIn
+    from shared.problem import Problem
+    from shared.request_schemas import parse
+
+    (checklist,) = [
+        b
+        for b in TransitionIn.model_json_schema()["properties"]["checklist"]["anyOf"]
+        if b.get("type") == "object"
+    ]
+    pattern = checklist["propertyNames"]["pattern"]
+    for key, allowed in (("ktp_ok", True), ("form\x0c", False), ("a\x84b", False)):
+        assert bool(re.search(pattern, key)) is allowed, repr(key)
+        body = {"to": "evaluated", "checklist": {key: True}}
+        if allowed:
+            parse(TransitionIn, body)
+        else:
+            with pytest.raises(Problem) as refused:
+                parse(TransitionIn, body)
+            assert [e["field"] for e in refused.value.errors] == ["checklist"]

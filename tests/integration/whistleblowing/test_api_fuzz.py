@@ -164,3 +164,20 @@ def test_the_fuzzer_reached_the_service():
     # generated tenant files were really saved (to the throw-away city), not only refused
     saves = STATUSES.get(f"PUT {SETTINGS} as official positive", [])
     assert {200, 202} & set(saves), saves
+
+
+def test_the_documents_refuse_the_empty_idempotency_key_the_servers_refuse():
+    """Regression (found by the fuzzer above under another seed): the servers refuse an empty
+    Idempotency-Key (1 to 200 characters), the documents allowed it."""
+    from services.hibah_bansos.openapi import document as hibah
+    from services.whistleblowing.openapi import document as whistleblowing
+
+    found = [
+        param["schema"]
+        for doc in (whistleblowing(), hibah())
+        for path in doc["paths"].values()
+        for op in path.values()
+        for param in op.get("parameters", [])
+        if param.get("name") == "Idempotency-Key"
+    ]
+    assert len(found) >= 3 and all(s["minLength"] == 1 and s["maxLength"] == 200 for s in found)
