@@ -61,6 +61,10 @@ _ACTIVE_KEY_SQL = text(
     "select key_id, purpose, master_key_id, wrapped from tenant_keys "
     "where tenant_id = :t and purpose = :p and active"
 )
+_ACTIVE_KEYS_SQL = text(
+    "select key_id, purpose, master_key_id, wrapped from tenant_keys "
+    "where tenant_id = :t and active"
+)
 
 
 class TenantShredded(DecryptionError):
@@ -88,16 +92,25 @@ def _active_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str) -> 
     hit = _tenant_key_cache.get(cache_key)
     if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1], hit[2]
-    row = session.execute(_ACTIVE_KEY_SQL, {"t": tenant_id, "p": purpose}).first()
-    if row is None:
-        # Created and committed on a connection of its own: a key that lived only in the
-        # caller's transaction could be rolled back after data was encrypted or hashed under it.
-        with session.get_bind().engine.begin() as conn:
-            conn.execute(
-                text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
-            )
-            create_tenant_key(conn, tenant_id, purpose)
-            row = conn.execute(_ACTIVE_KEY_SQL, {"t": tenant_id, "p": purpose}).one()
+    # A miss loads every active key of the tenant in one statement: a request to a tenant not
+    # seen for CACHE_SECONDS (most of them, on a deployment of 514 cities) needs several
+    # purposes, and one round trip beats one per purpose (docs/benchmarks-profile-514.md).
+    found: tuple[str, bytes] | None = None
+    loaded = time.monotonic()
+    for each in session.execute(_ACTIVE_KEYS_SQL, {"t": tenant_id}):
+        key = _unwrap_tenant_key(tenant_id, each)
+        _tenant_key_cache[(cache_key[0], tenant_id, each.purpose)] = (loaded, each.key_id, key)
+        if each.purpose == purpose:
+            found = (each.key_id, key)
+    if found is not None:
+        return found
+    # None yet for this purpose: created and committed on a connection of its own (a key that
+    # lived only in the caller's transaction could be rolled back after data was encrypted or
+    # hashed under it).
+    with session.get_bind().engine.begin() as conn:
+        conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+        create_tenant_key(conn, tenant_id, purpose)
+        row = conn.execute(_ACTIVE_KEY_SQL, {"t": tenant_id, "p": purpose}).one()
     key = _unwrap_tenant_key(tenant_id, row)
     _tenant_key_cache[cache_key] = (time.monotonic(), row.key_id, key)
     return row.key_id, key

@@ -82,6 +82,10 @@ class TenantCache:
         if hit and now - hit[0] < TENANT_CACHE_SECONDS:
             return hit[1]
         with self.factory() as session:
+            # One statement on its own: autocommit spares the BEGIN and ROLLBACK round trips
+            # (a miss is most requests on a deployment of 514 cities, where a tenant is seen
+            # less often than every TENANT_CACHE_SECONDS: docs/benchmarks-profile-514.md).
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             tenant = load_tenant(session, self.model, slug, self.service)
         self._entries[slug] = (now, tenant)
         return tenant

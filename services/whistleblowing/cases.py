@@ -53,6 +53,7 @@ from shared import budgets
 from shared import event_types as ev
 from shared import identity as custody
 from shared.actor import REPORTER, REPORTER_KIND, SYSTEM, Actor
+from shared.bounded_cache import BoundedCache
 from shared.crypto import FieldCipher, keyed_hash
 from shared.db import utcnow
 from shared.problem import Refused
@@ -803,8 +804,12 @@ def _recuse_if_conflicted(
 # Handler profiles, per tenant, for PROFILE_CACHE_SECONDS: a new report is matched against
 # them without a query. The cache is never trusted blindly: the report's write statement reads
 # the profiles' fingerprint (count, newest change) and, when it differs from the cached one,
-# the report is matched again against the profiles as they are, before the commit.
-PROFILE_CACHE_SECONDS = 5.0
+# the report is matched again against the profiles as they are, before the commit. So the
+# lifetime only bounds how often an unchanged tenant is read again, and it is long: on a
+# deployment of 514 cities a tenant is seen by a worker every minute or so, and a 5 s entry
+# was never found warm (docs/benchmarks-profile-514.md). Bounded: 514 cities fit.
+PROFILE_CACHE_SECONDS = 600.0
+PROFILE_CACHE_SIZE = 2048
 
 
 @dataclass(frozen=True)
@@ -813,7 +818,9 @@ class _CachedProfile:
     marks: tuple[str, ...]
 
 
-_profile_cache: dict[uuid.UUID, tuple[float, str, tuple[_CachedProfile, ...]]] = {}
+_profile_cache: BoundedCache[uuid.UUID, tuple[float, str, tuple[_CachedProfile, ...]]] = (
+    BoundedCache(PROFILE_CACHE_SIZE)
+)
 
 
 def _profiles_fingerprint(tenant_id: uuid.UUID) -> Any:

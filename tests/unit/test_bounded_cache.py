@@ -84,6 +84,9 @@ def test_the_tenant_cache_keeps_at_most_its_size_of_slugs(monkeypatch):
 
     class NoSession:
         def __enter__(self):
+            return self
+
+        def connection(self, **_options):  # the cache asks for an autocommit connection
             return None
 
         def __exit__(self, *exc):

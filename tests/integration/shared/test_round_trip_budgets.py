@@ -175,7 +175,8 @@ def test_a_handler_profile_another_worker_set_still_recuses_from_the_next_report
     investigator = make_official("cimahi", "wbs_investigator")
     unit = f"Dinas Cache {uuid.uuid4().hex[:6]}"
     assert client.post("/t/cimahi/api/v1/reports", json=_report()).status_code == 201  # cached
-    stale = dict(cases._profile_cache)
+    cimahi_id = demo_tenants["cimahi"].id
+    stale = cases._profile_cache.get(cimahi_id)
     assert stale, "the first report loads the handler profiles into the cache"
     set_profile = client.put(
         f"/t/cimahi/api/v1/handlers/{investigator.official_id}/profile",
@@ -184,7 +185,7 @@ def test_a_handler_profile_another_worker_set_still_recuses_from_the_next_report
     )
     assert set_profile.status_code == 200, set_profile.get_data(as_text=True)
     cases._profile_cache.clear()
-    cases._profile_cache.update(stale)  # as in a worker that did not make the change
+    cases._profile_cache[cimahi_id] = stale  # as in a worker that did not make the change
     filed = client.post(
         "/t/cimahi/api/v1/reports",
         json=_report(reported_persons=[{"name": "Y", "work_unit": unit}]),
