@@ -1034,26 +1034,16 @@ def decide_identity(
                 raise Refused(
                     422, "The custodian's passphrase is needed to open the identity.", "passphrase"
                 )
-            try:
-                assert report.sealed_identity is not None  # requests exist only for sealed ones
-                identity = custody.open_identity(
-                    session, tenant.id, report.id, report.sealed_identity, passphrase, who=actor_key
-                )
-            except custody.WrongPassphrase:
-                raise Refused(403, "The passphrase is not right.", "passphrase") from None
-            except custody.PassphraseThrottled as exc:
-                raise Refused(
-                    429,
-                    "Too many wrong passphrases; try again later.",
-                    "passphrase",
-                    headers={"Retry-After": str(exc.retry_after)},
-                ) from None
-            except custody.IdentityDoesNotOpen:
-                raise Refused(
-                    409,
-                    "The sealed identity does not open; it may have been "
-                    "altered. Nothing was disclosed.",
-                ) from None
+            assert report.sealed_identity is not None  # requests exist only for sealed ones
+            identity = open_sealed_identity(
+                session,
+                tenant.id,
+                report,
+                passphrase,
+                who=actor_key,
+                not_opening="The sealed identity does not open; it may have been altered. "
+                "Nothing was disclosed.",
+            )
             req.disclosure = FieldCipher(
                 session, tenant.id, "wb_identity_requests", req.id
             ).encrypt_json("disclosure", identity)
@@ -1192,3 +1182,32 @@ def purge_stale_throttles(uw: UnitOfWork, *, now: datetime | None = None) -> int
         )
     )
     return getattr(result, "rowcount", 0) or 0  # a DELETE's CursorResult
+
+
+def open_sealed_identity(
+    session: Session,
+    tenant_id: uuid.UUID,
+    report: Report,
+    passphrase: str,
+    *,
+    who: str,
+    not_opening: str,
+) -> dict[str, Any]:
+    """The custodian opens `report`'s sealed identity with their passphrase; custody's refusals
+    as the page and API answer them (403 wrong, 429 throttled, 409 `not_opening`)."""
+    assert report.sealed_identity is not None
+    try:
+        return custody.open_identity(
+            session, tenant_id, report.id, report.sealed_identity, passphrase, who=who
+        )
+    except custody.WrongPassphrase:
+        raise Refused(403, "The passphrase is not right.", "passphrase") from None
+    except custody.PassphraseThrottled as exc:
+        raise Refused(
+            429,
+            "Too many wrong passphrases; try again later.",
+            "passphrase",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    except custody.IdentityDoesNotOpen:
+        raise Refused(409, not_opening) from None

@@ -438,26 +438,14 @@ def reseal_identity(
     assert report.sealed_identity is not None and ref.partner_report_id is not None
     partner = _partner_tenant(session, ref.partner_slug)
     _require_agreement(session, tenant, partner)
-    try:
-        identity = custody.open_identity(
-            session,
-            tenant.id,
-            report.id,
-            report.sealed_identity,
-            passphrase,
-            who=str(actor.official_id),
-        )
-    except custody.WrongPassphrase:
-        raise Refused(403, "The passphrase is not right.", "passphrase") from None
-    except custody.PassphraseThrottled as exc:
-        raise Refused(
-            429,
-            "Too many wrong passphrases; try again later.",
-            "passphrase",
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
-    except custody.IdentityDoesNotOpen:
-        raise Refused(409, "The sealed identity does not open; nothing was moved.") from None
+    identity = cases.open_sealed_identity(
+        session,
+        tenant.id,
+        report,
+        passphrase,
+        who=str(actor.official_id),
+        not_opening="The sealed identity does not open; nothing was moved.",
+    )
     with _PartnerWork(session, partner) as theirs:
         try:
             sealed = custody.seal_identity(
