@@ -20,6 +20,7 @@ from functools import cache
 import psycopg
 from sqlalchemy import DateTime, Uuid, create_engine, event, exc, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -232,9 +233,12 @@ class RoundTrips:
     "BEGIN" (psycopg sends it before a transaction's first statement), each statement,
     "COMMIT" and "ROLLBACK". In a tenant session BEGIN and the tenant setting travel in a
     pipeline with the transaction's first statement (`_set_tenant_setting`): one entry,
-    "BEGIN + tenant setting + <statement>"."""
+    "BEGIN + tenant setting + <statement>". `compiled`: the statements SQLAlchemy compiled
+    anew instead of taking from its cache (a warm path should have none: compiling a large
+    statement costs more of a worker than sending it)."""
 
     sent: list[str] = field(default_factory=list)
+    compiled: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -242,6 +246,7 @@ class RoundTrips:
 
     def clear(self) -> None:
         self.sent.clear()
+        self.compiled.clear()
 
     def __str__(self) -> str:
         return "\n".join(f"{i}. {s.split(chr(10))[0][:120]}" for i, s in enumerate(self.sent, 1))
@@ -254,6 +259,9 @@ def count_round_trips(engine: Engine) -> Iterator[RoundTrips]:
 
     def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
         sent = " ".join(statement.split())
+        if context is not None and context.compiled is not None:
+            if context.cache_hit is not CacheStats.CACHE_HIT:
+                trips.compiled.append(sent)
         if pipeline_open(conn) and trips.sent and trips.sent[-1] == "BEGIN":
             # BEGIN and the tenant setting wait in the pipeline: sent with this statement
             trips.sent[-1] = f"BEGIN + tenant setting + {sent}"

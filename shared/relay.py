@@ -159,12 +159,6 @@ class Relay:
                 pass
             self._producer = None
 
-    def publish(self, rows: list[Claimed]) -> list[int]:
-        """Send `rows` in order; returns the seqs the broker acknowledged (acks=all)."""
-        futures = self.send(rows)
-        self.producer().flush(timeout=self.send_timeout)
-        return self.acknowledged(futures)
-
     def send(self, rows: list[Claimed]) -> list[tuple[int, Any]]:
         """Hand `rows` to the producer in order (sent in the background); (seq, future)."""
         producer = self.producer()
@@ -226,25 +220,6 @@ class Relay:
 
     def mark(self, conn, seqs: list[int]) -> None:
         conn.execute(MARK_SQL, {"seqs": seqs})
-
-    def run_once(self) -> int:
-        """One round: claim a batch, publish it, mark what was acknowledged. Returns the count
-        marked. Raises when publishing failed (the acknowledged part is still marked)."""
-        with self.engine.connect() as conn:
-            with conn.begin():
-                rows = self.claim(conn)
-                if not rows:
-                    return 0
-                try:
-                    acked = self.publish(rows)
-                except PublishFailed as exc:
-                    if exc.acked:
-                        self.mark(conn, exc.acked)
-                        PUBLISHED.labels(self.service).inc(len(exc.acked))
-                    raise
-                self.mark(conn, acked)
-        PUBLISHED.labels(self.service).inc(len(acked))
-        return len(acked)
 
     def run_pipelined(self, stop: threading.Event) -> int:
         """Rounds back to back while rows wait, each batch claimed and sent while the one
@@ -321,10 +296,11 @@ class Relay:
         return lag
 
     def drain(self, timeout: float = 60.0) -> int:
-        """Publish until the outbox is empty (tests, and one-shot runs); returns rows marked."""
+        """Publish until the outbox is empty (tests, one-shot runs and the bench: the loop's
+        own rounds); returns rows marked."""
         total, deadline = 0, time.monotonic() + timeout
         while time.monotonic() < deadline:
-            n = self.run_once()
+            n = self.run_pipelined(threading.Event())
             total += n
             if n == 0 and self.lag().backlog == 0:
                 return total

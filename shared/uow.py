@@ -150,21 +150,34 @@ def _default(column: Any) -> Any:
     return default.arg(None) if default.is_callable else default.arg
 
 
+# Up to this many rows of one table, each row is an insert of its own in the write statement.
+ROWS_PER_INSERT_CACHED = 16
+
+
 def write_statement(
     writes: list[tuple[Any, dict[str, Any]]], channel: str, scalars: Sequence[Any] = ()
 ) -> Select[Any]:
-    """One statement: an insert CTE per table, pg_notify(channel) once when the outbox got a
+    """One statement: insert CTEs (see below), pg_notify(channel) once when the outbox got a
     row, then `scalars` (the last columns). The CTEs run whatever the outer select reads; each
     is referenced so that SQLAlchemy renders it."""
-    # one multi-row insert per table (and set of columns): the statement grows with the
-    # tables written, not with the rows (foreign keys are checked at the statement's end)
+    # SQLAlchemy never caches the compiled form of a multi-row VALUES, and compiling this
+    # statement anew was a fifth of a worker's time: a request's few rows of a table are one
+    # single-row insert each (the shape repeats from request to request, so it is compiled
+    # once); a bulk write's many rows one multi-row insert (its shape rarely repeats).
+    # Foreign keys are checked at the statement's end, whatever the order of the inserts.
     groups: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
     for table, values in writes:
         groups.setdefault((table, tuple(sorted(values))), []).append(values)
+    inserts: list[tuple[Any, Any]] = []
+    for (table, _), rows in groups.items():
+        if len(rows) <= ROWS_PER_INSERT_CACHED:
+            inserts += [(table, insert(table).values(row)) for row in rows]
+        else:
+            inserts.append((table, insert(table).values(rows)))
     ctes = []
     outbox = None
-    for i, ((table, _), rows) in enumerate(groups.items()):
-        cte = insert(table).values(rows).returning(literal_column("1").label("one")).cte(f"w{i}")
+    for i, (table, values) in enumerate(inserts):
+        cte = values.returning(literal_column("1").label("one")).cte(f"w{i}")
         ctes.append(cte)
         if table.name == "outbox" and outbox is None:
             outbox = cte

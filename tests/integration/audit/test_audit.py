@@ -4,6 +4,7 @@ broker stopped and restarted; a relay killed before marking; tampering caught by
 from __future__ import annotations
 
 import base64
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -155,7 +156,7 @@ def test_a_relay_killed_before_marking_doubles_on_kafka_but_not_in_the_ledger(te
     )
     with pytest.raises(SimulatedCrash):
         while True:
-            dying.run_once()
+            dying.run_pipelined(threading.Event())
     dying.close()
     assert unpublished("whistleblowing", tenant) == 5  # the rows were never marked
     relay("whistleblowing").drain()  # the restarted relay sends them again

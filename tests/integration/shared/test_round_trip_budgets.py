@@ -62,6 +62,11 @@ def _counted(app, client, *args, **kwargs):
 
 def _within(trips, budget: int, what: str) -> None:
     assert trips.count <= budget, f"{what}: {trips.count} round trips, budget {budget}:\n{trips}"
+    # warm, every statement's compiled form comes from SQLAlchemy's cache (compiling the
+    # write statement anew on each request was a fifth of a worker's time)
+    assert not trips.compiled, f"{what}: compiled anew on a warm path:\n" + "\n".join(
+        s[:200] for s in trips.compiled
+    )
 
 
 def test_filing_a_report_through_the_api_stays_within_its_round_trip_budget(wb_app):
