@@ -62,7 +62,13 @@ def _server_versions() -> dict:
 
         with service_engine("whistleblowing", migration=True).connect() as conn:
             out["postgresql"] = conn.execute(text("show server_version")).scalar()
-            for setting in ("shared_buffers", "synchronous_commit", "fsync", "max_connections"):
+            for setting in (
+                "shared_buffers",
+                "synchronous_commit",
+                "fsync",
+                "max_connections",
+                "max_wal_size",
+            ):
                 out[f"pg_{setting}"] = conn.execute(text(f"show {setting}")).scalar()
     except Exception as exc:  # a description must never fail the run
         out["postgresql"] = f"unknown ({type(exc).__name__})"

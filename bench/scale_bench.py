@@ -228,7 +228,7 @@ def generate_bansos(tenant, n: int, rng: random.Random) -> dict:
                                       status, requested, recommended, approved, disbursed,
                                       nik_index, rab, proposal, lpj_due, actors, version,
                                       created_at, updated_at)
-            select gen_random_uuid(), :t, 'HB-2026-S' || lpad(g::text, 7, '0'), :p,
+            select gen_random_uuid(), :t, 'HB-2026-S' || lpad(g::text, 8, '0'), :p,
                    applicant_id, status, requested, recommended, approved, disbursed,
                    nik_index, decode(repeat(md5((g + 3)::text), 6), 'hex'),
                    decode(repeat(md5((g + 7)::text), 40), 'hex'), lpj_due,
@@ -409,7 +409,7 @@ def generate_cases(tenant, m: int, rng: random.Random, official_id: uuid.UUID) -
                                     concluded_at, archived_at, acknowledge_by, feedback_by,
                                     last_reporter_input_at, version, reported_marks)
             select gen_random_uuid(), :t,
-                   'WBS-' || extract(year from received_at)::int || '-S' || lpad(g::text, 7, '0'),
+                   'WBS-' || extract(year from received_at)::int || '-S' || lpad(g::text, 8, '0'),
                    encode(sha256(convert_to('bench-receipt-' || g, 'UTF8')), 'hex'),
                    category, status, outcome, decode(repeat(md5(g::text), blocks), 'hex'),
                    encode(sha256(convert_to('bench-content-' || g, 'UTF8')), 'hex'),

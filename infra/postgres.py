@@ -94,7 +94,7 @@ def start(datadir: Path, port: int, log: Path) -> int:
     _chown(log)
     opts = (
         f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
-        "-c max_connections=300 -c shared_buffers=256MB -c fsync=on"
+        "-c max_connections=300 -c shared_buffers=256MB -c fsync=on -c max_wal_size=4GB"
     )
     subprocess.run(
         [_bin("pg_ctl"), "-D", str(datadir), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"],
