@@ -155,12 +155,17 @@ def _pipeline_goals(result: dict) -> list[dict]:
             _row(g_max, REPORTED, None, "events/s", None, "pipeline", why),
         ]
     rows = []
-    relay = section.get("relay_max") or {}
     base = _num((section.get("baseline_producer_max") or {}).get("events_per_s"))
-    eps = _num(relay.get("events_per_s"))
-    r = _num(relay.get("ratio_to_baseline"))
-    if r is None and eps is not None and base:
-        r = eps / base
+    # the better of one relay and two side by side (the goal allows two per service)
+    eps, r, how = None, None, ""
+    for key, label in (("relay_max", "one relay"), ("relay_max_two_relays", "two relays")):
+        run = section.get(key) or {}
+        run_eps = _num(run.get("events_per_s"))
+        if run_eps is not None and (eps is None or run_eps > eps):
+            eps, how = run_eps, label
+            r = _num(run.get("ratio_to_baseline"))
+            if r is None and base:
+                r = run_eps / base
     rows.append(
         _row(
             g_relay,
@@ -169,7 +174,7 @@ def _pipeline_goals(result: dict) -> list[dict]:
             "ratio",
             None if r is None else r >= RELAY_MIN_RATIO,
             "pipeline",
-            f"{eps} events/s vs producer {base} events/s" if r is not None else "not measured",
+            f"{how}: {eps} events/s vs producer {base} events/s" if r is not None else "not measured",
         )
     )
     step = next(
@@ -728,8 +733,8 @@ def _md_pipeline(s: dict) -> list[str]:
     rows = []
     for key, label in (
         ("baseline_producer_max", "plain kafka-python producer (baseline)"),
-        ("relay_max", "relay, batch 200 (production)"),
-        ("relay_max_batch_1000", "relay, batch 1000"),
+        ("relay_max", "one relay, batch 1000 (production)"),
+        ("relay_max_two_relays", "two relay processes side by side"),
     ):
         r = s.get(key) or {}
         rows.append(

@@ -195,7 +195,9 @@ def _until_signalled():
     default=None,
     help="serve Prometheus metrics (outbox backlog and lag) on this port",
 )
-@click.option("--batch-size", type=int, default=200, show_default=True)
+@click.option(
+    "--batch-size", type=int, default=None, help="rows per claim [default: 1000, shared.relay]"
+)
 @click.option(
     "--poll-seconds",
     type=float,
@@ -203,7 +205,9 @@ def _until_signalled():
     show_default=True,
     help="poll this often when no NOTIFY arrives",
 )
-def relay(service: str, metrics_port: int | None, batch_size: int, poll_seconds: float) -> None:
+def relay(
+    service: str, metrics_port: int | None, batch_size: int | None, poll_seconds: float
+) -> None:
     """Publish SERVICE's outbox to Kafka (several relays may run)."""
     from shared import relay as relay_mod
     from shared import settings
@@ -216,7 +220,7 @@ def relay(service: str, metrics_port: int | None, batch_size: int, poll_seconds:
         service,
         service_engine(service, migration=True),
         settings.kafka_bootstrap(),
-        batch_size=batch_size,
+        batch_size=batch_size or relay_mod.BATCH_SIZE,
         poll_seconds=poll_seconds,
     )
     click.echo(f"relay {service}: publishing to {r.topic}", err=True)

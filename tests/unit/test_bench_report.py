@@ -171,6 +171,14 @@ def test_relay_ratio_computed_from_the_producer_when_missing():
     assert math.isclose(goals[RELAY]["measured"], 0.5) and goals[RELAY]["met"] is False
 
 
+def test_relay_goal_takes_two_relays_when_they_publish_more():
+    pipeline = _pipeline(100.0, 0.5)
+    pipeline["relay_max_two_relays"] = {"events_per_s": 4750.0}  # the producer: 5,000
+    goal = report.goals({"sections": {"pipeline": pipeline}})[RELAY]
+    assert math.isclose(goal["measured"], 0.95) and goal["met"] is True
+    assert goal["note"].startswith("two relays: 4750.0 events/s")
+
+
 def test_intake_ratio_computed_when_missing_and_zero_when_nothing_sustained():
     intake = _intake(None, None, wb_rps=280.0, hb_rps=None, base_rps=400.0)
     goals = report.goals({"sections": {"intake": intake}})
