@@ -228,9 +228,7 @@ def relays_max(tenant, n: int, topic: str, relays: int = 2) -> dict:
     ctx = multiprocessing.get_context("spawn")
     go, done = ctx.Event(), ctx.Queue()
     readies = [ctx.Event() for _ in range(relays)]
-    procs = [
-        ctx.Process(target=_relay_process, args=(topic, ready, go, done)) for ready in readies
-    ]
+    procs = [ctx.Process(target=_relay_process, args=(topic, ready, go, done)) for ready in readies]
     for p in procs:
         p.start()
     try:

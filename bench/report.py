@@ -174,7 +174,9 @@ def _pipeline_goals(result: dict) -> list[dict]:
             "ratio",
             None if r is None else r >= RELAY_MIN_RATIO,
             "pipeline",
-            f"{how}: {eps} events/s vs producer {base} events/s" if r is not None else "not measured",
+            f"{how}: {eps} events/s vs producer {base} events/s"
+            if r is not None
+            else "not measured",
         )
     )
     step = next(

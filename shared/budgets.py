@@ -13,12 +13,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Uuid, case, cast, func, literal, select, true
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Interval,
+    String,
+    Uuid,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from shared.db import utcnow
+from shared.uow import Check
 
 
 @dataclass(frozen=True)
@@ -64,40 +78,48 @@ def spend_in_statement(
     tenant_id,
     keyed: list[tuple[str, Budget]],
     now: datetime | None = None,
-) -> ColumnElement[int]:
-    """`spend` as a scalar expression for another statement (issue 22: counted inside the
-    unit of work's one write statement, shared.uow.UnitOfWork.check_at_commit): an upsert CTE
-    per key, each one only when the keys before it allowed, and the value is what `spend`
-    returns (0, or the seconds to wait). The count is in the caller's transaction: a caller
-    that refuses must count again apart (`spend`, committed) once it rolled back."""
-    now = now or utcnow()
-    table = model.__table__
-    allowed: ColumnElement[bool] = true()
-    waits: list[Any] = []
+) -> Check:
+    """`spend` as a check in another statement (issue 22: counted inside the unit of work's
+    one write statement, shared.uow.UnitOfWork.check_at_commit): an upsert CTE per key, each
+    one only when the keys before it allowed, and the value is what `spend` returns (0, or the
+    seconds to wait). The count is in the caller's transaction: a caller that refuses must
+    count again apart (`spend`, committed) once it rolled back."""
+    params: dict[str, Any] = {"tenant": tenant_id, "now": now or utcnow()}
     for i, (k, budget) in enumerate(keyed):
-        window_open = table.c.last_failure_at > now - budget.window
-        row = select(
-            cast(literal(tenant_id), Uuid),
-            literal(k),
-            cast(literal(1), Integer),
-            cast(literal(now), DateTime(timezone=True)),
-        ).where(allowed)
-        upsert = (
-            insert(table)
-            .from_select(["tenant_id", "key", "failures", "last_failure_at"], row)
-            .on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={
-                    "failures": case((window_open, table.c.failures + 1), else_=1),
-                    "last_failure_at": case((window_open, table.c.last_failure_at), else_=now),
-                },
+        params |= {f"key{i}": k, f"window{i}": budget.window, f"allowance{i}": budget.allowance}
+    table = model.__table__
+
+    def build(name) -> ColumnElement[int]:
+        now = bindparam(name("now"), type_=DateTime(timezone=True))
+        allowed: ColumnElement[bool] = true()
+        waits: list[Any] = []
+        for i in range(len(keyed)):
+            window = bindparam(name(f"window{i}"), type_=Interval())
+            window_open = table.c.last_failure_at > now - window
+            row = select(
+                bindparam(name("tenant"), type_=Uuid()),
+                bindparam(name(f"key{i}"), type_=String()),
+                cast(literal(1), Integer),
+                now,
+            ).where(allowed)
+            upsert = (
+                insert(table)
+                .from_select(["tenant_id", "key", "failures", "last_failure_at"], row)
+                .on_conflict_do_update(
+                    index_elements=[table.c.key],
+                    set_={
+                        "failures": case((window_open, table.c.failures + 1), else_=1),
+                        "last_failure_at": case((window_open, table.c.last_failure_at), else_=now),
+                    },
+                )
+                .returning(table.c.failures, table.c.last_failure_at)
+                .cte(f"budget{i}")
             )
-            .returning(table.c.failures, table.c.last_failure_at)
-            .cte(f"budget{i}")
-        )
-        exhausted = upsert.c.failures > budget.allowance
-        seconds = func.floor(func.extract("epoch", upsert.c.last_failure_at + budget.window - now))
-        wait = case((exhausted, func.greatest(1, cast(seconds, Integer) + 1)), else_=None)
-        waits.append(select(wait).select_from(upsert).scalar_subquery())
-        allowed = select(~exhausted).select_from(upsert).scalar_subquery()
-    return func.coalesce(*waits, 0)
+            exhausted = upsert.c.failures > bindparam(name(f"allowance{i}"), type_=Integer())
+            seconds = func.floor(func.extract("epoch", upsert.c.last_failure_at + window - now))
+            wait = case((exhausted, func.greatest(1, cast(seconds, Integer) + 1)), else_=None)
+            waits.append(select(wait).select_from(upsert).scalar_subquery())
+            allowed = select(~exhausted).select_from(upsert).scalar_subquery()
+        return func.coalesce(*waits, 0)
+
+    return Check(("budgets", table, len(keyed)), build, params)

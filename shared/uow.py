@@ -14,13 +14,16 @@ delivered if the transaction commits). Row-level security applies to every one o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, insert, inspect, literal_column, select
+from sqlalchemy import Select, bindparam, func, insert, inspect, literal_column, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from shared import crypto, event_signing, events
+from shared.bounded_cache import BoundedCache
 from shared.db import CrossTenantWrite
 from shared.tenancy import Tenant
 
@@ -31,7 +34,7 @@ class UnitOfWork:
         self.outbox_model = outbox_model
         self._pending: list[dict[str, Any]] = []
         self._new: list[Any] = []
-        self._checks: list[tuple[Any, Callable[[Any], None]]] = []
+        self._checks: list[tuple[Check, Callable[[Any], None]]] = []
 
     def emit(self, type_: str, subject: str, actor: str, data: dict[str, Any]) -> dict[str, Any]:
         """Queue one event (validated against its JSON Schema now, written at commit)."""
@@ -45,12 +48,12 @@ class UnitOfWork:
         `write_new()` first when one must."""
         self._new.append(obj)
 
-    def check_at_commit(self, scalar: Any, then: Callable[[Any], None]) -> None:
-        """Read `scalar` (a scalar subquery) in the commit's write statement, after its rows
+    def check_at_commit(self, check: Check, then: Callable[[Any], None]) -> None:
+        """Read `check` (a scalar expression) in the commit's write statement, after its rows
         are written and before the transaction commits, and call `then(value)`: a cache used
         by the use case is checked without a round trip of its own, and `then` can still
         change state (its rows and events are written before the commit)."""
-        self._checks.append((scalar, then))
+        self._checks.append((check, then))
 
     def is_new(self, obj: Any) -> bool:
         """Whether `obj` waits in `add_new` (not written yet)."""
@@ -65,21 +68,22 @@ class UnitOfWork:
 
     def commit(self) -> None:
         checks, self._checks = self._checks, []
-        self._write([scalar for scalar, _ in checks], [then for _, then in checks])
+        self._write([check for check, _ in checks], [then for _, then in checks])
         if self._pending or self._new or crypto.has_new_record_keys(self.session):
             self._write([], [])  # what the checks added
         self.session.commit()
         self._pending.clear()
 
-    def _write(self, scalars: list[Any], thens: list[Callable[[Any], None]]) -> None:
+    def _write(self, checks: list[Check], thens: list[Callable[[Any], None]]) -> None:
         writes = self._new_rows() + self._outbox_rows()
         self._pending.clear()
         self.session.flush()  # changes to loaded rows first (the new rows may refer to them)
-        if not writes and not scalars:
+        if not writes and not checks:
             return
         channel = events.notify_channel(self.service)
-        row = self.session.execute(write_statement(writes, channel, scalars)).one()
-        for then, value in zip(thens, row[len(row) - len(scalars) :], strict=True):
+        statement, params = write_statement(writes, channel, checks)
+        row = self.session.execute(statement, params).one()
+        for then, value in zip(thens, row[len(row) - len(checks) :], strict=True):
             then(value)
 
     def rollback(self) -> None:
@@ -152,28 +156,79 @@ def _default(column: Any) -> Any:
 
 # Up to this many rows of one table, each row is an insert of its own in the write statement.
 ROWS_PER_INSERT_CACHED = 16
+TEMPLATES_KEPT = 256  # write statements by shape; a request path has one or two shapes
+
+
+@dataclass(frozen=True)
+class Check:
+    """A scalar read in the commit's write statement (`UnitOfWork.check_at_commit`).
+    `shape` names its form: the same shape, the same expression, built once by
+    `build(name)` with bind parameters called `name(local)`; `params` holds their values
+    for this request, by local name."""
+
+    shape: Hashable
+    build: Callable[[Callable[[str], str]], ColumnElement[Any]]
+    params: dict[str, Any]
+
+
+_templates: BoundedCache[Hashable, Select[Any]] = BoundedCache(TEMPLATES_KEPT)
 
 
 def write_statement(
-    writes: list[tuple[Any, dict[str, Any]]], channel: str, scalars: Sequence[Any] = ()
-) -> Select[Any]:
-    """One statement: insert CTEs (see below), pg_notify(channel) once when the outbox got a
-    row, then `scalars` (the last columns). The CTEs run whatever the outer select reads; each
-    is referenced so that SQLAlchemy renders it."""
-    # SQLAlchemy never caches the compiled form of a multi-row VALUES, and compiling this
-    # statement anew was a fifth of a worker's time: a request's few rows of a table are one
-    # single-row insert each (the shape repeats from request to request, so it is compiled
-    # once); a bulk write's many rows one multi-row insert (its shape rarely repeats).
+    writes: list[tuple[Any, dict[str, Any]]], channel: str, checks: Sequence[Check] = ()
+) -> tuple[Select[Any], dict[str, Any]]:
+    """One statement and its parameters: insert CTEs (see below), pg_notify(channel) once when
+    the outbox got a row, then the checks' values (the last columns). The CTEs run whatever
+    the outer select reads; each is referenced so that SQLAlchemy renders it."""
+    # Building this statement and SQLAlchemy's cache key of it were a third of a worker's
+    # time per report (issue 22 profile): a request's statement is built once per shape
+    # (tables, columns, checks) with named bind parameters and reused, its values passed as
+    # parameters. SQLAlchemy never caches a multi-row VALUES, so a request's few rows of a
+    # table are one single-row insert each; a bulk write's many rows are one multi-row insert
+    # with its values inline (built each time: its shape rarely repeats).
     # Foreign keys are checked at the statement's end, whatever the order of the inserts.
     groups: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
     for table, values in writes:
         groups.setdefault((table, tuple(sorted(values))), []).append(values)
-    inserts: list[tuple[Any, Any]] = []
-    for (table, _), rows in groups.items():
-        if len(rows) <= ROWS_PER_INSERT_CACHED:
-            inserts += [(table, insert(table).values(row)) for row in rows]
-        else:
-            inserts.append((table, insert(table).values(rows)))
+    singles = [
+        (table, columns, row)
+        for (table, columns), rows in groups.items()
+        if len(rows) <= ROWS_PER_INSERT_CACHED
+        for row in rows
+    ]
+    bulks = [(t, rows) for (t, _), rows in groups.items() if len(rows) > ROWS_PER_INSERT_CACHED]
+    params = {f"w{i}_{c}": row[c] for i, (_, columns, row) in enumerate(singles) for c in columns}
+    for j, check in enumerate(checks):
+        params.update({f"c{j}_{k}": v for k, v in check.params.items()})
+    shape = (
+        channel,
+        tuple((table, columns) for table, columns, _ in singles),
+        tuple(check.shape for check in checks),
+    )
+    if bulks:
+        return _build(shape, checks, bulks), params
+    statement = _templates.get(shape)
+    if statement is None:
+        statement = _templates[shape] = _build(shape, checks, [])
+    return statement, params
+
+
+def _build(
+    shape: tuple[str, tuple[tuple[Any, tuple[str, ...]], ...], tuple[Hashable, ...]],
+    checks: Sequence[Check],
+    bulks: list[tuple[Any, list[dict[str, Any]]]],
+) -> Select[Any]:
+    channel, singles, _ = shape
+    inserts: list[tuple[Any, Any]] = [
+        (
+            table,
+            insert(table).values(
+                {c: bindparam(f"w{i}_{c}", type_=table.c[c].type) for c in columns}
+            ),
+        )
+        for i, (table, columns) in enumerate(singles)
+    ]
+    inserts += [(table, insert(table).values(rows)) for table, rows in bulks]
     ctes = []
     outbox = None
     for i, (table, values) in enumerate(inserts):
@@ -193,5 +248,10 @@ def write_statement(
             .scalar_subquery()
             .label("notified")
         )
-    columns += [scalar.label(f"c{i}") for i, scalar in enumerate(scalars)]
+    columns += [check.build(_names(f"c{j}_")).label(f"c{j}") for j, check in enumerate(checks)]
     return select(*columns)
+
+
+def _names(prefix: str) -> Callable[[str], str]:
+    """A check's bind parameter names: its own prefix, so that two checks never clash."""
+    return lambda local: prefix + local

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, case, delete, func, select, update
+from sqlalchemy import String, Uuid, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -60,7 +60,7 @@ from shared.problem import Refused
 from shared.separation import check_separation
 from shared.settings import FilingBudgets
 from shared.tenancy import Tenant, today
-from shared.uow import UnitOfWork
+from shared.uow import Check, UnitOfWork
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 RECEIPT_FAILURES_ALLOWED = 10  # wrong receipts per client address and window
@@ -823,25 +823,35 @@ _profile_cache: BoundedCache[uuid.UUID, tuple[float, str, tuple[_CachedProfile, 
 )
 
 
-def _profiles_fingerprint(tenant_id: uuid.UUID) -> Any:
-    return (
-        select(
-            func.concat(
-                func.count(),
-                "/",
-                func.coalesce(func.cast(func.max(HandlerProfile.updated_at), String), ""),
+def _profiles_fingerprint(tenant_id: uuid.UUID) -> Check:
+    # of the table, not the ORM class: the ORM's compile would change the reused template's
+    # subquery on its first run (and its cache key with it); the tenant is named explicitly
+    profiles = HandlerProfile.__table__
+
+    def build(name) -> Any:
+        return (
+            select(
+                func.concat(
+                    func.count(),
+                    "/",
+                    func.coalesce(func.cast(func.max(profiles.c.updated_at), String), ""),
+                )
             )
+            .where(profiles.c.tenant_id == bindparam(name("tenant"), type_=Uuid()))
+            .scalar_subquery()
         )
-        .where(HandlerProfile.tenant_id == tenant_id)
-        .scalar_subquery()
-    )
+
+    return Check("handler_profiles_fingerprint", build, {"tenant": tenant_id})
 
 
 def _handler_profiles(session: Session, tenant: Tenant) -> tuple[str, tuple[_CachedProfile, ...]]:
     hit = _profile_cache.get(tenant.id)
     if hit and time.monotonic() - hit[0] < PROFILE_CACHE_SECONDS:
         return hit[1], hit[2]
-    fingerprint = session.execute(select(_profiles_fingerprint(tenant.id))).scalar_one()
+    check = _profiles_fingerprint(tenant.id)
+    fingerprint = session.execute(
+        select(check.build(lambda local: local)), check.params
+    ).scalar_one()
     profiles = tuple(
         _CachedProfile(p.official_id, tuple(p.marks or ()))
         for p in repository.handler_profiles(session)
