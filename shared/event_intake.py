@@ -92,9 +92,9 @@ def check(topic: str, value: bytes | None, keys: TrustedKeys) -> dict[str, Any] 
         naive = True
     if naive:
         return Rejected("naive_time", "time is not an ISO 8601 date-time with a UTC offset")
-    envelope, data = events.envelope_validator(), events.validator(type_)
-    if envelope.is_valid(event) and data.is_valid(event.get("data")):
+    if events.envelope_is_valid(event) and events.data_is_valid(type_, event.get("data")):
         return event  # the usual case: no error objects built
+    envelope, data = events.envelope_validator(), events.validator(type_)
     errors = [f"envelope: {_path(e)}: {e.validator}" for e in envelope.iter_errors(event)]
     errors += [f"data: {_path(e)}: {e.validator}" for e in data.iter_errors(event.get("data"))]
-    return Rejected("schema", "; ".join(errors)[:500])
+    return Rejected("schema", "; ".join(errors)[:500] or events.COMPILED_REFUSED)

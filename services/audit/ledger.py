@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -107,8 +107,6 @@ _HEADS_AND_DUPLICATES = text(
     "audit_ledger where tenant_id = t.id order by seq desc limit 1) as h on true"
 )
 
-INSERT_ROWS = 1000  # entries per insert statement (well under PostgreSQL's bind limit)
-
 
 def append_events(
     session: Session, events: list[dict[str, Any]], locked: dict[str, uuid.UUID] | None = None
@@ -120,7 +118,7 @@ def append_events(
 
     Round trips (issue 22) do not grow with the events or their tenants: one statement looks
     the tenants up and locks their chains, one reads every chain's head and which events are
-    recorded already, and one inserts every new entry (per `INSERT_ROWS`); the hash chains
+    recorded already, and one executemany inserts every new entry; the hash chains
     are extended in between, in Python. `locked`: what `lock_chains` answered for these
     events' tenants in this transaction (the caller looked them up already).
     """
@@ -173,8 +171,11 @@ def append_events(
                 }
             )
             prev = entry
-    for start in range(0, len(rows), INSERT_ROWS):
-        session.execute(insert(LedgerEntryRow).values(rows[start : start + INSERT_ROWS]))
+    if rows:
+        # an executemany of one statement, compiled once (psycopg sends the rows in one
+        # pipeline): a multi-row VALUES of the poll's entries was compiled anew on every poll,
+        # a third of the consumer's time in the issue 22 profile
+        session.execute(insert(cast(Table, LedgerEntryRow.__table__)), rows)
     result.appended = len(rows)
     return result
 
