@@ -211,8 +211,14 @@ def test_ledger_goal_uses_the_1000_per_second_step_not_the_100_one():
 
 
 def test_max_rate_none_held_is_reported_as_such():
-    goals = report.goals({"sections": {"pipeline": _pipeline(200.0, 0.95, max_eps=None)}})
+    goals = report.goals({"sections": {"pipeline": _pipeline(1200.0, 0.95, max_eps=None)}})
     assert goals[MAX_RATE]["measured"] is None and "none held" in goals[MAX_RATE]["note"]
+
+
+def test_max_rate_falls_back_to_the_fixed_rate_step_that_held_under_a_second():
+    goals = report.goals({"sections": {"pipeline": _pipeline(600.0, 0.95, max_eps=None)}})
+    assert goals[MAX_RATE]["measured"] == 1000
+    assert goals[MAX_RATE]["note"].startswith("1000/s held (a fixed-rate step)")
 
 
 def test_cities_with_fewer_tenants_are_not_judged_and_errors_miss():
