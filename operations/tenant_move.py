@@ -109,6 +109,9 @@ TENANTS_TABLE = "tenants"
 # Tables whose identity column is renumbered by the receiver (its own sequence); the rows keep
 # their own unique ids (an outbox row keeps its event id).
 RENUMBERED = {"outbox": "seq"}
+# Tables kept by triggers from other tables' rows (migration h013): not carried, the
+# receiver's triggers count the rows as they load; removed along with a tenant's rows.
+DERIVED = {"hibah_bansos": ("programme_status_counts",)}
 MOVED = "moved"  # placeholder master key id of a key row until the receiver re-wraps it
 # Caps checked before anything is decompressed (the archive's directory declares the sizes;
 # every read is bounded as well, so a lying directory does not get past them either).
@@ -325,7 +328,7 @@ def _plan(service: str) -> tuple[list[TablePlan], list[str]]:
     plans, problems = [], []
     for table in metadata.sorted_tables:
         cols = [c.name for c in table.columns]
-        if table.name in SCHEMA_TABLES:
+        if table.name in SCHEMA_TABLES or table.name in DERIVED.get(service, ()):
             continue
         if table.name == TENANTS_TABLE:
             plans.append(TablePlan(table.name, cols))
@@ -938,6 +941,11 @@ def _remove_tenant(service: str, plans: list[TablePlan], tenant_id: uuid.UUID) -
                 sql.SQL("delete from {} where {} = %s").format(
                     sql.Identifier(plan.name), sql.Identifier(where)
                 ),
+                (tenant_id,),
+            )
+        for derived in DERIVED.get(service, ()):  # after the deletes its triggers counted
+            cur.execute(
+                sql.SQL("delete from {} where tenant_id = %s").format(sql.Identifier(derived)),
                 (tenant_id,),
             )
         conn.commit()

@@ -41,6 +41,15 @@ class Budget:
     window: timedelta
 
 
+def _spent(table, window_open: ColumnElement[bool], now: Any) -> dict[str, Any]:
+    """The row of a key spent once more: in an open window one failure more from the same
+    start, else a new window of one failure from `now`."""
+    return {
+        "failures": case((window_open, table.c.failures + 1), else_=1),
+        "last_failure_at": case((window_open, table.c.last_failure_at), else_=now),
+    }
+
+
 def spend(
     session: Session,
     model: type[Any],
@@ -59,11 +68,7 @@ def spend(
             insert(table)
             .values(tenant_id=tenant_id, key=k, failures=1, last_failure_at=now, locked_until=None)
             .on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={
-                    "failures": case((window_open, table.c.failures + 1), else_=1),
-                    "last_failure_at": case((window_open, table.c.last_failure_at), else_=now),
-                },
+                index_elements=[table.c.key], set_=_spent(table, window_open, now)
             )
             .returning(table.c.failures, table.c.last_failure_at)
         )
@@ -106,11 +111,7 @@ def spend_in_statement(
                 insert(table)
                 .from_select(["tenant_id", "key", "failures", "last_failure_at"], row)
                 .on_conflict_do_update(
-                    index_elements=[table.c.key],
-                    set_={
-                        "failures": case((window_open, table.c.failures + 1), else_=1),
-                        "last_failure_at": case((window_open, table.c.last_failure_at), else_=now),
-                    },
+                    index_elements=[table.c.key], set_=_spent(table, window_open, now)
                 )
                 .returning(table.c.failures, table.c.last_failure_at)
                 .cte(f"budget{i}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from shared import event_intake
 from shared.event_signing import TrustedKeys
+from shared.logging_setup import kafka_quiet_while_closing
 from shared.settings import kafka_client_config
 
 BACKOFF_MAX = 10.0  # short enough that a restarted broker is seen soon
@@ -111,6 +112,7 @@ def is_db_error(exc: Exception) -> bool:
 
 def close(consumer) -> None:
     try:
-        consumer.close(autocommit=False)
+        with kafka_quiet_while_closing():
+            consumer.close(autocommit=False)
     except Exception:  # closing a consumer of a dead broker may fail too
         pass

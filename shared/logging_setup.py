@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 PERSONAL_KEYS = {
@@ -117,3 +119,18 @@ def install(level: int = logging.INFO) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("kafka").setLevel(logging.ERROR)  # reconnect noise hides our lines
+
+
+@contextmanager
+def kafka_quiet_while_closing() -> Iterator[None]:
+    """kafka-python 3.0's I/O thread logs a traceback when `close()` shuts the socket it is
+    reading (a race inside the library, seen on SIGTERM). Nothing is lost then: the relay
+    marks only acknowledged rows, a consumer commits only what it wrote. So the library's log
+    is muted for the close, and only for it."""
+    log = logging.getLogger("kafka")
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        log.setLevel(level)

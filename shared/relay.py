@@ -37,6 +37,7 @@ from sqlalchemy.engine import Engine
 
 from infra.topics import topic_for
 from shared import events
+from shared.logging_setup import kafka_quiet_while_closing
 from shared.settings import kafka_client_config
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,8 @@ class Relay:
     def close(self) -> None:
         if self._producer is not None:
             try:
-                self._producer.close(timeout=2)
+                with kafka_quiet_while_closing():
+                    self._producer.close(timeout=2)
             except Exception:  # a producer of a dead broker may not close cleanly
                 pass
             self._producer = None

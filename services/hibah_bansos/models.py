@@ -142,6 +142,17 @@ class Application(TenantOwned, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class ProgrammeStatusCount(TenantOwned, Base):
+    """Delta rows of applications per programme and status, written only by the triggers on
+    `applications` (migration h013); a programme's count of a status is the sum of its rows."""
+
+    __tablename__ = "programme_status_counts"
+    id: Mapped[_uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid.uuid4)
+    programme_id: Mapped[_uuid.UUID] = mapped_column(Uuid)
+    status: Mapped[str] = mapped_column(String(20))
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class BudgetLineRow(TenantOwned, Base):
     """One line of an application's budget plan (RAB): volume x unit price = amount, integer
     rupiah; `actual` is what the accountability report (LPJ) says was spent on it. The item
