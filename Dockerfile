@@ -12,4 +12,5 @@ RUN pip install --no-cache-dir -c constraints.txt . \
  && useradd --system --uid 10001 replika
 USER replika
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "operations.apps:whistleblowing()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--config", "python:operations.gunicorn_conf", \
+     "operations.apps:whistleblowing()"]

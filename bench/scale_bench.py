@@ -945,9 +945,9 @@ def _notes(dup: dict, summ: dict, lists: dict, profiles: dict) -> list[str]:
         notes.append(
             f"Programme summary p99 {summ['ms']['p99']:.0f} ms (goal < {GOAL_SUMMARY_MS:.0f} ms)"
             f": statements {parts}; plan features: {', '.join(_plan_flags(plans)) or 'none'}."
-            f" The GROUP BY counts every application of the programme from the "
-            f"applications_status index; beyond that a per-programme counter table kept by "
-            f"the transitions would make it constant-time."
+            f" The counts by status are the sum of the programme's rows in "
+            f"programme_status_counts (kept by triggers, folded past 64 rows: migration h013);"
+            f" a slow summary is in the other statements or outside PostgreSQL."
         )
     if "case_list" in profiles:
         worst = lists["worst_page"]

@@ -379,6 +379,8 @@ def web_argv(service: str, host: str, port: int) -> list[str]:
         # gunicorn 27's control socket has one default path per machine: parallel runs
         # (make run, make test, make bench) would take it from each other; nothing uses it
         "--no-control-socket",
+        "--config",
+        "python:operations.gunicorn_conf",
         f"operations.apps:{service}()",  # the service's composition root
     ]
 

@@ -176,9 +176,15 @@ def _logging() -> None:
 
 
 def _until_signalled():
-    """A stop event set by SIGTERM/SIGINT, so workers finish their round and exit cleanly."""
+    """A stop event set by SIGTERM/SIGINT, so workers finish their round and exit cleanly.
+    Called as a worker's loop starts: what start-up built is frozen out of the collector's
+    way then (operations/process.py)."""
     import signal
     import threading
+
+    from operations.process import freeze_startup_objects
+
+    freeze_startup_objects()
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
