@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services.hibah_bansos.domain.workflow import Status
@@ -370,13 +370,7 @@ def counts_by_status(session: Session, statuses: list[str]) -> dict[str, int]:
     """How many applications of the tenant are in each of `statuses` (the worklist's head)."""
     if not statuses:
         return {}
-    return dict(
-        session.execute(
-            select(Application.status, func.count())
-            .where(Application.status.in_(statuses))
-            .group_by(Application.status)
-        ).all()
-    )
+    return _summed(session, ProgrammeStatusCount.status.in_(statuses))
 
 
 # --- the statistics pages -----------------------------------------------------------------------
@@ -419,12 +413,14 @@ def application_counts(
 def status_counts_of(session: Session, programme_ids: list[uuid.UUID]) -> dict[str, int]:
     """Applications by status over the given programmes, from the counter the triggers keep
     (a few rows per programme, whatever the number of applications: migration h013)."""
+    return _summed(session, ProgrammeStatusCount.programme_id.in_(programme_ids))
+
+
+def _summed(session: Session, where: ColumnElement[bool]) -> dict[str, int]:
+    """The counter's rows matching `where`, summed by status (statuses at zero left out)."""
     c = ProgrammeStatusCount
     total = func.sum(c.n)
     rows = session.execute(
-        select(c.status, total)
-        .where(c.programme_id.in_(programme_ids))
-        .group_by(c.status)
-        .having(total != 0)
+        select(c.status, total).where(where).group_by(c.status).having(total != 0)
     ).all()
     return {status: int(n) for status, n in rows}

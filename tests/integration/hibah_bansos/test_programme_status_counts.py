@@ -126,6 +126,21 @@ def test_the_counter_equals_a_count_of_the_applications_and_stays_a_few_rows(
     # row per status left by the last fold
     assert _counter_rows(hb_owner_db, programme) <= FOLD_AFTER + 1 + len(expected)
 
+    # the worklist's head counts the tenant's applications over every programme from it too
+    statuses = ["submitted", "evaluated", "rejected", "draft"]
+    with hb_owner_db.connect() as c:
+        tenant_wide = dict(
+            c.execute(
+                text(
+                    "select status, count(*) from applications where tenant_id = :t"
+                    " and status = any(:s) group by status"
+                ),
+                {"t": tenant, "s": statuses},
+            ).all()
+        )
+    with tenant_session(session_factory(app_db), tenant) as s:
+        assert repository.counts_by_status(s, statuses) == tenant_wide
+
     # another tenant reads nothing of it (row-level security on the counter as well)
     assert _counted(demo_tenants["bandung"].id, programme) == {}
 

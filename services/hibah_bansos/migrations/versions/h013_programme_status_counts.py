@@ -97,6 +97,10 @@ def upgrade() -> None:
     op.create_index(
         "programme_status_counts_programme", "programme_status_counts", ["programme_id"]
     )
+    # the worklist's head: the tenant's applications in some statuses, over every programme
+    op.create_index(
+        "programme_status_counts_tenant_status", "programme_status_counts", ["tenant_id", "status"]
+    )
     for statement in tenant_rls_sql("programme_status_counts"):
         op.execute(statement)
     op.execute(APPLY)
