@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 import psycopg
+from psycopg import _queries as psycopg_queries
 from sqlalchemy import DateTime, Uuid, create_engine, event, exc, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import CacheStats
@@ -32,6 +33,15 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import Pool
 
 from shared import settings
+
+# psycopg turns a query's %(name)s placeholders into $n on every execution unless the query is
+# at most 4,096 bytes with at most 50 parameters (then an LRU of 128 queries keeps the result).
+# The unit of work's write statement (a report: ~4,900 bytes, 71 parameters) was parsed anew
+# each time, about 0.6 ms per report (issue 22 profile). Its shapes are few (shared/uow.py
+# keeps 256 at most); a bulk insert's hundreds of parameters still go uncached.
+# tests/integration/shared/test_round_trip_budgets.py fails if a psycopg upgrade drops these.
+psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = 16 * 1024
+psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = 200
 
 
 def utcnow() -> datetime:
@@ -203,6 +213,12 @@ def _scope_queries(state: ORMExecuteState) -> None:
     tenant_id = state.session.info.get("tenant_id")
     if tenant_id is None or not (state.is_select or state.is_update or state.is_delete):
         return
+    # The criteria apply to ORM entities only: a statement of Core tables (the unit of work's
+    # write statement, the fingerprint and budget checks) is left as it is, scoped by
+    # row-level security and its own tenant terms. Adding the option anyway made a new
+    # statement each time, whose cache key SQLAlchemy then built anew: about 1 ms per report.
+    if not state.is_orm_statement:
+        return
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
@@ -235,10 +251,12 @@ class RoundTrips:
     pipeline with the transaction's first statement (`_set_tenant_setting`): one entry,
     "BEGIN + tenant setting + <statement>". `compiled`: the statements SQLAlchemy compiled
     anew instead of taking from its cache (a warm path should have none: compiling a large
-    statement costs more of a worker than sending it)."""
+    statement costs more of a worker than sending it). `parsed`: the queries psycopg turned
+    into $n placeholders anew, outside its cache (filled by the tests that watch for it)."""
 
     sent: list[str] = field(default_factory=list)
     compiled: list[str] = field(default_factory=list)
+    parsed: list[bytes] = field(default_factory=list)
 
     @property
     def count(self) -> int:

@@ -3,12 +3,15 @@ items 2 and 8). Pure rules and the schemas that use them: no stack needed."""
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import pytest
 
 from services.hibah_bansos import schemas as hb_schemas
 from services.whistleblowing import schemas as wb_schemas
 from shared import crypto
-from shared.plain_text import NotDigits, ascii_digits, control_character
+from shared.plain_text import MULTILINE_ALLOWED, NotDigits, ascii_digits, control_character
 from shared.problem import Problem
 from tests.support.hibah_bansos import person
 
@@ -90,6 +93,15 @@ def test_control_characters_are_found_and_long_text_keeps_its_lines():
     assert control_character("line\nnext\ttab", multiline=True) is None
     assert control_character("ok\u0085", multiline=True) == "\u0085"  # C1 NEL too
     assert control_character("Budi Santoso") is None
+
+
+def test_the_control_characters_are_exactly_unicode_category_cc_at_every_code_point():
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        cc = unicodedata.category(ch) == "Cc"
+        assert (control_character(ch) == ch) is cc, f"U+{code:04X}"
+        allowed = ch in MULTILINE_ALLOWED
+        assert (control_character(ch, multiline=True) == ch) is (cc and not allowed), code
 
 
 @pytest.mark.parametrize(
