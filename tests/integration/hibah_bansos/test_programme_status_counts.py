@@ -62,8 +62,7 @@ def _grouped(hb_owner_db, programme_id) -> dict[str, int]:
     with hb_owner_db.connect() as c:
         rows = c.execute(
             text(
-                "select status, count(*) from applications where programme_id = :p"
-                " group by status"
+                "select status, count(*) from applications where programme_id = :p group by status"
             ),
             {"p": programme_id},
         ).all()
