@@ -101,10 +101,16 @@ SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES
 INFO_PREFIX = b"replika/tenant-bundle/v1|"
 MLKEM_PUBLIC_BYTES = 1184
 
-# Tables without a tenant_id column that are known: the schema version and the audit ledger's
-# dead letters (records of this deployment's stream, often of no known tenant), not moved, and
-# the tenants table itself (its row is the tenant: moved by id). Anything else stops the move.
-SCHEMA_TABLES = {"alembic_version", "audit_dead_letters", "audit_dead_letter_redrives"}
+# Tables without a tenant_id column that are known: the schema version, the audit ledger's
+# dead letters (records of this deployment's stream, often of no known tenant) and the relays
+# waiting for NOTIFY (this deployment's processes), not moved, and the tenants table itself
+# (its row is the tenant: moved by id). Anything else stops the move.
+SCHEMA_TABLES = {
+    "alembic_version",
+    "audit_dead_letters",
+    "audit_dead_letter_redrives",
+    "outbox_listeners",
+}
 TENANTS_TABLE = "tenants"
 # Tables whose identity column is renumbered by the receiver (its own sequence); the rows keep
 # their own unique ids (an outbox row keeps its event id).

@@ -10,10 +10,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Identity, Index, String, Uuid, text
+from sqlalchemy import JSON, BigInteger, Identity, Index, String, Uuid, column, table, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.db import utcnow
+
+# Relays sleeping on LISTEN, one row each (migration o001, kept by shared/relay.py): a commit
+# that writes outbox rows sends NOTIFY only while a row is here (shared/uow.py). A notifying
+# commit holds a lock of the whole PostgreSQL cluster until its WAL record is flushed
+# (async.c, PreCommit_Notify), so notifying every commit made every commit of every service
+# wait for the one before; a relay that is busy polls instead.
+LISTENERS = table("outbox_listeners", column("relay_id", Uuid), column("since"))
 
 
 class OutboxRecord:

@@ -14,7 +14,10 @@
 - Keeps one case's order across relays: a row is held back while an earlier unpublished row
   with the same key is claimed by another relay.
 - While Kafka is down it backs off and keeps going; events wait in the outbox.
-- Sleeps until the service's NOTIFY (sent at commit by shared/uow.py), with a poll fallback.
+- While rows keep coming it polls every `busy_poll_seconds`; once a round finds none it asks
+  writers to wake it (a row in `outbox_listeners`: shared/outbox.LISTENERS) and sleeps until
+  the service's NOTIFY (sent at commit by shared/uow.py only while such a row exists), with a
+  poll fallback.
 - Exposes its lag (backlog size, oldest unpublished age) as Prometheus gauges and in its log.
 
 It connects as the service's owner role: it reads every tenant's rows (the outbox holds no
@@ -27,6 +30,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +56,13 @@ PUBLISHED = Counter("replika_outbox_published_total", "Outbox rows published", [
 FAILURES = Counter("replika_relay_failures_total", "Relay rounds that failed", ["service"])
 
 BACKOFF_MAX = 10.0  # short enough that a restarted broker is seen soon
+# After a round that published rows, the next round this much later (more are likely on their
+# way), without asking writers to notify: a notifying commit holds a cluster-wide lock through
+# its WAL flush (shared/outbox.LISTENERS). Part of commit-to-ledger latency, so small.
+BUSY_POLL_SECONDS = 0.02
+# A relay refreshes its listener row on every sleep (at most poll_seconds long); rows older
+# than this are of relays killed asleep, and only make writers notify for nothing.
+LISTENER_STALE_SECONDS = 600
 METRICS_REFRESH_SECONDS = 5.0
 HELD_BACK_RETRY_SECONDS = 0.1
 # rows per claim: 1000 measured 13% faster than 200 (fewer claims and marks per event); a
@@ -76,6 +87,16 @@ UNPUBLISHED_OF_KEYS_SQL = text("""
 """)
 
 MARK_SQL = text("update outbox set published_at = now() where seq = any(:seqs)")
+
+LISTENING_SQL = text("""
+    with stale as (
+        delete from outbox_listeners where since < now() - make_interval(secs => :stale)
+    )
+    insert into outbox_listeners (relay_id, since) values (:relay, now())
+    on conflict (relay_id) do update set since = excluded.since
+""")
+
+NOT_LISTENING_SQL = text("delete from outbox_listeners where relay_id = :relay")
 
 LAG_SQL = text("""
     select count(*), coalesce(extract(epoch from now() - min(created_at)), 0)
@@ -123,6 +144,7 @@ class Relay:
         *,
         batch_size: int = BATCH_SIZE,
         poll_seconds: float = 5.0,
+        busy_poll_seconds: float = BUSY_POLL_SECONDS,
         send_timeout_seconds: float = 30.0,
         lag_log_seconds: float = 30.0,
     ) -> None:
@@ -130,6 +152,8 @@ class Relay:
         self.topic = topic_for(service)
         self.role = relay_role(service)
         self.batch_size, self.poll_seconds = batch_size, poll_seconds
+        self.busy_poll_seconds = busy_poll_seconds
+        self.id = uuid.uuid4()  # its row in outbox_listeners while it sleeps
         self.send_timeout = send_timeout_seconds
         self.lag_log_seconds = lag_log_seconds
         self._producer = None
@@ -326,7 +350,9 @@ class Relay:
                     last_lag_log = now if log_it else last_lag_log
                     self._refresh_lag(log_it)
                 try:
-                    self.run_pipelined(stop)
+                    published = self.run_pipelined(stop)
+                    if not published and not self.held_back:
+                        published = self.sleep(listener, stop)
                 except Exception as exc:
                     FAILURES.labels(self.service).inc()
                     log.warning(
@@ -343,13 +369,33 @@ class Relay:
                 backoff = 0.5
                 if self.held_back:
                     stop.wait(HELD_BACK_RETRY_SECONDS)  # another relay is about to free them
-                else:
-                    # the outbox ran dry (run_pipelined goes on while batches are full):
-                    # sleep until NOTIFY or poll
-                    listener.wait(self.poll_seconds, stop)
+                elif published:
+                    # the outbox ran dry for now (run_pipelined goes on while batches are full)
+                    stop.wait(self.busy_poll_seconds)
         finally:
             listener.close()
             self.close()
+
+    def sleep(self, listener: Listener, stop: threading.Event) -> int:
+        """Until NOTIFY or the poll, with writers asked to notify meanwhile (a listener row);
+        returns what the round after the row was written published (then it does not sleep:
+        that round saw what committed before writers could see the row). A commit that began
+        before the row and ended after that round is not notified: it waits for the next
+        commit's NOTIFY or the poll (a window of one commit's length, once per sleep)."""
+        listener.listen()  # before writers are asked: no notification goes unheard
+        with self.engine.begin() as conn:
+            conn.execute(LISTENING_SQL, {"relay": self.id, "stale": LISTENER_STALE_SECONDS})
+        try:
+            published = self.run_pipelined(stop)
+            if published == 0 and not self.held_back:
+                listener.wait(self.poll_seconds, stop)
+            return published
+        finally:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(NOT_LISTENING_SQL, {"relay": self.id})
+            except Exception as exc:  # left behind, it only makes writers notify for nothing
+                log.warning("relay %s: cannot withdraw its NOTIFY request: %s", self.service, exc)
 
     def _refresh_lag(self, log_it: bool) -> None:
         try:
@@ -390,7 +436,9 @@ class Listener:
         self.channel = channel
         self.conn: psycopg.Connection | None = None
 
-    def _connect(self) -> psycopg.Connection:
+    def listen(self) -> psycopg.Connection:
+        """Connected and listening (before a relay asks writers to notify, so that no
+        notification is sent before it listens)."""
         if self.conn is None or self.conn.closed:
             self.conn = psycopg.connect(self.url, autocommit=True)
             self.conn.execute(f'listen "{self.channel}"')
@@ -400,7 +448,7 @@ class Listener:
         """Return at the first notification, after `timeout`, or soon after `stop` is set."""
         deadline = time.monotonic() + timeout
         try:
-            conn = self._connect()
+            conn = self.listen()
             while not stop.is_set() and time.monotonic() < deadline:
                 # short slices so that `stop` is noticed; never 0 (psycopg: wait forever)
                 slice_ = min(0.5, max(0.01, deadline - time.monotonic()))

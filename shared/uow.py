@@ -8,8 +8,9 @@ what the service made, and the audit ledger refuses anything else.
 
 Round trips (issue 22): new rows a use case hands to `add_new` (instead of `session.add`), the
 keys of new records (shared/crypto.py) and the outbox rows are written at commit in ONE
-statement (data-modifying CTEs), which also wakes the relay (pg_notify; transactional, so only
-delivered if the transaction commits). Row-level security applies to every one of them.
+statement (data-modifying CTEs), which also wakes a sleeping relay (pg_notify, only while a
+relay asked for it: shared/outbox.LISTENERS; transactional, so only delivered if the
+transaction commits). Row-level security applies to every one of them.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, inspect, literal_column, select
+from sqlalchemy import Select, bindparam, exists, func, insert, inspect, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from shared import crypto, event_signing, events
 from shared.bounded_cache import BoundedCache
 from shared.db import CrossTenantWrite
+from shared.outbox import LISTENERS
 from shared.tenancy import Tenant
 
 
@@ -178,7 +180,7 @@ def write_statement(
     writes: list[tuple[Any, dict[str, Any]]], channel: str, checks: Sequence[Check] = ()
 ) -> tuple[Select[Any], dict[str, Any]]:
     """One statement and its parameters: insert CTEs (see below), pg_notify(channel) once when
-    the outbox got a row, then the checks' values (the last columns). The CTEs run whatever
+    the outbox got a row and a relay listens, then the checks' values (the last columns). The CTEs run whatever
     the outer select reads; each is referenced so that SQLAlchemy renders it."""
     # Building this statement and SQLAlchemy's cache key of it were a third of a worker's
     # time per report (issue 22 profile): a request's statement is built once per shape
@@ -244,6 +246,7 @@ def _build(
         columns.append(
             select(func.pg_notify(channel, ""))
             .select_from(outbox)
+            .where(exists().select_from(LISTENERS))
             .limit(1)
             .scalar_subquery()
             .label("notified")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 
 from tests.support.eventing import (
@@ -49,6 +52,74 @@ def test_the_relay_wakes_on_notify_not_on_its_poll(tenant):
         )
     print(f"\nNOTIFY to published: {took * 1000:.0f} ms (poll interval 60 s)")
     assert took < 5
+
+
+def _owner_sql(service: str, sql: str, params: dict | None = None) -> list:
+    from sqlalchemy import text
+
+    from shared.db import service_engine
+
+    with service_engine(service, migration=True).begin() as conn:
+        result = conn.execute(text(sql), params or {})
+        return result.all() if result.returns_rows else []
+
+
+@contextmanager
+def _listening(service: str) -> Iterator[psycopg.Connection]:
+    from shared import events
+    from shared.db import service_engine
+
+    url = service_engine(service, migration=True).url
+    conn = psycopg.connect(url.set(drivername="postgresql").render_as_string(False))
+    conn.autocommit = True
+    conn.execute(f'listen "{events.notify_channel(service)}"')
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def test_a_commit_notifies_only_while_a_relay_asks_for_it(tenant):
+    """A notifying commit holds a cluster-wide lock through its WAL flush, so writers notify
+    only while a relay sleeps and has said so in outbox_listeners."""
+    _owner_sql("whistleblowing", "delete from outbox_listeners")
+    with _listening("whistleblowing") as conn:
+        emit("whistleblowing", tenant, [("WBS-Q1", "new")])
+        assert list(conn.notifies(timeout=0.5)) == []
+        _owner_sql(
+            "whistleblowing",
+            "insert into outbox_listeners (relay_id, since) values (gen_random_uuid(), now())",
+        )
+        try:
+            emit("whistleblowing", tenant, [("WBS-Q2", "new")])
+            assert len(list(conn.notifies(timeout=5, stop_after=1))) == 1
+        finally:
+            _owner_sql("whistleblowing", "delete from outbox_listeners")
+    relay("whistleblowing").drain()
+
+
+def test_a_relay_asks_for_notify_only_while_it_sleeps(tenant):
+    r = relay("whistleblowing", poll_seconds=60)
+    r.drain()
+    killed_asleep = "00000000-0000-4000-8000-000000000001"
+    _owner_sql(
+        "whistleblowing",
+        "insert into outbox_listeners (relay_id, since) values (:id, now() - interval '1 hour')",
+        {"id": killed_asleep},
+    )
+
+    def listeners() -> set[str]:
+        return {
+            str(i) for (i,) in _owner_sql("whistleblowing", "select relay_id from outbox_listeners")
+        }
+
+    with in_thread(r, "relay"):
+        wait_until(lambda: listeners() == {str(r.id)}, 10, "the sleeping relay's row alone")
+        emit("whistleblowing", tenant, [("WBS-S", "new")])
+        wait_until(lambda: unpublished("whistleblowing", tenant) == 0, 10, "publish")
+        # woken, it published, polled once more and went back to sleep
+        wait_until(lambda: listeners() == {str(r.id)}, 10, "its row again")
+    assert listeners() == set()  # stopped: writers no longer notify
 
 
 def test_two_relays_share_the_outbox_without_doubles_and_keep_each_case_in_order(tenant):
