@@ -5,7 +5,9 @@ x 4 threads, which fits 2 cores), and wrk (bench/wrk/post.lua) drives it from th
 1. a closed-loop probe (16 connections, no pacing) gives a rough capacity X;
 2. paced steps at rising fixed rates (fractions of X) give p50/p95/p99 per rate;
 3. the highest rate sustained is the highest step with p99 < 200 ms, no errors, and at least
-   95% of the offered rate delivered (bench.stats.sustained_rate).
+   95% of the offered rate delivered (bench.stats.sustained_rate);
+4. the CPU time per request of the probe, of the server's processes and of PostgreSQL's (a
+   steadier measure than throughput on a shared machine: each side's own work).
 Targets: the bare baseline (bench/baseline_app.py) and whistleblowing report submission, then
 the baseline again and bansos application submission (each baseline gets the same requests as
 its target, so only the server's work differs). Only 127.0.0.1 is targeted; every step is
@@ -23,7 +25,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench import tools
+from bench import machine, tools
 from bench.stats import rate_ladder, ratio, step_ok, sustained_rate
 
 HERE = Path(__file__).resolve().parent
@@ -265,10 +267,12 @@ def load_curve(
     quick: bool,
     requests_for,
     ladder: list[int] | None = None,
+    cpu_of: dict[str, int] | None = None,
 ) -> dict:
     """Probe, then paced steps at rising rates. `requests_for(n)` -> (bodies, tokens|None) for
     n requests. A given `ladder` is used as it is (so a baseline and its target can share
-    rates); otherwise it comes from the probe."""
+    rates); otherwise it comes from the probe. `cpu_of` (name: pid): processes whose CPU time
+    per request of the probe is reported, with their children."""
     probe_s, step_s = (3, 5) if quick else (5, 15)
     fractions = (
         (0.3, 0.6, 0.8, 0.95, 1.1, 1.3)
@@ -283,10 +287,19 @@ def load_curve(
     bodies, tokens = requests_for(4000 if quick else 15000)
     bf = _write_lines(work / f"{name}-probe-bodies.txt", bodies)
     tf = _write_lines(work / f"{name}-probe-tokens.txt", tokens) if tokens else None
+    before = machine.cpu_seconds(cpu_of or {})
     probe = run_wrk(full_url, bf, tf, 0, probe_s, PROBE_CONNECTIONS)
+    if cpu_of and probe["requests"]:
+        after = machine.cpu_seconds(cpu_of)
+        probe["cpu_ms_per_request"] = {
+            k: round(1000 * (after[k] - before[k]) / probe["requests"], 2) for k in cpu_of
+        }
+    cpu = probe.get("cpu_ms_per_request") or {}
     print(
         f"bench:   {name}: probe {probe['achieved_rps']:.0f} req/s closed loop "
-        f"(p99 {probe['p99_ms']:.0f} ms, errors {probe['errors'] + probe['non_2xx']})",
+        f"(p99 {probe['p99_ms']:.0f} ms, errors {probe['errors'] + probe['non_2xx']}"
+        + "".join(f", {k} CPU {v} ms/request" for k, v in cpu.items())
+        + ")",
         flush=True,
     )
     rates = ladder or rate_ladder(probe["achieved_rps"], fractions)
@@ -458,6 +471,11 @@ def run(quick: bool, state: Path, env: dict) -> dict:
             "baseline.for_application",
         ),
     ]
+    postgres = machine.postmaster_pid(str(state / "pgdata"))
+
+    def cpu(server: subprocess.Popen) -> dict[str, int]:
+        return {"server": server.pid} | ({"postgres": postgres} if postgres else {})
+
     for name, spec, path, requests_for, base_name in plan:
         proc, url = start_server(name, spec, state, env)
         try:
@@ -465,7 +483,7 @@ def run(quick: bool, state: Path, env: dict) -> dict:
                 import urllib.request
 
                 urllib.request.urlopen(url + f"/t/{tenant.slug}/api/v1/programmes").read()
-            target = load_curve(name, url, path, work, quick, requests_for)
+            target = load_curve(name, url, path, work, quick, requests_for, cpu_of=cpu(proc))
             target["profile"] = profile_target(
                 name, url, path, work, requests_for, state, proc, seconds=5 if quick else 10
             )
@@ -474,7 +492,7 @@ def run(quick: bool, state: Path, env: dict) -> dict:
         bproc, burl = start_server(base_name, "bench.baseline_app:create_app()", state, base_env)
         try:
             # the baseline at its own rising rates (it is faster): its own probe and ladder
-            base = load_curve(base_name, burl, path, work, quick, requests_for)
+            base = load_curve(base_name, burl, path, work, quick, requests_for, cpu_of=cpu(bproc))
         finally:
             stop_server(state, base_name, bproc)
         target["baseline"] = base_name
@@ -484,6 +502,9 @@ def run(quick: bool, state: Path, env: dict) -> dict:
         target["probe_ratio_to_baseline"] = ratio(
             target["probe"]["achieved_rps"], base["probe"]["achieved_rps"]
         )
+        base_cpu = sum((base["probe"].get("cpu_ms_per_request") or {}).values())
+        mine_cpu = sum((target["probe"].get("cpu_ms_per_request") or {}).values())
+        target["cpu_ratio_to_baseline"] = ratio(base_cpu, mine_cpu) if base_cpu else None
         target["request_bytes_mean"] = round(sum(len(b) for b in requests_for(50)[0]) / 50)
         out["targets"][name] = target
         out["targets"][base_name] = base

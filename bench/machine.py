@@ -92,3 +92,35 @@ def _kafka_version_from_jars() -> str | None:
     if jars:
         return "Apache Kafka " + jars[0].stem.split("-", 1)[1] + " (KRaft, 1 node)"
     return None
+
+
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) so far of each named process and its live children: the
+    difference over a run, per request, says what a request costs whatever the machine's
+    other load (throughput on a shared machine moves with it; CPU per request much less)."""
+    import psutil
+
+    out: dict[str, float] = {}
+    for name, pid in roots.items():
+        total = 0.0
+        try:
+            root = psutil.Process(pid)
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    t = p.cpu_times()
+                    total += t.user + t.system
+                except psutil.NoSuchProcess:
+                    continue
+        except psutil.NoSuchProcess:
+            pass
+        out[name] = total
+    return out
+
+
+def postmaster_pid(pgdata: str) -> int | None:
+    """The PostgreSQL server started on `pgdata` (its first line of postmaster.pid)."""
+    try:
+        with open(os.path.join(pgdata, "postmaster.pid")) as f:
+            return int(f.readline())
+    except (OSError, ValueError):
+        return None

@@ -130,7 +130,13 @@ def _intake_goals(result: dict) -> list[dict]:
                 "ratio",
                 ratio >= INTAKE_MIN_RATIO,
                 "intake",
-                f"{mine} req/s vs baseline {base} req/s",
+                f"{mine} req/s vs baseline {base} req/s"
+                + (
+                    f"; CPU per request {_cpu(t)} ms vs {_cpu(section['targets'][t['baseline']])}"
+                    f" (ratio {_fmt(t['cpu_ratio_to_baseline'], 2)})"
+                    if t.get("cpu_ratio_to_baseline") is not None
+                    else ""
+                ),
             )
         )
     return rows
@@ -916,6 +922,14 @@ def _md_scale_national(s: dict) -> list[str]:
     return _md_scale(s)
 
 
+def _cpu(target: dict) -> str:
+    """CPU per request of a closed-loop probe: the server's processes + PostgreSQL's."""
+    cpu = (target.get("probe") or {}).get("cpu_ms_per_request") or {}
+    if not cpu:
+        return "–"
+    return f"{_fmt(cpu.get('server'), 2)} + {_fmt(cpu.get('postgres'), 2)}"
+
+
 def _md_intake(s: dict) -> list[str]:
     out = [f"Server: `{s.get('server', '')}`; load: {s.get('load_generator', '')}.", ""]
     targets = s.get("targets") or {}
@@ -933,6 +947,9 @@ def _md_intake(s: dict) -> list[str]:
                 _fmt((t.get("probe") or {}).get("achieved_rps")),
                 _fmt((base.get("probe") or {}).get("achieved_rps")),
                 _fmt(t.get("probe_ratio_to_baseline"), 2),
+                _cpu(t),
+                _cpu(base),
+                _fmt(t.get("cpu_ratio_to_baseline"), 2),
             ]
         )
     out += _table(
@@ -944,6 +961,9 @@ def _md_intake(s: dict) -> list[str]:
             "closed-loop req/s",
             "baseline closed-loop",
             "ratio",
+            "CPU ms/request (server + PostgreSQL)",
+            "baseline CPU",
+            "CPU ratio (baseline / target)",
         ],
         rows,
     )

@@ -187,6 +187,21 @@ def test_intake_ratio_computed_when_missing_and_zero_when_nothing_sustained():
     assert hb["measured"] == 0.0 and hb["met"] is False
 
 
+def test_intake_goal_names_the_cpu_per_request_of_both_sides_when_measured():
+    intake = _intake(0.3, 0.3)
+    report_target = intake["targets"]["whistleblowing.submit_report"]
+    report_target["probe"] = {"cpu_ms_per_request": {"server": 6.1, "postgres": 1.2}}
+    report_target["cpu_ratio_to_baseline"] = 1.84 / 7.3
+    intake["targets"]["baseline.for_report"]["probe"] = {
+        "cpu_ms_per_request": {"server": 1.56, "postgres": 0.28}
+    }
+    wb, hb = report.goals({"sections": {"intake": intake}})[:2]
+    assert wb["note"].endswith("CPU per request 6.10 + 1.20 ms vs 1.56 + 0.28 (ratio 0.25)")
+    assert "CPU" not in hb["note"]  # not measured: not shown
+    table = "\n".join(report._md_intake(intake))
+    assert "| 6.10 + 1.20 | 1.56 + 0.28 | 0.25 |" in table
+
+
 def test_failed_section_gives_none_with_the_error():
     goals = report.goals({"sections": {"pipeline": {"error": "RuntimeError: broker gone"}}})
     pipe = _by_section(goals)["pipeline"]
