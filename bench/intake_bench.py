@@ -340,6 +340,25 @@ def load_curve(
     }
 
 
+def keep_log_of_server_errors(name: str, curve: dict, state: Path) -> str | None:
+    """A copy of the server's log (outside the throw-away state, under .local/) when the probe
+    or a step was answered 5xx: a 500 under load is a defect to read, not only a number. The
+    log holds paths and tracebacks (statements without their values), no request bodies."""
+    runs = [curve["probe"], *curve["steps"]]
+    if not any(s.startswith("5") for r in runs for s in r.get("statuses", [])):
+        return None
+    from infra import local
+
+    source = state / "logs" / f"{name}.log"
+    if not source.exists():
+        return None
+    kept = local.LOCAL / "bench-server-errors" / f"{time.strftime('%Y%m%dT%H%M%S')}-{name}.log"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_bytes(source.read_bytes())
+    print(f"bench:   {name}: answered 5xx; its server log is kept in {kept}", flush=True)
+    return str(kept)
+
+
 def profile_target(
     name: str,
     url: str,
@@ -484,6 +503,7 @@ def run(quick: bool, state: Path, env: dict) -> dict:
 
                 urllib.request.urlopen(url + f"/t/{tenant.slug}/api/v1/programmes").read()
             target = load_curve(name, url, path, work, quick, requests_for, cpu_of=cpu(proc))
+            target["server_log_kept"] = keep_log_of_server_errors(name, target, state)
             target["profile"] = profile_target(
                 name, url, path, work, requests_for, state, proc, seconds=5 if quick else 10
             )
