@@ -1125,14 +1125,25 @@ def _md_scale(s: dict) -> list[str]:
     return out
 
 
-def console_summary(result: dict) -> str:
+def console_summary(result: dict, results_dir: Path | None = None, files=None) -> str:
+    """The goals as the page shows them: with `results_dir`, a section this run did not have
+    (the national scale of `make bench-scale`, say) comes from the newest earlier run, named."""
+    if results_dir is None:
+        gathered: dict[str, dict] = {}
+        shown = result.get("goals") or goals(result)
+    else:
+        gathered = gather_sections(result, results_dir, files)
+        shown = goals({"sections": {k: v["section"] for k, v in gathered.items()}})
     lines = ["", "Goals:"]
-    for g in result.get("goals") or goals(result):
+    for g in shown:
         measured = "–" if g["measured"] is None else f"{_fmt(g['measured'], 2)} {g['unit']}"
+        src = gathered.get(g["section"])
+        earlier = src is not None and src["started_at"] != result.get("started_at")
         lines.append(
             f"  [{ {True: 'MET', False: 'MISSED', None: '----'}[g['met']]:>6}] "
             f"{g['goal']}: {measured} (target {g['target']})"
             + (f" - {g['note']}" if g.get("note") else "")
+            + (f" [run {src['started_at']}]" if earlier and src else "")
         )
     for name, s in (result.get("sections") or {}).items():
         if s.get("error"):
@@ -1152,7 +1163,7 @@ def main(argv: list[str] | None = None) -> int:
     result = json.loads(Path(args[0]).read_text())
     result["goals"] = goals(result)
     write_markdown(result, charts(result, RESULTS))
-    print(console_summary(result))
+    print(console_summary(result, RESULTS))
     return 0
 
 

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     charts = report.charts(result, RESULTS)
     if not args.no_docs:
         report.write_markdown(result, charts)
-    print(report.console_summary(result))
+    print(report.console_summary(result, RESULTS))
     print(f"bench: finished in {result['seconds']}s; results in {RESULTS / 'latest.json'}")
     return 0
 

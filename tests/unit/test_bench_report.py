@@ -327,3 +327,20 @@ def test_markdown_takes_missing_sections_from_the_newest_earlier_run(tmp_path):
     text = doc.read_text()
     assert "**missed**" in text and "**met**" in text and "## Intake" in text
     assert "## Cities" in text and "## Notifications" in text and "shared" in text
+
+
+def test_console_summary_takes_the_national_run_as_the_page_does(tmp_path):
+    import json
+
+    national = {
+        "started_at": "20260102T000000Z",
+        "mode": "full",
+        "sections": {"scale": {**_scale(2, 2, 2, n=10_000_000), "national": True}},
+    }
+    (tmp_path / f"{national['started_at']}.json").write_text(json.dumps(national))
+    regular = {"started_at": "20260103T000000Z", "mode": "full", "sections": {}}
+    alone = report.console_summary(regular)
+    merged = report.console_summary(regular, tmp_path)
+    assert "no `make bench-scale` run yet" in alone
+    assert "no `make bench-scale` run yet" not in merged
+    assert "[run 20260102T000000Z]" in merged
