@@ -1024,7 +1024,7 @@ def _md_scale(s: dict) -> list[str]:
     d = s.get("duplicate_check") or {}
     rows = []
     for key, label in (
-        ("application", "create_application: blind index + _refuse_duplicate_person"),
+        ("application", "create_application: blind index + repository.standing"),
         ("registration", "register_applicant: blind index + applicant look-up"),
     ):
         r = d.get(key) or {}

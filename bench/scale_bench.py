@@ -17,8 +17,8 @@ table, as the owner role; then VACUUM ANALYZE, as autovacuum would do on a table
 
 Measured, each through the same function the API calls, with a tenant-scoped session on the
 app role (row-level security applies):
-- duplicate check: protect.blind_index + applications._refuse_duplicate_person (what
-  create_application runs) and the registration look-up of register_applicant (blind index +
+- duplicate check: protect.blind_index + repository.standing and
+  cases._refuse_duplicate_person (what create_application runs) and the registration look-up of register_applicant (blind index +
   SELECT applicants by nik_index), half hits, half misses; and one 1,000-NIK chunk of the
   CSV import's look-ups (imports.import_beneficiaries' two IN queries);
 - applications.programme_summary over the programme's N applications;
@@ -512,7 +512,7 @@ def _ratio_p50(ms: dict, base: dict) -> float | None:
 def duplicate_checks(tenant, data: dict, lookups: int, rng: random.Random) -> dict:
     from sqlalchemy import select
 
-    from services.hibah_bansos import cases
+    from services.hibah_bansos import cases, repository
     from services.hibah_bansos.models import Applicant, Application, Programme
     from shared.crypto import blind_index
     from shared.db import service_engine, session_factory, tenant_session
@@ -540,11 +540,13 @@ def duplicate_checks(tenant, data: dict, lookups: int, rng: random.Random) -> di
         s.expunge(programme)
 
     def application_check(s, nik):
-        """What create_application runs for a person: blind index of the NIK, then
-        _refuse_duplicate_person (SELECT ... by programme and nik_index)."""
-        applicant = Applicant(nik_index=blind_index(s, tenant.id, "nik", nik))
+        """What create_application runs for a person: blind index of the NIK, then the
+        applicant's standing (one SELECT: its programme check is by programme and nik_index)
+        and _refuse_duplicate_person on it."""
+        applicant = Applicant(id=uuid.uuid4(), nik_index=blind_index(s, tenant.id, "nik", nik))
         try:
-            cases._refuse_duplicate_person(s, applicant, programme)
+            standing = repository.standing(s, applicant, programme)
+            cases._refuse_duplicate_person(applicant, programme, standing)
             return False
         except Refused:
             return True
@@ -908,7 +910,7 @@ def _notes(dup: dict, summ: dict, lists: dict, profiles: dict) -> list[str]:
             (
                 f["cumulative_s"]
                 for f in py.get("by_cumulative", [])
-                if "_refuse_duplicate_person" in f["function"]
+                if "application_check" in f["function"]
             ),
             None,
         )

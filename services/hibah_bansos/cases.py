@@ -302,16 +302,10 @@ def confirm_applicant(uw: UnitOfWork, token: str, password: str | None) -> Appli
 # --- applications -----------------------------------------------------------------------------
 
 
-def in_social_registry(session: Session, applicant: Applicant) -> bool:
+def in_social_registry(applicant: Applicant, standing: repository.Standing) -> bool:
     """The bansos fact: entered so by an official at registration or import, listed by the
     social registry's latest answer, or vouched for by an official after the registry said no."""
-    checks = repository.latest_registry_checks(session, applicant.id)
-    registry = checks.get("registry")
-    return (
-        applicant.in_social_registry
-        or (registry is not None and registry.listed)
-        or "official" in checks
-    )
+    return applicant.in_social_registry or bool(standing.registry_listed) or standing.vouched
 
 
 def eligibility_errors(
@@ -321,11 +315,19 @@ def eligibility_errors(
     amount: int,
     *,
     defer_registry: bool = False,
+    standing: repository.Standing | None = None,
 ) -> list[dict[str, str]]:
     """Every rule the applicant fails; `defer_registry`: leave the social-registry rule for
-    later (a draft of a person who may still ask an official to verify them)."""
+    later (a draft of a person who may still ask an official to verify them); `standing`:
+    read already by the caller."""
     return failed_eligibility(
-        uw.session, uw.tenant, applicant, programme, amount, defer_registry=defer_registry
+        uw.session,
+        uw.tenant,
+        applicant,
+        programme,
+        amount,
+        defer_registry=defer_registry,
+        standing=standing,
     )
 
 
@@ -337,15 +339,17 @@ def failed_eligibility(
     amount: int,
     *,
     defer_registry: bool = False,
+    standing: repository.Standing | None = None,
 ) -> list[dict[str, str]]:
     """eligibility_errors outside a unit of work (the pages say before the form what fails)."""
+    standing = standing or repository.standing(session, applicant, programme)
     facts = eligibility.Facts(
         applicant_type=applicant.kind,
         requested=amount,
         nik_region=applicant.nik_region,
         legal_entity_since=applicant.legal_entity_since,
-        hibah_last_year=repository.funded_last_year(session, applicant.id, programme.fiscal_year),
-        in_social_registry=in_social_registry(session, applicant),
+        hibah_last_year=standing.funded_last_year,
+        in_social_registry=in_social_registry(applicant, standing),
     )
     rules = dict(programme.config.get("eligibility", {}))
     if defer_registry:
@@ -377,12 +381,13 @@ def create_application(
     programme = repository.programme(s, form.programme, field="programme")
     if not programmes.is_open(programme, today(tenant)):
         raise Refused(409, "This programme is not open for applications.", "programme")
+    standing = repository.standing(s, applicant, programme)
     errors = _rab_errors(form)
     errors += eligibility_errors(
-        uw, applicant, programme, form.requested, defer_registry=defer_registry
+        uw, applicant, programme, form.requested, defer_registry=defer_registry, standing=standing
     )
     _refuse(422, errors, "; ".join(e["reason"] for e in errors))
-    _refuse_duplicate_person(s, applicant, programme)
+    _refuse_duplicate_person(applicant, programme, standing)
     app = Application(
         id=uuid.uuid4(),
         tenant_id=tenant.id,
@@ -539,20 +544,21 @@ def _applicant_for(uw: UnitOfWork, actor: Actor, applicant_id: str | None) -> Ap
     return applicant
 
 
-def _refuse_duplicate_person(session: Session, applicant: Applicant, programme: Programme) -> None:
+def _refuse_duplicate_person(
+    applicant: Applicant, programme: Programme, standing: repository.Standing
+) -> None:
     """One NIK, one programme (one fiscal year). The partial unique index
     applications_one_per_person is the backstop against a concurrent second request."""
     if applicant.nik_index is None:
         return
-    other = repository.person_in_programme(session, programme.id, applicant.nik_index)
-    if other:
+    if number := standing.in_programme:
         raise Refused(
             409,
-            f"This person (NIK) already has application {other.number} in "
+            f"This person (NIK) already has application {number} in "
             f"{programme.code} (fiscal year {programme.fiscal_year}); a NIK may "
             f"receive a programme once a year.",
             "nik",
-            existing_application=other.number,
+            existing_application=number,
         )
 
 

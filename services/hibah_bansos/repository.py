@@ -7,10 +7,23 @@ Nothing here changes state; a missing row the caller cannot do without is a 404 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services.hibah_bansos.domain.workflow import Status
@@ -122,22 +135,74 @@ def latest_password_reset(session: Session, applicant_id: uuid.UUID) -> Password
     ).scalar_one_or_none()
 
 
-def funded_last_year(session: Session, applicant_id: uuid.UUID, fiscal_year: int) -> bool:
-    """A hibah of the fiscal year before `fiscal_year` was funded for this applicant."""
-    return (
-        session.execute(
-            select(func.count())
-            .select_from(Application)
-            .join(Programme, Programme.id == Application.programme_id)
-            .where(
-                Application.applicant_id == applicant_id,
-                Programme.kind == "hibah",
-                Programme.fiscal_year == fiscal_year - 1,
-                Application.status.in_(FUNDED),
-            )
-        ).scalar_one()
-        > 0
+@dataclass(frozen=True)
+class Standing:
+    """What the eligibility rules and the one-NIK-one-programme rule read of an applicant for
+    a programme, in one statement (issue 22: three round trips were one each)."""
+
+    funded_last_year: bool  # a hibah of the fiscal year before was funded for them
+    registry_listed: bool | None  # the social registry's newest answer; None: never asked
+    vouched: bool  # an official vouched for them (the registry did not list them)
+    in_programme: str | None  # number of the person's (NIK) live application in the programme
+
+
+def _standing_statement() -> Select[Any]:
+    """Built once, of Core tables with their own tenant terms (row-level security scopes it
+    too, as the unit of work's write statement): building four ORM subqueries and the tenant
+    criteria with their cache key on every application cost more than running them."""
+    apps, progs, checks = Application.__table__, Programme.__table__, RegistryCheck.__table__
+    tenant = bindparam("tenant", type_=Uuid())
+    applicant = bindparam("applicant", type_=Uuid())
+    of_applicant = and_(checks.c.tenant_id == tenant, checks.c.applicant_id == applicant)
+    funded = (
+        select(apps.c.id)
+        .join(progs, progs.c.id == apps.c.programme_id)
+        .where(
+            apps.c.tenant_id == tenant,
+            apps.c.applicant_id == applicant,
+            progs.c.kind == "hibah",
+            progs.c.fiscal_year == bindparam("year_before", type_=Integer()),
+            apps.c.status.in_(FUNDED),
+        )
+        .exists()
     )
+    listed = (
+        select(checks.c.listed)
+        .where(of_applicant, checks.c.source == "registry")
+        .order_by(checks.c.at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    vouched = select(checks.c.id).where(of_applicant, checks.c.source == "official").exists()
+    in_programme = (
+        select(apps.c.number)
+        .where(
+            apps.c.tenant_id == tenant,
+            apps.c.programme_id == bindparam("programme", type_=Uuid()),
+            apps.c.nik_index == bindparam("nik_index", type_=String()),
+            apps.c.status != "rejected",
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(funded, listed, vouched, in_programme)
+
+
+_STANDING = _standing_statement()
+
+
+def standing(session: Session, applicant: Applicant, programme: Programme) -> Standing:
+    row = session.execute(
+        _STANDING,
+        {
+            "tenant": programme.tenant_id,
+            "applicant": applicant.id,
+            "year_before": programme.fiscal_year - 1,
+            "programme": programme.id,
+            "nik_index": applicant.nik_index,
+        },
+    ).one()
+    return Standing(bool(row[0]), row[1], bool(row[2]), row[3])
 
 
 # --- programmes -------------------------------------------------------------------------------
@@ -199,18 +264,6 @@ def by_idempotency(session: Session, digest: str) -> Application | None:
     return session.execute(
         select(Application).where(Application.idempotency_key == digest)
     ).scalar_one_or_none()
-
-
-def person_in_programme(session: Session, programme_id: uuid.UUID, nik_index: str) -> Any:
-    """(number, status) of the person's (NIK) application in the programme that is not
-    rejected, or None."""
-    return session.execute(
-        select(Application.number, Application.status).where(
-            Application.programme_id == programme_id,
-            Application.nik_index == nik_index,
-            Application.status != "rejected",
-        )
-    ).first()
 
 
 def by_number(session: Session, number: str, *, for_update: bool = False) -> Application:

@@ -34,11 +34,11 @@ REPORT_BUDGET = 2
 CONFIDENTIAL_REPORT_BUDGET = 2
 IDEMPOTENT_REPORT_BUDGET = 2
 REPORT_PAGE_BUDGET = 2
-# BEGIN and the tenant setting with the applicant, the programme, last year's funding and the
-# registry checks (eligibility), the one-person-per-programme check (its answer names the
-# earlier application), the one write statement (draft, budget lines, record key, outbox),
-# COMMIT
-APPLICATION_BUDGET = 7
+# BEGIN and the tenant setting with the applicant, the programme, the applicant's standing in
+# one statement (last year's funding and the registry checks for eligibility, and the
+# one-person-per-programme check, whose answer names the earlier application), the one write
+# statement (draft, budget lines, record key, outbox), COMMIT
+APPLICATION_BUDGET = 5
 
 
 def _report(**over) -> dict:
