@@ -185,3 +185,17 @@ def test_the_canonical_form_falls_back_to_rfc8785_for_floats_and_astral_keys():
                 event_signing.canonical(value)
         else:
             assert event_signing.canonical(value) == expected
+
+
+def test_the_canonical_form_of_enum_members_is_that_of_their_values():
+    import enum
+
+    class Status(enum.StrEnum):
+        RECEIVED = "received"
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    value = {"status": Status.RECEIVED, "level": Level.HIGH, "nested": [{"b": Status.RECEIVED}]}
+    plain = {"status": "received", "level": 3, "nested": [{"b": "received"}]}
+    assert event_signing.canonical(value) == rfc8785.dumps(plain)
