@@ -89,7 +89,10 @@ def run(
                     for tp, records in batch.items():
                         consumer.seek(tp, records[0].offset)
                     raise
-                consumer.commit()  # only after the consumer's transaction committed
+                # only after the consumer's transaction committed; not waited for: a commit
+                # lost (a crash, a rebalance, a broker error) only brings stored records
+                # again, which the consumer skips as duplicates, and the next one covers it
+                consumer.commit_async(callback=failed_commits_logged(log, name))
             if after_poll is not None:
                 after_poll(consumer)
             backoff = 0.5
@@ -101,7 +104,19 @@ def run(
             stop.wait(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
     if consumer is not None:
+        try:
+            consumer.commit(timeout_ms=5000)  # what was stored: a restart need not bring it again
+        except Exception as exc:
+            log.warning("%s: last offset commit failed: %s", name, type(exc).__name__)
         close(consumer)
+
+
+def failed_commits_logged(log: logging.Logger, name: str) -> Callable[[Any, Any], None]:
+    def callback(_offsets: Any, response: Any) -> None:
+        if isinstance(response, Exception):
+            log.warning("%s: offset commit failed (the next one covers it): %s", name, response)
+
+    return callback
 
 
 def is_db_error(exc: Exception) -> bool:

@@ -20,6 +20,7 @@ from tests.support.eventing import (
     fresh_tenant,
     in_thread,
     insert_ledger_entry,
+    ledger_holds_exactly,
     ledger_rows,
     records_on_topic,
     relay,
@@ -211,6 +212,45 @@ def as_owner(sql: str, **params) -> None:
 
     with service_engine("audit", migration=True).begin() as conn:
         conn.execute(text(sql), params)
+
+
+def _audit_group_behind() -> dict:
+    """Partitions of the events topics where the group "audit" has not committed up to the
+    end: {partition: (committed, end)}."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.admin import KafkaAdminClient
+
+    from services.audit.consumer import GROUP, SOURCE_SERVICES
+    from shared.settings import kafka_client_config
+
+    admin = KafkaAdminClient(**kafka_client_config("admin"))
+    reader = KafkaConsumer(**kafka_client_config("admin"), enable_auto_commit=False)
+    try:
+        committed = admin.list_group_offsets(GROUP)[GROUP]
+        parts = [
+            TopicPartition(f"{service}.events", p)
+            for service in SOURCE_SERVICES
+            for p in sorted(reader.partitions_for_topic(f"{service}.events"))
+        ]
+        ends = reader.end_offsets(parts)
+    finally:
+        admin.close()
+        reader.close()
+    done = {tp: committed[tp].offset if tp in committed else 0 for tp in parts}
+    return {tp: (done[tp], ends[tp]) for tp in parts if done[tp] < ends[tp]}
+
+
+def test_the_consumer_commits_what_it_stored_while_it_runs(tenant):
+    # commits are sent without waiting for the broker's answer: they must still arrive
+    ids = set(emit("whistleblowing", tenant, [("WBS-OFS1", "submitted"), ("WBS-OFS2", "x")]))
+    ids |= set(emit("hibah_bansos", tenant, [("HB-OFS", "applied")]))
+    with (
+        in_thread(relay("whistleblowing"), "relay-wb"),
+        in_thread(relay("hibah_bansos"), "relay-hb"),
+    ):
+        with in_thread(consumer(), "consumer"):
+            ledger_holds_exactly(tenant, ids)
+            wait_until(lambda: not _audit_group_behind(), 30, "the audit group's offsets")
 
 
 def test_the_ledger_role_may_only_insert_and_select(tenant):
