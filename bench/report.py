@@ -1021,6 +1021,13 @@ def _md_scale(s: dict) -> list[str]:
         f"tenant-scoped session on the app role (row-level security on).",
         "",
     ]
+    if gb.get("index_sizes"):
+        out += [
+            "Index sizes: "
+            + ", ".join(f"`{name}` {size}" for name, size in gb["index_sizes"].items())
+            + ".",
+            "",
+        ]
     d = s.get("duplicate_check") or {}
     rows = []
     for key, label in (

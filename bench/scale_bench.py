@@ -252,10 +252,21 @@ def generate_bansos(tenant, n: int, rng: random.Random) -> dict:
             k: conn.execute(text(f"select pg_size_pretty(pg_total_relation_size('{k}'))")).scalar()
             for k in ("applicants", "applications")
         }
+        # each index on its own (the note gives them): what a national tenant costs
+        index_sizes = dict(
+            conn.execute(
+                text(
+                    "select indexrelname, pg_size_pretty(pg_relation_size(indexrelid)) "
+                    "from pg_stat_user_indexes where relname in ('applicants', 'applications') "
+                    "order by relname, indexrelname"
+                )
+            ).all()
+        )
     return {
         "beneficiaries": n,
         "rows": counts,
         "table_sizes": sizes,
+        "index_sizes": index_sizes,
         "seconds": {
             "niks_and_blind_indexes": round(t_niks, 1),
             "copy": round(t_copy, 1),
