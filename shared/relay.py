@@ -14,8 +14,8 @@
 - Keeps one case's order across relays: a row is held back while an earlier unpublished row
   with the same key is claimed by another relay.
 - While Kafka is down it backs off and keeps going; events wait in the outbox.
-- While rows keep coming it polls every `busy_poll_seconds`; once a round finds none it asks
-  writers to wake it (a row in `outbox_listeners`: shared/outbox.LISTENERS) and sleeps until
+- While rows keep coming it polls every `busy_poll_seconds` (from the start of one round to
+  the next); once no round has found any for `busy_idle_seconds` it asks writers to wake it (a row in `outbox_listeners`: shared/outbox.LISTENERS) and sleeps until
   the service's NOTIFY (sent at commit by shared/uow.py only while such a row exists), with a
   poll fallback.
 - Exposes its lag (backlog size, oldest unpublished age) as Prometheus gauges and in its log.
@@ -60,6 +60,10 @@ BACKOFF_MAX = 10.0  # short enough that a restarted broker is seen soon
 # way), without asking writers to notify: a notifying commit holds a cluster-wide lock through
 # its WAL flush (shared/outbox.LISTENERS). Part of commit-to-ledger latency, so small.
 BUSY_POLL_SECONDS = 0.02
+# ... and it keeps polling so for this long after its last published row before it sleeps:
+# rows that come every few polls are then claimed without the sleep's round trips (its row in
+# outbox_listeners, and the notifying commits it asks for), which cost more than empty polls
+BUSY_IDLE_SECONDS = 0.25
 # A relay refreshes its listener row on every sleep (at most poll_seconds long); rows older
 # than this are of relays killed asleep, and only make writers notify for nothing.
 LISTENER_STALE_SECONDS = 600
@@ -145,6 +149,7 @@ class Relay:
         batch_size: int = BATCH_SIZE,
         poll_seconds: float = 5.0,
         busy_poll_seconds: float = BUSY_POLL_SECONDS,
+        busy_idle_seconds: float = BUSY_IDLE_SECONDS,
         send_timeout_seconds: float = 30.0,
         lag_log_seconds: float = 30.0,
     ) -> None:
@@ -152,7 +157,7 @@ class Relay:
         self.topic = topic_for(service)
         self.role = relay_role(service)
         self.batch_size, self.poll_seconds = batch_size, poll_seconds
-        self.busy_poll_seconds = busy_poll_seconds
+        self.busy_poll_seconds, self.busy_idle_seconds = busy_poll_seconds, busy_idle_seconds
         self.id = uuid.uuid4()  # its row in outbox_listeners while it sleeps
         self.send_timeout = send_timeout_seconds
         self.lag_log_seconds = lag_log_seconds
@@ -200,6 +205,14 @@ class Relay:
             )
             for r in rows
         ]
+
+    def flush(self) -> None:
+        """Send what the producer holds now, without its linger, and wait for the answers
+        (a failed or late record shows in its future: `acknowledged`)."""
+        try:
+            self.producer().flush(timeout=self.send_timeout)
+        except Exception as exc:  # KafkaTimeoutError: the futures say which records failed
+            log.debug("relay %s: flush: %s", self.service, type(exc).__name__)
 
     def acknowledged(self, futures: list[tuple[int, Any]]) -> list[int]:
         """Wait for the broker's answers; the seqs it acknowledged (acks=all), or
@@ -287,7 +300,10 @@ class Relay:
         try:
             rows = self.claim(conn, in_flight)
             if rows:
-                return _Batch(conn, tx, rows, self.send(rows))
+                batch = _Batch(conn, tx, rows, self.send(rows))
+                if len(rows) < self.batch_size:
+                    self.flush()  # the round's last batch: nothing more is coming to linger for
+                return batch
         except BaseException:
             tx.rollback()
             conn.close()
@@ -341,6 +357,7 @@ class Relay:
     def run(self, stop: threading.Event) -> None:
         listener = Listener(self.engine, events.notify_channel(self.service))
         backoff, last_lag, last_lag_log = 0.5, 0.0, 0.0
+        last_published = float("-inf")  # when a round last published rows
         try:
             while not stop.is_set():
                 now = time.monotonic()
@@ -349,9 +366,11 @@ class Relay:
                     log_it = now - last_lag_log >= self.lag_log_seconds
                     last_lag_log = now if log_it else last_lag_log
                     self._refresh_lag(log_it)
+                started = time.monotonic()
                 try:
                     published = self.run_pipelined(stop)
-                    if not published and not self.held_back:
+                    busy = started - last_published < self.busy_idle_seconds
+                    if not published and not self.held_back and not busy:
                         published = self.sleep(listener, stop)
                 except Exception as exc:
                     FAILURES.labels(self.service).inc()
@@ -367,11 +386,14 @@ class Relay:
                     backoff = min(backoff * 2, BACKOFF_MAX)
                     continue
                 backoff = 0.5
+                if published:
+                    last_published = time.monotonic()
                 if self.held_back:
                     stop.wait(HELD_BACK_RETRY_SECONDS)  # another relay is about to free them
-                elif published:
-                    # the outbox ran dry for now (run_pipelined goes on while batches are full)
-                    stop.wait(self.busy_poll_seconds)
+                elif published or busy:
+                    # the outbox ran dry for now (run_pipelined goes on while batches are full):
+                    # the next round busy_poll_seconds after this one began, not after it ended
+                    stop.wait(max(0.0, started + self.busy_poll_seconds - time.monotonic()))
         finally:
             listener.close()
             self.close()

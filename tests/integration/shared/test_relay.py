@@ -200,3 +200,20 @@ def test_one_relay_overlaps_its_batches_and_marks_each_in_one_statement(tenant):
     for key, value, _partition, _offset in sorted(records, key=lambda x: (x[2], x[3])):
         by_key[key.split(":", 1)[1]].append(value["id"])
     assert dict(by_key) == dict(emitted)
+
+
+def test_the_last_batch_of_a_round_goes_to_the_broker_without_lingering(tenant):
+    """A batch shorter than a claim is the round's last: the relay flushes the producer
+    instead of letting its records wait out linger_ms, so when it has been claimed and sent,
+    the broker has answered for every record of it."""
+    r = relay("whistleblowing", batch_size=10)
+    r.drain()
+    emit("whistleblowing", tenant, [(f"WBS-L{i}", "received") for i in range(3)])
+    batch = r._claim_and_send(frozenset())
+    assert batch is not None and len(batch.rows) == 3
+    try:
+        assert all(future.is_done for _, future in batch.futures)
+    finally:
+        assert r._settle(batch) == 3
+    assert unpublished("whistleblowing", tenant) == 0
+    r.close()
