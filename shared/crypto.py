@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from shared.bounded_cache import BoundedCache
+from shared.change_feed import feed_for
 from shared.keyring import KeyringError, keyring
 
 BLOB_VERSION = b"\x01"
@@ -51,11 +52,12 @@ def _aad(*parts: Any) -> bytes:
 
 # -- tenant keys ------------------------------------------------------------------------------
 
-# Unwrapped tenant keys, per database (each service database has its own tenant keys), for a
-# short while: rotation and shredding reach running services within CACHE_SECONDS.
+# Unwrapped tenant keys, per database (each service database has its own tenant keys), until
+# the database says a key row changed (shared/change_feed.py): rotation and shredding reach
+# running services at once, or within CACHE_SECONDS while a process does not hear it.
 # Bounded (shared/bounded_cache.py): 514 cities x every purpose fit, a worker's memory stays flat.
 TENANT_KEY_CACHE_SIZE = 4096
-_tenant_key_cache: BoundedCache[tuple[str, uuid.UUID, str], tuple[float, str, bytes]] = (
+_tenant_key_cache: BoundedCache[tuple[str, uuid.UUID, str], tuple[float, int, str, bytes]] = (
     BoundedCache(TENANT_KEY_CACHE_SIZE)
 )
 CACHE_SECONDS = 30.0
@@ -97,17 +99,23 @@ def _unwrap_tenant_key(tenant_id: uuid.UUID, row) -> bytes:
 def _active_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str) -> tuple[str, bytes]:
     """(key id, key) of the tenant's active key for `purpose`, created on first use."""
     cache_key = (_database_of(session), tenant_id, purpose)
+    feed = feed_for(session.get_bind().engine)
     hit = _tenant_key_cache.get(cache_key)
-    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1], hit[2]
+    if hit and feed.fresh(hit[0], hit[1], CACHE_SECONDS):
+        return hit[2], hit[3]
     # A miss loads every active key of the tenant in one statement: a request to a tenant not
     # seen for CACHE_SECONDS (most of them, on a deployment of 514 cities) needs several
     # purposes, and one round trip beats one per purpose (docs/benchmarks-profile-514.md).
     found: tuple[str, bytes] | None = None
-    loaded = time.monotonic()
+    loaded, stamp = time.monotonic(), feed.stamp()
     for each in session.execute(_ACTIVE_KEYS_SQL, {"t": tenant_id}):
         key = _unwrap_tenant_key(tenant_id, each)
-        _tenant_key_cache[(cache_key[0], tenant_id, each.purpose)] = (loaded, each.key_id, key)
+        _tenant_key_cache[(cache_key[0], tenant_id, each.purpose)] = (
+            loaded,
+            stamp,
+            each.key_id,
+            key,
+        )
         if each.purpose == purpose:
             found = (each.key_id, key)
     if found is not None:
@@ -120,7 +128,7 @@ def _active_tenant_key(session: Session, tenant_id: uuid.UUID, purpose: str) -> 
         create_tenant_key(conn, tenant_id, purpose)
         row = conn.execute(_ACTIVE_KEY_SQL, {"t": tenant_id, "p": purpose}).one()
     key = _unwrap_tenant_key(tenant_id, row)
-    _tenant_key_cache[cache_key] = (time.monotonic(), row.key_id, key)
+    _tenant_key_cache[cache_key] = (loaded, stamp, row.key_id, key)
     return row.key_id, key
 
 

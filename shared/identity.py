@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from shared import crypto, login_throttle
 from shared.bounded_cache import BoundedCache
+from shared.change_feed import feed_for
 from shared.db import session_factory, tenant_session
 
 SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
@@ -211,12 +212,13 @@ def _custodian_row(session: Session, tenant_id: uuid.UUID):
     return row
 
 
-# Authenticated public keys, per database and tenant, for a few seconds (a confidential report
-# then seals without reading the key). Only a key whose authentication checked out is kept; the
-# app role cannot rewrite the key row (operators can: within seconds it is read again).
+# Authenticated public keys, per database and tenant (a confidential report then seals without
+# reading the key), until the database says a key row changed (shared/change_feed.py; a few
+# seconds while this process does not hear it). Only a key whose authentication checked out is
+# kept; the app role cannot rewrite the key row (operators can: it is read again then).
 PUBLIC_KEY_CACHE_SECONDS = 10.0
 PUBLIC_KEY_CACHE_SIZE = 2048  # entries (database, tenant): bounded, 514 cities fit
-_public_keys: BoundedCache[tuple[str, uuid.UUID], tuple[float, bytes]] = BoundedCache(
+_public_keys: BoundedCache[tuple[str, uuid.UUID], tuple[float, int, bytes]] = BoundedCache(
     PUBLIC_KEY_CACHE_SIZE
 )
 
@@ -228,16 +230,18 @@ def forget_public_keys() -> None:
 def authenticated_public_key(session: Session, tenant_id: uuid.UUID) -> bytes:
     """The custodian's public key, only if its authentication checks out."""
     cache_key = (crypto._database_of(session), tenant_id)
+    feed = feed_for(session.get_bind().engine)
     hit = _public_keys.get(cache_key)
-    if hit and time.monotonic() - hit[0] < PUBLIC_KEY_CACHE_SECONDS:
-        return hit[1]
+    if hit and feed.fresh(hit[0], hit[1], PUBLIC_KEY_CACHE_SECONDS):
+        return hit[2]
+    loaded, stamp = time.monotonic(), feed.stamp()
     row = _custodian_row(session, tenant_id)
     if not row.public_key_mac or not crypto.hashes_equal(
         row.public_key_mac, _mac(session, tenant_id, row.public_key)
     ):
         _public_keys.pop(cache_key, None)
         raise UnauthenticatedCustodianKey("the custodian key was not made by this deployment")
-    _public_keys[cache_key] = (time.monotonic(), row.public_key)
+    _public_keys[cache_key] = (loaded, stamp, row.public_key)
     return row.public_key
 
 

@@ -31,6 +31,7 @@ from shared import (
 )
 from shared.auth import bearer_challenge, is_api_request
 from shared.bounded_cache import BoundedCache
+from shared.change_feed import ChangeFeed, feed_for
 from shared.db import session_factory
 from shared.problem import (
     PROBLEM_TYPES,
@@ -68,26 +69,32 @@ IntegrityHook = Callable[[IntegrityError], Refused | None]
 
 
 class TenantCache:
-    """Tenant rows change rarely (config applies); a short cache saves a query per request."""
+    """Tenant rows change rarely (config applies); a cache saves a query per request. It lives
+    until the database says a tenant changed (shared/change_feed.py), TENANT_CACHE_SECONDS
+    while this process does not hear it."""
 
     def __init__(self, factory: sessionmaker[Session], model: type, service: str) -> None:
         self.factory, self.model, self.service = factory, model, service
-        self._entries: BoundedCache[str, tuple[float, Tenant | None]] = BoundedCache(
+        self._entries: BoundedCache[str, tuple[float, int, Tenant | None]] = BoundedCache(
             TENANT_CACHE_SIZE
         )
 
+    def feed(self) -> ChangeFeed:
+        return feed_for(self.factory.kw["bind"])
+
     def get(self, slug: str) -> Tenant | None:
-        now = time.monotonic()
+        feed = self.feed()
         hit = self._entries.get(slug)
-        if hit and now - hit[0] < TENANT_CACHE_SECONDS:
-            return hit[1]
+        if hit and feed.fresh(hit[0], hit[1], TENANT_CACHE_SECONDS):
+            return hit[2]
+        now, stamp = time.monotonic(), feed.stamp()
         with self.factory() as session:
             # One statement on its own: autocommit spares the BEGIN and ROLLBACK round trips
             # (a miss is most requests on a deployment of 514 cities, where a tenant is seen
             # less often than every TENANT_CACHE_SECONDS: docs/benchmarks-profile-514.md).
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             tenant = load_tenant(session, self.model, slug, self.service)
-        self._entries[slug] = (now, tenant)
+        self._entries[slug] = (now, stamp, tenant)
         return tenant
 
     def clear(self) -> None:

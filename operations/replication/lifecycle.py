@@ -1,8 +1,8 @@
 """Tenant lifecycle on a running deployment: suspend (read-only) and resume.
 
 The flag lives in the `config` of the tenant's row in every service database, so running
-services see it within their tenant cache time (shared/web.TENANT_CACHE_SECONDS) without a
-restart. Re-applying a tenant file that does not say `suspended: true` resumes the tenant.
+services see it as soon as the database tells them the row changed (shared/change_feed.py;
+within shared/web.TENANT_CACHE_SECONDS while a process does not hear it), without a restart. Re-applying a tenant file that does not say `suspended: true` resumes the tenant.
 Each change is an audited event (`platform.tenant.suspended.v1` / `.resumed.v1`).
 """
 

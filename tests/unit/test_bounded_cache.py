@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from shared.bounded_cache import BoundedCache
+from shared.change_feed import ChangeFeed
 
 
 def test_least_recently_used_goes_first():
@@ -81,6 +82,10 @@ def test_the_tenant_cache_keeps_at_most_its_size_of_slugs(monkeypatch):
     monkeypatch.setattr(
         web, "load_tenant", lambda _s, _m, slug, _svc: looked_up.append(slug) or None
     )
+    # no database here: a feed that never listens (entries live TENANT_CACHE_SECONDS)
+    unheard = ChangeFeed("postgresql://unused")
+    monkeypatch.setattr(unheard, "_ensure_started", lambda: None)
+    monkeypatch.setattr(cache, "feed", lambda: unheard)
 
     class NoSession:
         def __enter__(self):
