@@ -7,7 +7,7 @@ requests, each miss a round trip (issue 22, goal 4). These tables change rarely 
 apply, a suspension, a key rotation or shredding) and must still reach every worker soon.
 
 So each of them has a statement-level trigger that NOTIFYs `CHANNEL` (migration c001 of each
-service: `trigger_sql`), and each process LISTENs on it, per database, in a daemon thread.
+service: `upgrade_sql`), and each process LISTENs on it, per database, in a daemon thread.
 The feed's `generation` moves on every notification and every time its connection is lost or
 made. A cache entry remembers the generation it was loaded under:
 
@@ -30,7 +30,7 @@ import time
 from functools import cache
 
 import psycopg
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +41,25 @@ APPLICATION_NAME = "replika change feed"  # its connection, as pg_stat_activity 
 RECONNECT_SECONDS, RECONNECT_MAX_SECONDS = 1.0, 30.0
 
 
-def trigger_sql(table: str) -> list[str]:
-    """The migration's DDL: after any statement that changes `table`, notify the channel
-    (the function is shared by the tables; `create or replace` lets every migration run it)."""
+def upgrade_sql(tables: tuple[str, ...]) -> list[str]:
+    """A migration's DDL: after any statement that changes one of `tables`, notify CHANNEL."""
     return [
         "create or replace function replika_notify_config_changed() returns trigger "
         f"language plpgsql as $$ begin perform pg_notify('{CHANNEL}', ''); return null; end $$",
-        f"create trigger {table}_config_changed after insert or update or delete or truncate "
-        f"on {table} for each statement execute function replika_notify_config_changed()",
+        *(
+            f"create trigger {table}_config_changed after insert or update or delete or "
+            f"truncate on {table} for each statement execute function "
+            "replika_notify_config_changed()"
+            for table in tables
+        ),
     ]
 
 
-def drop_trigger_sql(table: str) -> list[str]:
-    return [f"drop trigger if exists {table}_config_changed on {table}"]
+def downgrade_sql(tables: tuple[str, ...]) -> list[str]:
+    return [
+        *(f"drop trigger if exists {table}_config_changed on {table}" for table in tables),
+        "drop function if exists replika_notify_config_changed()",
+    ]
 
 
 class ChangeFeed:
@@ -121,11 +127,12 @@ class ChangeFeed:
         self.listening = listening
 
 
-@cache
-def _feed(url: str) -> ChangeFeed:
-    return ChangeFeed(url)
-
-
 def feed_for(engine: Engine) -> ChangeFeed:
     """The feed of `engine`'s database (one per database and process)."""
-    return _feed(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+    return _feed(engine.url)
+
+
+@cache
+def _feed(url: URL) -> ChangeFeed:
+    # keyed by the engine's URL (immutable): rendered once, not on every cache look-up
+    return ChangeFeed(url.set(drivername="postgresql").render_as_string(hide_password=False))

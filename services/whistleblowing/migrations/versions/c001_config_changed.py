@@ -6,7 +6,7 @@ Revises: k002
 
 from alembic import op
 
-from shared.change_feed import drop_trigger_sql, trigger_sql
+from shared.change_feed import downgrade_sql, upgrade_sql
 
 revision = "c001"
 down_revision = "k002"
@@ -18,13 +18,10 @@ WATCHED_TABLES = ("tenants", "tenant_keys", "custodian_keys")
 
 
 def upgrade() -> None:
-    for table in WATCHED_TABLES:
-        for statement in trigger_sql(table):
-            op.execute(statement)
+    for statement in upgrade_sql(WATCHED_TABLES):
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    for table in WATCHED_TABLES:
-        for statement in drop_trigger_sql(table):
-            op.execute(statement)
-    op.execute("drop function if exists replika_notify_config_changed()")
+    for statement in downgrade_sql(WATCHED_TABLES):
+        op.execute(statement)
