@@ -24,13 +24,11 @@ import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Uuid, event, text
-from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from shared.bounded_cache import BoundedCache
@@ -81,13 +79,7 @@ def forget_cached_keys() -> None:
 
 
 def _database_of(session: Session) -> str:
-    return _url_text(session.get_bind().engine.url)
-
-
-@cache
-def _url_text(url: URL) -> str:
-    # rendered once per engine (URLs are immutable): a report looks its keys up ~7 times
-    return url.render_as_string(hide_password=True)
+    return feed_for(session.get_bind().engine).database
 
 
 def _unwrap_tenant_key(tenant_id: uuid.UUID, row) -> bytes:

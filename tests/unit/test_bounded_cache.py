@@ -83,7 +83,7 @@ def test_the_tenant_cache_keeps_at_most_its_size_of_slugs(monkeypatch):
         web, "load_tenant", lambda _s, _m, slug, _svc: looked_up.append(slug) or None
     )
     # no database here: a feed that never listens (entries live TENANT_CACHE_SECONDS)
-    unheard = ChangeFeed("postgresql://unused")
+    unheard = ChangeFeed("postgresql://unused", database="postgresql://unused")
     monkeypatch.setattr(unheard, "_ensure_started", lambda: None)
     monkeypatch.setattr(cache, "feed", lambda: unheard)
 
