@@ -383,43 +383,50 @@ def profile_target(
     workers = [c.pid for c in psutil.Process(proc.pid).children()]
     if not workers:
         return None
-    out = work / f"{name}-pyspy.txt"
-    spy = subprocess.Popen(
-        [
-            pyspy,
-            "record",
-            "--pid",
-            str(workers[0]),
-            "--duration",
-            str(int(seconds)),
-            "--format",
-            "raw",
-            "--output",
-            str(out),
-            "--nonblocking",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # every worker, not one: a single sampler on a saturated 2-core machine sometimes got
+    # a few dozen samples only (full run 20261204T165743Z: 18 of the report's worker)
+    outs = [work / f"{name}-pyspy-{pid}.txt" for pid in workers]
+    spies = [
+        subprocess.Popen(
+            [
+                pyspy,
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(int(seconds)),
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=out.with_suffix(".log").open("wb"),  # its errors, kept with the run
+        )
+        for pid, out in zip(workers, outs, strict=True)
+    ]
     bodies, tokens = requests_for(6000)
     bf = _write_lines(work / f"{name}-profile-bodies.txt", bodies)
     tf = _write_lines(work / f"{name}-profile-tokens.txt", tokens) if tokens else None
     run_wrk(url + path, bf, tf, 0, seconds, PROBE_CONNECTIONS)
-    try:
-        spy.wait(seconds + 30)
-    except subprocess.TimeoutExpired:
-        spy.kill()
-        return None
-    return collapse_profile(out) if out.exists() else None
+    for spy in spies:
+        try:
+            spy.wait(seconds + 30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+    found = [out for out in outs if out.exists()]
+    return collapse_profile(found) if found else None
 
 
-def collapse_profile(path: Path, top: int = 20) -> dict:
-    """From py-spy's collapsed stacks: share of samples per function (self, and inclusive),
-    restricted to frames of this repository for the inclusive view."""
+def collapse_profile(paths: list[Path], top: int = 20) -> dict:
+    """From py-spy's collapsed stacks (one file per worker): share of samples per function
+    (self, and inclusive), restricted to frames of this repository for the inclusive view."""
     own: dict[str, int] = {}
     incl: dict[str, int] = {}
     total = 0
-    for line in path.read_text().splitlines():
+    lines = [line for path in paths for line in path.read_text().splitlines()]
+    for line in lines:
         stack, _, count = line.rpartition(" ")
         if not stack:
             continue
@@ -437,7 +444,12 @@ def collapse_profile(path: Path, top: int = 20) -> dict:
             for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]
         ]
 
-    return {"samples": total, "by_own_time": pct(own), "repo_inclusive": pct(incl)}
+    return {
+        "samples": total,
+        "workers": len(paths),
+        "by_own_time": pct(own),
+        "repo_inclusive": pct(incl),
+    }
 
 
 def run(quick: bool, state: Path, env: dict) -> dict:

@@ -987,7 +987,7 @@ def _md_intake(s: dict) -> list[str]:
 
 
 def _md_worker_profile(name: str, prof: dict | None) -> list[str]:
-    """py-spy samples of one gunicorn worker under closed-loop load: where the time goes."""
+    """py-spy samples of the gunicorn workers under closed-loop load: where the time goes."""
     if not prof or not prof.get("samples"):
         return []
     own = prof.get("by_own_time") or []
@@ -999,7 +999,8 @@ def _md_worker_profile(name: str, prof: dict | None) -> list[str]:
         for f in (prof.get("repo_inclusive") or [])[:12]
     ]
     return [
-        f"<details><summary>`{name}` worker profile (py-spy, {prof['samples']} samples; "
+        f"<details><summary>`{name}` worker profile (py-spy, {prof['samples']} samples of "
+        f"{prof.get('workers', 1)} worker(s); "
         f"{db * 100:.0f}% of them in the PostgreSQL driver)</summary>",
         "",
         "```",
