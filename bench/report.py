@@ -12,6 +12,8 @@ import json
 import math
 from pathlib import Path
 
+from bench.stats import counted_steps
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -483,13 +485,13 @@ def charts(result: dict, out_dir) -> list[str]:
             continue
         out.mkdir(parents=True, exist_ok=True)
         fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-        steps = sorted(t["steps"], key=lambda s: s.get("target_rps") or 0)
+        steps = counted_steps(t["steps"])
         xs = [s.get("target_rps") or 0 for s in steps]
         for key, style in (("p50_ms", "o-"), ("p95_ms", "s-"), ("p99_ms", "^-")):
             ax.plot(xs, [s.get(key) for s in steps], style, label=key[:3])
         base = targets.get(t.get("baseline") or "") or {}
         if base.get("steps"):
-            bsteps = sorted(base["steps"], key=lambda s: s.get("target_rps") or 0)
+            bsteps = counted_steps(base["steps"])
             ax.plot(
                 [s.get("target_rps") or 0 for s in bsteps],
                 [s.get("p99_ms") for s in bsteps],
@@ -976,7 +978,7 @@ def _md_intake(s: dict) -> list[str]:
                 _fmt(st.get("p95_ms")),
                 _fmt(st.get("p99_ms")),
                 (st.get("errors") or 0) + (st.get("non_2xx") or 0),
-                "yes" if st.get("ok") else "no",
+                ("yes" if st.get("ok") else "no") + (" (run again)" if st.get("repeat") else ""),
             ]
             for st in t.get("steps") or []
         ]

@@ -66,12 +66,21 @@ def step_ok(step: dict, *, p99_limit_ms: float = 200.0, min_achieved: float = 0.
     return step.get("achieved_rps", 0) >= min_achieved * target
 
 
+def counted_steps(steps: list[dict]) -> list[dict]:
+    """The step that counts for each target rate, rising: a step that failed and was run
+    again (`repeat`, see bench.intake_bench.load_curve) counts by its repeat."""
+    final: dict[float, dict] = {}
+    for step in steps:  # in the order they ran: a repeat replaces the attempt before it
+        final[step.get("target_rps", 0)] = step
+    return [final[target] for target in sorted(final)]
+
+
 def sustained_rate(steps: list[dict], **kw) -> float | None:
     """The highest achieved rate among steps that pass `step_ok`, considering steps in order
     of target rate and stopping at the first failing step (a rate that passes only above a
     failing one is noise, not capacity). None when even the first step fails."""
     best = None
-    for step in sorted(steps, key=lambda s: s.get("target_rps", 0)):
+    for step in counted_steps(steps):
         if not step_ok(step, **kw):
             break
         best = step["achieved_rps"]
