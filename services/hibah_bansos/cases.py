@@ -377,11 +377,15 @@ def create_application(
     """A draft; `defer_registry` (the pages): a person the social registry does not list may
     keep a draft and ask an official to verify them (ask_verification) instead of submitting."""
     s, tenant = uw.session, uw.tenant
-    applicant = _applicant_for(uw, actor, form.applicant_id)
-    programme = repository.programme(s, form.programme, field="programme")
+    applicant, programme, standing = repository.intake_read(
+        s, tenant.id, _applicant_id_for(actor, form.applicant_id), form.programme
+    )
+    if applicant is None:
+        raise _no_such_applicant(actor)
+    if programme is None or standing is None:
+        raise Refused(404, "No such programme.", "programme")
     if not programmes.is_open(programme, today(tenant)):
         raise Refused(409, "This programme is not open for applications.", "programme")
-    standing = repository.standing(s, applicant, programme)
     errors = _rab_errors(form)
     errors += eligibility_errors(
         uw, applicant, programme, form.requested, defer_registry=defer_registry, standing=standing
@@ -526,22 +530,25 @@ def remove_document(uw: UnitOfWork, actor: Actor, number: str, document_id: uuid
     )
 
 
-def _applicant_for(uw: UnitOfWork, actor: Actor, applicant_id: str | None) -> Applicant:
+def _applicant_id_for(actor: Actor, applicant_id: str | None) -> uuid.UUID:
+    """Whom `actor` applies for: themselves (an applicant), or the applicant an official
+    names (`applicant_id` of the body)."""
     if not actor.is_official:
         if applicant_id not in (None, str(actor.applicant_id)):
             raise Refused(403, "Applicants apply for themselves only.", "applicant_id")
-        wanted = actor.applicant_id
-    else:
-        try:
-            wanted = uuid.UUID(applicant_id or "")
-        except ValueError:
-            raise Refused(
-                422, "Name the applicant you enter this application for.", "applicant_id"
-            ) from None
-    applicant = uw.session.get(Applicant, wanted)
-    if applicant is None:
-        raise Refused(404 if actor.is_official else 401, "No such applicant.", "applicant_id")
-    return applicant
+        if actor.applicant_id is None:  # not signed in as an applicant
+            raise _no_such_applicant(actor)
+        return actor.applicant_id
+    try:
+        return uuid.UUID(applicant_id or "")
+    except ValueError:
+        raise Refused(
+            422, "Name the applicant you enter this application for.", "applicant_id"
+        ) from None
+
+
+def _no_such_applicant(actor: Actor) -> Refused:
+    return Refused(404 if actor.is_official else 401, "No such applicant.", "applicant_id")
 
 
 def _refuse_duplicate_person(

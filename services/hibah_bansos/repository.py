@@ -146,13 +146,15 @@ class Standing:
     in_programme: str | None  # number of the person's (NIK) live application in the programme
 
 
-def _standing_statement() -> Select[Any]:
-    """Built once, of Core tables with their own tenant terms (row-level security scopes it
-    too, as the unit of work's write statement): building four ORM subqueries and the tenant
-    criteria with their cache key on every application cost more than running them."""
-    apps, progs, checks = Application.__table__, Programme.__table__, RegistryCheck.__table__
-    tenant = bindparam("tenant", type_=Uuid())
-    applicant = bindparam("applicant", type_=Uuid())
+def _standing_columns(
+    tenant: Any, applicant: Any, nik_index: Any, programme: Any, year_before: Any
+) -> tuple[ColumnElement[Any], ...]:
+    """The four columns of a `Standing`, of Core tables with their own tenant terms
+    (row-level security scopes them too, as the unit of work's write statement). The other
+    arguments are bind parameters or the columns of an enclosing statement's rows."""
+    apps, checks = Application.__table__, RegistryCheck.__table__
+    # its own name: the enclosing statement may read `programmes` too (intake_read)
+    progs = Programme.__table__.alias("programmes_before")
     of_applicant = and_(checks.c.tenant_id == tenant, checks.c.applicant_id == applicant)
     funded = (
         select(apps.c.id)
@@ -161,7 +163,7 @@ def _standing_statement() -> Select[Any]:
             apps.c.tenant_id == tenant,
             apps.c.applicant_id == applicant,
             progs.c.kind == "hibah",
-            progs.c.fiscal_year == bindparam("year_before", type_=Integer()),
+            progs.c.fiscal_year == year_before,
             apps.c.status.in_(FUNDED),
         )
         .exists()
@@ -178,17 +180,41 @@ def _standing_statement() -> Select[Any]:
         select(apps.c.number)
         .where(
             apps.c.tenant_id == tenant,
-            apps.c.programme_id == bindparam("programme", type_=Uuid()),
-            apps.c.nik_index == bindparam("nik_index", type_=String()),
+            apps.c.programme_id == programme,
+            apps.c.nik_index == nik_index,
             apps.c.status != "rejected",
         )
         .limit(1)
         .scalar_subquery()
     )
-    return select(funded, listed, vouched, in_programme)
+    return (
+        funded.label("funded_last_year"),
+        listed.label("registry_listed"),
+        vouched.label("vouched"),
+        in_programme.label("in_programme"),
+    )
+
+
+def _standing_statement() -> Select[Any]:
+    """Built once: building four ORM subqueries and the tenant criteria with their cache key
+    on every application cost more than running them."""
+    return select(
+        *_standing_columns(
+            bindparam("tenant", type_=Uuid()),
+            bindparam("applicant", type_=Uuid()),
+            bindparam("nik_index", type_=String()),
+            bindparam("programme", type_=Uuid()),
+            bindparam("year_before", type_=Integer()),
+        )
+    )
 
 
 _STANDING = _standing_statement()
+
+
+def _standing_of(row: Any) -> Standing:
+    funded, listed, vouched, in_programme = row
+    return Standing(bool(funded), listed, bool(vouched), in_programme)
 
 
 def standing(session: Session, applicant: Applicant, programme: Programme) -> Standing:
@@ -202,7 +228,51 @@ def standing(session: Session, applicant: Applicant, programme: Programme) -> St
             "nik_index": applicant.nik_index,
         },
     ).one()
-    return Standing(bool(row[0]), row[1], bool(row[2]), row[3])
+    return _standing_of(row)
+
+
+def _intake_statement() -> Select[Any]:
+    """The applicant, the programme (outer-joined: a wrong code is told apart from a wrong
+    applicant) and the applicant's standing in it, one row."""
+    tenant = bindparam("tenant", type_=Uuid())
+    return (
+        select(
+            Applicant,
+            Programme,
+            *_standing_columns(
+                tenant, Applicant.id, Applicant.nik_index, Programme.id, Programme.fiscal_year - 1
+            ),
+        )
+        .select_from(Applicant)
+        .outerjoin(
+            Programme,
+            and_(
+                Programme.tenant_id == tenant,
+                Programme.code == bindparam("code", type_=String()),
+            ),
+        )
+        .where(Applicant.tenant_id == tenant, Applicant.id == bindparam("applicant", type_=Uuid()))
+    )
+
+
+_INTAKE = _intake_statement()
+
+
+def intake_read(
+    session: Session, tenant_id: uuid.UUID, applicant_id: uuid.UUID, programme_code: str
+) -> tuple[Applicant | None, Programme | None, Standing | None]:
+    """What a new application reads, in one statement (issue 22: it was three round trips):
+    the applicant (None if not of this tenant), the programme `programme_code` (None if there
+    is none) and the applicant's standing in it (None without the programme)."""
+    row = session.execute(
+        _INTAKE, {"tenant": tenant_id, "applicant": applicant_id, "code": programme_code}
+    ).one_or_none()
+    if row is None:
+        return None, None, None
+    applicant, programme, *standing_row = row
+    if programme is None:
+        return applicant, None, None
+    return applicant, programme, _standing_of(standing_row)
 
 
 # --- programmes -------------------------------------------------------------------------------

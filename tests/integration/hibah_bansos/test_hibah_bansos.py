@@ -316,6 +316,52 @@ def test_other_tenant_cannot_see_application(
     )  # a Cimahi applicant's token means nothing in Bandung
 
 
+def _applications_of(hb_owner_db, applicant_id: str) -> int:
+    with hb_owner_db.connect() as c:
+        return c.execute(
+            text("select count(*) from applications where applicant_id = :a"), {"a": applicant_id}
+        ).scalar_one()
+
+
+def test_an_unknown_programme_is_a_404_naming_the_field_and_creates_nothing(
+    hb, officials, hb_owner_db
+):
+    # the applicant, the programme and the standing are read in one statement
+    # (repository.intake_read): a wrong code is told apart from a wrong applicant
+    body = person()
+    applicant_id = register(hb, body, officials["bansos_evaluator"])["applicant_id"]
+    me = as_applicant(
+        hb.post(
+            f"{T}/applicants/token", json={"email": body["email"], "password": body["password"]}
+        ).json["access_token"]
+    )
+    resp = hb.post(f"{T}/applications", json=application("NO-SUCH-2026", 2_000_000), headers=me)
+    assert resp.status_code == 404, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/problem+json"
+    assert resp.json["errors"] == [{"field": "programme", "reason": "No such programme."}]
+    assert _applications_of(hb_owner_db, applicant_id) == 0
+
+
+def test_an_official_naming_another_citys_or_no_applicant_gets_a_404_and_nothing_is_created(
+    hb, hb_app, officials, demo_tenants, official_token, hb_owner_db
+):
+    bandung_evaluator = {
+        "Authorization": official_token(hb_app, demo_tenants["bandung"], "bansos_evaluator")
+    }
+    resp = post_registration(hb, "bandung", person(nik="3273011708900001"), bandung_evaluator)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    of_bandung = resp.json["applicant_id"]
+    for applicant_id in (of_bandung, str(uuid.uuid4())):
+        resp = hb.post(
+            f"{T}/applications",
+            json=application(BANSOS, 2_000_000, applicant_id=applicant_id),
+            headers=officials["bansos_evaluator"],
+        )
+        assert resp.status_code == 404, resp.get_data(as_text=True)
+        assert resp.json["errors"] == [{"field": "applicant_id", "reason": "No such applicant."}]
+    assert _applications_of(hb_owner_db, of_bandung) == 0
+
+
 # --- money -------------------------------------------------------------------------------------
 
 

@@ -9,12 +9,15 @@ pipeline), each further statement, COMMIT."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from psycopg import _queries as psycopg_queries
 
+from shared.change_feed import feed_for
 from shared.db import count_round_trips
 from tests.support.applicant_mail import register_confirmed
 from tests.support.hibah_bansos import BANSOS, person
@@ -34,11 +37,13 @@ REPORT_BUDGET = 2
 CONFIDENTIAL_REPORT_BUDGET = 2
 IDEMPOTENT_REPORT_BUDGET = 2
 REPORT_PAGE_BUDGET = 2
-# BEGIN and the tenant setting with the applicant, the programme, the applicant's standing in
-# one statement (last year's funding and the registry checks for eligibility, and the
-# one-person-per-programme check, whose answer names the earlier application), the one write
-# statement (draft, budget lines, record key, outbox), COMMIT
-APPLICATION_BUDGET = 5
+# 1. BEGIN and the tenant setting with what the application reads, one statement: the
+#    applicant, the programme and the applicant's standing in it (last year's funding and the
+#    registry checks for eligibility, and the one-person-per-programme check, whose answer
+#    names the earlier application): hibah_bansos/repository.py `intake_read`;
+# 2. the one write statement (draft, budget lines, record key, outbox);
+# 3. COMMIT.
+APPLICATION_BUDGET = 3
 
 
 def _report(**over) -> dict:
@@ -52,6 +57,20 @@ def _report(**over) -> dict:
 
 def _engine(app):
     return app.extensions["replika"]["engine"]
+
+
+@pytest.fixture(autouse=True)
+def _change_feeds_listening(wb_app, hb_app):
+    """The cache entries a worker loads before its change feed listens are stale once it
+    does (shared/change_feed.py): the warm-up request must come after, or the counted one
+    loads the tenant keys again (seen when this module ran first)."""
+    for app in (wb_app, hb_app):
+        feed = feed_for(_engine(app))
+        feed.stamp()  # starts it
+        deadline = time.monotonic() + 15
+        while not feed.listening and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert feed.listening, "the change feed did not start listening"
 
 
 @contextmanager
@@ -177,9 +196,13 @@ def test_a_bansos_application_stays_within_its_round_trip_budget(
         "requested": 1_000_000,
         "rab": [{"item": "Alat bantu dengar", "amount": 1_000_000}],
     }
-    first, headers = applicant(), applicant()  # both before: the warm-up is just before
-    warm = client.post("/t/cimahi/api/v1/applications", json=body, headers=first)
-    assert warm.status_code == 201, warm.get_data(as_text=True)
+    # all before: the warm-up is just before. Two warm ones: SQLAlchemy compiles the read
+    # statement (intake_read) twice in a process before its cached form is used, whatever
+    # the tenant after that
+    *warm_ones, headers = applicant(), applicant(), applicant()
+    for first in warm_ones:
+        warm = client.post("/t/cimahi/api/v1/applications", json=body, headers=first)
+        assert warm.status_code == 201, warm.get_data(as_text=True)
     resp, trips = _counted(
         hb_app, client, "/t/cimahi/api/v1/applications", json=body, headers=headers
     )
