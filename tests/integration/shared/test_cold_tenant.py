@@ -12,6 +12,7 @@ from sqlalchemy import event
 from services.whistleblowing import cases
 from shared import crypto, identity
 from shared.db import count_round_trips
+from tests.support.change_feeds import settled
 
 # The tenant row (pre-ping, the one statement; counted with the engine's logical BEGIN and
 # ROLLBACK, which autocommit does not send), then the filing: pre-ping, BEGIN, the tenant's
@@ -80,6 +81,9 @@ def test_one_miss_caches_the_keys_of_every_purpose(wb_app, demo_tenants):
     with tenant_session(factory, tenant_id) as session:
         for purpose in crypto.PURPOSES:  # each exists (made on first use)
             crypto._active_tenant_key(session, tenant_id, purpose)
+    # a key made just now is notified (shared/change_feed.py) after its commit: the count
+    # must not start before that notification arrived, or it drops the entries mid-count
+    settled(engine)
     crypto.forget_cached_keys()
     with tenant_session(factory, tenant_id) as session:
         first = crypto._active_tenant_key(session, tenant_id, "data")

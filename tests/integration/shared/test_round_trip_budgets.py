@@ -9,7 +9,6 @@ pipeline), each further statement, COMMIT."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +16,9 @@ from contextlib import contextmanager
 import pytest
 from psycopg import _queries as psycopg_queries
 
-from shared.change_feed import feed_for
 from shared.db import count_round_trips
 from tests.support.applicant_mail import register_confirmed
+from tests.support.change_feeds import settled
 from tests.support.hibah_bansos import BANSOS, person
 from tests.support.whistleblowing import P
 
@@ -60,17 +59,12 @@ def _engine(app):
 
 
 @pytest.fixture(autouse=True)
-def _change_feeds_listening(wb_app, hb_app):
-    """The cache entries a worker loads before its change feed listens are stale once it
-    does (shared/change_feed.py): the warm-up request must come after, or the counted one
-    loads the tenant keys again (seen when this module ran first)."""
+def _change_feeds_settled(wb_app, hb_app):
+    """The warm-up request must come after the feeds listen and earlier tests' notifications
+    arrived, or the counted one loads the tenant keys again (seen when this module ran
+    first)."""
     for app in (wb_app, hb_app):
-        feed = feed_for(_engine(app))
-        feed.stamp()  # starts it
-        deadline = time.monotonic() + 15
-        while not feed.listening and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert feed.listening, "the change feed did not start listening"
+        settled(_engine(app))
 
 
 @contextmanager
