@@ -934,6 +934,13 @@ def _cpu(target: dict) -> str:
 
 def _md_intake(s: dict) -> list[str]:
     out = [f"Server: `{s.get('server', '')}`; load: {s.get('load_generator', '')}.", ""]
+    out += [
+        "Sustained rate: the highest paced step with no errors, p99 under 200 ms and at least "
+        "95% of the offered rate delivered, below the first step that fails. A curve's first "
+        'failing step is run once more, after a rest, and counts by that repeat ("run '
+        'again" below); baseline and target follow the same rule.',
+        "",
+    ]
     targets = s.get("targets") or {}
     rows = []
     for name, t in targets.items():
