@@ -60,6 +60,17 @@ def as_applicant(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def registered_at_the_counter(hb, officials) -> tuple[str, dict]:
+    """A person an evaluator registered, signed in with the password they then chose: their
+    applicant id and Authorization header."""
+    body = person()
+    applicant_id = register(hb, body, officials["bansos_evaluator"])["applicant_id"]
+    token = hb.post(
+        f"{T}/applicants/token", json={"email": body["email"], "password": body["password"]}
+    ).json["access_token"]
+    return applicant_id, as_applicant(token)
+
+
 def move(hb, headers, number, to, expect=200, **fields):
     resp = hb.post(
         f"{T}/applications/{number}/transitions", json={"to": to, **fields}, headers=headers
@@ -328,13 +339,7 @@ def test_an_unknown_programme_is_a_404_naming_the_field_and_creates_nothing(
 ):
     # the applicant, the programme and the standing are read in one statement
     # (repository.intake_read): a wrong code is told apart from a wrong applicant
-    body = person()
-    applicant_id = register(hb, body, officials["bansos_evaluator"])["applicant_id"]
-    me = as_applicant(
-        hb.post(
-            f"{T}/applicants/token", json={"email": body["email"], "password": body["password"]}
-        ).json["access_token"]
-    )
+    applicant_id, me = registered_at_the_counter(hb, officials)
     resp = hb.post(f"{T}/applications", json=application("NO-SUCH-2026", 2_000_000), headers=me)
     assert resp.status_code == 404, resp.get_data(as_text=True)
     assert resp.mimetype == "application/problem+json"
@@ -493,13 +498,7 @@ def test_bansos_needs_domicile_and_social_registry(hb):
 def test_official_sees_the_persons_other_active_applications(
     hb, officials, hb_owner_db, demo_tenants
 ):
-    body = person()
-    applicant_id = register(hb, body, officials["bansos_evaluator"])["applicant_id"]
-    me = as_applicant(
-        hb.post(
-            f"{T}/applicants/token", json={"email": body["email"], "password": body["password"]}
-        ).json["access_token"]
-    )
+    applicant_id, me = registered_at_the_counter(hb, officials)
     first = hb.post(f"{T}/applications", json=application(BANSOS, 2_000_000), headers=me).json
     # a second bansos programme for the same person (another programme, allowed)
     code = add_programme(
