@@ -29,6 +29,7 @@ from tests.support.faults import (
     SERVICE,
     Gunicorn,
     Load,
+    a_serving_worker,
     assert_no_half_written_case,
     consistency,
     ok,
@@ -47,9 +48,10 @@ def test_a_worker_sigkilled_mid_request_loses_no_accepted_report_and_is_replaced
         with Load(server, tenant.slug) as load:
             wait_until(lambda: load.count(ok) >= 30, 120, "load to be flowing")
             kills: list[int] = []
-            # kill until a request was really cut off mid-flight (almost always the first time)
+            # kill a worker while it holds an accepted connection, until a request was really
+            # cut off mid-flight (almost always the first time)
             for _ in range(3):
-                victim = min(server.workers() - set(kills))
+                victim = a_serving_worker(server, exclude=set(kills))
                 os.kill(victim, signal.SIGKILL)
                 kills.append(victim)
                 replaced = wait_until(

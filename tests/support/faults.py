@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -41,6 +42,51 @@ def children(pid: int) -> set[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             found.add(int(entry.name))
     return found
+
+
+def _established_inodes(port: int) -> set[str]:
+    """Socket inodes of established TCP connections whose local port is `port` (the
+    server's side of a connection a client opened), from /proc/net/tcp."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def serving(pid: int, port: int) -> bool:
+    """Whether process `pid` holds an accepted connection on `port`: a request is in flight
+    on it (the load's clients open one connection per request and close it after)."""
+    inodes = _established_inodes(port)
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
+def a_serving_worker(server: Gunicorn, exclude: set[int], timeout: float = 30) -> int:
+    """A worker of `server` (not in `exclude`) caught holding an accepted connection."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for worker in sorted(server.workers() - exclude):
+            if serving(worker, server.port):
+                return worker
+        time.sleep(0.002)
+    raise AssertionError(f"no worker was serving a request within {timeout}s")
 
 
 class Gunicorn:
