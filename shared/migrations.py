@@ -1,6 +1,12 @@
-"""Alembic, one environment per service, driven from code (`replika migrate`)."""
+"""Alembic, one environment per service, driven from code (`replika migrate`).
+
+The two case services (whistleblowing, hibah_bansos) hold the same tenants, outbox and
+officials tables: those revisions are written once, in `shared/revisions/`, and each of the two
+runs them in its own database (its own `alembic_version`) before its own revisions."""
 
 from __future__ import annotations
+
+import os
 
 from alembic import command, context
 from alembic.config import Config
@@ -11,9 +17,20 @@ from shared import settings
 ROOT = settings.project_root()
 
 
+SHARED_REVISIONS = ROOT / "shared" / "revisions"
+# the services whose revisions build on shared/revisions (their own start from its 0001)
+CASE_SERVICES = ("whistleblowing", "hibah_bansos")
+
+
 def alembic_config(service: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
+    migrations = ROOT / "services" / service / "migrations"
+    cfg.set_main_option("script_location", str(migrations))
+    locations = [migrations / "versions"]
+    if service in CASE_SERVICES:
+        locations.append(SHARED_REVISIONS)
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
     cfg.set_main_option("service", service)
     return cfg
 
